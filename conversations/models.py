@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+
+def new_public_id() -> str:
+    # 128 bits from the OS's CSPRNG: unguessable, and safe to show in URLs and logs.
+    return secrets.token_urlsafe(16)
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        BOT = "bot", "With the bot"
+        WAITING = "waiting", "Waiting for an agent"
+        AGENT = "agent", "With an agent"
+        CLOSED = "closed", "Closed"
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOT, db_index=True)
+    origin = models.CharField(max_length=200, blank=True, help_text="The shop site the widget was opened on.")
+    # Bumped to revoke every visitor token issued for this conversation.
+    token_version = models.PositiveIntegerField(default=1)
+    # The last seq handed out; every client-visible event takes the next one.
+    last_seq = models.PositiveBigIntegerField(default=0)
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_conversations"
+    )
+    # Running totals, kept in the same transaction as the ledger rows they add up.
+    total_cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
+    total_input_tokens = models.PositiveBigIntegerField(default=0)
+    total_output_tokens = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Conversation {self.public_id}"
+
+    @property
+    def group_name(self) -> str:
+        return f"conversation.{self.public_id}"
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        ASSISTANT = "assistant", "Assistant"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveBigIntegerField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    text = models.TextField()
+    # "text" for what people and models wrote; "event" for state changes shown in the chat (agent joined, ...).
+    kind = models.CharField(max_length=16, default="text")
+    data = models.JSONField(default=dict, blank=True)
+    # The widget's own id for a customer message, so a re-send after a reconnect is not stored twice.
+    client_id = models.CharField(max_length=64, blank=True)
+    # For an answer: the seq of the customer message it answers (at most one answer each).
+    reply_to_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    tier = models.CharField(max_length=16, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    route_reason = models.CharField(max_length=300, blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    cached_input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
+    usage_estimated = models.BooleanField(default=False)
+    fell_back = models.BooleanField(default=False)
+    failed_over_mid_stream = models.BooleanField(default=False)
+    time_to_first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    citations = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["conversation", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique"),
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"], condition=~models.Q(client_id=""), name="message_client_id_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "reply_to_seq"], condition=models.Q(role="assistant"), name="message_one_answer_per_question"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.role}: {self.text[:40]}"

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class KnowledgeConfig(AppConfig):
+    name = "routing.knowledge"
+    label = "knowledge"
+    verbose_name = "Help centre"
+    default_auto_field = "django.db.models.BigAutoField"

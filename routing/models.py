@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from routing.tiers import TierConfig, TierName
+
+
+class Tier(models.Model):
+    """One row per model tier; edits take effect on the next message, no restart."""
+
+    name = models.CharField(max_length=16, choices=[(t.value, t.value.title()) for t in TierName], unique=True)
+    model = models.CharField(
+        max_length=100, blank=True, help_text="Model name at the provider. Blank: the SUPPORTBOT_MODEL_<TIER> setting."
+    )
+    context_window = models.PositiveIntegerField()
+    price_input_per_1k = models.DecimalField(max_digits=10, decimal_places=6)
+    price_cached_input_per_1k = models.DecimalField(max_digits=10, decimal_places=6)
+    price_output_per_1k = models.DecimalField(max_digits=10, decimal_places=6)
+    latency_target_ms = models.PositiveIntegerField()
+    multimodal = models.BooleanField(default=False)
+    fine_tunable = models.BooleanField(default=False)
+    enabled = models.BooleanField(default=True)
+    connect_timeout_s = models.FloatField(default=3.0)
+    first_token_timeout_s = models.FloatField(default=10.0)
+    total_timeout_s = models.FloatField(default=60.0)
+    fallbacks = models.CharField(max_length=100, blank=True, help_text="Comma-separated tier names tried in order when this one fails.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["context_window"]
+
+    def __str__(self) -> str:
+        return self.name.title()
+
+    def to_config(self) -> TierConfig:
+        return TierConfig(
+            name=TierName(self.name),
+            model=self.model or settings.SUPPORTBOT_MODELS[self.name],
+            context_window=self.context_window,
+            price_input_per_1k=self.price_input_per_1k,
+            price_cached_input_per_1k=self.price_cached_input_per_1k,
+            price_output_per_1k=self.price_output_per_1k,
+            latency_target_ms=self.latency_target_ms,
+            multimodal=self.multimodal,
+            fine_tunable=self.fine_tunable,
+            enabled=self.enabled,
+            connect_timeout_s=self.connect_timeout_s,
+            first_token_timeout_s=self.first_token_timeout_s,
+            total_timeout_s=self.total_timeout_s,
+            fallbacks=tuple(TierName(name.strip()) for name in self.fallbacks.split(",") if name.strip()),
+        )
+
+
+class LedgerEntry(models.Model):
+    """One upstream model call: the source of every cost figure in the product."""
+
+    class Purpose(models.TextChoices):
+        ANSWER = "answer", "Answer"
+        SUMMARY = "summary", "Summary"
+        CLASSIFICATION = "classification", "Classification"
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        FALLBACK = "fallback", "Failed, fell back"
+        ERROR = "error", "Error"
+        CACHE_HIT = "cache_hit", "Answered from cache"
+
+    conversation = models.ForeignKey(
+        "conversations.Conversation", null=True, blank=True, on_delete=models.CASCADE, related_name="ledger_entries"
+    )
+    message = models.ForeignKey(
+        "conversations.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="ledger_entries"
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    tier = models.CharField(max_length=16, db_index=True)
+    model = models.CharField(max_length=100)
+    provider = models.CharField(max_length=40)
+    input_tokens = models.PositiveIntegerField(default=0)
+    cached_input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
+    usage_estimated = models.BooleanField(default=False)
+    latency_ms = models.PositiveIntegerField(default=0)
+    time_to_first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, db_index=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "ledger entries"
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.tier}/{self.model} ${self.cost}"

@@ -1,0 +1,81 @@
+"""What every model provider speaks: the OpenAI-compatible client and the offline engine alike."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from routing.tiers import TierConfig
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One upstream call. ``messages`` are Chat Completions messages (role/content dicts)."""
+
+    messages: list[dict[str, Any]]
+    purpose: str = "answer"  # "answer" | "summary" | "classification"
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    key: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    estimated: bool  # True when counted locally because the provider sent no usage
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    usage: Usage
+    finish_reason: str | None = None
+    citations: tuple[Citation, ...] = ()
+    # The offline engine says when it is not confident enough to answer.
+    abstained: bool = False
+
+
+class ProviderError(Exception):
+    """A failed upstream call. ``retryable`` says whether another try (or tier) may succeed."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after_s: float | None = None, status_code: int | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+        self.status_code = status_code
+
+
+class Provider(Protocol):
+    name: str
+
+    def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | StreamEnd]:
+        """Yield text deltas as they arrive, then exactly one StreamEnd. Raise ProviderError on failure."""
+        ...
+
+
+@dataclass
+class CallRecord:
+    """One upstream call as the cost ledger stores it."""
+
+    tier: str
+    model: str
+    provider: str
+    purpose: str
+    usage: Usage
+    latency_ms: int
+    time_to_first_token_ms: int | None
+    outcome: str  # "ok" | "fallback" | "error"
+    error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,29 @@
+"""ASGI entry point: HTTP through Django, websockets through the origin check and the consumers."""
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportbot.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+from conversations.ws_urls import websocket_urlpatterns  # noqa: E402
+
+
+def build_application() -> ProtocolTypeRouter:
+    http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SUPPORTBOT_SERVE_STATIC else django_asgi_app
+    return ProtocolTypeRouter(
+        {
+            "http": http_app,
+            "websocket": OriginValidator(URLRouter(websocket_urlpatterns), settings.SUPPORTBOT_ALLOWED_ORIGINS),
+        }
+    )
+
+
+application = build_application()
