@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 from routing.tiers import TierConfig
@@ -59,6 +60,8 @@ class ProviderError(Exception):
 
 class Provider(Protocol):
     name: str
+    # False for engines that cost nothing (the offline help-centre engine): their calls are priced at zero.
+    billable: bool
 
     def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | StreamEnd]:
         """Yield text deltas as they arrive, then exactly one StreamEnd. Raise ProviderError on failure."""
@@ -78,4 +81,6 @@ class CallRecord:
     time_to_first_token_ms: int | None
     outcome: str  # "ok" | "fallback" | "error"
     error: str = ""
+    # Priced by the gateway with the tier's prices at call time; zero for providers that cost nothing.
+    cost: Decimal = Decimal("0")
     extra: dict[str, Any] = field(default_factory=dict)
