@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bench.openai_server import Fault, OpenAICompatServer, ServedUsage
+from routing.providers.base import ChatRequest, ProviderError, StreamEnd, TextDelta
+from routing.providers.openai_compat import OpenAICompatProvider, openai_client_get, retry_after_seconds
+from routing.tiers import TierConfig, TierName, default_catalogue
+
+QUESTION = ChatRequest(messages=[{"role": "user", "content": "Where is my parcel?"}])
+
+
+def _tier(**changes: object) -> TierConfig:
+    return dataclasses.replace(default_catalogue()[TierName.INSTANT], **changes)  # type: ignore[arg-type]
+
+
+def _provider(server: OpenAICompatServer) -> OpenAICompatProvider:
+    return OpenAICompatProvider(base_url=server.url, api_key="test-key")
+
+
+async def _collect(provider: OpenAICompatProvider, request: ChatRequest, tier: TierConfig) -> tuple[str, StreamEnd]:
+    text, ends = [], []
+    async for event in provider.stream(request, tier=tier):
+        if isinstance(event, TextDelta):
+            text.append(event.text)
+        else:
+            ends.append(event)
+    assert len(ends) == 1
+    return "".join(text), ends[0]
+
+
+@pytest.mark.asyncio
+async def test_stream_passes_provider_usage_through_exactly(openai_server: OpenAICompatServer) -> None:
+    openai_server.usage = ServedUsage(prompt_tokens=1234, completion_tokens=567, cached_tokens=890)
+
+    text, end = await _collect(_provider(openai_server), QUESTION, _tier())
+
+    assert text == openai_server.text
+    assert (end.usage.input_tokens, end.usage.cached_input_tokens, end.usage.output_tokens) == (1234, 890, 567)
+    assert end.usage.estimated is False
+    assert end.finish_reason == "stop"
+
+
+@pytest.mark.asyncio
+async def test_stream_asks_for_usage_and_sends_messages_unchanged(openai_server: OpenAICompatServer) -> None:
+    image_question = ChatRequest(
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is broken here?"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+                ],
+            }
+        ],
+        max_output_tokens=300,
+    )
+
+    await _collect(_provider(openai_server), image_question, _tier(model="vision-model"))
+
+    body = openai_server.requests[-1].body
+    assert body["model"] == "vision-model"
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert body["messages"] == image_question.messages
+    assert body["max_completion_tokens"] == 300
+    assert openai_server.requests[-1].headers["authorization"] == "Bearer test-key"
+    assert openai_server.requests[-1].headers["x-stainless-retry-count"] == "0"
+
+
+@pytest.mark.asyncio
+async def test_missing_usage_is_estimated_locally(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.no_usage())
+
+    text, end = await _collect(_provider(openai_server), QUESTION, _tier())
+
+    assert end.usage.estimated is True
+    assert end.usage.output_tokens == -(-len(text) // 4)
+    assert end.usage.input_tokens > 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("status", "retryable"), [(429, True), (500, True), (503, True), (400, False), (401, False), (404, False)]
+)
+async def test_status_errors_say_whether_to_retry(openai_server: OpenAICompatServer, status: int, retryable: bool) -> None:
+    openai_server.script(Fault.http_error(status=status, retry_after_s=3))
+
+    with pytest.raises(ProviderError) as raised:
+        await _collect(_provider(openai_server), QUESTION, _tier())
+
+    assert raised.value.status_code == status
+    assert raised.value.retryable is retryable
+    assert raised.value.retry_after_s == (3.0 if retryable else None)
+
+
+@pytest.mark.asyncio
+async def test_hang_before_headers_hits_first_token_timeout(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.hang())
+
+    with pytest.raises(ProviderError, match="first token") as raised:
+        await _collect(_provider(openai_server), QUESTION, _tier(first_token_timeout_s=0.3))
+
+    assert raised.value.retryable is True
+
+
+@pytest.mark.asyncio
+async def test_hang_mid_stream_hits_total_timeout(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.hang(after_chunks=2))
+    received: list[str] = []
+
+    with pytest.raises(ProviderError, match="not finished") as raised:
+        async for event in _provider(openai_server).stream(QUESTION, tier=_tier(total_timeout_s=0.5)):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+
+    assert raised.value.retryable is True
+    assert len(received) == 2
+
+
+@pytest.mark.asyncio
+async def test_cut_stream_is_a_retryable_connection_error(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.cut(after_chunks=3))
+    received: list[str] = []
+
+    with pytest.raises(ProviderError) as raised:
+        async for event in _provider(openai_server).stream(QUESTION, tier=_tier()):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+
+    assert raised.value.retryable is True
+    assert raised.value.status_code is None
+    assert "".join(received) == openai_server.text[: len("".join(received))]
+    assert len(received) == 3
+
+
+@pytest.mark.asyncio
+async def test_refused_connection_is_retryable() -> None:
+    provider = OpenAICompatProvider(base_url="http://127.0.0.1:9/v1", api_key="test-key")
+
+    with pytest.raises(ProviderError) as raised:
+        await _collect(provider, QUESTION, _tier(connect_timeout_s=1.0))
+
+    assert raised.value.retryable is True
+
+
+@pytest.mark.asyncio
+async def test_one_client_per_endpoint_and_key(openai_server: OpenAICompatServer) -> None:
+    first = openai_client_get(base_url=openai_server.url, api_key="a")
+    assert openai_client_get(base_url=openai_server.url, api_key="a") is first
+    assert openai_client_get(base_url=openai_server.url, api_key="b") is not first
+    assert first.max_retries == 0
+
+
+@pytest.mark.asyncio
+async def test_stopping_early_frees_the_connection_for_the_next_call(openai_server: OpenAICompatServer) -> None:
+    provider = _provider(openai_server)
+    stream = provider.stream(QUESTION, tier=_tier())
+    first = await anext(stream)
+    await stream.aclose()
+
+    text, _ = await _collect(provider, QUESTION, _tier())
+
+    assert isinstance(first, TextDelta)
+    assert text == openai_server.text
+
+
+def test_retry_after_reads_seconds_milliseconds_and_dates() -> None:
+    assert retry_after_seconds({"retry-after": "7"}) == 7.0
+    assert retry_after_seconds({"retry-after-ms": "1500", "retry-after": "7"}) == 1.5
+    assert retry_after_seconds({}) is None
+    assert retry_after_seconds({"retry-after": "soon"}) is None
+    from_date = retry_after_seconds({"retry-after": "Thu, 01 Jan 2099 00:00:00 GMT"})
+    assert from_date is not None and from_date > 3600
