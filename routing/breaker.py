@@ -1,0 +1,154 @@
+"""A circuit breaker per tier, so a failing model is skipped instead of making every customer wait.
+
+Closed: calls pass. After ``failure_threshold`` consecutive failures it opens: calls are refused
+for ``cooldown_s``. Then it is half-open: one probe call goes through; its success closes the
+breaker, its failure opens it again. A probe whose caller never reports back (the customer left)
+stops blocking after another cooldown, so a breaker cannot stay half-open for ever.
+
+Two backends share this behaviour: :class:`MemoryBreaker` (one process, the default) and
+:class:`RedisBreaker` (shared by every web and worker process).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis import asyncio as redis_asyncio
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FAILURE_THRESHOLD = 5
+DEFAULT_COOLDOWN_S = 30.0
+
+
+class Breaker(Protocol):
+    async def allow(self, *, tier: str) -> bool:
+        """Whether a call to ``tier`` may go out now (in half-open state: whether this is the probe)."""
+        ...
+
+    async def record_success(self, *, tier: str) -> None: ...
+
+    async def record_failure(self, *, tier: str) -> None: ...
+
+
+@dataclass
+class _TierCircuit:
+    failures: int = 0
+    opened_at: float | None = None
+    probe_started_at: float | None = None
+
+
+class MemoryBreaker:
+    """Breaker state in this process only."""
+
+    def __init__(
+        self,
+        *,
+        failure_threshold: int = DEFAULT_FAILURE_THRESHOLD,
+        cooldown_s: float = DEFAULT_COOLDOWN_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.failure_threshold = failure_threshold
+        self.cooldown_s = cooldown_s
+        self.clock = clock
+        self._circuits: dict[str, _TierCircuit] = {}
+
+    async def allow(self, *, tier: str) -> bool:
+        circuit = self._circuits.get(tier)
+        if circuit is None or circuit.opened_at is None:
+            return True
+        now = self.clock()
+        if now - circuit.opened_at < self.cooldown_s:
+            return False
+        if circuit.probe_started_at is not None and now - circuit.probe_started_at < self.cooldown_s:
+            return False
+        circuit.probe_started_at = now
+        return True
+
+    async def record_success(self, *, tier: str) -> None:
+        self._circuits.pop(tier, None)
+
+    async def record_failure(self, *, tier: str) -> None:
+        circuit = self._circuits.setdefault(tier, _TierCircuit())
+        circuit.failures += 1
+        if circuit.failures >= self.failure_threshold:
+            circuit.opened_at = self.clock()
+            circuit.probe_started_at = None
+
+
+class RedisBreaker:
+    """Breaker state in Redis, shared across processes.
+
+    Keys per tier: ``failures`` (INCR), ``opened_at`` (the clock reading when it opened) and
+    ``probe`` (SET NX: only one process wins the half-open probe). Every key has a TTL so a
+    forgotten tier cleans itself up. If Redis is unreachable the breaker lets calls through:
+    losing the breaker must not take the chat down with it.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: redis_asyncio.Redis,
+        failure_threshold: int = DEFAULT_FAILURE_THRESHOLD,
+        cooldown_s: float = DEFAULT_COOLDOWN_S,
+        clock: Callable[[], float] = time.time,
+        key_prefix: str = "supportbot:breaker",
+        memory_s: float = 3600.0,
+    ) -> None:
+        self.client = client
+        self.failure_threshold = failure_threshold
+        self.cooldown_s = cooldown_s
+        # Wall-clock time by default: monotonic clocks are not comparable across machines.
+        self.clock = clock
+        self.key_prefix = key_prefix
+        self.memory_ms = int(memory_s * 1000)
+
+    def _key(self, tier: str, name: str) -> str:
+        return f"{self.key_prefix}:{tier}:{name}"
+
+    async def allow(self, *, tier: str) -> bool:
+        try:
+            failures, opened_at = await self.client.mget(self._key(tier, "failures"), self._key(tier, "opened_at"))
+            if failures is None or int(failures) < self.failure_threshold or opened_at is None:
+                return True
+            if self.clock() - float(opened_at) < self.cooldown_s:
+                return False
+            probe_ms = max(int(self.cooldown_s * 1000), 1)
+            return bool(await self.client.set(self._key(tier, "probe"), "1", nx=True, px=probe_ms))
+        except RedisError:
+            logger.warning("circuit breaker store unreachable; letting %s through", tier, exc_info=True)
+            return True
+
+    async def record_success(self, *, tier: str) -> None:
+        try:
+            await self.client.delete(self._key(tier, "failures"), self._key(tier, "opened_at"), self._key(tier, "probe"))
+        except RedisError:
+            logger.warning("circuit breaker store unreachable; success on %s not recorded", tier, exc_info=True)
+
+    async def record_failure(self, *, tier: str) -> None:
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.incr(self._key(tier, "failures"))
+                pipe.pexpire(self._key(tier, "failures"), self.memory_ms)
+                failures, _ = await pipe.execute()
+            if int(failures) >= self.failure_threshold:
+                async with self.client.pipeline(transaction=True) as pipe:
+                    pipe.set(self._key(tier, "opened_at"), repr(self.clock()), px=self.memory_ms)
+                    pipe.delete(self._key(tier, "probe"))
+                    await pipe.execute()
+        except RedisError:
+            logger.warning("circuit breaker store unreachable; failure on %s not recorded", tier, exc_info=True)
+
+
+def breaker_from_url(
+    *, redis_url: str | None, failure_threshold: int = DEFAULT_FAILURE_THRESHOLD, cooldown_s: float = DEFAULT_COOLDOWN_S
+) -> Breaker:
+    """A Redis breaker when a URL is configured, otherwise one for this process."""
+    if not redis_url:
+        return MemoryBreaker(failure_threshold=failure_threshold, cooldown_s=cooldown_s)
+    client = redis_asyncio.Redis.from_url(redis_url)
+    return RedisBreaker(client=client, failure_threshold=failure_threshold, cooldown_s=cooldown_s)
