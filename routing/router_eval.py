@@ -25,6 +25,7 @@ class RouterEvaluation:
     total: int
     accuracy: float
     per_class: dict[str, dict[str, float]]  # label -> {"precision": .., "recall": ..}
+    support: dict[str, int]  # label -> gold messages
     confusion: dict[str, dict[str, int]]  # gold label -> predicted label -> count
     tier_share: dict[str, float]  # mini / instant / thinking / pro / human -> fraction of messages
     cost_vs_all_thinking: float
@@ -70,6 +71,7 @@ def router_evaluate(
         total=total,
         accuracy=_ratio(correct, total),
         per_class=_per_class(confusion),
+        support={label: sum(confusion[label].values()) for label in COMPLEXITY_LABELS},
         confusion={gold: {label: confusion[gold][label] for label in COMPLEXITY_LABELS} for gold in COMPLEXITY_LABELS},
         tier_share={name: _ratio(shares[name], total) for name in (*(str(tier) for tier in TierName), "human")},
         cost_vs_all_thinking=round(float(routed_cost / thinking_cost), 4) if thinking_cost else 0.0,
@@ -92,7 +94,6 @@ def _per_class(confusion: Mapping[str, Counter[str]]) -> dict[str, dict[str, flo
         result[label] = {
             "precision": _ratio(confusion[label][label], predicted),
             "recall": _ratio(confusion[label][label], sum(confusion[label].values())),
-            "support": sum(confusion[label].values()),
         }
     return result
 
@@ -105,7 +106,7 @@ def evaluation_format(evaluation: RouterEvaluation) -> str:
     """A plain-text report: per-class precision and recall, confusion matrix, tier share, cost."""
     lines = [f"messages: {evaluation.total}   accuracy: {evaluation.accuracy:.3f}", "", "class      precision  recall  support"]
     for label, scores in evaluation.per_class.items():
-        lines.append(f"{label:<10} {scores['precision']:>9.3f}  {scores['recall']:>6.3f}  {int(scores['support']):>7}")
+        lines.append(f"{label:<10} {scores['precision']:>9.3f}  {scores['recall']:>6.3f}  {evaluation.support[label]:>7}")
     lines += ["", "confusion (rows: gold, columns: routed)", "gold       " + "".join(f"{label:>10}" for label in COMPLEXITY_LABELS)]
     for gold, row in evaluation.confusion.items():
         lines.append(f"{gold:<10} " + "".join(f"{row[label]:>10}" for label in COMPLEXITY_LABELS))
