@@ -1,0 +1,327 @@
+"""The one place that calls models: retries, fallbacks, mid-stream failover, and the cost of it all.
+
+``Gateway.stream`` yields the provider's text deltas as they come, a :class:`Notice` when the
+customer should know something happened (a backup model took over), and exactly one
+:class:`Finished` at the end. Provider failures never raise to the caller: they end in a
+``Finished`` whose ``error`` says what went wrong, so the consumer can show a notice.
+
+Retry policy, per request:
+
+* at most ``max_upstream_calls`` upstream calls in total, whatever happens;
+* a tier that answered with a retryable status (429, 5xx) before any text is tried again after
+  a wait: ``Retry-After`` when given (up to ``retry_after_cap_s``; longer means "go elsewhere"),
+  otherwise exponential backoff with full jitter; after ``attempts_per_tier`` calls we move on;
+* timeouts, connection failures and streams that die mid-answer move straight to the next tier
+  in ``TierConfig.fallbacks`` (the customer has already waited); only the last tier in the chain
+  is tried again instead;
+* disabled tiers and tiers whose circuit breaker is open are skipped;
+* a non-retryable error (400, 401, 404...) ends the request: another try would fail the same way.
+
+When a stream dies after some text, the next call is asked to continue the text already shown
+(sent as the assistant's partial answer) so the customer never sees the answer restart.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from routing.breaker import Breaker
+from routing.pricing import cost_for_usage, usage_estimate
+from routing.providers.base import (
+    CallRecord,
+    ChatRequest,
+    Citation,
+    Provider,
+    ProviderError,
+    StreamEnd,
+    TextDelta,
+    Usage,
+)
+from routing.tiers import TierConfig, TierName
+
+logger = logging.getLogger(__name__)
+
+FAILOVER_NOTICE = "Connection to the model was interrupted — continuing with a backup model."
+CONTINUE_INSTRUCTION = (
+    "Your previous answer was cut off. Continue it exactly where it stops, without repeating "
+    "any of it and without mentioning the interruption."
+)
+IMAGE_OMITTED = "[The customer attached an image that this model cannot see.]"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Short customer-facing text about the answer itself, shown in the chat."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    text: str
+    tier: TierName | None  # the tier that produced the end of the text (or tried last)
+    model: str
+    calls: list[CallRecord]
+    fell_back: bool
+    failed_over_mid_stream: bool
+    citations: tuple[Citation, ...] = ()
+    abstained: bool = False
+    error: str = ""  # empty when the answer is complete
+
+    @property
+    def cost(self) -> Decimal:
+        return sum((call_record_cost(call) for call in self.calls), Decimal(0))
+
+
+GatewayEvent = TextDelta | Notice | Finished
+
+
+def call_record_cost(record: CallRecord) -> Decimal:
+    """The priced cost the gateway put on a call record (``extra["cost"]``)."""
+    return Decimal(record.extra.get("cost", 0))
+
+
+@dataclass
+class _RequestState:
+    """What one gateway request has seen so far, across all its upstream calls."""
+
+    requested: TierName
+    calls_left: int
+    pieces: list[str] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    failed_over: bool = False
+    notice_due: bool = False
+    last_config: TierConfig | None = None
+
+
+@dataclass
+class _Call:
+    """One upstream call in flight."""
+
+    config: TierConfig
+    provider: Provider
+    request: ChatRequest
+    stream: AsyncIterator[TextDelta | StreamEnd]
+    attempt: int
+    first_piece: int
+    started: float
+    first_token_at: float | None = None
+    end: StreamEnd | None = None
+    error: ProviderError | None = None
+    produced_text: bool = False
+
+
+class Gateway:
+    def __init__(
+        self,
+        providers: Callable[[TierConfig], Provider],
+        catalogue: Callable[[], Mapping[TierName, TierConfig]],
+        breaker: Breaker,
+        max_upstream_calls: int = 4,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        *,
+        attempts_per_tier: int = 2,
+        backoff_base_s: float = 0.25,
+        backoff_cap_s: float = 4.0,
+        retry_after_cap_s: float = 10.0,
+    ) -> None:
+        self.providers = providers
+        self.catalogue = catalogue
+        self.breaker = breaker
+        self.max_upstream_calls = max_upstream_calls
+        self.sleep = sleep
+        self.rng = rng
+        self.attempts_per_tier = attempts_per_tier
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
+        self.retry_after_cap_s = retry_after_cap_s
+
+    async def stream(self, request: ChatRequest, *, tier: TierName) -> AsyncIterator[GatewayEvent]:
+        """Answer ``request`` on ``tier`` or its fallbacks; see the module docstring for the policy."""
+        catalogue = self.catalogue()
+        chain = tier_chain(catalogue=catalogue, tier=tier)
+        state = _RequestState(requested=tier, calls_left=self.max_upstream_calls)
+        for position, name in enumerate(chain):
+            config = catalogue.get(name)
+            if config is None or not config.enabled:
+                state.errors.append(f"{name}: disabled")
+                continue
+            is_last_tier = position == len(chain) - 1
+            for attempt in range(self.attempts_per_tier):
+                if state.calls_left <= 0:
+                    state.errors.append(f"gave up after {self.max_upstream_calls} upstream calls")
+                    yield self._finished(state, end=None)
+                    return
+                if not await self.breaker.allow(tier=name):
+                    state.errors.append(f"{name}: circuit open")
+                    break
+                if state.notice_due:
+                    state.notice_due = False
+                    yield Notice(FAILOVER_NOTICE)
+                call = self._call_open(state, config=config, request=request, attempt=attempt)
+                # The per-token loop stays inline: no extra generator hop or allocation per token.
+                pieces = state.pieces
+                try:
+                    async for event in call.stream:
+                        if type(event) is TextDelta:
+                            if call.first_token_at is None:
+                                call.first_token_at = time.perf_counter()
+                            pieces.append(event.text)
+                            yield event
+                        else:
+                            call.end = event  # type: ignore[assignment]
+                except ProviderError as error:
+                    call.error = error
+                except Exception as error:  # noqa: BLE001 - a provider bug must not reach the customer as a crash
+                    logger.exception("provider %s failed unexpectedly on %s", call.provider.name, name)
+                    call.error = ProviderError(f"provider bug: {error!r}", retryable=True)
+                finally:
+                    await call.stream.aclose()  # type: ignore[attr-defined]
+                await self._call_settle(state, call=call)
+                if call.error is None:
+                    yield self._finished(state, end=call.end)
+                    return
+                if not call.error.retryable:
+                    yield self._finished(state, end=None)
+                    return
+                wait_s = self._retry_wait(call=call, is_last_tier=is_last_tier)
+                if wait_s is None:
+                    break
+                if wait_s > 0:
+                    await self.sleep(wait_s)
+        yield self._finished(state, end=None)
+
+    def _call_open(self, state: _RequestState, *, config: TierConfig, request: ChatRequest, attempt: int) -> _Call:
+        state.calls_left -= 1
+        if state.calls and state.calls[-1].outcome == "error":
+            state.calls[-1].outcome = "fallback"
+        state.last_config = config
+        call_request = _request_for_call(request=request, config=config, partial="".join(state.pieces))
+        provider = self.providers(config)
+        return _Call(
+            config=config,
+            provider=provider,
+            request=call_request,
+            stream=provider.stream(call_request, tier=config),
+            attempt=attempt,
+            first_piece=len(state.pieces),
+            started=time.perf_counter(),
+        )
+
+    async def _call_settle(self, state: _RequestState, *, call: _Call) -> None:
+        """Record the finished call (ledger line, breaker) once its stream is over."""
+        latency_s = time.perf_counter() - call.started
+        if call.end is None and call.error is None:
+            call.error = ProviderError("stream ended without its final event", retryable=True)
+        call.produced_text = len(state.pieces) > call.first_piece
+        config, error = call.config, call.error
+        if error is None:
+            assert call.end is not None
+            usage = call.end.usage
+            await self.breaker.record_success(tier=config.name)
+        else:
+            output_chars = sum(len(piece) for piece in state.pieces[call.first_piece :])
+            usage = _failed_call_usage(call_request=call.request, error=error, output_chars=output_chars)
+            state.errors.append(f"{config.name}: {error}")
+            if error.retryable:
+                await self.breaker.record_failure(tier=config.name)
+            if call.produced_text:
+                state.failed_over = state.notice_due = True
+            logger.warning("upstream call to %s (%s) failed: %s", config.name, config.model, error)
+        state.calls.append(
+            CallRecord(
+                tier=str(config.name),
+                model=config.model,
+                provider=call.provider.name,
+                purpose=call.request.purpose,
+                usage=usage,
+                latency_ms=round(latency_s * 1000),
+                time_to_first_token_ms=None if call.first_token_at is None else round((call.first_token_at - call.started) * 1000),
+                outcome="ok" if error is None else "error",
+                error="" if error is None else str(error),
+                extra={
+                    "cost": cost_for_usage(tier=config, usage=usage),
+                    "attempt": call.attempt,
+                    "status_code": None if error is None else error.status_code,
+                },
+            )
+        )
+
+    def _retry_wait(self, *, call: _Call, is_last_tier: bool) -> float | None:
+        """Seconds to wait before trying the same tier again, or None to move to the next tier."""
+        error = call.error
+        assert error is not None
+        if call.attempt + 1 >= self.attempts_per_tier:
+            return None
+        # The customer already waited (text flowed, or a timeout), or the endpoint is unreachable.
+        moves_on = call.produced_text or error.status_code is None
+        if moves_on and not is_last_tier:
+            return None
+        if call.produced_text:
+            return 0.0
+        if error.retry_after_s is not None:
+            if error.retry_after_s > self.retry_after_cap_s and not is_last_tier:
+                return None
+            return min(error.retry_after_s, self.retry_after_cap_s)
+        return self.rng() * min(self.backoff_cap_s, self.backoff_base_s * 2**call.attempt)
+
+    def _finished(self, state: _RequestState, *, end: StreamEnd | None) -> Finished:
+        config = state.last_config
+        return Finished(
+            text="".join(state.pieces),
+            tier=None if config is None else config.name,
+            model="" if config is None else config.model,
+            calls=state.calls,
+            fell_back=config is not None and config.name != state.requested,
+            failed_over_mid_stream=state.failed_over,
+            citations=() if end is None else end.citations,
+            abstained=False if end is None else end.abstained,
+            error="" if end is not None else ("; ".join(state.errors) or "no tier could answer"),
+        )
+
+
+def tier_chain(*, catalogue: Mapping[TierName, TierConfig], tier: TierName) -> list[TierName]:
+    """The requested tier followed by its fallbacks, each once."""
+    config = catalogue.get(tier)
+    chain = [tier, *(config.fallbacks if config is not None else ())]
+    return list(dict.fromkeys(chain))
+
+
+def _failed_call_usage(*, call_request: ChatRequest, error: ProviderError, output_chars: int) -> Usage:
+    """What a failed call probably cost: nothing for a refused call, an estimate when text flowed."""
+    if output_chars:
+        return usage_estimate(messages=call_request.messages, output_chars=output_chars)
+    return Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=error.status_code is None)
+
+
+def _request_for_call(*, request: ChatRequest, config: TierConfig, partial: str) -> ChatRequest:
+    messages = request.messages if config.multimodal else _images_dropped(request.messages)
+    if partial:
+        messages = [*messages, {"role": "assistant", "content": partial}, {"role": "system", "content": CONTINUE_INSTRUCTION}]
+    return request if messages is request.messages else replace(request, messages=messages)
+
+
+def _images_dropped(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A text-only tier (a fallback from a multimodal one) gets a note in place of each image."""
+    if not any(isinstance(message.get("content"), list) for message in messages):
+        return messages
+    return [_message_images_dropped(message) for message in messages]
+
+
+def _message_images_dropped(message: dict[str, Any]) -> dict[str, Any]:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    parts = [
+        part if not (isinstance(part, dict) and part.get("type") in ("image_url", "input_image")) else {"type": "text", "text": IMAGE_OMITTED}
+        for part in content
+    ]
+    return {**message, "content": parts}

@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+
+from bench.openai_server import Fault, OpenAICompatServer, ServedUsage
+from routing.breaker import MemoryBreaker
+from routing.gateway import CONTINUE_INSTRUCTION, FAILOVER_NOTICE, IMAGE_OMITTED, Finished, Gateway, Notice
+from routing.pricing import cost_for_usage
+from routing.providers.base import ChatRequest, StreamEnd, TextDelta
+from routing.providers.openai_compat import OpenAICompatProvider
+from routing.tiers import TierConfig, TierName, default_catalogue
+
+QUESTION = ChatRequest(messages=[{"role": "user", "content": "How do I reset my password?"}])
+MODELS = {TierName.MINI: "m-mini", TierName.INSTANT: "m-instant", TierName.THINKING: "m-thinking", TierName.PRO: "m-pro"}
+
+
+def _catalogue(**changes: object) -> dict[TierName, TierConfig]:
+    return {
+        name: dataclasses.replace(tier, first_token_timeout_s=0.5, total_timeout_s=5.0, **changes)  # type: ignore[arg-type]
+        for name, tier in default_catalogue(MODELS).items()
+    }
+
+
+class Sleeps(list[float]):
+    """Records the waits the gateway asks for instead of waiting."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def _gateway(server: OpenAICompatServer, *, catalogue: dict[TierName, TierConfig] | None = None, **options: object) -> Gateway:
+    tiers = catalogue or _catalogue()
+    provider = OpenAICompatProvider(base_url=server.url, api_key="test-key")
+    defaults: dict[str, object] = {"breaker": MemoryBreaker(), "sleep": Sleeps(), "rng": lambda: 0.5}
+    return Gateway(providers=lambda tier: provider, catalogue=lambda: tiers, **{**defaults, **options})  # type: ignore[arg-type]
+
+
+async def _run(gateway: Gateway, tier: TierName, request: ChatRequest = QUESTION) -> tuple[list[object], Finished]:
+    events = [event async for event in gateway.stream(request, tier=tier)]
+    finished = events[-1]
+    assert isinstance(finished, Finished)
+    assert not any(isinstance(event, Finished) for event in events[:-1])
+    return events[:-1], finished
+
+
+def _models_called(server: OpenAICompatServer) -> list[str]:
+    return [request.body["model"] for request in server.requests]
+
+
+@pytest.mark.asyncio
+async def test_answer_streams_through_with_exact_usage_and_cost(openai_server: OpenAICompatServer) -> None:
+    openai_server.usage = ServedUsage(prompt_tokens=1500, completion_tokens=321, cached_tokens=500)
+
+    events, finished = await _run(_gateway(openai_server), TierName.INSTANT)
+
+    assert all(isinstance(event, TextDelta) for event in events)
+    assert "".join(event.text for event in events) == finished.text == openai_server.text  # type: ignore[attr-defined]
+    assert (finished.tier, finished.model, finished.error) == (TierName.INSTANT, "m-instant", "")
+    assert not finished.fell_back and not finished.failed_over_mid_stream
+    [call] = finished.calls
+    assert (call.usage.input_tokens, call.usage.cached_input_tokens, call.usage.output_tokens) == (1500, 500, 321)
+    assert call.usage.estimated is False
+    assert call.outcome == "ok"
+    assert call.time_to_first_token_ms is not None and call.time_to_first_token_ms <= call.latency_ms
+    # 1000 * 0.002/1k + 500 * 0.001/1k + 321 * 0.0025/1k
+    assert finished.cost == call.extra["cost"] == Decimal("0.00330250")
+
+
+@pytest.mark.asyncio
+async def test_rate_limit_waits_for_retry_after_then_retries_the_same_tier(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.rate_limit(retry_after_s=2))
+    sleeps = Sleeps()
+
+    _, finished = await _run(_gateway(openai_server, sleep=sleeps), TierName.INSTANT)
+
+    assert sleeps == [2.0]
+    assert _models_called(openai_server) == ["m-instant", "m-instant"]
+    assert [call.outcome for call in finished.calls] == ["fallback", "ok"]
+    assert finished.calls[0].extra["status_code"] == 429
+    assert finished.text == openai_server.text and not finished.fell_back
+
+
+@pytest.mark.asyncio
+async def test_retry_after_beyond_the_cap_goes_to_the_next_tier_without_waiting(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.rate_limit(retry_after_s=120), model="m-instant")
+    sleeps = Sleeps()
+
+    _, finished = await _run(_gateway(openai_server, sleep=sleeps), TierName.INSTANT)
+
+    assert sleeps == []
+    assert _models_called(openai_server) == ["m-instant", "m-mini"]
+    assert finished.tier == TierName.MINI and finished.fell_back
+
+
+@pytest.mark.asyncio
+async def test_server_errors_back_off_with_jitter_then_fall_back(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.http_error(status=500), Fault.http_error(status=500), model="m-instant")
+    sleeps = Sleeps()
+
+    _, finished = await _run(_gateway(openai_server, sleep=sleeps, rng=lambda: 0.5), TierName.INSTANT)
+
+    assert sleeps == [0.5 * 0.25]  # full jitter: rng() * base * 2**0
+    assert _models_called(openai_server) == ["m-instant", "m-instant", "m-mini"]
+    assert (finished.tier, finished.model, finished.error) == (TierName.MINI, "m-mini", "")
+    assert finished.fell_back and not finished.failed_over_mid_stream
+    assert [call.outcome for call in finished.calls] == ["fallback", "fallback", "ok"]
+    assert finished.text == openai_server.text
+
+
+@pytest.mark.asyncio
+async def test_hang_hits_the_first_token_timeout_and_falls_back(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.hang(), model="m-instant")
+
+    _, finished = await _run(_gateway(openai_server), TierName.INSTANT)
+
+    assert _models_called(openai_server) == ["m-instant", "m-mini"]
+    hung, answered = finished.calls
+    assert hung.outcome == "fallback" and "first token" in hung.error
+    assert hung.time_to_first_token_ms is None and hung.latency_ms >= 500
+    assert answered.outcome == "ok" and finished.tier == TierName.MINI
+
+
+@pytest.mark.asyncio
+async def test_stream_cut_mid_answer_fails_over_and_continues_the_text(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.cut(after_chunks=3), model="m-thinking")
+
+    events, finished = await _run(_gateway(openai_server), TierName.THINKING)
+
+    notices = [index for index, event in enumerate(events) if isinstance(event, Notice)]
+    assert notices == [3] and events[3] == Notice(FAILOVER_NOTICE)
+    partial = "".join(event.text for event in events[:3])  # type: ignore[attr-defined]
+    assert partial and openai_server.text.startswith(partial)
+    assert finished.text == partial + openai_server.text
+    assert finished.failed_over_mid_stream and finished.fell_back
+    assert (finished.tier, finished.error) == (TierName.INSTANT, "")
+    continuation = openai_server.requests[-1].body["messages"]
+    assert continuation[:-2] == QUESTION.messages
+    assert continuation[-2:] == [
+        {"role": "assistant", "content": partial},
+        {"role": "system", "content": CONTINUE_INSTRUCTION},
+    ]
+    cut = finished.calls[0]
+    assert cut.outcome == "fallback" and cut.usage.estimated
+    assert cut.usage.output_tokens == -(-len(partial) // 4)
+
+
+@pytest.mark.asyncio
+async def test_cut_on_the_last_tier_continues_on_the_same_tier(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.cut(after_chunks=2))
+    sleeps = Sleeps()
+
+    events, finished = await _run(_gateway(openai_server, sleep=sleeps), TierName.MINI)
+
+    assert _models_called(openai_server) == ["m-mini", "m-mini"]
+    assert sum(isinstance(event, Notice) for event in events) == 1
+    assert finished.failed_over_mid_stream and not finished.fell_back and finished.error == ""
+    assert sleeps == []
+
+
+@pytest.mark.asyncio
+async def test_open_circuit_skips_the_tier(openai_server: OpenAICompatServer) -> None:
+    breaker = MemoryBreaker(failure_threshold=1)
+    await breaker.record_failure(tier=TierName.INSTANT)
+
+    _, finished = await _run(_gateway(openai_server, breaker=breaker), TierName.INSTANT)
+
+    assert _models_called(openai_server) == ["m-mini"]
+    assert finished.tier == TierName.MINI and finished.fell_back
+
+
+@pytest.mark.asyncio
+async def test_repeated_failures_open_the_circuit_for_later_requests(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(*[Fault.http_error(status=503)] * 2, model="m-instant")
+    gateway = _gateway(openai_server, breaker=MemoryBreaker(failure_threshold=2))
+
+    await _run(gateway, TierName.INSTANT)
+    _, second = await _run(gateway, TierName.INSTANT)
+
+    assert _models_called(openai_server) == ["m-instant", "m-instant", "m-mini", "m-mini"]
+    assert second.tier == TierName.MINI
+
+
+@pytest.mark.asyncio
+async def test_disabled_tier_is_skipped(openai_server: OpenAICompatServer) -> None:
+    catalogue = _catalogue()
+    catalogue[TierName.PRO] = dataclasses.replace(catalogue[TierName.PRO], enabled=False)
+
+    _, finished = await _run(_gateway(openai_server, catalogue=catalogue), TierName.PRO)
+
+    assert _models_called(openai_server) == ["m-thinking"]
+    assert finished.tier == TierName.THINKING and finished.fell_back
+
+
+@pytest.mark.asyncio
+async def test_upstream_calls_never_exceed_the_cap(openai_server: OpenAICompatServer) -> None:
+    for model in MODELS.values():
+        openai_server.script(*[Fault.http_error(status=502)] * 5, model=model)
+
+    events, finished = await _run(_gateway(openai_server, max_upstream_calls=3), TierName.PRO)
+
+    assert len(openai_server.requests) == 3 == len(finished.calls)
+    assert events == [] and finished.text == ""
+    assert "3 upstream calls" in finished.error
+    assert [call.outcome for call in finished.calls] == ["fallback", "fallback", "error"]
+
+
+@pytest.mark.asyncio
+async def test_non_retryable_error_ends_without_fallback(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.http_error(status=400))
+    sleeps = Sleeps()
+
+    _, finished = await _run(_gateway(openai_server, sleep=sleeps), TierName.INSTANT)
+
+    assert _models_called(openai_server) == ["m-instant"] and sleeps == []
+    assert "400" in finished.error
+    assert [call.outcome for call in finished.calls] == ["error"]
+
+
+@pytest.mark.asyncio
+async def test_costs_of_all_calls_add_up(openai_server: OpenAICompatServer) -> None:
+    openai_server.usage = ServedUsage(prompt_tokens=900, completion_tokens=77, cached_tokens=100)
+    openai_server.script(Fault.http_error(status=500), Fault.cut(after_chunks=4), model="m-pro")
+    catalogue = _catalogue()
+
+    _, finished = await _run(_gateway(openai_server, catalogue=catalogue), TierName.PRO)
+
+    assert len(finished.calls) == 3
+    expected = [cost_for_usage(tier=catalogue[TierName(call.tier)], usage=call.usage) for call in finished.calls]
+    assert [call.extra["cost"] for call in finished.calls] == expected
+    assert finished.cost == sum(expected) > 0
+    assert finished.calls[0].extra["cost"] == 0  # a refused call costs nothing
+    assert finished.calls[1].usage.estimated and not finished.calls[2].usage.estimated
+
+
+@pytest.mark.asyncio
+async def test_images_become_a_note_for_a_text_only_fallback(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.http_error(status=500), Fault.http_error(status=500), model="m-pro")
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    request = ChatRequest(messages=[{"role": "user", "content": [{"type": "text", "text": "Is this broken?"}, image]}])
+
+    _, finished = await _run(_gateway(openai_server), TierName.PRO, request)
+
+    assert openai_server.requests[0].body["messages"][0]["content"][1] == image
+    assert openai_server.requests[-1].body["messages"][0]["content"][1] == {"type": "text", "text": IMAGE_OMITTED}
+    assert finished.tier == TierName.THINKING
+
+
+class BrokenProvider:
+    name = "broken"
+
+    async def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | StreamEnd]:
+        raise RuntimeError("bug in provider")
+        yield TextDelta("")  # pragma: no cover - makes this an async generator
+
+
+@pytest.mark.asyncio
+async def test_a_provider_bug_falls_back_instead_of_raising(openai_server: OpenAICompatServer) -> None:
+    working = OpenAICompatProvider(base_url=openai_server.url, api_key="test-key")
+    tiers = _catalogue()
+    gateway = Gateway(
+        providers=lambda tier: BrokenProvider() if tier.name == TierName.INSTANT else working,
+        catalogue=lambda: tiers,
+        breaker=MemoryBreaker(),
+        sleep=Sleeps(),
+    )
+
+    _, finished = await _run(gateway, TierName.INSTANT)
+
+    assert finished.tier == TierName.MINI and finished.text == openai_server.text
+    assert "bug in provider" in finished.calls[0].error
