@@ -153,55 +153,61 @@ def classifier_train(
     folds: int = 5,
 ) -> tuple[ComplexityClassifier, TrainingReport]:
     """Fit the model; regularisation and the Thinking threshold are chosen by cross-validation on ``rows`` only."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline
 
     texts = [text for text, _ in rows]
     targets = [label for _, label in rows]
     labels = [label for label in COMPLEXITY_LABELS if label in set(targets)]
-
-    def pipeline(regularisation: float):  # type: ignore[no-untyped-def]
-        vectorizer = TfidfVectorizer(analyzer=text_features, sublinear_tf=True, min_df=2, max_features=max_features)
-        model = LogisticRegression(C=regularisation, max_iter=2000, class_weight="balanced")
-        return make_pipeline(vectorizer, model)
-
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=7)
-    best: tuple[float, float, float, dict[str, float]] | None = None
+    best: tuple[float, float, dict[str, float]] | None = None
     for regularisation in regularisations:
-        probabilities = cross_val_predict(pipeline(regularisation), texts, targets, cv=splitter, method="predict_proba")
-        threshold, recall = _threshold_for_recall(probabilities=probabilities, targets=targets, labels=labels, target=thinking_recall_target)
-        macro = _macro_recall(probabilities=probabilities, targets=targets, labels=labels, threshold=threshold)
-        if best is None or sum(macro.values()) > sum(best[3].values()):
-            best = (regularisation, threshold, recall, macro)
+        model = classifier_pipeline(regularisation=regularisation, max_features=max_features)
+        probabilities = cross_val_predict(model, texts, targets, cv=splitter, method="predict_proba")
+        threshold = _threshold_for_recall(probabilities=probabilities, targets=targets, labels=labels, target=thinking_recall_target)
+        recall = _recall_per_label(probabilities=probabilities, targets=targets, labels=labels, threshold=threshold)
+        if best is None or sum(recall.values()) > sum(best[2].values()):
+            best = (regularisation, threshold, recall)
     assert best is not None
-    regularisation, threshold, _, macro = best
-    fitted = pipeline(regularisation).fit(texts, targets)
+    regularisation, threshold, recall = best
+    fitted = classifier_pipeline(regularisation=regularisation, max_features=max_features).fit(texts, targets)
+    classifier = classifier_from_pipeline(fitted, thinking_threshold=threshold)
+    report = TrainingReport(len(rows), len(classifier.vocabulary), regularisation, threshold, recall)
+    return classifier, report
+
+
+def classifier_pipeline(*, regularisation: float, max_features: int):  # type: ignore[no-untyped-def]
+    """The scikit-learn pipeline whose fitted parameters :class:`ComplexityClassifier` reproduces."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    vectorizer = TfidfVectorizer(analyzer=text_features, sublinear_tf=True, min_df=2, max_features=max_features)
+    # Balanced weights: human and mini are rare but must not be drowned by instant.
+    model = LogisticRegression(C=regularisation, max_iter=2000, class_weight="balanced")
+    return make_pipeline(vectorizer, model)
+
+
+def classifier_from_pipeline(fitted, *, thinking_threshold: float) -> ComplexityClassifier:  # type: ignore[no-untyped-def]
     vectorizer, model = fitted.steps[0][1], fitted.steps[1][1]
-    classifier = ComplexityClassifier(
-        labels=tuple(model.classes_),
+    return ComplexityClassifier(
+        labels=tuple(str(label) for label in model.classes_),
         vocabulary={term: int(index) for term, index in vectorizer.vocabulary_.items()},
         idf=tuple(float(value) for value in vectorizer.idf_),
         weights=tuple(tuple(float(value) for value in row) for row in model.coef_.T),
         intercepts=tuple(float(value) for value in model.intercept_),
-        thinking_threshold=threshold,
+        thinking_threshold=thinking_threshold,
     )
-    report = TrainingReport(len(rows), len(vectorizer.vocabulary_), regularisation, threshold, macro)
-    return classifier, report
 
 
-def _threshold_for_recall(*, probabilities, targets: Sequence[str], labels: Sequence[str], target: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def _threshold_for_recall(*, probabilities, targets: Sequence[str], labels: Sequence[str], target: float) -> float:  # type: ignore[no-untyped-def]
     """The highest Thinking probability threshold whose cross-validated Thinking recall reaches ``target``."""
     column = sorted(labels).index("thinking")
     thinking_scores = sorted((row[column] for row, label in zip(probabilities, targets) if label == "thinking"), reverse=True)
     position = min(len(thinking_scores) - 1, math.ceil(target * len(thinking_scores)) - 1)
-    threshold = min(0.5, float(thinking_scores[position]))
-    recall = sum(score >= threshold for score in thinking_scores) / len(thinking_scores)
-    return threshold, recall
+    return min(0.5, float(thinking_scores[position]))
 
 
-def _macro_recall(*, probabilities, targets: Sequence[str], labels: Sequence[str], threshold: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _recall_per_label(*, probabilities, targets: Sequence[str], labels: Sequence[str], threshold: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
     ordered = sorted(labels)
     column = ordered.index("thinking")
     hits: Counter[str] = Counter()

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from routing.router import BudgetState, HistoryItem, NoEnabledTierError, classify_complexity, route_message
+from routing.tiers import TierConfig, TierName, default_catalogue
+
+
+@pytest.fixture
+def catalogue() -> dict[TierName, TierConfig]:
+    return default_catalogue()
+
+
+def route(text: str, catalogue: dict[TierName, TierConfig], **overrides: object):  # type: ignore[no-untyped-def]
+    arguments: dict[str, object] = {"text": text, "history": (), "catalogue": catalogue, "context_tokens": 500}
+    arguments.update(overrides)
+    return route_message(**arguments)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["hi", "Thanks so much!", "ok great", "good morning", "bye"])
+def test_small_talk_goes_to_mini(text: str) -> None:
+    assert classify_complexity(text)[0] == "mini"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason_part"),
+    [
+        ("The remote shows E04 and the head won't rise", "error code"),
+        ("error 0x1F after the firmware update", "error code"),
+        ("I already tried resetting it and changing the batteries", "already tried"),
+        ("The app is not working and the base is stuck halfway", "problems"),
+        ("Is the base quiet? Does it fit a 30 cm mattress?", "questions"),
+        (" ".join(["the base tilts when I lie on it"] * 10), "long detailed message"),
+    ],
+)
+def test_complex_messages_go_to_thinking_with_a_reason(text: str, reason_part: str) -> None:
+    label, reason = classify_complexity(text)
+    assert label == "thinking"
+    assert reason_part in reason
+
+
+def test_single_fact_question_goes_to_instant(catalogue: dict[TierName, TierConfig]) -> None:
+    decision = route("How long is the trial period for the mattress?", catalogue)
+    assert decision.tier == TierName.INSTANT
+    assert decision.complexity == "instant"
+    assert not decision.handoff
+
+
+@pytest.mark.parametrize("text", ["I want to speak to a real person", "get me a human", "Can someone call me back?", "agent please"])
+def test_request_for_a_person_is_a_handoff(text: str, catalogue: dict[TierName, TierConfig]) -> None:
+    decision = route(text, catalogue)
+    assert decision.handoff
+    assert "handoff_request" in decision.signals
+
+
+def test_same_question_again_escalates_from_the_tier_that_answered(catalogue: dict[TierName, TierConfig]) -> None:
+    history = (
+        HistoryItem(role="user", text="How do I pair the remote with the base?"),
+        HistoryItem(role="assistant", text="Hold the pair button...", tier="instant"),
+    )
+    decision = route("how do I pair the remote with my base", catalogue, history=history)
+    assert decision.tier == TierName.THINKING
+    assert "repeated_question" in decision.signals
+    assert "escalated" in decision.reason
+
+
+def test_that_did_not_help_escalates_one_tier(catalogue: dict[TierName, TierConfig]) -> None:
+    history = (
+        HistoryItem(role="user", text="My base stopped moving"),
+        HistoryItem(role="assistant", text="Try unplugging it.", tier="thinking"),
+    )
+    decision = route("that didn't help", catalogue, history=history)
+    assert decision.tier == TierName.PRO
+    assert "not_helped" in decision.signals
+
+
+def test_frustration_escalates(catalogue: dict[TierName, TierConfig]) -> None:
+    calm = route("When will my order arrive?", catalogue)
+    angry = route("When will my order arrive??? this is ridiculous", catalogue)
+    assert calm.tier == TierName.INSTANT
+    assert angry.tier == TierName.THINKING
+    assert "frustration" in angry.signals
+
+
+def test_image_forces_pro(catalogue: dict[TierName, TierConfig]) -> None:
+    decision = route("hi", catalogue, has_image=True)
+    assert decision.tier == TierName.PRO
+    assert decision.complexity == "mini"
+
+
+def test_context_too_large_moves_to_a_tier_whose_window_fits(catalogue: dict[TierName, TierConfig]) -> None:
+    decision = route("What sizes does the base come in?", catalogue, context_tokens=10_000)
+    assert decision.tier == TierName.THINKING
+    assert not decision.needs_summary
+    assert "context_overflow" in decision.signals
+
+
+def test_context_larger_than_every_window_needs_a_summary(catalogue: dict[TierName, TierConfig]) -> None:
+    decision = route("What sizes does the base come in?", catalogue, context_tokens=100_000)
+    assert decision.needs_summary
+    assert decision.tier == TierName.PRO
+
+
+def test_reached_conversation_cap_downgrades_and_says_so(catalogue: dict[TierName, TierConfig]) -> None:
+    budget = BudgetState(conversation_spent=Decimal("0.50"), conversation_cap=Decimal("0.50"))
+    decision = route("error E04 on the remote", catalogue, budget=budget)
+    assert decision.tier == TierName.INSTANT
+    assert "budget" in decision.reason
+
+
+def test_both_caps_reached_downgrade_twice(catalogue: dict[TierName, TierConfig]) -> None:
+    budget = BudgetState(
+        conversation_spent=Decimal("1"), conversation_cap=Decimal("1"), daily_spent=Decimal("30"), daily_cap=Decimal("20")
+    )
+    decision = route("error E04 on the remote", catalogue, budget=budget)
+    assert decision.tier == TierName.MINI
+    assert {"conversation_budget", "daily_budget"} <= set(decision.signals)
+
+
+def test_budget_under_cap_changes_nothing(catalogue: dict[TierName, TierConfig]) -> None:
+    budget = BudgetState(conversation_spent=Decimal("0.10"), conversation_cap=Decimal("0.50"))
+    assert route("error E04 on the remote", catalogue, budget=budget).tier == TierName.THINKING
+
+
+def test_disabled_tier_is_skipped_for_the_nearest_enabled(catalogue: dict[TierName, TierConfig]) -> None:
+    catalogue[TierName.THINKING] = replace(catalogue[TierName.THINKING], enabled=False)
+    decision = route("error E04 on the remote", catalogue)
+    assert decision.tier == TierName.PRO
+    assert "tier_disabled" in decision.signals
+
+
+def test_no_enabled_tier_is_an_error(catalogue: dict[TierName, TierConfig]) -> None:
+    disabled = {name: replace(config, enabled=False) for name, config in catalogue.items()}
+    with pytest.raises(NoEnabledTierError):
+        route("hi", disabled)
