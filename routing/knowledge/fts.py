@@ -1,0 +1,54 @@
+"""Database full-text search: SQLite FTS5 or PostgreSQL tsvector, chosen by the connection vendor.
+
+It finds candidates by stemmed words (including words only found deep in a body), which the
+in-memory index then scores; see :func:`routing.knowledge.retrieval.search_articles`.
+"""
+from __future__ import annotations
+
+from django.db import connection
+
+from routing.knowledge.text import STOP_WORDS, text_words
+
+MAX_QUERY_WORDS = 12
+
+
+def _query_words(query: str) -> list[str]:
+    # Only plain alphanumerics reach the MATCH / tsquery syntax, so no user text is parsed as an operator.
+    words = [w.replace(".", "").replace("'", "").rstrip("%") for w in text_words(text=query)]
+    unique = dict.fromkeys(w for w in words if w and w not in STOP_WORDS and w.isalnum())
+    return list(unique)[:MAX_QUERY_WORDS]
+
+
+def _sqlite_search(words: list[str], limit: int) -> list[tuple[str, float]]:
+    match = " OR ".join(f'"{word}"' for word in words)
+    sql = (
+        "SELECT a.key, -bm25(knowledge_article_fts, 5.0, 3.0, 2.0, 1.0) AS score "
+        "FROM knowledge_article_fts JOIN knowledge_article a ON a.id = knowledge_article_fts.rowid "
+        "WHERE knowledge_article_fts MATCH %s AND a.published ORDER BY score DESC LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [match, limit])
+        return [(key, float(score)) for key, score in cursor.fetchall()]
+
+
+def _postgresql_search(words: list[str], limit: int) -> list[tuple[str, float]]:
+    sql = (
+        "SELECT key, ts_rank(search_vector, query) AS score "
+        "FROM knowledge_article, to_tsquery('english', %s) query "
+        "WHERE published AND search_vector @@ query ORDER BY score DESC LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [" | ".join(words), limit])
+        return [(key, float(score)) for key, score in cursor.fetchall()]
+
+
+def fts_search(*, query: str, limit: int = 20) -> list[tuple[str, float]]:
+    """(article key, backend score) pairs, best first; empty on a vendor without full-text search."""
+    words = _query_words(query)
+    if not words:
+        return []
+    if connection.vendor == "sqlite":
+        return _sqlite_search(words, limit)
+    if connection.vendor == "postgresql":
+        return _postgresql_search(words, limit)
+    return []
