@@ -1,4 +1,183 @@
+"""The widget's websocket: authenticate, replay by seq, take customer messages, pass events along.
+
+The consumer only moves frames; answering lives in ``conversations.answering`` and every
+write in ``conversations.services`` (docs/protocol.md describes every frame).
+"""
 from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from conversations import answering, selectors, services
+from conversations.models import Conversation, Message
+from conversations.tokens import VisitorTokenInvalid
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_HELLO_TIMEOUT = 4408
+CLOSE_TOO_BIG = 1009
+HELLO_TIMEOUT_S = 10.0
+MAX_FRAME_BYTES = 64 * 1024
+MAX_SEQ = 2**53
+
+
+def _customer_message_take(*, conversation_id: int, text: str, client_id: str) -> tuple[dict[str, Any], bool, str]:
+    message, created = services.message_record(
+        conversation_id=conversation_id, role=Message.Role.CUSTOMER, text=text, client_id=client_id
+    )
+    status = Conversation.objects.values_list("status", flat=True).get(pk=conversation_id)
+    return selectors.message_frame(message), created, status
+
+
+def _resume_state(*, conversation_id: int, after_seq: int) -> tuple[list[dict[str, Any]], bool, str, int]:
+    conversation = Conversation.objects.get(pk=conversation_id)
+    frames = selectors.messages_after(conversation_id=conversation_id, after_seq=after_seq)
+    owed = conversation.status == Conversation.Status.BOT and selectors.unanswered_question(conversation_id=conversation_id) is not None
+    return frames, owed, conversation.status, conversation.last_seq
+
+
 class WidgetConsumer(AsyncWebsocketConsumer):
-    pass
+    conversation_id: int | None = None
+    public_id: str = ""
+    last_sent_seq: int = 0
+
+    async def connect(self) -> None:
+        self.send_lock = asyncio.Lock()
+        await self.accept()
+        self.hello_timer = asyncio.get_running_loop().call_later(HELLO_TIMEOUT_S, self._hello_timeout)
+
+    def _hello_timeout(self) -> None:
+        if self.conversation_id is None:
+            asyncio.ensure_future(self._refuse("hello_timeout", "Send a hello frame with your token first.", CLOSE_HELLO_TIMEOUT))
+
+    async def disconnect(self, code: int) -> None:
+        self.hello_timer.cancel()
+        if self.conversation_id is not None:
+            answering.live_unwatch(conversation_id=self.conversation_id, send=self._send_raw)
+            await self.channel_layer.group_discard(f"conversation.{self.public_id}", self.channel_name)
+
+    # --- inbound ---------------------------------------------------------------------
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self._error("binary_not_supported", "Frames must be JSON text.")
+            return
+        if len(text_data) > MAX_FRAME_BYTES:
+            await self._refuse("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.", CLOSE_TOO_BIG)
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self._error("bad_json", "The frame is not valid JSON.")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self._error("bad_frame", "A frame is a JSON object with a string 'type'.")
+            return
+        handler = self.HANDLERS.get(frame["type"])
+        if handler is None:
+            await self._error("unknown_type", f"Unknown frame type {frame['type'][:40]!r}.")
+            return
+        if frame["type"] != "hello" and self.conversation_id is None:
+            await self._error("not_ready", "Send a hello frame with your token first.")
+            return
+        await handler(self, frame)
+
+    async def on_hello(self, frame: dict[str, Any]) -> None:
+        if self.conversation_id is not None:
+            await self._error("already_ready", "This socket is already open on a conversation.")
+            return
+        token = frame.get("token")
+        try:
+            conversation = await database_sync_to_async(selectors.conversation_for_token)(token=token if isinstance(token, str) else "")
+        except VisitorTokenInvalid:
+            await self._refuse("unauthorized", "The visitor token is invalid, expired or revoked.", CLOSE_UNAUTHORIZED)
+            return
+        last_seq = frame.get("last_seq", 0)
+        if not isinstance(last_seq, int) or isinstance(last_seq, bool) or not 0 <= last_seq <= MAX_SEQ:
+            await self._error("bad_seq", "last_seq must be a non-negative integer; replaying from the start.")
+            last_seq = 0
+        self.hello_timer.cancel()
+        self.conversation_id, self.public_id = conversation.pk, conversation.public_id
+        await self.channel_layer.group_add(conversation.group_name, self.channel_name)
+        live = answering.live_watch(conversation_id=conversation.pk, send=self._send_raw)
+        frames, owed, status, server_seq = await database_sync_to_async(_resume_state)(
+            conversation_id=conversation.pk, after_seq=min(last_seq, conversation.last_seq)
+        )
+        async with self.send_lock:
+            self.last_sent_seq = min(last_seq, server_seq)
+            await self._send_json({"type": "ready", "conversation_id": conversation.public_id, "status": status, "last_seq": server_seq})
+            await self._send_frames(frames)
+        if live is not None and live.head_frame:
+            await self._send_raw(live.head_frame)
+            await self._send_raw(live.snapshot_frame())
+        elif owed:
+            # The question was never answered (its process died mid-answer): answer it here.
+            answering.answer_start(conversation_id=conversation.pk, public_id=conversation.public_id)
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        text, client_id = frame.get("text"), frame.get("client_id", "")
+        if not isinstance(text, str) or not text.strip():
+            await self._error("empty_message", "A message needs non-empty 'text'.")
+            return
+        if len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
+            await self._error("message_too_long", f"Messages are limited to {settings.SUPPORTBOT_MAX_MESSAGE_CHARS} characters.")
+            return
+        if not isinstance(client_id, str) or len(client_id) > 64:
+            await self._error("bad_client_id", "client_id must be a string of at most 64 characters.")
+            return
+        message, created, status = await database_sync_to_async(_customer_message_take)(
+            conversation_id=self.conversation_id, text=text.strip(), client_id=client_id
+        )
+        if not created:
+            await self._deliver(message)  # a re-send after a reconnect: acknowledge, never answer twice
+            return
+        if status == Conversation.Status.BOT:
+            answering.answer_start(conversation_id=self.conversation_id, public_id=self.public_id)
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self._send_json({"type": "pong"})
+
+    HANDLERS = {"hello": on_hello, "message": on_message, "ping": on_ping}
+
+    # --- outbound ----------------------------------------------------------------------
+    async def conversation_event(self, event: dict[str, Any]) -> None:
+        await self._deliver(event["frame"])
+
+    async def _deliver(self, frame: dict[str, Any]) -> None:
+        async with self.send_lock:
+            seq = frame["seq"]
+            if seq <= self.last_sent_seq:
+                return
+            if seq > self.last_sent_seq + 1:
+                # A doorbell went missing (or raced): the database has the full story.
+                missed = await database_sync_to_async(selectors.messages_after)(
+                    conversation_id=self.conversation_id, after_seq=self.last_sent_seq
+                )
+                await self._send_frames(missed)
+                return
+            await self._send_frames([frame])
+
+    async def _send_frames(self, frames: list[dict[str, Any]]) -> None:
+        for frame in frames:
+            if frame["seq"] > self.last_sent_seq:
+                await self._send_json(frame)
+                self.last_sent_seq = frame["seq"]
+
+    async def _send_raw(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    async def _send_json(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame))
+
+    async def _error(self, code: str, message: str) -> None:
+        await self._send_json({"type": "error", "code": code, "message": message})
+
+    async def _refuse(self, code: str, message: str, close_code: int) -> None:
+        await self._error(code, message)
+        await self.close(code=close_code)

@@ -1,1 +1,51 @@
 from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from conversations import services
+
+
+def _cors_origin(request: HttpRequest) -> str | None:
+    """The request's Origin if it is one of the shop's sites (the websocket uses the same list)."""
+    origin = request.headers.get("Origin", "").rstrip("/")
+    return origin if origin in settings.SUPPORTBOT_ALLOWED_ORIGINS else None
+
+
+def _with_cors(response: HttpResponse, origin: str) -> HttpResponse:
+    response["Access-Control-Allow-Origin"] = origin
+    response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response["Access-Control-Allow-Headers"] = "Content-Type"
+    response["Access-Control-Max-Age"] = "600"
+    response["Vary"] = "Origin"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt  # no cookie is read or set here: the visitor token is the only credential
+@require_http_methods(["POST", "OPTIONS"])
+def widget_session(request: HttpRequest) -> HttpResponse:
+    """Open a conversation for a widget visitor and hand back the token that opens it (docs/protocol.md)."""
+    origin = _cors_origin(request)
+    if origin is None:
+        response = JsonResponse({"error": "origin_not_allowed", "message": "This site may not open chat sessions."}, status=403)
+        response["Vary"] = "Origin"
+        return response
+    if request.method == "OPTIONS":
+        return _with_cors(HttpResponse(status=204), origin)
+    conversation, token = services.conversation_open(origin=origin)
+    body = {
+        "token": token,
+        "conversation_id": conversation.public_id,
+        "websocket_url": request.build_absolute_uri("/ws/widget/").replace("http", "ws", 1),
+        "max_message_chars": settings.SUPPORTBOT_MAX_MESSAGE_CHARS,
+    }
+    return _with_cors(JsonResponse(body, status=201), origin)
+
+
+def demo_shop(request: HttpRequest) -> HttpResponse:
+    """A fictional shop's home page with the widget embedded by its one script tag."""
+    return render(request, "demo/shop.html", {"public_url": settings.SUPPORTBOT_PUBLIC_URL, "shop": settings.SUPPORTBOT_SHOP_NAME})

@@ -167,6 +167,7 @@ SUPPORTBOT_ALLOWED_ORIGINS = env_origins(
 SUPPORTBOT_VISITOR_TOKEN_MAX_AGE_S = env_int("SUPPORTBOT_VISITOR_TOKEN_MAX_AGE_S", 7 * 24 * 3600, minimum=60)
 SUPPORTBOT_MAX_MESSAGE_CHARS = env_int("SUPPORTBOT_MAX_MESSAGE_CHARS", 4000, minimum=100)
 SUPPORTBOT_SERVE_STATIC = env_bool("SUPPORTBOT_SERVE_STATIC", True)
+SUPPORTBOT_SHOP_NAME = env_str("SUPPORTBOT_SHOP_NAME", "Lullmoor Sleep Co.")
 
 # --- Security -------------------------------------------------------------------------
 _public = urlparse(SUPPORTBOT_PUBLIC_URL)

@@ -1,0 +1,59 @@
+# Supportbot: `make run` starts the product on embedded defaults, `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+EMBEDDED_REDIS := unix://$(CURDIR)/var/redis.sock
+
+.PHONY: run test install install-test migrate demo browser lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: requirements/run.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/run.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements/test.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/test.txt
+	touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py demo_setup
+
+run: demo
+	@echo ""
+	@echo "  Supportbot is starting (Ctrl-C stops every process):"
+	@echo "    Demo shop with the chat widget:  http://127.0.0.1:$(PORT)/"
+	@echo "    Agent console:                   http://127.0.0.1:$(PORT)/console/   (login sam / supportbot-agent)"
+	@echo "    Django admin and dashboard:      http://127.0.0.1:$(PORT)/admin/     (login admin / supportbot-admin)"
+	@echo "    Help centre:                     http://127.0.0.1:$(PORT)/help/"
+	@echo ""
+	@# With REDIS_URL set the product uses that Redis; otherwise it starts its own on a unix socket.
+	if [ -n "$$REDIS_URL" ]; then procs="web worker"; else export REDIS_URL="$(EMBEDDED_REDIS)"; procs=""; fi; \
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) exec $(BIN)/honcho start $$procs
+
+# Browser tests drive Debian's Chromium; install it when missing and we may (root with apt).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); } || \
+		echo "chromium not found: browser tests will be skipped"
+
+test: install-test browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lock:
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/run.txt
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes -o requirements/test.txt
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,191 @@
+"""Answering a customer message: route it, stream the gateway's tokens straight to the sockets, save once.
+
+Tokens never touch the database or the channel layer. The answer runs as a task of its own,
+not inside the socket's consumer, so it finishes and is saved even when the customer's
+socket drops mid-answer; a reconnecting widget then gets it by ``seq``. A lease in the
+shared cache makes sure only one process answers a given question.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from channels.db import database_sync_to_async
+from django.core.cache import cache
+
+from conversations import selectors, services
+from conversations.models import Conversation, Message
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[str], Awaitable[None]]
+
+LEASE_SECONDS = 30
+UNAVAILABLE_TEXT = (
+    "Sorry, I can't answer right now because our assistant is unavailable. "
+    "You can try again in a moment, or ask to talk to a person."
+)
+_TOKEN_FRAME = '{"type":"token","reply_to":%d,"i":%d,"text":%s}'
+
+
+@dataclass
+class LiveAnswer:
+    conversation_id: int
+    reply_to_seq: int
+    parts: list[str] = field(default_factory=list)
+    head_frame: str = ""
+    task: asyncio.Task[None] | None = None
+    # Another question arrived while this one streamed: answer it next.
+    again: bool = False
+
+    def snapshot_frame(self) -> str:
+        """What a socket that attaches mid-answer needs to catch up: the text so far and its index."""
+        return json.dumps({"type": "stream", "reply_to": self.reply_to_seq, "i": len(self.parts), "text": "".join(self.parts)})
+
+
+# Per process: the answer streaming for each conversation and the sockets watching it.
+_live: dict[int, LiveAnswer] = {}
+_watchers: dict[int, set[Send]] = {}
+
+
+def live_watch(*, conversation_id: int, send: Send) -> LiveAnswer | None:
+    """Deliver this conversation's tokens to ``send``; returns the answer already streaming, if any."""
+    _watchers.setdefault(conversation_id, set()).add(send)
+    return _live.get(conversation_id)
+
+
+def live_unwatch(*, conversation_id: int, send: Send) -> None:
+    watchers = _watchers.get(conversation_id)
+    if watchers is not None:
+        watchers.discard(send)
+        if not watchers:
+            del _watchers[conversation_id]
+
+
+async def _publish(conversation_id: int, frame: str) -> None:
+    for send in tuple(_watchers.get(conversation_id, ())):
+        try:
+            await send(frame)
+        except Exception:  # a socket that went away must not stop the answer
+            live_unwatch(conversation_id=conversation_id, send=send)
+
+
+def answer_start(*, conversation_id: int, public_id: str) -> None:
+    """Answer the conversation's latest unanswered customer message, unless one is streaming here already."""
+    live = _live.get(conversation_id)
+    if live is not None:
+        live.again = True
+        return
+    live = LiveAnswer(conversation_id=conversation_id, reply_to_seq=0)
+    _live[conversation_id] = live
+    live.task = asyncio.create_task(_answer_run(live, public_id=public_id))
+
+
+def _lease_key(conversation_id: int, seq: int) -> str:
+    return f"answering:{conversation_id}:{seq}"
+
+
+@dataclass(frozen=True)
+class _Job:
+    question: Message
+    plan: object
+
+
+def _job_claim(*, conversation_id: int) -> _Job | None:
+    """Pick the question to answer and take its lease; None when there is nothing for the bot to do."""
+    from routing.services import answer_plan_make
+
+    conversation = Conversation.objects.get(pk=conversation_id)
+    if conversation.status != Conversation.Status.BOT:
+        return None  # an agent owns the conversation (or it is closed): the bot stays silent
+    question = selectors.unanswered_question(conversation_id=conversation_id)
+    if question is None or not cache.add(_lease_key(conversation_id, question.seq), "1", timeout=LEASE_SECONDS):
+        return None
+    history = selectors.conversation_history(conversation_id=conversation_id, before_seq=question.seq)
+    plan = answer_plan_make(question=question.text, history=history, conversation_spent=conversation.total_cost)
+    return _Job(question=question, plan=plan)
+
+
+async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
+    conversation_id = live.conversation_id
+    try:
+        while True:
+            job = await database_sync_to_async(_job_claim)(conversation_id=conversation_id)
+            if job is None:
+                return
+            live.again = False
+            live.parts = []
+            live.reply_to_seq = job.question.seq
+            try:
+                await _answer_one(live, job)
+            finally:
+                await database_sync_to_async(cache.delete)(_lease_key(conversation_id, job.question.seq))
+            if not live.again:
+                return
+    except Exception:
+        logger.exception("answering conversation %s failed", public_id)
+    finally:
+        _live.pop(conversation_id, None)
+
+
+async def _answer_one(live: LiveAnswer, job: _Job) -> None:
+    from routing.gateway import Finished, Notice
+    from routing.providers.base import TextDelta
+    from routing.services import gateway_get
+
+    decision = job.plan.decision  # type: ignore[attr-defined]
+    if decision.handoff:
+        await database_sync_to_async(services.handoff_request)(
+            conversation_id=live.conversation_id, reason=decision.reason, reply_to_seq=job.question.seq
+        )
+        return
+    live.head_frame = json.dumps(
+        {"type": "typing", "reply_to": live.reply_to_seq, "tier": str(decision.tier), "reason": decision.reason}
+    )
+    await _publish(live.conversation_id, live.head_frame)
+    started = time.monotonic()
+    first_token_at: float | None = None
+    finished = None
+    conversation_id, reply_to_seq, parts = live.conversation_id, live.reply_to_seq, live.parts
+    async for event in gateway_get().stream(job.plan.request, tier=decision.tier):  # type: ignore[attr-defined]
+        if type(event) is TextDelta:
+            if first_token_at is None:
+                first_token_at = time.monotonic()
+            parts.append(event.text)
+            await _publish(conversation_id, _TOKEN_FRAME % (reply_to_seq, len(parts), json.dumps(event.text)))
+        elif isinstance(event, Notice):
+            await _publish(conversation_id, json.dumps({"type": "notice", "reply_to": reply_to_seq, "text": event.text}))
+        elif isinstance(event, Finished):
+            finished = event
+    ended = time.monotonic()
+    await database_sync_to_async(_answer_save)(
+        live=live,
+        finished=finished,
+        route_reason=decision.reason,
+        time_to_first_token_ms=None if first_token_at is None else int((first_token_at - started) * 1000),
+        duration_ms=int((ended - started) * 1000),
+    )
+
+
+def _answer_save(*, live: LiveAnswer, finished, route_reason: str, time_to_first_token_ms: int | None, duration_ms: int) -> None:
+    text = "".join(live.parts)
+    if finished is None or (finished.error and not text):
+        text = UNAVAILABLE_TEXT
+    services.answer_record(
+        conversation_id=live.conversation_id,
+        reply_to_seq=live.reply_to_seq,
+        text=text,
+        tier=str(finished.tier) if finished else "",
+        model=finished.model if finished else "",
+        route_reason=route_reason,
+        calls=finished.calls if finished else [],
+        citations=[{"key": c.key, "title": c.title, "url": c.url} for c in (finished.citations if finished else ())],
+        time_to_first_token_ms=time_to_first_token_ms,
+        duration_ms=duration_ms,
+        fell_back=bool(finished and finished.fell_back),
+        failed_over_mid_stream=bool(finished and finished.failed_over_mid_stream),
+    )

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from conversations.models import Conversation, Message
+from conversations.tokens import VisitorTokenInvalid, visitor_token_read
+
+
+def conversation_for_token(*, token: str) -> Conversation:
+    """The one conversation a visitor token opens; raises VisitorTokenInvalid otherwise (incl. revoked)."""
+    claims = visitor_token_read(token=token)
+    conversation = Conversation.objects.filter(public_id=claims.conversation_public_id).first()
+    if conversation is None or conversation.token_version != claims.token_version:
+        raise VisitorTokenInvalid("token revoked or conversation gone")
+    return conversation
+
+
+def message_frame(message: Message) -> dict[str, Any]:
+    """A stored message as the client sees it (docs/protocol.md, "message")."""
+    frame: dict[str, Any] = {
+        "type": "message",
+        "seq": message.seq,
+        "role": message.role,
+        "kind": message.kind,
+        "text": message.text,
+        "created_at": message.created_at.isoformat(),
+    }
+    if message.client_id:
+        frame["client_id"] = message.client_id
+    if message.reply_to_seq is not None:
+        frame["reply_to"] = message.reply_to_seq
+    if message.role == Message.Role.ASSISTANT:
+        frame.update(tier=message.tier, model=message.model, citations=message.citations)
+        if message.fell_back or message.failed_over_mid_stream:
+            frame["fell_back"] = True
+    if message.role == Message.Role.AGENT and message.author_id:
+        frame["author"] = message.data.get("author_name", "")
+    if message.data and message.kind == "event":
+        frame["data"] = message.data
+    return frame
+
+
+def messages_after(*, conversation_id: int, after_seq: int, limit: int = 500) -> list[dict[str, Any]]:
+    rows = Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq).order_by("seq")[:limit]
+    return [message_frame(row) for row in rows]
+
+
+def unanswered_question(*, conversation_id: int) -> Message | None:
+    """The latest customer message if the bot still owes it an answer."""
+    last_customer = (
+        Message.objects.filter(conversation_id=conversation_id, role=Message.Role.CUSTOMER).order_by("-seq").first()
+    )
+    if last_customer is None:
+        return None
+    answered = Message.objects.filter(
+        conversation_id=conversation_id, role=Message.Role.ASSISTANT, reply_to_seq=last_customer.seq
+    ).exists()
+    return None if answered else last_customer
+
+
+def conversation_history(*, conversation_id: int, before_seq: int, limit: int = 40) -> list[Message]:
+    rows = (
+        Message.objects.filter(conversation_id=conversation_id, seq__lt=before_seq, kind="text")
+        .order_by("-seq")
+        .only("role", "text", "tier", "seq")[:limit]
+    )
+    return list(reversed(rows))

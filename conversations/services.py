@@ -1,0 +1,190 @@
+"""Every write to conversations and messages goes through here, then rings the doorbell after commit."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from conversations.models import Conversation, Message
+from conversations.selectors import message_frame
+from conversations.tokens import visitor_token_issue
+
+logger = logging.getLogger(__name__)
+
+
+def conversation_open(*, origin: str) -> tuple[Conversation, str]:
+    """A new conversation and the visitor token that opens it (and nothing else)."""
+    conversation = Conversation.objects.create(origin=origin[:200])
+    token = visitor_token_issue(conversation_public_id=conversation.public_id, token_version=conversation.token_version)
+    return conversation, token
+
+
+def conversation_revoke_tokens(*, conversation_id: int) -> None:
+    Conversation.objects.filter(pk=conversation_id).update(token_version=F("token_version") + 1)
+
+
+def conversation_broadcast(*, conversation: Conversation, frame: dict[str, Any]) -> None:
+    """Ring the conversation's doorbell once the current transaction has committed.
+
+    The frame rides along so an up-to-date client needs no database read; a client that
+    sees a gap in ``seq`` reads the database instead.
+    """
+    group = conversation.group_name
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(group, {"type": "conversation.event", "frame": frame})
+        except Exception:  # the row is committed; clients resync by seq, so a lost doorbell loses nothing
+            logger.warning("broadcast to %s failed", group, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def _seq_next(*, conversation_id: int) -> tuple[Conversation, int]:
+    # The row lock serialises seq allocation per conversation (SQLite serialises all writers anyway).
+    conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+    conversation.last_seq += 1
+    Conversation.objects.filter(pk=conversation_id).update(last_seq=conversation.last_seq)
+    return conversation, conversation.last_seq
+
+
+def message_record(
+    *,
+    conversation_id: int,
+    role: str,
+    text: str,
+    client_id: str = "",
+    kind: str = "text",
+    data: dict[str, Any] | None = None,
+    author_id: int | None = None,
+) -> tuple[Message, bool]:
+    """Store one customer, agent or system message with the next seq; (message, created).
+
+    A customer message re-sent with the same ``client_id`` (after a reconnect) returns the stored one.
+    """
+    if client_id:
+        existing = Message.objects.filter(conversation_id=conversation_id, client_id=client_id).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            conversation, seq = _seq_next(conversation_id=conversation_id)
+            message = Message.objects.create(
+                conversation=conversation,
+                seq=seq,
+                role=role,
+                text=text,
+                kind=kind,
+                data=data or {},
+                client_id=client_id,
+                author_id=author_id,
+            )
+            conversation_broadcast(conversation=conversation, frame=message_frame(message))
+    except IntegrityError:
+        # Two sockets raced on the same client_id: the other one stored it.
+        existing = Message.objects.filter(conversation_id=conversation_id, client_id=client_id).first()
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def answer_record(
+    *,
+    conversation_id: int,
+    reply_to_seq: int,
+    text: str,
+    tier: str,
+    model: str,
+    route_reason: str,
+    calls: Sequence[Any],
+    citations: Sequence[dict[str, str]] = (),
+    time_to_first_token_ms: int | None = None,
+    duration_ms: int | None = None,
+    fell_back: bool = False,
+    failed_over_mid_stream: bool = False,
+) -> tuple[Message, bool]:
+    """Store the bot's answer to one customer message, exactly once, with its ledger rows.
+
+    Totals on the message and the conversation are the sums of the ledger rows written here,
+    in the same transaction, so they can never disagree.
+    """
+    from routing.services import ledger_record
+
+    existing = Message.objects.filter(
+        conversation_id=conversation_id, role=Message.Role.ASSISTANT, reply_to_seq=reply_to_seq
+    ).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            conversation, seq = _seq_next(conversation_id=conversation_id)
+            message = Message.objects.create(
+                conversation=conversation,
+                seq=seq,
+                role=Message.Role.ASSISTANT,
+                text=text,
+                reply_to_seq=reply_to_seq,
+                tier=tier,
+                model=model,
+                route_reason=route_reason[:300],
+                citations=list(citations),
+                time_to_first_token_ms=time_to_first_token_ms,
+                duration_ms=duration_ms,
+                fell_back=fell_back,
+                failed_over_mid_stream=failed_over_mid_stream,
+            )
+            totals = ledger_record(conversation_id=conversation_id, message_id=message.pk, calls=calls)
+            Message.objects.filter(pk=message.pk).update(
+                input_tokens=totals.input_tokens,
+                cached_input_tokens=totals.cached_input_tokens,
+                output_tokens=totals.output_tokens,
+                cost=totals.cost,
+                usage_estimated=totals.usage_estimated,
+            )
+            Conversation.objects.filter(pk=conversation_id).update(
+                total_cost=F("total_cost") + totals.cost,
+                total_input_tokens=F("total_input_tokens") + totals.input_tokens,
+                total_output_tokens=F("total_output_tokens") + totals.output_tokens,
+            )
+            message.refresh_from_db()
+            conversation_broadcast(conversation=conversation, frame=message_frame(message))
+    except IntegrityError:
+        existing = Message.objects.filter(
+            conversation_id=conversation_id, role=Message.Role.ASSISTANT, reply_to_seq=reply_to_seq
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def conversation_cost(*, conversation_id: int) -> Decimal:
+    return Conversation.objects.values_list("total_cost", flat=True).get(pk=conversation_id)
+
+
+def handoff_request(*, conversation_id: int, reason: str, reply_to_seq: int | None = None) -> Message | None:
+    """Move a bot conversation to the agents' queue and tell the customer; None if it was not with the bot."""
+    with transaction.atomic():
+        moved = Conversation.objects.filter(pk=conversation_id, status=Conversation.Status.BOT).update(
+            status=Conversation.Status.WAITING
+        )
+        if not moved:
+            return None
+        message, _ = message_record(
+            conversation_id=conversation_id,
+            role=Message.Role.SYSTEM,
+            kind="event",
+            text="I'm connecting you with a person from our support team. Please stay here; they'll see everything you've written.",
+            data={"event": "handoff_requested", "status": Conversation.Status.WAITING, "reason": reason[:200]},
+        )
+    return message

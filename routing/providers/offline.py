@@ -1,0 +1,63 @@
+"""The offline answer engine: answers from the help centre with no model and no network.
+
+It streams word by word through the same gateway interface as any model, so the widget,
+the ledger and the tests treat it exactly like a remote tier; it costs nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+from channels.db import database_sync_to_async
+
+from routing.prompts import messages_token_estimate, token_estimate
+from routing.providers.base import ChatRequest, Citation, ProviderError, StreamEnd, TextDelta, Usage
+from routing.tiers import TierConfig
+
+_WORDS = re.compile(r"\S+\s*")
+
+
+def _last_user_text(request: ChatRequest) -> str:
+    for message in reversed(request.messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):  # multimodal parts: keep the text ones
+                return " ".join(part.get("text", "") for part in content if part.get("type") == "text")
+    return ""
+
+
+class OfflineProvider:
+    name = "offline"
+    billable = False
+
+    def __init__(self, *, word_delay_s: float = 0.0):
+        self.word_delay_s = word_delay_s
+
+    async def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | StreamEnd]:
+        from routing.knowledge.composer import compose_answer
+
+        question = _last_user_text(request)
+        if not question.strip():
+            raise ProviderError("offline engine got no question", retryable=False)
+        history = [str(m.get("content", "")) for m in request.messages[1:-1] if m.get("role") == "user"]
+        composed = await database_sync_to_async(compose_answer)(question, history=history)
+        output_tokens = 0
+        for word in _WORDS.findall(composed.text):
+            output_tokens += token_estimate(word)
+            yield TextDelta(word)
+            if self.word_delay_s:
+                await asyncio.sleep(self.word_delay_s)
+        yield StreamEnd(
+            usage=Usage(
+                input_tokens=messages_token_estimate(request.messages),
+                cached_input_tokens=0,
+                output_tokens=output_tokens,
+                estimated=True,
+            ),
+            finish_reason="stop",
+            citations=tuple(Citation(key=c.key, title=c.title, url=c.url) for c in composed.citations),
+            abstained=not composed.confident,
+        )

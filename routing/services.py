@@ -1,0 +1,168 @@
+"""Routing's public writes and process-wide services: the ledger, the gateway, answer planning."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from typing import TYPE_CHECKING
+
+from routing.models import LedgerEntry
+from routing.providers.base import CallRecord
+
+if TYPE_CHECKING:
+    from routing.gateway import Gateway
+    from routing.prompts import HistoryLike
+    from routing.providers.base import ChatRequest, Provider
+    from routing.router import RouteDecision
+    from routing.tiers import TierConfig
+
+
+@dataclass(frozen=True)
+class LedgerTotals:
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    cost: Decimal
+    usage_estimated: bool
+
+
+def ledger_record(
+    *, conversation_id: int | None, message_id: int | None, calls: Sequence[CallRecord]
+) -> LedgerTotals:
+    """One ledger row per upstream call; returns their sums for the message and conversation totals."""
+    rows = [
+        LedgerEntry(
+            conversation_id=conversation_id,
+            message_id=message_id,
+            purpose=call.purpose,
+            tier=call.tier,
+            model=call.model,
+            provider=call.provider,
+            input_tokens=call.usage.input_tokens,
+            cached_input_tokens=call.usage.cached_input_tokens,
+            output_tokens=call.usage.output_tokens,
+            cost=call.cost,
+            usage_estimated=call.usage.estimated,
+            latency_ms=call.latency_ms,
+            time_to_first_token_ms=call.time_to_first_token_ms,
+            outcome=call.outcome,
+            error=call.error[:300],
+        )
+        for call in calls
+    ]
+    LedgerEntry.objects.bulk_create(rows)
+    return LedgerTotals(
+        input_tokens=sum(row.input_tokens for row in rows),
+        cached_input_tokens=sum(row.cached_input_tokens for row in rows),
+        output_tokens=sum(row.output_tokens for row in rows),
+        cost=sum((row.cost for row in rows), Decimal("0")),
+        usage_estimated=any(row.usage_estimated for row in rows),
+    )
+
+
+# --- Answer planning ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AnswerPlan:
+    decision: "RouteDecision"
+    request: "ChatRequest"
+
+
+def answer_plan_make(
+    *,
+    question: str,
+    history: Sequence["HistoryLike"],
+    conversation_spent: Decimal,
+    has_image: bool = False,
+) -> AnswerPlan:
+    """Pick the tier for a customer message and build the request the gateway will send.
+
+    Runs in a worker thread (it reads the database); nothing here is on the token path.
+    """
+    from django.conf import settings
+
+    from routing.prompts import messages_token_estimate, prompt_messages
+    from routing.providers.base import ChatRequest
+    from routing.router import BudgetState, HistoryItem, route_message
+    from routing.selectors import tier_catalogue
+
+    global _catalogue
+    catalogue = _catalogue = tier_catalogue()
+    passages = _passages_for(question) if settings.OPENAI_API_KEY else []
+    messages = prompt_messages(question=question, history=history, passages=passages, shop=settings.SUPPORTBOT_SHOP_NAME)
+    decision = route_message(
+        text=question,
+        history=[HistoryItem(role=item.role, text=item.text, tier=getattr(item, "tier", None) or None) for item in history],
+        catalogue=catalogue,
+        context_tokens=messages_token_estimate(messages),
+        budget=BudgetState(conversation_spent=conversation_spent),
+        has_image=has_image,
+        classifier=_router_classifier(),
+    )
+    return AnswerPlan(decision=decision, request=ChatRequest(messages=messages, purpose="answer"))
+
+
+def _passages_for(question: str) -> list:
+    from routing.knowledge.retrieval import retrieve_for_prompt
+
+    return retrieve_for_prompt(question, limit=3)
+
+
+def _router_classifier():
+    from routing.classifier import classifier_load
+
+    return classifier_load()
+
+
+# --- The gateway, one per process ----------------------------------------------------------
+
+_gateway: "Gateway | None" = None
+_offline_provider = None
+
+
+def provider_for(tier: "TierConfig") -> "Provider":
+    """The OpenAI-compatible endpoint when a key is configured, otherwise the offline engine."""
+    from django.conf import settings
+
+    global _offline_provider
+    if settings.OPENAI_API_KEY:
+        from routing.providers.openai_compat import OpenAICompatProvider
+
+        return OpenAICompatProvider(base_url=settings.OPENAI_BASE_URL or "https://api.openai.com/v1", api_key=settings.OPENAI_API_KEY)
+    if _offline_provider is None:
+        from routing.providers.offline import OfflineProvider
+
+        _offline_provider = OfflineProvider(word_delay_s=settings.SUPPORTBOT_OFFLINE_WORD_DELAY_MS / 1000)
+    return _offline_provider
+
+
+def gateway_get() -> "Gateway":
+    """This process's gateway. Its catalogue is the snapshot the last answer plan read."""
+    from django.conf import settings
+
+    from routing.breaker import breaker_from_url
+    from routing.gateway import Gateway
+
+    global _gateway
+    if _gateway is None:
+        _gateway = Gateway(providers=provider_for, catalogue=catalogue_snapshot, breaker=breaker_from_url(redis_url=settings.REDIS_URL))
+    return _gateway
+
+
+def gateway_reset() -> None:
+    """Forget the process's gateway and providers (after settings change, e.g. in tests)."""
+    global _gateway, _offline_provider
+    _gateway = None
+    _offline_provider = None
+
+
+_catalogue: "dict | None" = None
+
+
+def catalogue_snapshot() -> "dict":
+    if _catalogue is None:
+        from routing.tiers import default_catalogue
+
+        return default_catalogue()
+    return _catalogue

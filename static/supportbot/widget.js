@@ -1,0 +1,353 @@
+/* Supportbot chat widget. One tag embeds it on any page:
+ *   <script src="https://support.example/static/supportbot/widget.js" data-title="Help" defer></script>
+ * Vanilla JS inside a shadow root, so the host page's CSS cannot reach it. Model text is only
+ * ever inserted as text nodes or as links we build ourselves: never as HTML.
+ * The protocol is documented in docs/protocol.md. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__supportbotWidget) return;
+  var server = (script.getAttribute("data-server") || new URL(script.src, location.href).origin).replace(/\/$/, "");
+  var title = script.getAttribute("data-title") || "Chat with us";
+  var storageKey = "supportbot:" + server;
+
+  var CSS = [
+    ".root{all:initial;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2330;}",
+    ".root *{box-sizing:border-box;font:inherit;color:inherit;}",
+    ".launcher{position:fixed;right:20px;bottom:20px;width:58px;height:58px;border-radius:50%;border:0;background:#2f5bea;color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);font-size:26px;display:flex;align-items:center;justify-content:center;z-index:2147483000;}",
+    ".launcher:focus-visible,.btn:focus-visible,textarea:focus-visible,a:focus-visible{outline:3px solid #f5a623;outline-offset:2px;}",
+    ".panel{position:fixed;right:20px;bottom:90px;width:370px;max-width:calc(100vw - 40px);height:540px;max-height:calc(100vh - 110px);background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;z-index:2147483000;}",
+    ".panel[hidden]{display:none;}",
+    ".head{background:#2f5bea;color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px;}",
+    ".head h2{margin:0;font-size:16px;font-weight:600;flex:1;color:#fff;}",
+    ".head .btn{background:transparent;color:#fff;border:1px solid rgba(255,255,255,.6);}",
+    ".state{font-size:12px;padding:4px 14px;background:#fff4d6;color:#6b4e00;}",
+    ".state[hidden]{display:none;}",
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7fb;}",
+    ".msg{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;}",
+    ".msg.customer{align-self:flex-end;background:#2f5bea;color:#fff;}",
+    ".msg.assistant,.msg.agent{align-self:flex-start;background:#fff;border:1px solid #e1e4ee;}",
+    ".msg.agent{border-color:#2fae6b;}",
+    ".msg .who{display:block;font-size:11px;color:#5a6275;margin-bottom:2px;}",
+    ".msg.customer .who{color:#dfe6ff;}",
+    ".event{align-self:center;font-size:12px;color:#5a6275;text-align:center;max-width:90%;}",
+    ".notice{font-size:12px;color:#8a5a00;margin-top:4px;display:block;}",
+    ".deep{font-size:12px;color:#5a3fc0;display:block;margin-bottom:4px;}",
+    ".typing{display:inline-block;letter-spacing:2px;color:#8a90a2;}",
+    ".cites{margin-top:6px;font-size:13px;border-top:1px solid #eceef4;padding-top:4px;}",
+    ".cites a,.msg a{color:#2346c4;text-decoration:underline;}",
+    ".msg.customer a{color:#fff;}",
+    ".error{font-size:12px;color:#b00020;padding:2px 14px;}",
+    ".error:empty{display:none;}",
+    "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e1e4ee;background:#fff;margin:0;}",
+    "textarea{flex:1;resize:none;height:42px;border:1px solid #c9cede;border-radius:8px;padding:9px;background:#fff;}",
+    ".btn{border:0;border-radius:8px;padding:0 12px;background:#2f5bea;color:#fff;cursor:pointer;min-height:32px;}",
+    ".btn.secondary{background:#eef1fb;color:#2346c4;}",
+    ".actions{display:flex;gap:6px;padding:0 10px 10px;background:#fff;}",
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;}"
+  ].join("\n");
+
+  // ---- safe rendering: text nodes and links we build, nothing else ----------------
+  function safeUrl(url) {
+    try {
+      var parsed = new URL(url, server);
+      if (parsed.protocol === "http:" || parsed.protocol === "https:") return parsed.href;
+    } catch (e) { /* not a URL */ }
+    return null;
+  }
+  var INLINE = /(!?)\[([^\]\n]{1,200})\]\(([^)\s]{1,500})\)|\*\*([^*\n]{1,300})\*\*|(https?:\/\/[^\s<>()]{1,500})/g;
+  function renderInline(target, text) {
+    var last = 0, match;
+    INLINE.lastIndex = 0;
+    while ((match = INLINE.exec(text)) !== null) {
+      if (match.index > last) target.appendChild(document.createTextNode(text.slice(last, match.index)));
+      if (match[2] !== undefined) {
+        var href = safeUrl(match[3]);
+        // Markdown images are shown as links: the widget never loads a picture a model points at.
+        var label = match[1] ? "image: " + match[2] : match[2];
+        if (href) target.appendChild(link(href, label)); else target.appendChild(document.createTextNode(label));
+      } else if (match[4] !== undefined) {
+        var strong = document.createElement("strong");
+        strong.textContent = match[4];
+        target.appendChild(strong);
+      } else if (match[5] !== undefined) {
+        target.appendChild(link(match[5], match[5]));
+      }
+      last = INLINE.lastIndex;
+    }
+    if (last < text.length) target.appendChild(document.createTextNode(text.slice(last)));
+  }
+  function link(href, label) {
+    var a = document.createElement("a");
+    a.href = href;
+    a.textContent = label;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer nofollow";
+    return a;
+  }
+
+  // ---- DOM ---------------------------------------------------------------------------
+  var host = document.createElement("supportbot-widget");
+  // Inline !important beats any host-page rule, e.g. "* { display: none !important }".
+  host.style.setProperty("display", "block", "important");
+  host.style.setProperty("position", "static", "important");
+  host.style.setProperty("visibility", "visible", "important");
+  var shadow = host.attachShadow({ mode: "open" });
+  var style = document.createElement("style");
+  style.textContent = CSS;
+  shadow.appendChild(style);
+  var root = el("div", "root");
+  shadow.appendChild(root);
+
+  function el(tag, cls, attrs) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (attrs) for (var k in attrs) node.setAttribute(k, attrs[k]);
+    return node;
+  }
+
+  var launcher = el("button", "launcher", { type: "button", "aria-label": "Open chat: " + title, "aria-expanded": "false" });
+  launcher.textContent = "\u{1F4AC}";
+  var panel = el("section", "panel", { role: "dialog", "aria-label": title });
+  panel.hidden = true;
+  var head = el("div", "head");
+  var h2 = el("h2");
+  h2.textContent = title;
+  var closeBtn = el("button", "btn", { type: "button", "aria-label": "Close chat" });
+  closeBtn.textContent = "\u00D7";
+  head.appendChild(h2);
+  head.appendChild(closeBtn);
+  var stateBar = el("div", "state", { role: "status" });
+  stateBar.hidden = true;
+  var log = el("div", "log", { role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Conversation", tabindex: "0" });
+  var errorLine = el("div", "error", { role: "alert" });
+  var form = el("form");
+  var input = el("textarea", "", { "aria-label": "Type your message", placeholder: "Ask us anything\u2026", rows: "1" });
+  var sendBtn = el("button", "btn", { type: "submit" });
+  sendBtn.textContent = "Send";
+  form.appendChild(input);
+  form.appendChild(sendBtn);
+  var actions = el("div", "actions");
+  var personBtn = el("button", "btn secondary", { type: "button" });
+  personBtn.textContent = "Talk to a person";
+  actions.appendChild(personBtn);
+  panel.appendChild(head);
+  panel.appendChild(stateBar);
+  panel.appendChild(log);
+  panel.appendChild(errorLine);
+  panel.appendChild(form);
+  panel.appendChild(actions);
+  root.appendChild(panel);
+  root.appendChild(launcher);
+
+  // ---- state -----------------------------------------------------------------------------
+  var socket = null, ready = false, lastSeq = 0, retries = 0, opened = false, reconnectTimer = null;
+  var outbox = [];              // customer messages not yet acknowledged by a stored "message" frame
+  var rendered = {};            // seq -> node
+  var pending = {};             // reply_to seq -> {node, body, i, text}
+  var answered = {};            // reply_to seq -> true once the stored answer arrived
+  var maxChars = 4000;
+
+  function setState(text) { stateBar.textContent = text || ""; stateBar.hidden = !text; }
+  function showError(text) { errorLine.textContent = text || ""; }
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+  function roleLabel(frame) {
+    if (frame.role === "customer") return "You";
+    if (frame.role === "agent") return frame.author || "Support agent";
+    return "Assistant";
+  }
+
+  function bubble(role, label) {
+    var node = el("div", "msg " + role);
+    var who = el("span", "who");
+    who.textContent = label;
+    node.appendChild(who);
+    var body = el("span", "body");
+    node.appendChild(body);
+    return { node: node, body: body };
+  }
+
+  function renderMessage(frame) {
+    if (rendered[frame.seq]) return;
+    var node;
+    if (frame.kind === "event" || frame.role === "system") {
+      node = el("div", "event");
+      node.textContent = frame.text;
+    } else {
+      var b = bubble(frame.role, roleLabel(frame));
+      renderInline(b.body, frame.text);
+      node = b.node;
+      if (frame.citations && frame.citations.length) {
+        var cites = el("div", "cites");
+        cites.appendChild(document.createTextNode("Read more: "));
+        frame.citations.forEach(function (c, index) {
+          var href = safeUrl(c.url);
+          if (!href) return;
+          if (index) cites.appendChild(document.createTextNode(" \u00B7 "));
+          cites.appendChild(link(href, c.title));
+        });
+        node.appendChild(cites);
+      }
+      if (frame.fell_back) {
+        var note = el("span", "notice");
+        note.textContent = "Answered by a backup model.";
+        node.appendChild(note);
+      }
+    }
+    node.setAttribute("data-seq", String(frame.seq));
+    var streaming = frame.reply_to !== undefined && pending[frame.reply_to];
+    if (streaming) {
+      log.replaceChild(node, streaming.node);
+      delete pending[frame.reply_to];
+    } else {
+      log.appendChild(node);
+    }
+    rendered[frame.seq] = node;
+    if (frame.reply_to !== undefined) answered[frame.reply_to] = true;
+    if (frame.seq > lastSeq) lastSeq = frame.seq;
+    if (frame.client_id) outbox = outbox.filter(function (m) { return m.client_id !== frame.client_id; });
+    scrollDown();
+  }
+
+  function pendingFor(replyTo, tier) {
+    if (answered[replyTo]) return null;   // late frame for an answer already shown in full
+    var p = pending[replyTo];
+    if (!p) {
+      var b = bubble("assistant", "Assistant");
+      b.node.setAttribute("aria-busy", "true");
+      var deep = el("span", "deep");
+      b.node.insertBefore(deep, b.body);
+      var typing = el("span", "typing", { "aria-label": "Assistant is typing" });
+      typing.textContent = "\u2022\u2022\u2022";
+      b.node.appendChild(typing);
+      p = pending[replyTo] = { node: b.node, body: b.body, deep: deep, typing: typing, i: 0, text: "" };
+      log.appendChild(b.node);
+    }
+    if (tier === "thinking") p.deep.textContent = "Looking into this more deeply\u2026";
+    return p;
+  }
+  function pendingText(p, text) {
+    p.text = text;
+    p.body.textContent = "";
+    renderInline(p.body, text);
+    p.typing.hidden = true;
+    scrollDown();
+  }
+
+  // ---- frames from the server ---------------------------------------------------------
+  var handlers = {
+    ready: function (f) {
+      ready = true; retries = 0; setState(""); showError("");
+      personBtn.hidden = f.status !== "bot";
+      outbox.forEach(function (m) { sendFrame(m); });
+    },
+    message: function (f) { renderMessage(f); if (f.data && f.data.status) personBtn.hidden = f.data.status !== "bot"; },
+    typing: function (f) { pendingFor(f.reply_to, f.tier); },
+    token: function (f) {
+      var p = pendingFor(f.reply_to);
+      if (!p || f.i !== p.i + 1) return;   // duplicate (or stale) token: the final message will carry the truth
+      p.i = f.i;
+      pendingText(p, p.text + f.text);
+    },
+    stream: function (f) { var p = pendingFor(f.reply_to); if (p) { p.i = f.i; pendingText(p, f.text); } },
+    notice: function (f) {
+      var p = pendingFor(f.reply_to);
+      if (!p) return;
+      var note = el("span", "notice");
+      note.textContent = f.text;
+      p.node.appendChild(note);
+    },
+    error: function (f) { showError(f.message); },
+    pong: function () {}
+  };
+
+  function sendFrame(frame) {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
+  }
+
+  function stored() {
+    try { return JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { return null; }
+  }
+  function store(value) {
+    try { if (value) localStorage.setItem(storageKey, JSON.stringify(value)); else localStorage.removeItem(storageKey); } catch (e) { /* private mode */ }
+  }
+
+  function session() {
+    var existing = stored();
+    if (existing && existing.token) return Promise.resolve(existing);
+    return fetch(server + "/api/widget/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })
+      .then(function (r) {
+        if (!r.ok) throw new Error("The chat is not available on this site (" + r.status + ").");
+        return r.json();
+      })
+      .then(function (body) { store(body); return body; });
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    setState(retries ? "Reconnecting\u2026" : "Connecting\u2026");
+    session().then(function (s) {
+      maxChars = s.max_message_chars || maxChars;
+      socket = new WebSocket(s.websocket_url);
+      socket.onopen = function () { socket.send(JSON.stringify({ type: "hello", token: s.token, last_seq: lastSeq })); };
+      socket.onmessage = function (event) {
+        var frame;
+        try { frame = JSON.parse(event.data); } catch (e) { return; }
+        var handler = handlers[frame.type];
+        if (handler) handler(frame);
+      };
+      socket.onclose = function (event) {
+        ready = false;
+        if (event.code === 4401) store(null);   // token expired or revoked: start a fresh conversation
+        scheduleReconnect();
+      };
+    }).catch(function (err) { showError(err.message); scheduleReconnect(); });
+  }
+
+  function scheduleReconnect() {
+    retries += 1;
+    var delay = Math.min(10000, 500 * Math.pow(2, Math.min(retries, 5))) * (0.5 + Math.random() / 2);
+    setState("Reconnecting\u2026");
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function submit() {
+    var text = input.value.trim();
+    if (!text) return;
+    if (text.length > maxChars) { showError("Messages are limited to " + maxChars + " characters."); return; }
+    var frame = { type: "message", text: text, client_id: newId() };
+    outbox.push(frame);
+    input.value = "";
+    showError("");
+    if (ready) sendFrame(frame);
+  }
+
+  function open() {
+    panel.hidden = false;
+    launcher.setAttribute("aria-expanded", "true");
+    input.focus();
+    if (!opened) { opened = true; connect(); }
+  }
+  function close() {
+    panel.hidden = true;
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.focus();
+  }
+
+  launcher.addEventListener("click", function () { if (panel.hidden) open(); else close(); });
+  closeBtn.addEventListener("click", close);
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") close(); });
+  form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
+  });
+  personBtn.addEventListener("click", function () { sendFrame({ type: "handoff" }); });
+
+  window.__supportbotWidget = { open: open, close: close, shadowRoot: shadow };
+  (document.body || document.documentElement).appendChild(host);
+  if (stored()) { opened = true; connect(); }
+})();

