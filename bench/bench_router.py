@@ -3,6 +3,7 @@
 Run with ``python -m bench.bench_router``; prints a markdown table. The target is a p99
 decision time of at most 10 ms.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@ and stores vocabulary, idf and weights as JSON. Prediction re-computes the same
 features in plain Python, so starting the product never imports scikit-learn or numpy
 and a decision costs well under a millisecond.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,11 +29,11 @@ def text_features(text: str) -> list[str]:
     """Word uni/bigrams and character 2-4-grams inside words; shared by training and prediction."""
     words = _WORD.findall(text.lower())
     features = [f"w:{word}" for word in words]
-    features += [f"b:{left} {right}" for left, right in zip(words, words[1:])]
+    features += [f"b:{left} {right}" for left, right in zip(words, words[1:], strict=False)]
     for word in words:
         padded = f" {word} "
         for size in _CHAR_NGRAM_SIZES:
-            features += [f"c:{padded[i:i + size]}" for i in range(len(padded) - size + 1)]
+            features += [f"c:{padded[i : i + size]}" for i in range(len(padded) - size + 1)]
     # Message length matters for complexity but is invisible to n-grams; a few coarse buckets carry it.
     features.append(f"len:{min(len(words) // 8, 6)}")
     return features
@@ -50,7 +51,9 @@ class ComplexityClassifier:
     thinking_threshold: float = 0.5
 
     def probabilities(self, text: str) -> dict[str, float]:
-        counts = Counter(index for feature in text_features(text) if (index := self.vocabulary.get(feature)) is not None)
+        counts = Counter(
+            index for feature in text_features(text) if (index := self.vocabulary.get(feature)) is not None
+        )
         values = {index: (1.0 + math.log(count)) * self.idf[index] for index, count in counts.items()}
         norm = math.sqrt(sum(value * value for value in values.values())) or 1.0
         scores = list(self.intercepts)
@@ -61,7 +64,7 @@ class ComplexityClassifier:
         top = max(scores)
         exps = [math.exp(score - top) for score in scores]
         total = sum(exps)
-        return {label: exp / total for label, exp in zip(self.labels, exps)}
+        return {label: exp / total for label, exp in zip(self.labels, exps, strict=True)}
 
     def predict(self, text: str) -> tuple[str, float]:
         """The label and its probability; Thinking wins whenever it reaches the tuned threshold."""
@@ -130,7 +133,8 @@ def labelled_rows_read(*, path: Path) -> list[tuple[str, str]]:
         for record in reader:
             label = (record["label"] or "").strip()
             if label not in COMPLEXITY_LABELS:
-                raise ValueError(f"{path}, line {reader.line_num}: unknown label {label!r}; expected one of {', '.join(COMPLEXITY_LABELS)}")
+                expected = ", ".join(COMPLEXITY_LABELS)
+                raise ValueError(f"{path}, line {reader.line_num}: unknown label {label!r}; expected one of {expected}")
             rows.append((record["text"] or "", label))
     return rows
 
@@ -163,7 +167,9 @@ def classifier_train(
     for regularisation in regularisations:
         model = classifier_pipeline(regularisation=regularisation, max_features=max_features)
         probabilities = cross_val_predict(model, texts, targets, cv=splitter, method="predict_proba")
-        threshold = _threshold_for_recall(probabilities=probabilities, targets=targets, labels=labels, target=thinking_recall_target)
+        threshold = _threshold_for_recall(
+            probabilities=probabilities, targets=targets, labels=labels, target=thinking_recall_target
+        )
         recall = _recall_per_label(probabilities=probabilities, targets=targets, labels=labels, threshold=threshold)
         if best is None or sum(recall.values()) > sum(best[2].values()):
             best = (regularisation, threshold, recall)
@@ -199,20 +205,26 @@ def classifier_from_pipeline(fitted, *, thinking_threshold: float) -> Complexity
     )
 
 
-def _threshold_for_recall(*, probabilities, targets: Sequence[str], labels: Sequence[str], target: float) -> float:  # type: ignore[no-untyped-def]
+def _threshold_for_recall(
+    *, probabilities: Sequence[Sequence[float]], targets: Sequence[str], labels: Sequence[str], target: float
+) -> float:
     """The highest Thinking probability threshold whose cross-validated Thinking recall reaches ``target``."""
     column = sorted(labels).index("thinking")
-    thinking_scores = sorted((row[column] for row, label in zip(probabilities, targets) if label == "thinking"), reverse=True)
+    thinking_scores = sorted(
+        (row[column] for row, label in zip(probabilities, targets, strict=True) if label == "thinking"), reverse=True
+    )
     position = min(len(thinking_scores) - 1, math.ceil(target * len(thinking_scores)) - 1)
     return min(0.5, float(thinking_scores[position]))
 
 
-def _recall_per_label(*, probabilities, targets: Sequence[str], labels: Sequence[str], threshold: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _recall_per_label(
+    *, probabilities: Sequence[Sequence[float]], targets: Sequence[str], labels: Sequence[str], threshold: float
+) -> dict[str, float]:
     ordered = sorted(labels)
     column = ordered.index("thinking")
     hits: Counter[str] = Counter()
     totals = Counter(targets)
-    for row, label in zip(probabilities, targets):
+    for row, label in zip(probabilities, targets, strict=True):
         predicted = "thinking" if row[column] >= threshold else ordered[int(max(range(len(row)), key=row.__getitem__))]
         hits[label] += predicted == label
     return {label: round(hits[label] / totals[label], 3) for label in ordered}

@@ -14,6 +14,7 @@ The steps, in order, each adding to the reason:
 6. the conversation must fit the tier's context window, else a larger tier is used, or
    ``needs_summary`` is set when none fits.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -120,7 +121,9 @@ def route_message(
             tier = _tier_escalate(tier=tier, text=text, history=history, trail=trail)
         tier = _tier_within_budget(tier=tier, budget=budget, trail=trail)
     tier = _tier_enabled(tier=tier, catalogue=catalogue, trail=trail)
-    tier, needs_summary = _tier_fitting_context(tier=tier, catalogue=catalogue, context_tokens=context_tokens, trail=trail)
+    tier, needs_summary = _tier_fitting_context(
+        tier=tier, catalogue=catalogue, context_tokens=context_tokens, trail=trail
+    )
     return RouteDecision(
         tier=tier,
         reason="; ".join(trail.reasons),
@@ -142,7 +145,9 @@ class _Trail:
 
 
 def _tier_for_image(*, catalogue: Mapping[TierName, TierConfig], trail: _Trail) -> TierName:
-    readers = [name for name in TIER_ORDER if name in catalogue and catalogue[name].multimodal and catalogue[name].enabled]
+    readers = [
+        name for name in TIER_ORDER if name in catalogue and catalogue[name].multimodal and catalogue[name].enabled
+    ]
     if not readers:
         trail.add("image_unreadable", "image attached but no enabled tier reads images")
         return TierName.PRO
@@ -173,7 +178,7 @@ def _tier_escalate(*, tier: TierName, text: str, history: Sequence[HistoryItem],
 
 def _last_assistant_tier(history: Sequence[HistoryItem]) -> TierName | None:
     for item in reversed(history):
-        if item.role == "assistant" and item.tier in TierName.__members__.values():
+        if item.role == "assistant" and item.tier in set(TierName):
             return TierName(item.tier)
     return None
 
@@ -217,11 +222,13 @@ def _tier_fitting_context(
     larger = [name for name in TIER_ORDER[TIER_ORDER.index(tier) + 1 :] if _enabled(catalogue, name)]
     for candidate in larger:
         if context_tokens <= catalogue[candidate].context_window:
+            window = catalogue[tier].context_window
             trail.add(
-                "context_overflow",
-                f"{context_tokens} tokens exceed {tier}'s {catalogue[tier].context_window}-token window, using {candidate}",
+                "context_overflow", f"{context_tokens} tokens exceed {tier}'s {window}-token window, using {candidate}"
             )
             return candidate, False
-    widest = max((name for name in TIER_ORDER if _enabled(catalogue, name)), key=lambda name: catalogue[name].context_window)
+    widest = max(
+        (name for name in TIER_ORDER if _enabled(catalogue, name)), key=lambda name: catalogue[name].context_window
+    )
     trail.add("needs_summary", f"{context_tokens} tokens exceed every enabled window; summarise the conversation first")
     return (widest if catalogue[widest].context_window > catalogue[tier].context_window else tier), True

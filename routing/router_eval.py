@@ -4,6 +4,7 @@ Each text is routed as the first message of a fresh conversation with the defaul
 catalogue; a handoff counts as the prediction ``human``. Cost is an estimate from text
 length and tier prices, compared with sending every message to Thinking.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -59,7 +60,9 @@ def router_evaluate(
     shares: Counter[str] = Counter()
     routed_cost = thinking_cost = Decimal(0)
     for text, gold in rows:
-        decision = route_message(text=text, history=(), catalogue=catalogue, context_tokens=_tokens(text), classifier=classifier)
+        decision = route_message(
+            text=text, history=(), catalogue=catalogue, context_tokens=_tokens(text), classifier=classifier
+        )
         predicted = "human" if decision.handoff else _complexity_of_tier(decision.tier)
         confusion[gold][predicted] += 1
         shares["human" if decision.handoff else str(decision.tier)] += 1
@@ -104,10 +107,20 @@ def _ratio(part: int, whole: int) -> float:
 
 def evaluation_format(evaluation: RouterEvaluation) -> str:
     """A plain-text report: per-class precision and recall, confusion matrix, tier share, cost."""
-    lines = [f"messages: {evaluation.total}   accuracy: {evaluation.accuracy:.3f}", "", "class      precision  recall  support"]
+    lines = [
+        f"messages: {evaluation.total}   accuracy: {evaluation.accuracy:.3f}",
+        "",
+        "class      precision  recall  support",
+    ]
     for label, scores in evaluation.per_class.items():
-        lines.append(f"{label:<10} {scores['precision']:>9.3f}  {scores['recall']:>6.3f}  {evaluation.support[label]:>7}")
-    lines += ["", "confusion (rows: gold, columns: routed)", "gold       " + "".join(f"{label:>10}" for label in COMPLEXITY_LABELS)]
+        lines.append(
+            f"{label:<10} {scores['precision']:>9.3f}  {scores['recall']:>6.3f}  {evaluation.support[label]:>7}"
+        )
+    lines += [
+        "",
+        "confusion (rows: gold, columns: routed)",
+        "gold       " + "".join(f"{label:>10}" for label in COMPLEXITY_LABELS),
+    ]
     for gold, row in evaluation.confusion.items():
         lines.append(f"{gold:<10} " + "".join(f"{row[label]:>10}" for label in COMPLEXITY_LABELS))
     lines += ["", "share of messages per tier"]

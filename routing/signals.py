@@ -3,6 +3,7 @@
 These are the high-precision rules that override the learned classifier, and the whole
 decision when no classifier file is present.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,8 @@ _WORD = re.compile(r"[a-z0-9']+")
 
 HANDOFF = re.compile(
     r"\b(talk|speak|chat|connect|transfer|put)\b[^.?!]{0,40}?\b(human|humans|person|people|agent|agents|"
-    r"someone|somebody|representative|rep|operator|manager|supervisor|staff|executive|customer (care|service|support))\b"
+    r"someone|somebody|representative|rep|operator|manager|supervisor|staff|executive|"
+    r"customer (care|service|support))\b"
     r"|\b(real|live|actual) (person|human|agent|people)\b"
     r"|\bhuman (agent|being|please)\b"
     r"|\b(call|ring) me( back)?\b|\bcall ?back\b"

@@ -13,6 +13,7 @@ Usage::
 sources' own test material (HINT3 and Banking77 test files, NLU++ folds 16-19, every
 fourth hand-written example), so it is never seen in training.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,7 +56,14 @@ HINT3_THINKING = frozenset(
 )
 # Out of scope, or a mix of problems and plain questions that no single label fits.
 HINT3_EXCLUDED = frozenset(
-    {"NO_NODES_DETECTED", "CRITICISM", "FEEDBACK", "REFUNDS_RETURNS_REPLACEMENTS", "MATCH_ABANDONED", "ACCOUNT_NOT_VERIFIED"}
+    {
+        "NO_NODES_DETECTED",
+        "CRITICISM",
+        "FEEDBACK",
+        "REFUNDS_RETURNS_REPLACEMENTS",
+        "MATCH_ABANDONED",
+        "ACCOUNT_NOT_VERIFIED",
+    }
 )
 # HINT3's agent labels also hold plain complaints ("Useless", "Suddenly balance gone");
 # only messages that name a person or a way to reach one count as asking for a person.

@@ -52,10 +52,11 @@ def test_trained_classifier_separates_the_toy_classes(toy_classifier: Complexity
 def test_pure_python_probabilities_match_scikit_learn(toy_classifier: ComplexityClassifier) -> None:
     from routing.classifier import classifier_from_pipeline, classifier_pipeline
 
-    fitted = classifier_pipeline(regularisation=4.0, max_features=20000).fit([t for t, _ in TOY_ROWS], [l for _, l in TOY_ROWS])
+    texts, labels = zip(*TOY_ROWS, strict=True)
+    fitted = classifier_pipeline(regularisation=4.0, max_features=20000).fit(list(texts), list(labels))
     pure = classifier_from_pipeline(fitted, thinking_threshold=0.5)
     for text in ("the motor is stuck", "hello", "talk to agent about the price"):
-        expected = dict(zip(fitted.classes_, fitted.predict_proba([text])[0]))
+        expected = dict(zip(fitted.classes_, fitted.predict_proba([text])[0], strict=True))
         for label, probability in pure.probabilities(text).items():
             assert math.isclose(probability, expected[label], abs_tol=1e-9)
 

@@ -49,7 +49,9 @@ def test_single_fact_question_goes_to_instant(catalogue: dict[TierName, TierConf
     assert not decision.handoff
 
 
-@pytest.mark.parametrize("text", ["I want to speak to a real person", "get me a human", "Can someone call me back?", "agent please"])
+@pytest.mark.parametrize(
+    "text", ["I want to speak to a real person", "get me a human", "Can someone call me back?", "agent please"]
+)
 def test_request_for_a_person_is_a_handoff(text: str, catalogue: dict[TierName, TierConfig]) -> None:
     decision = route(text, catalogue)
     assert decision.handoff
@@ -113,7 +115,10 @@ def test_reached_conversation_cap_downgrades_and_says_so(catalogue: dict[TierNam
 
 def test_both_caps_reached_downgrade_twice(catalogue: dict[TierName, TierConfig]) -> None:
     budget = BudgetState(
-        conversation_spent=Decimal("1"), conversation_cap=Decimal("1"), daily_spent=Decimal("30"), daily_cap=Decimal("20")
+        conversation_spent=Decimal("1"),
+        conversation_cap=Decimal("1"),
+        daily_spent=Decimal("30"),
+        daily_cap=Decimal("20"),
     )
     decision = route("error E04 on the remote", catalogue, budget=budget)
     assert decision.tier == TierName.MINI

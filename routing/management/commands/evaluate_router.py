@@ -1,4 +1,5 @@
 """Route every message of a labelled ``text,label`` CSV and report how the router did."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,9 @@ from routing.tiers import default_catalogue
 
 
 class Command(BaseCommand):
-    help = "Per-class precision/recall, confusion matrix, tier share and cost against all-Thinking for a text,label CSV."
+    help = (
+        "Per-class precision/recall, confusion matrix, tier share and cost against all-Thinking for a text,label CSV."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="CSV with columns text,label (mini, instant, thinking, human)")

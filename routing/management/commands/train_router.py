@@ -1,4 +1,5 @@
 """Train the router's complexity classifier from a ``text,label`` CSV into a small JSON model file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +13,9 @@ DEFAULT_TRAINING_FILE = Path(__file__).resolve().parents[2] / "data" / "router_t
 
 
 class Command(BaseCommand):
-    help = "Train the router's complexity classifier (needs scikit-learn); tuning uses cross-validation on the training file only."
+    help = (
+        "Train the router's complexity classifier (needs scikit-learn); tuned by cross-validation on the training file."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--data", type=Path, default=DEFAULT_TRAINING_FILE, help="CSV with columns text,label")
