@@ -36,6 +36,8 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Estimated satisfaction (1-5) from the conversation's own signals, for the many who never rate.
+    satisfaction_estimate = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -96,3 +98,18 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.role}: {self.text[:40]}"
+
+
+class Rating(models.Model):
+    """The customer's own satisfaction rating, at most one per conversation."""
+
+    conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="rating")
+    score = models.PositiveSmallIntegerField(help_text="1 (very unhappy) to 5 (very happy)")
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5")]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 for {self.conversation_id}"
