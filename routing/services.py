@@ -93,7 +93,10 @@ def answer_plan_make(
     messages = prompt_messages(question=question, history=history, passages=passages, shop=settings.SUPPORTBOT_SHOP_NAME)
     decision = route_message(
         text=question,
-        history=[HistoryItem(role=item.role, text=item.text, tier=getattr(item, "tier", None) or None) for item in history],
+        history=[
+            HistoryItem(role=_ROUTER_ROLES.get(item.role, item.role), text=item.text, tier=getattr(item, "tier", None) or None)
+            for item in history
+        ],
         catalogue=catalogue,
         context_tokens=messages_token_estimate(messages),
         budget=BudgetState(conversation_spent=conversation_spent),
@@ -101,6 +104,10 @@ def answer_plan_make(
         classifier=_router_classifier(),
     )
     return AnswerPlan(decision=decision, request=ChatRequest(messages=messages, purpose="answer"))
+
+
+# The router speaks Chat Completions roles; an agent's reply counts as the assistant side.
+_ROUTER_ROLES = {"customer": "user", "agent": "assistant"}
 
 
 def _passages_for(question: str) -> list:
