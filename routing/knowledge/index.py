@@ -52,20 +52,28 @@ class ArticleMatch:
 
 
 @dataclass(frozen=True)
+class SectionScore:
+    heading: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
 class _Unit:
     article: int
     kind: str
     text: str
+    heading: str = ""
 
 
-def _unit_texts(article: IndexedArticle) -> Iterable[tuple[str, str]]:
-    yield TITLE, article.title
+def _unit_texts(article: IndexedArticle) -> Iterable[tuple[str, str, str]]:
+    yield TITLE, article.title, ""
     if article.tags:
-        yield TAGS, " ".join(article.tags)
+        yield TAGS, " ".join(article.tags), ""
     for phrasing in article.phrasings:
-        yield PHRASING, phrasing
+        yield PHRASING, phrasing, ""
     for section in markdown_sections(body=article.body):
-        yield SECTION, f"{section.heading}\n{section.text}".strip()
+        yield SECTION, section.text, section.heading
 
 
 def _counts(text: str) -> tuple[Counter[str], Counter[str]]:
@@ -83,10 +91,10 @@ class ArticleIndex:
         self.units_by_key: dict[str, list[int]] = defaultdict(list)
         unit_counts: list[tuple[Counter[str], Counter[str]]] = []
         for number, article in enumerate(self.articles):
-            for kind, text in _unit_texts(article):
+            for kind, text, heading in _unit_texts(article):
                 self.units_by_key[article.key].append(len(self.units))
-                self.units.append(_Unit(article=number, kind=kind, text=text))
-                unit_counts.append(_counts(text))
+                self.units.append(_Unit(article=number, kind=kind, text=text, heading=heading))
+                unit_counts.append(_counts(f"{heading}\n{text}"))
         self.idf = self._idf(unit_counts)
         self.unit_vectors = [self._vector(words, chars) for words, chars in unit_counts]
         self.postings = self._postings()
@@ -199,11 +207,11 @@ class ArticleIndex:
             for a, (f, s, u) in best.items()
         ]
 
-    def section_scores(self, query: str, *, key: str) -> list[tuple[str, float]]:
+    def section_scores(self, query: str, *, key: str) -> list[SectionScore]:
         """Each section of one article (in order) with its cosine similarity to ``query``."""
         vector = self.query_vector(query)
         return [
-            (self.units[unit].text, self._cosine(vector, self.unit_vectors[unit]))
+            SectionScore(heading=self.units[unit].heading, text=self.units[unit].text, score=self._cosine(vector, self.unit_vectors[unit]))
             for unit in self.units_by_key.get(key, ())
             if self.units[unit].kind == SECTION
         ]

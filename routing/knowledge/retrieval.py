@@ -76,7 +76,7 @@ def search_articles(query: str, *, limit: int = 5) -> list[Passage]:
     passages = []
     for match in _fused_matches(loaded, query, limit):
         article = loaded.articles[match.key]
-        text = passage_select(index=loaded.index, key=match.key, query=query)
+        text = passage_select(index=loaded.index, key=match.key, title=article.title, query=query)
         passages.append(Passage(key=article.key, title=article.title, url=article.url, text=text, score=match.score))
     return passages
 

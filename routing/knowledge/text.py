@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 
 WORD_PATTERN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*%?")
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9*\"(])")
+SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?])\s+(?=[A-Z0-9*\"(])")
 MARKDOWN_NOISE = re.compile(r"[*_`>#|]+")
 LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 

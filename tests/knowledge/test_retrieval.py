@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from routing.knowledge.models import Article
+from routing.knowledge.retrieval import confidence_threshold, knowledge_index_get, retrieve_for_prompt, search_articles
+
+
+@pytest.mark.django_db
+def test_search_returns_passages_with_public_urls(demo_helpcentre) -> None:
+    passages = search_articles("Is cash on delivery available?", limit=3)
+    assert passages[0].key == "COD"
+    assert passages[0].url == "/help/cash-on-delivery/"
+    assert passages[0].score >= confidence_threshold()
+    assert passages[0].text and len(passages[0].text) < len(Article.objects.get(key="COD").body)
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+@pytest.mark.django_db
+def test_troubleshooting_question_finds_the_procedure(demo_helpcentre) -> None:
+    best = search_articles("the app can't find my bed base over bluetooth", limit=1)[0]
+    assert best.key == "LIFTBASE_APP_CANNOT_FIND_BASE"
+
+
+@pytest.mark.django_db
+def test_unpublished_articles_are_never_returned(demo_helpcentre) -> None:
+    Article.objects.filter(key="WARRANTY").update(published=False)
+    assert "WARRANTY" not in [p.key for p in search_articles("warranty period", limit=5)]
+
+
+@pytest.mark.django_db
+def test_index_rebuilt_when_the_help_centre_changes(demo_helpcentre) -> None:
+    first = knowledge_index_get()
+    assert knowledge_index_get() is first
+    article = Article.objects.get(key="PILLOWS")
+    article.phrasings += "\nzebra pattern headrest"
+    article.save()
+    assert knowledge_index_get() is not first
+    assert search_articles("zebra pattern headrest", limit=1)[0].key == "PILLOWS"
+
+
+@pytest.mark.django_db
+def test_prompt_passages_leave_out_unrelated_articles(demo_helpcentre) -> None:
+    passages = retrieve_for_prompt("How many years of warranty do I get?", limit=3)
+    assert passages[0].key == "WARRANTY"
+    assert all(p.score >= confidence_threshold() / 2 for p in passages)
+    assert retrieve_for_prompt("qwxz vbnm", limit=3) == []
