@@ -57,15 +57,16 @@ class OpenAICompatProvider:
         finish_reason: str | None = None
         usage: CompletionUsage | None = None
         chunks: openai.AsyncStream[ChatCompletionChunk] | None = None
+        watchdog: _Watchdog | None = None
         try:
             async with asyncio.timeout_at(started + tier.first_token_timeout_s):
                 chunks = await _completion_stream_open(client, request=request, tier=tier)
                 chunk = await _first_content_chunk(chunks)
             timeout_message = f"answer not finished within {tier.total_timeout_s:g} s"
-            total_deadline = started + tier.total_timeout_s
+            watchdog = _Watchdog(deadline=started + tier.total_timeout_s)
             next_chunk = chunks.__anext__
             while chunk is not None:
-                # Hot path: one attribute walk per chunk, no per-token logging or copying.
+                # Hot path: one attribute walk per chunk, no per-token logging, copying or timers.
                 choices = chunk.choices
                 if choices:
                     choice = choices[0]
@@ -77,16 +78,27 @@ class OpenAICompatProvider:
                         finish_reason = choice.finish_reason
                 if chunk.usage is not None:
                     usage = chunk.usage
+                # The watchdog's guard, inlined: a helper coroutine here would cost one more hop per token.
+                if watchdog.expired:
+                    raise TimeoutError()
+                watchdog.waiting = True
                 try:
-                    async with asyncio.timeout_at(total_deadline):
-                        chunk = await next_chunk()
+                    chunk = await next_chunk()
                 except StopAsyncIteration:
                     chunk = None
+                except asyncio.CancelledError:
+                    if watchdog.cancellation_is_ours():
+                        raise TimeoutError() from None
+                    raise
+                finally:
+                    watchdog.waiting = False
         except TimeoutError as error:
             raise ProviderError(timeout_message, retryable=True) from error
         except openai.APIError as error:
             raise provider_error_from_sdk(error) from error
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             # Also runs when the caller stops early: give the connection back, never leave it half-read.
             if chunks is not None:
                 await chunks.close()
@@ -96,6 +108,41 @@ class OpenAICompatProvider:
             ),
             finish_reason=finish_reason,
         )
+
+
+class _Watchdog:
+    """The total deadline of one stream as a single timer, instead of an asyncio timeout per chunk.
+
+    An ``asyncio.timeout`` cannot span the ``yield``s (it would cancel the caller's code, not
+    ours), and one per chunk costs a timer-heap push and pop per token. This arms one timer;
+    when it fires it cancels the streaming task only if that task is waiting on the upstream
+    (``waiting``), and otherwise the next read notices (``expired``). The cancellation becomes
+    TimeoutError the way ``asyncio.timeout`` does it (``uncancel``), so a cancellation from
+    outside (the customer left) still propagates as such.
+    """
+
+    __slots__ = ("task", "cancelling", "handle", "expired", "waiting")
+
+    def __init__(self, *, deadline: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.task = task
+        self.cancelling = task.cancelling()
+        self.expired = False
+        self.waiting = False
+        self.handle = asyncio.get_running_loop().call_at(deadline, self._expire)
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self.waiting:
+            self.task.cancel()
+
+    def cancel(self) -> None:
+        self.handle.cancel()
+
+    def cancellation_is_ours(self) -> bool:
+        """Whether a cancellation caught while waiting came from this deadline (and is now undone)."""
+        return self.expired and self.task.uncancel() <= self.cancelling
 
 
 async def _completion_stream_open(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
@@ -174,3 +175,36 @@ def test_retry_after_reads_seconds_milliseconds_and_dates() -> None:
     assert retry_after_seconds({"retry-after": "soon"}) is None
     from_date = retry_after_seconds({"retry-after": "Thu, 01 Jan 2099 00:00:00 GMT"})
     assert from_date is not None and from_date > 3600
+
+
+@pytest.mark.asyncio
+async def test_total_deadline_passing_while_the_caller_is_busy_ends_the_stream(openai_server: OpenAICompatServer) -> None:
+    received: list[str] = []
+
+    with pytest.raises(ProviderError, match="not finished"):
+        async for event in _provider(openai_server).stream(QUESTION, tier=_tier(total_timeout_s=0.2)):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+                await asyncio.sleep(0.3)  # the caller, not the upstream, holds the stream past its deadline
+
+    assert len(received) == 1
+
+
+@pytest.mark.asyncio
+async def test_cancelling_the_caller_is_not_mistaken_for_a_timeout(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.hang(after_chunks=2))
+    received: list[str] = []
+
+    async def consume() -> None:
+        async for event in _provider(openai_server).stream(QUESTION, tier=_tier(total_timeout_s=30)):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+
+    task = asyncio.create_task(consume())
+    while len(received) < 2:
+        await asyncio.sleep(0.01)
+    task.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(received) == 2
