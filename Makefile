@@ -39,7 +39,7 @@ run: demo
 	@echo ""
 	@# With REDIS_URL set the product uses that Redis; otherwise it starts its own on a unix socket.
 	if [ -n "$$REDIS_URL" ]; then procs="web worker"; else export REDIS_URL="$(EMBEDDED_REDIS)"; procs=""; fi; \
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) exec $(BIN)/honcho start $$procs
+	PATH="$(CURDIR)/$(BIN):$$PATH" SUPPORTBOT_PORT=$(PORT) exec $(BIN)/honcho start $$procs
 
 # Browser tests drive Debian's Chromium; install it when missing and we may (root with apt).
 browser:
