@@ -95,3 +95,22 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.tier}/{self.model} ${self.cost}"
+
+
+class BudgetSettings(models.Model):
+    """The cost caps, one row edited in the admin; a reached cap makes the router pick a smaller tier."""
+
+    daily_cap = models.DecimalField(
+        max_digits=12, decimal_places=4, null=True, blank=True, help_text="Spend per day (all conversations) in USD. Blank: no cap."
+    )
+    conversation_cap = models.DecimalField(
+        max_digits=12, decimal_places=4, null=True, blank=True, help_text="Spend per conversation in USD. Blank: no cap."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "budget"
+        verbose_name_plural = "budget"
+
+    def __str__(self) -> str:
+        return "Budget caps"

@@ -84,7 +84,8 @@ def answer_plan_make(
 
     from routing.prompts import messages_token_estimate, prompt_messages
     from routing.providers.base import ChatRequest
-    from routing.router import BudgetState, HistoryItem, route_message
+    from routing.budgets import budget_state
+    from routing.router import HistoryItem, route_message
     from routing.selectors import tier_catalogue
 
     global _catalogue
@@ -99,7 +100,7 @@ def answer_plan_make(
         ],
         catalogue=catalogue,
         context_tokens=messages_token_estimate(messages),
-        budget=BudgetState(conversation_spent=conversation_spent),
+        budget=budget_state(conversation_id=None, conversation_spent=conversation_spent),
         has_image=has_image,
         classifier=_router_classifier(),
     )
