@@ -181,10 +181,11 @@
       var b = bubble(frame.role, roleLabel(frame));
       renderInline(b.body, frame.text);
       node = b.node;
-      if (frame.citations && frame.citations.length) {
+      var uncited = (frame.citations || []).filter(function (c) { return frame.text.indexOf(c.url) === -1; });
+      if (uncited.length) {
         var cites = el("div", "cites");
         cites.appendChild(document.createTextNode("Read more: "));
-        frame.citations.forEach(function (c, index) {
+        uncited.forEach(function (c, index) {
           var href = safeUrl(c.url);
           if (!href) return;
           if (index) cites.appendChild(document.createTextNode(" \u00B7 "));
