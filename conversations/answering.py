@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 
-from conversations import selectors, services
+from conversations import feedback, selectors, services
 from conversations.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
@@ -189,3 +189,5 @@ def _answer_save(*, live: LiveAnswer, finished, route_reason: str, time_to_first
         fell_back=bool(finished and finished.fell_back),
         failed_over_mid_stream=bool(finished and finished.failed_over_mid_stream),
     )
+    # After the answer is stored, off the token path: the estimate reads the whole transcript.
+    feedback.satisfaction_estimate_update(conversation_id=live.conversation_id)

@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from conversations import answering, selectors, services
+from conversations import answering, feedback, selectors, services
 from conversations.models import Conversation, Message
 from conversations.tokens import VisitorTokenInvalid
 
@@ -143,7 +143,16 @@ class WidgetConsumer(AsyncWebsocketConsumer):
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self._send_json({"type": "pong"})
 
-    HANDLERS = {"hello": on_hello, "message": on_message, "ping": on_ping}
+    async def on_rating(self, frame: dict[str, Any]) -> None:
+        # Stored once; the "rated" event that follows reaches every open widget of the conversation.
+        try:
+            await database_sync_to_async(feedback.rating_record)(
+                conversation_id=self.conversation_id, score=frame.get("score"), comment=frame.get("comment", "")
+            )
+        except feedback.RatingRefused as refused:
+            await self._error(refused.code, refused.message)
+
+    HANDLERS = {"hello": on_hello, "message": on_message, "ping": on_ping, "rating": on_rating}
 
     # --- outbound ----------------------------------------------------------------------
     async def conversation_event(self, event: dict[str, Any]) -> None:
