@@ -38,6 +38,10 @@ class Conversation(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # Estimated satisfaction (1-5) from the conversation's own signals, for the many who never rate.
     satisfaction_estimate = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    # Handoff: when the customer joined the agents' queue (its order), and the bot's consecutive
+    # misses (abstentions, "that didn't help", the same question again) that trigger one.
+    waiting_since = models.DateTimeField(null=True, blank=True, db_index=True)
+    bot_misses = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -113,3 +117,104 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score}/5 for {self.conversation_id}"
+
+
+# --- Human handoff -------------------------------------------------------------------------
+
+
+class AgentProfile(models.Model):
+    """A staff member's availability for automatic assignment."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile")
+    online = models.BooleanField(default=False, help_text="Only online agents are assigned new chats.")
+    max_concurrent_chats = models.PositiveSmallIntegerField(default=3)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(max_concurrent_chats__gte=1), name="agent_cap_at_least_one")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'online' if self.online else 'offline'})"
+
+
+class Summary(models.Model):
+    """A summary of a conversation up to ``upto_seq``, written by a task exactly once.
+
+    ``handoff`` summaries brief the agent; ``context`` summaries stand in for the early part of a
+    long conversation so the prompt stays inside the tier's context window.
+    """
+
+    class Purpose(models.TextChoices):
+        HANDOFF = "handoff", "Briefing for the agent"
+        CONTEXT = "context", "Compressed history"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="summaries")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    upto_seq = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    # The task delivery holding the claim; a redelivery of that same message may take it over.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    engine = models.CharField(max_length=16, blank=True, help_text="extractive or llm")
+    text = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["conversation", "-upto_seq"]
+        verbose_name_plural = "summaries"
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "purpose", "upto_seq"], name="summary_once_per_point"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} summary of {self.conversation_id} up to #{self.upto_seq} ({self.status})"
+
+
+class Ticket(models.Model):
+    """A customer's message left outside business hours, answered by email when the team is back."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tickets")
+    email = models.EmailField()
+    message = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            # A double-submitted form leaves one open ticket per conversation.
+            models.UniqueConstraint(fields=["conversation"], condition=models.Q(status="open"), name="ticket_one_open_per_conversation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Ticket from {self.email} ({self.status})"
+
+
+class CannedResponse(models.Model):
+    """A reply agents insert with one click; edited in the admin."""
+
+    title = models.CharField(max_length=80, unique=True)
+    text = models.TextField()
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "title"]
+
+    def __str__(self) -> str:
+        return self.title
