@@ -44,6 +44,14 @@
     ".btn{border:0;border-radius:8px;padding:0 12px;background:#2f5bea;color:#fff;cursor:pointer;min-height:32px;}",
     ".btn.secondary{background:#eef1fb;color:#2346c4;}",
     ".actions{display:flex;gap:6px;padding:0 10px 10px;background:#fff;}",
+    ".rating{border:0;margin:0;padding:10px;background:#fff;border-top:1px solid #e1e4ee;display:flex;flex-direction:column;gap:6px;}",
+    ".rating[hidden]{display:none;}",
+    ".rating legend{font-weight:600;padding:0;margin-bottom:4px;}",
+    ".stars{display:flex;gap:4px;}",
+    ".star{border:1px solid #c9cede;border-radius:8px;background:#fff;color:#8a90a2;cursor:pointer;min-width:40px;min-height:36px;font-size:20px;}",
+    ".star[aria-pressed=true]{background:#fff4d6;color:#b7791f;border-color:#b7791f;}",
+    ".star:focus-visible{outline:3px solid #f5a623;outline-offset:2px;}",
+    ".rating textarea{height:52px;}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;}"
   ].join("\n");
 
@@ -139,6 +147,47 @@
   panel.appendChild(actions);
   root.appendChild(panel);
   root.appendChild(launcher);
+
+  // ---- rating: 1-5 stars and an optional comment, once the conversation has an outcome ----
+  var ratingBox = el("fieldset", "rating");
+  ratingBox.hidden = true;
+  var ratingLegend = el("legend");
+  ratingLegend.textContent = "How did we do?";
+  var stars = el("div", "stars");
+  var starLabels = ["very unhappy", "unhappy", "neutral", "happy", "very happy"];
+  var ratingScore = 0, ratingDone = false;
+  var starButtons = starLabels.map(function (label, index) {
+    var star = el("button", "star", { type: "button", "aria-pressed": "false", "aria-label": (index + 1) + " of 5 stars, " + label });
+    star.textContent = "\u2605";
+    star.addEventListener("click", function () { pickScore(index + 1); });
+    stars.appendChild(star);
+    return star;
+  });
+  var ratingComment = el("textarea", "", { "aria-label": "Comment (optional)", placeholder: "Anything to add? (optional)", maxlength: "2000" });
+  var ratingSend = el("button", "btn", { type: "button" });
+  ratingSend.textContent = "Send rating";
+  ratingSend.disabled = true;
+  ratingBox.appendChild(ratingLegend);
+  ratingBox.appendChild(stars);
+  ratingBox.appendChild(ratingComment);
+  ratingBox.appendChild(ratingSend);
+  panel.insertBefore(ratingBox, form);
+
+  function pickScore(score) {
+    ratingScore = score;
+    starButtons.forEach(function (star, index) { star.setAttribute("aria-pressed", String(index < score)); });
+    ratingSend.disabled = false;
+  }
+  function ratingOffer(frame) {
+    var data = frame.data || {};
+    if (data.event === "rated") ratingDone = true;
+    if (data.event === "rating_requested" || data.status === "closed") ratingBox.hidden = false;
+    if (ratingDone) ratingBox.hidden = true;
+  }
+  ratingSend.addEventListener("click", function () {
+    if (!ratingScore) return;
+    sendFrame({ type: "rating", score: ratingScore, comment: ratingComment.value.trim() });
+  });
 
   // ---- state -----------------------------------------------------------------------------
   var socket = null, ready = false, lastSeq = 0, retries = 0, opened = false, reconnectTimer = null;
@@ -246,7 +295,7 @@
       personBtn.hidden = f.status !== "bot";
       outbox.forEach(function (m) { sendFrame(m); });
     },
-    message: function (f) { renderMessage(f); if (f.data && f.data.status) personBtn.hidden = f.data.status !== "bot"; },
+    message: function (f) { renderMessage(f); if (f.data && f.data.status) personBtn.hidden = f.data.status !== "bot"; ratingOffer(f); },
     typing: function (f) { pendingFor(f.reply_to, f.tier); },
     token: function (f) {
       var p = pendingFor(f.reply_to);
@@ -262,7 +311,7 @@
       note.textContent = f.text;
       p.node.appendChild(note);
     },
-    error: function (f) { showError(f.message); },
+    error: function (f) { showError(f.message); if (f.code === "already_rated") { ratingDone = true; ratingBox.hidden = true; } },
     pong: function () {}
   };
 
