@@ -17,6 +17,7 @@ From a shell::
 
     python -m bench.openai_server --port 8100 --chunks 64 --interval-ms 20
 """
+
 from __future__ import annotations
 
 import argparse
@@ -242,7 +243,10 @@ class OpenAICompatServer:
                 reader, writer, completion_id=completion_id, model=model, include_usage=include_usage, fault=fault
             )
         payload = _completion_payload(
-            completion_id=completion_id, model=model, text=self.text, usage=None if fault.kind == "no_usage" else self.usage
+            completion_id=completion_id,
+            model=model,
+            text=self.text,
+            usage=None if fault.kind == "no_usage" else self.usage,
         )
         await _json_write(writer, status=200, payload=payload)
         return True
@@ -320,14 +324,26 @@ async def _json_write(
     writer: asyncio.StreamWriter, *, status: int, payload: Any, extra_headers: dict[str, str] | None = None
 ) -> None:
     body = json.dumps(payload).encode()
-    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", "content-type: application/json", f"content-length: {len(body)}"]
+    head = [
+        f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
+        "content-type: application/json",
+        f"content-length: {len(body)}",
+    ]
     head += [f"{name}: {value}" for name, value in (extra_headers or {}).items()]
     writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
     await writer.drain()
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
 
 
 def _seconds_text(seconds: float) -> str:
@@ -346,7 +362,13 @@ def _chunk(
     completion_id: str, model: str, created: int, *, delta: dict[str, Any] | None, finish_reason: str | None
 ) -> dict[str, Any]:
     choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish_reason}]
-    return {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": choices}
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": choices,
+    }
 
 
 def _usage_payload(usage: ServedUsage) -> dict[str, Any]:
@@ -396,8 +418,13 @@ def main() -> None:
         cached_tokens=args.cached_tokens,
     )
     server = OpenAICompatServer(
-        chunks=args.chunks, interval_ms=args.interval_ms, text=args.text, usage=usage,
-        host=args.host, port=args.port, record=False,
+        chunks=args.chunks,
+        interval_ms=args.interval_ms,
+        text=args.text,
+        usage=usage,
+        host=args.host,
+        port=args.port,
+        record=False,
     )
     asyncio.run(_serve_forever(server))
 

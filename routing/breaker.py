@@ -8,6 +8,7 @@ stops blocking after another cooldown, so a breaker cannot stay half-open for ev
 Two backends share this behaviour: :class:`MemoryBreaker` (one process, the default) and
 :class:`RedisBreaker` (shared by every web and worker process).
 """
+
 from __future__ import annotations
 
 import logging
@@ -125,7 +126,9 @@ class RedisBreaker:
 
     async def record_success(self, *, tier: str) -> None:
         try:
-            await self.client.delete(self._key(tier, "failures"), self._key(tier, "opened_at"), self._key(tier, "probe"))
+            await self.client.delete(
+                self._key(tier, "failures"), self._key(tier, "opened_at"), self._key(tier, "probe")
+            )
         except RedisError:
             logger.warning("circuit breaker store unreachable; success on %s not recorded", tier, exc_info=True)
 

@@ -20,6 +20,7 @@ Retry policy, per request:
 When a stream dies after some text, the next call is asked to continue the text already shown
 (sent as the assistant's partial answer) so the customer never sees the answer restart.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -76,15 +77,10 @@ class Finished:
 
     @property
     def cost(self) -> Decimal:
-        return sum((call_record_cost(call) for call in self.calls), Decimal(0))
+        return sum((call.cost for call in self.calls), Decimal(0))
 
 
 GatewayEvent = TextDelta | Notice | Finished
-
-
-def call_record_cost(record: CallRecord) -> Decimal:
-    """The priced cost the gateway put on a call record (``extra["cost"]``)."""
-    return Decimal(record.extra.get("cost", 0))
 
 
 @dataclass
@@ -184,7 +180,7 @@ class Gateway:
                     logger.exception("provider %s failed unexpectedly on %s", call.provider.name, name)
                     call.error = ProviderError(f"provider bug: {error!r}", retryable=True)
                 finally:
-                    await call.stream.aclose()  # type: ignore[attr-defined]
+                    await _stream_close(call.stream)
                 await self._call_settle(state, call=call)
                 if call.error is None:
                     yield self._finished(state, end=call.end)
@@ -244,11 +240,13 @@ class Gateway:
                 purpose=call.request.purpose,
                 usage=usage,
                 latency_ms=round(latency_s * 1000),
-                time_to_first_token_ms=None if call.first_token_at is None else round((call.first_token_at - call.started) * 1000),
+                time_to_first_token_ms=None
+                if call.first_token_at is None
+                else round((call.first_token_at - call.started) * 1000),
                 outcome="ok" if error is None else "error",
                 error="" if error is None else str(error),
+                cost=cost_for_usage(tier=config, usage=usage) if call.provider.billable else Decimal(0),
                 extra={
-                    "cost": cost_for_usage(tier=config, usage=usage),
                     "attempt": call.attempt,
                     "status_code": None if error is None else error.status_code,
                 },
@@ -288,6 +286,13 @@ class Gateway:
         )
 
 
+async def _stream_close(stream: AsyncIterator[TextDelta | StreamEnd]) -> None:
+    """Close a provider's stream even when we stopped early, so it frees its connection now."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
 def tier_chain(*, catalogue: Mapping[TierName, TierConfig], tier: TierName) -> list[TierName]:
     """The requested tier followed by its fallbacks, each once."""
     config = catalogue.get(tier)
@@ -305,7 +310,11 @@ def _failed_call_usage(*, call_request: ChatRequest, error: ProviderError, outpu
 def _request_for_call(*, request: ChatRequest, config: TierConfig, partial: str) -> ChatRequest:
     messages = request.messages if config.multimodal else _images_dropped(request.messages)
     if partial:
-        messages = [*messages, {"role": "assistant", "content": partial}, {"role": "system", "content": CONTINUE_INSTRUCTION}]
+        messages = [
+            *messages,
+            {"role": "assistant", "content": partial},
+            {"role": "system", "content": CONTINUE_INSTRUCTION},
+        ]
     return request if messages is request.messages else replace(request, messages=messages)
 
 
@@ -321,7 +330,9 @@ def _message_images_dropped(message: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(content, list):
         return message
     parts = [
-        part if not (isinstance(part, dict) and part.get("type") in ("image_url", "input_image")) else {"type": "text", "text": IMAGE_OMITTED}
+        part
+        if not (isinstance(part, dict) and part.get("type") in ("image_url", "input_image"))
+        else {"type": "text", "text": IMAGE_OMITTED}
         for part in content
     ]
     return {**message, "content": parts}

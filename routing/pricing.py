@@ -1,4 +1,5 @@
 """What an upstream call costs, and how many tokens it used when the provider did not say."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

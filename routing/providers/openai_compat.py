@@ -4,6 +4,7 @@ The SDK's own retries are off (``max_retries=0``): the gateway owns the one retr
 a request can never multiply into SDK retries times gateway retries. The SDK only knows
 per-read timeouts, so the first-token and total deadlines are enforced here with asyncio.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -11,10 +12,10 @@ import email.utils
 import time
 import weakref
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import openai
-from openai.types.chat import ChatCompletionChunk
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 from openai.types.completion_usage import CompletionUsage
 
 from routing.pricing import usage_estimate
@@ -43,6 +44,8 @@ def openai_client_get(*, base_url: str, api_key: str) -> openai.AsyncOpenAI:
 
 class OpenAICompatProvider:
     """The Provider protocol over ``AsyncOpenAI`` for OpenAI and compatible servers."""
+
+    billable = True
 
     def __init__(self, *, base_url: str, api_key: str, name: str = "openai") -> None:
         self.name = name
@@ -103,9 +106,9 @@ class OpenAICompatProvider:
             if chunks is not None:
                 await chunks.close()
         yield StreamEnd(
-            usage=_usage_from_provider(usage) if usage is not None else usage_estimate(
-                messages=request.messages, output_chars=output_chars
-            ),
+            usage=_usage_from_provider(usage)
+            if usage is not None
+            else usage_estimate(messages=request.messages, output_chars=output_chars),
             finish_reason=finish_reason,
         )
 
@@ -148,26 +151,25 @@ class _Watchdog:
 async def _completion_stream_open(
     client: openai.AsyncOpenAI, *, request: ChatRequest, tier: TierConfig
 ) -> openai.AsyncStream[ChatCompletionChunk]:
-    options: dict[str, Any] = {}
-    if request.max_output_tokens is not None:
-        options["max_completion_tokens"] = request.max_output_tokens
-    if request.temperature is not None:
-        options["temperature"] = request.temperature
     return await client.chat.completions.create(
         model=tier.model,
-        messages=request.messages,  # type: ignore[arg-type]
+        # ChatRequest holds plain dicts in the Chat Completions shape; the SDK types them as TypedDicts.
+        messages=cast("list[ChatCompletionMessageParam]", request.messages),
         stream=True,
         stream_options={"include_usage": True},
+        max_completion_tokens=openai.omit if request.max_output_tokens is None else request.max_output_tokens,
+        temperature=openai.omit if request.temperature is None else request.temperature,
         # The read timeout is only a backstop for a silent socket; the asyncio deadlines decide.
         timeout=openai.Timeout(tier.total_timeout_s, connect=tier.connect_timeout_s),
-        **options,
     )
 
 
 async def _first_content_chunk(chunks: openai.AsyncStream[ChatCompletionChunk]) -> ChatCompletionChunk | None:
     """Skip the role-only opening chunk(s): time to first token means first text."""
     async for chunk in chunks:
-        if chunk.usage is not None or (chunk.choices and (chunk.choices[0].delta.content or chunk.choices[0].finish_reason)):
+        if chunk.usage is not None or (
+            chunk.choices and (chunk.choices[0].delta.content or chunk.choices[0].finish_reason)
+        ):
             return chunk
     return None
 

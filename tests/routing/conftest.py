@@ -1,4 +1,5 @@
 """Fixtures for routing tests: the local OpenAI-compatible server and a private Redis."""
+
 from __future__ import annotations
 
 import os

@@ -26,7 +26,7 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest_asyncio.fixture(params=["memory", "redis"])
+@pytest_asyncio.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def make_breaker(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[Callable[..., Breaker]]:
     """Builds a breaker of each backend; the Redis one gets a fresh key prefix per test."""
     if request.param == "memory":
@@ -99,6 +99,7 @@ async def test_failed_probe_reopens_for_a_full_cooldown(make_breaker: Callable[.
     assert await breaker.allow(tier="instant") is True
 
 
+@pytest.mark.redis
 @pytest.mark.asyncio
 async def test_redis_breaker_is_shared_between_instances(redis_url: str, clock: FakeClock) -> None:
     prefix = f"test:{uuid.uuid4().hex}"

@@ -8,14 +8,27 @@ import pytest
 
 from bench.openai_server import Fault, OpenAICompatServer, ServedUsage
 from routing.breaker import MemoryBreaker
-from routing.gateway import CONTINUE_INSTRUCTION, FAILOVER_NOTICE, IMAGE_OMITTED, Finished, Gateway, Notice
+from routing.gateway import (
+    CONTINUE_INSTRUCTION,
+    FAILOVER_NOTICE,
+    IMAGE_OMITTED,
+    Finished,
+    Gateway,
+    GatewayEvent,
+    Notice,
+)
 from routing.pricing import cost_for_usage
 from routing.providers.base import ChatRequest, StreamEnd, TextDelta
 from routing.providers.openai_compat import OpenAICompatProvider
 from routing.tiers import TierConfig, TierName, default_catalogue
 
 QUESTION = ChatRequest(messages=[{"role": "user", "content": "How do I reset my password?"}])
-MODELS = {TierName.MINI: "m-mini", TierName.INSTANT: "m-instant", TierName.THINKING: "m-thinking", TierName.PRO: "m-pro"}
+MODELS = {
+    TierName.MINI: "m-mini",
+    TierName.INSTANT: "m-instant",
+    TierName.THINKING: "m-thinking",
+    TierName.PRO: "m-pro",
+}
 
 
 def _catalogue(**changes: object) -> dict[TierName, TierConfig]:
@@ -32,14 +45,18 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def _gateway(server: OpenAICompatServer, *, catalogue: dict[TierName, TierConfig] | None = None, **options: object) -> Gateway:
+def _gateway(
+    server: OpenAICompatServer, *, catalogue: dict[TierName, TierConfig] | None = None, **options: object
+) -> Gateway:
     tiers = catalogue or _catalogue()
     provider = OpenAICompatProvider(base_url=server.url, api_key="test-key")
     defaults: dict[str, object] = {"breaker": MemoryBreaker(), "sleep": Sleeps(), "rng": lambda: 0.5}
     return Gateway(providers=lambda tier: provider, catalogue=lambda: tiers, **{**defaults, **options})  # type: ignore[arg-type]
 
 
-async def _run(gateway: Gateway, tier: TierName, request: ChatRequest = QUESTION) -> tuple[list[object], Finished]:
+async def _run(
+    gateway: Gateway, tier: TierName, request: ChatRequest = QUESTION
+) -> tuple[list[GatewayEvent], Finished]:
     events = [event async for event in gateway.stream(request, tier=tier)]
     finished = events[-1]
     assert isinstance(finished, Finished)
@@ -67,7 +84,7 @@ async def test_answer_streams_through_with_exact_usage_and_cost(openai_server: O
     assert call.outcome == "ok"
     assert call.time_to_first_token_ms is not None and call.time_to_first_token_ms <= call.latency_ms
     # 1000 * 0.002/1k + 500 * 0.001/1k + 321 * 0.0025/1k
-    assert finished.cost == call.extra["cost"] == Decimal("0.00330250")
+    assert finished.cost == call.cost == Decimal("0.00330250")
 
 
 @pytest.mark.asyncio
@@ -85,7 +102,9 @@ async def test_rate_limit_waits_for_retry_after_then_retries_the_same_tier(opena
 
 
 @pytest.mark.asyncio
-async def test_retry_after_beyond_the_cap_goes_to_the_next_tier_without_waiting(openai_server: OpenAICompatServer) -> None:
+async def test_retry_after_beyond_the_cap_goes_to_the_next_tier_without_waiting(
+    openai_server: OpenAICompatServer,
+) -> None:
     openai_server.script(Fault.rate_limit(retry_after_s=120), model="m-instant")
     sleeps = Sleeps()
 
@@ -230,9 +249,9 @@ async def test_costs_of_all_calls_add_up(openai_server: OpenAICompatServer) -> N
 
     assert len(finished.calls) == 3
     expected = [cost_for_usage(tier=catalogue[TierName(call.tier)], usage=call.usage) for call in finished.calls]
-    assert [call.extra["cost"] for call in finished.calls] == expected
+    assert [call.cost for call in finished.calls] == expected
     assert finished.cost == sum(expected) > 0
-    assert finished.calls[0].extra["cost"] == 0  # a refused call costs nothing
+    assert finished.calls[0].cost == 0  # a refused call costs nothing
     assert finished.calls[1].usage.estimated and not finished.calls[2].usage.estimated
 
 
@@ -251,6 +270,7 @@ async def test_images_become_a_note_for_a_text_only_fallback(openai_server: Open
 
 class BrokenProvider:
     name = "broken"
+    billable = True
 
     async def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | StreamEnd]:
         raise RuntimeError("bug in provider")
@@ -272,3 +292,21 @@ async def test_a_provider_bug_falls_back_instead_of_raising(openai_server: OpenA
 
     assert finished.tier == TierName.MINI and finished.text == openai_server.text
     assert "bug in provider" in finished.calls[0].error
+
+
+class FreeProvider(OpenAICompatProvider):
+    """Streams like the real provider but, like the offline engine, costs nothing."""
+
+    billable = False
+
+
+@pytest.mark.asyncio
+async def test_calls_to_a_free_provider_cost_nothing(openai_server: OpenAICompatServer) -> None:
+    free = FreeProvider(base_url=openai_server.url, api_key="test-key")
+    tiers = _catalogue()
+    gateway = Gateway(providers=lambda tier: free, catalogue=lambda: tiers, breaker=MemoryBreaker(), sleep=Sleeps())
+
+    _, finished = await _run(gateway, TierName.INSTANT)
+
+    assert finished.error == "" and finished.calls[0].usage.output_tokens > 0
+    assert finished.cost == finished.calls[0].cost == Decimal(0)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import AsyncGenerator
+from typing import cast
 
 import pytest
 
@@ -86,7 +88,9 @@ async def test_missing_usage_is_estimated_locally(openai_server: OpenAICompatSer
 @pytest.mark.parametrize(
     ("status", "retryable"), [(429, True), (500, True), (503, True), (400, False), (401, False), (404, False)]
 )
-async def test_status_errors_say_whether_to_retry(openai_server: OpenAICompatServer, status: int, retryable: bool) -> None:
+async def test_status_errors_say_whether_to_retry(
+    openai_server: OpenAICompatServer, status: int, retryable: bool
+) -> None:
     openai_server.script(Fault.http_error(status=status, retry_after_s=3))
 
     with pytest.raises(ProviderError) as raised:
@@ -158,7 +162,7 @@ async def test_one_client_per_endpoint_and_key(openai_server: OpenAICompatServer
 @pytest.mark.asyncio
 async def test_stopping_early_frees_the_connection_for_the_next_call(openai_server: OpenAICompatServer) -> None:
     provider = _provider(openai_server)
-    stream = provider.stream(QUESTION, tier=_tier())
+    stream = cast("AsyncGenerator[TextDelta | StreamEnd, None]", provider.stream(QUESTION, tier=_tier()))
     first = await anext(stream)
     await stream.aclose()
 
@@ -178,7 +182,9 @@ def test_retry_after_reads_seconds_milliseconds_and_dates() -> None:
 
 
 @pytest.mark.asyncio
-async def test_total_deadline_passing_while_the_caller_is_busy_ends_the_stream(openai_server: OpenAICompatServer) -> None:
+async def test_total_deadline_passing_while_the_caller_is_busy_ends_the_stream(
+    openai_server: OpenAICompatServer,
+) -> None:
     received: list[str] = []
 
     with pytest.raises(ProviderError, match="not finished"):
