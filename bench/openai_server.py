@@ -106,8 +106,12 @@ class OpenAICompatServer:
         host: str = "127.0.0.1",
         port: int = 0,
         record: bool = True,
+        stamp: bool = False,
     ) -> None:
         self.chunks = chunks
+        # Each content chunk becomes "<index>@<time.time_ns()> ", stamped as it is sent, so a client
+        # on the same machine measures latency, gaps and lost or doubled tokens end to end.
+        self.stamp = stamp
         self.interval_ms = interval_ms
         self.text = text
         self.usage = usage or ServedUsage(completion_tokens=chunks)
@@ -273,6 +277,8 @@ class OpenAICompatServer:
                 return await _stream_stop(reader, writer, fault=fault)
             if index:
                 await asyncio.sleep(interval_s)
+            if self.stamp:
+                piece = f"{index}@{time.time_ns()} "
             delta: dict[str, Any] = {"content": piece} if index else {"role": "assistant", "content": piece}
             _event_write(writer, _chunk(completion_id, model, created, delta=delta, finish_reason=None))
             await writer.drain()
@@ -411,6 +417,7 @@ def main() -> None:
     parser.add_argument("--prompt-tokens", type=int, default=100)
     parser.add_argument("--completion-tokens", type=int, default=None)
     parser.add_argument("--cached-tokens", type=int, default=0)
+    parser.add_argument("--stamp", action="store_true", help="send '<index>@<time_ns> ' as each chunk's text")
     args = parser.parse_args()
     usage = ServedUsage(
         prompt_tokens=args.prompt_tokens,
@@ -425,6 +432,7 @@ def main() -> None:
         host=args.host,
         port=args.port,
         record=False,
+        stamp=args.stamp,
     )
     asyncio.run(_serve_forever(server))
 
