@@ -11,8 +11,10 @@ Two backends share this behaviour: :class:`MemoryBreaker` (one process, the defa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -93,20 +95,40 @@ class RedisBreaker:
     def __init__(
         self,
         *,
-        client: redis_asyncio.Redis,
+        client: redis_asyncio.Redis | None = None,
+        redis_url: str | None = None,
         failure_threshold: int = DEFAULT_FAILURE_THRESHOLD,
         cooldown_s: float = DEFAULT_COOLDOWN_S,
         clock: Callable[[], float] = time.time,
         key_prefix: str = "supportbot:breaker",
         memory_s: float = 3600.0,
     ) -> None:
-        self.client = client
+        if (client is None) == (redis_url is None):
+            raise ValueError("RedisBreaker needs exactly one of client or redis_url")
+        self._client = client
+        self.redis_url = redis_url
+        # Redis connections belong to the event loop that opened them; Celery tasks and tests run
+        # several loops in one process, so a URL-configured breaker keeps one client per loop.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis_asyncio.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
         self.failure_threshold = failure_threshold
         self.cooldown_s = cooldown_s
         # Wall-clock time by default: monotonic clocks are not comparable across machines.
         self.clock = clock
         self.key_prefix = key_prefix
         self.memory_ms = int(memory_s * 1000)
+
+    @property
+    def client(self) -> redis_asyncio.Redis:
+        if self._client is not None:
+            return self._client
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            assert self.redis_url is not None
+            client = self._clients[loop] = redis_asyncio.Redis.from_url(self.redis_url)
+        return client
 
     def _key(self, tier: str, name: str) -> str:
         return f"{self.key_prefix}:{tier}:{name}"
@@ -120,7 +142,7 @@ class RedisBreaker:
                 return False
             probe_ms = max(int(self.cooldown_s * 1000), 1)
             return bool(await self.client.set(self._key(tier, "probe"), "1", nx=True, px=probe_ms))
-        except RedisError:
+        except (RedisError, OSError):
             logger.warning("circuit breaker store unreachable; letting %s through", tier, exc_info=True)
             return True
 
@@ -129,7 +151,7 @@ class RedisBreaker:
             await self.client.delete(
                 self._key(tier, "failures"), self._key(tier, "opened_at"), self._key(tier, "probe")
             )
-        except RedisError:
+        except (RedisError, OSError):
             logger.warning("circuit breaker store unreachable; success on %s not recorded", tier, exc_info=True)
 
     async def record_failure(self, *, tier: str) -> None:
@@ -143,7 +165,7 @@ class RedisBreaker:
                     pipe.set(self._key(tier, "opened_at"), repr(self.clock()), px=self.memory_ms)
                     pipe.delete(self._key(tier, "probe"))
                     await pipe.execute()
-        except RedisError:
+        except (RedisError, OSError):
             logger.warning("circuit breaker store unreachable; failure on %s not recorded", tier, exc_info=True)
 
 
@@ -153,5 +175,4 @@ def breaker_from_url(
     """A Redis breaker when a URL is configured, otherwise one for this process."""
     if not redis_url:
         return MemoryBreaker(failure_threshold=failure_threshold, cooldown_s=cooldown_s)
-    client = redis_asyncio.Redis.from_url(redis_url)
-    return RedisBreaker(client=client, failure_threshold=failure_threshold, cooldown_s=cooldown_s)
+    return RedisBreaker(redis_url=redis_url, failure_threshold=failure_threshold, cooldown_s=cooldown_s)

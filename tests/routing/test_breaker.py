@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -133,3 +134,14 @@ async def test_redis_outage_lets_calls_through() -> None:
 def test_breaker_from_url_picks_the_backend() -> None:
     assert isinstance(breaker_from_url(redis_url=None), MemoryBreaker)
     assert isinstance(breaker_from_url(redis_url="redis://127.0.0.1:6379/0"), RedisBreaker)
+
+
+@pytest.mark.redis
+def test_url_configured_breaker_works_across_event_loops(redis_url: str, clock: FakeClock) -> None:
+    """Celery tasks each run their own loop; a client bound to an earlier loop must not leak into the next."""
+    breaker = RedisBreaker(redis_url=redis_url, clock=clock, key_prefix=f"test:{uuid.uuid4().hex}", failure_threshold=2)
+
+    asyncio.run(breaker.record_failure(tier="instant"))
+    asyncio.run(breaker.record_failure(tier="instant"))
+
+    assert asyncio.run(breaker.allow(tier="instant")) is False
