@@ -13,6 +13,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from routing.models import BudgetSettings, LedgerEntry
+from routing.pricing import COST_QUANTUM
 from routing.router import BudgetState
 
 BUDGET_SETTINGS_PK = 1
@@ -40,7 +41,8 @@ def ledger_spent(*, conversation_id: int | None = None, since: datetime | None =
         rows = rows.filter(conversation_id=conversation_id)
     if since is not None:
         rows = rows.filter(created_at__gte=since)
-    return rows.aggregate(total=Sum("cost"))["total"] or Decimal("0")
+    # SQLite sums decimals as floats: back to the ledger's 8 places.
+    return (rows.aggregate(total=Sum("cost"))["total"] or Decimal("0")).quantize(COST_QUANTUM)
 
 
 def budget_state(*, conversation_id: int | None, conversation_spent: Decimal | None = None) -> BudgetState:
