@@ -9,6 +9,7 @@ the conversation is closed, or we asked (a ``rating_requested`` event), or it is
 bot and the bot has answered (the customer considers it resolved). Never while a person is
 being found or is talking to them, since the outcome is not known yet.
 """
+
 from __future__ import annotations
 
 import re
@@ -207,9 +208,14 @@ def satisfaction_estimate_update(*, conversation_id: int) -> Decimal | None:
     """
     conversation = Conversation.objects.get(pk=conversation_id)
     rows = list(
-        Message.objects.filter(conversation_id=conversation_id).order_by("seq").values_list("role", "kind", "text", "data", "created_at")
+        Message.objects.filter(conversation_id=conversation_id)
+        .order_by("seq")
+        .values_list("role", "kind", "text", "data", "created_at")
     )
-    lines = [TranscriptLine(role=role, kind=kind, text=text, event=(data or {}).get("event", "")) for role, kind, text, data, _ in rows]
+    lines = [
+        TranscriptLine(role=role, kind=kind, text=text, event=(data or {}).get("event", ""))
+        for role, kind, text, data, _ in rows
+    ]
     if not any(line.role == "customer" for line in lines):
         return None
     last_activity = rows[-1][4]

@@ -3,6 +3,7 @@
 Spend is always summed from the ledger, the one record of what upstream calls cost, so a
 cap can never disagree with the dashboard. The caps live in one ``BudgetSettings`` row.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,7 +54,9 @@ def budget_state(*, conversation_id: int | None, conversation_spent: Decimal | N
     """
     caps = budget_settings_get()
     if conversation_spent is None:
-        conversation_spent = ledger_spent(conversation_id=conversation_id) if conversation_id is not None else Decimal("0")
+        conversation_spent = (
+            ledger_spent(conversation_id=conversation_id) if conversation_id is not None else Decimal("0")
+        )
     day_start, _ = day_bounds()
     return BudgetState(
         conversation_spent=conversation_spent,
@@ -102,7 +105,11 @@ def _daily_alert(*, spent: Decimal, cap: Decimal) -> BudgetAlert | None:
 
 def conversations_over_cap(*, cap: Decimal, since: datetime) -> int:
     """Conversations with ledger activity since ``since`` whose whole spend reached ``cap``."""
-    active = LedgerEntry.objects.filter(created_at__gte=since, conversation__isnull=False).values("conversation_id").distinct()
+    active = (
+        LedgerEntry.objects.filter(created_at__gte=since, conversation__isnull=False)
+        .values("conversation_id")
+        .distinct()
+    )
     return (
         LedgerEntry.objects.filter(conversation_id__in=active)
         .values("conversation_id")
@@ -110,4 +117,3 @@ def conversations_over_cap(*, cap: Decimal, since: datetime) -> int:
         .filter(total__gte=cap)
         .count()
     )
-

@@ -15,6 +15,7 @@ Definitions (the dashboard's help text repeats them):
 - estimate agreement: over conversations with both a rating and an estimate, the mean absolute
   error and Pearson's correlation.
 """
+
 from __future__ import annotations
 
 import math
@@ -109,7 +110,9 @@ def cost_total(*, period: DateRange) -> Decimal:
 
 def cost_per_day_by_tier(*, period: DateRange) -> dict[date, dict[str, Decimal]]:
     """Every day of the period, every tier: the ledger cost written that day on that tier (zeros included)."""
-    rows = ledger_in(period=period).annotate(day=TruncDate("created_at")).values("day", "tier").annotate(cost=Sum("cost"))
+    rows = (
+        ledger_in(period=period).annotate(day=TruncDate("created_at")).values("day", "tier").annotate(cost=Sum("cost"))
+    )
     # SQLite sums decimals as floats: back to the ledger's 8 places so totals add up exactly.
     found = {(row["day"], row["tier"]): row["cost"].quantize(COST_QUANTUM) for row in rows}
     tiers = _tiers_in_order(tier for _, tier in found)
@@ -145,7 +148,10 @@ def answer_share_by_tier(*, period: DateRange) -> dict[str, dict[str, float | in
     """How many bot answers each tier wrote, and its share of all of them."""
     counts = {row["tier"]: row["count"] for row in answers_in(period=period).values("tier").annotate(count=Count("id"))}
     total = sum(counts.values())
-    return {tier: {"answers": counts.get(tier, 0), "share": _share(counts.get(tier, 0), total) or 0.0} for tier in _tiers_in_order(counts)}
+    return {
+        tier: {"answers": counts.get(tier, 0), "share": _share(counts.get(tier, 0), total) or 0.0}
+        for tier in _tiers_in_order(counts)
+    }
 
 
 # --- Conversations: handoffs, escalations, resolution, satisfaction -----------------------------
@@ -176,7 +182,9 @@ def conversation_facts(*, period: DateRange) -> list[ConversationFacts]:
         )
     )
     messages = Message.objects.filter(conversation__in=conversations)
-    handed = set(messages.filter(kind="event", data__event="handoff_requested").values_list("conversation_id", flat=True))
+    handed = set(
+        messages.filter(kind="event", data__event="handoff_requested").values_list("conversation_id", flat=True)
+    )
     answered, escalated = _answer_history(messages=messages)
     return [
         ConversationFacts(
@@ -198,7 +206,9 @@ def _answer_history(*, messages) -> tuple[set[int], set[int]]:
     answered: set[int] = set()
     escalated: set[int] = set()
     highest: dict[int, int] = {}
-    answers = messages.filter(role=Message.Role.ASSISTANT, kind="text").exclude(tier="").order_by("conversation_id", "seq")
+    answers = (
+        messages.filter(role=Message.Role.ASSISTANT, kind="text").exclude(tier="").order_by("conversation_id", "seq")
+    )
     for conversation_id, tier in answers.values_list("conversation_id", "tier"):
         answered.add(conversation_id)
         level = rank.get(tier, -1)
@@ -250,7 +260,9 @@ class Satisfaction:
 def satisfaction(*, facts: Sequence[ConversationFacts]) -> Satisfaction:
     scores = [float(fact.rating) for fact in facts if fact.rating is not None]
     estimates = [fact.estimate for fact in facts if fact.estimate is not None]
-    pairs = [(fact.estimate, float(fact.rating)) for fact in facts if fact.rating is not None and fact.estimate is not None]
+    pairs = [
+        (fact.estimate, float(fact.rating)) for fact in facts if fact.rating is not None and fact.estimate is not None
+    ]
     return Satisfaction(
         ratings=len(scores),
         rating_mean=_mean(scores),
@@ -311,7 +323,9 @@ def dashboard_figures(*, period: DateRange) -> DashboardFigures:
     )
 
 
-def _day_figures(*, facts: Sequence[ConversationFacts], by_day_and_tier: dict[date, dict[str, Decimal]]) -> list[DayFigures]:
+def _day_figures(
+    *, facts: Sequence[ConversationFacts], by_day_and_tier: dict[date, dict[str, Decimal]]
+) -> list[DayFigures]:
     facts_by_day: dict[date, list[ConversationFacts]] = defaultdict(list)
     for fact in facts:
         facts_by_day[fact.day].append(fact)
@@ -344,16 +358,31 @@ CSV_HEADER = ["figure", "day", "tier", "value"]
 def dashboard_csv_rows(*, figures: DashboardFigures) -> list[list[str]]:
     """Long format (figure, day, tier, value); a blank day means the whole period."""
     rows = [CSV_HEADER]
-    rows += _period_rows(day="", cost=figures.cost, per_resolved=figures.cost_per_resolved, rates=figures.rates, found=figures.satisfaction)
+    rows += _period_rows(
+        day="",
+        cost=figures.cost,
+        per_resolved=figures.cost_per_resolved,
+        rates=figures.rates,
+        found=figures.satisfaction,
+    )
     for tier, share in figures.answer_share.items():
         rows += [["answers", "", tier, _text(share["answers"])], ["answer_share", "", tier, _text(share["share"])]]
     for tier, latency in figures.time_to_first_token.items():
-        rows += [["time_to_first_token_p50_ms", "", tier, _text(latency["p50"])], ["time_to_first_token_p95_ms", "", tier, _text(latency["p95"])]]
+        rows += [
+            ["time_to_first_token_p50_ms", "", tier, _text(latency["p50"])],
+            ["time_to_first_token_p95_ms", "", tier, _text(latency["p95"])],
+        ]
     for day_figures in figures.days:
         day = day_figures.day.isoformat()
-        rows += [["cost", day, tier, _text(cost)] for tier, cost in figures.cost_by_day_and_tier[day_figures.day].items()]
+        rows += [
+            ["cost", day, tier, _text(cost)] for tier, cost in figures.cost_by_day_and_tier[day_figures.day].items()
+        ]
         rows += _period_rows(
-            day=day, cost=day_figures.cost, per_resolved=day_figures.cost_per_resolved, rates=day_figures.rates, found=day_figures.satisfaction
+            day=day,
+            cost=day_figures.cost,
+            per_resolved=day_figures.cost_per_resolved,
+            rates=day_figures.rates,
+            found=day_figures.satisfaction,
         )
     return rows
 

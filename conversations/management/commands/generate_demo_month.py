@@ -8,6 +8,7 @@ Prices are the tier catalogue's, tokens and times to first token are drawn per t
 follow each conversation's own signals with noise, and estimates come from
 ``conversations.feedback`` exactly as for live conversations.
 """
+
 from __future__ import annotations
 
 import math
@@ -84,7 +85,10 @@ SCENARIOS: dict[str, tuple[float, tuple[tuple[str, str], ...]]] = {
             ("This is useless!!! still not working", "thinking"),
         ),
     ),
-    "abandoned": (0.04, (("Can I pay with a gift card and a credit card together?", "instant"), ("and what about", "")),),
+    "abandoned": (
+        0.04,
+        (("Can I pay with a gift card and a credit card together?", "instant"), ("and what about", "")),
+    ),
 }
 
 ANSWER_TEXT = {
@@ -94,7 +98,9 @@ ANSWER_TEXT = {
     "pro": "I've looked at this in detail; here is a full walk-through.",
 }
 AGENT_TEXT = "Hi, this is Sam from support. I've checked your order and refunded the duplicate charge."
-HANDOFF_TEXT = "I'm connecting you with a person from our support team. Please stay here; they'll see everything you've written."
+HANDOFF_TEXT = (
+    "I'm connecting you with a person from our support team. Please stay here; they'll see everything you've written."
+)
 
 
 @dataclass
@@ -221,14 +227,18 @@ def _answer(draft: _Draft, *, clock: datetime, tier: str, catalogue, rng: random
         reply_to_seq=reply_to,
         tier=tier,
         model=config.model,
-        route_reason="escalated one tier" if tier in ("thinking", "pro") and reply_to > 1 else "single question or request",
+        route_reason="escalated one tier"
+        if tier in ("thinking", "pro") and reply_to > 1
+        else "single question or request",
         input_tokens=usage.input_tokens,
         cached_input_tokens=usage.cached_input_tokens,
         output_tokens=usage.output_tokens,
         cost=cost,
         time_to_first_token_ms=ttft,
         duration_ms=duration,
-        citations=[{"key": "returns", "title": "Returns and refunds", "url": "/help/returns-and-refunds/"}] if tier != "mini" else [],
+        citations=[{"key": "returns", "title": "Returns and refunds", "url": "/help/returns-and-refunds/"}]
+        if tier != "mini"
+        else [],
     )
     draft.messages.append(message)
     draft.times.append(clock)
@@ -258,7 +268,14 @@ def _handoff(draft: _Draft, *, clock: datetime, agent, rng: random.Random) -> da
     clock = _say(draft, clock=clock, role=Message.Role.SYSTEM, text=HANDOFF_TEXT, rng=rng, kind="event", data=data)
     if rng.random() < 0.85:  # most are picked up; the rest wait until the customer gives up
         draft.conversation.assigned_agent = agent
-        clock = _say(draft, clock=clock + timedelta(minutes=rng.uniform(1, 12)), role=Message.Role.AGENT, text=AGENT_TEXT, rng=rng, author=agent)
+        clock = _say(
+            draft,
+            clock=clock + timedelta(minutes=rng.uniform(1, 12)),
+            role=Message.Role.AGENT,
+            text=AGENT_TEXT,
+            rng=rng,
+            author=agent,
+        )
     return clock
 
 
@@ -268,14 +285,34 @@ def _conversation_finish(draft: _Draft, *, clock: datetime, scenario: str, rng: 
     if closed:
         conversation.status = Conversation.Status.CLOSED
         conversation.closed_at = clock + timedelta(minutes=2)
-        _say(draft, clock=clock, role=Message.Role.SYSTEM, text="How did we do? Please rate this conversation.", rng=rng, kind="event", data={"event": "rating_requested"})
-    lines = [TranscriptLine(role=m.role, kind=m.kind, text=m.text, event=m.data.get("event", "")) for m in draft.messages]
+        _say(
+            draft,
+            clock=clock,
+            role=Message.Role.SYSTEM,
+            text="How did we do? Please rate this conversation.",
+            rng=rng,
+            kind="event",
+            data={"event": "rating_requested"},
+        )
+    lines = [
+        TranscriptLine(role=m.role, kind=m.kind, text=m.text, event=m.data.get("event", "")) for m in draft.messages
+    ]
     estimate = satisfaction_score(found=satisfaction_signals(lines=lines, finished=True))
     conversation.satisfaction_estimate = estimate
     if rng.random() < (0.45 if closed else 0.12):
         score = min(5, max(1, round(float(estimate) + rng.gauss(0, 0.8))))
-        draft.rating = Rating(conversation=conversation, score=score, comment="" if rng.random() < 0.7 else _comment(score))
-        _say(draft, clock=draft.times[-1], role=Message.Role.SYSTEM, text="Thank you for your feedback.", rng=rng, kind="event", data={"event": "rated", "score": score})
+        draft.rating = Rating(
+            conversation=conversation, score=score, comment="" if rng.random() < 0.7 else _comment(score)
+        )
+        _say(
+            draft,
+            clock=draft.times[-1],
+            role=Message.Role.SYSTEM,
+            text="Thank you for your feedback.",
+            rng=rng,
+            kind="event",
+            data={"event": "rated", "score": score},
+        )
     conversation.last_seq = len(draft.messages)
     conversation.total_cost = sum((entry.cost for entry in draft.ledger), Decimal("0"))
     conversation.total_input_tokens = sum(entry.input_tokens for entry in draft.ledger)
@@ -285,7 +322,13 @@ def _conversation_finish(draft: _Draft, *, clock: datetime, scenario: str, rng: 
 
 
 def _comment(score: int) -> str:
-    return {1: "Didn't solve anything.", 2: "Took too long.", 3: "OK.", 4: "Helpful, thanks.", 5: "Quick and friendly!"}[score]
+    return {
+        1: "Didn't solve anything.",
+        2: "Took too long.",
+        3: "OK.",
+        4: "Helpful, thanks.",
+        5: "Quick and friendly!",
+    }[score]
 
 
 def demo_month_save(*, drafts: list[_Draft]) -> None:
