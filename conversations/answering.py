@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from channels.db import database_sync_to_async
 from django.core.cache import cache
 
-from conversations import feedback, selectors, services
+from conversations import feedback, handoff, selectors, services, summaries
 from conversations.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def _job_claim(*, conversation_id: int) -> _Job | None:
     question = selectors.unanswered_question(conversation_id=conversation_id)
     if question is None or not cache.add(_lease_key(conversation_id, question.seq), "1", timeout=LEASE_SECONDS):
         return None
-    history = selectors.conversation_history(conversation_id=conversation_id, before_seq=question.seq)
+    history = summaries.history_compact(conversation_id=conversation_id, before_seq=question.seq)
     plan = answer_plan_make(question=question.text, history=history, conversation_spent=conversation.total_cost)
     return _Job(question=question, plan=plan)
 
@@ -138,10 +138,9 @@ async def _answer_one(live: LiveAnswer, job: _Job) -> None:
     from routing.services import gateway_get
 
     decision = job.plan.decision  # type: ignore[attr-defined]
-    if decision.handoff:
-        await database_sync_to_async(services.handoff_request)(
-            conversation_id=live.conversation_id, reason=decision.reason, reply_to_seq=job.question.seq
-        )
+    if await database_sync_to_async(handoff.bot_turn_before_answer)(
+        conversation_id=live.conversation_id, handoff=decision.handoff, signals=decision.signals, reason=decision.reason
+    ):
         return
     live.head_frame = json.dumps(
         {"type": "typing", "reply_to": live.reply_to_seq, "tier": str(decision.tier), "reason": decision.reason}
@@ -169,25 +168,34 @@ async def _answer_one(live: LiveAnswer, job: _Job) -> None:
         time_to_first_token_ms=None if first_token_at is None else int((first_token_at - started) * 1000),
         duration_ms=int((ended - started) * 1000),
     )
+    await database_sync_to_async(handoff.bot_turn_after_answer)(
+        conversation_id=conversation_id,
+        abstained=bool(finished and finished.abstained),
+        signals=decision.signals,
+        tier=str(finished.tier if finished and finished.tier else decision.tier),
+    )
 
 
 def _answer_save(*, live: LiveAnswer, finished, route_reason: str, time_to_first_token_ms: int | None, duration_ms: int) -> None:
     text = "".join(live.parts)
     if finished is None or (finished.error and not text):
         text = UNAVAILABLE_TEXT
-    services.answer_record(
-        conversation_id=live.conversation_id,
-        reply_to_seq=live.reply_to_seq,
-        text=text,
-        tier=str(finished.tier) if finished else "",
-        model=finished.model if finished else "",
-        route_reason=route_reason,
-        calls=finished.calls if finished else [],
-        citations=[{"key": c.key, "title": c.title, "url": c.url} for c in (finished.citations if finished else ())],
-        time_to_first_token_ms=time_to_first_token_ms,
-        duration_ms=duration_ms,
-        fell_back=bool(finished and finished.fell_back),
-        failed_over_mid_stream=bool(finished and finished.failed_over_mid_stream),
-    )
+    try:
+        services.answer_record(
+            conversation_id=live.conversation_id,
+            reply_to_seq=live.reply_to_seq,
+            text=text,
+            tier=str(finished.tier) if finished else "",
+            model=finished.model if finished else "",
+            route_reason=route_reason,
+            calls=finished.calls if finished else [],
+            citations=[{"key": c.key, "title": c.title, "url": c.url} for c in (finished.citations if finished else ())],
+            time_to_first_token_ms=time_to_first_token_ms,
+            duration_ms=duration_ms,
+            fell_back=bool(finished and finished.fell_back),
+            failed_over_mid_stream=bool(finished and finished.failed_over_mid_stream),
+        )
+    except services.BotSilenced:
+        return  # an agent took over while the bot was answering: its answer is dropped
     # After the answer is stored, off the token path: the estimate reads the whole transcript.
     feedback.satisfaction_estimate_update(conversation_id=live.conversation_id)

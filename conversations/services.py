@@ -98,6 +98,10 @@ def message_record(
     return message, True
 
 
+class BotSilenced(Exception):
+    """The conversation left the bot (an agent took it, or it closed) before its answer was stored."""
+
+
 def answer_record(
     *,
     conversation_id: int,
@@ -128,6 +132,9 @@ def answer_record(
     try:
         with transaction.atomic():
             conversation, seq = _seq_next(conversation_id=conversation_id)
+            # Checked under the row lock, so an agent's claim and the bot's answer cannot interleave.
+            if conversation.status != Conversation.Status.BOT:
+                raise BotSilenced(f"conversation {conversation.public_id} is {conversation.status}")
             message = Message.objects.create(
                 conversation=conversation,
                 seq=seq,
@@ -170,21 +177,3 @@ def answer_record(
 
 def conversation_cost(*, conversation_id: int) -> Decimal:
     return Conversation.objects.values_list("total_cost", flat=True).get(pk=conversation_id)
-
-
-def handoff_request(*, conversation_id: int, reason: str, reply_to_seq: int | None = None) -> Message | None:
-    """Move a bot conversation to the agents' queue and tell the customer; None if it was not with the bot."""
-    with transaction.atomic():
-        moved = Conversation.objects.filter(pk=conversation_id, status=Conversation.Status.BOT).update(
-            status=Conversation.Status.WAITING
-        )
-        if not moved:
-            return None
-        message, _ = message_record(
-            conversation_id=conversation_id,
-            role=Message.Role.SYSTEM,
-            kind="event",
-            text="I'm connecting you with a person from our support team. Please stay here; they'll see everything you've written.",
-            data={"event": "handoff_requested", "status": Conversation.Status.WAITING, "reason": reason[:200]},
-        )
-    return message

@@ -1,0 +1,301 @@
+"""Conversation summaries: extractive when offline, from an LLM tier when one is configured.
+
+A handoff summary briefs the agent: the problem (the customer's first messages), what the bot
+answered, the articles it cited and the customer's mood. A context summary stands in for the early
+part of a long conversation so the prompt stays inside the tier's context window.
+
+Summaries are written by a task that claims its :class:`Summary` row with a conditional update;
+only the delivery holding the claim may write it, so a task delivered twice writes once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from conversations.models import Conversation, Message, Summary
+
+MAX_ATTEMPTS = 3
+# A claim outlives the task's hard time limit, after which the worker is gone for sure.
+LEASE = timedelta(seconds=60)
+PROBLEM_MESSAGES = 2
+SNIPPET_CHARS = 240
+SUMMARY_TIER = "mini"
+# Share of the smallest window a conversation may fill before its early part is summarised.
+CONTEXT_SHARE = 0.5
+KEEP_RECENT_MESSAGES = 6
+
+_UNHAPPY = re.compile(
+    r"\b(useless|ridiculous|terrible|awful|worst|angry|annoy\w*|frustrat\w*|fed up|sick of|unacceptable|"
+    r"waste of time|disappointed|still (not|broken)|didn'?t help|not helpful|refund now)\b",
+    re.IGNORECASE,
+)
+_HAPPY = re.compile(r"\b(thanks|thank you|great|perfect|appreciate\w*|helpful|lovely)\b", re.IGNORECASE)
+LLM_INSTRUCTION = (
+    "Summarise this support conversation for the human agent taking over. Four short lines: "
+    "Problem: ... / Bot answered: ... / Articles cited: ... / Mood: ... Use only what the transcript says."
+)
+
+
+@dataclass(frozen=True)
+class SummaryDraft:
+    text: str
+    data: dict[str, Any]
+    engine: str
+    calls: list[Any] = field(default_factory=list)
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…"
+
+
+def _first_sentence(text: str) -> str:
+    return _snippet(re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0])
+
+
+def mood_estimate(*, customer_texts: Sequence[str]) -> tuple[str, list[str]]:
+    """("frustrated" | "unhappy" | "positive" | "neutral", the cues found) from simple word and punctuation cues."""
+    cues: list[str] = []
+    for text in customer_texts:
+        cues.extend(match.group(0).lower() for match in _UNHAPPY.finditer(text))
+        if re.search(r"[!?]{3,}", text):
+            cues.append(text[re.search(r"[!?]{3,}", text).start() :][:3])  # type: ignore[union-attr]
+        shouting = [word for word in text.split() if len(word) > 3 and word.isupper()]
+        cues.extend(shouting[:2])
+    if len(cues) >= 2:
+        return "frustrated", cues
+    if cues:
+        return "unhappy", cues
+    if any(_HAPPY.search(text) for text in customer_texts[-2:]):
+        return "positive", []
+    return "neutral", []
+
+
+def _articles(messages: Sequence[Message]) -> list[dict[str, str]]:
+    seen: dict[str, dict[str, str]] = {}
+    for message in messages:
+        for citation in message.citations or ():
+            key = citation.get("url") or citation.get("key") or citation.get("title", "")
+            seen.setdefault(key, {"title": citation.get("title", ""), "url": citation.get("url", "")})
+    return list(seen.values())
+
+
+def summary_extractive(*, messages: Sequence[Message]) -> SummaryDraft:
+    """The summary from the transcript alone: no model, no cost."""
+    customer = [m.text for m in messages if m.role == Message.Role.CUSTOMER and m.kind == "text"]
+    answers = [m.text for m in messages if m.role == Message.Role.ASSISTANT]
+    articles = _articles(messages)
+    mood, cues = mood_estimate(customer_texts=customer)
+    data = {
+        "problem": [_snippet(text) for text in customer[:PROBLEM_MESSAGES]],
+        "bot_answered": [_first_sentence(text) for text in answers[-3:]],
+        "articles": articles,
+        "mood": mood,
+        "mood_cues": cues[:5],
+        "customer_messages": len(customer),
+    }
+    lines = [
+        "Problem: " + (" / ".join(data["problem"]) or "(the customer has not written yet)"),
+        "Bot answered: " + (" / ".join(data["bot_answered"]) or "nothing yet"),
+        "Articles cited: " + (", ".join(article["title"] for article in articles) or "none"),
+        "Mood: " + mood + (f" ({', '.join(cues[:3])})" if cues else ""),
+    ]
+    return SummaryDraft(text="\n".join(lines), data=data, engine="extractive")
+
+
+def _transcript(messages: Sequence[Message]) -> str:
+    lines = []
+    for message in messages:
+        if message.kind != "text":
+            continue
+        lines.append(f"{message.role}: {message.text}")
+        if message.citations:
+            lines.append("  cited: " + ", ".join(citation.get("title", "") for citation in message.citations))
+    return "\n".join(lines)
+
+
+async def _llm_text(messages: Sequence[Message]) -> tuple[str, list[Any]]:
+    from routing.gateway import Finished
+    from routing.providers.base import ChatRequest, TextDelta
+    from routing.services import gateway_get
+    from routing.tiers import TierName
+
+    request = ChatRequest(
+        messages=[{"role": "system", "content": LLM_INSTRUCTION}, {"role": "user", "content": _transcript(messages)}],
+        purpose="summary",
+        max_output_tokens=300,
+    )
+    parts: list[str] = []
+    calls: list[Any] = []
+    async for event in gateway_get().stream(request, tier=TierName(SUMMARY_TIER)):
+        if type(event) is TextDelta:
+            parts.append(event.text)
+        elif isinstance(event, Finished):
+            calls = list(event.calls)
+    return "".join(parts).strip(), calls
+
+
+def summary_draft(*, messages: Sequence[Message]) -> SummaryDraft:
+    """The LLM's summary when a model is configured (falling back to extractive text if it fails)."""
+    from asgiref.sync import async_to_sync
+
+    extractive = summary_extractive(messages=messages)
+    if not settings.OPENAI_API_KEY:
+        return extractive
+    text, calls = async_to_sync(_llm_text)(messages)
+    if not text:
+        return SummaryDraft(text=extractive.text, data=extractive.data, engine="extractive", calls=calls)
+    return SummaryDraft(text=text, data=extractive.data, engine="llm", calls=calls)
+
+
+# --- the claimed write -------------------------------------------------------------------------
+
+
+def summary_claim(*, summary_id: int, delivery: str) -> Summary | None:
+    """Take the work, or None when it is done, held by a live delivery, or out of attempts.
+
+    A redelivery of the same message (same ``delivery`` id) takes over its own dead attempt at
+    once; a different delivery waits for the lease to lapse.
+    """
+    now = timezone.now()
+    claimable = Q(status=Summary.Status.PENDING) | (
+        Q(status=Summary.Status.RUNNING) & (Q(claimed_by=delivery) | Q(lease_until__lt=now))
+    )
+    claimed = Summary.objects.filter(claimable, pk=summary_id, attempts__lt=MAX_ATTEMPTS).update(
+        status=Summary.Status.RUNNING, claimed_by=delivery, attempts=F("attempts") + 1, lease_until=now + LEASE
+    )
+    if claimed:
+        return Summary.objects.get(pk=summary_id)
+    # Out of attempts: a summary that kills its worker every time is given up, not retried for ever.
+    Summary.objects.filter(claimable, pk=summary_id, attempts__gte=MAX_ATTEMPTS).update(
+        status=Summary.Status.FAILED, finished_at=now
+    )
+    return None
+
+
+def _summary_messages(summary: Summary) -> list[Message]:
+    rows = Message.objects.filter(conversation_id=summary.conversation_id, seq__lte=summary.upto_seq).order_by("seq")
+    if summary.purpose == Summary.Purpose.CONTEXT:
+        rows = rows.filter(kind="text")
+    return list(rows)
+
+
+def summary_write(*, summary_id: int, delivery: str, draft: SummaryDraft) -> bool:
+    """Store the draft if this delivery still holds the claim; model calls are recorded either way."""
+    from routing.services import ledger_record
+
+    with transaction.atomic():
+        summary = Summary.objects.select_for_update().get(pk=summary_id)
+        totals = ledger_record(conversation_id=summary.conversation_id, message_id=None, calls=draft.calls)
+        if draft.calls:
+            Conversation.objects.filter(pk=summary.conversation_id).update(
+                total_cost=F("total_cost") + totals.cost,
+                total_input_tokens=F("total_input_tokens") + totals.input_tokens,
+                total_output_tokens=F("total_output_tokens") + totals.output_tokens,
+            )
+        written = Summary.objects.filter(pk=summary_id, status=Summary.Status.RUNNING, claimed_by=delivery).update(
+            status=Summary.Status.DONE,
+            text=draft.text,
+            data=draft.data,
+            engine=draft.engine,
+            cost=totals.cost,
+            finished_at=timezone.now(),
+        )
+    return written == 1
+
+
+def summary_run(*, summary_id: int, delivery: str) -> bool:
+    """Claim, draft and write one summary; True when this call wrote it."""
+    summary = summary_claim(summary_id=summary_id, delivery=delivery)
+    if summary is None:
+        return False
+    delay_ms = getattr(settings, "SUPPORTBOT_SUMMARY_DELAY_MS", 0)
+    if delay_ms:
+        # Test-only: widens the window in which a worker can be killed mid-summary.
+        time.sleep(delay_ms / 1000)
+    draft = summary_draft(messages=_summary_messages(summary))
+    return summary_write(summary_id=summary_id, delivery=delivery, draft=draft)
+
+
+# --- long conversations --------------------------------------------------------------------
+
+
+def _token_estimate(text: str) -> int:
+    return max(1, (len(text) + 3) // 4)
+
+
+def context_summary_latest(*, conversation_id: int, before_seq: int) -> Summary | None:
+    return (
+        Summary.objects.filter(
+            conversation_id=conversation_id,
+            purpose=Summary.Purpose.CONTEXT,
+            status=Summary.Status.DONE,
+            upto_seq__lt=before_seq,
+        )
+        .order_by("-upto_seq")
+        .first()
+    )
+
+
+def context_summary_due(*, conversation_id: int, window_tokens: int) -> int | None:
+    """The seq to summarise up to when the unsummarised history fills too much of the window, else None."""
+    latest = context_summary_latest(conversation_id=conversation_id, before_seq=2**62)
+    after = latest.upto_seq if latest else 0
+    rows = list(
+        Message.objects.filter(conversation_id=conversation_id, kind="text", seq__gt=after)
+        .order_by("seq")
+        .values_list("seq", "text")
+    )
+    if (
+        len(rows) <= KEEP_RECENT_MESSAGES
+        or sum(_token_estimate(text) for _, text in rows) <= window_tokens * CONTEXT_SHARE
+    ):
+        return None
+    return rows[-KEEP_RECENT_MESSAGES - 1][0]
+
+
+def context_summary_request(*, conversation_id: int, window_tokens: int) -> Summary | None:
+    """Create (once) and enqueue the summary of a long conversation's early part."""
+    upto_seq = context_summary_due(conversation_id=conversation_id, window_tokens=window_tokens)
+    if upto_seq is None:
+        return None
+    summary, created = Summary.objects.get_or_create(
+        conversation_id=conversation_id, purpose=Summary.Purpose.CONTEXT, upto_seq=upto_seq
+    )
+    if created:
+        from conversations import tasks
+
+        transaction.on_commit(lambda: tasks.summary_make.apply_async(kwargs={"summary_id": summary.pk}))
+    return summary
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    role: str
+    text: str
+    tier: str = ""
+
+
+def history_compact(*, conversation_id: int, before_seq: int, limit: int = 40) -> list[Any]:
+    """The history for a prompt: the latest context summary, then the messages after it."""
+    summary = context_summary_latest(conversation_id=conversation_id, before_seq=before_seq)
+    after = summary.upto_seq if summary else 0
+    rows = (
+        Message.objects.filter(conversation_id=conversation_id, seq__gt=after, seq__lt=before_seq, kind="text")
+        .order_by("-seq")
+        .only("role", "text", "tier", "seq")[:limit]
+    )
+    history: list[Any] = list(reversed(rows))
+    if summary is not None:
+        history.insert(0, HistoryItem(role="assistant", text="(Summary of the conversation so far)\n" + summary.text))
+    return history

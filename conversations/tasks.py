@@ -1,0 +1,97 @@
+"""Handoff tasks. Each takes ids, re-reads its rows, claims its work with a conditional update and
+returns quietly when the world has moved on, so a redelivered message never writes twice.
+
+Options are spelled out per task: ``acks_late`` with ``reject_on_worker_lost`` (a killed worker's
+message is delivered again), a bounded number of deliveries, retries with backoff for transient
+database errors only, and soft and hard time limits. Producers enqueue with
+``transaction.on_commit`` (see ``conversations.handoff``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task
+from django.core.cache import cache
+from django.db import InterfaceError, OperationalError
+
+from conversations import handoff, services, summaries
+from conversations.models import Conversation, Message
+from supportbot.celery import Queue, app
+
+logger = logging.getLogger(__name__)
+
+# A locked SQLite file or a dropped database connection pass; anything else is a bug to see, not retry.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+MAX_DELIVERIES = 3
+DELIVERY_COUNT_TTL_S = 24 * 3600
+RATING_REQUEST_ID = "rating-request"
+RATING_REQUEST_TEXT = "How did we do? Please rate this conversation."
+
+
+class BoundedTask(Task):
+    """Refuses a message delivered more than ``MAX_DELIVERIES`` times (it keeps killing its worker)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key = f"task-deliveries:{self.request.id}:{self.request.retries}"
+        cache.add(key, 0, timeout=DELIVERY_COUNT_TTL_S)
+        if cache.incr(key) > MAX_DELIVERIES:
+            logger.error(
+                "task %s %s delivered more than %d times; giving up", self.name, self.request.id, MAX_DELIVERIES
+            )
+            return None
+        return super().__call__(*args, **kwargs)
+
+
+TASK_OPTIONS: dict[str, Any] = dict(
+    base=BoundedTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+)
+
+
+@app.task(
+    name="conversations.summary_make", queue=Queue.SUMMARY, soft_time_limit=30, time_limit=45, bind=True, **TASK_OPTIONS
+)
+def summary_make(self: Task, *, summary_id: int) -> bool:
+    """Write one handoff or context summary, then ring the consoles."""
+    written = summaries.summary_run(summary_id=summary_id, delivery=self.request.id or "")
+    if written:
+        handoff.consoles_ring()
+    return written
+
+
+@app.task(
+    name="conversations.conversation_assign", queue=Queue.HANDOFF, soft_time_limit=10, time_limit=20, **TASK_OPTIONS
+)
+def conversation_assign(*, conversation_id: int) -> int | None:
+    return handoff.conversation_assign(conversation_id=conversation_id)
+
+
+@app.task(name="conversations.queue_assign", queue=Queue.HANDOFF, soft_time_limit=20, time_limit=30, **TASK_OPTIONS)
+def queue_assign() -> int:
+    return handoff.queue_assign()
+
+
+@app.task(
+    name="conversations.satisfaction_request", queue=Queue.DEFAULT, soft_time_limit=10, time_limit=20, **TASK_OPTIONS
+)
+def satisfaction_request(*, conversation_id: int) -> bool:
+    """Ask a closed conversation's customer for a rating, once: the fixed client_id is unique per conversation."""
+    if not Conversation.objects.filter(pk=conversation_id, status=Conversation.Status.CLOSED).exists():
+        return False
+    _, created = services.message_record(
+        conversation_id=conversation_id,
+        role=Message.Role.SYSTEM,
+        kind="event",
+        text=RATING_REQUEST_TEXT,
+        client_id=RATING_REQUEST_ID,
+        data={"event": "rating_requested", "status": Conversation.Status.CLOSED},
+    )
+    return created
