@@ -3,7 +3,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from routing.dashboard_views import dashboard_view
+
 urlpatterns = [
+    # Before admin.site.urls, which would read "dashboard" as an app label.
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("help/", include("routing.knowledge.urls")),
     path("", include("conversations.urls")),

@@ -1,0 +1,145 @@
+"""Admin for tiers, the cost ledger and the budget caps, plus the dashboard link on the admin index.
+
+The ledger is the record of what was spent, so it is read-only here; tiers are edited here
+and the router reads them again for the next message (``routing.selectors.tier_catalogue``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet, Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from routing.budgets import budget_settings_get
+from routing.models import BudgetSettings, LedgerEntry, Tier
+from routing.tiers import TIER_ORDER
+
+# The admin index shows the dashboard link and today's budget alerts above the app list.
+admin.site.index_template = "admin/dashboard_index.html"
+
+
+class TotalsChangeListMixin:
+    """Adds a totals row (sums over every row matching the current filters) under the change list.
+
+    ``totals_fields`` maps a label to the field summed; the count comes from the same query.
+    """
+
+    change_list_template = "admin/change_list_totals.html"
+    totals_fields: dict[str, str] = {}
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            response.context_data["totals"] = self.totals_for(changelist.queryset)
+        return response
+
+    def totals_for(self, queryset: QuerySet) -> list[tuple[str, Any]]:
+        sums = queryset.order_by().aggregate(**{label: Sum(name) for label, name in self.totals_fields.items()})
+        return [(label, sums[label] or 0) for label in self.totals_fields]
+
+
+class TierNameFilter(admin.SimpleListFilter):
+    """A fixed list of tiers: a DISTINCT over a big table on every page load is what this avoids."""
+
+    title = "tier"
+    parameter_name = "tier"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(str(tier), str(tier).title()) for tier in TIER_ORDER]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(tier=self.value()) if self.value() else queryset
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "model",
+        "enabled",
+        "price_input_per_1k",
+        "price_cached_input_per_1k",
+        "price_output_per_1k",
+        "context_window",
+        "latency_target_ms",
+        "fallbacks",
+        "updated_at",
+    )
+    list_editable = ("enabled", "price_input_per_1k", "price_cached_input_per_1k", "price_output_per_1k")
+    readonly_fields = ("updated_at",)
+    fieldsets = (
+        (None, {"fields": ("name", "model", "enabled", "fallbacks", "updated_at")}),
+        ("Prices (USD per 1,000 tokens)", {"fields": ("price_input_per_1k", "price_cached_input_per_1k", "price_output_per_1k")}),
+        ("Capabilities", {"fields": ("context_window", "latency_target_ms", "multimodal", "fine_tunable")}),
+        ("Timeouts (seconds)", {"fields": ("connect_timeout_s", "first_token_timeout_s", "total_timeout_s")}),
+    )
+
+    def save_model(self, request: HttpRequest, obj: Tier, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        messages.info(request, f"{obj} changes apply from the next customer message; no restart needed.")
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(TotalsChangeListMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "conversation_link",
+        "purpose",
+        "tier",
+        "model",
+        "outcome",
+        "input_tokens",
+        "cached_input_tokens",
+        "output_tokens",
+        "cost",
+        "time_to_first_token_ms",
+        "latency_ms",
+        "usage_estimated",
+    )
+    list_filter = ("purpose", TierNameFilter, "outcome", "created_at", "usage_estimated")
+    search_fields = ("conversation__public_id", "model", "error")
+    list_select_related = ("conversation",)
+    list_per_page = 100
+    show_full_result_count = False
+    date_hierarchy = "created_at"
+    totals_fields = {
+        "cost": "cost",
+        "input tokens": "input_tokens",
+        "cached input tokens": "cached_input_tokens",
+        "output tokens": "output_tokens",
+    }
+
+    @admin.display(description="conversation", ordering="conversation")
+    def conversation_link(self, entry: LedgerEntry) -> str:
+        if entry.conversation is None:
+            return "-"
+        url = reverse("admin:conversations_conversation_change", args=[entry.conversation_id])
+        return format_html('<a href="{}">{}</a>', url, entry.conversation.public_id)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LedgerEntry | None = None) -> bool:
+        return False  # what was spent is a record, not a setting
+
+
+@admin.register(BudgetSettings)
+class BudgetSettingsAdmin(admin.ModelAdmin):
+    """One row: the list page goes straight to it."""
+
+    fields = ("daily_cap", "conversation_cap", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        settings_row = budget_settings_get()
+        return HttpResponseRedirect(reverse("admin:routing_budgetsettings_change", args=[settings_row.pk]))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: BudgetSettings | None = None) -> bool:
+        return False
