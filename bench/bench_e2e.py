@@ -1,0 +1,421 @@
+"""End to end: N concurrent widget conversations over real websockets against the real ASGI server.
+
+    python -m bench.bench_e2e [--conversations 200] [--servers daphne,uvicorn] [--ramp 300,400,600,800]
+
+Starts a private Redis, a migrated database, the local model server (64 chunks, 20 ms apart,
+each chunk's text stamped with its index and send time) and the web process exactly as the
+Procfile does. N widgets open a socket and say hello; then each asks one question, the starts
+spread over one answer's length so that N answers stream at the same time.
+
+Per token the client compares its receive time with the model's send time (one machine, one
+clock): the first token's delay is the latency the product adds (the model server is on the
+same host, so its send time is when the product receives it), the change of that delay from one
+token to the next is how much an inter-token gap was stretched. The baseline, in the same run,
+reads the same N streams straight from the model server with a plain HTTP client. Then N grows
+until a target breaks. Targets: first token p99 <= 25 ms, gap stretch p99 <= 10 ms, no token
+lost or doubled.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import redis
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from bench import stack
+from bench.report import section_write
+from supportbot.embedded_redis import redis_start
+
+QUESTION = "How long does delivery take to Germany?"
+CHUNKS = 64
+INTERVAL_MS = 20.0
+FIRST_TOKEN_P99_MS = 25.0
+GAP_STRETCH_P99_MS = 10.0
+ANSWER_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Stream:
+    """One answer as a client saw it: (chunk index, model send ns, client receive ns) per token."""
+
+    tokens: list[tuple[int, int, int]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    stored_text: str | None = None
+    error: str = ""
+
+    def token_add(self, text: str, *, received_ns: int) -> None:
+        index, _, stamp = text.strip().partition("@")
+        self.tokens.append((int(index), int(stamp), received_ns))
+        self.texts.append(text)
+
+
+@dataclass
+class RoundResult:
+    label: str
+    conversations: int
+    streams: list[Stream]
+    server_cpu_s: float | None = None
+    redis_commands: int | None = None
+
+    @property
+    def first_token_ms(self) -> list[float]:
+        return [(s.tokens[0][2] - s.tokens[0][1]) / 1e6 for s in self.streams if s.tokens and s.tokens[0][0] == 0]
+
+    @property
+    def gap_stretch_ms(self) -> list[float]:
+        stretches = []
+        for stream in self.streams:
+            for (_, sent_a, got_a), (_, sent_b, got_b) in zip(stream.tokens, stream.tokens[1:]):
+                stretches.append(((got_b - got_a) - (sent_b - sent_a)) / 1e6)
+        return stretches
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(s.tokens) for s in self.streams)
+
+    @property
+    def lost(self) -> int:
+        return sum(CHUNKS - len({t[0] for t in s.tokens}) for s in self.streams if not s.error)
+
+    @property
+    def doubled(self) -> int:
+        return sum(len(s.tokens) - len({t[0] for t in s.tokens}) for s in self.streams)
+
+    @property
+    def out_of_order(self) -> int:
+        return sum(any(a[0] > b[0] for a, b in zip(s.tokens, s.tokens[1:])) for s in self.streams)
+
+    @property
+    def stored_mismatch(self) -> int:
+        """Answers whose stored text differs from the tokens streamed (None for the baseline)."""
+        return sum(s.stored_text is not None and s.stored_text != "".join(s.texts) for s in self.streams)
+
+    @property
+    def failed(self) -> int:
+        return sum(bool(s.error) for s in self.streams)
+
+    def meets_targets(self) -> bool:
+        first, gaps = self.first_token_ms, self.gap_stretch_ms
+        return (
+            not self.failed
+            and not self.lost
+            and not self.doubled
+            and not self.stored_mismatch
+            and len(first) == self.conversations
+            and percentile(first, 99) <= FIRST_TOKEN_P99_MS
+            and percentile(gaps, 99) <= GAP_STRETCH_P99_MS
+        )
+
+
+def percentile(values: Sequence[float], percent: int) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
+
+
+# --- the product over websockets ---------------------------------------------------------
+
+
+@dataclass
+class Widget:
+    session: dict
+    last_seq: int = 0
+    socket: ClientConnection | None = None
+
+
+async def widget_open(widget: Widget, *, port: int) -> None:
+    """Connect and say hello; the ready frame says how far the conversation is."""
+    widget.socket = await connect(f"ws://127.0.0.1:{port}/ws/widget/", origin=stack.ORIGIN, open_timeout=60)
+    await widget.socket.send(json.dumps({"type": "hello", "token": widget.session["token"], "last_seq": widget.last_seq}))
+    while True:
+        frame = json.loads(await widget.socket.recv())
+        if frame["type"] == "ready":
+            widget.last_seq = frame["last_seq"]
+            return
+
+
+async def widget_ask(widget: Widget, *, start_at: float, client_id: str) -> Stream:
+    stream = Stream()
+    await asyncio.sleep(max(0.0, start_at - asyncio.get_running_loop().time()))
+    assert widget.socket is not None
+    try:
+        async with asyncio.timeout(ANSWER_TIMEOUT_S):
+            await widget.socket.send(json.dumps({"type": "message", "text": QUESTION, "client_id": client_id}))
+            async for raw in widget.socket:
+                received_ns = time.time_ns()
+                frame = json.loads(raw)
+                kind = frame["type"]
+                if kind == "token":
+                    stream.token_add(frame["text"], received_ns=received_ns)
+                elif kind == "message" and frame["role"] in ("assistant", "system"):
+                    widget.last_seq = frame["seq"]
+                    stream.stored_text = frame["text"]
+                    if frame["role"] == "system":
+                        stream.error = "handed off"
+                    return stream
+                elif kind == "message":
+                    widget.last_seq = frame["seq"]
+                elif kind == "error":
+                    stream.error = frame["code"]
+                    return stream
+            stream.error = "socket closed"
+    except TimeoutError:
+        stream.error = "timeout"
+    except ConnectionClosed as closed:
+        stream.error = f"socket closed ({closed.rcvd.code if closed.rcvd else 'no close frame'})"
+    return stream
+
+
+async def product_round(widgets: list[Widget], *, port: int, spread_s: float, round_no: int) -> list[Stream]:
+    opening = asyncio.Semaphore(50)
+
+    async def open_one(widget: Widget) -> None:
+        async with opening:
+            await widget_open(widget, port=port)
+
+    await asyncio.gather(*(open_one(widget) for widget in widgets))
+    start = asyncio.get_running_loop().time() + 0.2
+    try:
+        return await asyncio.gather(
+            *(
+                widget_ask(widget, start_at=start + spread_s * index / len(widgets), client_id=f"r{round_no}")
+                for index, widget in enumerate(widgets)
+            )
+        )
+    finally:
+        await asyncio.gather(*(widget.socket.close() for widget in widgets if widget.socket is not None))
+
+
+# --- the baseline: the model server read by a plain client ---------------------------------
+
+
+async def model_stream_read(*, model_url: str, start_at: float) -> Stream:
+    """One streamed completion over a bare HTTP connection: no SDK, no product."""
+    stream = Stream()
+    address = urlparse(model_url)
+    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    body = json.dumps({"model": "baseline", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}).encode()
+    head = f"POST /v1/chat/completions HTTP/1.1\r\nhost: {address.netloc}\r\ncontent-type: application/json\r\n"
+    await asyncio.sleep(max(0.0, start_at - asyncio.get_running_loop().time()))
+    writer.write(head.encode() + b"content-length: %d\r\n\r\n" % len(body) + body)
+    try:
+        async with asyncio.timeout(ANSWER_TIMEOUT_S):
+            async for line in reader:
+                if line.startswith(b"data: {"):
+                    received_ns = time.time_ns()
+                    choices = json.loads(line[6:])["choices"]
+                    if choices and choices[0]["delta"].get("content"):
+                        stream.token_add(choices[0]["delta"]["content"], received_ns=received_ns)
+                elif line.startswith(b"data: [DONE]"):
+                    return stream
+            stream.error = "connection closed"
+    except TimeoutError:
+        stream.error = "timeout"
+    finally:
+        writer.close()
+    return stream
+
+
+async def baseline_round(*, model_url: str, conversations: int, spread_s: float) -> list[Stream]:
+    start = asyncio.get_running_loop().time() + 0.2
+    return await asyncio.gather(
+        *(
+            model_stream_read(model_url=model_url, start_at=start + spread_s * index / conversations)
+            for index in range(conversations)
+        )
+    )
+
+
+# --- measuring a round ------------------------------------------------------------------------
+
+
+def redis_commands_total(client: redis.Redis) -> int:
+    return sum(stats["calls"] for stats in client.info("commandstats").values())
+
+
+async def round_measure(
+    label: str, run: Callable[[], Awaitable[list[Stream]]], *, conversations: int, pid: int | None, redis_client: redis.Redis | None
+) -> RoundResult:
+    cpu_before = stack.process_cpu_s(pid) if pid else None
+    commands_before = redis_commands_total(redis_client) if redis_client else None
+    streams = await run()
+    result = RoundResult(label=label, conversations=conversations, streams=streams)
+    if pid and cpu_before is not None:
+        result.server_cpu_s = stack.process_cpu_s(pid) - cpu_before
+    if redis_client and commands_before is not None:
+        result.redis_commands = redis_commands_total(redis_client) - commands_before - 1
+    return result
+
+
+def sessions_open(*, port: int, count: int) -> list[dict]:
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(lambda _: stack.session_open(port=port), range(count)))
+
+
+@dataclass
+class ServerRun:
+    server: str
+    at_n: RoundResult | None = None
+    ramp: list[RoundResult] = field(default_factory=list)
+
+
+async def server_run(
+    server: str, *, env: dict[str, str], sizes: list[int], spread_s: float, redis_client: redis.Redis
+) -> ServerRun:
+    """One web process: the first size, then the ramp until a target breaks."""
+    port = stack.port_free()
+    process = stack.asgi_server_start(server=server, port=port, env=env)
+    outcome = ServerRun(server=server)
+    try:
+        widgets = [Widget(session=s) for s in sessions_open(port=port, count=max(sizes))]
+        await product_round(widgets[:20], port=port, spread_s=0.2, round_no=0)  # warm-up: imports, connections
+        for round_no, size in enumerate(sizes, start=1):
+            result = await round_measure(
+                f"Supportbot on {server}",
+                lambda: product_round(widgets[:size], port=port, spread_s=spread_s, round_no=round_no),
+                conversations=size,
+                pid=process.pid,
+                redis_client=redis_client,
+            )
+            print(row_format(result), flush=True)
+            if round_no == 1:
+                outcome.at_n = result
+            else:
+                outcome.ramp.append(result)
+            if not result.meets_targets() and round_no > 1:
+                break
+    finally:
+        stack.process_stop(process)
+    return outcome
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def figure(value: float | None, unit: str = "") -> str:
+    return "—" if value is None or value != value else f"{value:.1f}{unit}"
+
+
+def row_format(result: RoundResult) -> str:
+    first, gaps = result.first_token_ms, result.gap_stretch_ms
+    cpu_per_token = None if result.server_cpu_s is None or not result.tokens else result.server_cpu_s / result.tokens * 1e6
+    per_answer = None if result.redis_commands is None else result.redis_commands / result.conversations
+    return (
+        f"| {result.label} | {result.conversations} | {figure(percentile(first, 50))} | {figure(percentile(first, 99))} "
+        f"| {figure(percentile(gaps, 50))} | {figure(percentile(gaps, 99))} | {result.lost} | {result.doubled} "
+        f"| {result.out_of_order} | {result.stored_mismatch} | {result.failed} | {figure(cpu_per_token)} "
+        f"| {figure(per_answer)} | {'yes' if result.meets_targets() else 'no'} |"
+    )
+
+
+TABLE_HEAD = (
+    "| path | N | first token p50 ms | first token p99 ms | gap stretch p50 ms | gap stretch p99 ms | lost | doubled "
+    "| out of order | stored ≠ streamed | failed | server CPU µs/token | Redis cmds/answer | targets met |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+)
+
+
+def report_body(*, n: int, baselines: dict[int, RoundResult], runs: list[ServerRun], spread_s: float) -> str:
+    lines = [
+        f"{n} conversations, each answered with {CHUNKS} chunks {INTERVAL_MS:g} ms apart; starts spread over "
+        f"{spread_s:g} s so all N stream at once. First token: model sent it → widget received it. Gap stretch: "
+        "the widget's gap between two tokens minus the model's. The load generator (client), the model server, "
+        "Redis and the web process share the machine's cores.",
+        "",
+        "### At N = %d, side by side" % n,
+        "",
+        TABLE_HEAD,
+        row_format(baselines[n]),
+        *(row_format(run.at_n) for run in runs if run.at_n),
+        "",
+        "### Ramp: more concurrent streaming conversations until a target breaks",
+        "",
+        TABLE_HEAD,
+    ]
+    for run in runs:
+        for result in run.ramp:
+            if result.conversations in baselines:
+                lines.append(row_format(baselines[result.conversations]))
+            lines.append(row_format(result))
+    lines.append("")
+    for run in runs:
+        passing = [r.conversations for r in [run.at_n, *run.ramp] if r and r.meets_targets()]
+        largest = max(passing) if passing else 0
+        lines.append(f"- **{run.server}**: largest N meeting every target in this run: **{largest or 'none'}**.")
+    return "\n".join(lines)
+
+
+async def bench(args: argparse.Namespace) -> str:
+    sizes = [args.conversations, *args.ramp]
+    with tempfile.TemporaryDirectory(prefix="supportbot-bench-") as directory:
+        workdir = Path(directory)
+        redis_process = redis_start(workdir / "redis.sock")
+        model_process, model_url = stack.model_server_start(chunks=CHUNKS, interval_ms=INTERVAL_MS, stamp=True)
+        redis_url = f"unix://{workdir}/redis.sock"
+        redis_client = redis.Redis(unix_socket_path=str(workdir / "redis.sock"))
+        try:
+            env = stack.product_env(data_dir=workdir, redis_url=redis_url, model_url=model_url, database_url=args.database_url)
+            stack.database_migrate(env=env)
+            print(TABLE_HEAD, flush=True)
+            runs = [
+                await server_run(server, env=env, sizes=sizes, spread_s=args.spread_s, redis_client=redis_client)
+                for server in args.servers
+            ]
+            measured = sorted({r.conversations for run in runs for r in [run.at_n, *run.ramp] if r})
+            baselines = {}
+            for size in measured:
+                baselines[size] = await round_measure(
+                    "baseline: model → plain client",
+                    lambda: baseline_round(model_url=model_url, conversations=size, spread_s=args.spread_s),
+                    conversations=size,
+                    pid=None,
+                    redis_client=None,
+                )
+                print(row_format(baselines[size]), flush=True)
+        finally:
+            stack.process_stop(model_process)
+            stack.process_stop(redis_process)
+    return report_body(n=args.conversations, baselines=baselines, runs=runs, spread_s=args.spread_s)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=200)
+    parser.add_argument("--servers", type=lambda text: text.split(","), default=["daphne", "uvicorn"])
+    parser.add_argument("--ramp", type=lambda text: [int(n) for n in text.split(",") if n], default=[300, 400, 600, 800])
+    parser.add_argument("--spread-s", type=float, default=CHUNKS * INTERVAL_MS / 1000)
+    parser.add_argument("--database-url", default="", help="PostgreSQL instead of a temporary SQLite file")
+    parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args()
+    body = asyncio.run(bench(args))
+    print(body)
+    if not args.no_report:
+        section_write(
+            "e2e",
+            title="End to end: concurrent widget conversations over websockets",
+            command="python -m bench.bench_e2e " + " ".join(_argv_echo(args)),
+            body=body,
+        )
+
+
+def _argv_echo(args: argparse.Namespace) -> list[str]:
+    echo = [f"--conversations {args.conversations}", f"--servers {','.join(args.servers)}"]
+    echo.append(f"--ramp {','.join(map(str, args.ramp))}")
+    return echo
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The real product as separate processes, for benchmarks and the scale-out test.
+
+A private Redis, a database migrated once, the local model server, and ASGI server processes
+(daphne or uvicorn) started exactly as the Procfile starts them, each on its own port.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ORIGIN = "http://127.0.0.1:8000"  # in the default allow-list; the servers check Origin, not the port
+WEBSOCKET_MAX_BYTES = 1024 * 1024  # daphne's default message and frame limit; uvicorn gets the same
+
+
+def port_free() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def product_env(*, data_dir: Path, redis_url: str, model_url: str, database_url: str = "") -> dict[str, str]:
+    """The environment a production web process gets, pointed at private services."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SUPPORTBOT_DATA_DIR": str(data_dir),
+        "REDIS_URL": redis_url,
+        "OPENAI_API_KEY": "bench-key",
+        "OPENAI_BASE_URL": model_url,
+        "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+        "LOG_LEVEL": "WARNING",
+        "DEBUG": "0",
+    }
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def database_migrate(*, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+
+def model_server_start(*, chunks: int, interval_ms: float, stamp: bool) -> tuple[subprocess.Popen[str], str]:
+    """The local OpenAI-compatible server in its own process, so its CPU is not the product's."""
+    command = [sys.executable, "-m", "bench.openai_server", "--port", "0", "--chunks", str(chunks)]
+    command += ["--interval-ms", str(interval_ms)] + (["--stamp"] if stamp else [])
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("listening on "):
+        process.kill()
+        raise RuntimeError(f"model server did not start: {line!r}")
+    return process, line.split()[-1]
+
+
+def asgi_command(*, server: str, port: int) -> list[str]:
+    """The web process command line; websocket size limits equal for both servers."""
+    if server == "daphne":
+        return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "supportbot.asgi:application"]
+    if server == "uvicorn":
+        # Compression off: daphne does not negotiate permessage-deflate either, and a zlib
+        # context per socket costs memory and CPU on every token frame.
+        return [
+            str(BIN / "uvicorn"), "supportbot.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+            "--ws-max-size", str(WEBSOCKET_MAX_BYTES), "--ws-per-message-deflate", "false",
+            "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+    raise ValueError(f"unknown ASGI server {server!r}")
+
+
+def asgi_server_start(*, server: str, port: int, env: dict[str, str], timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
+    """Start one web process and wait until it serves HTTP."""
+    process = subprocess.Popen(asgi_command(server=server, port=port), cwd=ROOT, env=env)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{server} exited with code {process.returncode}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/static/supportbot/widget.js", timeout=2).close()
+            return process
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{server} did not answer on port {port} within {timeout_s} s")
+
+
+def process_stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def session_open(*, port: int) -> dict:
+    """A new widget conversation and its visitor token, from the session endpoint."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/widget/session",
+        data=b"{}",
+        method="POST",
+        headers={"Origin": ORIGIN, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def process_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def process_cpu_s(pid: int) -> float:
+    """User plus system CPU seconds the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
