@@ -230,7 +230,10 @@
       var b = bubble(frame.role, roleLabel(frame));
       renderInline(b.body, frame.text);
       node = b.node;
-      var uncited = (frame.citations || []).filter(function (c) { return frame.text.indexOf(c.url) === -1; });
+      // A citation is "already linked" only if the text rendered a link to it: a bare relative
+      // path such as "(/help/slug/)" in the text stays plain text and still needs its link.
+      var linked = Array.prototype.map.call(b.body.querySelectorAll("a"), function (a) { return a.href; });
+      var uncited = (frame.citations || []).filter(function (c) { return linked.indexOf(safeUrl(c.url)) === -1; });
       if (uncited.length) {
         var cites = el("div", "cites");
         cites.appendChild(document.createTextNode("Read more: "));
