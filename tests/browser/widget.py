@@ -1,0 +1,56 @@
+"""Driving the embedded widget the way a customer does, and watching what it shows."""
+from __future__ import annotations
+
+# Records every text the newest assistant bubble shows, as it changes: the stream, observed in the page.
+STREAM_RECORDER_JS = """
+() => {
+  const log = window.__supportbotWidget.shadowRoot.querySelector('.log');
+  window.__streamStates = [];
+  const record = () => {
+    const bodies = log.querySelectorAll('.msg.assistant .body');
+    if (!bodies.length) return;
+    const text = bodies[bodies.length - 1].textContent;
+    const states = window.__streamStates;
+    if (text && states[states.length - 1] !== text) states.push(text);
+  };
+  new MutationObserver(record).observe(log, {childList: true, subtree: true, characterData: true});
+}
+"""
+
+
+def widget_open(page) -> None:
+    """Click the launcher and wait until the widget's socket is ready (the state bar clears)."""
+    page.wait_for_function("() => window.__supportbotWidget !== undefined")
+    page.locator(".launcher").click()
+    widget_ready_wait(page)
+
+
+def widget_ready_wait(page, *, timeout_ms: int = 15_000) -> None:
+    page.wait_for_function(
+        "() => window.__supportbotWidget.shadowRoot.querySelector('.state').hidden", timeout=timeout_ms
+    )
+
+
+def widget_ask(page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Type your message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def stream_record(page) -> None:
+    page.evaluate(STREAM_RECORDER_JS)
+
+
+def stream_states(page) -> list[str]:
+    return page.evaluate("() => window.__streamStates")
+
+
+def answer_wait(page, *, timeout_ms: int = 30_000):
+    """The stored answer: an assistant bubble with a seq (the streaming one has none)."""
+    answer = page.locator(".msg.assistant[data-seq]").last
+    answer.wait_for(timeout=timeout_ms)
+    return answer
+
+
+def answer_body_text(page) -> str:
+    return page.locator(".msg.assistant[data-seq] .body").last.text_content() or ""
