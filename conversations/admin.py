@@ -3,6 +3,7 @@
 A conversation's page shows its transcript with what each answer cost and how it was made.
 Status changes belong to the services (handoff, close), so nothing here edits a conversation.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -77,7 +78,18 @@ class TranscriptInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
     ordering = ("seq",)
-    fields = ("seq", "created_at", "role", "body", "tier", "model", "tokens", "cost", "time_to_first_token_ms", "cited_articles")
+    fields = (
+        "seq",
+        "created_at",
+        "role",
+        "body",
+        "tier",
+        "model",
+        "tokens",
+        "cost",
+        "time_to_first_token_ms",
+        "cited_articles",
+    )
     readonly_fields = fields
 
     @admin.display(description="message")
@@ -95,7 +107,9 @@ class TranscriptInline(admin.TabularInline):
         citations = [c for c in message.citations if isinstance(c, dict) and c.get("url")]
         if not citations:
             return ""
-        return format_html_join(", ", '<a href="{}">{}</a>', ((c["url"], c.get("title") or c["url"]) for c in citations))
+        return format_html_join(
+            ", ", '<a href="{}">{}</a>', ((c["url"], c.get("title") or c["url"]) for c in citations)
+        )
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

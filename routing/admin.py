@@ -3,18 +3,21 @@
 The ledger is the record of what was spent, so it is read-only here; tiers are edited here
 and the router reads them again for the next message (``routing.selectors.tier_catalogue``).
 """
+
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
 from routing.budgets import budget_settings_get
 from routing.models import BudgetSettings, LedgerEntry, Tier
+from routing.pricing import COST_QUANTUM
 from routing.tiers import TIER_ORDER
 
 # The admin index shows the dashboard link and today's budget alerts above the app list.
@@ -24,7 +27,7 @@ admin.site.index_template = "admin/dashboard_index.html"
 class TotalsChangeListMixin:
     """Adds a totals row (sums over every row matching the current filters) under the change list.
 
-    ``totals_fields`` maps a label to the field summed; the count comes from the same query.
+    ``totals_fields`` maps a label to the field summed; the row count comes from the same query.
     """
 
     change_list_template = "admin/change_list_totals.html"
@@ -38,8 +41,15 @@ class TotalsChangeListMixin:
         return response
 
     def totals_for(self, queryset: QuerySet) -> list[tuple[str, Any]]:
-        sums = queryset.order_by().aggregate(**{label: Sum(name) for label, name in self.totals_fields.items()})
-        return [(label, sums[label] or 0) for label in self.totals_fields]
+        sums = queryset.order_by().aggregate(
+            rows=Count("pk"), **{name: Sum(name) for name in self.totals_fields.values()}
+        )
+        return [("rows", sums["rows"])] + [(label, _exact(sums[name])) for label, name in self.totals_fields.items()]
+
+
+def _exact(total: object) -> object:
+    # SQLite sums decimals as floats: back to the ledger's 8 places.
+    return total.quantize(COST_QUANTUM) if isinstance(total, Decimal) else total or 0
 
 
 class TierNameFilter(admin.SimpleListFilter):
@@ -73,7 +83,10 @@ class TierAdmin(admin.ModelAdmin):
     readonly_fields = ("updated_at",)
     fieldsets = (
         (None, {"fields": ("name", "model", "enabled", "fallbacks", "updated_at")}),
-        ("Prices (USD per 1,000 tokens)", {"fields": ("price_input_per_1k", "price_cached_input_per_1k", "price_output_per_1k")}),
+        (
+            "Prices (USD per 1,000 tokens)",
+            {"fields": ("price_input_per_1k", "price_cached_input_per_1k", "price_output_per_1k")},
+        ),
         ("Capabilities", {"fields": ("context_window", "latency_target_ms", "multimodal", "fine_tunable")}),
         ("Timeouts (seconds)", {"fields": ("connect_timeout_s", "first_token_timeout_s", "total_timeout_s")}),
     )

@@ -1,4 +1,5 @@
 """The admin dashboard page and its CSV export; every number comes from ``routing.dashboard``."""
+
 from __future__ import annotations
 
 import csv
@@ -91,4 +92,3 @@ def chart_data(*, figures: DashboardFigures) -> dict[str, Any]:
 
 def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
-
