@@ -13,8 +13,10 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 
-from conversations import answering, feedback, selectors, services
+from conversations import answering, feedback, handoff, selectors, services
 from conversations.models import Conversation, Message
 from conversations.tokens import VisitorTokenInvalid
 
@@ -113,6 +115,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             self.last_sent_seq = min(last_seq, server_seq)
             await self._send_json({"type": "ready", "conversation_id": conversation.public_id, "status": status, "last_seq": server_seq})
             await self._send_frames(frames)
+        if status == Conversation.Status.WAITING:
+            position = await database_sync_to_async(handoff.queue_position)(conversation_id=conversation.pk)
+            await self._send_json({"type": "queue", "position": position})
         if live is not None and live.head_frame:
             await self._send_raw(live.head_frame)
             await self._send_raw(live.snapshot_frame())
@@ -152,11 +157,42 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         except feedback.RatingRefused as refused:
             await self._error(refused.code, refused.message)
 
-    HANDLERS = {"hello": on_hello, "message": on_message, "ping": on_ping, "rating": on_rating}
+    async def on_handoff(self, frame: dict[str, Any]) -> None:
+        # The outcome (queued, or out of hours) reaches every open widget as an event message.
+        try:
+            await database_sync_to_async(handoff.handoff_request)(
+                conversation_id=self.conversation_id, reason="pressed 'talk to a person'", trigger="button"
+            )
+        except handoff.IllegalTransition as refused:
+            await self._error("handoff_refused", f"The conversation is {refused.current}: no handoff from there.")
+
+    async def on_ticket(self, frame: dict[str, Any]) -> None:
+        email, text = frame.get("email"), frame.get("text")
+        try:
+            validate_email(email if isinstance(email, str) else "")
+        except ValidationError:
+            await self._error("bad_email", "Please give a valid email address.")
+            return
+        if not isinstance(text, str) or not text.strip() or len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
+            await self._error("bad_ticket", "Please write a message for our team.")
+            return
+        await database_sync_to_async(handoff.ticket_create)(conversation_id=self.conversation_id, email=email, text=text.strip())
+
+    HANDLERS = {
+        "hello": on_hello,
+        "message": on_message,
+        "ping": on_ping,
+        "rating": on_rating,
+        "handoff": on_handoff,
+        "ticket": on_ticket,
+    }
 
     # --- outbound ----------------------------------------------------------------------
     async def conversation_event(self, event: dict[str, Any]) -> None:
         await self._deliver(event["frame"])
+
+    async def conversation_queue(self, event: dict[str, Any]) -> None:
+        await self._send_json({"type": "queue", "position": event["position"]})
 
     async def _deliver(self, frame: dict[str, Any]) -> None:
         async with self.send_lock:

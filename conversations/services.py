@@ -42,7 +42,9 @@ def conversation_broadcast(*, conversation: Conversation, frame: dict[str, Any])
         if layer is None:
             return
         try:
-            async_to_sync(layer.group_send)(group, {"type": "conversation.event", "frame": frame})
+            # "conversation" lets a console watching several conversations tell them apart.
+            event = {"type": "conversation.event", "frame": frame, "conversation": conversation.public_id}
+            async_to_sync(layer.group_send)(group, event)
         except Exception:  # the row is committed; clients resync by seq, so a lost doorbell loses nothing
             logger.warning("broadcast to %s failed", group, exc_info=True)
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("help/", include("routing.knowledge.urls")),
+    path("console/", include("conversations.console.urls")),
     path("", include("conversations.urls")),
 ]
