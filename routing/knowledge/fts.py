@@ -5,18 +5,24 @@ in-memory index then scores; see :func:`routing.knowledge.retrieval.search_artic
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import connection
 
 from routing.knowledge.text import STOP_WORDS, text_words
 
-MAX_QUERY_WORDS = 12
+# An OR over common words makes the database rank most of the table; a few rare words find
+# the candidates the in-memory index may have missed at a fraction of the cost.
+MAX_QUERY_WORDS = 4
 
 
-def _query_words(query: str) -> list[str]:
+def _query_words(query: str, rarity: Callable[[str], float] | None, min_rarity: float) -> list[str]:
     # Only plain alphanumerics reach the MATCH / tsquery syntax, so no user text is parsed as an operator.
     words = [w.replace(".", "").replace("'", "").rstrip("%") for w in text_words(text=query)]
-    unique = dict.fromkeys(w for w in words if w and w not in STOP_WORDS and w.isalnum())
-    return list(unique)[:MAX_QUERY_WORDS]
+    unique = list(dict.fromkeys(w for w in words if w and w not in STOP_WORDS and w.isalnum()))
+    if rarity is not None:
+        unique = sorted((w for w in unique if rarity(w) >= min_rarity), key=rarity, reverse=True)
+    return unique[:MAX_QUERY_WORDS]
 
 
 def _sqlite_search(words: list[str], limit: int) -> list[tuple[str, float]]:
@@ -42,9 +48,15 @@ def _postgresql_search(words: list[str], limit: int) -> list[tuple[str, float]]:
         return [(key, float(score)) for key, score in cursor.fetchall()]
 
 
-def fts_search(*, query: str, limit: int = 20) -> list[tuple[str, float]]:
-    """(article key, backend score) pairs, best first; empty on a vendor without full-text search."""
-    words = _query_words(query)
+def fts_search(
+    *, query: str, limit: int = 20, rarity: Callable[[str], float] | None = None, min_rarity: float = 0.0
+) -> list[tuple[str, float]]:
+    """(article key, backend score) pairs, best first; empty on a vendor without full-text search.
+
+    ``rarity`` ranks the query's words (higher: rarer) so only the rarest, and none rarer
+    than ``min_rarity`` allows, are searched for.
+    """
+    words = _query_words(query, rarity, min_rarity)
     if not words:
         return []
     if connection.vendor == "sqlite":

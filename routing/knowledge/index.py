@@ -8,13 +8,14 @@ vectors, and an article scores as its best unit. Character n-grams are what make
 """
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from routing.knowledge.text import markdown_sections, text_features
+from routing.knowledge.text import markdown_sections, text_features, word_stem
 
 PHRASING, TITLE, TAGS, SECTION = "phrasing", "title", "tags", "section"
 
@@ -39,9 +40,10 @@ class IndexSettings:
     tags_weight: float = 0.8
     section_weight: float = 0.8
     second_unit_bonus: float = 0.5  # how much an article's second-best unit adds to its score
-    # Postings a query may walk before the rest of the candidates are rescored exactly;
-    # only large help centres reach it (the demo one has a few thousand postings in all).
-    posting_budget: int = 60_000
+    # Postings a query may walk before switching to candidates + exact rescoring; only large
+    # help centres reach it (the whole demo help centre holds about 40,000 postings).
+    posting_budget: int = 8_000
+    rescored_units: int = 40
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,20 @@ class ArticleIndex:
             for kind, text, heading in _unit_texts(article):
                 self.units_by_key[article.key].append(len(self.units))
                 self.units.append(_Unit(article=number, kind=kind, text=text, heading=heading))
-                unit_counts.append(_counts(f"{heading}\n{text}"))
+                # Sections are long: character n-grams would cost memory and say little there.
+                words, chars = _counts(f"{heading}\n{text}")
+                unit_counts.append((words, Counter() if kind == SECTION else chars))
         self.idf = self._idf(unit_counts)
-        self.unit_vectors = [self._vector(words, chars) for words, chars in unit_counts]
+        self.max_idf = max(self.idf.values(), default=1.0)
+        # Words in more units than this are left to the in-memory walk (see fts_search).
+        common = max(20.0, 0.01 * len(self.units))
+        self.rare_word_idf = math.log((1 + len(self.units)) / (1 + common)) + 1.0
+        self.unit_vectors = [
+            self._vector(words, chars, word_share=1.0 if unit.kind == SECTION else self.settings.word_share)
+            for unit, (words, chars) in zip(self.units, unit_counts)
+        ]
         self.postings = self._postings()
+        self._query_vectors = functools.lru_cache(maxsize=256)(self._query_vector_build)
         self.kind_weights = {
             PHRASING: self.settings.phrasing_weight,
             TITLE: self.settings.title_weight,
@@ -121,10 +133,11 @@ class ArticleIndex:
         scale = math.sqrt(share) / norm
         return {f: w * scale for f, w in weights.items() if w}
 
-    def _vector(self, words: Counter[str], chars: Counter[str]) -> dict[str, float]:
+    def _vector(self, words: Counter[str], chars: Counter[str], *, word_share: float) -> dict[str, float]:
         # Each block is normalised on its own so the cosine is word_share*word + rest*char.
-        vector = self._block(words, self.settings.word_share)
-        vector.update(self._block(chars, 1.0 - self.settings.word_share))
+        vector = self._block(words, word_share)
+        if word_share < 1.0:
+            vector.update(self._block(chars, 1.0 - word_share))
         return vector
 
     def _postings(self) -> dict[str, list[tuple[int, float]]]:
@@ -134,28 +147,40 @@ class ArticleIndex:
                 postings[feature].append((unit, weight))
         return dict(postings)
 
+    def word_rarity(self, word: str) -> float:
+        """The inverse document frequency of a word's stem; unseen words count as rarest."""
+        return self.idf.get(f"w:{word_stem(word=word)}", self.max_idf)
+
     def query_vector(self, query: str) -> dict[str, float]:
-        return self._vector(*_counts(query))
+        """The query's TF-IDF vector; one search asks for it several times (ranking, fusion, passages)."""
+        return self._query_vectors(query)
+
+    def _query_vector_build(self, query: str) -> dict[str, float]:
+        return self._vector(*_counts(query), word_share=self.settings.word_share)
 
     def _unit_scores(self, query: dict[str, float]) -> dict[int, float]:
-        # Rare features first: if the budget runs out, what is skipped carries the least weight.
         features = sorted((f for f in query if f in self.postings), key=lambda f: len(self.postings[f]))
+        if sum(len(self.postings[f]) for f in features) <= self.settings.posting_budget:
+            return self._walk(query, features)
+        # Large help centre: the rarest features (the most telling ones) pick candidates, which
+        # are then scored exactly, so a score means the same whatever the index size.
+        walked, rare = 0, []
+        for feature in features:
+            walked += len(self.postings[feature])
+            if rare and walked > self.settings.posting_budget:
+                break
+            rare.append(feature)
+        partial = self._walk(query, rare)
+        candidates = heapq.nlargest(self.settings.rescored_units, partial, key=partial.__getitem__)
+        return {unit: self._cosine(query, self.unit_vectors[unit]) for unit in candidates}
+
+    def _walk(self, query: dict[str, float], features: list[str]) -> dict[int, float]:
         scores: dict[int, float] = defaultdict(float)
-        walked = 0
-        for position, feature in enumerate(features):
-            postings = self.postings[feature]
-            if walked + len(postings) > self.settings.posting_budget:
-                return self._rescore(query, scores, skipped=features[position:])
-            walked += len(postings)
+        for feature in features:
             weight = query[feature]
-            for unit, unit_weight in postings:
+            for unit, unit_weight in self.postings[feature]:
                 scores[unit] += weight * unit_weight
         return scores
-
-    def _rescore(self, query: dict[str, float], partial: dict[int, float], *, skipped: list[str]) -> dict[int, float]:
-        # The partial scores rank candidates; the best few are then scored exactly.
-        candidates = heapq.nlargest(400, partial, key=partial.__getitem__)
-        return {unit: self._cosine(query, self.unit_vectors[unit]) for unit in candidates}
 
     @staticmethod
     def _cosine(query: dict[str, float], vector: dict[str, float]) -> float:
@@ -207,9 +232,8 @@ class ArticleIndex:
             for a, (f, s, u) in best.items()
         ]
 
-    def section_scores(self, query: str, *, key: str) -> list[SectionScore]:
-        """Each section of one article (in order) with its cosine similarity to ``query``."""
-        vector = self.query_vector(query)
+    def section_scores(self, vector: dict[str, float], *, key: str) -> list[SectionScore]:
+        """Each section of one article (in order) with its cosine similarity to a query vector."""
         return [
             SectionScore(heading=self.units[unit].heading, text=self.units[unit].text, score=self._cosine(vector, self.unit_vectors[unit]))
             for unit in self.units_by_key.get(key, ())

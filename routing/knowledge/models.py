@@ -47,3 +47,18 @@ class Article(models.Model):
             phrasings=self.phrasing_list,
             published=self.published,
         )
+
+
+class HelpCentreVersion(models.Model):
+    """A single row whose number goes up on every change to the articles.
+
+    The in-process index and the answer cache key on it: reading one row by primary key
+    costs far less than aggregating the article table on every question.
+    """
+
+    number = models.PositiveBigIntegerField(default=0)
+    # Random per bump: after a rolled-back transaction the same number can come back, the token cannot.
+    token = models.CharField(max_length=32, default="")
+
+    class Meta:
+        verbose_name = "help-centre version"

@@ -29,7 +29,7 @@ def _section_weight(section: SectionScore, *, position: int, distinctive: set[st
 
 def passage_select(*, index: ArticleIndex, key: str, title: str, query: str, max_chars: int = PASSAGE_MAX_CHARS) -> str:
     """The best-matching section of article ``key``, cut to a few sentences."""
-    sections = index.section_scores(query, key=key)
+    sections = index.section_scores(index.query_vector(query), key=key)
     if not sections:
         return ""
     distinctive = _stems(query) - _stems(title)

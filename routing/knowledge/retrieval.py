@@ -6,6 +6,7 @@ large help centres. The index is rebuilt in-process when the help-centre version
 """
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from routing.knowledge.selectors import help_centre_version, published_articles_
 # Chosen by 5-fold cross-validation on the HINT3 SOFMattress train split so that 90% of
 # in-scope questions are answered (python -m routing.knowledge.crossvalidate).
 DEFAULT_CONFIDENCE_THRESHOLD = 0.63
-FTS_CANDIDATES = 20
+FTS_CANDIDATES = 8
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,18 @@ def knowledge_index_get() -> _LoadedIndex:
         if _loaded is None or _loaded.version != version:
             articles = published_articles_for_index()
             _loaded = _LoadedIndex(version=version, index=ArticleIndex(articles), articles={a.key: a for a in articles})
+            # A large index is hundreds of thousands of long-lived objects; without this every
+            # full garbage collection walks them all, a pause of tens of ms in some answer.
+            gc.freeze()
         return _loaded
 
 
 def _fused_matches(loaded: _LoadedIndex, query: str, limit: int) -> list[ArticleMatch]:
-    matches = loaded.index.search(query, limit=max(limit, FTS_CANDIDATES))
+    matches = loaded.index.search(query, limit=limit)
     seen = {match.key for match in matches}
-    extra = [key for key, _ in fts_search(query=query, limit=FTS_CANDIDATES) if key not in seen and key in loaded.articles]
+    extra = [key for key, _ in fts_search(
+            query=query, limit=FTS_CANDIDATES, rarity=loaded.index.word_rarity, min_rarity=loaded.index.rare_word_idf
+        ) if key not in seen and key in loaded.articles]
     if extra:
         matches += loaded.index.score_articles(query, keys=extra)
     return sorted(matches, key=lambda match: match.score, reverse=True)[:limit]

@@ -1,20 +1,10 @@
 from __future__ import annotations
 
-from django.db.models import Count, Max
-
 from routing.knowledge.index import IndexedArticle
 from routing.knowledge.models import HELP_CENTRE_PATH, Article
+from routing.knowledge.versioning import help_centre_version
 
-
-def help_centre_version() -> str:
-    """Changes whenever an article is added, edited or deleted; the index and answer caches key on it.
-
-    Computed from the table itself rather than a counter, so bulk imports and edits made
-    outside the services (admin, raw SQL through the ORM) are never missed.
-    """
-    summary = Article.objects.aggregate(count=Count("id"), last=Max("updated_at"), top=Max("id"))
-    last = summary["last"].isoformat() if summary["last"] else "-"
-    return f"{summary['count']}:{summary['top'] or 0}:{last}"
+__all__ = ["help_centre_version", "published_articles_for_index", "article_published_get", "articles_published_list"]
 
 
 def published_articles_for_index() -> list[IndexedArticle]:

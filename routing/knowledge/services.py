@@ -20,6 +20,7 @@ from routing.knowledge.articles import (
     split_list,
 )
 from routing.knowledge.models import Article
+from routing.knowledge.versioning import help_centre_version_bump
 
 DEMO_FOLDER = Path(__file__).parent / "demo"
 CSV_COLUMNS = ("key", "title", "slug", "tags", "published", "phrasings", "body")
@@ -144,6 +145,8 @@ def articles_upsert(*, articles: Sequence[ArticleData], progress: ProgressCallba
     try:
         with transaction.atomic():
             _write_batches(created, updated, progress=progress)
+            if created or updated:
+                help_centre_version_bump()  # bulk writes send no post_save signal
     except IntegrityError as error:
         raise ArticleImportError([f"the database refused the import: {error}"]) from error
     return ImportResult(created=len(created), updated=len(updated), unchanged=len(articles) - len(created) - len(updated))
