@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, connections
+from django.utils import timezone
+
+from conversations import business_hours, handoff
+from conversations.models import AgentProfile, Conversation, Message, Summary, Ticket
+from conversations.services import conversation_open, message_record
+
+Status = Conversation.Status
+ALL_STATES = [Status.BOT, Status.WAITING, Status.AGENT, Status.CLOSED]
+LEGAL = {
+    (Status.BOT, Status.WAITING),
+    (Status.WAITING, Status.AGENT),
+    (Status.AGENT, Status.BOT),
+    (Status.AGENT, Status.CLOSED),
+}
+
+
+@pytest.fixture
+def conversation(db) -> Conversation:
+    conversation, _ = conversation_open(origin="http://127.0.0.1:8000")
+    message_record(conversation_id=conversation.pk, role="customer", text="My LiftBase shows E04", client_id="c1")
+    return conversation
+
+
+@pytest.fixture
+def other_agent(django_user_model):
+    return django_user_model.objects.create_user(
+        username="alex", password="agent-pass-456", is_staff=True, first_name="Alex"
+    )
+
+
+def events(conversation: Conversation) -> list[str]:
+    return list(
+        Message.objects.filter(conversation=conversation, kind="event")
+        .order_by("seq")
+        .values_list("data__event", flat=True)
+    )
+
+
+def status_of(conversation: Conversation) -> str:
+    return Conversation.objects.values_list("status", flat=True).get(pk=conversation.pk)
+
+
+def move(conversation: Conversation, target: str, agent) -> None:
+    """Ask for ``target`` the way the product does: the widget, or the agent's console."""
+    if target == Status.WAITING:
+        handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
+    elif target == Status.AGENT:
+        handoff.conversation_claim(conversation_id=conversation.pk, agent_id=agent.pk)
+    elif target == Status.BOT:
+        handoff.conversation_hand_back(conversation_id=conversation.pk, agent_id=agent.pk)
+    else:
+        handoff.conversation_close(conversation_id=conversation.pk, agent_id=agent.pk)
+
+
+def test_a_conversation_goes_through_every_legal_transition_with_one_event_each(conversation, agent):
+    for target in [Status.WAITING, Status.AGENT, Status.BOT, Status.WAITING, Status.AGENT, Status.CLOSED]:
+        move(conversation, target, agent)
+        assert status_of(conversation) == target
+    assert events(conversation) == [
+        "handoff_requested",
+        "agent_joined",
+        "handed_back",
+        "handoff_requested",
+        "agent_joined",
+        "closed",
+    ]
+    joined = Message.objects.filter(conversation=conversation, data__event="agent_joined").first()
+    assert joined.text == "Sam joined the chat" and joined.role == "system"
+    seqs = list(Message.objects.filter(conversation=conversation).order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert Conversation.objects.get(pk=conversation.pk).closed_at is not None
+
+
+ILLEGAL = [(current, target) for current in ALL_STATES for target in ALL_STATES if (current, target) not in LEGAL]
+
+
+@pytest.mark.parametrize(("current", "target"), ILLEGAL)
+def test_every_illegal_transition_is_refused_and_changes_nothing(conversation, agent, current, target):
+    Conversation.objects.filter(pk=conversation.pk).update(status=current, assigned_agent=agent)
+    before = Message.objects.count()
+    with pytest.raises(handoff.IllegalTransition) as refused:
+        move(conversation, target, agent)
+    assert refused.value.current == current and refused.value.target == target
+    assert status_of(conversation) == current
+    assert Message.objects.count() == before
+    assert Summary.objects.count() == 0
+
+
+def test_the_transition_table_is_exactly_the_legal_set():
+    table = {(source, target) for source, targets in handoff.TRANSITIONS.items() for target in targets}
+    assert table == LEGAL
+    assert handoff.TRANSITIONS[Status.CLOSED] == frozenset()
+
+
+def test_of_two_claims_exactly_one_wins_and_the_other_is_told(conversation, agent, other_agent):
+    move(conversation, Status.WAITING, agent)
+    handoff.conversation_claim(conversation_id=conversation.pk, agent_id=other_agent.pk)
+    with pytest.raises(handoff.ClaimLost):
+        handoff.conversation_claim(conversation_id=conversation.pk, agent_id=agent.pk)
+    assert Conversation.objects.get(pk=conversation.pk).assigned_agent == other_agent
+    assert events(conversation).count("agent_joined") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_claims_from_threads_have_exactly_one_winner(agent, other_agent):
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent writers need PostgreSQL; SQLite serialises them (see the sequential race above)")
+    conversation, _ = conversation_open(origin="http://127.0.0.1:8000")
+    handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+    agents = [agent, other_agent, agent, other_agent]
+
+    def claim(agent_id: int) -> None:
+        try:
+            barrier.wait()
+            handoff.conversation_claim(conversation_id=conversation.pk, agent_id=agent_id)
+            outcomes.append("won")
+        except handoff.ClaimLost:
+            outcomes.append("lost")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=claim, args=(a.pk,)) for a in agents]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["lost", "lost", "lost", "won"]
+    assert events(conversation).count("agent_joined") == 1
+
+
+def test_only_the_owning_agent_replies_hands_back_or_closes(conversation, agent, other_agent):
+    move(conversation, Status.WAITING, agent)
+    move(conversation, Status.AGENT, agent)
+    reply, created = handoff.agent_reply(
+        conversation_id=conversation.pk, agent_id=agent.pk, text="Hi, I'm Sam", client_id="r1"
+    )
+    assert created and reply.role == "agent" and reply.data["author_name"] == "Sam"
+    again, created_again = handoff.agent_reply(
+        conversation_id=conversation.pk, agent_id=agent.pk, text="Hi, I'm Sam", client_id="r1"
+    )
+    assert not created_again and again.pk == reply.pk
+    for action in (handoff.conversation_hand_back, handoff.conversation_close):
+        with pytest.raises(handoff.NotYourConversation):
+            action(conversation_id=conversation.pk, agent_id=other_agent.pk)
+    with pytest.raises(handoff.NotYourConversation):
+        handoff.agent_reply(conversation_id=conversation.pk, agent_id=other_agent.pk, text="me too")
+    move(conversation, Status.CLOSED, agent)
+    with pytest.raises(handoff.IllegalTransition):
+        handoff.agent_reply(conversation_id=conversation.pk, agent_id=agent.pk, text="one more thing")
+
+
+def test_a_closed_conversation_never_re_enters_the_queue(conversation, agent):
+    move(conversation, Status.WAITING, agent)
+    move(conversation, Status.AGENT, agent)
+    move(conversation, Status.CLOSED, agent)
+    assert not handoff.bot_turn_before_answer(conversation_id=conversation.pk, handoff=True, signals=(), reason="asks")
+    for _ in range(3):
+        handoff.bot_turn_after_answer(conversation_id=conversation.pk, abstained=True, signals=(), tier="instant")
+    assert status_of(conversation) == Status.CLOSED
+
+
+def test_the_request_in_words_hands_off_at_once(conversation):
+    assert handoff.bot_turn_before_answer(
+        conversation_id=conversation.pk, handoff=True, signals=("handoff_request",), reason="asks for a person"
+    )
+    assert status_of(conversation) == Status.WAITING
+    event = Message.objects.get(conversation=conversation, data__event="handoff_requested")
+    assert event.data["trigger"] == "asked" and event.data["position"] == 1
+
+
+def test_the_engine_unsure_twice_in_a_row_hands_off(conversation):
+    assert not handoff.bot_turn_after_answer(
+        conversation_id=conversation.pk, abstained=True, signals=(), tier="instant"
+    )
+    assert not handoff.bot_turn_after_answer(
+        conversation_id=conversation.pk, abstained=False, signals=(), tier="instant"
+    )
+    assert not handoff.bot_turn_after_answer(
+        conversation_id=conversation.pk, abstained=True, signals=(), tier="instant"
+    )
+    assert status_of(conversation) == Status.BOT  # a good answer in between reset the count
+    assert handoff.bot_turn_after_answer(conversation_id=conversation.pk, abstained=True, signals=(), tier="instant")
+    assert status_of(conversation) == Status.WAITING
+    assert Message.objects.get(conversation=conversation, data__event="handoff_requested").data["trigger"] == "unsure"
+
+
+@pytest.mark.parametrize("signal", ["repeated_question", "not_helped", "frustration"])
+def test_router_signals_twice_hand_off_before_the_bot_answers_again(conversation, signal):
+    assert not handoff.bot_turn_before_answer(
+        conversation_id=conversation.pk, handoff=False, signals=(signal,), reason="r"
+    )
+    assert handoff.bot_turn_before_answer(conversation_id=conversation.pk, handoff=False, signals=(signal,), reason="r")
+    assert status_of(conversation) == Status.WAITING
+
+
+def test_queue_positions_follow_the_order_customers_asked_in(db, agent):
+    conversations = [conversation_open(origin="http://127.0.0.1:8000")[0] for _ in range(3)]
+    positions = [
+        handoff.handoff_request(conversation_id=c.pk, reason="test", trigger="button").position for c in conversations
+    ]
+    assert positions == [1, 2, 3]
+    handoff.conversation_claim(conversation_id=conversations[0].pk, agent_id=agent.pk)
+    assert [handoff.queue_position(conversation_id=c.pk) for c in conversations] == [None, 1, 2]
+
+
+def _closed_today_settings(settings) -> None:
+    today = timezone.now().astimezone(dt_timezone.utc).weekday()
+    open_day = business_hours.DAYS[(today + 1) % 7]
+    settings.TIME_ZONE = "UTC"
+    settings.SUPPORTBOT_BUSINESS_HOURS = f"{open_day} 09:00-17:00"
+
+
+def test_out_of_hours_the_customer_is_told_and_leaves_a_ticket(conversation, settings):
+    _closed_today_settings(settings)
+    result = handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
+    assert result.outcome == "out_of_hours"
+    assert status_of(conversation) == Status.BOT
+    assert "offline" in result.message.text and result.message.data["opens_at"]
+    assert Summary.objects.count() == 0
+    ticket = handoff.ticket_create(conversation_id=conversation.pk, email="pat@example.com", text="Base stuck at E04")
+    twice = handoff.ticket_create(conversation_id=conversation.pk, email="pat@example.com", text="Base stuck at E04")
+    assert twice.pk == ticket.pk and Ticket.objects.filter(status="open").count() == 1
+    assert events(conversation) == ["out_of_hours", "ticket_created"]
+
+
+def test_business_hours_parse_and_next_opening(settings):
+    settings.TIME_ZONE = "UTC"
+    hours = business_hours.business_hours_parse("mon-fri 09:00-17:30; sat 10:00-14:00")
+    assert set(hours.days) == {0, 1, 2, 3, 4, 5}
+    friday_evening = datetime(2026, 11, 27, 18, 0, tzinfo=dt_timezone.utc)  # a Friday
+    assert not business_hours.business_hours_open(at=friday_evening, hours=hours)
+    assert business_hours.business_hours_open(at=friday_evening - timedelta(hours=2), hours=hours)
+    opening = business_hours.business_hours_next_opening(at=friday_evening, hours=hours)
+    assert (opening.weekday(), opening.hour) == (5, 10)
+    assert business_hours.business_hours_parse("always").always
+
+
+@pytest.mark.parametrize("spec", ["mon-fri 9-17", "moon 09:00-17:00", "mon 17:00-09:00", "mon 25:00-26:00"])
+def test_unreadable_business_hours_fail_loudly_naming_the_setting(spec):
+    with pytest.raises(ImproperlyConfigured, match="SUPPORTBOT_BUSINESS_HOURS"):
+        business_hours.business_hours_parse(spec)
+
+
+def test_assignment_picks_the_least_loaded_online_agent_under_their_cap(db, agent, other_agent, django_user_model):
+    offline = django_user_model.objects.create_user(username="kim", password="agent-pass-789", is_staff=True)
+    AgentProfile.objects.create(user=offline, online=False)
+    AgentProfile.objects.create(user=agent, online=True, max_concurrent_chats=1)
+    AgentProfile.objects.create(user=other_agent, online=True, max_concurrent_chats=2)
+    conversations = [conversation_open(origin="http://127.0.0.1:8000")[0] for _ in range(4)]
+    for c in conversations:
+        Conversation.objects.filter(pk=c.pk).update(status=Status.WAITING, waiting_since=timezone.now())
+    assigned = [handoff.conversation_assign(conversation_id=c.pk) for c in conversations]
+    # Sam (cap 1) and Alex (cap 2) tie at zero, then Alex has room for one more; nobody for the fourth.
+    assert sorted(assigned[:2]) == sorted([agent.pk, other_agent.pk])
+    assert assigned[2:] == [other_agent.pk, None]
+    assert offline.pk not in assigned
