@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -215,7 +214,7 @@ def test_queue_positions_follow_the_order_customers_asked_in(db, agent):
 
 
 def _closed_today_settings(settings) -> None:
-    today = timezone.now().astimezone(dt_timezone.utc).weekday()
+    today = timezone.now().astimezone(UTC).weekday()
     open_day = business_hours.DAYS[(today + 1) % 7]
     settings.TIME_ZONE = "UTC"
     settings.SUPPORTBOT_BUSINESS_HOURS = f"{open_day} 09:00-17:00"
@@ -238,7 +237,7 @@ def test_business_hours_parse_and_next_opening(settings):
     settings.TIME_ZONE = "UTC"
     hours = business_hours.business_hours_parse("mon-fri 09:00-17:30; sat 10:00-14:00")
     assert set(hours.days) == {0, 1, 2, 3, 4, 5}
-    friday_evening = datetime(2026, 11, 27, 18, 0, tzinfo=dt_timezone.utc)  # a Friday
+    friday_evening = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)  # a Friday
     assert not business_hours.business_hours_open(at=friday_evening, hours=hours)
     assert business_hours.business_hours_open(at=friday_evening - timedelta(hours=2), hours=hours)
     opening = business_hours.business_hours_next_opening(at=friday_evening, hours=hours)
