@@ -299,7 +299,12 @@
       outbox.forEach(function (m) { sendFrame(m); });
     },
     message: function (f) { renderMessage(f); if (f.data && f.data.status) personBtn.hidden = f.data.status !== "bot"; ratingOffer(f); },
-    typing: function (f) { pendingFor(f.reply_to, f.tier); },
+    typing: function (f) {
+      // "typing" starts an answer from its first token: after a server restart the question is
+      // answered afresh, so the cut draft's text and index must not be spliced onto the new one.
+      var p = pendingFor(f.reply_to, f.tier);
+      if (p) { p.i = 0; p.text = ""; }
+    },
     token: function (f) {
       var p = pendingFor(f.reply_to);
       if (!p || f.i !== p.i + 1) return;   // duplicate (or stale) token: the final message will carry the truth

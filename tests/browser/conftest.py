@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from bench.openai_server import OpenAICompatServer
 from tests.browser.servers import REPO_ROOT, HostPageServer, ProductServer, data_dir_copy, host_page_html, manage
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -92,6 +93,26 @@ def product_start(seed_data_dir: Path, tmp_path: Path) -> Iterator[ProductStart]
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def model_server_start() -> Iterator[Callable[..., OpenAICompatServer]]:
+    """A local OpenAI-compatible server that streams ``text`` (it reads ``server.text`` per request)."""
+    started: list[OpenAICompatServer] = []
+
+    def start(*, text: str, chunks: int, interval_ms: float) -> OpenAICompatServer:
+        server = OpenAICompatServer(text=text, chunks=chunks, interval_ms=interval_ms).serve_in_thread()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def model_env(server: OpenAICompatServer) -> dict[str, str]:
+    """The environment that points the product at ``server``, as a real deployment's key and URL would."""
+    return {"OPENAI_API_KEY": "sk-browser-tests", "OPENAI_BASE_URL": server.url}
 
 
 @dataclass

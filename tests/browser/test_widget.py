@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import WIDGET_TITLE, host_page_show
+from tests.browser.conftest import WIDGET_TITLE, host_page_show, model_env
 from tests.browser.widget import answer_body_text, answer_wait, stream_record, stream_states, widget_ask, widget_open
 
 # Slow enough that the test (and a person) sees the answer arrive word by word.
@@ -49,3 +49,45 @@ def test_widget_on_a_hostile_shop_page_streams_word_by_word_and_links_the_articl
     assert article.url == f"{product.url}/help/100-night-trial/"
     assert "100-night" in (article.locator("h1").text_content() or "")
     assert watch.page_errors == [] and watch.console_errors == []
+
+
+FIRST_DRAFT = (
+    "Your order ships within two working days from our warehouse in Leeds, and the courier texts you "
+    "a one-hour delivery window the evening before it arrives at your door."
+)
+# A real model does not repeat itself word for word: the answer given after the restart differs.
+SECOND_DRAFT = (
+    "Orders leave our Leeds warehouse within two working days; the evening before delivery the "
+    "courier sends you a text with a one-hour window, and you can rearrange it from that message."
+)
+
+
+def test_server_restart_mid_answer_shows_reconnecting_then_the_full_answer_once(
+    product_start, host_page, browser_context_new, model_server_start
+):
+    model = model_server_start(text=FIRST_DRAFT, chunks=30, interval_ms=100)
+    product = product_start(allowed_origins=[host_page.origin], **model_env(model))
+    page, _ = browser_context_new(local_origins={product.url, host_page.origin})
+    page.goto(host_page_show(host_page, product))
+    widget_open(page)
+    stream_record(page)
+    widget_ask(page, "when will my order arrive?")
+    page.wait_for_function("() => window.__streamStates.length >= 4")
+
+    product.stop()
+    states_before_restart = len(stream_states(page))
+    state_bar = page.get_by_role("status")
+    state_bar.filter(has_text="Reconnecting").wait_for()
+    assert page.locator(".msg.assistant[data-seq]").count() == 0  # it really was cut mid-answer
+    model.text = SECOND_DRAFT
+    product.start()
+
+    answer_wait(page)
+    state_bar.wait_for(state="hidden")
+    assert answer_body_text(page) == SECOND_DRAFT
+    assert page.locator(".msg.assistant").count() == 1
+    assert page.locator(".msg.customer").count() == 1
+    # After the restart the new answer streams from its start: never the cut draft with the new one spliced on.
+    resumed = stream_states(page)[states_before_restart:]
+    assert any(len(state) < len(SECOND_DRAFT) for state in resumed[:-1]), resumed
+    assert all(SECOND_DRAFT.startswith(state) or FIRST_DRAFT.startswith(state) for state in resumed), resumed
