@@ -139,7 +139,7 @@ def _enqueue(task_name: str, **kwargs: Any) -> None:
     from conversations import tasks
 
     task = getattr(tasks, task_name)
-    _after_commit(lambda: task.apply_async(kwargs=kwargs))
+    _after_commit(lambda: tasks.task_enqueue(task, **kwargs))
 
 
 def queue_position(*, conversation_id: int) -> int | None:

@@ -275,7 +275,7 @@ def context_summary_request(*, conversation_id: int, window_tokens: int) -> Summ
     if created:
         from conversations import tasks
 
-        transaction.on_commit(lambda: tasks.summary_make.apply_async(kwargs={"summary_id": summary.pk}))
+        transaction.on_commit(lambda: tasks.task_enqueue(tasks.summary_make, summary_id=summary.pk))
     return summary
 
 

@@ -56,9 +56,7 @@ TASK_OPTIONS: dict[str, Any] = dict(
 )
 
 
-@app.task(
-    name="conversations.summary_make", queue=Queue.SUMMARY, soft_time_limit=30, time_limit=45, bind=True, **TASK_OPTIONS
-)
+@app.task(name="conversations.summary_make", soft_time_limit=30, time_limit=45, bind=True, **TASK_OPTIONS)
 def summary_make(self: Task, *, summary_id: int) -> bool:
     """Write one handoff or context summary, then ring the consoles."""
     written = summaries.summary_run(summary_id=summary_id, delivery=self.request.id or "")
@@ -67,21 +65,17 @@ def summary_make(self: Task, *, summary_id: int) -> bool:
     return written
 
 
-@app.task(
-    name="conversations.conversation_assign", queue=Queue.HANDOFF, soft_time_limit=10, time_limit=20, **TASK_OPTIONS
-)
+@app.task(name="conversations.conversation_assign", soft_time_limit=10, time_limit=20, **TASK_OPTIONS)
 def conversation_assign(*, conversation_id: int) -> int | None:
     return handoff.conversation_assign(conversation_id=conversation_id)
 
 
-@app.task(name="conversations.queue_assign", queue=Queue.HANDOFF, soft_time_limit=20, time_limit=30, **TASK_OPTIONS)
+@app.task(name="conversations.queue_assign", soft_time_limit=20, time_limit=30, **TASK_OPTIONS)
 def queue_assign() -> int:
     return handoff.queue_assign()
 
 
-@app.task(
-    name="conversations.satisfaction_request", queue=Queue.DEFAULT, soft_time_limit=10, time_limit=20, **TASK_OPTIONS
-)
+@app.task(name="conversations.satisfaction_request", soft_time_limit=10, time_limit=20, **TASK_OPTIONS)
 def satisfaction_request(*, conversation_id: int) -> bool:
     """Ask a closed conversation's customer for a rating, once: the fixed client_id is unique per conversation."""
     if not Conversation.objects.filter(pk=conversation_id, status=Conversation.Status.CLOSED).exists():
@@ -95,3 +89,17 @@ def satisfaction_request(*, conversation_id: int) -> bool:
         data={"event": "rating_requested", "status": Conversation.Status.CLOSED},
     )
     return created
+
+
+# Queues per task, given at enqueue time (Celery 6 drops the per-task ``queue`` attribute).
+TASK_QUEUES: dict[str, Queue] = {
+    summary_make.name: Queue.SUMMARY,
+    conversation_assign.name: Queue.HANDOFF,
+    queue_assign.name: Queue.HANDOFF,
+    satisfaction_request.name: Queue.DEFAULT,
+}
+
+
+def task_enqueue(task: Task, **kwargs: Any) -> None:
+    """Send ``task`` to its queue; callers do so from ``transaction.on_commit``."""
+    task.apply_async(kwargs=kwargs, queue=TASK_QUEUES[task.name])
