@@ -5,6 +5,7 @@ a temporary SQLite database (FTS5 triggers included) built by the real migration
 import service; queries are phrasings with typos and dropped words, body sentences, and
 out-of-scope text. The target is a p99 of at most 20 ms for ``search_articles``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,10 @@ def _word_pool(rng: random.Random, size: int) -> list[str]:
 
 def _sentence(rng: random.Random, pool: list[str], words: int) -> str:
     # Zipf-like draw: early pool entries (the topic words) are far more common than the tail.
-    chosen = [pool[min(len(pool) - 1, int(rng.paretovariate(1.1)) - 1)] if rng.random() < 0.5 else rng.choice(pool) for _ in range(words)]
+    chosen = [
+        pool[min(len(pool) - 1, int(rng.paretovariate(1.1)) - 1)] if rng.random() < 0.5 else rng.choice(pool)
+        for _ in range(words)
+    ]
     mixed = [w if rng.random() < 0.7 else rng.choice(FILLER_WORDS) for w in chosen]
     return " ".join(mixed).capitalize() + "."
 
@@ -46,7 +50,10 @@ def synthetic_articles(*, count: int, seed: int = 42):  # type: ignore[no-untype
     pool = _word_pool(rng, 6000)
     articles = []
     for number in range(count):
-        sections = [f"## {_sentence(rng, pool, 3)[:-1]}\n\n" + " ".join(_sentence(rng, pool, 12) for _ in range(3)) for _ in range(3)]
+        sections = [
+            f"## {_sentence(rng, pool, 3)[:-1]}\n\n" + " ".join(_sentence(rng, pool, 12) for _ in range(3))
+            for _ in range(3)
+        ]
         articles.append(
             ArticleData(
                 key=f"ART_{number:05d}",
@@ -79,7 +86,11 @@ def benchmark_queries(*, articles, count: int, seed: int = 7) -> list[str]:  # t
         elif kind < 0.8:
             queries.append(article.body.split(".")[0])
         else:
-            queries.append(rng.choice(["what's the weather tomorrow?", "tell me a joke", "who won the match", "hello", "ok thanks"]))
+            queries.append(
+                rng.choice(
+                    ["what's the weather tomorrow?", "tell me a joke", "who won the match", "hello", "ok thanks"]
+                )
+            )
     return queries
 
 
@@ -98,7 +109,8 @@ def _percentile(values: Sequence[float], fraction: float) -> float:
 
 
 def _row(name: str, timings: Sequence[float]) -> str:
-    return f"| {name} | {len(timings)} | {statistics.median(timings):.2f} | {_percentile(timings, 0.99):.2f} | {max(timings):.2f} |"
+    p50, p99 = statistics.median(timings), _percentile(timings, 0.99)
+    return f"| {name} | {len(timings)} | {p50:.2f} | {p99:.2f} | {max(timings):.2f} |"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -134,15 +146,24 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     hits = sum(1 for query in queries if search_articles(query, limit=1))
     rows = [
-        _row("search_articles (index + FTS5 fusion + passage)", _timings(lambda q: search_articles(q, limit=5), queries)),
+        _row(
+            "search_articles (index + FTS5 fusion + passage)", _timings(lambda q: search_articles(q, limit=5), queries)
+        ),
         _row("in-memory index only (new queries)", _timings(lambda q: loaded.index.search(q, limit=5), fresh_queries)),
         _row(
             "SQLite FTS5 only (rare words)",
-            _timings(lambda q: fts_search(query=q, limit=8, rarity=loaded.index.word_rarity, min_rarity=loaded.index.rare_word_idf), queries),
+            _timings(
+                lambda q: fts_search(
+                    query=q, limit=8, rarity=loaded.index.word_rarity, min_rarity=loaded.index.rare_word_idf
+                ),
+                queries,
+            ),
         ),
     ]
-    print(f"{args.articles:,} synthetic articles, {len(loaded.index.units):,} index units; "
-          f"import {import_s:.1f} s, index build {build_s:.1f} s; {hits}/{len(queries)} queries returned a result.\n")
+    print(
+        f"{args.articles:,} synthetic articles, {len(loaded.index.units):,} index units; "
+        f"import {import_s:.1f} s, index build {build_s:.1f} s; {hits}/{len(queries)} queries returned a result.\n"
+    )
     print("| what | queries | p50 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|")
     print("\n".join(rows))

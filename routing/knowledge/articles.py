@@ -3,6 +3,7 @@
 The file format is deliberately a small YAML subset (``key: value`` lines and ``- item``
 lists) so the help centre can be edited by hand and imported without a YAML dependency.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The offline answer engine's reply: the relevant part of the best article, with its citation."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -45,5 +46,9 @@ def compose_answer(question: str, *, history: Sequence[str] = ()) -> ComposedAns
         )
     text = f"{best.text}\n\nRead more: {best.title} ({best.url})"
     return ComposedAnswer(
-        text=text, citations=[Citation(key=best.key, title=best.title, url=best.url)], confident=True, top_key=best.key, score=best.score
+        text=text,
+        citations=[Citation(key=best.key, title=best.title, url=best.url)],
+        confident=True,
+        top_key=best.key,
+        score=best.score,
     )

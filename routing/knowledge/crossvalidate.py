@@ -7,6 +7,7 @@ articles' phrasings before the index is built, so no sentence is ever scored aga
 itself. Out-of-scope sentences (for example another shop's train file) only measure
 abstention. Only train files belong here: a test split is for ``manage.py evaluate_kb``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,11 @@ def demo_articles_load(*, folder: Path = DEMO_FOLDER) -> list[IndexedArticle]:
         if path.name == "README.md":
             continue
         data = article_parse_markdown(text=path.read_text(encoding="utf-8"), source=path.name)
-        articles.append(IndexedArticle(key=data.key, title=data.title, url="", body=data.body, tags=data.tags, phrasings=data.phrasings))
+        articles.append(
+            IndexedArticle(
+                key=data.key, title=data.title, url="", body=data.body, tags=data.tags, phrasings=data.phrasings
+            )
+        )
     return articles
 
 
@@ -54,7 +59,12 @@ def _without(articles: list[IndexedArticle], held_out: set[str]) -> list[Indexed
 
 
 def folds_run(
-    *, articles: list[IndexedArticle], rows: list[tuple[str, str]], out_of_scope: Sequence[str], settings: IndexSettings, folds: int = 5
+    *,
+    articles: list[IndexedArticle],
+    rows: list[tuple[str, str]],
+    out_of_scope: Sequence[str],
+    settings: IndexSettings,
+    folds: int = 5,
 ) -> FoldResult:
     shuffled = rows[:]
     random.Random(7).shuffle(shuffled)
@@ -67,8 +77,8 @@ def folds_run(
             matches = index.search(sentence, limit=1)
             in_scope.append((label, matches[0].key if matches else "", matches[0].score if matches else 0.0))
     full = ArticleIndex(articles, settings=settings)
-    oos = [(full.search(s, limit=1) or [None])[0] for s in out_of_scope]
-    return FoldResult(in_scope=in_scope, out_of_scope_scores=[m.score if m else 0.0 for m in oos])
+    oos_scores = [matches[0].score if matches else 0.0 for matches in (full.search(s, limit=1) for s in out_of_scope)]
+    return FoldResult(in_scope=in_scope, out_of_scope_scores=oos_scores)
 
 
 def threshold_for(*, scores: list[float], answered_share: float = TARGET_ANSWERED) -> float:
@@ -81,7 +91,8 @@ def result_summary(*, result: FoldResult, threshold: float) -> dict[str, float]:
     return {
         "in_scope_top1": sum(label == key for label, key, _ in rows) / len(rows),
         "in_scope_answered": sum(score >= threshold for *_, score in rows) / len(rows),
-        "out_of_scope_abstained": sum(s < threshold for s in result.out_of_scope_scores) / max(1, len(result.out_of_scope_scores)),
+        "out_of_scope_abstained": sum(s < threshold for s in result.out_of_scope_scores)
+        / max(1, len(result.out_of_scope_scores)),
         "threshold": threshold,
     }
 

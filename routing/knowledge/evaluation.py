@@ -1,4 +1,5 @@
 """Measuring the help centre against labelled questions (``manage.py evaluate_kb``)."""
+
 from __future__ import annotations
 
 import csv

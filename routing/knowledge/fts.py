@@ -3,6 +3,7 @@
 It finds candidates by stemmed words (including words only found deep in a body), which the
 in-memory index then scores; see :func:`routing.knowledge.retrieval.search_articles`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -6,6 +6,7 @@ a query is scored against units by cosine similarity of word and character n-gra
 vectors, and an article scores as its best unit. Character n-grams are what make "mattres",
 "instalment" and "COD option is availble?" find the right article.
 """
+
 from __future__ import annotations
 
 import functools
@@ -106,7 +107,7 @@ class ArticleIndex:
         self.rare_word_idf = math.log((1 + len(self.units)) / (1 + common)) + 1.0
         self.unit_vectors = [
             self._vector(words, chars, word_share=1.0 if unit.kind == SECTION else self.settings.word_share)
-            for unit, (words, chars) in zip(self.units, unit_counts)
+            for unit, (words, chars) in zip(self.units, unit_counts, strict=True)
         ]
         self.postings = self._postings()
         self._query_vectors = functools.lru_cache(maxsize=256)(self._query_vector_build)
@@ -164,7 +165,7 @@ class ArticleIndex:
             return self._walk(query, features)
         # Large help centre: the rarest features (the most telling ones) pick candidates, which
         # are then scored exactly, so a score means the same whatever the index size.
-        walked, rare = 0, []
+        walked, rare = 0, list[str]()
         for feature in features:
             walked += len(self.postings[feature])
             if rare and walked > self.settings.posting_budget:
@@ -228,14 +229,20 @@ class ArticleIndex:
         best = self._article_scores(unit_scores)
         bonus = self.settings.second_unit_bonus
         return [
-            ArticleMatch(key=self.articles[a].key, score=round(min(1.0, f + bonus * s), 6), unit_text=self.units[u].text)
+            ArticleMatch(
+                key=self.articles[a].key, score=round(min(1.0, f + bonus * s), 6), unit_text=self.units[u].text
+            )
             for a, (f, s, u) in best.items()
         ]
 
     def section_scores(self, vector: dict[str, float], *, key: str) -> list[SectionScore]:
         """Each section of one article (in order) with its cosine similarity to a query vector."""
         return [
-            SectionScore(heading=self.units[unit].heading, text=self.units[unit].text, score=self._cosine(vector, self.unit_vectors[unit]))
+            SectionScore(
+                heading=self.units[unit].heading,
+                text=self.units[unit].text,
+                score=self._cosine(vector, self.unit_vectors[unit]),
+            )
             for unit in self.units_by_key.get(key, ())
             if self.units[unit].kind == SECTION
         ]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+
 from routing.knowledge.articles import ArticleData, split_list
 
 # Where the help centre is mounted (see routing/knowledge/urls.py); citations carry this URL.

@@ -1,4 +1,5 @@
 """Choosing the few sentences of an article that answer a question, instead of the whole article."""
+
 from __future__ import annotations
 
 from routing.knowledge.index import ArticleIndex, SectionScore
@@ -56,6 +57,9 @@ def _section_cut(section: SectionScore, *, query_stems: set[str], max_chars: int
             break
         chosen.append(position)
         used += len(sentences[position]) + 1
-    lines = [sentences[i] if len(sentences[i]) <= max_chars else sentences[i][: max_chars - 1].rstrip() + "…" for i in sorted(chosen)]
+    lines = [
+        sentences[i] if len(sentences[i]) <= max_chars else sentences[i][: max_chars - 1].rstrip() + "…"
+        for i in sorted(chosen)
+    ]
     body = "\n".join(lines)
     return f"{section.heading}:\n{body}" if section.heading else body

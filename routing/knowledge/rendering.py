@@ -1,4 +1,5 @@
 """Markdown to HTML for public article pages, with raw HTML in articles shown as text."""
+
 from __future__ import annotations
 
 from django.utils.safestring import SafeString, mark_safe

@@ -4,6 +4,7 @@ The in-memory index (titles, sections, tags, alternative phrasings) scores every
 the database's full-text search adds candidates the index's budget may have skipped in very
 large help centres. The index is rebuilt in-process when the help-centre version changes.
 """
+
 from __future__ import annotations
 
 import gc
@@ -68,9 +69,13 @@ def knowledge_index_get() -> _LoadedIndex:
 def _fused_matches(loaded: _LoadedIndex, query: str, limit: int) -> list[ArticleMatch]:
     matches = loaded.index.search(query, limit=limit)
     seen = {match.key for match in matches}
-    extra = [key for key, _ in fts_search(
+    extra = [
+        key
+        for key, _ in fts_search(
             query=query, limit=FTS_CANDIDATES, rarity=loaded.index.word_rarity, min_rarity=loaded.index.rare_word_idf
-        ) if key not in seen and key in loaded.articles]
+        )
+        if key not in seen and key in loaded.articles
+    ]
     if extra:
         matches += loaded.index.score_articles(query, keys=extra)
     return sorted(matches, key=lambda match: match.score, reverse=True)[:limit]

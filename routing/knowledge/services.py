@@ -1,4 +1,5 @@
 """Writing the help centre: import (Markdown folder or CSV), export, and the demo content."""
+
 from __future__ import annotations
 
 import csv
@@ -133,9 +134,11 @@ def articles_upsert(*, articles: Sequence[ArticleData], progress: ProgressCallba
     if errors:
         raise ArticleImportError(errors)
     existing = {row.key: row for row in Article.objects.filter(key__in=[a.key for a in articles])}
-    created = [Article(key=a.key) for a in articles if a.key not in existing]
-    for row, article in zip(created, (a for a in articles if a.key not in existing)):
-        _apply(row, article)
+    created = []
+    for article in articles:
+        if article.key not in existing:
+            created.append(Article(key=article.key))
+            _apply(created[-1], article)
     changed = [(existing[a.key], a) for a in articles if a.key in existing and existing[a.key].as_data() != a]
     now = timezone.now()
     for row, article in changed:
@@ -149,7 +152,9 @@ def articles_upsert(*, articles: Sequence[ArticleData], progress: ProgressCallba
                 help_centre_version_bump()  # bulk writes send no post_save signal
     except IntegrityError as error:
         raise ArticleImportError([f"the database refused the import: {error}"]) from error
-    return ImportResult(created=len(created), updated=len(updated), unchanged=len(articles) - len(created) - len(updated))
+    return ImportResult(
+        created=len(created), updated=len(updated), unchanged=len(articles) - len(created) - len(updated)
+    )
 
 
 def _write_batches(created: list[Article], updated: list[Article], *, progress: ProgressCallback | None) -> None:
@@ -189,7 +194,17 @@ def articles_export(*, path: Path, file_format: str, articles: Iterable[Article]
             writer = csv.writer(handle)
             writer.writerow(CSV_COLUMNS)
             for row in rows:
-                writer.writerow([row.key, row.title, row.slug, row.tags, "true" if row.published else "false", row.phrasings, row.body])
+                writer.writerow(
+                    [
+                        row.key,
+                        row.title,
+                        row.slug,
+                        row.tags,
+                        "true" if row.published else "false",
+                        row.phrasings,
+                        row.body,
+                    ]
+                )
     else:
         raise ValueError(f"unknown export format {file_format!r} (md or csv)")
     return len(rows)

@@ -1,4 +1,5 @@
 """Admin edits and deletes bump the help-centre version; imports bump it once per batch."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Text handling shared by the index and the composer: tokens, features, sections, sentences."""
+
 from __future__ import annotations
 
 import re
@@ -59,9 +60,9 @@ def text_features(*, text: str, char_sizes: tuple[int, ...] = (3, 4, 5)) -> tupl
     """Word features (stems and stem bigrams) and character n-grams within padded words."""
     words = text_words(text=text)
     stems = [word_stem(word=word) for word in words]
-    content = [stem for stem, word in zip(stems, words) if word not in STOP_WORDS]
+    content = [stem for stem, word in zip(stems, words, strict=True) if word not in STOP_WORDS]
     word_features = [f"w:{stem}" for stem in content]
-    word_features += [f"b:{first}_{second}" for first, second in zip(content, content[1:])]
+    word_features += [f"b:{first}_{second}" for first, second in zip(content, content[1:], strict=False)]
     char_features: list[str] = []
     for word in words:
         padded = f" {word} "
@@ -86,7 +87,7 @@ class Section:
 def markdown_sections(*, body: str) -> list[Section]:
     """Split a Markdown body at ``##`` headings; the text before the first one has no heading."""
     sections: list[Section] = []
-    heading, lines = "", []
+    heading, lines = "", list[str]()
     for raw in body.splitlines():
         line = raw.strip()
         if line.startswith("#"):

@@ -15,4 +15,6 @@ def help_article(request: HttpRequest, slug: str) -> HttpResponse:
     article = article_published_get(slug=slug)
     if article is None:
         raise Http404("No such article")
-    return render(request, "knowledge/article.html", {"article": article, "body_html": markdown_render(text=article.body)})
+    return render(
+        request, "knowledge/article.html", {"article": article, "body_html": markdown_render(text=article.body)}
+    )

@@ -1,4 +1,5 @@
 """Runs on SQLite by default and on PostgreSQL when DATABASE_URL points at one."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,9 +13,19 @@ pytestmark = pytest.mark.skipif(connection.vendor not in ("sqlite", "postgresql"
 
 @pytest.fixture
 def articles(db) -> None:
-    Article.objects.create(key="REMOTE", title="The remote", slug="remote", body="Replace the AAA batteries, then re-pair it.")
-    Article.objects.create(key="POWER", title="No power", slug="power", body="Plug the base into a wall socket.", phrasings="base not turning on")
-    Article.objects.create(key="HIDDEN", title="Batteries draft", slug="draft", body="batteries batteries", published=False)
+    Article.objects.create(
+        key="REMOTE", title="The remote", slug="remote", body="Replace the AAA batteries, then re-pair it."
+    )
+    Article.objects.create(
+        key="POWER",
+        title="No power",
+        slug="power",
+        body="Plug the base into a wall socket.",
+        phrasings="base not turning on",
+    )
+    Article.objects.create(
+        key="HIDDEN", title="Batteries draft", slug="draft", body="batteries batteries", published=False
+    )
 
 
 def test_finds_a_word_that_only_appears_in_a_body(articles: None) -> None:

@@ -5,8 +5,20 @@ from routing.knowledge.index import ArticleIndex, IndexedArticle, IndexSettings
 from routing.knowledge.passages import passage_select
 
 ARTICLES = [
-    IndexedArticle(key="COD", title="Cash on delivery", url="/help/cod/", body="Pay when it arrives.\n\n## Limits\n\nUp to 30,000.", phrasings=("pay cash at the door",)),
-    IndexedArticle(key="WARRANTY", title="Warranty", url="/help/warranty/", body="Ten years.\n\n## Claims\n\nSend photos of the dent.", phrasings=("how many years guarantee",)),
+    IndexedArticle(
+        key="COD",
+        title="Cash on delivery",
+        url="/help/cod/",
+        body="Pay when it arrives.\n\n## Limits\n\nUp to 30,000.",
+        phrasings=("pay cash at the door",),
+    ),
+    IndexedArticle(
+        key="WARRANTY",
+        title="Warranty",
+        url="/help/warranty/",
+        body="Ten years.\n\n## Claims\n\nSend photos of the dent.",
+        phrasings=("how many years guarantee",),
+    ),
 ]
 
 

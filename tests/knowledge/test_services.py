@@ -16,7 +16,9 @@ from routing.knowledge.services import (
 
 
 def _snapshot() -> list[tuple]:
-    return list(Article.objects.order_by("key").values_list("key", "title", "slug", "body", "tags", "phrasings", "published"))
+    return list(
+        Article.objects.order_by("key").values_list("key", "title", "slug", "body", "tags", "phrasings", "published")
+    )
 
 
 @pytest.mark.django_db
@@ -99,3 +101,19 @@ def test_large_import_draws_a_progress_bar(tmp_path: Path, capsys: pytest.Captur
     call_command("import_articles", str(tmp_path / "many.csv"))
     assert "250/250" in capsys.readouterr().err
     assert Article.objects.count() == 250
+
+
+@pytest.mark.django_db
+def test_version_changes_only_when_articles_change(tmp_path: Path) -> None:
+    from routing.knowledge.selectors import help_centre_version
+
+    demo_helpcentre_load()
+    loaded = help_centre_version()
+    demo_helpcentre_load()
+    assert help_centre_version() == loaded
+    (tmp_path / "bad.csv").write_text("key,title,slug,body\nNEW,,new,Body\n")
+    with pytest.raises(ArticleImportError):
+        articles_import(path=tmp_path / "bad.csv")
+    assert help_centre_version() == loaded
+    Article.objects.get(key="COD").delete()
+    assert help_centre_version() != loaded

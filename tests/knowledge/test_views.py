@@ -15,7 +15,9 @@ def test_index_lists_published_articles(client, demo_helpcentre) -> None:
 
 
 def test_article_page_renders_markdown_and_escapes_html(client) -> None:
-    Article.objects.create(key="X", title="Safe", slug="safe", body="**Bold** <script>alert(1)</script>\n\n[x](javascript:alert(1))")
+    Article.objects.create(
+        key="X", title="Safe", slug="safe", body="**Bold** <script>alert(1)</script>\n\n[x](javascript:alert(1))"
+    )
     page = client.get("/help/safe/").content.decode()
     assert "<strong>Bold</strong>" in page
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page

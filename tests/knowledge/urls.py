@@ -1,4 +1,5 @@
 """The help centre mounted where the project mounts it, for view tests."""
+
 from __future__ import annotations
 
 from django.urls import include, path

@@ -4,28 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies: list[tuple[str, str]] = []
 
     operations = [
         migrations.CreateModel(
-            name='Article',
+            name="Article",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(help_text='Stable identifier used by imports and citations.', max_length=100, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=120, unique=True)),
-                ('body', models.TextField(help_text='Markdown. Raw HTML is shown as text, never rendered.')),
-                ('tags', models.CharField(blank=True, help_text='Comma-separated.', max_length=300)),
-                ('phrasings', models.TextField(blank=True, help_text='Other ways customers ask for this article, one per line.')),
-                ('published', models.BooleanField(default=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "key",
+                    models.CharField(
+                        help_text="Stable identifier used by imports and citations.", max_length=100, unique=True
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=120, unique=True)),
+                ("body", models.TextField(help_text="Markdown. Raw HTML is shown as text, never rendered.")),
+                ("tags", models.CharField(blank=True, help_text="Comma-separated.", max_length=300)),
+                (
+                    "phrasings",
+                    models.TextField(blank=True, help_text="Other ways customers ask for this article, one per line."),
+                ),
+                ("published", models.BooleanField(default=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
             ],
             options={
-                'ordering': ['title'],
+                "ordering": ["title"],
             },
         ),
     ]

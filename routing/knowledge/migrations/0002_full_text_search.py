@@ -4,6 +4,7 @@ SQLite: an FTS5 table over the article columns, kept in step by triggers so bulk
 admin edits and raw SQL all stay searchable. PostgreSQL: a stored tsvector column with a
 GIN index. Neither is a Django field: only ``routing.knowledge.fts`` reads them.
 """
+
 from __future__ import annotations
 
 from django.db import migrations

@@ -4,21 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('knowledge', '0002_full_text_search'),
+        ("knowledge", "0002_full_text_search"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HelpCentreVersion',
+            name="HelpCentreVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveBigIntegerField(default=0)),
-                ('token', models.CharField(default='', max_length=32)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveBigIntegerField(default=0)),
+                ("token", models.CharField(default="", max_length=32)),
             ],
             options={
-                'verbose_name': 'help-centre version',
+                "verbose_name": "help-centre version",
             },
         ),
     ]

@@ -6,7 +6,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from routing.knowledge.evaluation import EvaluationInputError, EvaluationReport, knowledge_evaluate, labelled_questions_read
+from routing.knowledge.evaluation import (
+    EvaluationInputError,
+    EvaluationReport,
+    knowledge_evaluate,
+    labelled_questions_read,
+)
 from routing.knowledge.models import Article
 from routing.knowledge.services import demo_helpcentre_load
 

@@ -9,7 +9,9 @@ from routing.knowledge.services import articles_export
 
 
 class Command(BaseCommand):
-    help = "Export every help-centre article as a folder of Markdown files or one CSV file (import_articles reads both)."
+    help = (
+        "Export every help-centre article as a folder of Markdown files or one CSV file (import_articles reads both)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, help="Folder (md) or file (csv) to write")

@@ -10,7 +10,10 @@ from routing.knowledge.services import ArticleImportError, articles_import
 
 
 class Command(BaseCommand):
-    help = "Import help-centre articles from a folder of Markdown files (front matter + body) or a CSV file. All or nothing."
+    help = (
+        "Import help-centre articles from a folder of Markdown files (front matter + body) or a CSV file. "
+        "All or nothing: any bad file or row means nothing is imported."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, help="Folder of .md files, one .md file, or a .csv file")
@@ -25,4 +28,8 @@ class Command(BaseCommand):
             for message in error.errors:
                 self.stderr.write(f"  {message}")
             raise CommandError(f"Nothing imported: {len(error.errors)} problem(s) found.") from error
-        self.stdout.write(self.style.SUCCESS(f"Imported: {result.created} created, {result.updated} updated, {result.unchanged} unchanged."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported: {result.created} created, {result.updated} updated, {result.unchanged} unchanged."
+            )
+        )

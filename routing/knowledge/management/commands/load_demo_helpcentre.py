@@ -12,4 +12,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = demo_helpcentre_load()
-        self.stdout.write(f"Demo help centre: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
+        self.stdout.write(
+            f"Demo help centre: {result.created} created, {result.updated} updated, {result.unchanged} unchanged."
+        )
