@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from conversations.models import Conversation, Message, Rating
@@ -26,7 +27,6 @@ from conversations.services import message_record
 from routing import signals
 
 RATING_COMMENT_MAX_CHARS = 2000
-RATING_REQUESTED_TEXT = "How did we do? Please rate this conversation."
 RATED_TEXT = "Thank you for your feedback."
 # A conversation quiet for this long is over, whether or not anyone closed it.
 IDLE_AFTER = timedelta(minutes=30)
@@ -58,28 +58,6 @@ def rating_open(*, conversation: Conversation) -> bool:
     if events.filter(kind="event", data__event="rating_requested").exists():
         return True
     return conversation.status == Conversation.Status.BOT and events.filter(role=Message.Role.ASSISTANT).exists()
-
-
-def rating_request(*, conversation_id: int) -> Message | None:
-    """Ask the customer for a rating (a ``rating_requested`` event), once; None if asked or rated before.
-
-    Call it when a conversation closes. It also refreshes the satisfaction estimate, since a
-    closed conversation's signals are final.
-    """
-    satisfaction_estimate_update(conversation_id=conversation_id)
-    with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-        asked = Message.objects.filter(conversation=conversation, kind="event", data__event="rating_requested").exists()
-        if asked or Rating.objects.filter(conversation=conversation).exists():
-            return None
-        message, _ = message_record(
-            conversation_id=conversation_id,
-            role=Message.Role.SYSTEM,
-            kind="event",
-            text=RATING_REQUESTED_TEXT,
-            data={"event": "rating_requested"},
-        )
-    return message
 
 
 def rating_record(*, conversation_id: int, score: object, comment: object = "") -> Rating:
@@ -178,13 +156,17 @@ def satisfaction_signals(*, lines: Sequence[TranscriptLine], finished: bool) -> 
         not_helped=not_helped,
         frustrated=frustrated,
         thanked=thanked,
-        abandoned=finished and (_last_word_is_customers(lines) or (handed_off and not agent_replied)),
+        abandoned=finished and (_left_unanswered(lines) or (handed_off and not agent_replied)),
     )
 
 
-def _last_word_is_customers(lines: Sequence[TranscriptLine]) -> bool:
+def _left_unanswered(lines: Sequence[TranscriptLine]) -> bool:
+    """The customer had the last word, and it was not a goodbye ("thanks!", "ok bye")."""
     spoken = [line for line in lines if line.kind == "text"]
-    return bool(spoken) and spoken[-1].role == "customer"
+    if not spoken or spoken[-1].role != "customer":
+        return False
+    last = spoken[-1].text
+    return not (THANKS.search(last) or signals.text_is_small_talk(last))
 
 
 def satisfaction_score(*, found: SatisfactionSignals) -> Decimal:
@@ -223,3 +205,14 @@ def satisfaction_estimate_update(*, conversation_id: int) -> Decimal | None:
     estimate = satisfaction_score(found=satisfaction_signals(lines=lines, finished=finished))
     Conversation.objects.filter(pk=conversation_id).update(satisfaction_estimate=estimate)
     return estimate
+
+
+def satisfaction_estimates_refresh(*, since: datetime) -> int:
+    """Re-estimate every conversation with activity since ``since``; returns how many were estimated.
+
+    Closing and going idle change an estimate without any new answer (silence becomes
+    abandonment), so run this periodically with ``since`` = the previous run minus ``IDLE_AFTER``.
+    """
+    active = Message.objects.filter(created_at__gte=since).values("conversation_id")
+    changed = Conversation.objects.filter(Q(pk__in=active) | Q(closed_at__gte=since)).values_list("pk", flat=True)
+    return sum(satisfaction_estimate_update(conversation_id=pk) is not None for pk in changed.iterator())

@@ -1,4 +1,5 @@
 """Budget caps: spend summed from the ledger, and a reached cap downgrading the next answer's tier."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -23,7 +24,13 @@ SECOND_HARD_QUESTION = "Now the remote shows error E07 even though I already tri
 
 def _spend(*, cost: str, conversation: Conversation | None = None, days_ago: int = 0) -> None:
     entry = LedgerEntry.objects.create(
-        conversation=conversation, purpose="answer", tier="thinking", model="m", provider="p", cost=Decimal(cost), outcome="ok"
+        conversation=conversation,
+        purpose="answer",
+        tier="thinking",
+        model="m",
+        provider="p",
+        cost=Decimal(cost),
+        outcome="ok",
     )
     if days_ago:
         LedgerEntry.objects.filter(pk=entry.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
@@ -63,7 +70,10 @@ def test_no_caps_by_default_and_a_single_settings_row():
 
 @pytest.mark.django_db
 def test_reached_caps_downgrade_the_planned_tier_one_step_per_cap():
-    assert answer_plan_make(question=HARD_QUESTION, history=[], conversation_spent=Decimal("0")).decision.tier == TierName.THINKING
+    assert (
+        answer_plan_make(question=HARD_QUESTION, history=[], conversation_spent=Decimal("0")).decision.tier
+        == TierName.THINKING
+    )
 
     _caps(conversation="0.10")
     plan = answer_plan_make(question=HARD_QUESTION, history=[], conversation_spent=Decimal("0.10"))

@@ -1,4 +1,5 @@
 """Every dashboard figure, recomputed here straight from the rows (and numpy), must match."""
+
 from __future__ import annotations
 
 import csv
@@ -29,11 +30,21 @@ def month(db, agent) -> DateRange:
     today = timezone.localdate()
     period = DateRange(start=today - timedelta(days=13), end=today)
     # A summary call billed to no conversation, a failed call, and a row from before the period.
-    LedgerEntry.objects.create(purpose="summary", tier="mini", model="m", provider="p", cost=Decimal("0.01234567"), outcome="ok")
     LedgerEntry.objects.create(
-        purpose="answer", tier="thinking", model="t", provider="p", cost=Decimal("0"), outcome="fallback", time_to_first_token_ms=9
+        purpose="summary", tier="mini", model="m", provider="p", cost=Decimal("0.01234567"), outcome="ok"
     )
-    old = LedgerEntry.objects.create(purpose="answer", tier="pro", model="p", provider="p", cost=Decimal("5"), outcome="ok")
+    LedgerEntry.objects.create(
+        purpose="answer",
+        tier="thinking",
+        model="t",
+        provider="p",
+        cost=Decimal("0"),
+        outcome="fallback",
+        time_to_first_token_ms=9,
+    )
+    old = LedgerEntry.objects.create(
+        purpose="answer", tier="pro", model="p", provider="p", cost=Decimal("5"), outcome="ok"
+    )
     LedgerEntry.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
     return period
 
@@ -59,7 +70,9 @@ def _expected_conversations(period: DateRange) -> list[dict]:
         messages = list(Message.objects.filter(conversation=conversation).order_by("seq"))
         tiers = [TIER_RANK[m.tier] for m in messages if m.role == "assistant" and m.kind == "text" and m.tier]
         rating = Rating.objects.filter(conversation=conversation).first()
-        handed = conversation.assigned_agent_id is not None or any(m.data.get("event") == "handoff_requested" for m in messages)
+        handed = conversation.assigned_agent_id is not None or any(
+            m.data.get("event") == "handoff_requested" for m in messages
+        )
         facts.append(
             {
                 "day": timezone.localtime(conversation.created_at).date(),
@@ -67,7 +80,9 @@ def _expected_conversations(period: DateRange) -> list[dict]:
                 "escalated": any(tiers[i] > max(tiers[:i]) for i in range(1, len(tiers))),
                 "resolved": bool(tiers) and not handed,
                 "rating": rating.score if rating else None,
-                "estimate": None if conversation.satisfaction_estimate is None else float(conversation.satisfaction_estimate),
+                "estimate": None
+                if conversation.satisfaction_estimate is None
+                else float(conversation.satisfaction_estimate),
             }
         )
     return facts
@@ -90,7 +105,9 @@ def test_costs_per_day_and_tier_and_per_resolved_conversation_match_the_ledger(m
         day_cost = sum((cost for (d, _), cost in expected.items() if d == day.day), Decimal("0"))
         day_resolved = sum(fact["resolved"] for fact in facts if fact["day"] == day.day)
         assert day.cost == day_cost
-        assert day.cost_per_resolved == ((day_cost / day_resolved).quantize(Decimal("0.00000001")) if day_resolved else None)
+        assert day.cost_per_resolved == (
+            (day_cost / day_resolved).quantize(Decimal("0.00000001")) if day_resolved else None
+        )
 
 
 def test_rates_match_the_transcripts(month):
@@ -113,7 +130,11 @@ def test_rates_match_the_transcripts(month):
 
 def test_answer_share_and_time_to_first_token_percentiles_match_numpy(month):
     figures = dashboard_figures(period=month)
-    answers = [m.tier for m in Message.objects.filter(role="assistant", kind="text").exclude(tier="") if _in_period(m.created_at, month)]
+    answers = [
+        m.tier
+        for m in Message.objects.filter(role="assistant", kind="text").exclude(tier="")
+        if _in_period(m.created_at, month)
+    ]
     for tier, share in figures.answer_share.items():
         assert share["answers"] == answers.count(tier)
         assert share["share"] == pytest.approx(answers.count(tier) / len(answers))
@@ -188,7 +209,9 @@ def test_dashboard_page_renders_for_admins_with_the_figures(client, admin_user, 
 
 def test_dashboard_csv_download(client, admin_user, month):
     client.force_login(admin_user)
-    response = client.get("/admin/dashboard/", {"start": month.start.isoformat(), "end": month.end.isoformat(), "format": "csv"})
+    response = client.get(
+        "/admin/dashboard/", {"start": month.start.isoformat(), "end": month.end.isoformat(), "format": "csv"}
+    )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
