@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -273,19 +275,24 @@ class ServerRun:
 
 
 async def server_run(
-    server: str, *, env: dict[str, str], sizes: list[int], spread_s: float, redis_client: redis.Redis
+    server: str, *, env: dict[str, str], sizes: list[int], spread_s: float, redis_client: redis.Redis, profile: str
 ) -> ServerRun:
     """One web process: the first size, then the ramp until a target breaks."""
     port = stack.port_free()
     process = stack.asgi_server_start(server=server, port=port, env=env)
     outcome = ServerRun(server=server)
+    profiler = None
     try:
-        widgets = [Widget(session=s) for s in sessions_open(port=port, count=max(sizes))]
-        await product_round(widgets[:20], port=port, spread_s=0.2, round_no=0)  # warm-up: imports, connections
+        # Every round asks in fresh conversations: the same question again would (rightly) be
+        # taken as "not helped" by the router and handed to a person.
+        warm_up = [Widget(session=s) for s in sessions_open(port=port, count=20)]
+        await product_round(warm_up, port=port, spread_s=0.2, round_no=0)  # imports, connections, caches
+        profiler = profiler_start(pid=process.pid, path=f"{profile}.{server}.txt") if profile else None
         for round_no, size in enumerate(sizes, start=1):
+            widgets = [Widget(session=s) for s in sessions_open(port=port, count=size)]
             result = await round_measure(
                 f"Supportbot on {server}",
-                lambda: product_round(widgets[:size], port=port, spread_s=spread_s, round_no=round_no),
+                lambda: product_round(widgets, port=port, spread_s=spread_s, round_no=round_no),
                 conversations=size,
                 pid=process.pid,
                 redis_client=redis_client,
@@ -298,8 +305,16 @@ async def server_run(
             if not result.meets_targets() and round_no > 1:
                 break
     finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT
+            profiler.wait(timeout=30)
         stack.process_stop(process)
     return outcome
+
+
+def profiler_start(*, pid: int, path: str) -> subprocess.Popen[bytes]:
+    """py-spy sampling the web process during the measured rounds only (collapsed stacks)."""
+    return subprocess.Popen([str(stack.BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "200", "--format", "raw", "--output", path, "--nonblocking"])
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -371,7 +386,7 @@ async def bench(args: argparse.Namespace) -> str:
             stack.database_migrate(env=env)
             print(TABLE_HEAD, flush=True)
             runs = [
-                await server_run(server, env=env, sizes=sizes, spread_s=args.spread_s, redis_client=redis_client)
+                await server_run(server, env=env, sizes=sizes, spread_s=args.spread_s, redis_client=redis_client, profile=args.profile)
                 for server in args.servers
             ]
             measured = sorted({r.conversations for run in runs for r in [run.at_n, *run.ramp] if r})
@@ -398,6 +413,7 @@ def main() -> None:
     parser.add_argument("--ramp", type=lambda text: [int(n) for n in text.split(",") if n], default=[300, 400, 600, 800])
     parser.add_argument("--spread-s", type=float, default=CHUNKS * INTERVAL_MS / 1000)
     parser.add_argument("--database-url", default="", help="PostgreSQL instead of a temporary SQLite file")
+    parser.add_argument("--profile", default="", help="sample the web process with py-spy into PROFILE.<server>.txt")
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     body = asyncio.run(bench(args))
