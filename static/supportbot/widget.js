@@ -63,7 +63,8 @@
     } catch (e) { /* not a URL */ }
     return null;
   }
-  var INLINE = /(!?)\[([^\]\n]{1,200})\]\(([^)\s]{1,500})\)|\*\*([^*\n]{1,300})\*\*|(https?:\/\/[^\s<>()]{1,500})/g;
+  // A bare URL stops at a quote too: in 'src="https://x/"' the quote belongs to the HTML around it.
+  var INLINE = /(!?)\[([^\]\n]{1,200})\]\(([^)\s]{1,500})\)|\*\*([^*\n]{1,300})\*\*|(https?:\/\/[^\s<>()"]{1,500})/g;
   function renderInline(target, text) {
     var last = 0, match;
     INLINE.lastIndex = 0;

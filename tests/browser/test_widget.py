@@ -91,3 +91,35 @@ def test_server_restart_mid_answer_shows_reconnecting_then_the_full_answer_once(
     resumed = stream_states(page)[states_before_restart:]
     assert any(len(state) < len(SECOND_DRAFT) for state in resumed[:-1]), resumed
     assert all(SECOND_DRAFT.startswith(state) or FIRST_DRAFT.startswith(state) for state in resumed), resumed
+
+
+HOSTILE_ANSWER = (
+    "Here you go <script>alert('script tag')</script> and <img src=x onerror=\"alert('img onerror')\"> "
+    "then [click me](javascript:alert('javascript link')) and <a href=\"javascript:alert('raw anchor')\">this</a> "
+    "plus ![tracking pixel](http://tracker.invalid/pixel.png) and <iframe src=\"http://evil.invalid/\"></iframe> "
+    "<svg onload=\"alert('svg onload')\"></svg> done."
+)
+
+
+def test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads(
+    product_start, host_page, browser_context_new, model_server_start
+):
+    model = model_server_start(text=HOSTILE_ANSWER, chunks=12, interval_ms=10)
+    product = product_start(allowed_origins=[host_page.origin], **model_env(model))
+    local = {product.url, host_page.origin}
+    page, watch = browser_context_new(local_origins=local)
+    page.goto(host_page_show(host_page, product))
+    widget_open(page)
+    widget_ask(page, "show me something")
+    answer = answer_wait(page)
+    page.wait_for_timeout(500)  # give any injected handler the time it would need to fire
+
+    body = answer.locator(".body")
+    assert "<script>alert('script tag')</script>" in (body.text_content() or "")
+    assert body.locator("script, img, iframe, svg, object, embed").count() == 0
+    hrefs = [link.get_attribute("href") or "" for link in body.locator("a").all()]
+    # The image is offered as a link, never loaded; the javascript: links stay text.
+    assert hrefs == ["http://tracker.invalid/pixel.png", "http://evil.invalid/"], hrefs
+    assert watch.dialogs == []
+    assert watch.page_errors == [] and watch.console_errors == []
+    assert watch.foreign_requests(allowed_origins=local) == []
