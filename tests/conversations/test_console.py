@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.utils import timezone
+
+from conversations import business_hours
+from conversations.models import Conversation, Message
+from conversations.services import BotSilenced, answer_record, message_record
+from tests.conftest import ALLOWED_ORIGIN, frames_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def other_agent(django_user_model):
+    return django_user_model.objects.create_user(
+        username="alex", password="agent-pass-456", is_staff=True, first_name="Alex"
+    )
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def console_communicator(client: Client | None = None, *, origin: str = ALLOWED_ORIGIN) -> WebsocketCommunicator:
+    from supportbot.asgi import application
+
+    headers = [(b"origin", origin.encode()), (b"host", b"127.0.0.1:8000")]
+    if client is not None:
+        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    return WebsocketCommunicator(application, "/ws/console/", headers=headers)
+
+
+async def console_for(user) -> tuple[WebsocketCommunicator, Client, dict]:
+    client = await database_sync_to_async(signed_in)(user)
+    communicator = console_communicator(client)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    snapshot = await communicator.receive_json_from()
+    assert snapshot["type"] == "queue"
+    return communicator, client, snapshot
+
+
+def test_console_page_is_for_staff_only(client, agent, django_user_model):
+    response = client.get("/console/")
+    assert response.status_code == 302 and response["Location"] == "/console/login/?next=/console/"
+    customer = django_user_model.objects.create_user(username="pat", password="customer-pass-1")
+    assert signed_in(customer).get("/console/").status_code == 403
+    page = signed_in(agent).get("/console/")
+    assert page.status_code == 200
+    assert (
+        b"Agent console" in page.content
+        and b"Canned responses" in page.content
+        and b"console/console.js" in page.content
+    )
+
+
+def test_the_login_form_is_csrf_checked(agent):
+    client = Client(enforce_csrf_checks=True)
+    credentials = {"username": "sam", "password": "agent-pass-123"}
+    assert client.post("/console/login/", credentials).status_code == 403
+    form = client.get("/console/login/")
+    token = form.context["csrf_token"]
+    response = client.post("/console/login/", {**credentials, "csrfmiddlewaretoken": str(token)})
+    assert response.status_code == 302 and response["Location"] == "/console/"
+
+
+async def test_console_socket_refuses_anonymous_customers_and_other_origins(agent, django_user_model):
+    anonymous = console_communicator()
+    assert (await anonymous.connect()) == (False, 4403)
+    customer = await database_sync_to_async(django_user_model.objects.create_user)(
+        username="pat", password="customer-pass-1"
+    )
+    not_staff = console_communicator(await database_sync_to_async(signed_in)(customer))
+    assert (await not_staff.connect()) == (False, 4403)
+    staff_client = await database_sync_to_async(signed_in)(agent)
+    # The origin is on the widget allow-list, but it is not the console's own origin.
+    cross_site = console_communicator(staff_client, origin="http://localhost:8000")
+    assert (await cross_site.connect())[0] is False
+
+
+async def test_customer_asks_for_a_person_and_the_agent_takes_over_live(widget, agent):
+    console, _, snapshot = await console_for(agent)
+    assert snapshot["waiting"] == [] and snapshot["agent"]["online"] is True
+    await widget.send_json_to({"type": "message", "text": "My LiftBase shows E04", "client_id": "c1"})
+    await frames_until(widget, lambda f: f["type"] == "message" and f["role"] == "assistant")
+    await widget.send_json_to({"type": "handoff"})
+    queued = await frames_until(widget, lambda f: f["type"] == "queue")
+    assert any(f.get("data", {}).get("event") == "handoff_requested" for f in queued)
+    assert queued[-1]["position"] == 1
+
+    assigned = await frames_until(console, lambda f: f["type"] == "assigned")
+    public_id = assigned[-1]["conversation"]
+    snapshot = await frames_until(
+        console, lambda f: f["type"] == "queue" and f["waiting"] and f["waiting"][0]["summary"]["status"] == "done"
+    )
+    card = snapshot[-1]["waiting"][0]
+    assert card["conversation"] == public_id and card["assigned_to"] == "Sam" and card["position"] == 1
+    assert "Problem: My LiftBase shows E04" in card["summary"]["text"] and card["tier"]
+
+    await console.send_json_to({"type": "open", "conversation": public_id, "last_seq": 0})
+    transcript = await frames_until(console, lambda f: f["type"] == "transcript")
+    roles = [m["role"] for m in transcript[-1]["messages"]]
+    assert roles[:2] == ["customer", "assistant"] and "citations" in transcript[-1]["messages"][1]
+
+    await console.send_json_to({"type": "claim", "conversation": public_id})
+    joined = await frames_until(
+        widget, lambda f: f["type"] == "message" and f.get("data", {}).get("event") == "agent_joined"
+    )
+    assert joined[-1]["text"] == "Sam joined the chat" and joined[-1]["data"]["status"] == "agent"
+
+    await console.send_json_to(
+        {"type": "reply", "conversation": public_id, "text": "Hi, I'm Sam. Let's fix that.", "client_id": "a1"}
+    )
+    reply = await frames_until(widget, lambda f: f["type"] == "message" and f["role"] == "agent")
+    assert reply[-1]["text"] == "Hi, I'm Sam. Let's fix that." and reply[-1]["author"] == "Sam"
+
+    await widget.send_json_to({"type": "message", "text": "Thanks, it still beeps", "client_id": "c2"})
+    seen = await frames_until(console, lambda f: f["type"] == "message" and f.get("client_id") == "c2")
+    assert seen[-1]["conversation"] == public_id
+
+    await console.send_json_to({"type": "hand_back", "conversation": public_id})
+    back = await frames_until(
+        widget, lambda f: f["type"] == "message" and f.get("data", {}).get("event") == "handed_back"
+    )
+    assert back[-1]["data"]["status"] == "bot"
+    status = await database_sync_to_async(Conversation.objects.values_list("status", flat=True).get)(
+        public_id=public_id
+    )
+    assert status == "bot"
+    await console.disconnect()
+
+
+async def test_two_agents_claim_at_the_same_moment_and_exactly_one_wins(widget, agent, other_agent):
+    sam, _, _ = await console_for(agent)
+    alex, _, _ = await console_for(other_agent)
+    await widget.send_json_to({"type": "handoff"})
+    public_id = (await frames_until(sam, lambda f: f["type"] == "queue" and f["waiting"]))[-1]["waiting"][0][
+        "conversation"
+    ]
+    await asyncio.gather(
+        sam.send_json_to({"type": "claim", "conversation": public_id}),
+        alex.send_json_to({"type": "claim", "conversation": public_id}),
+    )
+    outcomes = []
+    for console in (sam, alex):
+        frames = await frames_until(console, lambda f: f["type"] in {"done", "claim_lost"})
+        outcomes.append(frames[-1]["type"])
+    assert sorted(outcomes) == ["claim_lost", "done"]
+    joined = await database_sync_to_async(Message.objects.filter(data__event="agent_joined").count)()
+    assert joined == 1
+    await sam.disconnect()
+    await alex.disconnect()
+
+
+async def test_console_catches_up_by_seq_after_a_reconnect(widget, agent, customer_session):
+    public_id, _ = customer_session
+    await widget.send_json_to({"type": "handoff"})
+    console, _, _ = await console_for(agent)
+    await console.send_json_to({"type": "open", "conversation": public_id, "last_seq": 0})
+    first = (await frames_until(console, lambda f: f["type"] == "transcript"))[-1]
+    last_seq = first["messages"][-1]["seq"]
+    await console.disconnect()
+
+    conversation_id = await database_sync_to_async(Conversation.objects.values_list("pk", flat=True).get)(
+        public_id=public_id
+    )
+    for text in ("Anyone there?", "Hello?"):
+        await database_sync_to_async(message_record)(conversation_id=conversation_id, role="customer", text=text)
+
+    again, _, _ = await console_for(agent)
+    await again.send_json_to({"type": "open", "conversation": public_id, "last_seq": last_seq})
+    caught_up = (await frames_until(again, lambda f: f["type"] == "transcript"))[-1]
+    assert [m["text"] for m in caught_up["messages"]] == ["Anyone there?", "Hello?"]
+    assert [m["seq"] for m in caught_up["messages"]] == [last_seq + 1, last_seq + 2]
+    await again.disconnect()
+
+
+async def test_signing_out_closes_the_agents_open_console(agent):
+    console, client, _ = await console_for(agent)
+    response = await database_sync_to_async(client.post)("/console/logout/")
+    assert response.status_code == 302
+    closed = await console.receive_output(timeout=2)
+    assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_the_bot_never_answers_while_an_agent_owns_the_conversation(widget, agent, customer_session):
+    public_id, _ = customer_session
+    await widget.send_json_to({"type": "handoff"})
+    console, _, _ = await console_for(agent)
+    await console.send_json_to({"type": "claim", "conversation": public_id})
+    await frames_until(widget, lambda f: f.get("data", {}).get("event") == "agent_joined")
+    await widget.send_json_to({"type": "message", "text": "Where is my order?", "client_id": "q"})
+    await frames_until(widget, lambda f: f["type"] == "message" and f.get("client_id") == "q")
+    assert await widget.receive_nothing(timeout=0.5)
+    conversation_id = await database_sync_to_async(Conversation.objects.values_list("pk", flat=True).get)(
+        public_id=public_id
+    )
+    # An answer that was already streaming when the agent joined is dropped, not stored.
+    with pytest.raises(BotSilenced):
+        await database_sync_to_async(answer_record)(
+            conversation_id=conversation_id,
+            reply_to_seq=1,
+            text="late",
+            tier="instant",
+            model="m",
+            route_reason="r",
+            calls=[],
+        )
+    assistant = await database_sync_to_async(Message.objects.filter(role="assistant").count)()
+    assert assistant == 0
+    await console.disconnect()
+
+
+async def test_out_of_hours_the_widget_takes_an_email_and_a_message(widget, settings):
+    tomorrow = business_hours.DAYS[(timezone.now().weekday() + 1) % 7]
+    settings.TIME_ZONE = "UTC"
+    settings.SUPPORTBOT_BUSINESS_HOURS = f"{tomorrow} 09:00-17:00"
+    await widget.send_json_to({"type": "handoff"})
+    told = await frames_until(widget, lambda f: f["type"] == "message")
+    assert told[-1]["data"]["event"] == "out_of_hours"
+    await widget.send_json_to({"type": "ticket", "email": "not-an-email", "text": "help"})
+    assert (await widget.receive_json_from())["code"] == "bad_email"
+    await widget.send_json_to({"type": "ticket", "email": "pat@example.com", "text": "My base is stuck at E04"})
+    thanks = await frames_until(widget, lambda f: f["type"] == "message")
+    assert thanks[-1]["data"]["event"] == "ticket_created" and "pat@example.com" in thanks[-1]["text"]
