@@ -34,6 +34,7 @@
     ".notice{font-size:12px;color:#8a5a00;margin-top:4px;display:block;}",
     ".deep{font-size:12px;color:#5a3fc0;display:block;margin-bottom:4px;}",
     ".typing{display:inline-block;letter-spacing:2px;color:#8a90a2;}",
+    ".typing[hidden]{display:none;}",
     ".cites{margin-top:6px;font-size:13px;border-top:1px solid #eceef4;padding-top:4px;}",
     ".cites a,.msg a{color:#2346c4;text-decoration:underline;}",
     ".msg.customer a{color:#fff;}",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import WIDGET_TITLE, host_page_show, model_env
+from tests.browser.conftest import WIDGET_TITLE, host_page_show, model_env, screenshot_save
 from tests.browser.widget import answer_body_text, answer_wait, stream_record, stream_states, widget_ask, widget_open
 
 # Slow enough that the test (and a person) sees the answer arrive word by word.
@@ -123,3 +123,62 @@ def test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads(
     assert watch.dialogs == []
     assert watch.page_errors == [] and watch.console_errors == []
     assert watch.foreign_requests(allowed_origins=local) == []
+
+
+FOCUSED_IN_WIDGET_JS = """
+() => {
+  const shadow = window.__supportbotWidget.shadowRoot;
+  const node = document.activeElement && document.activeElement.tagName === 'SUPPORTBOT-WIDGET' ? shadow.activeElement : null;
+  return node ? (node.getAttribute('aria-label') || node.getAttribute('role') || node.textContent) : null;
+}
+"""
+
+
+def _focused(page) -> str | None:
+    return page.evaluate(FOCUSED_IN_WIDGET_JS)
+
+
+def _tab_until(page, label: str, *, key: str = "Tab", presses: int = 12) -> None:
+    for _ in range(presses):
+        page.keyboard.press(key)
+        if _focused(page) == label:
+            return
+    raise AssertionError(f"{key} never reached {label!r}; focus ended on {_focused(page)!r}")
+
+
+def test_keyboard_only_customer_opens_asks_and_reads_an_announced_answer(product_start, browser_context_new):
+    product = product_start(**STREAMING_ENV)
+    page, watch = browser_context_new(local_origins={product.url})
+    page.goto(product.url + "/")  # the demo shop, with the widget's one script tag
+    page.wait_for_function("() => window.__supportbotWidget !== undefined")
+
+    _tab_until(page, "Open chat: Lullmoor Sleep Co. support")
+    page.keyboard.press("Enter")
+    assert _focused(page) == "Type your message"
+    log = page.get_by_role("log", name="Conversation")
+    assert log.get_attribute("aria-live") == "polite"
+    page.get_by_role("status").wait_for(state="hidden")
+    page.keyboard.type("how long is the trial?")
+    page.keyboard.press("Enter")
+
+    streaming = log.locator(".msg.assistant[aria-busy=true] .body")
+    page.wait_for_function(
+        "() => { const b = window.__supportbotWidget.shadowRoot.querySelector('.msg.assistant[aria-busy=true] .body');"
+        " return b !== null && b.textContent.split(' ').length >= 8; }"
+    )
+    mid_stream = streaming.text_content() or ""
+    assert not log.locator(".msg.assistant[aria-busy=true] .typing").is_visible()  # text replaced the dots
+    screenshot_save(page, "widget-mid-stream")
+    answer = answer_wait(page)
+    final = answer_body_text(page)
+    assert final.startswith(mid_stream.rstrip()) and len(final) > len(mid_stream)
+    # The stored answer replaces the busy draft inside the live region: announced once, complete.
+    assert answer.get_attribute("aria-busy") is None
+    assert log.locator(".msg.assistant").count() == 1
+    assert _focused(page) == "Type your message"  # the customer can keep typing
+
+    _tab_until(page, "Conversation", key="Shift+Tab")  # the log itself takes focus, to scroll and read
+    page.keyboard.press("Escape")
+    assert _focused(page) == "Open chat: Lullmoor Sleep Co. support"
+    assert page.get_by_role("dialog").count() == 0 or not page.get_by_role("dialog").is_visible()
+    assert watch.page_errors == [] and watch.console_errors == []
