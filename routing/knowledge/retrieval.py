@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 
 from routing.knowledge.fts import fts_search
 from routing.knowledge.index import ArticleIndex, ArticleMatch, IndexedArticle
@@ -22,6 +23,9 @@ from routing.knowledge.selectors import help_centre_version, published_articles_
 # in-scope questions are answered (python -m routing.knowledge.crossvalidate).
 DEFAULT_CONFIDENCE_THRESHOLD = 0.63
 FTS_CANDIDATES = 8
+# Up to this many articles an index builds in well under a second: rebuild inline.
+SYNC_REBUILD_MAX_ARTICLES = 2_000
+REBUILD_THREAD_NAME = "knowledge-index-rebuild"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class _LoadedIndex:
 
 
 _loaded: _LoadedIndex | None = None
+_rebuilding: str | None = None  # the version a background thread is indexing
 _load_lock = threading.Lock()
 
 
@@ -49,20 +54,49 @@ def confidence_threshold() -> float:
     return float(getattr(settings, "KNOWLEDGE_CONFIDENCE_THRESHOLD", DEFAULT_CONFIDENCE_THRESHOLD))
 
 
-def knowledge_index_get() -> _LoadedIndex:
-    """The index for the current help-centre version, built at most once per version per process."""
+def _index_build(version: str) -> _LoadedIndex:
     global _loaded
+    articles = published_articles_for_index()
+    loaded = _LoadedIndex(version=version, index=ArticleIndex(articles), articles={a.key: a for a in articles})
+    _loaded = loaded
+    # A large index is hundreds of thousands of long-lived objects; without this every
+    # full garbage collection walks them all, a pause of tens of ms in some answer.
+    gc.freeze()
+    return loaded
+
+
+def _index_build_in_background(version: str) -> None:
+    global _rebuilding
+    try:
+        with _load_lock:
+            if _loaded is None or _loaded.version != version:
+                _index_build(version)
+    finally:
+        _rebuilding = None
+        connection.close()  # this thread's own database connection
+
+
+def knowledge_index_get() -> _LoadedIndex:
+    """The index for the current help-centre version, built at most once per version per process.
+
+    A large help centre takes seconds to index, so after a change it is rebuilt in a
+    background thread while questions are answered from the previous version.
+    """
+    global _rebuilding
     version = help_centre_version()
     current = _loaded
     if current is not None and current.version == version:
         return current
+    if current is not None and len(current.articles) > SYNC_REBUILD_MAX_ARTICLES:
+        if _rebuilding != version:
+            _rebuilding = version
+            threading.Thread(
+                target=_index_build_in_background, args=(version,), name=REBUILD_THREAD_NAME, daemon=True
+            ).start()
+        return current
     with _load_lock:
         if _loaded is None or _loaded.version != version:
-            articles = published_articles_for_index()
-            _loaded = _LoadedIndex(version=version, index=ArticleIndex(articles), articles={a.key: a for a in articles})
-            # A large index is hundreds of thousands of long-lived objects; without this every
-            # full garbage collection walks them all, a pause of tens of ms in some answer.
-            gc.freeze()
+            return _index_build(version)
         return _loaded
 
 

@@ -45,3 +45,21 @@ def test_prompt_passages_leave_out_unrelated_articles(demo_helpcentre) -> None:
     assert passages[0].key == "WARRANTY"
     assert all(p.score >= confidence_threshold() / 2 for p in passages)
     assert retrieve_for_prompt("qwxz vbnm", limit=3) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_help_centre_rebuilds_in_the_background(demo_helpcentre, monkeypatch) -> None:
+    import threading
+
+    from routing.knowledge import retrieval
+
+    first = knowledge_index_get()
+    monkeypatch.setattr(retrieval, "SYNC_REBUILD_MAX_ARTICLES", 1)
+    Article.objects.filter(key="PILLOWS").update(title="Pillows and cushions")
+    Article.objects.get(key="PILLOWS").save()  # bumps the version
+    assert knowledge_index_get() is first  # answered from the previous version meanwhile
+    for thread in threading.enumerate():
+        if thread.name == retrieval.REBUILD_THREAD_NAME:
+            thread.join(timeout=30)
+    rebuilt = knowledge_index_get()
+    assert rebuilt is not first and rebuilt.articles["PILLOWS"].title == "Pillows and cushions"
