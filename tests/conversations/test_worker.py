@@ -1,0 +1,106 @@
+"""A real Celery worker process on a real Redis broker, killed with SIGKILL in the middle of a summary."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from celery import Celery
+from django.conf import settings
+from django.db import connection
+
+from conversations.models import Conversation, Summary
+from conversations.services import conversation_open, message_record
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+SUMMARY_DELAY_MS = 2500
+STARTUP_TIMEOUT_S = 60
+
+
+def broker_url(redis_url: str) -> str:
+    # kombu spells a unix-socket Redis "redis+socket://"; redis-py spells it "unix://".
+    return "redis+socket://" + redis_url[len("unix://") :] if redis_url.startswith("unix://") else redis_url
+
+
+def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; worker log:\n{log.read_text()[-4000:]}")
+
+
+def pool_children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+@pytest.fixture
+def worker_queue() -> str:
+    # A queue of its own, so no other worker on a shared Redis takes the test's message.
+    return f"summary-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def worker(redis_url: str, worker_queue: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.conversations.worker_settings",
+        "REDIS_URL": redis_url,
+        "SUPPORTBOT_TEST_DATABASE_NAME": str(connection.settings_dict["NAME"]),
+        "SUPPORTBOT_SUMMARY_DELAY_MS": str(SUMMARY_DELAY_MS),
+        "OPENAI_API_KEY": "",
+    }
+    command = [
+        str(Path(sys.executable).parent / "celery"),
+        "-A", "supportbot", "worker",
+        "--pool=prefork", "--concurrency=1", "-Q", worker_queue,
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "-n", f"{worker_queue}@%h", "--loglevel=INFO",
+    ]  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        yield process, log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def test_a_worker_killed_mid_summary_leaves_exactly_one_summary_after_redelivery(redis_url, worker, worker_queue):
+    process, log = worker
+    conversation, _ = conversation_open(origin="http://127.0.0.1:8000")
+    message_record(conversation_id=conversation.pk, role="customer", text="The LiftBase remote does nothing at all")
+    summary = Summary.objects.create(conversation=conversation, purpose=Summary.Purpose.HANDOFF, upto_seq=1)
+
+    producer = Celery(broker=broker_url(redis_url))
+    producer.send_task("conversations.summary_make", kwargs={"summary_id": summary.pk}, queue=worker_queue, task_id="kill-me")
+
+    def state() -> Summary:
+        return Summary.objects.get(pk=summary.pk)
+
+    wait_for(lambda: state().status == "running", timeout=STARTUP_TIMEOUT_S, what="the summary to be claimed", log=log)
+    children = pool_children(process.pid)
+    assert len(children) == 1
+    os.kill(children[0], signal.SIGKILL)  # the process running the summary dies mid-task
+
+    wait_for(lambda: state().status == "done", timeout=STARTUP_TIMEOUT_S, what="the redelivered summary", log=log)
+    written = state()
+    assert Summary.objects.filter(conversation=conversation).count() == 1
+    assert (written.attempts, written.claimed_by) == (2, "kill-me")
+    assert "The LiftBase remote does nothing at all" in written.text
+    assert "WorkerLostError" in log.read_text()
+    assert Conversation.objects.get(pk=conversation.pk).status == "bot"
