@@ -1,4 +1,5 @@
 """A real Celery worker process on a real Redis broker, killed with SIGKILL in the middle of a summary."""
+
 from __future__ import annotations
 
 import os
@@ -87,7 +88,9 @@ def test_a_worker_killed_mid_summary_leaves_exactly_one_summary_after_redelivery
     summary = Summary.objects.create(conversation=conversation, purpose=Summary.Purpose.HANDOFF, upto_seq=1)
 
     producer = Celery(broker=broker_url(redis_url))
-    producer.send_task("conversations.summary_make", kwargs={"summary_id": summary.pk}, queue=worker_queue, task_id="kill-me")
+    producer.send_task(
+        "conversations.summary_make", kwargs={"summary_id": summary.pk}, queue=worker_queue, task_id="kill-me"
+    )
 
     def state() -> Summary:
         return Summary.objects.get(pk=summary.pk)

@@ -4,6 +4,7 @@ The test database's name is only known inside the test run (SQLite's test file, 
 ``test_`` database), so the test passes it in; the summary delay widens the window in which the
 test kills the worker mid-summary.
 """
+
 from __future__ import annotations
 
 import os
