@@ -53,6 +53,10 @@
     ".star[aria-pressed=true]{background:#fff4d6;color:#b7791f;border-color:#b7791f;}",
     ".star:focus-visible{outline:3px solid #f5a623;outline-offset:2px;}",
     ".rating textarea{height:52px;}",
+    ".ticket{margin:0;padding:10px;background:#fff;border-top:1px solid #e1e4ee;display:flex;flex-direction:column;gap:6px;}",
+    ".ticket[hidden]{display:none;}",
+    ".ticket input{border:1px solid #c9cede;border-radius:8px;padding:8px;background:#fff;}",
+    ".ticket textarea{height:60px;flex:none;}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;}"
   ].join("\n");
 
@@ -191,6 +195,43 @@
     sendFrame({ type: "rating", score: ratingScore, comment: ratingComment.value.trim() });
   });
 
+  // ---- handoff: place in the queue, a person joining, the out-of-hours ticket form ----------
+  var ticketBox = el("form", "ticket", { "aria-label": "Leave a message for our team" });
+  ticketBox.hidden = true;
+  var ticketTitle = el("p", "");
+  ticketTitle.textContent = "Leave your email and a message; we'll reply when we open.";
+  var ticketEmail = el("input", "", { type: "email", "aria-label": "Your email", placeholder: "you@example.com", maxlength: "254", required: "" });
+  var ticketText = el("textarea", "", { "aria-label": "Your message for our team", placeholder: "What can we help with?", maxlength: "4000", required: "" });
+  var ticketSend = el("button", "btn", { type: "submit" });
+  ticketSend.textContent = "Send to the team";
+  ticketBox.appendChild(ticketTitle);
+  ticketBox.appendChild(ticketEmail);
+  ticketBox.appendChild(ticketText);
+  ticketBox.appendChild(ticketSend);
+  panel.insertBefore(ticketBox, actions);
+  ticketBox.addEventListener("submit", function (e) {
+    e.preventDefault();
+    sendFrame({ type: "ticket", email: ticketEmail.value.trim(), text: ticketText.value.trim() });
+  });
+
+  function handoffState(frame) {
+    var data = frame.data || {};
+    if (data.event === "out_of_hours") ticketBox.hidden = false;
+    if (data.event === "ticket_created" || data.status === "waiting" || data.status === "agent") ticketBox.hidden = true;
+    if (data.status === "waiting") setState("Waiting for a person from our team\u2026");
+    else if (data.status) setState("");
+    // A person (or the end of the chat) took over: a bot draft still streaming will never be stored.
+    if (data.status && data.status !== "bot") Object.keys(pending).forEach(function (replyTo) {
+      if (pending[replyTo].node.parentNode) log.removeChild(pending[replyTo].node);
+      delete pending[replyTo];
+    });
+  }
+  function queuePosition(frame) {
+    if (typeof frame.position !== "number") return;
+    setState(frame.position === 1 ? "You're next in line for a person from our team."
+      : "You're number " + frame.position + " in line for a person from our team.");
+  }
+
   // ---- state -----------------------------------------------------------------------------
   var socket = null, ready = false, lastSeq = 0, retries = 0, opened = false, reconnectTimer = null;
   var outbox = [];              // customer messages not yet acknowledged by a stored "message" frame
@@ -300,7 +341,8 @@
       personBtn.hidden = f.status !== "bot";
       outbox.forEach(function (m) { sendFrame(m); });
     },
-    message: function (f) { renderMessage(f); if (f.data && f.data.status) personBtn.hidden = f.data.status !== "bot"; ratingOffer(f); },
+    message: function (f) { renderMessage(f); if (f.data && f.data.status) personBtn.hidden = f.data.status !== "bot"; ratingOffer(f); handoffState(f); },
+    queue: queuePosition,
     typing: function (f) {
       // "typing" starts an answer from its first token: after a server restart the question is
       // answered afresh, so the cut draft's text and index must not be spliced onto the new one.
