@@ -138,13 +138,16 @@ def browser_context_new(browser) -> Iterator[Callable[..., tuple[object, PageWat
     """New isolated browser contexts (own storage, own cookies); each page's events are recorded."""
     contexts = []
 
-    def new(*, local_origins: set[str] | None = None, viewport: dict[str, int] | None = None):
+    def new(*, local_origins: set[str] | None = None, viewport: dict[str, int] | None = None, accept_dialogs: bool = False):
         context = browser.new_context(viewport=viewport or {"width": 1100, "height": 760})
         contexts.append(context)
         context.set_default_timeout(15_000)
         page = context.new_page()
         watch = PageWatch()
-        page.on("dialog", lambda dialog: (watch.dialogs.append(dialog.message), dialog.dismiss()))
+        page.on(
+            "dialog",
+            lambda dialog: (watch.dialogs.append(dialog.message), dialog.accept() if accept_dialogs else dialog.dismiss()),
+        )
         page.on("console", lambda message: watch.console_errors.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: watch.page_errors.append(str(error)))
         page.on("request", lambda request: watch.requests.append(request.url))

@@ -1,0 +1,61 @@
+"""Handoff as the two people live it: a customer in the widget, an agent in the console, in two browsers."""
+from __future__ import annotations
+
+from tests.browser.conftest import host_page_show, screenshot_save
+from tests.browser.widget import answer_wait, widget_ask, widget_open
+
+AGENT_REPLY = "Hi, I'm Sam. I can move your delivery to Saturday morning, would that suit you?"
+
+
+def _agent_sign_in(page, product_url: str) -> None:
+    page.goto(product_url + "/console/")
+    assert "/console/login/" in page.url  # staff only: the console sends strangers to sign in
+    page.get_by_label("Username").fill("sam")
+    page.get_by_label("Password").fill("supportbot-agent")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("status").filter(has_text="Live").wait_for()
+
+
+def test_handoff_agent_claims_replies_closes_and_the_customer_rates(product_start, host_page, browser_context_new):
+    product = product_start(allowed_origins=[host_page.origin], SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    customer, customer_watch = browser_context_new(local_origins={product.url, host_page.origin})
+    agent, agent_watch = browser_context_new(local_origins={product.url}, viewport={"width": 1280, "height": 800}, accept_dialogs=True)
+
+    customer.goto(host_page_show(host_page, product))
+    widget_open(customer)
+    widget_ask(customer, "how long is the trial?")
+    answer_wait(customer)
+    widget_ask(customer, "I want to talk to a person please")
+    customer.locator(".event").filter(has_text="connecting you with a person").wait_for()
+
+    _agent_sign_in(agent, product.url)
+    card = agent.locator("#waiting li").filter(has_text="talk to a person")
+    card.wait_for()
+    card.click()
+    summary = agent.get_by_label("Summary for the agent")
+    agent.wait_for_function("() => /trial/i.test(document.getElementById('chat-summary').textContent)")
+    assert "not available" not in (summary.text_content() or "")
+    agent.locator("#chat-log .msg.customer").filter(has_text="how long is the trial?").wait_for()
+
+    agent.get_by_role("button", name="Claim").click()
+    customer.locator(".event").filter(has_text="Sam joined the chat").wait_for()
+    reply_box = agent.get_by_label("Reply")
+    agent.wait_for_function("() => !document.getElementById('reply-text').disabled")
+    reply_box.fill(AGENT_REPLY)
+    reply_box.press("Enter")
+    customer.locator(".msg.agent").filter(has_text=AGENT_REPLY).wait_for()  # live, no reload
+    agent.locator("#chat-log .msg.agent").filter(has_text=AGENT_REPLY).wait_for()
+    screenshot_save(agent, "console-live-conversation")
+
+    agent.get_by_role("button", name="Close chat").click()
+    customer.locator(".event").filter(has_text="closed the chat").wait_for()
+    rating = customer.get_by_role("group", name="How did we do?")
+    rating.wait_for()
+    customer.get_by_role("button", name="5 of 5 stars, very happy").click()
+    customer.get_by_label("Comment (optional)").fill("Sam sorted it in a minute.")
+    customer.get_by_role("button", name="Send rating").click()
+    customer.locator(".event").filter(has_text="Thank you for your feedback").wait_for()
+    rating.wait_for(state="hidden")
+    assert customer.locator(".msg.assistant").count() == 1  # the bot stayed silent once a person took over
+    assert customer_watch.page_errors == [] and agent_watch.page_errors == []
+    assert customer_watch.console_errors == [] and agent_watch.console_errors == []
