@@ -23,6 +23,8 @@
   function colour(name, index) { return TIER_COLOURS[name] || SERIES_COLOURS[index % SERIES_COLOURS.length]; }
 
   function frame(container) {
+    // Draw at the container's own width so text keeps its size in wide and narrow cards.
+    W = Math.max(320, Math.round(container.clientWidth || 640));
     var svg = node("svg", { viewBox: "0 0 " + W + " " + H, width: "100%", preserveAspectRatio: "xMidYMid meet" });
     container.appendChild(svg);
     return svg;
@@ -128,7 +130,7 @@
   var money = function (v) { return "$" + (v >= 1 ? v.toFixed(2) : v.toFixed(4)); };
   var percent = function (v) { return Math.round(v * 100) + "%"; };
   var score = function (v) { return v.toFixed(1); };
-  var ms = function (v) { return Math.round(v) + " ms"; };
+  var ms = function (v) { return v >= 1000 ? (v / 1000).toFixed(1) + " s" : Math.round(v) + " ms"; };
 
   var draw = {
     cost_by_tier: function (c, d) { stackedBars(c, d.days, d.cost_by_tier, money); },
