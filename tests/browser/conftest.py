@@ -81,11 +81,13 @@ ProductStart = Callable[..., ProductServer]
 
 @pytest.fixture
 def product_start(seed_data_dir: Path, tmp_path: Path) -> Iterator[ProductStart]:
-    """Start the product; keyword arguments become environment variables (``OPENAI_API_KEY=...``)."""
+    """Start the product on a copy of the seed database; keyword arguments become environment variables."""
     started: list[ProductServer] = []
 
-    def start(*, allowed_origins: list[str] | None = None, **env: str) -> ProductServer:
+    def start(*, allowed_origins: list[str] | None = None, commands: tuple[str, ...] = (), **env: str) -> ProductServer:
         data_dir = data_dir_copy(seed=seed_data_dir, target=tmp_path / f"product{len(started)}")
+        for command in commands:  # e.g. "generate_demo_month", run before the server starts
+            manage(*command.split(), data_dir=data_dir)
         server = ProductServer(data_dir=data_dir, allowed_origins=allowed_origins or [], extra_env=env)
         started.append(server)
         return server.start()
@@ -164,10 +166,10 @@ def browser_context_new(browser) -> Iterator[Callable[..., tuple[object, PageWat
         context.close()
 
 
-def screenshot_save(page, name: str) -> Path:
+def screenshot_save(page, name: str, *, full_page: bool = False) -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
