@@ -218,3 +218,30 @@ class CannedResponse(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Attachment(models.Model):
+    """A customer's photo, kept outside the web root and served only to that visitor and to staff.
+
+    Uploaded first (validated, shrunk, metadata stripped), then linked to the customer message
+    that sends it; ``message`` stays empty until then.
+    """
+
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="attachments")
+    message = models.OneToOneField(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachment"
+    )
+    content_type = models.CharField(max_length=32)
+    # File name inside SUPPORTBOT_DATA_DIR/attachments/, never taken from the upload.
+    stored_name = models.CharField(max_length=64, unique=True)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.content_type} {self.width}x{self.height} in {self.conversation_id}"
