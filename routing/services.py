@@ -89,7 +89,7 @@ def answer_plan_make(
     from routing.selectors import tier_catalogue
 
     global _catalogue
-    catalogue = _catalogue = tier_catalogue()
+    catalogue = _catalogue = catalogue_in_force(tier_catalogue())
     passages = _passages_for(question) if settings.OPENAI_API_KEY else []
     messages = prompt_messages(question=question, history=history, passages=passages, shop=settings.SUPPORTBOT_SHOP_NAME)
     decision = route_message(
@@ -166,6 +166,18 @@ def gateway_reset() -> None:
 
 
 _catalogue: "dict | None" = None
+OFFLINE_MODEL = "offline-helpcentre"
+
+
+def catalogue_in_force(catalogue: "dict") -> "dict":
+    """Without an API key every tier is served by the offline engine, and the ledger should say so."""
+    from dataclasses import replace
+
+    from django.conf import settings
+
+    if settings.OPENAI_API_KEY:
+        return catalogue
+    return {name: replace(config, model=OFFLINE_MODEL) for name, config in catalogue.items()}
 
 
 def catalogue_snapshot() -> "dict":
