@@ -113,6 +113,20 @@
   var root = el("div", "root");
   shadow.appendChild(root);
 
+  // A drawn speech bubble, not an emoji: machines without an emoji font showed an empty box.
+  function bubbleIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "28");
+    svg.setAttribute("height", "28");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H10l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+    path.setAttribute("fill", "#fff");
+    svg.appendChild(path);
+    return svg;
+  }
   function el(tag, cls, attrs) {
     var node = document.createElement(tag);
     if (cls) node.className = cls;
@@ -121,7 +135,7 @@
   }
 
   var launcher = el("button", "launcher", { type: "button", "aria-label": "Open chat: " + title, "aria-expanded": "false" });
-  launcher.textContent = "\u{1F4AC}";
+  launcher.appendChild(bubbleIcon());
   var panel = el("section", "panel", { role: "dialog", "aria-label": title });
   panel.hidden = true;
   var head = el("div", "head");
