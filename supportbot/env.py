@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -62,3 +63,26 @@ def env_origins(name: str, default: list[str]) -> list[str]:
         if parsed.scheme not in {"http", "https"} or not parsed.hostname or parsed.path not in {"", "/"}:
             raise ImproperlyConfigured(f"{name} must list origins like https://shop.example, got {origin!r}")
     return [origin.rstrip("/") for origin in origins]
+
+
+def env_decimal(name: str, default: str) -> Decimal | None:
+    """A non-negative decimal amount; "off" (or "none") means no limit."""
+    raw = env_str(name, default)
+    if raw.lower() in {"off", "none"}:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a decimal amount or 'off', got {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name} must be a non-negative amount, got {raw!r}")
+    return value
+
+
+def env_choices(name: str, default: list[str], *, choices: tuple[str, ...]) -> list[str]:
+    """A comma-separated subset of ``choices``; "none" for the empty list."""
+    values = [] if os.environ.get(name, "").strip().lower() == "none" else env_list(name, default)
+    unknown = [value for value in values if value not in choices]
+    if unknown:
+        raise ImproperlyConfigured(f"{name} takes {', '.join(choices)} or none, got {', '.join(unknown)}")
+    return values

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from supportbot.env import env_bool, env_int, env_list, env_origins, env_str, env_url
+from supportbot.env import env_bool, env_choices, env_decimal, env_int, env_list, env_origins, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("SUPPORTBOT_DATA_DIR", str(BASE_DIR / "var")))
@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After XFrameOptionsMiddleware on purpose: it sees responses first (supportbot/security.py).
+    "supportbot.security.FrameAncestorsMiddleware",
 ]
 
 ROOT_URLCONF = "supportbot.urls"
@@ -168,6 +170,19 @@ SUPPORTBOT_VISITOR_TOKEN_MAX_AGE_S = env_int("SUPPORTBOT_VISITOR_TOKEN_MAX_AGE_S
 SUPPORTBOT_MAX_MESSAGE_CHARS = env_int("SUPPORTBOT_MAX_MESSAGE_CHARS", 4000, minimum=100)
 SUPPORTBOT_SERVE_STATIC = env_bool("SUPPORTBOT_SERVE_STATIC", True)
 SUPPORTBOT_SHOP_NAME = env_str("SUPPORTBOT_SHOP_NAME", "Lullmoor Sleep Co.")
+
+# --- Abuse limits (docs/reliability.md) ---------------------------------------------------
+# Per visitor (one token, one conversation) and per client IP; 0 turns a limit off.
+SUPPORTBOT_MESSAGES_PER_MINUTE = env_int("SUPPORTBOT_MESSAGES_PER_MINUTE", 20, minimum=0)
+SUPPORTBOT_SESSIONS_PER_IP_PER_HOUR = env_int("SUPPORTBOT_SESSIONS_PER_IP_PER_HOUR", 100, minimum=0)
+# Behind a reverse proxy every request comes from the proxy: name the header it writes the client into.
+SUPPORTBOT_CLIENT_IP_HEADER = env_str("SUPPORTBOT_CLIENT_IP_HEADER")
+# Hard spend limits in USD (routing/spend_limits.py): an answer that could overrun one is refused.
+SUPPORTBOT_VISITOR_BUDGET_USD = env_decimal("SUPPORTBOT_VISITOR_BUDGET_USD", "0.50")
+SUPPORTBOT_DAILY_BUDGET_USD = env_decimal("SUPPORTBOT_DAILY_BUDGET_USD", "50.00")
+SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS = env_int("SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS", 800, minimum=16)
+# PII removed from customer messages and from everything sent to an external model.
+SUPPORTBOT_REDACT = env_choices("SUPPORTBOT_REDACT", ["card"], choices=("card", "email", "phone"))
 
 # --- Security -------------------------------------------------------------------------
 _public = urlparse(SUPPORTBOT_PUBLIC_URL)
