@@ -15,10 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.core.cache import cache
 
-from conversations import feedback, handoff, selectors, services, summaries
+from conversations import attachments, feedback, handoff, selectors, services, summaries
 from conversations.models import Conversation, Message
+from routing import cache as answer_cache
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +95,9 @@ def _lease_key(conversation_id: int, seq: int) -> str:
 class _Job:
     question: Message
     plan: object
+    # The answer cache (routing/cache.py): this question's key (None: not cacheable) and a stored answer.
+    cache_key: str | None = None
+    cached: object = None
 
 
 def _job_claim(*, conversation_id: int) -> _Job | None:
@@ -106,8 +111,29 @@ def _job_claim(*, conversation_id: int) -> _Job | None:
     if question is None or not cache.add(_lease_key(conversation_id, question.seq), "1", timeout=LEASE_SECONDS):
         return None
     history = summaries.history_compact(conversation_id=conversation_id, before_seq=question.seq)
-    plan = answer_plan_make(question=question.text, history=history, conversation_spent=conversation.total_cost)
-    return _Job(question=question, plan=plan)
+    has_image = attachments.message_has_image(message=question)
+    plan = answer_plan_make(
+        question=question.text,
+        history=history,
+        conversation_spent=conversation.total_cost,
+        has_image=has_image,
+        image_data_url=attachments.message_image_data_url(message=question) if settings.OPENAI_API_KEY else None,
+    )
+    cache_key = _answer_cache_key(question=question, plan=plan, history=history, status=conversation.status)
+    return _Job(question=question, plan=plan, cache_key=cache_key, cached=answer_cache.answer_cache_read(key=cache_key))
+
+
+def _answer_cache_key(*, question: Message, plan: object, history: list, status: str) -> str | None:
+    from routing.knowledge.versioning import help_centre_version
+
+    return answer_cache.answer_cache_key(
+        question=question.text,
+        tier=str(plan.decision.tier),  # type: ignore[attr-defined]
+        help_centre_version=help_centre_version(),
+        history=history,
+        has_image=attachments.message_has_image(message=question),
+        conversation_status=status,
+    )
 
 
 async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
@@ -138,9 +164,16 @@ async def _answer_one(live: LiveAnswer, job: _Job) -> None:
     from routing.services import gateway_get
 
     decision = job.plan.decision  # type: ignore[attr-defined]
+    if attachments.message_has_image(message=job.question) and await database_sync_to_async(
+        attachments.image_turn_before_answer
+    )(conversation_id=live.conversation_id, signals=decision.signals):
+        return
     if await database_sync_to_async(handoff.bot_turn_before_answer)(
         conversation_id=live.conversation_id, handoff=decision.handoff, signals=decision.signals, reason=decision.reason
     ):
+        return
+    if job.cached is not None:
+        await _answer_from_cache(live, job)
         return
     live.head_frame = json.dumps(
         {"type": "typing", "reply_to": live.reply_to_seq, "tier": str(decision.tier), "reason": decision.reason}
@@ -168,11 +201,71 @@ async def _answer_one(live: LiveAnswer, job: _Job) -> None:
         time_to_first_token_ms=None if first_token_at is None else int((first_token_at - started) * 1000),
         duration_ms=int((ended - started) * 1000),
     )
+    await database_sync_to_async(_answer_cache_offer)(live=live, job=job, finished=finished)
     await database_sync_to_async(handoff.bot_turn_after_answer)(
         conversation_id=conversation_id,
         abstained=bool(finished and finished.abstained),
         signals=decision.signals,
         tier=str(finished.tier if finished and finished.tier else decision.tier),
+    )
+
+
+async def _answer_from_cache(live: LiveAnswer, job: _Job) -> None:
+    """The stored answer to the same question, shown at once and recorded at zero cost."""
+    hit = job.cached
+    started = time.monotonic()
+    live.head_frame = json.dumps(
+        {"type": "typing", "reply_to": live.reply_to_seq, "tier": hit.tier, "reason": "answered from cache"}  # type: ignore[attr-defined]
+    )
+    await _publish(live.conversation_id, live.head_frame)
+    live.parts.append(hit.text)  # type: ignore[attr-defined]
+    await _publish(live.conversation_id, _TOKEN_FRAME % (live.reply_to_seq, 1, json.dumps(hit.text)))  # type: ignore[attr-defined]
+    await database_sync_to_async(_cached_answer_save)(live=live, hit=hit, duration_ms=int((time.monotonic() - started) * 1000))
+    await database_sync_to_async(handoff.bot_turn_after_answer)(
+        conversation_id=live.conversation_id, abstained=False, signals=job.plan.decision.signals, tier=hit.tier  # type: ignore[attr-defined]
+    )
+
+
+def _cached_answer_save(*, live: LiveAnswer, hit, duration_ms: int) -> None:
+    try:
+        services.answer_record(
+            conversation_id=live.conversation_id,
+            reply_to_seq=live.reply_to_seq,
+            text=hit.text,
+            tier=hit.tier,
+            model=hit.model,
+            route_reason="answered from cache",
+            calls=[answer_cache.cache_hit_call(hit=hit, latency_ms=duration_ms)],
+            citations=hit.citations,
+            time_to_first_token_ms=duration_ms,
+            duration_ms=duration_ms,
+            data=answer_cache.cache_hit_data(hit=hit, duration_ms=duration_ms),
+        )
+    except services.BotSilenced:
+        return
+    feedback.satisfaction_estimate_update(conversation_id=live.conversation_id)
+
+
+def _answer_cache_offer(*, live: LiveAnswer, job: _Job, finished) -> None:
+    """Keep a complete, confident answer from the requested tier for the next customer who asks."""
+    if job.cache_key is None or finished is None or finished.error or finished.abstained or finished.fell_back:
+        return
+    answer = Message.objects.filter(
+        conversation_id=live.conversation_id, role=Message.Role.ASSISTANT, reply_to_seq=live.reply_to_seq
+    ).first()
+    if answer is None or answer.text != "".join(live.parts):
+        return  # dropped (an agent took over) or not this stream's text
+    answer_cache.answer_cache_write(
+        key=job.cache_key,
+        answer=answer_cache.CachedAnswer(
+            text=answer.text,
+            tier=answer.tier,
+            model=answer.model,
+            cost=str(answer.cost),
+            duration_ms=answer.duration_ms or 0,
+            source_message_id=answer.pk,
+            citations=list(answer.citations),
+        ),
     )
 
 

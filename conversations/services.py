@@ -118,6 +118,7 @@ def answer_record(
     duration_ms: int | None = None,
     fell_back: bool = False,
     failed_over_mid_stream: bool = False,
+    data: dict[str, Any] | None = None,
 ) -> tuple[Message, bool]:
     """Store the bot's answer to one customer message, exactly once, with its ledger rows.
 
@@ -151,6 +152,7 @@ def answer_record(
                 duration_ms=duration_ms,
                 fell_back=fell_back,
                 failed_over_mid_stream=failed_over_mid_stream,
+                data=data or {},
             )
             totals = ledger_record(conversation_id=conversation_id, message_id=message.pk, calls=calls)
             Message.objects.filter(pk=message.pk).update(

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from conversations import services
+from conversations import ratelimit, services
 
 
 def _cors_origin(request: HttpRequest) -> str | None:
@@ -36,6 +36,13 @@ def widget_session(request: HttpRequest) -> HttpResponse:
         return response
     if request.method == "OPTIONS":
         return _with_cors(HttpResponse(status=204), origin)
+    try:
+        ratelimit.session_open_hit(request=request)
+    except ratelimit.RateLimited as limited:
+        body = {"error": "rate_limited", "message": "Too many chats opened from your network; please try again later."}
+        response = _with_cors(JsonResponse(body, status=429), origin)
+        response["Retry-After"] = str(limited.retry_after_s)
+        return response
     conversation, token = services.conversation_open(origin=origin)
     body = {
         "token": token,

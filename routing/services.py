@@ -75,10 +75,13 @@ def answer_plan_make(
     history: Sequence["HistoryLike"],
     conversation_spent: Decimal,
     has_image: bool = False,
+    image_data_url: str | None = None,
 ) -> AnswerPlan:
     """Pick the tier for a customer message and build the request the gateway will send.
 
-    Runs in a worker thread (it reads the database); nothing here is on the token path.
+    A photo (``image_data_url``, a base64 data URL) rides in the last user message as an
+    ``image_url`` content part. Runs in a worker thread (it reads the database); nothing here
+    is on the token path.
     """
     from django.conf import settings
 
@@ -92,6 +95,10 @@ def answer_plan_make(
     catalogue = _catalogue = catalogue_in_force(tier_catalogue())
     passages = _passages_for(question) if settings.OPENAI_API_KEY else []
     messages = prompt_messages(question=question, history=history, passages=passages, shop=settings.SUPPORTBOT_SHOP_NAME)
+    context_tokens = messages_token_estimate(messages)
+    if image_data_url:
+        messages[-1] = _message_with_image(messages[-1], image_data_url=image_data_url)
+        context_tokens += IMAGE_PROMPT_TOKENS
     decision = route_message(
         text=question,
         history=[
@@ -99,12 +106,21 @@ def answer_plan_make(
             for item in history
         ],
         catalogue=catalogue,
-        context_tokens=messages_token_estimate(messages),
+        context_tokens=context_tokens,
         budget=budget_state(conversation_id=None, conversation_spent=conversation_spent),
         has_image=has_image,
         classifier=_router_classifier(),
     )
     return AnswerPlan(decision=decision, request=ChatRequest(messages=messages, purpose="answer"))
+
+
+# What a high-detail image costs in prompt tokens, roughly; its base64 text is not prose to count.
+IMAGE_PROMPT_TOKENS = 1100
+
+
+def _message_with_image(message: dict, *, image_data_url: str) -> dict:
+    parts = [{"type": "text", "text": message["content"]}, {"type": "image_url", "image_url": {"url": image_data_url}}]
+    return {**message, "content": parts}
 
 
 # The router speaks Chat Completions roles; an agent's reply counts as the assistant side.
