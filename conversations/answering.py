@@ -26,7 +26,13 @@ logger = logging.getLogger(__name__)
 
 Send = Callable[[str], Awaitable[None]]
 
-LEASE_SECONDS = 30
+# Renewed every LEASE_RENEW_S while the answer runs, so a process that dies mid-answer (SIGTERM,
+# crash) frees its question within LEASE_SECONDS and a reconnecting widget gets it answered.
+LEASE_SECONDS = 10
+LEASE_RENEW_S = 3.0
+# A question whose lease another process holds is retried this often, for at most LEASE_WAIT_S.
+LEASE_RETRY_S = 1.0
+LEASE_WAIT_S = 2 * LEASE_SECONDS
 UNAVAILABLE_TEXT = (
     "Sorry, I can't answer right now because our assistant is unavailable. "
     "You can try again in a moment, or ask to talk to a person."
@@ -100,6 +106,10 @@ class _Job:
     cached: object = None
 
 
+class _LeaseBusy(Exception):
+    """Another process holds the question's lease: it is answering, or died doing so."""
+
+
 def _job_claim(*, conversation_id: int) -> _Job | None:
     """Pick the question to answer and take its lease; None when there is nothing for the bot to do."""
     from routing.services import answer_plan_make
@@ -108,8 +118,10 @@ def _job_claim(*, conversation_id: int) -> _Job | None:
     if conversation.status != Conversation.Status.BOT:
         return None  # an agent owns the conversation (or it is closed): the bot stays silent
     question = selectors.unanswered_question(conversation_id=conversation_id)
-    if question is None or not cache.add(_lease_key(conversation_id, question.seq), "1", timeout=LEASE_SECONDS):
+    if question is None:
         return None
+    if not cache.add(_lease_key(conversation_id, question.seq), "1", timeout=LEASE_SECONDS):
+        raise _LeaseBusy()
     history = summaries.history_compact(conversation_id=conversation_id, before_seq=question.seq)
     has_image = attachments.message_has_image(message=question)
     plan = answer_plan_make(
@@ -138,24 +150,41 @@ def _answer_cache_key(*, question: Message, plan: object, history: list, status:
 
 async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
     conversation_id = live.conversation_id
+    waited = 0.0
     try:
         while True:
-            job = await database_sync_to_async(_job_claim)(conversation_id=conversation_id)
+            try:
+                job = await database_sync_to_async(_job_claim)(conversation_id=conversation_id)
+            except _LeaseBusy:
+                if waited >= LEASE_WAIT_S:
+                    return
+                await asyncio.sleep(LEASE_RETRY_S)
+                waited += LEASE_RETRY_S
+                continue
             if job is None:
                 return
             live.again = False
             live.parts = []
             live.reply_to_seq = job.question.seq
+            lease = _lease_key(conversation_id, job.question.seq)
+            keeper = asyncio.create_task(_lease_keep(lease))
             try:
                 await _answer_one(live, job)
             finally:
-                await database_sync_to_async(cache.delete)(_lease_key(conversation_id, job.question.seq))
+                keeper.cancel()
+                await database_sync_to_async(cache.delete)(lease)
             if not live.again:
                 return
     except Exception:
         logger.exception("answering conversation %s failed", public_id)
     finally:
         _live.pop(conversation_id, None)
+
+
+async def _lease_keep(lease: str) -> None:
+    while True:
+        await asyncio.sleep(LEASE_RENEW_S)
+        await database_sync_to_async(cache.touch)(lease, LEASE_SECONDS)
 
 
 async def _answer_one(live: LiveAnswer, job: _Job) -> None:
@@ -171,6 +200,10 @@ async def _answer_one(live: LiveAnswer, job: _Job) -> None:
     if await database_sync_to_async(handoff.bot_turn_before_answer)(
         conversation_id=live.conversation_id, handoff=decision.handoff, signals=decision.signals, reason=decision.reason
     ):
+        return
+    if job.plan.refusal:  # type: ignore[attr-defined]
+        # A hard spend limit: a fixed answer, and nothing goes upstream.
+        await database_sync_to_async(_refusal_save)(live=live, reason=job.plan.refusal)  # type: ignore[attr-defined]
         return
     if job.cached is not None:
         await _answer_from_cache(live, job)
@@ -208,6 +241,23 @@ async def _answer_one(live: LiveAnswer, job: _Job) -> None:
         signals=decision.signals,
         tier=str(finished.tier if finished and finished.tier else decision.tier),
     )
+
+
+def _refusal_save(*, live: LiveAnswer, reason: str) -> None:
+    from routing.spend_limits import REFUSAL_TEXT
+
+    try:
+        services.answer_record(
+            conversation_id=live.conversation_id,
+            reply_to_seq=live.reply_to_seq,
+            text=REFUSAL_TEXT,
+            tier="",
+            model="",
+            route_reason=f"refused by the {reason}",
+            calls=[],
+        )
+    except services.BotSilenced:
+        return
 
 
 async def _answer_from_cache(live: LiveAnswer, job: _Job) -> None:

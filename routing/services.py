@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from routing.gateway import Gateway
     from routing.prompts import HistoryLike
     from routing.providers.base import ChatRequest, Provider
-    from routing.router import RouteDecision
-    from routing.tiers import TierConfig
+    from routing.router import BudgetState, RouteDecision
+    from routing.tiers import TierConfig, TierName
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,8 @@ def ledger_record(
 class AnswerPlan:
     decision: "RouteDecision"
     request: "ChatRequest"
+    # Non-empty when a hard spend limit refuses the answer (routing/spend_limits.py): no upstream call.
+    refusal: str = ""
 
 
 def answer_plan_make(
@@ -99,6 +101,7 @@ def answer_plan_make(
     if image_data_url:
         messages[-1] = _message_with_image(messages[-1], image_data_url=image_data_url)
         context_tokens += IMAGE_PROMPT_TOKENS
+    budget = budget_state(conversation_id=None, conversation_spent=conversation_spent)
     decision = route_message(
         text=question,
         history=[
@@ -107,11 +110,35 @@ def answer_plan_make(
         ],
         catalogue=catalogue,
         context_tokens=context_tokens,
-        budget=budget_state(conversation_id=None, conversation_spent=conversation_spent),
+        budget=budget,
         has_image=has_image,
         classifier=_router_classifier(),
     )
-    return AnswerPlan(decision=decision, request=ChatRequest(messages=messages, purpose="answer"))
+    request = ChatRequest(messages=messages, purpose="answer", max_output_tokens=settings.SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS)
+    refusal = _spend_refusal(request=request, tier=decision.tier, catalogue=catalogue, budget=budget) if settings.OPENAI_API_KEY else ""
+    return AnswerPlan(decision=decision, request=request, refusal=refusal)
+
+
+def _spend_refusal(*, request: "ChatRequest", tier: "TierName", catalogue: dict, budget: "BudgetState") -> str:
+    """Reserve the answer's worst case against the hard limits (the offline engine costs nothing)."""
+    from django.conf import settings
+
+    from routing.spend_limits import answer_cost_bound, spend_refusal
+
+    worst_case = answer_cost_bound(
+        messages=request.messages,
+        max_output_tokens=request.max_output_tokens or settings.SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS,
+        tier=tier,
+        catalogue=catalogue,
+        max_upstream_calls=gateway_get().max_upstream_calls,
+    )
+    return spend_refusal(
+        conversation_spent=budget.conversation_spent,
+        daily_spent=budget.daily_spent,
+        worst_case=worst_case,
+        visitor_budget=settings.SUPPORTBOT_VISITOR_BUDGET_USD,
+        daily_budget=settings.SUPPORTBOT_DAILY_BUDGET_USD,
+    )
 
 
 # What a high-detail image costs in prompt tokens, roughly; its base64 text is not prose to count.
@@ -152,8 +179,11 @@ def provider_for(tier: "TierConfig") -> "Provider":
     global _offline_provider
     if settings.OPENAI_API_KEY:
         from routing.providers.openai_compat import OpenAICompatProvider
+        from routing.redaction import RedactingProvider
 
-        return OpenAICompatProvider(base_url=settings.OPENAI_BASE_URL or "https://api.openai.com/v1", api_key=settings.OPENAI_API_KEY)
+        remote = OpenAICompatProvider(base_url=settings.OPENAI_BASE_URL or "https://api.openai.com/v1", api_key=settings.OPENAI_API_KEY)
+        # Nothing leaves for an external provider with the configured PII kinds in it.
+        return RedactingProvider(inner=remote, kinds=lambda: settings.SUPPORTBOT_REDACT)
     if _offline_provider is None:
         from routing.providers.offline import OfflineProvider
 
