@@ -16,9 +16,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from conversations import answering, feedback, handoff, selectors, services
+from conversations import answering, feedback, handoff, ratelimit, selectors, services
 from conversations.models import Conversation, Message
 from conversations.tokens import VisitorTokenInvalid
+from routing.redaction import customer_text_redact
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ MAX_SEQ = 2**53
 
 
 def _customer_message_take(*, conversation_id: int, text: str, client_id: str) -> tuple[dict[str, Any], bool, str]:
+    ratelimit.visitor_message_hit(conversation_id=conversation_id)
+    text = customer_text_redact(text)  # the transcript, summaries and the model never see a card number
     message, created = services.message_record(
         conversation_id=conversation_id, role=Message.Role.CUSTOMER, text=text, client_id=client_id
     )
@@ -136,9 +139,13 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         if not isinstance(client_id, str) or len(client_id) > 64:
             await self._error("bad_client_id", "client_id must be a string of at most 64 characters.")
             return
-        message, created, status = await database_sync_to_async(_customer_message_take)(
-            conversation_id=self.conversation_id, text=text.strip(), client_id=client_id
-        )
+        try:
+            message, created, status = await database_sync_to_async(_customer_message_take)(
+                conversation_id=self.conversation_id, text=text.strip(), client_id=client_id
+            )
+        except ratelimit.RateLimited as limited:
+            await self._error("rate_limited", f"You are sending messages too fast; please wait {limited.retry_after_s} s.")
+            return
         if not created:
             await self._deliver(message)  # a re-send after a reconnect: acknowledge, never answer twice
             return
