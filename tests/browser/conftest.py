@@ -3,6 +3,7 @@
 The test process only drives the browser (Playwright's sync API, so no event loop meets
 pytest-asyncio's); the product runs in a subprocess with its own migrated SQLite database.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,14 +23,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 # Screenshots land in an ignored folder; the ones the README shows are copied up to docs/screenshots/.
 SCREENSHOT_DIR = REPO_ROOT / "docs" / "screenshots" / "tmp"
 WIDGET_TITLE = "Shop support"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    browser_dir = Path(__file__).parent
-    for item in items:
-        if browser_dir in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.slow)
 
 
 def chromium_find() -> str | None:
@@ -140,17 +133,25 @@ def browser_context_new(browser) -> Iterator[Callable[..., tuple[object, PageWat
     """New isolated browser contexts (own storage, own cookies); each page's events are recorded."""
     contexts = []
 
-    def new(*, local_origins: set[str] | None = None, viewport: dict[str, int] | None = None, accept_dialogs: bool = False):
+    def new(
+        *, local_origins: set[str] | None = None, viewport: dict[str, int] | None = None, accept_dialogs: bool = False
+    ):
         context = browser.new_context(viewport=viewport or {"width": 1100, "height": 760})
         contexts.append(context)
         context.set_default_timeout(15_000)
         page = context.new_page()
         watch = PageWatch()
-        page.on(
-            "dialog",
-            lambda dialog: (watch.dialogs.append(dialog.message), dialog.accept() if accept_dialogs else dialog.dismiss()),
-        )
-        page.on("console", lambda message: watch.console_errors.append(message.text) if message.type == "error" else None)
+
+        def dialog_seen(dialog) -> None:
+            watch.dialogs.append(dialog.message)
+            dialog.accept() if accept_dialogs else dialog.dismiss()
+
+        def console_seen(message) -> None:
+            if message.type == "error":
+                watch.console_errors.append(message.text)
+
+        page.on("dialog", dialog_seen)
+        page.on("console", console_seen)
         page.on("pageerror", lambda error: watch.page_errors.append(str(error)))
         page.on("request", lambda request: watch.requests.append(request.url))
         if local_origins is not None:

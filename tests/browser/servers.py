@@ -4,6 +4,7 @@ The product runs in a subprocess, exactly as ``make run`` serves it, so the brow
 ASGI stack (static files, CORS, the websocket origin check) and a test can stop it with SIGTERM and
 start it again on the same port and database.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,9 @@ def port_free() -> int:
         return probe.getsockname()[1]
 
 
-def product_environment(*, data_dir: Path, port: int, allowed_origins: list[str], extra: dict[str, str]) -> dict[str, str]:
+def product_environment(
+    *, data_dir: Path, port: int, allowed_origins: list[str], extra: dict[str, str]
+) -> dict[str, str]:
     environment = {name: value for name, value in os.environ.items() if name not in ISOLATED_VARIABLES}
     public_url = f"http://127.0.0.1:{port}"
     environment.update(
@@ -55,7 +58,12 @@ def manage(*args: str, data_dir: Path, extra: dict[str, str] | None = None) -> N
     """Run a management command against ``data_dir``'s database; fail with its output."""
     environment = product_environment(data_dir=data_dir, port=0, allowed_origins=[], extra=extra or {})
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300
+        [sys.executable, "manage.py", *args],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
 
@@ -93,7 +101,16 @@ class ProductServer:
         )
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "supportbot.asgi:application"],
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "supportbot.asgi:application",
+                ],
                 cwd=REPO_ROOT,
                 env=environment,
                 stdout=log,

@@ -1,8 +1,14 @@
 """Handoff as the two people live it: a customer in the widget, an agent in the console, in two browsers."""
+
 from __future__ import annotations
+
+import pytest
 
 from tests.browser.conftest import host_page_show, screenshot_save
 from tests.browser.widget import answer_wait, widget_ask, widget_open
+
+# Each test starts the product under daphne and drives Chromium.
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 AGENT_REPLY = "Hi, I'm Sam. I can move your delivery to Saturday morning, would that suit you?"
 
@@ -19,7 +25,9 @@ def _agent_sign_in(page, product_url: str) -> None:
 def test_handoff_agent_claims_replies_closes_and_the_customer_rates(product_start, host_page, browser_context_new):
     product = product_start(allowed_origins=[host_page.origin], SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
     customer, customer_watch = browser_context_new(local_origins={product.url, host_page.origin})
-    agent, agent_watch = browser_context_new(local_origins={product.url}, viewport={"width": 1280, "height": 800}, accept_dialogs=True)
+    agent, agent_watch = browser_context_new(
+        local_origins={product.url}, viewport={"width": 1280, "height": 800}, accept_dialogs=True
+    )
 
     customer.goto(host_page_show(host_page, product))
     widget_open(customer)

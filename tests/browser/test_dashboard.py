@@ -1,7 +1,13 @@
 """The admin dashboard over a generated month: every chart is drawn, from real figures."""
+
 from __future__ import annotations
 
+import pytest
+
 from tests.browser.conftest import screenshot_save
+
+# Each test starts the product under daphne and drives Chromium.
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHARTS = ("cost_by_tier", "cost_per_resolved", "answer_share", "rates", "satisfaction", "time_to_first_token")
 

@@ -1,10 +1,16 @@
 """The widget as customers meet it: on a shop's own page (another origin, a hostile theme), in Chromium."""
+
 from __future__ import annotations
+
+from itertools import pairwise
 
 import pytest
 
 from tests.browser.conftest import WIDGET_TITLE, host_page_show, model_env, screenshot_save
 from tests.browser.widget import answer_body_text, answer_wait, stream_record, stream_states, widget_ask, widget_open
+
+# Each test starts the product under daphne and drives Chromium.
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Slow enough that the test (and a person) sees the answer arrive word by word.
 STREAMING_ENV = {"SUPPORTBOT_OFFLINE_WORD_DELAY_MS": "60"}
@@ -36,7 +42,7 @@ def test_widget_on_a_hostile_shop_page_streams_word_by_word_and_links_the_articl
     assert "100-night" in final
     intermediate = [state for state in states if state != final]
     assert len(intermediate) >= 5, states
-    for shorter, longer in zip(intermediate, intermediate[1:]):
+    for shorter, longer in pairwise(intermediate):
         assert len(shorter) < len(longer) and longer.startswith(shorter), (shorter, longer)
     assert all(final.startswith(state.rstrip()) for state in intermediate), (intermediate, final)
 
@@ -96,7 +102,7 @@ def test_server_restart_mid_answer_shows_reconnecting_then_the_full_answer_once(
 HOSTILE_ANSWER = (
     "Here you go <script>alert('script tag')</script> and <img src=x onerror=\"alert('img onerror')\"> "
     "then [click me](javascript:alert('javascript link')) and <a href=\"javascript:alert('raw anchor')\">this</a> "
-    "plus ![tracking pixel](http://tracker.invalid/pixel.png) and <iframe src=\"http://evil.invalid/\"></iframe> "
+    'plus ![tracking pixel](http://tracker.invalid/pixel.png) and <iframe src="http://evil.invalid/"></iframe> '
     "<svg onload=\"alert('svg onload')\"></svg> done."
 )
 
@@ -128,7 +134,8 @@ def test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads(
 FOCUSED_IN_WIDGET_JS = """
 () => {
   const shadow = window.__supportbotWidget.shadowRoot;
-  const node = document.activeElement && document.activeElement.tagName === 'SUPPORTBOT-WIDGET' ? shadow.activeElement : null;
+  const inWidget = document.activeElement && document.activeElement.tagName === 'SUPPORTBOT-WIDGET';
+  const node = inWidget ? shadow.activeElement : null;
   return node ? (node.getAttribute('aria-label') || node.getAttribute('role') || node.textContent) : null;
 }
 """

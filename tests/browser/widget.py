@@ -1,4 +1,5 @@
 """Driving the embedded widget the way a customer does, and watching what it shows."""
+
 from __future__ import annotations
 
 # Records every text the newest assistant bubble shows, as it changes: the stream, observed in the page.
