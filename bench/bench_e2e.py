@@ -15,6 +15,7 @@ reads the same N streams straight from the model server with a plain HTTP client
 until a target breaks. Targets: first token p99 <= 25 ms, gap stretch p99 <= 10 ms, no token
 lost or doubled.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,7 @@ class RoundResult:
     def gap_stretch_ms(self) -> list[float]:
         stretches = []
         for stream in self.streams:
-            for (_, sent_a, got_a), (_, sent_b, got_b) in zip(stream.tokens, stream.tokens[1:]):
+            for (_, sent_a, got_a), (_, sent_b, got_b) in zip(stream.tokens, stream.tokens[1:], strict=False):
                 stretches.append(((got_b - got_a) - (sent_b - sent_a)) / 1e6)
         return stretches
 
@@ -96,7 +97,7 @@ class RoundResult:
 
     @property
     def out_of_order(self) -> int:
-        return sum(any(a[0] > b[0] for a, b in zip(s.tokens, s.tokens[1:])) for s in self.streams)
+        return sum(any(a[0] > b[0] for a, b in zip(s.tokens, s.tokens[1:], strict=False)) for s in self.streams)
 
     @property
     def stored_mismatch(self) -> int:
@@ -141,7 +142,9 @@ class Widget:
 async def widget_open(widget: Widget, *, port: int) -> None:
     """Connect and say hello; the ready frame says how far the conversation is."""
     widget.socket = await connect(f"ws://127.0.0.1:{port}/ws/widget/", origin=stack.ORIGIN, open_timeout=60)
-    await widget.socket.send(json.dumps({"type": "hello", "token": widget.session["token"], "last_seq": widget.last_seq}))
+    await widget.socket.send(
+        json.dumps({"type": "hello", "token": widget.session["token"], "last_seq": widget.last_seq})
+    )
     while True:
         frame = json.loads(await widget.socket.recv())
         if frame["type"] == "ready":
@@ -209,7 +212,9 @@ async def model_stream_read(*, model_url: str, start_at: float) -> Stream:
     stream = Stream()
     address = urlparse(model_url)
     reader, writer = await asyncio.open_connection(address.hostname, address.port)
-    body = json.dumps({"model": "baseline", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}).encode()
+    body = json.dumps(
+        {"model": "baseline", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}
+    ).encode()
     head = f"POST /v1/chat/completions HTTP/1.1\r\nhost: {address.netloc}\r\ncontent-type: application/json\r\n"
     await asyncio.sleep(max(0.0, start_at - asyncio.get_running_loop().time()))
     writer.write(head.encode() + b"content-length: %d\r\n\r\n" % len(body) + body)
@@ -249,11 +254,11 @@ def redis_commands_total(client: redis.Redis) -> int:
 
 
 async def round_measure(
-    label: str, run: Callable[[], Awaitable[list[Stream]]], *, conversations: int, pid: int | None, redis_client: redis.Redis | None
+    label: str, run: Awaitable[list[Stream]], *, conversations: int, pid: int | None, redis_client: redis.Redis | None
 ) -> RoundResult:
     cpu_before = stack.process_cpu_s(pid) if pid else None
     commands_before = redis_commands_total(redis_client) if redis_client else None
-    streams = await run()
+    streams = await run  # not started until here, so the counters bracket exactly this round
     result = RoundResult(label=label, conversations=conversations, streams=streams)
     if pid and cpu_before is not None:
         result.server_cpu_s = stack.process_cpu_s(pid) - cpu_before
@@ -292,7 +297,7 @@ async def server_run(
             widgets = [Widget(session=s) for s in sessions_open(port=port, count=size)]
             result = await round_measure(
                 f"Supportbot on {server}",
-                lambda: product_round(widgets, port=port, spread_s=spread_s, round_no=round_no),
+                product_round(widgets, port=port, spread_s=spread_s, round_no=round_no),
                 conversations=size,
                 pid=process.pid,
                 redis_client=redis_client,
@@ -314,7 +319,21 @@ async def server_run(
 
 def profiler_start(*, pid: int, path: str) -> subprocess.Popen[bytes]:
     """py-spy sampling the web process during the measured rounds only (collapsed stacks)."""
-    return subprocess.Popen([str(stack.BIN / "py-spy"), "record", "--pid", str(pid), "--rate", "200", "--format", "raw", "--output", path, "--nonblocking"])
+    return subprocess.Popen(
+        [
+            str(stack.BIN / "py-spy"),
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            path,
+            "--nonblocking",
+        ]
+    )
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -326,10 +345,13 @@ def figure(value: float | None, unit: str = "") -> str:
 
 def row_format(result: RoundResult) -> str:
     first, gaps = result.first_token_ms, result.gap_stretch_ms
-    cpu_per_token = None if result.server_cpu_s is None or not result.tokens else result.server_cpu_s / result.tokens * 1e6
+    cpu_per_token = (
+        None if result.server_cpu_s is None or not result.tokens else result.server_cpu_s / result.tokens * 1e6
+    )
     per_answer = None if result.redis_commands is None else result.redis_commands / result.conversations
     return (
-        f"| {result.label} | {result.conversations} | {figure(percentile(first, 50))} | {figure(percentile(first, 99))} "
+        f"| {result.label} | {result.conversations} "
+        f"| {figure(percentile(first, 50))} | {figure(percentile(first, 99))} "
         f"| {figure(percentile(gaps, 50))} | {figure(percentile(gaps, 99))} | {result.lost} | {result.doubled} "
         f"| {result.out_of_order} | {result.stored_mismatch} | {result.failed} | {figure(cpu_per_token)} "
         f"| {figure(per_answer)} | {'yes' if result.meets_targets() else 'no'} |"
@@ -350,7 +372,7 @@ def report_body(*, n: int, baselines: dict[int, RoundResult], runs: list[ServerR
         "the widget's gap between two tokens minus the model's. The load generator (client), the model server, "
         "Redis and the web process share the machine's cores.",
         "",
-        "### At N = %d, side by side" % n,
+        f"### At N = {n}, side by side",
         "",
         TABLE_HEAD,
         row_format(baselines[n]),
@@ -382,11 +404,20 @@ async def bench(args: argparse.Namespace) -> str:
         redis_url = f"unix://{workdir}/redis.sock"
         redis_client = redis.Redis(unix_socket_path=str(workdir / "redis.sock"))
         try:
-            env = stack.product_env(data_dir=workdir, redis_url=redis_url, model_url=model_url, database_url=args.database_url)
+            env = stack.product_env(
+                data_dir=workdir, redis_url=redis_url, model_url=model_url, database_url=args.database_url
+            )
             stack.database_migrate(env=env)
             print(TABLE_HEAD, flush=True)
             runs = [
-                await server_run(server, env=env, sizes=sizes, spread_s=args.spread_s, redis_client=redis_client, profile=args.profile)
+                await server_run(
+                    server,
+                    env=env,
+                    sizes=sizes,
+                    spread_s=args.spread_s,
+                    redis_client=redis_client,
+                    profile=args.profile,
+                )
                 for server in args.servers
             ]
             measured = sorted({r.conversations for run in runs for r in [run.at_n, *run.ramp] if r})
@@ -394,7 +425,7 @@ async def bench(args: argparse.Namespace) -> str:
             for size in measured:
                 baselines[size] = await round_measure(
                     "baseline: model → plain client",
-                    lambda: baseline_round(model_url=model_url, conversations=size, spread_s=args.spread_s),
+                    baseline_round(model_url=model_url, conversations=size, spread_s=args.spread_s),
                     conversations=size,
                     pid=None,
                     redis_client=None,
@@ -410,7 +441,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--servers", type=lambda text: text.split(","), default=["daphne", "uvicorn"])
-    parser.add_argument("--ramp", type=lambda text: [int(n) for n in text.split(",") if n], default=[300, 400, 600, 800])
+    parser.add_argument(
+        "--ramp", type=lambda text: [int(n) for n in text.split(",") if n], default=[300, 400, 600, 800]
+    )
     parser.add_argument("--spread-s", type=float, default=CHUNKS * INTERVAL_MS / 1000)
     parser.add_argument("--database-url", default="", help="PostgreSQL instead of a temporary SQLite file")
     parser.add_argument("--profile", default="", help="sample the web process with py-spy into PROFILE.<server>.txt")

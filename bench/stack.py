@@ -3,6 +3,7 @@
 A private Redis, a database migrated once, the local model server, and ASGI server processes
 (daphne or uvicorn) started exactly as the Procfile starts them, each on its own port.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,20 +79,29 @@ def asgi_command(*, server: str, port: int) -> list[str]:
     raise ValueError(f"unknown ASGI server {server!r}")
 
 
-def asgi_server_start(*, server: str, port: int, env: dict[str, str], timeout_s: float = 30.0) -> subprocess.Popen[bytes]:
-    """Start one web process and wait until it serves HTTP."""
-    process = subprocess.Popen(asgi_command(server=server, port=port), cwd=ROOT, env=env)
+def asgi_server_spawn(*, server: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(asgi_command(server=server, port=port), cwd=ROOT, env=env)
+
+
+def asgi_server_ready(process: subprocess.Popen[bytes], *, port: int, timeout_s: float = 30.0) -> None:
+    """Wait until a spawned web process serves HTTP (Django loaded, port bound)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{server} exited with code {process.returncode}")
+            raise RuntimeError(f"web process on port {port} exited with code {process.returncode}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/static/supportbot/widget.js", timeout=2).close()
-            return process
+            return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"{server} did not answer on port {port} within {timeout_s} s")
+    raise RuntimeError(f"web process did not answer on port {port} within {timeout_s} s")
+
+
+def asgi_server_start(*, server: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = asgi_server_spawn(server=server, port=port, env=env)
+    asgi_server_ready(process, port=port)
+    return process
 
 
 def process_stop(process: subprocess.Popen) -> None:
