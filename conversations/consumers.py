@@ -25,7 +25,9 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_HELLO_TIMEOUT = 4408
-CLOSE_TOO_BIG = 1009
+# 1009 is the standard "message too big", but servers only let applications send 1000 or 3000-4999
+# (daphne raised on 1009 and the client saw 1011): 4009 is its private-range twin.
+CLOSE_TOO_BIG = 4009
 HELLO_TIMEOUT_S = 10.0
 MAX_FRAME_BYTES = 64 * 1024
 MAX_SEQ = 2**53
