@@ -1,4 +1,4 @@
-"""Router decision latency over the held-out messages: rules only, then rules + classifier.
+"""Router quality on the held-out labels and decision latency: rules only, then rules + classifier.
 
 Run with ``python -m bench.bench_router``; prints a markdown table. The target is a p99
 decision time of at most 10 ms.
@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from routing.classifier import ComplexityClassifier, classifier_load, labelled_rows_read
+from bench.report import section_write
 from routing.router import HistoryItem, route_message
+from routing.router_eval import evaluation_format, router_evaluate
 from routing.tiers import default_catalogue
 
 HELDOUT = Path(__file__).resolve().parents[1] / "routing" / "data" / "router_heldout.csv"
@@ -43,23 +45,40 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3, help="passes over the held-out texts")
+    parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
-    texts = [text for text, _ in labelled_rows_read(path=HELDOUT)]
+    rows = labelled_rows_read(path=HELDOUT)
+    texts = [text for text, _ in rows]
     started = time.perf_counter()
     classifier = classifier_load()
     load_ms = (time.perf_counter() - started) * 1000
-    print(f"{len(texts)} held-out messages x {args.rounds} rounds; model load {load_ms:.0f} ms\n")
-    print("| router | decisions | p50 ms | p99 ms | max ms | mean ms |")
-    print("|---|---|---|---|---|---|")
-    for name, model in (("rules only", None), ("rules + classifier", classifier)):
-        if name != "rules only" and model is None:
-            print(f"| {name} | no model file | | | | |")
+    lines = [
+        "Routing quality on the held-out split of the derived labels (`routing/data/router_heldout.csv`; rules and "
+        "attribution in `routing/data/RULES.md`), the same as "
+        "`python manage.py evaluate_router routing/data/router_heldout.csv`:",
+        "",
+        "```",
+        evaluation_format(router_evaluate(rows=rows, catalogue=default_catalogue(), classifier=classifier)).strip(),
+        "```",
+        "",
+        f"Decision latency: {len(texts)} held-out messages x {args.rounds} rounds; model load {load_ms:.0f} ms.",
+        "",
+        "| router | decisions | p50 ms | p99 ms | max ms | mean ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, model in (("rules only (baseline)", None), ("rules + classifier", classifier)):
+        if name != "rules only (baseline)" and model is None:
+            lines.append(f"| {name} | no model file | | | | |")
             continue
         timings = decision_times_ms(texts=texts, classifier=model, rounds=args.rounds)
-        print(
+        lines.append(
             f"| {name} | {len(timings)} | {percentile(timings, 0.5):.3f} | {percentile(timings, 0.99):.3f} "
             f"| {max(timings):.3f} | {statistics.fmean(timings):.3f} |"
         )
+    body = "\n".join(lines)
+    print(body)
+    if not args.no_report:
+        section_write("router", title="Router: held-out quality and decision latency", command="python -m bench.bench_router", body=body)
 
 
 if __name__ == "__main__":
