@@ -23,6 +23,7 @@ from typing import cast
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
+from bench.report import section_write
 from routing.breaker import MemoryBreaker
 from routing.gateway import Gateway
 from routing.providers.base import ChatRequest, TextDelta
@@ -167,6 +168,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--chunks", type=int, default=64)
     parser.add_argument("--interval-ms", type=float, default=1.0)
+    parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     process, url = server_start(chunks=args.chunks, interval_ms=args.interval_ms)
     try:
@@ -174,7 +176,15 @@ def main() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
-    print(table_render(direct=direct, through_gateway=through_gateway, args=args))
+    table = table_render(direct=direct, through_gateway=through_gateway, args=args)
+    print(table)
+    if not args.no_report:
+        section_write(
+            "gateway",
+            title="Gateway overhead against AsyncOpenAI called directly",
+            command="python -m bench.bench_gateway",
+            body=table,
+        )
 
 
 if __name__ == "__main__":
