@@ -13,7 +13,7 @@ CHARTS = ("cost_by_tier", "cost_per_resolved", "answer_share", "rates", "satisfa
 
 
 def test_dashboard_charts_render_the_demo_month(product_start, browser_context_new):
-    product = product_start(commands=("generate_demo_month",))
+    product = product_start(commands=("generate_demo_month --per-day 12",))
     page, watch = browser_context_new(local_origins={product.url}, viewport={"width": 1280, "height": 1000})
     page.goto(product.url + "/admin/dashboard/")
     assert "/admin/login/" in page.url  # staff only

@@ -13,7 +13,7 @@ from tests.browser.widget import answer_body_text, answer_wait, stream_record, s
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Slow enough that the test (and a person) sees the answer arrive word by word.
-STREAMING_ENV = {"SUPPORTBOT_OFFLINE_WORD_DELAY_MS": "60"}
+STREAMING_ENV = {"SUPPORTBOT_OFFLINE_WORD_DELAY_MS": "40"}
 
 
 def test_widget_on_a_hostile_shop_page_streams_word_by_word_and_links_the_article(
