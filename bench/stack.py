@@ -40,6 +40,8 @@ def product_env(*, data_dir: Path, redis_url: str, model_url: str, database_url:
         "SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
         "LOG_LEVEL": "WARNING",
         "DEBUG": "0",
+        # The load generator is one client address opening thousands of chats: lift the per-IP cap.
+        "SUPPORTBOT_SESSIONS_PER_IP_PER_HOUR": "0",
     }
     env.pop("DATABASE_URL", None)
     if database_url:
