@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from conversations import answering, feedback, handoff, ratelimit, selectors, services
+from conversations import answering, attachments, feedback, handoff, ratelimit, selectors, services
 from conversations.models import Conversation, Message
 from conversations.tokens import VisitorTokenInvalid
 from routing.redaction import customer_text_redact
@@ -33,12 +33,19 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_SEQ = 2**53
 
 
-def _customer_message_take(*, conversation_id: int, text: str, client_id: str) -> tuple[dict[str, Any], bool, str]:
+def _customer_message_take(
+    *, conversation_id: int, text: str, client_id: str, attachment: str = ""
+) -> tuple[dict[str, Any], bool, str]:
     ratelimit.visitor_message_hit(conversation_id=conversation_id)
     text = customer_text_redact(text)  # the transcript, summaries and the model never see a card number
-    message, created = services.message_record(
-        conversation_id=conversation_id, role=Message.Role.CUSTOMER, text=text, client_id=client_id
-    )
+    if attachment:
+        message, created = attachments.attachment_message_take(
+            conversation_id=conversation_id, attachment_public_id=attachment, text=text, client_id=client_id
+        )
+    else:
+        message, created = services.message_record(
+            conversation_id=conversation_id, role=Message.Role.CUSTOMER, text=text, client_id=client_id
+        )
     status = Conversation.objects.values_list("status", flat=True).get(pk=conversation_id)
     return selectors.message_frame(message), created, status
 
@@ -131,8 +138,13 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             answering.answer_start(conversation_id=conversation.pk, public_id=conversation.public_id)
 
     async def on_message(self, frame: dict[str, Any]) -> None:
-        text, client_id = frame.get("text"), frame.get("client_id", "")
-        if not isinstance(text, str) or not text.strip():
+        text, client_id = frame.get("text", ""), frame.get("client_id", "")
+        # A photo (uploaded first, named here by its id) may come without a caption.
+        attachment = frame.get("attachment", "")
+        if not isinstance(attachment, str) or len(attachment) > 32:
+            await self._error("bad_attachment", "attachment must be the id the upload returned.")
+            return
+        if not isinstance(text, str) or not (text.strip() or attachment):
             await self._error("empty_message", "A message needs non-empty 'text'.")
             return
         if len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
@@ -143,8 +155,11 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             return
         try:
             message, created, status = await database_sync_to_async(_customer_message_take)(
-                conversation_id=self.conversation_id, text=text.strip(), client_id=client_id
+                conversation_id=self.conversation_id, text=text.strip(), client_id=client_id, attachment=attachment
             )
+        except attachments.AttachmentRefused as refused:
+            await self._error(refused.code, refused.message)
+            return
         except ratelimit.RateLimited as limited:
             await self._error("rate_limited", f"You are sending messages too fast; please wait {limited.retry_after_s} s.")
             return

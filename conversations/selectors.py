@@ -37,6 +37,8 @@ def message_frame(message: Message) -> dict[str, Any]:
         frame["author"] = message.data.get("author_name", "")
     if message.data and message.kind == "event":
         frame["data"] = message.data
+    if message.data and "attachment" in message.data:
+        frame["attachment"] = message.data["attachment"]
     return frame
 
 
