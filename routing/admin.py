@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from routing.budgets import budget_settings_get
+from routing.cache import cache_savings
 from routing.models import BudgetSettings, LedgerEntry, Tier
 from routing.pricing import COST_QUANTUM
 from routing.tiers import TIER_ORDER
@@ -125,6 +126,15 @@ class LedgerEntryAdmin(TotalsChangeListMixin, admin.ModelAdmin):
         "cached input tokens": "cached_input_tokens",
         "output tokens": "output_tokens",
     }
+
+    def totals_for(self, queryset: QuerySet) -> list[tuple[str, Any]]:
+        # Cache hits cost nothing; what they saved is the cost and time of the answers they repeat.
+        savings = cache_savings(entries=queryset)
+        return super().totals_for(queryset) + [
+            ("answers from cache", savings.hits),
+            ("cost saved by the cache", savings.cost),
+            ("time saved by the cache (s)", savings.seconds),
+        ]
 
     @admin.display(description="conversation", ordering="conversation")
     def conversation_link(self, entry: LedgerEntry) -> str:
