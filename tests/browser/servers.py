@@ -131,11 +131,11 @@ class ProductServer:
                 time.sleep(0.1)
         raise AssertionError(f"daphne did not answer on {self.url} within {START_TIMEOUT_S} s:\n{self.log_tail()}")
 
-    def stop(self) -> None:
-        """SIGTERM, as a deploy or a crash-looping supervisor would; SIGKILL only if it hangs."""
+    def stop(self, *, crash: bool = False) -> None:
+        """SIGTERM, as a deploy would (SIGKILL if it hangs); ``crash`` kills it outright, no clean-up at all."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:

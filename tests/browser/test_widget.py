@@ -68,11 +68,20 @@ SECOND_DRAFT = (
 )
 
 
+@pytest.mark.parametrize(
+    "crash",
+    [
+        pytest.param(False, id="sigterm"),
+        # Killed outright with a shared Redis cache: the dead process's answer lease outlives it.
+        pytest.param(True, id="sigkill-shared-redis", marks=pytest.mark.redis),
+    ],
+)
 def test_server_restart_mid_answer_shows_reconnecting_then_the_full_answer_once(
-    product_start, host_page, browser_context_new, model_server_start
+    crash, product_start, host_page, browser_context_new, model_server_start, request
 ):
     model = model_server_start(text=FIRST_DRAFT, chunks=30, interval_ms=100)
-    product = product_start(allowed_origins=[host_page.origin], **model_env(model))
+    shared = {"REDIS_URL": request.getfixturevalue("redis_url")} if crash else {}
+    product = product_start(allowed_origins=[host_page.origin], **model_env(model), **shared)
     page, _ = browser_context_new(local_origins={product.url, host_page.origin})
     page.goto(host_page_show(host_page, product))
     widget_open(page)
@@ -80,7 +89,7 @@ def test_server_restart_mid_answer_shows_reconnecting_then_the_full_answer_once(
     widget_ask(page, "when will my order arrive?")
     page.wait_for_function("() => window.__streamStates.length >= 4")
 
-    product.stop()
+    product.stop(crash=crash)
     states_before_restart = len(stream_states(page))
     state_bar = page.get_by_role("status")
     state_bar.filter(has_text="Reconnecting").wait_for()
