@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from bench import stack
 from bench.report import section_write
 from supportbot.embedded_redis import redis_start
 
+LOAD_AT_START = " ".join(Path("/proc/loadavg").read_text().split()[:3])
 QUESTION = "How long does delivery take to Germany?"
 CHUNKS = 64
 INTERVAL_MS = 20.0
@@ -69,7 +71,7 @@ class RoundResult:
     conversations: int
     streams: list[Stream]
     server_cpu_s: float | None = None
-    redis_commands: int | None = None
+    redis_commands: Counter[str] | None = None
 
     @property
     def first_token_ms(self) -> list[float]:
@@ -158,7 +160,10 @@ async def widget_ask(widget: Widget, *, start_at: float, client_id: str) -> Stre
     assert widget.socket is not None
     try:
         async with asyncio.timeout(ANSWER_TIMEOUT_S):
-            await widget.socket.send(json.dumps({"type": "message", "text": QUESTION, "client_id": client_id}))
+            # Each visitor words it a little differently, as real visitors do: an identical question
+            # would be answered from the answer cache in one frame instead of streamed.
+            question = f"{QUESTION} (visitor {widget.session['conversation_id'][:10]})"
+            await widget.socket.send(json.dumps({"type": "message", "text": question, "client_id": client_id}))
             async for raw in widget.socket:
                 received_ns = time.time_ns()
                 frame = json.loads(raw)
@@ -249,21 +254,25 @@ async def baseline_round(*, model_url: str, conversations: int, spread_s: float)
 # --- measuring a round ------------------------------------------------------------------------
 
 
-def redis_commands_total(client: redis.Redis) -> int:
-    return sum(stats["calls"] for stats in client.info("commandstats").values())
+def redis_commands_count(client: redis.Redis) -> Counter[str]:
+    """Calls per Redis command since the server started (INFO commandstats)."""
+    return Counter(
+        {name.removeprefix("cmdstat_"): stats["calls"] for name, stats in client.info("commandstats").items()}
+    )
 
 
 async def round_measure(
     label: str, run: Awaitable[list[Stream]], *, conversations: int, pid: int | None, redis_client: redis.Redis | None
 ) -> RoundResult:
     cpu_before = stack.process_cpu_s(pid) if pid else None
-    commands_before = redis_commands_total(redis_client) if redis_client else None
+    commands_before = redis_commands_count(redis_client) if redis_client else None
     streams = await run  # not started until here, so the counters bracket exactly this round
     result = RoundResult(label=label, conversations=conversations, streams=streams)
     if pid and cpu_before is not None:
         result.server_cpu_s = stack.process_cpu_s(pid) - cpu_before
     if redis_client and commands_before is not None:
-        result.redis_commands = redis_commands_total(redis_client) - commands_before - 1
+        result.redis_commands = redis_commands_count(redis_client) - commands_before
+        result.redis_commands["info"] -= 1  # this measurement's own
     return result
 
 
@@ -308,7 +317,7 @@ async def server_run(
             else:
                 outcome.ramp.append(result)
             if not result.meets_targets() and round_no > 1:
-                break
+                break  # the ramp climbs: past the first size that misses, larger ones miss too
     finally:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT
@@ -348,7 +357,7 @@ def row_format(result: RoundResult) -> str:
     cpu_per_token = (
         None if result.server_cpu_s is None or not result.tokens else result.server_cpu_s / result.tokens * 1e6
     )
-    per_answer = None if result.redis_commands is None else result.redis_commands / result.conversations
+    per_answer = None if result.redis_commands is None else result.redis_commands.total() / result.conversations
     return (
         f"| {result.label} | {result.conversations} "
         f"| {figure(percentile(first, 50))} | {figure(percentile(first, 99))} "
@@ -370,7 +379,7 @@ def report_body(*, n: int, baselines: dict[int, RoundResult], runs: list[ServerR
         f"{n} conversations, each answered with {CHUNKS} chunks {INTERVAL_MS:g} ms apart; starts spread over "
         f"{spread_s:g} s so all N stream at once. First token: model sent it → widget received it. Gap stretch: "
         "the widget's gap between two tokens minus the model's. The load generator (client), the model server, "
-        "Redis and the web process share the machine's cores.",
+        f"Redis and the web process share the machine's cores. Load average when the run started: {LOAD_AT_START}.",
         "",
         f"### At N = {n}, side by side",
         "",
@@ -389,6 +398,16 @@ def report_body(*, n: int, baselines: dict[int, RoundResult], runs: list[ServerR
             lines.append(row_format(result))
     lines.append("")
     for run in runs:
+        if run.at_n and run.at_n.redis_commands:
+            per_answer = ", ".join(
+                f"{name} {calls / run.at_n.conversations:.1f}"
+                for name, calls in run.at_n.redis_commands.most_common()
+                if calls > 0
+            )
+            lines.append(
+                f"- Redis commands per answer on {run.server} at N = {n} ({CHUNKS} tokens each): {per_answer}."
+            )
+    for run in runs:
         passing = [r.conversations for r in [run.at_n, *run.ramp] if r and r.meets_targets()]
         largest = max(passing) if passing else 0
         lines.append(f"- **{run.server}**: largest N meeting every target in this run: **{largest or 'none'}**.")
@@ -396,7 +415,7 @@ def report_body(*, n: int, baselines: dict[int, RoundResult], runs: list[ServerR
 
 
 async def bench(args: argparse.Namespace) -> str:
-    sizes = [args.conversations, *args.ramp]
+    sizes = [args.conversations, *sorted(args.ramp)]
     with tempfile.TemporaryDirectory(prefix="supportbot-bench-") as directory:
         workdir = Path(directory)
         redis_process = redis_start(workdir / "redis.sock")
@@ -442,7 +461,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--servers", type=lambda text: text.split(","), default=["daphne", "uvicorn"])
     parser.add_argument(
-        "--ramp", type=lambda text: [int(n) for n in text.split(",") if n], default=[300, 400, 600, 800]
+        "--ramp", type=lambda text: [int(n) for n in text.split(",") if n], default=[25, 50, 100, 150, 200, 300, 400]
     )
     parser.add_argument("--spread-s", type=float, default=CHUNKS * INTERVAL_MS / 1000)
     parser.add_argument("--database-url", default="", help="PostgreSQL instead of a temporary SQLite file")
@@ -463,6 +482,8 @@ def main() -> None:
 def _argv_echo(args: argparse.Namespace) -> list[str]:
     echo = [f"--conversations {args.conversations}", f"--servers {','.join(args.servers)}"]
     echo.append(f"--ramp {','.join(map(str, args.ramp))}")
+    if args.database_url:
+        echo.append(f"--database-url {args.database_url}")
     return echo
 
 

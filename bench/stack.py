@@ -76,7 +76,7 @@ def asgi_command(*, server: str, port: int) -> list[str]:
         return [
             str(BIN / "uvicorn"), "supportbot.asgi:application", "--host", "127.0.0.1", "--port", str(port),
             "--ws-max-size", str(WEBSOCKET_MAX_BYTES), "--ws-per-message-deflate", "false",
-            "--no-access-log", "--log-level", "warning",
+            "--no-access-log", "--log-level", "warning", "--lifespan", "off",
         ]  # fmt: skip
     raise ValueError(f"unknown ASGI server {server!r}")
 
