@@ -19,6 +19,7 @@ from django.core.validators import validate_email
 from conversations import answering, attachments, feedback, handoff, ratelimit, selectors, services
 from conversations.models import Conversation, Message
 from conversations.tokens import VisitorTokenInvalid
+from supportbot import metrics
 from routing.redaction import customer_text_redact
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.send_lock = asyncio.Lock()
         await self.accept()
+        await metrics.sockets_changed(kind="widget", delta=1)
         self.hello_timer = asyncio.get_running_loop().call_later(HELLO_TIMEOUT_S, self._hello_timeout)
 
     def _hello_timeout(self) -> None:
@@ -73,6 +75,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.hello_timer.cancel()
+        await metrics.sockets_changed(kind="widget", delta=-1)
         if self.conversation_id is not None:
             answering.live_unwatch(conversation_id=self.conversation_id, send=self._send_raw)
             await self.channel_layer.group_discard(f"conversation.{self.public_id}", self.channel_name)
