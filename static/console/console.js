@@ -178,6 +178,17 @@
       var who = m.role === "customer" ? "Customer" : m.role === "agent" ? (m.author || "Agent") : "Assistant" + (m.tier ? " (" + m.tier + ")" : "");
       node.appendChild(el("span", "who", who));
       node.appendChild(el("span", "body", m.text));
+      if (m.attachment && /^[\w-]{1,32}$/.test(m.attachment.id)) {
+        // Served to staff by their session; a click opens it full size.
+        var photo = el("a", "photo-link");
+        photo.href = "/api/widget/attachments/" + m.attachment.id;
+        photo.target = "_blank"; photo.rel = "noopener noreferrer";
+        var img = el("img", "photo");
+        img.src = photo.href;
+        img.alt = "Photo from the customer";
+        photo.appendChild(img);
+        node.appendChild(photo);
+      }
       if (m.citations && m.citations.length) {
         var sources = el("div", "sources", "Sources: ");
         m.citations.forEach(function (c, i) {

@@ -44,6 +44,8 @@
     "textarea{flex:1;resize:none;height:42px;border:1px solid #c9cede;border-radius:8px;padding:9px;background:#fff;}",
     ".btn{border:0;border-radius:8px;padding:0 12px;background:#2f5bea;color:#fff;cursor:pointer;min-height:32px;}",
     ".btn.secondary{background:#eef1fb;color:#2346c4;}",
+    ".attach{background:#eef1fb;color:#2346c4;font-size:18px;}",
+    ".photo{display:block;max-width:100%;max-height:220px;border-radius:8px;margin-top:4px;}",
     ".actions{display:flex;gap:6px;padding:0 10px 10px;background:#fff;}",
     ".rating{border:0;margin:0;padding:10px;background:#fff;border-top:1px solid #e1e4ee;display:flex;flex-direction:column;gap:6px;}",
     ".rating[hidden]{display:none;}",
@@ -153,6 +155,12 @@
   var input = el("textarea", "", { "aria-label": "Type your message", placeholder: "Ask us anything\u2026", rows: "1" });
   var sendBtn = el("button", "btn", { type: "submit" });
   sendBtn.textContent = "Send";
+  // A photo goes up over HTTP first (visitor token in the header), then a message frame names it.
+  var fileInput = el("input", "sr", { type: "file", accept: "image/jpeg,image/png,image/webp", tabindex: "-1", "aria-hidden": "true" });
+  var attachBtn = el("button", "btn attach", { type: "button", "aria-label": "Attach a photo", title: "Attach a photo" });
+  attachBtn.textContent = "\u{1F4CE}";
+  form.appendChild(attachBtn);
+  form.appendChild(fileInput);
   form.appendChild(input);
   form.appendChild(sendBtn);
   var actions = el("div", "actions");
@@ -253,6 +261,7 @@
   var pending = {};             // reply_to seq -> {node, body, i, text}
   var answered = {};            // reply_to seq -> true once the stored answer arrived
   var maxChars = 4000;
+  var currentSession = null;    // {token, ...} from the session endpoint, for photo uploads and downloads
 
   function setState(text) { stateBar.textContent = text || ""; stateBar.hidden = !text; }
   function showError(text) { errorLine.textContent = text || ""; }
@@ -286,6 +295,7 @@
     } else {
       var b = bubble(frame.role, roleLabel(frame));
       renderInline(b.body, frame.text);
+      if (frame.attachment) showPhoto(b.node, frame.attachment);
       node = b.node;
       // A citation is "already linked" only if the text rendered a link to it: a bare relative
       // path such as "(/help/slug/)" in the text stays plain text and still needs its link.
@@ -408,6 +418,7 @@
     setState(retries ? "Reconnecting\u2026" : "Connecting\u2026");
     session().then(function (s) {
       maxChars = s.max_message_chars || maxChars;
+      currentSession = s;
       socket = new WebSocket(s.websocket_url);
       socket.onopen = function () { socket.send(JSON.stringify({ type: "hello", token: s.token, last_seq: lastSeq })); };
       socket.onmessage = function (event) {
@@ -429,6 +440,38 @@
     var delay = Math.min(10000, 500 * Math.pow(2, Math.min(retries, 5))) * (0.5 + Math.random() / 2);
     setState("Reconnecting\u2026");
     reconnectTimer = setTimeout(connect, delay);
+  }
+
+  // The photo is fetched with the token in a header, never in a URL, and shown from a blob: URL.
+  function showPhoto(node, attachment) {
+    if (!currentSession || !/^[\w-]{1,32}$/.test(attachment.id)) return;
+    fetch(server + "/api/widget/attachments/" + attachment.id, { headers: { Authorization: "Bearer " + currentSession.token } })
+      .then(function (r) { if (!r.ok) throw new Error(); return r.blob(); })
+      .then(function (blob) {
+        var img = el("img", "photo", { alt: "Your photo" });
+        img.src = URL.createObjectURL(blob);
+        node.appendChild(img);
+        scrollDown();
+      })
+      .catch(function () { /* the text still says a photo was sent */ });
+  }
+
+  function sendPhoto(file) {
+    if (!currentSession) return;
+    var body = new FormData();
+    body.append("file", file);
+    showError("");
+    setState("Sending your photo\u2026");
+    fetch(server + "/api/widget/attachments", { method: "POST", headers: { Authorization: "Bearer " + currentSession.token }, body: body })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || "The photo could not be sent."); return j; }); })
+      .then(function (j) {
+        setState("");
+        var frame = { type: "message", text: input.value.trim(), client_id: newId(), attachment: j.attachment.id };
+        input.value = "";
+        outbox.push(frame);
+        if (ready) sendFrame(frame);
+      })
+      .catch(function (err) { setState(""); showError(err.message); });
   }
 
   function submit() {
@@ -462,6 +505,11 @@
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
   });
   personBtn.addEventListener("click", function () { sendFrame({ type: "handoff" }); });
+  attachBtn.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    if (fileInput.files && fileInput.files[0]) sendPhoto(fileInput.files[0]);
+    fileInput.value = "";
+  });
 
   window.__supportbotWidget = { open: open, close: close, shadowRoot: shadow };
   (document.body || document.documentElement).appendChild(host);
