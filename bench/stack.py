@@ -67,7 +67,7 @@ def model_server_start(*, chunks: int, interval_ms: float, stamp: bool) -> tuple
 
 
 def asgi_command(*, server: str, port: int) -> list[str]:
-    """The web process command line; websocket size limits equal for both servers."""
+    """The web process command line as the Procfile has it; websocket size limits equal for both servers."""
     if server == "daphne":
         return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "supportbot.asgi:application"]
     if server == "uvicorn":
@@ -75,7 +75,7 @@ def asgi_command(*, server: str, port: int) -> list[str]:
         # context per socket costs memory and CPU on every token frame.
         return [
             str(BIN / "uvicorn"), "supportbot.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-            "--ws-max-size", str(WEBSOCKET_MAX_BYTES), "--ws-per-message-deflate", "false",
+            "--ws-max-size", str(WEBSOCKET_MAX_BYTES), "--ws-per-message-deflate", "false", "--no-proxy-headers",
             "--no-access-log", "--log-level", "warning", "--lifespan", "off",
         ]  # fmt: skip
     raise ValueError(f"unknown ASGI server {server!r}")
