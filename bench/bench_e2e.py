@@ -456,6 +456,52 @@ async def bench(args: argparse.Namespace) -> str:
     return report_body(n=args.conversations, baselines=baselines, runs=runs, spread_s=args.spread_s)
 
 
+# Where the web process spends its CPU, by the product function a sampled stack passes through.
+PROFILE_CATEGORIES = [
+    ("per answer: claim the question, route it, retrieve passages, budgets (ORM thread)", ("_job_claim (",)),
+    (
+        "per answer: save it, ledger, answer cache, post-answer hooks (ORM thread)",
+        ("_answer_save (", "_answer_cache_offer (", "bot_turn_after_answer ("),
+    ),
+    ("per answer: store the customer's message (ORM thread)", ("_customer_message_take (",)),
+    ("per socket: hello, token check, replay (ORM thread)", ("_resume_state (", "conversation_for_token (")),
+    ("per conversation: session endpoint (HTTP)", ("widget_session (",)),
+    ("per token: OpenAI SDK reading and parsing the stream", ("AsyncStream.__stream__ (", "_completion_stream_open (")),
+    ("per token: writing token frames to the sockets", ("_publish (",)),
+]
+
+
+PROFILE_OTHER = "everything else: event loop, ASGI server, channel layer, ORM thread hand-offs"
+
+
+def profile_summary(path: str) -> list[tuple[str, float]]:
+    """Shares of the sampled stacks (py-spy raw format: frames;...;frames count) per category."""
+    shares: Counter[str] = Counter()
+    for line in Path(path).read_text().splitlines():
+        stack_text, _, count = line.rpartition(" ")
+        if stack_text:
+            category = next(
+                (name for name, marks in PROFILE_CATEGORIES if any(mark in stack_text for mark in marks)),
+                PROFILE_OTHER,
+            )
+            shares[category] += int(count)
+    total = shares.total()
+    return [(name, shares[name] / total * 100) for name in [*(name for name, _ in PROFILE_CATEGORIES), PROFILE_OTHER]]
+
+
+def profile_body(*, servers: list[str], profile: str) -> str:
+    lines = [
+        "Where the web process spends its CPU while the rounds above run (py-spy, 200 samples/s, "
+        "stacks grouped by the product function they pass through).",
+        "",
+    ]
+    for server in servers:
+        lines += [f"#### {server}", "", "| work | share of samples |", "|---|---:|"]
+        lines += [f"| {name} | {share:.1f} % |" for name, share in profile_summary(f"{profile}.{server}.txt")]
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=200)
@@ -469,8 +515,18 @@ def main() -> None:
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     body = asyncio.run(bench(args))
+    if args.profile:
+        body += "\n\n" + profile_body(servers=args.servers, profile=args.profile)
     print(body)
-    if not args.no_report:
+    if args.profile and not args.no_report:
+        # Sampling takes CPU from the same cores, so profiled figures get their own section.
+        section_write(
+            "e2e-profile",
+            title="End to end, profiled: where the web process spends its CPU",
+            command="python -m bench.bench_e2e " + " ".join(_argv_echo(args)) + f" --profile {args.profile}",
+            body=body,
+        )
+    elif not args.no_report:
         section_write(
             "e2e",
             title="End to end: concurrent widget conversations over websockets",
