@@ -52,7 +52,7 @@ def conversation_card(conversation: Conversation, *, position: int | None = None
         "assigned_to_id": agent.pk if agent else None,
         "summary": _summary_view(conversation),
         "tier": _last_tier(conversation.pk),
-        "cost": str(conversation.total_cost),
+        "cost": format(conversation.total_cost, "f"),
         "last_customer_text": _last_customer_text(conversation.pk),
         "last_seq": conversation.last_seq,
     }
