@@ -1,8 +1,10 @@
 """Help-centre retrieval: one entry point whatever the database.
 
-The in-memory index (titles, sections, tags, alternative phrasings) scores every candidate;
-the database's full-text search adds candidates the index's budget may have skipped in very
-large help centres. The index is rebuilt in-process when the help-centre version changes.
+The in-memory TF-IDF index (titles, sections, tags, alternative phrasings) and, when the
+embedding model is installed, nearest neighbours by meaning over titles and phrasings find
+and score the candidates (see :mod:`routing.knowledge.fusion`); the database's full-text
+search adds candidates the index's budget may have skipped in very large help centres.
+The indexes are rebuilt in-process when the help-centre version changes.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 
+from routing.knowledge.embeddings import sentence_encoder_get
 from routing.knowledge.fts import fts_search
-from routing.knowledge.index import ArticleIndex, ArticleMatch, IndexedArticle
+from routing.knowledge.fusion import FusionSettings, articles_rank
+from routing.knowledge.index import ArticleIndex, IndexedArticle
 from routing.knowledge.passages import passage_select
 from routing.knowledge.selectors import help_centre_version, published_articles_for_index
+from routing.knowledge.semantic import EmbeddingCache, SemanticIndex
 
-# Chosen by 5-fold cross-validation on the HINT3 SOFMattress train split so that 90% of
-# in-scope questions are answered (python -m routing.knowledge.crossvalidate).
-DEFAULT_CONFIDENCE_THRESHOLD = 0.63
 FTS_CANDIDATES = 8
 # Up to this many articles an index builds in well under a second: rebuild inline.
 SYNC_REBUILD_MAX_ARTICLES = 2_000
@@ -42,22 +44,60 @@ class _LoadedIndex:
     version: str
     index: ArticleIndex
     articles: dict[str, IndexedArticle]
+    semantic: SemanticIndex | None  # None without the embedding model: TF-IDF alone
 
 
 _loaded: _LoadedIndex | None = None
 _rebuilding: str | None = None  # the version a background thread is indexing
 _load_lock = threading.Lock()
+_embedding_cache: EmbeddingCache | None = None
 
 
 def confidence_threshold() -> float:
-    """Below this score the bot does not guess; ``KNOWLEDGE_CONFIDENCE_THRESHOLD`` overrides it."""
-    return float(getattr(settings, "KNOWLEDGE_CONFIDENCE_THRESHOLD", DEFAULT_CONFIDENCE_THRESHOLD))
+    """Below this score the bot does not guess; ``KNOWLEDGE_CONFIDENCE_THRESHOLD`` overrides it.
+
+    Fused scores and TF-IDF-only scores have their own scales, so the default depends on
+    whether the embedding model is installed.
+    """
+    override = getattr(settings, "KNOWLEDGE_CONFIDENCE_THRESHOLD", None)
+    if override is not None:
+        return float(override)
+    return FusionSettings().threshold(semantic=_semantic_scores())
+
+
+def _semantic_scores() -> bool:
+    current = _loaded
+    return current.semantic is not None if current else sentence_encoder_get() is not None
+
+
+def prompt_floor() -> float:
+    """Passages scoring below this are left out of LLM prompts: too loosely related to help."""
+    override = getattr(settings, "KNOWLEDGE_CONFIDENCE_THRESHOLD", None)
+    if override is not None:
+        return float(override) / 2
+    return FusionSettings().prompt_floor(semantic=_semantic_scores())
+
+
+def _semantic_build(articles: list[IndexedArticle]) -> SemanticIndex | None:
+    global _embedding_cache
+    encoder = sentence_encoder_get()
+    if encoder is None:
+        return None
+    if _embedding_cache is None:
+        _embedding_cache = EmbeddingCache(settings.DATA_DIR / "embeddings")
+    units = [(article.key, text) for article in articles for text in (article.title, *article.phrasings)]
+    return SemanticIndex(units, encoder=encoder, cache=_embedding_cache)
 
 
 def _index_build(version: str) -> _LoadedIndex:
     global _loaded
     articles = published_articles_for_index()
-    loaded = _LoadedIndex(version=version, index=ArticleIndex(articles), articles={a.key: a for a in articles})
+    loaded = _LoadedIndex(
+        version=version,
+        index=ArticleIndex(articles),
+        articles={a.key: a for a in articles},
+        semantic=_semantic_build(articles),
+    )
     _loaded = loaded
     # A large index is hundreds of thousands of long-lived objects; without this every
     # full garbage collection walks them all, a pause of tens of ms in some answer.
@@ -100,33 +140,31 @@ def knowledge_index_get() -> _LoadedIndex:
         return _loaded
 
 
-def _fused_matches(loaded: _LoadedIndex, query: str, limit: int) -> list[ArticleMatch]:
-    matches = loaded.index.search(query, limit=limit)
-    seen = {match.key for match in matches}
-    extra = [
-        key
-        for key, _ in fts_search(
-            query=query, limit=FTS_CANDIDATES, rarity=loaded.index.word_rarity, min_rarity=loaded.index.rare_word_idf
-        )
-        if key not in seen and key in loaded.articles
-    ]
-    if extra:
-        matches += loaded.index.score_articles(query, keys=extra)
-    return sorted(matches, key=lambda match: match.score, reverse=True)[:limit]
+def _ranked(loaded: _LoadedIndex, query: str, limit: int) -> list[tuple[str, float]]:
+    database_hits = fts_search(
+        query=query, limit=FTS_CANDIDATES, rarity=loaded.index.word_rarity, min_rarity=loaded.index.rare_word_idf
+    )
+    return articles_rank(
+        index=loaded.index,
+        semantic=loaded.semantic,
+        query=query,
+        limit=limit,
+        extra_keys=[key for key, _ in database_hits if key in loaded.articles],
+    )
 
 
 def search_articles(query: str, *, limit: int = 5) -> list[Passage]:
     """The ``limit`` best published articles for ``query``, best first, each with its best passage."""
     loaded = knowledge_index_get()
     passages = []
-    for match in _fused_matches(loaded, query, limit):
-        article = loaded.articles[match.key]
-        text = passage_select(index=loaded.index, key=match.key, title=article.title, query=query)
-        passages.append(Passage(key=article.key, title=article.title, url=article.url, text=text, score=match.score))
+    for key, score in _ranked(loaded, query, limit):
+        article = loaded.articles[key]
+        text = passage_select(index=loaded.index, key=key, title=article.title, query=query)
+        passages.append(Passage(key=key, title=article.title, url=article.url, text=text, score=score))
     return passages
 
 
 def retrieve_for_prompt(question: str, *, limit: int = 3) -> list[Passage]:
     """Passages worth putting in an LLM prompt: the best ``limit`` that are at least loosely relevant."""
-    floor = confidence_threshold() / 2
+    floor = prompt_floor()
     return [passage for passage in search_articles(question, limit=limit) if passage.score >= floor]

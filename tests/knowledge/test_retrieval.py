@@ -2,8 +2,15 @@ from __future__ import annotations
 
 import pytest
 
+from routing.knowledge.fusion import FusionSettings
 from routing.knowledge.models import Article
-from routing.knowledge.retrieval import confidence_threshold, knowledge_index_get, retrieve_for_prompt, search_articles
+from routing.knowledge.retrieval import (
+    confidence_threshold,
+    knowledge_index_get,
+    prompt_floor,
+    retrieve_for_prompt,
+    search_articles,
+)
 
 
 @pytest.mark.django_db
@@ -43,7 +50,7 @@ def test_index_rebuilt_when_the_help_centre_changes(demo_helpcentre) -> None:
 def test_prompt_passages_leave_out_unrelated_articles(demo_helpcentre) -> None:
     passages = retrieve_for_prompt("How many years of warranty do I get?", limit=3)
     assert passages[0].key == "WARRANTY"
-    assert all(p.score >= confidence_threshold() / 2 for p in passages)
+    assert all(p.score >= prompt_floor() for p in passages)
     assert retrieve_for_prompt("qwxz vbnm", limit=3) == []
 
 
@@ -63,3 +70,21 @@ def test_large_help_centre_rebuilds_in_the_background(demo_helpcentre, monkeypat
             thread.join(timeout=30)
     rebuilt = knowledge_index_get()
     assert rebuilt is not first and rebuilt.articles["PILLOWS"].title == "Pillows and cushions"
+
+
+@pytest.mark.django_db
+def test_works_on_tfidf_alone_without_the_embedding_model(demo_helpcentre, monkeypatch) -> None:
+    from routing.knowledge import retrieval
+
+    monkeypatch.setattr(retrieval, "sentence_encoder_get", lambda: None)
+    monkeypatch.setattr(retrieval, "_loaded", None)
+    best = search_articles("Is cash on delivery available?", limit=1)[0]
+    assert knowledge_index_get().semantic is None
+    assert best.key == "COD" and best.score >= confidence_threshold()
+    assert confidence_threshold() == FusionSettings().threshold(semantic=False)
+
+
+@pytest.mark.django_db
+def test_the_threshold_setting_overrides_both_scales(demo_helpcentre, settings) -> None:
+    settings.KNOWLEDGE_CONFIDENCE_THRESHOLD = 0.9
+    assert confidence_threshold() == 0.9 and prompt_floor() == 0.45
