@@ -235,10 +235,8 @@ async def test_a_hello_with_an_impossible_seq_replays_from_the_start(customer_se
     await communicator.connect()
     await communicator.send_json_to({"type": "hello", "token": token, "last_seq": last_seq})
     frames = await frames_until(communicator, lambda f: f["type"] == "ready")
-    after = await communicator.receive_json_from() if last_seq is not None else None
     assert frames[-1]["last_seq"] == 0
-    if last_seq is not None:
-        assert after["code"] == "bad_seq"
+    assert [f.get("code") for f in frames[:-1]] == ["bad_seq"]
     assert await still_usable(communicator)
     figures.update(last_seq=repr(last_seq), socket_usable=True)
     await communicator.disconnect()
@@ -260,7 +258,8 @@ async def test_a_hundred_messages_in_a_second_are_rate_limited_and_spend_stays_u
     stored = await database_sync_to_async(Message.objects.filter(role="customer").count)()
     conversation = await database_sync_to_async(Conversation.objects.get)()
     spent = conversation.total_cost
-    assert stored == limit and len(limited) == 100 - limit
+    # Fixed one-minute windows: a flood that straddles a minute boundary meets two of them.
+    assert limit <= stored <= 2 * limit and stored + len(limited) == 100
     assert "too fast" in limited[0]["message"]
     assert spent <= settings.SUPPORTBOT_VISITOR_BUDGET_USD
     figures.update(sent=100, accepted=stored, rate_limited=len(limited), upstream_calls=len(llm.requests), dollars_spent=str(spent))
