@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from conversations.business_hours import business_hours_parse as _business_hours_parse
 from supportbot.env import env_bool, env_choices, env_decimal, env_int, env_list, env_origins, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -119,7 +120,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 gives connections a 5 s socket_timeout, while channels-redis blocks up to
+                # 5 s waiting for messages: without this every socket dies after ~5 s of quiet.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000, minimum=10),
                 "expiry": env_int("CHANNEL_LAYER_EXPIRY", 60, minimum=1),
                 "group_expiry": env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400, minimum=60),
@@ -183,6 +186,13 @@ SUPPORTBOT_DAILY_BUDGET_USD = env_decimal("SUPPORTBOT_DAILY_BUDGET_USD", "50.00"
 SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS = env_int("SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS", 800, minimum=16)
 # PII removed from customer messages and from everything sent to an external model.
 SUPPORTBOT_REDACT = env_choices("SUPPORTBOT_REDACT", ["card"], choices=("card", "email", "phone"))
+
+# --- Handoff ------------------------------------------------------------------------------
+# When people answer, e.g. "mon-fri 09:00-17:00; sat 10:00-14:00" in TIME_ZONE; "always" for around the clock.
+SUPPORTBOT_BUSINESS_HOURS = env_str("SUPPORTBOT_BUSINESS_HOURS", "always")
+_business_hours_parse(SUPPORTBOT_BUSINESS_HOURS)  # a typo stops start-up here, naming the variable
+# Slows every summary task down by this much; only the worker-kill test sets it.
+SUPPORTBOT_SUMMARY_DELAY_MS = env_int("SUPPORTBOT_SUMMARY_DELAY_MS", 0, minimum=0)
 
 # --- Security -------------------------------------------------------------------------
 _public = urlparse(SUPPORTBOT_PUBLIC_URL)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage_check(**env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", "mysql://db/x"),
+        ("REDIS_URL", "http://redis:6379"),
+        ("OPENAI_BASE_URL", "api.example.com/v1"),
+        ("SUPPORTBOT_ALLOWED_ORIGINS", "shop.example"),
+        ("SUPPORTBOT_MAX_MESSAGE_CHARS", "lots"),
+        ("SUPPORTBOT_MODEL_THINKING", " "),
+        ("DEBUG", "maybe"),
+        ("SUPPORTBOT_BUSINESS_HOURS", "mon-fry 09:00-17:00"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):
+    result = manage_check(**{variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr.strip().splitlines()[-1]
+
+
+def test_embedded_defaults_start_cleanly():
+    result = manage_check()
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
