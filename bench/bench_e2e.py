@@ -304,6 +304,7 @@ async def server_run(
         profiler = profiler_start(pid=process.pid, path=f"{profile}.{server}.txt") if profile else None
         for round_no, size in enumerate(sizes, start=1):
             widgets = [Widget(session=s) for s in sessions_open(port=port, count=size)]
+            await server_quiet_wait(process.pid)
             result = await round_measure(
                 f"Supportbot on {server}",
                 product_round(widgets, port=port, spread_s=spread_s, round_no=round_no),
@@ -324,6 +325,17 @@ async def server_run(
             profiler.wait(timeout=30)
         stack.process_stop(process)
     return outcome
+
+
+async def server_quiet_wait(pid: int, *, timeout_s: float = 30.0) -> None:
+    """Wait until the web process has finished the previous round's work (closing sockets, saving
+    answers, sessions), so that no round pays for the one before it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        before = stack.process_cpu_s(pid)
+        await asyncio.sleep(0.5)
+        if stack.process_cpu_s(pid) - before < 0.05:
+            return
 
 
 def profiler_start(*, pid: int, path: str) -> subprocess.Popen[bytes]:
