@@ -8,9 +8,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from routing.knowledge.retrieval import confidence_threshold, search_articles
+from routing.knowledge.retrieval import confidence_threshold, knowledge_index_get, search_articles
 
 OUT_OF_SCOPE_LABEL = "NO_NODES_DETECTED"
+HINT3_ATTRIBUTION = (
+    "HINT3 v2 (hellohaptik/HINT3; Arora et al., *HINT3: Raising the bar for Intent Detection in the Wild*, "
+    "EMNLP Insights 2020), ODbL 1.0 / DbCL 1.0. The test split is only ever measured, never used to build "
+    "or tune anything; weights and thresholds come from `python -m routing.knowledge.crossvalidate` on the "
+    "train split."
+)
 
 
 class EvaluationInputError(ValueError):
@@ -92,3 +98,34 @@ def knowledge_evaluate(*, questions: Sequence[LabelledQuestion]) -> EvaluationRe
         else:
             report.errors[question.label][key or "(nothing)"] += 1
     return report
+
+
+def evaluation_report_write(*, report: EvaluationReport, path: Path, destination: Path | None = None) -> None:
+    """Write the figures to the ``kb-eval`` section of ``destination`` (docs/benchmarks.md by default)."""
+    from bench.report import REPORT, section_write
+
+    figures = report.as_dict()
+    semantic = knowledge_index_get().semantic is not None
+    mode = "TF-IDF fused with all-MiniLM-L6-v2 sentence embeddings" if semantic else "TF-IDF only (no embedding model)"
+    shown = f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
+    body = "\n".join(
+        [
+            f"{shown}: {report.in_scope} in-scope and {report.out_of_scope} out-of-scope messages; retrieval: {mode}; "
+            f"confidence threshold {figures['threshold']}.",
+            "",
+            "| measure | value | goal |",
+            "|---|---:|---:|",
+            f"| in_scope_top1 | {figures['in_scope_top1']} | ≥ 0.80 |",
+            f"| in_scope_answered | {figures['in_scope_answered']} | ≥ 0.85 |",
+            f"| out_of_scope_abstained | {figures['out_of_scope_abstained']} | ≥ 0.60 |",
+            "",
+            HINT3_ATTRIBUTION,
+        ]
+    )
+    section_write(
+        "kb-eval",
+        title="Help-centre answers on HINT3 SOFMattress",
+        command=f"python manage.py evaluate_kb {shown} --json --report",
+        body=body,
+        path=destination or REPORT,
+    )

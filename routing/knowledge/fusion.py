@@ -27,6 +27,9 @@ FUSED_THRESHOLD = 0.52
 # Passages worth giving an LLM: in cross-validation 98% of in-scope questions' best article
 # scored above this (TF-IDF alone keeps its earlier rule, half the threshold).
 FUSED_PROMPT_FLOOR = 0.50
+# Nearest articles by meaning that are also scored by TF-IDF; with 10% of the weight on
+# TF-IDF, an article outside them would need a lead in meaning it does not have.
+SEMANTIC_CANDIDATES = 10
 
 
 @dataclass(frozen=True)
@@ -54,24 +57,26 @@ def articles_rank(
 ) -> list[tuple[str, float]]:
     """The ``limit`` best (article key, score) pairs, best first.
 
-    Candidates are the TF-IDF best, ``extra_keys`` (database full-text hits) and, with
-    embeddings, the nearest articles by meaning; each is then scored exactly on both scales.
+    Without embeddings: the TF-IDF best plus ``extra_keys`` (database full-text hits), scored
+    by TF-IDF. With them, candidates are the nearest articles by meaning plus ``extra_keys``,
+    each scored exactly on both scales; the TF-IDF walk over all units is skipped, since with
+    most of the weight on meaning an article far from the query in meaning cannot win (and the
+    walk is most of the time a search takes in a large help centre).
     """
-    lexical = {match.key: match.score for match in index.search(query, limit=limit)}
-    extra = [key for key in dict.fromkeys(extra_keys) if key not in lexical and key in index.units_by_key]
+    extra = [key for key in dict.fromkeys(extra_keys) if key in index.units_by_key]
     if semantic is None:
-        lexical.update((match.key, match.score) for match in index.score_articles(query, keys=extra))
+        lexical = {match.key: match.score for match in index.search(query, limit=limit)}
+        unscored = [key for key in extra if key not in lexical]
+        lexical.update((match.key, match.score) for match in index.score_articles(query, keys=unscored))
         return sorted(lexical.items(), key=lambda item: item[1], reverse=True)[:limit]
     meaning = semantic.article_scores(query)
-    candidates = dict.fromkeys([*lexical, *extra, *(key for key, _ in semantic.best(meaning, limit=limit))])
-    unscored = [key for key in candidates if key not in lexical]
-    lexical.update((match.key, match.score) for match in index.score_articles(query, keys=unscored))
+    nearest = semantic.best(meaning, limit=max(limit, SEMANTIC_CANDIDATES))
+    candidates = [key for key in dict.fromkeys([*(key for key, _ in nearest), *extra]) if key in semantic.position]
+    lexical = {match.key: match.score for match in index.score_articles(query, keys=candidates)}
     weight = settings.semantic_weight
     fused = {
         key: max(0.0, weight * float(meaning[semantic.position[key]]) + (1.0 - weight) * lexical.get(key, 0.0))
         for key in candidates
-        if key in semantic.position
     }
-    return [
-        (key, round(score, 6)) for key, score in sorted(fused.items(), key=lambda item: item[1], reverse=True)[:limit]
-    ]
+    ranked = sorted(fused.items(), key=lambda item: item[1], reverse=True)[:limit]
+    return [(key, round(score, 6)) for key, score in ranked]

@@ -60,3 +60,22 @@ def test_bad_input_names_the_line(tmp_path: Path, demo_helpcentre, content: str,
     path.write_text(content)
     with pytest.raises(CommandError, match=location):
         _run(path)
+
+
+@pytest.mark.django_db
+def test_report_section_carries_the_figures_and_the_attribution(tmp_path: Path, demo_helpcentre) -> None:
+    from routing.knowledge.evaluation import evaluation_report_write, knowledge_evaluate, labelled_questions_read
+
+    path = tmp_path / "hint3" / "test" / "questions.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(FIXTURE)
+    destination = tmp_path / "benchmarks.md"
+    destination.write_text("# Benchmarks\n\nkept\n")
+    keys = set(Article.objects.values_list("key", flat=True))
+    report = knowledge_evaluate(questions=labelled_questions_read(path=path, known_keys=keys))
+    evaluation_report_write(report=report, path=path, destination=destination)
+    text = destination.read_text()
+    assert "kept" in text and "<!-- bench:kb-eval:start -->" in text
+    assert "`python manage.py evaluate_kb hint3/test/questions.csv --json --report`" in text
+    assert f"| in_scope_top1 | {round(2 / 3, 4)} |" in text
+    assert "ODbL 1.0 / DbCL 1.0" in text and "Arora et al." in text

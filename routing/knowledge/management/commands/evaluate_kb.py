@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from routing.knowledge.evaluation import (
     EvaluationInputError,
     EvaluationReport,
+    evaluation_report_write,
     knowledge_evaluate,
     labelled_questions_read,
 )
@@ -25,6 +26,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument(
+            "--report", action="store_true", help="also write the figures to the kb-eval section of docs/benchmarks.md"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -38,6 +42,8 @@ class Command(BaseCommand):
         except (EvaluationInputError, UnicodeDecodeError) as error:
             raise CommandError(str(error)) from error
         report = knowledge_evaluate(questions=questions)
+        if options["report"]:
+            evaluation_report_write(report=report, path=path)
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict()))
         else:
