@@ -10,13 +10,15 @@ database errors only, and soft and hard time limits. Producers enqueue with
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from celery import Task
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
+from django.utils import timezone
 
-from conversations import handoff, services, summaries
+from conversations import feedback, handoff, services, summaries
 from conversations.models import Conversation, Message
 from supportbot.celery import Queue, app
 
@@ -88,7 +90,14 @@ def satisfaction_request(*, conversation_id: int) -> bool:
         client_id=RATING_REQUEST_ID,
         data={"event": "rating_requested", "status": Conversation.Status.CLOSED},
     )
+    feedback.satisfaction_estimate_update(conversation_id=conversation_id)
     return created
+
+
+@app.task(name="conversations.satisfaction_estimates_refresh", soft_time_limit=120, time_limit=180, **TASK_OPTIONS)
+def satisfaction_estimates_refresh(*, hours: int = 24) -> int:
+    """Re-estimate recent conversations, so one that simply went quiet counts as abandoned."""
+    return feedback.satisfaction_estimates_refresh(since=timezone.now() - timedelta(hours=hours))
 
 
 # Queues per task, given at enqueue time (Celery 6 drops the per-task ``queue`` attribute).
@@ -97,6 +106,7 @@ TASK_QUEUES: dict[str, Queue] = {
     conversation_assign.name: Queue.HANDOFF,
     queue_assign.name: Queue.HANDOFF,
     satisfaction_request.name: Queue.DEFAULT,
+    satisfaction_estimates_refresh.name: Queue.DEFAULT,
 }
 
 

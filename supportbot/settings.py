@@ -148,6 +148,17 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=10)}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic work for beat (embedded in the worker by `make run`, its own process in production).
+CELERY_BEAT_SCHEDULE = {
+    # Waiting customers reach an agent who comes online later, not only at handoff time.
+    "queue-assign": {"task": "conversations.queue_assign", "schedule": 30.0, "options": {"queue": "handoff"}},
+    # Silence changes satisfaction too: a chat that went quiet counts as abandoned.
+    "satisfaction-refresh": {
+        "task": "conversations.satisfaction_estimates_refresh",
+        "schedule": 600.0,
+        "options": {"queue": "celery"},
+    },
+}
 
 # --- Model providers ------------------------------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")

@@ -186,3 +186,28 @@ def test_summary_costs_nothing_offline(conversation):
     run(tasks.summary_make, "offline-1", summary_id=summary.pk)
     assert Summary.objects.get(pk=summary.pk).cost == Decimal("0")
     assert not LedgerEntry.objects.filter(purpose="summary").exists()
+
+
+def test_closing_refreshes_the_satisfaction_estimate(conversation, agent):
+    Conversation.objects.filter(pk=conversation.pk).update(satisfaction_estimate=None)
+    handoff.handoff_request(conversation_id=conversation.pk, reason="asks", trigger="button")
+    handoff.conversation_claim(conversation_id=conversation.pk, agent_id=agent.pk)
+    handoff.conversation_close(conversation_id=conversation.pk, agent_id=agent.pk)
+    run(tasks.satisfaction_request, "rate-estimate", conversation_id=conversation.pk)
+    conversation.refresh_from_db()
+    # "That didn't help, this is useless!!!" and a handoff: the estimate is set, and below neutral.
+    assert conversation.satisfaction_estimate is not None and conversation.satisfaction_estimate < 3
+
+
+def test_the_periodic_refresh_estimates_recent_conversations_only(conversation):
+    old, _ = conversation_open(origin="")
+    message_record(conversation_id=old.pk, role="customer", text="hello?")
+    Message.objects.filter(conversation=old).update(created_at=timezone.now() - timedelta(days=3))
+    Conversation.objects.filter(pk__in=[old.pk, conversation.pk]).update(
+        satisfaction_estimate=None, updated_at=timezone.now() - timedelta(days=3)
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
+    run(tasks.satisfaction_estimates_refresh, "refresh-1", hours=24)
+    estimates = dict(Conversation.objects.values_list("pk", "satisfaction_estimate"))
+    assert estimates[conversation.pk] is not None
+    assert estimates[old.pk] is None

@@ -1,4 +1,4 @@
-"""Idempotent demo set-up for ``make run``: demo accounts and the demo help centre."""
+"""Idempotent demo set-up for ``make run``: demo accounts, the demo help centre and a demo month."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
@@ -26,3 +26,5 @@ class Command(BaseCommand):
                 user.save()
             self.stdout.write(f"{'created' if created else 'kept'} demo account {username}")
         call_command("load_demo_helpcentre", stdout=self.stdout)
+        # A month of history so the admin dashboard has charts at once (kept if already there).
+        call_command("generate_demo_month", stdout=self.stdout)
