@@ -15,11 +15,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportbot.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from conversations.ws_urls import websocket_urlpatterns  # noqa: E402
+from supportbot.security import StrictOriginValidator  # noqa: E402
 
 
 def build_application() -> ProtocolTypeRouter:
@@ -27,7 +27,7 @@ def build_application() -> ProtocolTypeRouter:
     return ProtocolTypeRouter(
         {
             "http": http_app,
-            "websocket": OriginValidator(URLRouter(websocket_urlpatterns), settings.SUPPORTBOT_ALLOWED_ORIGINS),
+            "websocket": StrictOriginValidator(URLRouter(websocket_urlpatterns), settings.SUPPORTBOT_ALLOWED_ORIGINS),
         }
     )
 

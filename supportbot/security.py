@@ -8,6 +8,9 @@ other site can overlay it and trick an agent into clicking.
 
 from __future__ import annotations
 
+from urllib.parse import ParseResult
+
+from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.deprecation import MiddlewareMixin
@@ -40,3 +43,17 @@ class FrameAncestorsMiddleware(MiddlewareMixin):
         existing = response.get("Content-Security-Policy")
         response["Content-Security-Policy"] = f"{existing}; {policy}" if existing else policy
         return response
+
+
+class StrictOriginValidator(OriginValidator):
+    """channels' OriginValidator, refusing (instead of crashing on) an origin with an unreadable port.
+
+    ``http://127.0.0.1:8000.evil.example`` made ``urlparse(...).port`` raise ValueError inside the
+    validator: the socket failed with a server error rather than a clean refusal.
+    """
+
+    def valid_origin(self, parsed_origin: ParseResult | None) -> bool:
+        try:
+            return super().valid_origin(parsed_origin)
+        except ValueError:
+            return False
