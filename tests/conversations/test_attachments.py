@@ -15,8 +15,8 @@ from conversations.models import Attachment, Conversation, Message
 from conversations.services import conversation_open
 from routing.models import Tier
 from routing.router import HistoryItem
-from routing.services import answer_plan_make
 from routing.selectors import tier_catalogue
+from routing.services import answer_plan_make
 from routing.tiers import TierName, default_catalogue
 from tests.conftest import ALLOWED_ORIGIN, frames_until
 
