@@ -270,7 +270,8 @@ async def _answer_from_cache(live: LiveAnswer, job: _Job) -> None:
     await _publish(live.conversation_id, live.head_frame)
     live.parts.append(hit.text)  # type: ignore[attr-defined]
     await _publish(live.conversation_id, _TOKEN_FRAME % (live.reply_to_seq, 1, json.dumps(hit.text)))  # type: ignore[attr-defined]
-    await database_sync_to_async(_cached_answer_save)(live=live, hit=hit, duration_ms=int((time.monotonic() - started) * 1000))
+    duration_ms = int((time.monotonic() - started) * 1000)
+    await database_sync_to_async(_cached_answer_save)(live=live, hit=hit, duration_ms=duration_ms)
     await database_sync_to_async(handoff.bot_turn_after_answer)(
         conversation_id=live.conversation_id, abstained=False, signals=job.plan.decision.signals, tier=hit.tier  # type: ignore[attr-defined]
     )
