@@ -53,7 +53,7 @@ def _metrics_allowed(request: HttpRequest) -> bool:
     user = request.user
     if user.is_authenticated and user.is_active and user.is_staff:
         return True
-    expected = getattr(settings, "SUPPORTBOT_METRICS_TOKEN", "")
+    expected = settings.SUPPORTBOT_METRICS_TOKEN
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), expected)
 

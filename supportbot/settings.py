@@ -198,6 +198,10 @@ SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS = env_int("SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKE
 # PII removed from customer messages and from everything sent to an external model.
 SUPPORTBOT_REDACT = env_choices("SUPPORTBOT_REDACT", ["card"], choices=("card", "email", "phone"))
 
+# --- Live metrics -----------------------------------------------------------------------
+# A bearer token for Prometheus to scrape /metrics; staff sessions may always read it.
+SUPPORTBOT_METRICS_TOKEN = env_str("SUPPORTBOT_METRICS_TOKEN")
+
 # --- Handoff ------------------------------------------------------------------------------
 # When people answer, e.g. "mon-fri 09:00-17:00; sat 10:00-14:00" in TIME_ZONE; "always" for around the clock.
 SUPPORTBOT_BUSINESS_HOURS = env_str("SUPPORTBOT_BUSINESS_HOURS", "always")
