@@ -7,7 +7,15 @@ from itertools import pairwise
 import pytest
 
 from tests.browser.conftest import WIDGET_TITLE, host_page_show, model_env, screenshot_save
-from tests.browser.widget import answer_body_text, answer_wait, stream_record, stream_states, widget_ask, widget_open
+from tests.browser.widget import (
+    FIRST_ANSWER_TIMEOUT_MS,
+    answer_body_text,
+    answer_wait,
+    stream_record,
+    stream_states,
+    widget_ask,
+    widget_open,
+)
 
 # Each test starts the product under daphne and drives Chromium.
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -87,7 +95,7 @@ def test_server_restart_mid_answer_shows_reconnecting_then_the_full_answer_once(
     widget_open(page)
     stream_record(page)
     widget_ask(page, "when will my order arrive?")
-    page.wait_for_function("() => window.__streamStates.length >= 4")
+    page.wait_for_function("() => window.__streamStates.length >= 4", timeout=FIRST_ANSWER_TIMEOUT_MS)
 
     product.stop(crash=crash)
     states_before_restart = len(stream_states(page))

@@ -46,7 +46,12 @@ def stream_states(page) -> list[str]:
     return page.evaluate("() => window.__streamStates")
 
 
-def answer_wait(page, *, timeout_ms: int = 30_000):
+# A fresh process builds the help-centre index (embeddings included) on its first question: with a
+# model configured that first answer can take many seconds on a busy machine before any token.
+FIRST_ANSWER_TIMEOUT_MS = 90_000
+
+
+def answer_wait(page, *, timeout_ms: int = FIRST_ANSWER_TIMEOUT_MS):
     """The stored answer: an assistant bubble with a seq (the streaming one has none)."""
     answer = page.locator(".msg.assistant[data-seq]").last
     answer.wait_for(timeout=timeout_ms)
