@@ -519,7 +519,9 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--servers", type=lambda text: text.split(","), default=["daphne", "uvicorn"])
     parser.add_argument(
-        "--ramp", type=lambda text: [int(n) for n in text.split(",") if n], default=[10, 25, 50, 100, 150, 200, 300, 400]
+        "--ramp",
+        type=lambda text: [int(n) for n in text.split(",") if n],
+        default=[10, 25, 50, 100, 150, 200, 300, 400],
     )
     parser.add_argument("--spread-s", type=float, default=CHUNKS * INTERVAL_MS / 1000)
     parser.add_argument("--database-url", default="", help="PostgreSQL instead of a temporary SQLite file")
