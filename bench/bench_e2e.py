@@ -36,6 +36,7 @@ from urllib.parse import urlparse
 import redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
 from bench import stack
 from bench.report import section_write
@@ -143,7 +144,7 @@ class Widget:
 
 async def widget_open(widget: Widget, *, port: int) -> None:
     """Connect and say hello; the ready frame says how far the conversation is."""
-    widget.socket = await connect(f"ws://127.0.0.1:{port}/ws/widget/", origin=stack.ORIGIN, open_timeout=60)
+    widget.socket = await connect(f"ws://127.0.0.1:{port}/ws/widget/", origin=Origin(stack.ORIGIN), open_timeout=60)
     await widget.socket.send(
         json.dumps({"type": "hello", "token": widget.session["token"], "last_seq": widget.last_seq})
     )

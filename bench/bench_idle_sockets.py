@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from bench import stack
 from bench.report import section_write
@@ -44,7 +45,7 @@ class MemoryResult:
 
 async def socket_hello(*, port: int, token: str, opening: asyncio.Semaphore) -> ClientConnection:
     async with opening:
-        socket = await connect(f"ws://127.0.0.1:{port}/ws/widget/", origin=stack.ORIGIN, open_timeout=60)
+        socket = await connect(f"ws://127.0.0.1:{port}/ws/widget/", origin=Origin(stack.ORIGIN), open_timeout=60)
         await socket.send(json.dumps({"type": "hello", "token": token, "last_seq": 0}))
         while json.loads(await socket.recv())["type"] != "ready":
             pass

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from bench import stack
 from bench.openai_server import OpenAICompatServer
@@ -80,7 +81,7 @@ def two_web_processes(django_db_setup, redis_url, model_server, tmp_path_factory
 
 
 async def widget_open(port: int, *, token: str, last_seq: int = 0) -> tuple[ClientConnection, dict]:
-    socket = await connect(f"ws://127.0.0.1:{port}/ws/widget/", origin=ALLOWED_ORIGIN, open_timeout=10)
+    socket = await connect(f"ws://127.0.0.1:{port}/ws/widget/", origin=Origin(ALLOWED_ORIGIN), open_timeout=10)
     await socket.send(json.dumps({"type": "hello", "token": token, "last_seq": last_seq}))
     ready = await frame_next(socket)
     assert ready["type"] == "ready"
@@ -164,7 +165,7 @@ async def test_a_customer_on_one_process_and_an_agent_on_the_other_talk_live(two
 
     console = await connect(
         f"ws://127.0.0.1:{ports.b}/ws/console/",
-        origin=f"http://127.0.0.1:{ports.b}",
+        origin=Origin(f"http://127.0.0.1:{ports.b}"),
         additional_headers={"Cookie": f"sessionid={agent_session_cookie}"},
         open_timeout=10,
     )
