@@ -118,3 +118,9 @@ async def widget(customer_session) -> AsyncIterator[WebsocketCommunicator]:
     assert ready["type"] == "ready"
     yield communicator
     await communicator.disconnect()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    for as long as the session-scoped browser lives, which would break every async test after it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
