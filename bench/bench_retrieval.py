@@ -122,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Help-centre retrieval latency")
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--tfidf-only", action="store_true", help="as without the embedding model (not written)")
     args = parser.parse_args(argv)
 
     directory = tempfile.mkdtemp(prefix="bench-retrieval-")
@@ -130,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    settings.KNOWLEDGE_EMBEDDINGS = not args.tfidf_only
     from django.core.management import call_command
 
     from routing.knowledge.fts import fts_search
@@ -189,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ]
     )
     print(body)
-    if args.articles == 10_000 and args.queries == 1_000:
+    if args.articles == 10_000 and args.queries == 1_000 and not args.tfidf_only:
         section_write(
             "retrieval", title="Help-centre retrieval latency", command="python -m bench.bench_retrieval", body=body
         )

@@ -52,8 +52,13 @@ def _layer_norm(x: np.ndarray, norm: tuple[np.ndarray, np.ndarray], eps: float) 
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    # BERT's exact GELU (erf), not the tanh approximation.
-    return 0.5 * x * (1.0 + erf(x * np.float32(0.7071067811865476)))
+    # BERT's exact GELU (erf), not the tanh approximation; in place, the array is large.
+    inner = x * np.float32(0.7071067811865476)
+    erf(inner, out=inner)
+    inner += 1.0
+    inner *= x
+    inner *= np.float32(0.5)
+    return inner
 
 
 class SentenceEncoder:
@@ -108,27 +113,35 @@ class SentenceEncoder:
             output_norm=(weights[f"{prefix}output.LayerNorm.weight"], weights[f"{prefix}output.LayerNorm.bias"]),
         )
 
-    def _attention(self, x: np.ndarray, layer: _Layer, mask_bias: np.ndarray) -> np.ndarray:
-        batch, length, hidden = x.shape
-        head_size = hidden // self.heads
+    def _attention(self, x: np.ndarray, layer: _Layer, mask_bias: np.ndarray, batch: int) -> np.ndarray:
+        rows, hidden = x.shape
+        length, head_size = rows // batch, hidden // self.heads
         qkv = (x @ layer.qkv_weight + layer.qkv_bias).reshape(batch, length, 3, self.heads, head_size)
         query, key, value = (qkv[:, :, part].transpose(0, 2, 1, 3) for part in range(3))
-        scores = query @ key.transpose(0, 1, 3, 2) * np.float32(1.0 / np.sqrt(head_size)) + mask_bias
-        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        scores = query @ key.transpose(0, 1, 3, 2)
+        scores *= np.float32(1.0 / np.sqrt(head_size))
+        scores += mask_bias
+        scores -= scores.max(axis=-1, keepdims=True)
+        np.exp(scores, out=scores)
         scores /= scores.sum(axis=-1, keepdims=True)
-        context = (scores @ value).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
+        context = (scores @ value).transpose(0, 2, 1, 3).reshape(rows, hidden)
         return context @ layer.attention_out_weight + layer.attention_out_bias
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        x = self.word_embeddings[ids] + self.position_embeddings[: ids.shape[1]]
+        batch, length = ids.shape
+        x = (self.word_embeddings[ids] + self.position_embeddings[:length]).reshape(batch * length, -1)
         x = _layer_norm(x, self.embedding_norm, self.eps)
         # Padding is masked out of attention with a large negative bias on its keys.
         mask_bias = ((1.0 - mask[:, None, None, :]) * np.float32(-1e9)).astype(np.float32)
+        # Rows are (sentence, token) pairs: each linear layer is one matrix product for the batch.
         for layer in self.layers:
-            x = _layer_norm(x + self._attention(x, layer, mask_bias), layer.attention_norm, self.eps)
-            hidden = _gelu(x @ layer.intermediate_weight + layer.intermediate_bias)
+            x = _layer_norm(x + self._attention(x, layer, mask_bias, batch), layer.attention_norm, self.eps)
+            hidden = x @ layer.intermediate_weight
+            hidden += layer.intermediate_bias
+            hidden = _gelu(hidden)
             x = _layer_norm(x + hidden @ layer.output_weight + layer.output_bias, layer.output_norm, self.eps)
-        pooled = (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+        tokens = x.reshape(batch, length, -1) * mask[:, :, None]
+        pooled = tokens.sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def encode(self, sentences: Sequence[str], *, batch_size: int = BATCH_SIZE) -> np.ndarray:

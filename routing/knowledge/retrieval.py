@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 
-from routing.knowledge.embeddings import sentence_encoder_get
+from routing.knowledge.embeddings import SentenceEncoder, sentence_encoder_get
 from routing.knowledge.fts import fts_search
 from routing.knowledge.fusion import FusionSettings, articles_rank
 from routing.knowledge.index import ArticleIndex, IndexedArticle
@@ -67,7 +67,12 @@ def confidence_threshold() -> float:
 
 def _semantic_scores() -> bool:
     current = _loaded
-    return current.semantic is not None if current else sentence_encoder_get() is not None
+    return current.semantic is not None if current else _encoder() is not None
+
+
+def _encoder() -> SentenceEncoder | None:
+    # KNOWLEDGE_EMBEDDINGS = False trades answer quality for ~10 ms and ~200 MB per process.
+    return sentence_encoder_get() if getattr(settings, "KNOWLEDGE_EMBEDDINGS", True) else None
 
 
 def prompt_floor() -> float:
@@ -80,7 +85,7 @@ def prompt_floor() -> float:
 
 def _semantic_build(articles: list[IndexedArticle]) -> SemanticIndex | None:
     global _embedding_cache
-    encoder = sentence_encoder_get()
+    encoder = _encoder()
     if encoder is None:
         return None
     if _embedding_cache is None:

@@ -88,3 +88,14 @@ def test_works_on_tfidf_alone_without_the_embedding_model(demo_helpcentre, monke
 def test_the_threshold_setting_overrides_both_scales(demo_helpcentre, settings) -> None:
     settings.KNOWLEDGE_CONFIDENCE_THRESHOLD = 0.9
     assert confidence_threshold() == 0.9 and prompt_floor() == 0.45
+
+
+@pytest.mark.django_db
+def test_embeddings_can_be_switched_off(demo_helpcentre, settings, monkeypatch) -> None:
+    from routing.knowledge import retrieval
+
+    settings.KNOWLEDGE_EMBEDDINGS = False
+    monkeypatch.setattr(retrieval, "_loaded", None)
+    assert search_articles("Is cash on delivery available?", limit=1)[0].key == "COD"
+    assert knowledge_index_get().semantic is None
+    assert confidence_threshold() == FusionSettings().threshold(semantic=False)
