@@ -15,6 +15,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from bench.openai_server import ServedUsage
+from conversations import answering
 from conversations.models import Conversation, Message, Rating, Summary, Ticket
 from conversations.services import conversation_open, message_record
 from routing.models import LedgerEntry
@@ -159,9 +160,10 @@ VOCABULARY = "mattress delivery warranty pillow base remote order refund size tr
 
 
 def _long_message(rng: random.Random, chars: int) -> str:
+    """A different question each time (repeats would hand the visitor to a person and end the test early)."""
     words: list[str] = []
     while sum(len(word) + 1 for word in words) < chars:
-        words.append(rng.choice(VOCABULARY))
+        words.append(rng.choice(VOCABULARY) if rng.random() < 0.5 else str(rng.randint(10, 99999)))
     return " ".join(words)[:chars]
 
 
@@ -188,21 +190,23 @@ async def test_a_thousand_max_length_messages_cost_no_more_than_the_budget(widge
     public_id, _ = customer_session
     conversation = await database_sync_to_async(Conversation.objects.get)(public_id=public_id)
 
-    def settled() -> bool:
-        last = Message.objects.filter(conversation=conversation).order_by("-seq").first()
-        return last is not None and last.role == "assistant" and Message.objects.filter(conversation=conversation, role="customer").count() == 1000
+    def progress() -> tuple[int, int, str]:
+        customer = Message.objects.filter(conversation=conversation, role="customer").count()
+        return customer, LedgerEntry.objects.count(), Conversation.objects.get(pk=conversation.pk).status
 
-    for _ in range(600):
-        if await database_sync_to_async(settled)():
-            break
+    # Settled: every message stored, nothing answering, and the ledger still for two seconds.
+    seen = [await database_sync_to_async(progress)()]
+    while len(seen) < 1200 and not (seen[-1][0] == 1000 and conversation.pk not in answering._live and seen[-20:] == [seen[-1]] * 20):
         await asyncio.sleep(0.1)
-    assert await database_sync_to_async(settled)()
+        seen.append(await database_sync_to_async(progress)())
+    assert seen[-1][0] == 1000
     spent_visitor = await database_sync_to_async(lambda: sum((e.cost for e in LedgerEntry.objects.filter(conversation=conversation)), Decimal(0)))()
     spent_day = await database_sync_to_async(lambda: sum((e.cost for e in LedgerEntry.objects.all()), Decimal(0)))()
     refusals = await database_sync_to_async(Message.objects.filter(conversation=conversation, text=REFUSAL_TEXT).count)()
     answers = await database_sync_to_async(Message.objects.filter(conversation=conversation, role="assistant").count)()
     assert (spent_visitor if binding == "visitor" else spent_day) <= budget
     assert refusals >= 1 and spent_visitor > 0
+    assert seen[-1][2] == "bot"  # the budget stopped the spending, not a handoff
     figures.update(
         binding=binding,
         budget_usd=str(budget),
