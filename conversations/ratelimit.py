@@ -7,12 +7,15 @@ later hits increment it. A limit of 0 turns the check off.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
 
 MESSAGE_WINDOW_S = 60
 SESSION_WINDOW_S = 3600
@@ -36,19 +39,25 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window_s: int) -> None:
     if limit <= 0:
         return
     window = int(time.time()) // window_s
-    counter = f"ratelimit:{scope}:{key}:{window}"
-    # add() is atomic in both backends: exactly one hit creates the counter, the others increment it.
-    if cache.add(counter, 1, timeout=window_s + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(counter)
-        except ValueError:  # expired between add() and incr(): this hit opens a new counter
-            cache.add(counter, 1, timeout=window_s + 1)
-            count = 1
+    try:
+        count = _count(f"ratelimit:{scope}:{key}:{window}", window_s=window_s)
+    except Exception:  # noqa: BLE001 - a Redis blip must not stop every chat: the limits fail open
+        logger.warning("rate limit %s unavailable; letting the request through", scope, exc_info=True)
+        return
     if count > limit:
         retry_after = window_s - int(time.time()) % window_s
         raise RateLimited(scope=scope, limit=limit, window_s=window_s, retry_after_s=retry_after)
+
+
+def _count(counter: str, *, window_s: int) -> int:
+    # add() is atomic in both backends: exactly one hit creates the counter, the others increment it.
+    if cache.add(counter, 1, timeout=window_s + 1):
+        return 1
+    try:
+        return cache.incr(counter)
+    except ValueError:  # expired between add() and incr(): this hit opens a new counter
+        cache.add(counter, 1, timeout=window_s + 1)
+        return 1
 
 
 def visitor_message_hit(*, conversation_id: int) -> None:
