@@ -13,9 +13,9 @@ from routing.knowledge.retrieval import confidence_threshold, knowledge_index_ge
 OUT_OF_SCOPE_LABEL = "NO_NODES_DETECTED"
 HINT3_ATTRIBUTION = (
     "HINT3 v2 (hellohaptik/HINT3; Arora et al., *HINT3: Raising the bar for Intent Detection in the Wild*, "
-    "EMNLP Insights 2020), ODbL 1.0 / DbCL 1.0. The test split is only ever measured, never used to build "
-    "or tune anything; weights and thresholds come from `python -m routing.knowledge.crossvalidate` on the "
-    "train split."
+    "EMNLP Insights 2020), ODbL 1.0 / DbCL 1.0. The test split never goes into the engine: fusion weight and "
+    "threshold come from `python -m routing.knowledge.crossvalidate` on the train split (how, and the one "
+    "change of threshold rule made after a first test measurement: routing/knowledge/README.md)."
 )
 
 
