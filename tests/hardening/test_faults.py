@@ -274,6 +274,7 @@ async def test_sigterm_mid_answer_then_the_widget_gets_the_complete_answer_exact
         while tokens_before < 5:
             frame = json.loads(await asyncio.wait_for(client.socket.recv(), 20))
             if frame["type"] == "message":
+                client.raw_message_frames += 1
                 client.seen.setdefault(frame["seq"], frame)
                 client.pending.pop(frame.get("client_id", ""), None)
             tokens_before += frame["type"] == "token"
