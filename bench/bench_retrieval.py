@@ -154,10 +154,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     search_articles(queries[0])  # warm the connection and caches once, as a running server is
 
     hits = sum(1 for query in queries if search_articles(query, limit=1))
+    ranking = "TF-IDF only" if loaded.semantic is None else "fused ranking"
     rows = [
-        _row(
-            "search_articles (fused ranking + FTS5 + passage)", _timings(lambda q: search_articles(q, limit=5), queries)
-        ),
+        _row(f"search_articles ({ranking} + FTS5 + passage)", _timings(lambda q: search_articles(q, limit=5), queries)),
         _row(
             "in-memory TF-IDF walk only (new queries)",
             _timings(lambda q: loaded.index.search(q, limit=5), fresh_queries),
