@@ -173,6 +173,23 @@ class WidgetClient:
                 self.seen.setdefault(frame["seq"], frame)
                 self.pending.pop(frame.get("client_id", ""), None)
 
+    async def pump(self, *, seconds: float) -> None:
+        """Read (and reconnect) for ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                frame = json.loads(await asyncio.wait_for(self.socket.recv(), remaining))
+            except asyncio.TimeoutError:
+                return
+            except ConnectionClosed:
+                self.reconnects += 1
+                await self.open()
+                continue
+            if frame["type"] == "message":
+                self.raw_message_frames += 1
+                self.seen.setdefault(frame["seq"], frame)
+                self.pending.pop(frame.get("client_id", ""), None)
+
     async def drain(self, *, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while (remaining := deadline - time.monotonic()) > 0:
@@ -230,8 +247,8 @@ async def test_redis_restarted_during_live_chats_loses_no_message(daphne_factory
             stored = await database_sync_to_async(_stored)(conversation.pk)
             if sum(role == "customer" for _, role, _ in stored) == 3 and stored[-1][1] == "assistant":
                 break
-            await asker.read_until(lambda c: True, timeout=1)
-            await asyncio.sleep(0.3)
+            await asker.pump(seconds=1)
+            await watcher.pump(seconds=0.2)
         last_seq = stored[-1][0]
         for client in (asker, watcher):
             await client.read_until(lambda c: c.last_seq >= last_seq)
