@@ -122,7 +122,9 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py 8 gives connections a 5 s socket_timeout, while channels-redis blocks up to
                 # 5 s waiting for messages: without this every socket dies after ~5 s of quiet.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                # A burst of closing sockets each leaves its groups at once; redis-py's default pool of
+                # 100 connections refused most of 1,000 (bench_idle_sockets), leaving stale members.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 1000, minimum=10)}],
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000, minimum=10),
                 "expiry": env_int("CHANNEL_LAYER_EXPIRY", 60, minimum=1),
                 "group_expiry": env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400, minimum=60),
