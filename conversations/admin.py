@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from conversations.models import Conversation, Message, Rating
+from conversations.models import Conversation, Message, Rating, TaskFailure
 from routing.admin import TierNameFilter, TotalsChangeListMixin
 from routing.finetune import finetune_export
 from routing.tiers import TIER_ORDER
@@ -263,4 +263,19 @@ class RatingAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Rating | None = None) -> bool:
+        return False
+
+
+@admin.register(TaskFailure)
+class TaskFailureAdmin(admin.ModelAdmin):
+    """Background tasks given up after too many deliveries: what to look into."""
+
+    list_display = ("task_name", "task_id", "deliveries", "created_at")
+    list_filter = ("task_name",)
+    readonly_fields = ("task_name", "task_id", "deliveries", "arguments", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -245,3 +245,19 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type} {self.width}x{self.height} in {self.conversation_id}"
+
+
+class TaskFailure(models.Model):
+    """A task message given up after too many deliveries (it kept killing its worker), shown in the admin."""
+
+    task_name = models.CharField(max_length=100)
+    task_id = models.CharField(max_length=255, unique=True)
+    deliveries = models.PositiveSmallIntegerField()
+    arguments = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.task_id}"

@@ -38,12 +38,24 @@ class BoundedTask(Task):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         key = f"task-deliveries:{self.request.id}:{self.request.retries}"
         cache.add(key, 0, timeout=DELIVERY_COUNT_TTL_S)
-        if cache.incr(key) > MAX_DELIVERIES:
+        deliveries = cache.incr(key)
+        if deliveries > MAX_DELIVERIES:
             logger.error(
                 "task %s %s delivered more than %d times; giving up", self.name, self.request.id, MAX_DELIVERIES
             )
+            task_failure_record(task=self, deliveries=deliveries - 1, kwargs=kwargs)
             return None
         return super().__call__(*args, **kwargs)
+
+
+def task_failure_record(*, task: Task, deliveries: int, kwargs: dict[str, Any]) -> None:
+    """Keep the given-up message where the admin shows it (once, however often it comes back)."""
+    from conversations.models import TaskFailure
+
+    TaskFailure.objects.get_or_create(
+        task_id=str(task.request.id),
+        defaults={"task_name": task.name, "deliveries": deliveries, "arguments": {k: repr(v)[:200] for k, v in kwargs.items()}},
+    )
 
 
 TASK_OPTIONS: dict[str, Any] = dict(
