@@ -42,3 +42,13 @@ def test_embedded_defaults_start_cleanly():
     result = manage_check()
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_readme_documents_every_environment_variable_the_settings_read():
+    import re
+
+    settings_source = (ROOT / "supportbot" / "settings.py").read_text()
+    variables = set(re.findall(r'env_[a-z_]+\(\s*"([A-Z_0-9]+)"', settings_source))
+    readme = (ROOT / "README.md").read_text()
+    assert len(variables) > 30
+    assert sorted(name for name in variables if f"`{name}`" not in readme) == []
