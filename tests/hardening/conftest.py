@@ -101,9 +101,20 @@ class Daphne:
         return f"ws://127.0.0.1:{self.port}/ws/widget/"
 
     def start(self) -> Daphne:
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "supportbot.asgi:application"]
+        command = [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "supportbot.asgi:application",
+        ]
         with self.log.open("ab") as output:
-            self.process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=self.env, stdout=output, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command, cwd=settings.BASE_DIR, env=self.env, stdout=output, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"daphne exited:\n{self.log.read_text()[-3000:]}"
@@ -138,7 +149,11 @@ def daphne_factory(settings, tmp_path) -> Iterator:
     started: list[Daphne] = []
 
     def build(*, redis_url: str = "", model_url: str = "", extra: dict[str, str] | None = None) -> Daphne:
-        env = {name: value for name, value in os.environ.items() if name not in {"REDIS_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL"}}
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in {"REDIS_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL"}
+        }
         env.update(
             {
                 "DJANGO_SETTINGS_MODULE": "supportbot.settings",

@@ -46,7 +46,10 @@ async def cycles_measure(*, settings, redis_url: str, token: str, public_id: str
     """``cycles`` sockets opened and closed one after another while one other socket stays open."""
     prefix = f"cycles-{uuid.uuid4().hex[:8]}"
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url], "prefix": prefix}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": prefix},
+        }
     }
     client = redis.Redis.from_url(redis_url)
     group_key = f"{prefix}:group:conversation.{public_id}"
@@ -72,5 +75,9 @@ async def cycles_measure(*, settings, redis_url: str, token: str, public_id: str
         pass
     client.close()
     return CycleResult(
-        rss_before_kib=before, rss_after_kib=after, group_members_before=members_before, group_members_after=members_after, seconds=seconds
+        rss_before_kib=before,
+        rss_after_kib=after,
+        group_members_before=members_before,
+        group_members_after=members_after,
+        seconds=seconds,
     )

@@ -89,7 +89,9 @@ def _token_for(*, conversation_public_id: str, version: int = 1) -> str:
 async def test_a_visitor_cannot_read_subscribe_or_post_into_another_conversation(customer_session, llm, figures):
     a_public_id, a_token = customer_session
     b_public_id, b_token = await database_sync_to_async(_other_visitor)()
-    b_messages_before = await database_sync_to_async(Message.objects.filter(conversation__public_id=b_public_id).count)()
+    b_messages_before = await database_sync_to_async(
+        Message.objects.filter(conversation__public_id=b_public_id).count
+    )()
 
     socket = widget_communicator()
     await socket.connect()
@@ -97,7 +99,13 @@ async def test_a_visitor_cannot_read_subscribe_or_post_into_another_conversation
     await socket.send_json_to({"type": "hello", "token": a_token, "last_seq": 0, "conversation_id": b_public_id})
     frames = await frames_until(socket, lambda f: f["type"] == "ready")
     for attempt in (
-        {"type": "message", "text": "post into B", "client_id": "b1", "conversation": b_public_id, "conversation_id": b_public_id},
+        {
+            "type": "message",
+            "text": "post into B",
+            "client_id": "b1",
+            "conversation": b_public_id,
+            "conversation_id": b_public_id,
+        },
         {"type": "rating", "score": 1, "conversation": b_public_id},
         {"type": "ticket", "email": "x@example.com", "text": "for B", "conversation": b_public_id},
     ):
@@ -123,7 +131,9 @@ async def test_a_visitor_cannot_read_subscribe_or_post_into_another_conversation
     # The request the model saw holds only A's words.
     upstream = " ".join(str(request.body) for request in llm.requests)
     assert "post into B" in upstream and "Privet" not in upstream
-    figures.update(bytes_of_b_returned=0, messages_written_into_b=b_messages_after - b_messages_before, forged_token="refused 4401")
+    figures.update(
+        bytes_of_b_returned=0, messages_written_into_b=b_messages_after - b_messages_before, forged_token="refused 4401"
+    )
 
 
 @pytest.mark.item(6)

@@ -18,7 +18,6 @@ from websockets.exceptions import ConnectionClosed
 from conversations.consumers import CLOSE_TOO_BIG, MAX_FRAME_BYTES
 from conversations.models import Conversation, Message
 from conversations.services import conversation_open
-from routing.models import LedgerEntry
 from tests.conftest import ALLOWED_ORIGIN, frames_until, widget_communicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,7 +46,9 @@ def close_code(closed: ConnectionClosed) -> int:
 
 
 @pytest.mark.item(1)
-async def test_a_frame_over_our_limit_is_refused_with_an_error_frame_and_4009_and_other_sockets_carry_on(customer_session, figures):
+async def test_a_frame_over_our_limit_is_refused_with_an_error_frame_and_4009_and_other_sockets_carry_on(
+    customer_session, figures
+):
     _, token = customer_session
     other_conversation, other_token = await database_sync_to_async(conversation_open)(origin=ALLOWED_ORIGIN)
     bystander = widget_communicator()
@@ -136,13 +137,34 @@ async def test_a_message_over_the_cap_costs_nothing_and_one_at_the_cap_is_answer
 
 # --- 3. fuzzing --------------------------------------------------------------------------------
 
-JSON_SCALARS = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats() | st.text(max_size=30)
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
-FRAME_TYPES = st.sampled_from(["hello", "message", "ping", "rating", "handoff", "ticket", "token", "stream", "", "HELLO", "__init__"])
-FIELDS = st.sampled_from(["type", "token", "last_seq", "text", "client_id", "score", "comment", "email", "attachment", "seq"])
+JSON_SCALARS = (
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats() | st.text(max_size=30)
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+FRAME_TYPES = st.sampled_from(
+    ["hello", "message", "ping", "rating", "handoff", "ticket", "token", "stream", "", "HELLO", "__init__"]
+)
+FIELDS = st.sampled_from(
+    ["type", "token", "last_seq", "text", "client_id", "score", "comment", "email", "attachment", "seq"]
+)
 FRAMES = st.one_of(
-    st.fixed_dictionaries({"type": FRAME_TYPES}, optional={name: JSON_VALUES for name in ["text", "client_id", "score", "comment", "email", "attachment", "token"]}).map(json.dumps),
-    st.fixed_dictionaries({"type": st.just("hello"), "last_seq": st.integers(min_value=-(2**80), max_value=2**80) | JSON_VALUES, "token": JSON_VALUES}).map(json.dumps),
+    st.fixed_dictionaries(
+        {"type": FRAME_TYPES},
+        optional={
+            name: JSON_VALUES for name in ["text", "client_id", "score", "comment", "email", "attachment", "token"]
+        },
+    ).map(json.dumps),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("hello"),
+            "last_seq": st.integers(min_value=-(2**80), max_value=2**80) | JSON_VALUES,
+            "token": JSON_VALUES,
+        }
+    ).map(json.dumps),
     st.dictionaries(FIELDS, JSON_VALUES, max_size=5).map(json.dumps),
     JSON_VALUES.map(json.dumps),
     st.text(max_size=200),
@@ -215,7 +237,10 @@ async def test_fuzzed_frames_get_error_frames_and_never_break_the_socket(custome
     assert unhandled == []
     assert seen["error_frames"] > 0
     figures.update(
-        frames_sent=seen["frames"], error_frames=seen["error_frames"], refused_hellos=seen["refused_hellos"], unhandled_exceptions=len(unhandled)
+        frames_sent=seen["frames"],
+        error_frames=seen["error_frames"],
+        refused_hellos=seen["refused_hellos"],
+        unhandled_exceptions=len(unhandled),
     )
     await authed.disconnect()
 
@@ -246,7 +271,9 @@ async def test_a_hello_with_an_impossible_seq_replays_from_the_start(customer_se
 
 
 @pytest.mark.item(4)
-async def test_a_hundred_messages_in_a_second_are_rate_limited_and_spend_stays_under_the_cap(widget, llm, settings, figures):
+async def test_a_hundred_messages_in_a_second_are_rate_limited_and_spend_stays_under_the_cap(
+    widget, llm, settings, figures
+):
     limit = settings.SUPPORTBOT_MESSAGES_PER_MINUTE
     for index in range(100):
         await widget.send_json_to({"type": "message", "text": f"flood {index}", "client_id": f"f{index}"})
@@ -262,18 +289,32 @@ async def test_a_hundred_messages_in_a_second_are_rate_limited_and_spend_stays_u
     assert limit <= stored <= 2 * limit and stored + len(limited) == 100
     assert "too fast" in limited[0]["message"]
     assert spent <= settings.SUPPORTBOT_VISITOR_BUDGET_USD
-    figures.update(sent=100, accepted=stored, rate_limited=len(limited), upstream_calls=len(llm.requests), dollars_spent=str(spent))
+    figures.update(
+        sent=100, accepted=stored, rate_limited=len(limited), upstream_calls=len(llm.requests), dollars_spent=str(spent)
+    )
 
 
 @pytest.mark.item(4)
 def test_one_ip_opening_hundreds_of_sessions_is_limited_and_others_are_not(client, settings, figures):
     limit = settings.SUPPORTBOT_SESSIONS_PER_IP_PER_HOUR
     statuses = [
-        client.post("/api/widget/session", data="{}", content_type="application/json", HTTP_ORIGIN=ALLOWED_ORIGIN, REMOTE_ADDR="203.0.113.9")
+        client.post(
+            "/api/widget/session",
+            data="{}",
+            content_type="application/json",
+            HTTP_ORIGIN=ALLOWED_ORIGIN,
+            REMOTE_ADDR="203.0.113.9",
+        )
         for _ in range(300)
     ]
     refused = [response for response in statuses if response.status_code == 429]
-    other_ip = client.post("/api/widget/session", data="{}", content_type="application/json", HTTP_ORIGIN=ALLOWED_ORIGIN, REMOTE_ADDR="198.51.100.7")
+    other_ip = client.post(
+        "/api/widget/session",
+        data="{}",
+        content_type="application/json",
+        HTTP_ORIGIN=ALLOWED_ORIGIN,
+        REMOTE_ADDR="198.51.100.7",
+    )
     assert sum(response.status_code == 201 for response in statuses) == limit
     assert len(refused) == 300 - limit and int(refused[0]["Retry-After"]) > 0
     assert refused[0].json()["error"] == "rate_limited"
@@ -288,7 +329,11 @@ def test_behind_a_proxy_the_limit_counts_the_forwarded_client(client, settings):
 
     def open_from(forwarded: str) -> int:
         return client.post(
-            "/api/widget/session", data="{}", content_type="application/json", HTTP_ORIGIN=ALLOWED_ORIGIN, HTTP_X_FORWARDED_FOR=forwarded
+            "/api/widget/session",
+            data="{}",
+            content_type="application/json",
+            HTTP_ORIGIN=ALLOWED_ORIGIN,
+            HTTP_X_FORWARDED_FOR=forwarded,
         ).status_code
 
     # The client can prepend anything; only the address the proxy appended counts.

@@ -67,7 +67,9 @@ FAULTS = {
 
 @pytest.mark.item(14)
 @pytest.mark.parametrize("fault", list(FAULTS))
-async def test_a_provider_fault_falls_back_within_bounded_calls_and_the_ledger_adds_up(widget, llm, settings, fault, figures):
+async def test_a_provider_fault_falls_back_within_bounded_calls_and_the_ledger_adds_up(
+    widget, llm, settings, fault, figures
+):
     await database_sync_to_async(tiers_with_short_timeouts)()
     llm.script(*FAULTS[fault], model=settings.SUPPORTBOT_MODELS["instant"])
     started = time.monotonic()
@@ -112,7 +114,9 @@ async def test_every_tier_failing_ends_in_a_notice_after_a_bounded_number_of_cal
     assert answer["text"] == UNAVAILABLE_TEXT
     assert 1 <= len(llm.requests) <= 4 and ledger_rows == len(llm.requests)
     assert conversation.total_cost == 0  # refused calls cost nothing
-    figures.update(fault="every tier 503", upstream_calls=len(llm.requests), customer_notice="assistant unavailable", dollars="0")
+    figures.update(
+        fault="every tier 503", upstream_calls=len(llm.requests), customer_notice="assistant unavailable", dollars="0"
+    )
 
 
 # --- a widget client that behaves like widget.js ---------------------------------------------------
@@ -143,7 +147,7 @@ class WidgetClient:
                 for client_id, text in self.pending.items():
                     await self.socket.send(json.dumps({"type": "message", "text": text, "client_id": client_id}))
                 return
-            except (OSError, ConnectionClosed, InvalidStatus, asyncio.TimeoutError):
+            except (TimeoutError, OSError, ConnectionClosed, InvalidStatus):
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.3)
@@ -166,7 +170,7 @@ class WidgetClient:
                 self.reconnects += 1
                 await self.open()
                 continue
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             if frame["type"] == "message":
                 self.raw_message_frames += 1
@@ -179,7 +183,7 @@ class WidgetClient:
         while (remaining := deadline - time.monotonic()) > 0:
             try:
                 frame = json.loads(await asyncio.wait_for(self.socket.recv(), remaining))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
             except ConnectionClosed:
                 self.reconnects += 1
@@ -195,7 +199,7 @@ class WidgetClient:
         while (remaining := deadline - time.monotonic()) > 0:
             try:
                 frame = json.loads(await asyncio.wait_for(self.socket.recv(), remaining))
-            except (asyncio.TimeoutError, ConnectionClosed):
+            except (TimeoutError, ConnectionClosed):
                 return
             if frame["type"] == "message":
                 self.raw_message_frames += 1
@@ -210,7 +214,9 @@ class WidgetClient:
 
 
 def _stored(conversation_id: int) -> list[tuple[int, str, str]]:
-    return list(Message.objects.filter(conversation_id=conversation_id).order_by("seq").values_list("seq", "role", "text"))
+    return list(
+        Message.objects.filter(conversation_id=conversation_id).order_by("seq").values_list("seq", "role", "text")
+    )
 
 
 # --- 15. Redis restarted during live chats ---------------------------------------------------------
@@ -219,7 +225,9 @@ def _stored(conversation_id: int) -> list[tuple[int, str, str]]:
 @pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.item(15)
-async def test_redis_restarted_during_live_chats_loses_no_message(daphne_factory, customer_session, llm, tmp_path, figures):
+async def test_redis_restarted_during_live_chats_loses_no_message(
+    daphne_factory, customer_session, llm, tmp_path, figures
+):
     from supportbot.embedded_redis import redis_start
 
     socket_path = Path(f"/tmp/sb-redis-{tmp_path.name[-12:]}.sock")
@@ -260,7 +268,10 @@ async def test_redis_restarted_during_live_chats_loses_no_message(daphne_factory
 
     customer_texts = [text for _, role, text in stored if role == "customer"]
     assert customer_texts == ["How long is the trial?", "Can I return a pillow?", "And exchange a mattress size?"]
-    lost = {client_name: [seq for seq, _, _ in stored if seq not in client.seen] for client_name, client in (("asker", asker), ("watcher", watcher))}
+    lost = {
+        client_name: [seq for seq, _, _ in stored if seq not in client.seen]
+        for client_name, client in (("asker", asker), ("watcher", watcher))
+    }
     assert lost == {"asker": [], "watcher": []}
     assert all(client.seen[seq]["text"] == text for client in (asker, watcher) for seq, _, text in stored)
     figures.update(
@@ -277,7 +288,9 @@ async def test_redis_restarted_during_live_chats_loses_no_message(daphne_factory
 @pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.item(16)
-async def test_sigterm_mid_answer_then_the_widget_gets_the_complete_answer_exactly_once(daphne_factory, customer_session, llm, redis_url, figures):
+async def test_sigterm_mid_answer_then_the_widget_gets_the_complete_answer_exactly_once(
+    daphne_factory, customer_session, llm, redis_url, figures
+):
     llm.chunks, llm.interval_ms = 30, 100  # three seconds of streaming
     server = daphne_factory(redis_url=redis_url, model_url=llm.url)
     await asyncio.to_thread(server.start)
@@ -330,10 +343,14 @@ CYCLES = int(os.environ.get("SUPPORTBOT_HARDENING_CYCLES", "1000"))
 @pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.item(18)
-async def test_connect_disconnect_cycles_leave_memory_and_redis_groups_where_they_were(customer_session, redis_url, settings, figures):
+async def test_connect_disconnect_cycles_leave_memory_and_redis_groups_where_they_were(
+    customer_session, redis_url, settings, figures
+):
     from tests.hardening.cycles import cycles_measure
 
-    result = await cycles_measure(settings=settings, redis_url=redis_url, token=customer_session[1], public_id=customer_session[0], cycles=CYCLES)
+    result = await cycles_measure(
+        settings=settings, redis_url=redis_url, token=customer_session[1], public_id=customer_session[0], cycles=CYCLES
+    )
     assert result.group_members_after == result.group_members_before == 1
     assert result.memory_growth_share < 0.05, result
     figures.update(

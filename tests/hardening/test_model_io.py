@@ -59,7 +59,9 @@ async def _ask_in_a_new_conversation(text: str) -> tuple[str, list[dict]]:
     await socket.send_json_to({"type": "hello", "token": token, "last_seq": 0})
     await socket.receive_json_from()
     await socket.send_json_to({"type": "message", "text": text, "client_id": "inject"})
-    frames = await frames_until(socket, lambda f: is_answer(f) or f.get("data", {}).get("event") == "handoff_requested", timeout=60)
+    frames = await frames_until(
+        socket, lambda f: is_answer(f) or f.get("data", {}).get("event") == "handoff_requested", timeout=60
+    )
     await socket.disconnect()
     return conversation.public_id, frames
 
@@ -68,7 +70,9 @@ async def _ask_in_a_new_conversation(text: str) -> tuple[str, list[dict]]:
 async def test_prompt_injection_gets_answers_and_the_documented_handoff_only(llm, figures):
     other, _ = await database_sync_to_async(conversation_open)(origin=ALLOWED_ORIGIN)
     await database_sync_to_async(message_record)(conversation_id=other.pk, role="customer", text=OTHER_SECRET)
-    counts_before = await database_sync_to_async(lambda: (Rating.objects.count(), Ticket.objects.count(), Message.objects.filter(conversation=other).count()))()
+    counts_before = await database_sync_to_async(
+        lambda: (Rating.objects.count(), Ticket.objects.count(), Message.objects.filter(conversation=other).count())
+    )()
 
     outcomes = {}
     for text in INJECTIONS:
@@ -76,9 +80,16 @@ async def test_prompt_injection_gets_answers_and_the_documented_handoff_only(llm
         state = await database_sync_to_async(_conversation_state)(public_id)
         handed_off = frames[-1].get("data", {}).get("event") == "handoff_requested"
         # The only state change a customer can cause is the documented handoff, and only with its event.
-        assert state == {"status": "waiting" if handed_off else "bot", "assigned_agent": None, "token_version": 1, "origin": ALLOWED_ORIGIN}
+        assert state == {
+            "status": "waiting" if handed_off else "bot",
+            "assigned_agent": None,
+            "token_version": 1,
+            "origin": ALLOWED_ORIGIN,
+        }
         outcomes[text[:30]] = "handoff" if handed_off else "answer"
-    counts_after = await database_sync_to_async(lambda: (Rating.objects.count(), Ticket.objects.count(), Message.objects.filter(conversation=other).count()))()
+    counts_after = await database_sync_to_async(
+        lambda: (Rating.objects.count(), Ticket.objects.count(), Message.objects.filter(conversation=other).count())
+    )()
 
     # The bot has no tools: every request asks for text, and carries only its own conversation's words.
     bodies = [request.body for request in llm.requests]
@@ -109,18 +120,24 @@ PII_MESSAGE = f"My card {CARD} was charged twice, mail me at {EMAIL} or call {PH
 
 
 @pytest.mark.item(12)
-async def test_card_numbers_are_redacted_by_default_everywhere_they_are_kept_and_sent(widget, customer_session, llm, agent, figures):
+async def test_card_numbers_are_redacted_by_default_everywhere_they_are_kept_and_sent(
+    widget, customer_session, llm, agent, figures
+):
     public_id, _ = customer_session
     conversation = await database_sync_to_async(Conversation.objects.get)(public_id=public_id)
     # An agent's earlier reply (history) also goes upstream, so it is redacted on the way out too.
-    await database_sync_to_async(message_record)(conversation_id=conversation.pk, role="agent", text="Was it card 5500 0000 0000 0004?")
+    await database_sync_to_async(message_record)(
+        conversation_id=conversation.pk, role="agent", text="Was it card 5500 0000 0000 0004?"
+    )
     await widget.send_json_to({"type": "message", "text": PII_MESSAGE, "client_id": "pii"})
     frames = await frames_until(widget, is_answer)
     await widget.send_json_to({"type": "handoff"})
     await frames_until(widget, lambda f: f.get("data", {}).get("event") == "handoff_requested")
 
     stored = await database_sync_to_async(lambda: Message.objects.get(client_id="pii").text)()
-    summaries = await database_sync_to_async(lambda: " ".join(s.text for s in Summary.objects.filter(conversation__public_id=public_id)))()
+    summaries = await database_sync_to_async(
+        lambda: " ".join(s.text for s in Summary.objects.filter(conversation__public_id=public_id))
+    )()
     ledger = await database_sync_to_async(lambda: " ".join(e.error for e in LedgerEntry.objects.all()))()
     sent = " ".join(str(request.body["messages"]) for request in llm.requests)
     echoed = next(f for f in frames if f["type"] == "message" and f["role"] == "customer")["text"]
@@ -129,7 +146,9 @@ async def test_card_numbers_are_redacted_by_default_everywhere_they_are_kept_and
     assert REPLACEMENTS["card"] in stored and REPLACEMENTS["card"] in sent and summaries
     # Emails and phone numbers stay unless asked for.
     assert EMAIL in stored and PHONE in sent
-    figures.update(card_numbers_sent_upstream=0, card_numbers_stored=0, card_numbers_in_summaries=0, kinds="card (default)")
+    figures.update(
+        card_numbers_sent_upstream=0, card_numbers_stored=0, card_numbers_in_summaries=0, kinds="card (default)"
+    )
 
 
 @pytest.mark.item(12)
@@ -170,7 +189,9 @@ def _long_message(rng: random.Random, chars: int) -> str:
 @pytest.mark.slow
 @pytest.mark.item(13)
 @pytest.mark.parametrize("binding", ["visitor", "daily"])
-async def test_a_thousand_max_length_messages_cost_no_more_than_the_budget(widget, customer_session, llm, settings, binding, figures):
+async def test_a_thousand_max_length_messages_cost_no_more_than_the_budget(
+    widget, customer_session, llm, settings, binding, figures
+):
     settings.SUPPORTBOT_MESSAGES_PER_MINUTE = 0  # the rate limit alone would stop this; test the budget alone
     settings.SUPPORTBOT_VISITOR_BUDGET_USD = Decimal("0.20") if binding == "visitor" else None
     settings.SUPPORTBOT_DAILY_BUDGET_USD = Decimal("0.12") if binding == "daily" else None
@@ -181,7 +202,13 @@ async def test_a_thousand_max_length_messages_cost_no_more_than_the_budget(widge
         # Other visitors spent today as well.
         other, _ = await database_sync_to_async(conversation_open)(origin=ALLOWED_ORIGIN)
         await database_sync_to_async(LedgerEntry.objects.create)(
-            conversation=other, purpose="answer", tier="instant", model="m", provider="openai", cost=Decimal("0.03"), outcome="ok"
+            conversation=other,
+            purpose="answer",
+            tier="instant",
+            model="m",
+            provider="openai",
+            cost=Decimal("0.03"),
+            outcome="ok",
         )
     rng = random.Random(7)
     cap = settings.SUPPORTBOT_MAX_MESSAGE_CHARS
@@ -196,13 +223,19 @@ async def test_a_thousand_max_length_messages_cost_no_more_than_the_budget(widge
 
     # Settled: every message stored, nothing answering, and the ledger still for two seconds.
     seen = [await database_sync_to_async(progress)()]
-    while len(seen) < 1200 and not (seen[-1][0] == 1000 and conversation.pk not in answering._live and seen[-20:] == [seen[-1]] * 20):
+    while len(seen) < 1200 and not (
+        seen[-1][0] == 1000 and conversation.pk not in answering._live and seen[-20:] == [seen[-1]] * 20
+    ):
         await asyncio.sleep(0.1)
         seen.append(await database_sync_to_async(progress)())
     assert seen[-1][0] == 1000
-    spent_visitor = await database_sync_to_async(lambda: sum((e.cost for e in LedgerEntry.objects.filter(conversation=conversation)), Decimal(0)))()
+    spent_visitor = await database_sync_to_async(
+        lambda: sum((e.cost for e in LedgerEntry.objects.filter(conversation=conversation)), Decimal(0))
+    )()
     spent_day = await database_sync_to_async(lambda: sum((e.cost for e in LedgerEntry.objects.all()), Decimal(0)))()
-    refusals = await database_sync_to_async(Message.objects.filter(conversation=conversation, text=REFUSAL_TEXT).count)()
+    refusals = await database_sync_to_async(
+        Message.objects.filter(conversation=conversation, text=REFUSAL_TEXT).count
+    )()
     answers = await database_sync_to_async(Message.objects.filter(conversation=conversation, role="assistant").count)()
     assert (spent_visitor if binding == "visitor" else spent_day) <= budget
     assert refusals >= 1 and spent_visitor > 0

@@ -30,12 +30,18 @@ def test_a_message_past_its_delivery_bound_is_recorded_once_and_listed_in_the_ad
     results = [tasks.queue_assign.apply(task_id="poison", kwargs={}).get() for _ in range(tasks.MAX_DELIVERIES + 2)]
     assert results == [0] * tasks.MAX_DELIVERIES + [None, None]
     failure = TaskFailure.objects.get()
-    assert (failure.task_name, failure.task_id, failure.deliveries) == ("conversations.queue_assign", "poison", tasks.MAX_DELIVERIES)
+    assert (failure.task_name, failure.task_id, failure.deliveries) == (
+        "conversations.queue_assign",
+        "poison",
+        tasks.MAX_DELIVERIES,
+    )
     client = Client()
     client.force_login(admin_user)
     page = client.get("/admin/conversations/taskfailure/")
     assert page.status_code == 200 and b"poison" in page.content and b"conversations.queue_assign" in page.content
-    figures.update(deliveries_before_giving_up=tasks.MAX_DELIVERIES, failure_records=TaskFailure.objects.count(), in_admin=True)
+    figures.update(
+        deliveries_before_giving_up=tasks.MAX_DELIVERIES, failure_records=TaskFailure.objects.count(), in_admin=True
+    )
 
 
 @pytest.mark.slow
@@ -53,13 +59,16 @@ def test_a_task_that_kills_its_worker_every_time_stops_after_bounded_redeliverie
     }
     command = [
         str(Path(sys.executable).parent / "celery"), "-A", "supportbot", "worker", "--pool=prefork", "--concurrency=1",
-        "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h", "--loglevel=INFO",
+        "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "-n", f"{queue}@%h", "--loglevel=INFO",
     ]  # fmt: skip
     with log.open("wb") as output:
         worker = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         broker = "redis+socket://" + redis_url[len("unix://") :] if redis_url.startswith("unix://") else redis_url
-        Celery(broker=broker).send_task("hardening.always_crashes", kwargs={"label": "poison"}, queue=queue, task_id=queue)
+        Celery(broker=broker).send_task(
+            "hardening.always_crashes", kwargs={"label": "poison"}, queue=queue, task_id=queue
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not TaskFailure.objects.filter(task_id=queue).exists():
             time.sleep(0.2)
@@ -73,4 +82,6 @@ def test_a_task_that_kills_its_worker_every_time_stops_after_bounded_redeliverie
     crashes = output.count("exited with 'signal 9")
     assert failure.deliveries == tasks.MAX_DELIVERIES and crashes == tasks.MAX_DELIVERIES, output[-3000:]
     assert TaskFailure.objects.count() == 1
-    figures.update(worker_crashes=crashes, deliveries=crashes + 1, given_up_after=tasks.MAX_DELIVERIES, visible_in_admin=True)
+    figures.update(
+        worker_crashes=crashes, deliveries=crashes + 1, given_up_after=tasks.MAX_DELIVERIES, visible_in_admin=True
+    )
