@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from collections.abc import AsyncGenerator
 from typing import cast
 
@@ -9,7 +10,12 @@ import pytest
 
 from bench.openai_server import Fault, OpenAICompatServer, ServedUsage
 from routing.providers.base import ChatRequest, ProviderError, StreamEnd, TextDelta
-from routing.providers.openai_compat import OpenAICompatProvider, openai_client_get, retry_after_seconds
+from routing.providers.openai_compat import (
+    OpenAICompatProvider,
+    SSEDataReader,
+    openai_client_get,
+    retry_after_seconds,
+)
 from routing.tiers import TierConfig, TierName, default_catalogue
 
 QUESTION = ChatRequest(messages=[{"role": "user", "content": "Where is my parcel?"}])
@@ -214,3 +220,140 @@ async def test_cancelling_the_caller_is_not_mistaken_for_a_timeout(openai_server
     with pytest.raises(asyncio.CancelledError):
         await task
     assert len(received) == 2
+
+
+# -- The event stream as servers really cut it ------------------------------------------------
+
+
+def test_sse_reader_joins_events_cut_at_any_byte() -> None:
+    body = b'data: {"a":1}\r\n\r\n: keep-alive\n\ndata: first\ndata: second\n\nevent: ping\n\ndata: [DONE]\n\n'
+    for cut in range(len(body) + 1):
+        reader = SSEDataReader()
+
+        events = reader.feed(body[:cut]) + reader.feed(body[cut:]) + reader.finish()
+
+        assert events == [b'{"a":1}', b"first\nsecond", b"[DONE]"], cut
+
+
+def test_sse_reader_reads_cr_line_ends_and_an_unclosed_last_event() -> None:
+    reader = SSEDataReader()
+
+    events = reader.feed(b"data:no-space\r\rdata: \r") + reader.feed(b"\ndata: tail")
+
+    assert events == [b"no-space"]
+    assert reader.finish() == [b"\ntail"]
+
+
+@dataclasses.dataclass
+class RawSSEServer:
+    """A real HTTP server that streams a scripted body, one network write per piece."""
+
+    pieces: list[bytes]
+    connections: int = 0
+    url: str = ""
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while await _request_skip(reader):
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+                for piece in self.pieces:
+                    writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    await writer.drain()
+                    await asyncio.sleep(0.002)  # so each piece arrives as its own read
+                writer.write(b"0\r\n\r\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+
+async def _request_skip(reader: asyncio.StreamReader) -> bool:
+    head = await reader.readuntil(b"\r\n\r\n") if not reader.at_eof() else b""
+    if not head:
+        return False
+    length = next(
+        (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+    )
+    await reader.readexactly(length)
+    return True
+
+
+@pytest.fixture
+async def raw_server() -> AsyncGenerator[RawSSEServer, None]:
+    raw = RawSSEServer(pieces=[])
+    server = await asyncio.start_server(raw.serve, "127.0.0.1", 0)
+    raw.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+    yield raw
+    server.close()
+
+
+def _event(payload: object) -> bytes:
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+def _content(text: str) -> bytes:
+    return _event({"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]})
+
+
+USAGE_EVENT = _event({"choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": 3}})
+
+
+@pytest.mark.asyncio
+async def test_keep_alives_and_events_cut_across_reads_stream_every_token(raw_server: RawSSEServer) -> None:
+    hello, world = _content("Hello"), _content(", world")
+    raw_server.pieces = [
+        _event({"choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]}),
+        b": keep-alive\n\n",
+        hello[:9],
+        hello[9:] + world[:-1],
+        world[-1:],
+        _event({"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}),
+        USAGE_EVENT,
+        b"data: [DONE]\n\n",
+    ]
+    provider = OpenAICompatProvider(base_url=raw_server.url, api_key="test-key")
+
+    text, end = await _collect(provider, QUESTION, _tier())
+    await _collect(provider, QUESTION, _tier())
+
+    assert text == "Hello, world"
+    assert (end.usage.input_tokens, end.usage.cached_input_tokens, end.usage.output_tokens) == (11, 0, 3)
+    assert end.usage.estimated is False
+    assert end.finish_reason == "length"
+    # The body was read to its end after [DONE], so the second answer reused the connection.
+    assert raw_server.connections == 1
+
+
+@pytest.mark.asyncio
+async def test_body_ending_without_done_keeps_what_arrived(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [_content("Hi"), USAGE_EVENT[:-2]]
+
+    text, end = await _collect(OpenAICompatProvider(base_url=raw_server.url, api_key="k"), QUESTION, _tier())
+
+    assert text == "Hi"
+    assert end.usage.output_tokens == 3
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("bad_event", "message"),
+    [
+        (_event({"error": {"message": "overloaded", "type": "server_error"}}), "overloaded"),
+        (b"data: {not json\n\n", "malformed"),
+    ],
+)
+async def test_error_or_garbage_inside_the_stream_is_retryable(
+    raw_server: RawSSEServer, bad_event: bytes, message: str
+) -> None:
+    raw_server.pieces = [_content("Hi"), bad_event, USAGE_EVENT]
+    received: list[str] = []
+
+    with pytest.raises(ProviderError, match=message) as raised:
+        async for event in OpenAICompatProvider(base_url=raw_server.url, api_key="k").stream(QUESTION, tier=_tier()):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+
+    assert raised.value.retryable is True
+    assert received == ["Hi"]
