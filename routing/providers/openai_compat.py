@@ -174,8 +174,9 @@ async def _completion_response_open(
         stream_options={"include_usage": True},
         max_completion_tokens=openai.omit if request.max_output_tokens is None else request.max_output_tokens,
         temperature=openai.omit if request.temperature is None else request.temperature,
-        # The read timeout is only a backstop for a silent socket; the asyncio deadlines decide.
-        timeout=openai.Timeout(tier.total_timeout_s, connect=tier.connect_timeout_s),
+        # No read timeout: the asyncio deadlines already bound a silent socket, and httpx would
+        # otherwise arm and disarm a timer on every network read, that is on every token.
+        timeout=openai.Timeout(tier.total_timeout_s, connect=tier.connect_timeout_s, read=None),
     )
     # Entered by hand: the response outlives this function and stream() closes it.
     return (await manager.__aenter__()).http_response

@@ -244,6 +244,9 @@ def test_sse_reader_reads_cr_line_ends_and_an_unclosed_last_event() -> None:
     assert reader.finish() == [b"\ntail"]
 
 
+STREAM_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+
+
 @dataclasses.dataclass
 class RawSSEServer:
     """A real HTTP server that streams a scripted body, one network write per piece."""
@@ -256,7 +259,7 @@ class RawSSEServer:
         self.connections += 1
         try:
             while await _request_skip(reader):
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+                writer.write(STREAM_HEAD)
                 for piece in self.pieces:
                     writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                     await writer.drain()
