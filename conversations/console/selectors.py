@@ -40,8 +40,19 @@ def _last_customer_text(conversation_id: int) -> str:
     return (text or "")[:PREVIEW_CHARS]
 
 
+def _handoff_reason(conversation_id: int) -> str:
+    """Why the latest handoff happened, e.g. "photo attached; no image-capable model is configured"."""
+    data = (
+        Message.objects.filter(conversation_id=conversation_id, kind="event", data__event="handoff_requested")
+        .order_by("-seq")
+        .values_list("data", flat=True)
+        .first()
+    )
+    return str((data or {}).get("reason", ""))
+
+
 def conversation_card(conversation: Conversation, *, position: int | None = None) -> dict[str, Any]:
-    """One queue entry: who waits, since when, the summary, the tier and the cost so far."""
+    """One queue entry: who waits, since when and why, the summary, the tier and the cost so far."""
     agent = conversation.assigned_agent
     return {
         "conversation": conversation.public_id,
@@ -54,6 +65,7 @@ def conversation_card(conversation: Conversation, *, position: int | None = None
         "tier": _last_tier(conversation.pk),
         "cost": format(conversation.total_cost, "f"),
         "last_customer_text": _last_customer_text(conversation.pk),
+        "handoff_reason": _handoff_reason(conversation.pk),
         "last_seq": conversation.last_seq,
     }
 

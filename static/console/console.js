@@ -118,6 +118,8 @@
     if (item.assigned_to) line.appendChild(el("span", "", "→ " + item.assigned_to));
     li.appendChild(line);
     li.appendChild(el("div", "text", item.last_customer_text || "(no message)"));
+    // Why a person is needed (a photo no model can read, the button, the bot unsure) before opening the chat.
+    if (item.handoff_reason) li.appendChild(el("div", "reason", "Why: " + item.handoff_reason));
     var summary = item.summary && item.summary.status === "done" ? item.summary.text : "Summary: " + (item.summary ? item.summary.status : "none");
     li.appendChild(el("div", "summary-line", summary));
     li.addEventListener("click", function () { select(item.conversation); });

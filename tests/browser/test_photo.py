@@ -96,6 +96,7 @@ def test_photo_reaches_an_agent_with_a_note_and_only_staff_or_the_visitor_see_it
     _agent_sign_in(agent, product.url)
     card = agent.locator("#waiting li").filter(has_text=CAPTION)
     card.wait_for()
+    card.locator(".reason").filter(has_text="photo attached; no image-capable model is configured").wait_for()
     card.click()
     agent.locator("#chat-log .event").filter(has_text=NO_MODEL_NOTE).wait_for()
     agent.get_by_role("button", name="Claim").click()

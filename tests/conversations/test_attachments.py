@@ -11,6 +11,7 @@ from django.test import Client
 from PIL import Image
 
 from conversations import attachments
+from conversations.console.selectors import console_queue
 from conversations.models import Attachment, Conversation, Message
 from conversations.services import conversation_open
 from routing.models import Tier
@@ -238,7 +239,7 @@ async def test_photo_goes_to_pro_as_an_image_content_part(widget, customer_sessi
 
 
 @pytest_socket
-async def test_without_a_model_the_photo_goes_to_an_agent_with_a_note(widget, customer_session, settings):
+async def test_without_a_model_the_photo_goes_to_an_agent_with_a_note(widget, customer_session, settings, agent):
     settings.OPENAI_API_KEY = ""
     _, token = customer_session
     await send_photo(widget, token=token)
@@ -250,6 +251,9 @@ async def test_without_a_model_the_photo_goes_to_an_agent_with_a_note(widget, cu
     conversation = await database_sync_to_async(Conversation.objects.get)()
     assert conversation.status == Conversation.Status.WAITING
     assert not await database_sync_to_async(Message.objects.filter(role="assistant").exists)()
+    # The queue card says why before the agent opens the chat.
+    queue = await database_sync_to_async(console_queue)(agent_id=agent.pk)
+    assert queue["waiting"][0]["handoff_reason"] == f"photo attached; {attachments.NO_MODEL_REASON}"
 
 
 @pytest_socket
