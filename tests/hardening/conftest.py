@@ -25,16 +25,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests.browser.conftest import (  # noqa: F401 - the console browser test (item 10) uses them by name
-    browser,
-    browser_context_new,
-    chromium_path,
-    host_page,
-    model_server_start,
-    product_start,
-    seed_data_dir,
-)
-
 FIGURES_FILE_ENV = "SUPPORTBOT_RELIABILITY_FIGURES"
 
 

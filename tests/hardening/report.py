@@ -48,7 +48,8 @@ REFERENCED: dict[int, list[str]] = {
         "tests/conversations/test_console.py::test_the_login_form_is_csrf_checked",
         "tests/conversations/test_console.py::test_console_socket_refuses_anonymous_customers_and_other_origins",
         "tests/conversations/test_console.py::test_signing_out_closes_the_agents_open_console"],
-    10: ["tests/browser/test_widget.py::test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads"],
+    10: ["tests/browser/test_widget.py::test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads",
+         "tests/browser/test_console_output.py::test_hostile_model_output_is_inert_in_the_agent_console"],
     16: ["tests/browser/test_widget.py::test_server_restart_mid_answer_shows_reconnecting_then_the_full_answer_once"],
     17: ["tests/conversations/test_worker.py::"
          "test_a_worker_killed_mid_summary_leaves_exactly_one_summary_after_redelivery",

@@ -2,7 +2,7 @@
 
 Item 10's widget side is the browser test ``tests/browser/test_widget.py::
 test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads``; the console side is
-``tests/hardening/test_console_output.py``.
+``tests/browser/test_console_output.py``.
 """
 
 from __future__ import annotations

@@ -1,24 +1,18 @@
-"""Hostile model output shown to an agent in the console stays inert (issue 7, item 10, console side).
+"""Hostile model output shown to an agent in the console stays inert (the console side of the widget test).
 
 The widget side is ``tests/browser/test_widget.py::
-test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads``. The browser fixtures come
-from ``tests/browser/conftest.py`` through this folder's conftest.
+test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads``; docs/reliability.md lists both.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from tests.browser.conftest import host_page_show, model_env
 from tests.browser.test_widget import HOSTILE_ANSWER
 from tests.browser.widget import answer_wait, widget_ask, widget_open
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-
-@pytest.mark.item(10)
 def test_hostile_model_output_is_inert_in_the_agent_console(
-    product_start, host_page, browser_context_new, model_server_start, figures
+    product_start, host_page, browser_context_new, model_server_start
 ):
     model = model_server_start(text=HOSTILE_ANSWER, chunks=12, interval_ms=5)
     product = product_start(allowed_origins=[host_page.origin], **model_env(model))
@@ -49,4 +43,3 @@ def test_hostile_model_output_is_inert_in_the_agent_console(
     assert not any(href.lower().startswith("javascript:") for href in hrefs), hrefs
     assert watch.dialogs == [] and watch.page_errors == []
     assert watch.foreign_requests(allowed_origins={product.url}) == []
-    figures.update(elements_injected=dangerous, scripts_run=len(watch.dialogs), foreign_requests=0, javascript_links=0)
