@@ -18,8 +18,7 @@ from routing.pricing import COST_QUANTUM, MESSAGE_OVERHEAD_TOKENS
 from routing.tiers import TierConfig, TierName
 
 REFUSAL_TEXT = (
-    "I can't answer any more questions in this chat right now. "
-    "Please ask to talk to a person, or come back later."
+    "I can't answer any more questions in this chat right now. Please ask to talk to a person, or come back later."
 )
 
 
@@ -33,7 +32,9 @@ def input_tokens_bound(*, messages: Sequence[dict[str, Any]]) -> int:
             total += len(content.encode())
         elif isinstance(content, list):
             # Images are priced by the provider per tile; 2,000 tokens covers a high-detail image.
-            total += sum(len(str(part.get("text", "")).encode()) if part.get("type") == "text" else 2000 for part in content)
+            total += sum(
+                len(str(part.get("text", "")).encode()) if part.get("type") == "text" else 2000 for part in content
+            )
     return total
 
 
