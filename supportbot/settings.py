@@ -118,7 +118,7 @@ def _celery_broker_url(redis_url: str) -> str:
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "supportbot.channel_layer.RedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 gives connections a 5 s socket_timeout, while channels-redis blocks up to
                 # 5 s waiting for messages: without this every socket dies after ~5 s of quiet.

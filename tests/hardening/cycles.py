@@ -47,8 +47,9 @@ async def cycles_measure(*, settings, redis_url: str, token: str, public_id: str
     prefix = f"cycles-{uuid.uuid4().hex[:8]}"
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": prefix},
+            # The product's own layer class and connection options, on this test's Redis.
+            "BACKEND": "supportbot.channel_layer.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": redis_url, "socket_timeout": None}], "prefix": prefix},
         }
     }
     client = redis.Redis.from_url(redis_url)
