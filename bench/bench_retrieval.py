@@ -28,6 +28,7 @@ TOPIC_WORDS = (
     " battery outlet adapter light sensor error reset pairing update account password address schedule"
 ).split()
 TARGET_P99_MS = 20.0
+MATRIX_ONLY_QUERIES = 200  # within the index's query-vector cache (256)
 FILLER_WORDS = "the a my your can how do does what is when where why to for with on in of and not it this".split()
 
 
@@ -176,7 +177,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if semantic is not None:
         encoder = semantic.encoder
         rows.append(_row("query embedding only (new queries)", _timings(encoder.encode_one, fresh_queries)))
-        rows.append(_row("nearest articles by meaning only", _timings(semantic.article_scores, queries)))
+        # The query vectors are cached first, so this row is the matrix product alone.
+        cached = queries[:MATRIX_ONLY_QUERIES]
+        for query in cached:
+            semantic.query_vector(query)
+        rows.append(_row("nearest articles by meaning only (vector cached)", _timings(semantic.article_scores, cached)))
     mode = (
         f"fused with sentence embeddings over {len(semantic.matrix):,} titles and phrasings"
         if semantic is not None
