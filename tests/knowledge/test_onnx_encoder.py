@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from routing.knowledge.embeddings import SentenceEncoder, _layer_norm, sentence_encoder_get
-from routing.knowledge.onnx_encoder import INPUT_NAME, onnx_available, onnx_session_build
+from routing.knowledge.onnx_encoder import onnx_available, onnx_layers_build
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +25,12 @@ def test_single_sentences_match_the_numpy_forward_pass(encoder: SentenceEncoder,
 
 
 def test_the_graph_pools_before_normalising(encoder: SentenceEncoder) -> None:
-    session = onnx_session_build(encoder=encoder)
+    layers = onnx_layers_build(encoder=encoder)
     ids = np.array(encoder.tokenizer.encode("how long is the trial?").ids)
     hidden = _layer_norm(
         encoder.word_embeddings[ids] + encoder.position_embeddings[: len(ids)], encoder.embedding_norm, encoder.eps
     )
-    pooled = session.run(None, {INPUT_NAME: hidden})[0]
+    pooled = layers.pooled(hidden)
     assert pooled.shape == (encoder.dimension,)
     assert abs(float(np.linalg.norm(pooled)) - 1.0) > 1e-3
     assert np.allclose(pooled / np.linalg.norm(pooled), encoder.encode_one("how long is the trial?"), atol=1e-6)
