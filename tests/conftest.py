@@ -123,4 +123,7 @@ async def widget(customer_session) -> AsyncIterator[WebsocketCommunicator]:
 def pytest_collection_modifyitems(config, items) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
     for as long as the session-scoped browser lives, which would break every async test after it."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    def drives_a_browser(item) -> bool:
+        return item.get_closest_marker("browser") is not None or "tests/browser/" in item.nodeid
+
+    items.sort(key=drives_a_browser)

@@ -6,9 +6,13 @@ test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads``; docs
 
 from __future__ import annotations
 
+import pytest
+
 from tests.browser.conftest import host_page_show, model_env
 from tests.browser.test_widget import HOSTILE_ANSWER
 from tests.browser.widget import answer_wait, widget_ask, widget_open
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_hostile_model_output_is_inert_in_the_agent_console(
