@@ -10,28 +10,20 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from bench import stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 30.0
 # Stripped from the product's environment: each browser test gets its own SQLite file, in-process
 # channel layer and eager Celery, so it never shares (or wipes) the suite's PostgreSQL or Redis.
 ISOLATED_VARIABLES = ("DATABASE_URL", "REDIS_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "SUPPORTBOT_ALLOWED_ORIGINS")
-
-
-def port_free() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def product_environment(
@@ -82,7 +74,7 @@ class ProductServer:
     """Supportbot under daphne on ``port`` with its own data folder."""
 
     data_dir: Path
-    port: int = field(default_factory=port_free)
+    port: int = field(default_factory=stack.port_free)
     allowed_origins: list[str] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
@@ -101,16 +93,7 @@ class ProductServer:
         )
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "supportbot.asgi:application",
-                ],
+                stack.asgi_command(server="daphne", port=self.port),
                 cwd=REPO_ROOT,
                 env=environment,
                 stdout=log,
@@ -120,16 +103,11 @@ class ProductServer:
         return self
 
     def _ready_wait(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, f"daphne exited:\n{self.log_tail()}"
-            try:
-                with urllib.request.urlopen(f"{self.url}/static/supportbot/widget.js", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        raise AssertionError(f"daphne did not answer on {self.url} within {START_TIMEOUT_S} s:\n{self.log_tail()}")
+        assert self.process is not None
+        try:
+            stack.asgi_server_ready(self.process, port=self.port, timeout_s=START_TIMEOUT_S)
+        except RuntimeError as error:
+            raise AssertionError(f"{error}:\n{self.log_tail()}") from None
 
     def stop(self, *, crash: bool = False) -> None:
         """SIGTERM, as a deploy would (SIGKILL if it hangs); ``crash`` kills it outright, no clean-up at all."""

@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -24,6 +22,8 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+
+from bench import stack
 
 FIGURES_FILE_ENV = "SUPPORTBOT_RELIABILITY_FIGURES"
 
@@ -81,12 +81,6 @@ def database_url_shared() -> str:
     return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def port_free() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
 class Daphne:
     """The product under daphne, as the Procfile serves it, on the test's database."""
@@ -101,29 +95,19 @@ class Daphne:
         return f"ws://127.0.0.1:{self.port}/ws/widget/"
 
     def start(self) -> Daphne:
-        command = [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "supportbot.asgi:application",
-        ]
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(
-                command, cwd=settings.BASE_DIR, env=self.env, stdout=output, stderr=subprocess.STDOUT
+                stack.asgi_command(server="daphne", port=self.port),
+                cwd=settings.BASE_DIR,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"daphne exited:\n{self.log.read_text()[-3000:]}"
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/static/supportbot/widget.js", timeout=2).close()
-                return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        raise AssertionError(f"daphne did not start:\n{self.log.read_text()[-3000:]}")
+        try:
+            stack.asgi_server_ready(self.process, port=self.port)
+        except RuntimeError as error:
+            raise AssertionError(f"{error}:\n{self.log.read_text()[-3000:]}") from None
+        return self
 
     def stop(self, *, sig: int = signal.SIGTERM) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -137,10 +121,7 @@ class Daphne:
 
     def rss_kib(self) -> int:
         assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise AssertionError("no VmRSS")
+        return stack.process_rss_kib(self.process.pid)
 
 
 @pytest.fixture
@@ -170,7 +151,7 @@ def daphne_factory(settings, tmp_path) -> Iterator:
         if model_url:
             env.update(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=model_url)
         env.update(extra or {})
-        server = Daphne(env=env, log=tmp_path / f"daphne-{len(started)}.log", port=port_free())
+        server = Daphne(env=env, log=tmp_path / f"daphne-{len(started)}.log", port=stack.port_free())
         started.append(server)
         return server
 
