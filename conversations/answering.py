@@ -227,16 +227,30 @@ async def _answer_one(live: LiveAnswer, job: _Job) -> None:
         elif isinstance(event, Finished):
             finished = event
     ended = time.monotonic()
-    await database_sync_to_async(_answer_save)(
+    await database_sync_to_async(_answer_finish)(
         live=live,
+        job=job,
         finished=finished,
-        route_reason=decision.reason,
         time_to_first_token_ms=None if first_token_at is None else int((first_token_at - started) * 1000),
         duration_ms=int((ended - started) * 1000),
     )
-    await database_sync_to_async(_answer_cache_offer)(live=live, job=job, finished=finished)
-    await database_sync_to_async(handoff.bot_turn_after_answer)(
-        conversation_id=conversation_id,
+
+
+def _answer_finish(
+    *, live: LiveAnswer, job: _Job, finished, time_to_first_token_ms: int | None, duration_ms: int
+) -> None:
+    """Everything after the last token, in one trip to the database thread: save, cache, handoff signals."""
+    decision = job.plan.decision  # type: ignore[attr-defined]
+    _answer_save(
+        live=live,
+        finished=finished,
+        route_reason=decision.reason,
+        time_to_first_token_ms=time_to_first_token_ms,
+        duration_ms=duration_ms,
+    )
+    _answer_cache_offer(live=live, job=job, finished=finished)
+    handoff.bot_turn_after_answer(
+        conversation_id=live.conversation_id,
         abstained=bool(finished and finished.abstained),
         signals=decision.signals,
         tier=str(finished.tier if finished and finished.tier else decision.tier),

@@ -170,6 +170,8 @@ def _router_classifier():
 
 _gateway: "Gateway | None" = None
 _offline_provider = None
+# One provider per (base URL, key) for the process, like the offline one: built once, not per call.
+_remote_providers: "dict[tuple[str, str], Provider]" = {}
 
 
 def provider_for(tier: "TierConfig") -> "Provider":
@@ -181,9 +183,12 @@ def provider_for(tier: "TierConfig") -> "Provider":
         from routing.providers.openai_compat import OpenAICompatProvider
         from routing.redaction import RedactingProvider
 
-        remote = OpenAICompatProvider(base_url=settings.OPENAI_BASE_URL or "https://api.openai.com/v1", api_key=settings.OPENAI_API_KEY)
-        # Nothing leaves for an external provider with the configured PII kinds in it.
-        return RedactingProvider(inner=remote, kinds=lambda: settings.SUPPORTBOT_REDACT)
+        endpoint = (settings.OPENAI_BASE_URL or "https://api.openai.com/v1", settings.OPENAI_API_KEY)
+        if endpoint not in _remote_providers:
+            remote = OpenAICompatProvider(base_url=endpoint[0], api_key=endpoint[1])
+            # Nothing leaves for an external provider with the configured PII kinds in it.
+            _remote_providers[endpoint] = RedactingProvider(inner=remote, kinds=lambda: settings.SUPPORTBOT_REDACT)
+        return _remote_providers[endpoint]
     if _offline_provider is None:
         from routing.providers.offline import OfflineProvider
 
@@ -209,6 +214,7 @@ def gateway_reset() -> None:
     global _gateway, _offline_provider
     _gateway = None
     _offline_provider = None
+    _remote_providers.clear()
 
 
 _catalogue: "dict | None" = None
