@@ -69,14 +69,9 @@ def articles_rank(
         unscored = [key for key in extra if key not in lexical]
         lexical.update((match.key, match.score) for match in index.score_articles(query, keys=unscored))
         return sorted(lexical.items(), key=lambda item: item[1], reverse=True)[:limit]
-    meaning = semantic.article_scores(query)
-    nearest = semantic.best(meaning, limit=max(limit, SEMANTIC_CANDIDATES))
-    candidates = [key for key in dict.fromkeys([*(key for key, _ in nearest), *extra]) if key in semantic.position]
-    lexical = {match.key: match.score for match in index.score_articles(query, keys=candidates)}
+    meaning = semantic.nearest(query, limit=max(limit, SEMANTIC_CANDIDATES), also=extra)
+    lexical = {match.key: match.score for match in index.score_articles(query, keys=meaning)}
     weight = settings.semantic_weight
-    fused = {
-        key: max(0.0, weight * float(meaning[semantic.position[key]]) + (1.0 - weight) * lexical.get(key, 0.0))
-        for key in candidates
-    }
+    fused = {key: max(0.0, weight * score + (1.0 - weight) * lexical.get(key, 0.0)) for key, score in meaning.items()}
     ranked = sorted(fused.items(), key=lambda item: item[1], reverse=True)[:limit]
     return [(key, round(score, 6)) for key, score in ranked]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from routing.knowledge.embeddings import SentenceEncoder, sentence_encoder_get
+from routing.knowledge import semantic
 from routing.knowledge.semantic import EmbeddingCache, SemanticIndex
 
 
@@ -39,7 +40,7 @@ def test_damaged_cache_file_only_means_encoding_again(tmp_path: Path, encoder: S
     assert vectors.shape == (1, encoder.dimension)
 
 
-def test_article_scores_are_the_best_unit_per_article(encoder: SentenceEncoder) -> None:
+def test_nearest_scores_each_article_by_its_best_unit(encoder: SentenceEncoder) -> None:
     units = [
         ("WARRANTY", "Warranty"),
         ("COD", "Cash on delivery"),
@@ -48,10 +49,48 @@ def test_article_scores_are_the_best_unit_per_article(encoder: SentenceEncoder) 
     ]
     index = SemanticIndex(units, encoder=encoder, cache=EmbeddingCache(None))
     query = "can I pay the courier in cash when the parcel comes"
-    scores = index.article_scores(query)
+    scores = index.nearest(query, limit=2)
     vector = encoder.encode_one(query)
     for key in ("WARRANTY", "COD"):
         expected = max(float(encoder.encode_one(text) @ vector) for k, text in units if k == key)
-        assert scores[index.position[key]] == pytest.approx(expected, abs=1e-5)
-    assert [key for key, _ in index.best(scores, limit=2)] == ["COD", "WARRANTY"]
-    assert [key for key, _ in index.best(scores, limit=1)] == ["COD"]
+        assert scores[key] == pytest.approx(expected, abs=1e-5)
+    assert list(scores) == ["COD", "WARRANTY"]
+    assert list(index.nearest(query, limit=1)) == ["COD"]
+    assert list(index.nearest(query, limit=1, also=["WARRANTY", "NO_SUCH_ARTICLE"])) == ["COD", "WARRANTY"]
+
+
+def _demo_units() -> list[tuple[str, str]]:
+    from routing.knowledge.crossvalidate import demo_articles_load
+
+    return [(article.key, text) for article in demo_articles_load() for text in (article.title, *article.phrasings)]
+
+
+QUESTIONS = [
+    "how long is the trial?",
+    "can I pay in instalments",
+    "the bed base app won't pair with my phone",
+    "where is my order",
+    "what's the weather tomorrow?",
+]
+
+
+def test_prefiltered_nearest_gives_exact_scores_and_keeps_the_extra_articles(
+    encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    units = _demo_units()
+    exact = SemanticIndex(units, encoder=encoder, cache=EmbeddingCache(None))
+    monkeypatch.setattr(semantic, "PREFILTER_MIN_UNITS", 1)
+    monkeypatch.setattr(semantic, "PREFILTER_DIMENSIONS", 32)
+    monkeypatch.setattr(semantic, "PREFILTER_UNITS", 40)
+    prefiltered = SemanticIndex(units, encoder=encoder, cache=EmbeddingCache(None))
+    assert exact.prefilter is None and prefiltered.prefilter is not None
+    assert prefiltered.prefilter.projected.shape == (len(units), 32)
+    everything = len(exact.keys)
+    for question in QUESTIONS:
+        truth = exact.nearest(question, limit=everything)
+        far = list(truth)[-1]  # the article least like the question: never among the candidates
+        found = prefiltered.nearest(question, limit=3, also=[far])
+        assert list(found)[:1] == list(truth)[:1]
+        assert far in found
+        for key, score in found.items():
+            assert score == pytest.approx(truth[key], abs=1e-5)
