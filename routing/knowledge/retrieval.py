@@ -25,6 +25,10 @@ from routing.knowledge.selectors import help_centre_version, published_articles_
 from routing.knowledge.semantic import EmbeddingCache, SemanticIndex
 
 FTS_CANDIDATES = 8
+# A word in more articles than this says little about which one answers: the database is not
+# asked to rank them all (the index's own rare-word rule, in articles rather than units).
+FTS_COMMON_SHARE = 0.01
+FTS_MIN_COMMON_ARTICLES = 20
 # Up to this many articles an index builds in well under a second: rebuild inline.
 SYNC_REBUILD_MAX_ARTICLES = 2_000
 REBUILD_THREAD_NAME = "knowledge-index-rebuild"
@@ -145,16 +149,24 @@ def knowledge_index_get() -> _LoadedIndex:
         return _loaded
 
 
-def _ranked(loaded: _LoadedIndex, query: str, limit: int) -> list[tuple[str, float]]:
-    database_hits = fts_search(
-        query=query, limit=FTS_CANDIDATES, rarity=loaded.index.word_rarity, min_rarity=loaded.index.rare_word_idf
+def database_hits(loaded: _LoadedIndex, query: str) -> list[tuple[str, float]]:
+    """The database's full-text candidates for ``query``: its rarest words only."""
+    return fts_search(
+        query=query,
+        limit=FTS_CANDIDATES,
+        rarity=loaded.index.word_rarity,
+        min_rarity=loaded.index.rare_word_idf,
+        max_documents=max(FTS_MIN_COMMON_ARTICLES, int(FTS_COMMON_SHARE * len(loaded.articles))),
     )
+
+
+def _ranked(loaded: _LoadedIndex, query: str, limit: int) -> list[tuple[str, float]]:
     return articles_rank(
         index=loaded.index,
         semantic=loaded.semantic,
         query=query,
         limit=limit,
-        extra_keys=[key for key, _ in database_hits if key in loaded.articles],
+        extra_keys=[key for key, _ in database_hits(loaded, query) if key in loaded.articles],
     )
 
 

@@ -46,3 +46,13 @@ def test_edits_and_deletes_are_searchable_at_once(articles: None) -> None:
 def test_operator_characters_are_not_parsed_as_syntax(articles: None) -> None:
     assert [key for key, _ in fts_search(query='"remote" AND (NEAR * -) OR:')] == ["REMOTE"]
     assert fts_search(query="?! ... ***") == []
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="FTS5's vocabulary is SQLite's")
+def test_words_the_stemmer_folds_into_a_common_term_are_left_out(articles: None) -> None:
+    # FTS5's Porter stemmer reads "plugs" and "plugging" as "plug"; here in two articles.
+    Article.objects.create(key="PLUGS", title="Plugs", slug="plugs", body="Which plugs fit?")
+    assert {key for key, _ in fts_search(query="plugs")} == {"POWER", "PLUGS"}
+    assert fts_search(query="plugs", max_documents=1) == []
+    assert [key for key, _ in fts_search(query="plugs aaa", max_documents=1)] == ["REMOTE"]
+    assert {key for key, _ in fts_search(query="plugs", max_documents=2)} == {"POWER", "PLUGS"}
