@@ -49,7 +49,23 @@ def product_env(*, data_dir: Path, redis_url: str, model_url: str, database_url:
     return env
 
 
+def _postgresql_database_ensure(url: str) -> None:
+    """Create the benchmark's PostgreSQL database on a server that does not have it yet."""
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    config = dj_database_url.parse(url)
+    params = {"host": config["HOST"] or None, "port": config["PORT"] or None, "user": config["USER"] or None}
+    params["password"] = config["PASSWORD"] or None
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone() is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+
+
 def database_migrate(*, env: dict[str, str]) -> None:
+    if env.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        _postgresql_database_ensure(env["DATABASE_URL"])
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
 
 
