@@ -241,14 +241,15 @@ def _answer_finish(
 ) -> None:
     """Everything after the last token, in one trip to the database thread: save, cache, handoff signals."""
     decision = job.plan.decision  # type: ignore[attr-defined]
-    _answer_save(
+    answer = _answer_save(
         live=live,
         finished=finished,
         route_reason=decision.reason,
         time_to_first_token_ms=time_to_first_token_ms,
         duration_ms=duration_ms,
     )
-    _answer_cache_offer(live=live, job=job, finished=finished)
+    if answer is not None:
+        _answer_cache_offer(answer=answer, job=job, finished=finished)
     handoff.bot_turn_after_answer(
         conversation_id=live.conversation_id,
         abstained=bool(finished and finished.abstained),
@@ -311,15 +312,10 @@ def _cached_answer_save(*, live: LiveAnswer, hit, duration_ms: int) -> None:
     feedback.satisfaction_estimate_update(conversation_id=live.conversation_id)
 
 
-def _answer_cache_offer(*, live: LiveAnswer, job: _Job, finished) -> None:
+def _answer_cache_offer(*, answer: Message, job: _Job, finished) -> None:
     """Keep a complete, confident answer from the requested tier for the next customer who asks."""
     if job.cache_key is None or finished is None or finished.error or finished.abstained or finished.fell_back:
         return
-    answer = Message.objects.filter(
-        conversation_id=live.conversation_id, role=Message.Role.ASSISTANT, reply_to_seq=live.reply_to_seq
-    ).first()
-    if answer is None or answer.text != "".join(live.parts):
-        return  # dropped (an agent took over) or not this stream's text
     answer_cache.answer_cache_write(
         key=job.cache_key,
         answer=answer_cache.CachedAnswer(
@@ -334,12 +330,16 @@ def _answer_cache_offer(*, live: LiveAnswer, job: _Job, finished) -> None:
     )
 
 
-def _answer_save(*, live: LiveAnswer, finished, route_reason: str, time_to_first_token_ms: int | None, duration_ms: int) -> None:
+def _answer_save(
+    *, live: LiveAnswer, finished, route_reason: str, time_to_first_token_ms: int | None, duration_ms: int
+) -> Message | None:
+    """The streamed answer, stored; None when it was not stored now (an agent took over, or it
+    was stored already), so nothing else may be built on it."""
     text = "".join(live.parts)
     if finished is None or (finished.error and not text):
         text = UNAVAILABLE_TEXT
     try:
-        services.answer_record(
+        answer, created = services.answer_record(
             conversation_id=live.conversation_id,
             reply_to_seq=live.reply_to_seq,
             text=text,
@@ -354,6 +354,7 @@ def _answer_save(*, live: LiveAnswer, finished, route_reason: str, time_to_first
             failed_over_mid_stream=bool(finished and finished.failed_over_mid_stream),
         )
     except services.BotSilenced:
-        return  # an agent took over while the bot was answering: its answer is dropped
+        return None  # an agent took over while the bot was answering: its answer is dropped
     # After the answer is stored, off the token path: the estimate reads the whole transcript.
     feedback.satisfaction_estimate_update(conversation_id=live.conversation_id)
+    return answer if created else None

@@ -51,11 +51,12 @@ def conversation_broadcast(*, conversation: Conversation, frame: dict[str, Any])
     transaction.on_commit(send)
 
 
-def _seq_next(*, conversation_id: int) -> tuple[Conversation, int]:
+def _seq_next(*, conversation_id: int, **also: Any) -> tuple[Conversation, int]:
+    """Lock the conversation and take its next seq; ``also``: more columns for the same UPDATE."""
     # The row lock serialises seq allocation per conversation (SQLite serialises all writers anyway).
     conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
     conversation.last_seq += 1
-    Conversation.objects.filter(pk=conversation_id).update(last_seq=conversation.last_seq)
+    Conversation.objects.filter(pk=conversation_id).update(last_seq=conversation.last_seq, **also)
     return conversation, conversation.last_seq
 
 
@@ -125,17 +126,24 @@ def answer_record(
     Totals on the message and the conversation are the sums of the ledger rows written here,
     in the same transaction, so they can never disagree.
     """
-    from routing.services import ledger_record
+    from routing.services import ledger_record, ledger_totals
 
     existing = Message.objects.filter(
         conversation_id=conversation_id, role=Message.Role.ASSISTANT, reply_to_seq=reply_to_seq
     ).first()
     if existing is not None:
         return existing, False
+    totals = ledger_totals(calls=calls)
     try:
         with transaction.atomic():
-            conversation, seq = _seq_next(conversation_id=conversation_id)
-            # Checked under the row lock, so an agent's claim and the bot's answer cannot interleave.
+            conversation, seq = _seq_next(
+                conversation_id=conversation_id,
+                total_cost=F("total_cost") + totals.cost,
+                total_input_tokens=F("total_input_tokens") + totals.input_tokens,
+                total_output_tokens=F("total_output_tokens") + totals.output_tokens,
+            )
+            # Checked under the row lock, so an agent's claim and the bot's answer cannot interleave
+            # (a silenced answer rolls the whole transaction back, totals included).
             if conversation.status != Conversation.Status.BOT:
                 raise BotSilenced(f"conversation {conversation.public_id} is {conversation.status}")
             message = Message.objects.create(
@@ -153,21 +161,14 @@ def answer_record(
                 fell_back=fell_back,
                 failed_over_mid_stream=failed_over_mid_stream,
                 data=data or {},
-            )
-            totals = ledger_record(conversation_id=conversation_id, message_id=message.pk, calls=calls)
-            Message.objects.filter(pk=message.pk).update(
                 input_tokens=totals.input_tokens,
                 cached_input_tokens=totals.cached_input_tokens,
                 output_tokens=totals.output_tokens,
                 cost=totals.cost,
                 usage_estimated=totals.usage_estimated,
             )
-            Conversation.objects.filter(pk=conversation_id).update(
-                total_cost=F("total_cost") + totals.cost,
-                total_input_tokens=F("total_input_tokens") + totals.input_tokens,
-                total_output_tokens=F("total_output_tokens") + totals.output_tokens,
-            )
-            message.refresh_from_db()
+            ledger_record(conversation_id=conversation_id, message_id=message.pk, calls=calls)
+            message.refresh_from_db()  # the cost as the database rounded it
             conversation_broadcast(conversation=conversation, frame=message_frame(message))
     except IntegrityError:
         existing = Message.objects.filter(

@@ -52,12 +52,17 @@ def ledger_record(
         for call in calls
     ]
     LedgerEntry.objects.bulk_create(rows)
+    return ledger_totals(calls=calls)
+
+
+def ledger_totals(*, calls: Sequence[CallRecord]) -> LedgerTotals:
+    """The sums :func:`ledger_record` writes for ``calls``, known before any row is written."""
     return LedgerTotals(
-        input_tokens=sum(row.input_tokens for row in rows),
-        cached_input_tokens=sum(row.cached_input_tokens for row in rows),
-        output_tokens=sum(row.output_tokens for row in rows),
-        cost=sum((row.cost for row in rows), Decimal("0")),
-        usage_estimated=any(row.usage_estimated for row in rows),
+        input_tokens=sum(call.usage.input_tokens for call in calls),
+        cached_input_tokens=sum(call.usage.cached_input_tokens for call in calls),
+        output_tokens=sum(call.usage.output_tokens for call in calls),
+        cost=sum((call.cost for call in calls), Decimal("0")),
+        usage_estimated=any(call.usage.estimated for call in calls),
     )
 
 
