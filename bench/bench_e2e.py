@@ -479,7 +479,10 @@ PROFILE_CATEGORIES = [
     ("per answer: store the customer's message (ORM thread)", ("_customer_message_take (",)),
     ("per socket: hello, token check, replay (ORM thread)", ("_resume_state (", "conversation_for_token (")),
     ("per conversation: session endpoint (HTTP)", ("widget_session (",)),
-    ("per token: OpenAI SDK reading and parsing the stream", ("AsyncStream.__stream__ (", "_completion_stream_open (")),
+    (
+        "per token: reading and parsing the model's stream (HTTP client, SSE, JSON)",
+        ("OpenAICompatProvider.stream (", "_completion_chunks (", "_completion_response_open ("),
+    ),
     ("per token: writing token frames to the sockets", ("_publish (",)),
 ]
 
