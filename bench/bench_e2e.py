@@ -68,11 +68,27 @@ class Stream:
 
 @dataclass
 class RoundResult:
+    """One or more rounds of ``conversations`` each; several rounds pool their samples."""
+
     label: str
     conversations: int
     streams: list[Stream]
     server_cpu_s: float | None = None
     redis_commands: Counter[str] | None = None
+    rounds: int = 1
+
+    def pooled(self, other: RoundResult) -> RoundResult:
+        """This and another round at the same N as one sample (a p99 over more first tokens)."""
+        return RoundResult(
+            label=self.label,
+            conversations=self.conversations,
+            streams=self.streams + other.streams,
+            server_cpu_s=None if self.server_cpu_s is None else self.server_cpu_s + (other.server_cpu_s or 0.0),
+            redis_commands=(
+                None if self.redis_commands is None else self.redis_commands + (other.redis_commands or Counter())
+            ),
+            rounds=self.rounds + other.rounds,
+        )
 
     @property
     def first_token_ms(self) -> list[float]:
@@ -118,7 +134,7 @@ class RoundResult:
             and not self.lost
             and not self.doubled
             and not self.stored_mismatch
-            and len(first) == self.conversations
+            and len(first) == self.conversations * self.rounds
             and percentile(first, 99) <= FIRST_TOKEN_P99_MS
             and percentile(gaps, 99) <= GAP_STRETCH_P99_MS
         )
@@ -290,9 +306,16 @@ class ServerRun:
 
 
 async def server_run(
-    server: str, *, env: dict[str, str], sizes: list[int], spread_s: float, redis_client: redis.Redis, profile: str
+    server: str,
+    *,
+    env: dict[str, str],
+    sizes: list[int],
+    rounds: int,
+    spread_s: float,
+    redis_client: redis.Redis,
+    profile: str,
 ) -> ServerRun:
-    """One web process: the first size, then the ramp until a target breaks."""
+    """One web process: the first size, then the ramp until a target breaks; ``rounds`` rounds per size."""
     port = stack.port_free()
     process = stack.asgi_server_start(server=server, port=port, env=env)
     outcome = ServerRun(server=server)
@@ -303,22 +326,28 @@ async def server_run(
         warm_up = [Widget(session=s) for s in sessions_open(port=port, count=20)]
         await product_round(warm_up, port=port, spread_s=0.2, round_no=0)  # imports, connections, caches
         profiler = profiler_start(pid=process.pid, path=f"{profile}.{server}.txt") if profile else None
-        for round_no, size in enumerate(sizes, start=1):
-            widgets = [Widget(session=s) for s in sessions_open(port=port, count=size)]
-            await server_quiet_wait(process.pid)
-            result = await round_measure(
-                f"Supportbot on {server}",
-                product_round(widgets, port=port, spread_s=spread_s, round_no=round_no),
-                conversations=size,
-                pid=process.pid,
-                redis_client=redis_client,
-            )
+        round_no = 0
+        for step, size in enumerate(sizes):
+            result: RoundResult | None = None
+            for _ in range(rounds):
+                round_no += 1
+                widgets = [Widget(session=s) for s in sessions_open(port=port, count=size)]
+                await server_quiet_wait(process.pid)
+                measured = await round_measure(
+                    f"Supportbot on {server}",
+                    product_round(widgets, port=port, spread_s=spread_s, round_no=round_no),
+                    conversations=size,
+                    pid=process.pid,
+                    redis_client=redis_client,
+                )
+                result = measured if result is None else result.pooled(measured)
+            assert result is not None
             print(row_format(result), flush=True)
-            if round_no == 1:
+            if step == 0:
                 outcome.at_n = result
             else:
                 outcome.ramp.append(result)
-            if not result.meets_targets() and round_no > 1:
+            if not result.meets_targets() and step > 0:
                 break  # the ramp climbs: past the first size that misses, larger ones miss too
     finally:
         if profiler is not None:
@@ -370,7 +399,8 @@ def row_format(result: RoundResult) -> str:
     cpu_per_token = (
         None if result.server_cpu_s is None or not result.tokens else result.server_cpu_s / result.tokens * 1e6
     )
-    per_answer = None if result.redis_commands is None else result.redis_commands.total() / result.conversations
+    answers = result.conversations * result.rounds
+    per_answer = None if result.redis_commands is None else result.redis_commands.total() / answers
     return (
         f"| {result.label} | {result.conversations} "
         f"| {figure(percentile(first, 50))} | {figure(percentile(first, 99))} "
@@ -387,10 +417,13 @@ TABLE_HEAD = (
 )
 
 
-def report_body(*, n: int, baselines: dict[int, RoundResult], runs: list[ServerRun], spread_s: float) -> str:
+def report_body(
+    *, n: int, baselines: dict[int, RoundResult], runs: list[ServerRun], spread_s: float, rounds: int
+) -> str:
     lines = [
         f"{n} conversations, each answered with {CHUNKS} chunks {INTERVAL_MS:g} ms apart; starts spread over "
-        f"{spread_s:g} s so all N stream at once. First token: model sent it → widget received it. Gap stretch: "
+        f"{spread_s:g} s so all N stream at once; each row pools {rounds} rounds of N fresh conversations. "
+        "First token: model sent it → widget received it. Gap stretch: "
         "the widget's gap between two tokens minus the model's. The load generator (client), the model server, "
         f"Redis and the web process share the machine's cores. Load average when the run started: {LOAD_AT_START}.",
         "",
@@ -413,7 +446,7 @@ def report_body(*, n: int, baselines: dict[int, RoundResult], runs: list[ServerR
     for run in runs:
         if run.at_n and run.at_n.redis_commands:
             per_answer = ", ".join(
-                f"{name} {calls / run.at_n.conversations:.1f}"
+                f"{name} {calls / (run.at_n.conversations * run.at_n.rounds):.1f}"
                 for name, calls in run.at_n.redis_commands.most_common()
                 if calls > 0
             )
@@ -421,9 +454,18 @@ def report_body(*, n: int, baselines: dict[int, RoundResult], runs: list[ServerR
                 f"- Redis commands per answer on {run.server} at N = {n} ({CHUNKS} tokens each): {per_answer}."
             )
     for run in runs:
-        passing = [r.conversations for r in [run.at_n, *run.ramp] if r and r.meets_targets()]
-        largest = max(passing) if passing else 0
-        lines.append(f"- **{run.server}**: largest N meeting every target in this run: **{largest or 'none'}**.")
+        # The ramp climbs until a target breaks: the answer is the last N before the first miss,
+        # whatever a luckier round at a larger N showed.
+        largest = 0
+        for result in run.ramp:
+            if not result.meets_targets():
+                break
+            largest = result.conversations
+        at_n = "met" if run.at_n and run.at_n.meets_targets() else "not met"
+        lines.append(
+            f"- **{run.server}**: targets at N = {n}: **{at_n}**; largest N of the ramp before a target broke: "
+            f"**{largest or 'none'}**."
+        )
     return "\n".join(lines)
 
 
@@ -446,6 +488,7 @@ async def bench(args: argparse.Namespace) -> str:
                     server,
                     env=env,
                     sizes=sizes,
+                    rounds=args.rounds,
                     spread_s=args.spread_s,
                     redis_client=redis_client,
                     profile=args.profile,
@@ -455,18 +498,22 @@ async def bench(args: argparse.Namespace) -> str:
             measured = sorted({r.conversations for run in runs for r in [run.at_n, *run.ramp] if r})
             baselines = {}
             for size in measured:
-                baselines[size] = await round_measure(
-                    "baseline: model → plain client",
-                    baseline_round(model_url=model_url, conversations=size, spread_s=args.spread_s),
-                    conversations=size,
-                    pid=None,
-                    redis_client=None,
-                )
+                for round_index in range(args.rounds):
+                    baseline = await round_measure(
+                        "baseline: model → plain client",
+                        baseline_round(model_url=model_url, conversations=size, spread_s=args.spread_s),
+                        conversations=size,
+                        pid=None,
+                        redis_client=None,
+                    )
+                    baselines[size] = baseline if round_index == 0 else baselines[size].pooled(baseline)
                 print(row_format(baselines[size]), flush=True)
         finally:
             stack.process_stop(model_process)
             stack.process_stop(redis_process)
-    return report_body(n=args.conversations, baselines=baselines, runs=runs, spread_s=args.spread_s)
+    return report_body(
+        n=args.conversations, baselines=baselines, runs=runs, spread_s=args.spread_s, rounds=args.rounds
+    )
 
 
 # Where the web process spends its CPU, by the product function a sampled stack passes through.
@@ -527,6 +574,9 @@ def main() -> None:
         type=lambda text: [int(n) for n in text.split(",") if n],
         default=[10, 25, 50, 100, 150, 200, 300, 400],
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds per N, pooled: a p99 over N x rounds first tokens"
+    )
     parser.add_argument("--spread-s", type=float, default=CHUNKS * INTERVAL_MS / 1000)
     parser.add_argument("--database-url", default="", help="PostgreSQL instead of a temporary SQLite file")
     parser.add_argument("--profile", default="", help="sample the web process with py-spy into PROFILE.<server>.txt")
@@ -556,6 +606,7 @@ def main() -> None:
 def _argv_echo(args: argparse.Namespace) -> list[str]:
     echo = [f"--conversations {args.conversations}", f"--servers {','.join(args.servers)}"]
     echo.append(f"--ramp {','.join(map(str, args.ramp))}")
+    echo.append(f"--rounds {args.rounds}")
     if args.database_url:
         echo.append(f"--database-url {args.database_url}")
     return echo

@@ -141,7 +141,9 @@ class SemanticIndex:
         top = np.argsort(-scores, kind="stable")[:limit]
         result = {self.keys[articles[i]]: float(scores[i]) for i in top}
         where = np.searchsorted(articles, extra)
-        result.update((self.keys[a], float(scores[w])) for a, w in zip(extra, where, strict=True) if self.keys[a] not in result)
+        result.update(
+            (self.keys[a], float(scores[w])) for a, w in zip(extra, where, strict=True) if self.keys[a] not in result
+        )
         return result
 
     def _best_units(self, articles: np.ndarray, vector: np.ndarray) -> np.ndarray:
