@@ -95,7 +95,17 @@ class _Prefilter:
     def units(self, vector: np.ndarray, *, count: int) -> np.ndarray:
         """The ``count`` units likeliest to be nearest ``vector`` (the mean's share is the same for all)."""
         approximate = self.projected @ (vector @ self.components)
-        return np.argpartition(-approximate, count)[:count] if count < len(approximate) else np.arange(len(approximate))
+        if count >= len(approximate):
+            return np.arange(len(approximate))
+        return np.argpartition(-approximate, count)[:count]
+
+
+def _best_first(scores: np.ndarray, limit: int) -> np.ndarray:
+    """Positions of the ``limit`` highest scores, highest first."""
+    if limit >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    top = np.argpartition(-scores, limit)[:limit]
+    return top[np.argsort(-scores[top], kind="stable")]
 
 
 class SemanticIndex:
@@ -138,7 +148,7 @@ class SemanticIndex:
                 candidates = self.unit_article[self.prefilter.units(vector, count=PREFILTER_UNITS)]
                 articles = np.union1d(candidates, extra)
                 scores = self._best_units(articles, vector)
-        top = np.argsort(-scores, kind="stable")[:limit]
+        top = _best_first(scores, limit)
         result = {self.keys[articles[i]]: float(scores[i]) for i in top}
         where = np.searchsorted(articles, extra)
         result.update(
