@@ -1,6 +1,6 @@
 """End to end: N concurrent widget conversations over real websockets against the real ASGI server.
 
-    python -m bench.bench_e2e [--conversations 200] [--servers daphne,uvicorn] [--ramp 300,400,600,800]
+    python -m bench.bench_e2e [--conversations 200] [--servers daphne,uvicorn,uvicorn:2] [--ramp 300,400,600,800]
 
 Starts a private Redis, a migrated database, the local model server (64 chunks, 20 ms apart,
 each chunk's text stamped with its index and send time) and the web process exactly as the
@@ -305,6 +305,12 @@ class ServerRun:
     ramp: list[RoundResult] = field(default_factory=list)
 
 
+def server_label(server: str) -> str:
+    """``uvicorn:2`` (two worker processes on one port) as the tables name it."""
+    name, _, workers = server.partition(":")
+    return f"{name}, {workers} worker processes" if workers else name
+
+
 async def server_run(
     server: str,
     *,
@@ -334,7 +340,7 @@ async def server_run(
                 widgets = [Widget(session=s) for s in sessions_open(port=port, count=size)]
                 await server_quiet_wait(process.pid)
                 measured = await round_measure(
-                    f"Supportbot on {server}",
+                    f"Supportbot on {server_label(server)}",
                     product_round(widgets, port=port, spread_s=spread_s, round_no=round_no),
                     conversations=size,
                     pid=process.pid,
@@ -451,7 +457,8 @@ def report_body(
                 if calls > 0
             )
             lines.append(
-                f"- Redis commands per answer on {run.server} at N = {n} ({CHUNKS} tokens each): {per_answer}."
+                f"- Redis commands per answer on {server_label(run.server)} at N = {n} ({CHUNKS} tokens each): "
+                f"{per_answer}."
             )
     for run in runs:
         # The ramp climbs until a target breaks: the answer is the last N before the first miss,
@@ -463,8 +470,8 @@ def report_body(
             largest = result.conversations
         at_n = "met" if run.at_n and run.at_n.meets_targets() else "not met"
         lines.append(
-            f"- **{run.server}**: targets at N = {n}: **{at_n}**; largest N of the ramp before a target broke: "
-            f"**{largest or 'none'}**."
+            f"- **{server_label(run.server)}**: targets at N = {n}: **{at_n}**; "
+            f"largest N of the ramp before a target broke: **{largest or 'none'}**."
         )
     return "\n".join(lines)
 

@@ -83,7 +83,14 @@ def model_server_start(*, chunks: int, interval_ms: float, stamp: bool) -> tuple
 
 
 def asgi_command(*, server: str, port: int) -> list[str]:
-    """The web process command line as the Procfile has it; websocket size limits equal for both servers."""
+    """The web process command line as the Procfile has it; websocket size limits equal for both servers.
+
+    ``uvicorn:N`` is uvicorn with N worker processes sharing the port (``--workers N``), as a
+    production machine runs one per core.
+    """
+    server, _, workers = server.partition(":")
+    if server == "uvicorn" and workers:
+        return [*asgi_command(server=server, port=port), "--workers", str(int(workers))]
     if server == "daphne":
         return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "supportbot.asgi:application"]
     if server == "uvicorn":
@@ -152,6 +159,20 @@ def process_rss_kib(pid: int) -> int:
 
 
 def process_cpu_s(pid: int) -> float:
-    """User plus system CPU seconds the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User plus system CPU seconds the process and its live children (worker processes) have used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0  # a child that exited between listing and reading
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(process_cpu_s(child) for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children += [int(child) for child in task.read_text().split()]
+        except FileNotFoundError:
+            continue
+    return children
