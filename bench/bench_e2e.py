@@ -428,7 +428,8 @@ def report_body(
 ) -> str:
     lines = [
         f"{n} conversations, each answered with {CHUNKS} chunks {INTERVAL_MS:g} ms apart; starts spread over "
-        f"{spread_s:g} s so all N stream at once; each row pools {rounds} rounds of N fresh conversations. "
+        f"{spread_s:g} s so all N stream at once; each row pools {rounds} round{'s' * (rounds != 1)} of N fresh "
+        "conversations. "
         "First token: model sent it → widget received it. Gap stretch: "
         "the widget's gap between two tokens minus the model's. The load generator (client), the model server, "
         f"Redis and the web process share the machine's cores. Load average when the run started: {LOAD_AT_START}.",
