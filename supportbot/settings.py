@@ -85,8 +85,16 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10, minimum=0)
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))}
+    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
+    if _database["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_SIZE:
+        # Under ASGI each HTTP request's sync code runs in a thread of its own, and a persistent
+        # connection outlives its thread until garbage collection closes it: a burst of requests
+        # left dozens of idle server connections. A pool hands connections from thread to thread.
+        _database["CONN_MAX_AGE"] = 0  # Django's pool requires it
+        _database.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": 10}
+    DATABASES = {"default": _database}
 else:
     DATABASES = {
         "default": {

@@ -29,6 +29,7 @@ def manage_check(**env: str) -> subprocess.CompletedProcess[str]:
         ("DEBUG", "maybe"),
         ("SUPPORTBOT_BUSINESS_HOURS", "mon-fry 09:00-17:00"),
         ("LOG_LEVEL", "LOUD"),
+        ("DATABASE_POOL_SIZE", "-1"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):
@@ -52,3 +53,34 @@ def test_the_readme_documents_every_environment_variable_the_settings_read():
     readme = (ROOT / "README.md").read_text()
     assert len(variables) > 30
     assert sorted(name for name in variables if f"`{name}`" not in readme) == []
+
+
+def database_settings(**env: str) -> dict:
+    import json
+
+    environment = {**os.environ, **env}
+    code = "import json; from django.conf import settings; print(json.dumps(settings.DATABASES['default'], default=str))"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgresql_connections_come_from_a_pool_shared_by_threads():
+    database = database_settings(DATABASE_URL="postgres://user@db.example:5432/shop", DATABASE_POOL_SIZE="7")
+    assert database["OPTIONS"]["pool"]["max_size"] == 7
+    assert database["CONN_MAX_AGE"] == 0
+
+
+def test_without_the_pool_postgresql_keeps_persistent_connections():
+    database = database_settings(
+        DATABASE_URL="postgres://user@db.example:5432/shop", DATABASE_POOL_SIZE="0", DATABASE_CONN_MAX_AGE="30"
+    )
+    assert "pool" not in database.get("OPTIONS", {})
+    assert database["CONN_MAX_AGE"] == 30
