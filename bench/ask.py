@@ -1,7 +1,8 @@
 """Ask a running Supportbot one question over the widget protocol and print the streamed answer.
 
-    python -m bench.ask "how long is the trial?" [--server http://127.0.0.1:8000]
+python -m bench.ask "how long is the trial?" [--server http://127.0.0.1:8000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,7 +16,10 @@ from websockets.asyncio.client import connect
 
 def session_open(server: str, origin: str) -> dict:
     request = urllib.request.Request(
-        server + "/api/widget/session", data=b"{}", method="POST", headers={"Origin": origin, "Content-Type": "application/json"}
+        server + "/api/widget/session",
+        data=b"{}",
+        method="POST",
+        headers={"Origin": origin, "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
@@ -36,7 +40,9 @@ async def ask(server: str, question: str) -> dict:
                 tokens.append((time.monotonic() - started, frame["text"]))
                 print(frame["text"], end="", flush=True)
             elif frame["type"] == "message" and frame["role"] in {"assistant", "system"}:
-                print(f"\n[stored seq {frame['seq']}, {len(tokens)} tokens streamed, citations {frame.get('citations')}]")
+                print(
+                    f"\n[stored seq {frame['seq']}, {len(tokens)} tokens streamed, citations {frame.get('citations')}]"
+                )
                 return {"frame": frame, "tokens": tokens, "conversation_id": session["conversation_id"]}
     raise RuntimeError("socket closed before the answer arrived")
 

@@ -519,9 +519,7 @@ async def bench(args: argparse.Namespace) -> str:
         finally:
             stack.process_stop(model_process)
             stack.process_stop(redis_process)
-    return report_body(
-        n=args.conversations, baselines=baselines, runs=runs, spread_s=args.spread_s, rounds=args.rounds
-    )
+    return report_body(n=args.conversations, baselines=baselines, runs=runs, spread_s=args.spread_s, rounds=args.rounds)
 
 
 # Where the web process spends its CPU, by the product function a sampled stack passes through.

@@ -78,7 +78,12 @@ def main() -> None:
     body = "\n".join(lines)
     print(body)
     if not args.no_report:
-        section_write("router", title="Router: held-out quality and decision latency", command="python -m bench.bench_router", body=body)
+        section_write(
+            "router",
+            title="Router: held-out quality and decision latency",
+            command="python -m bench.bench_router",
+            body=body,
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ The customer asks for a person over the widget protocol; the agent signs in to t
 and watches its socket until the conversation shows up with its summary; the agent claims,
 replies, and closes; the customer must see the reply live. Prints each step with its timing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,9 @@ def console_cookie(server: str, username: str, password: str) -> str:
     page = opener.open(server + "/console/login/", timeout=10).read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password}).encode()
-    request = urllib.request.Request(server + "/console/login/", data=form, headers={"Referer": server + "/console/login/"})
+    request = urllib.request.Request(
+        server + "/console/login/", data=form, headers={"Referer": server + "/console/login/"}
+    )
     opener.open(request, timeout=10)
     cookies = {cookie.name: cookie.value for cookie in jar}
     if "sessionid" not in cookies:
@@ -57,21 +60,27 @@ async def check(server: str, username: str, password: str) -> None:
     cookie = console_cookie(server, username, password)
     session = session_open(server, server)
     conversation = session["conversation_id"]
-    async with connect(session["websocket_url"], origin=server) as customer, connect(
-        ws_base + "/ws/console/", origin=server, additional_headers={"Cookie": cookie}
-    ) as console:
+    async with (
+        connect(session["websocket_url"], origin=server) as customer,
+        connect(ws_base + "/ws/console/", origin=server, additional_headers={"Cookie": cookie}) as console,
+    ):
         await frame_wait(console, lambda f: f["type"] == "queue")
         await customer.send(json.dumps({"type": "hello", "token": session["token"], "last_seq": 0}))
         await frame_wait(customer, lambda f: f["type"] == "ready")
-        await customer.send(json.dumps({"type": "message", "text": "My LiftBase shows E04, can I talk to a person?", "client_id": "h1"}))
+        await customer.send(
+            json.dumps({"type": "message", "text": "My LiftBase shows E04, can I talk to a person?", "client_id": "h1"})
+        )
         asked = time.monotonic()
         queued = await frame_wait(customer, lambda f: f.get("data", {}).get("status") == "waiting")
         print(f"customer: {queued['text']!r}")
         frame = await frame_wait(
             console,
-            lambda f: f["type"] == "queue"
-            and (card := card_for(f, conversation)) is not None
-            and card["summary"] and card["summary"].get("status") == "done",
+            lambda f: (
+                f["type"] == "queue"
+                and (card := card_for(f, conversation)) is not None
+                and card["summary"]
+                and card["summary"].get("status") == "done"
+            ),
         )
         card = card_for(frame, conversation)
         print(f"console: conversation in the queue with its summary after {time.monotonic() - asked:.2f} s")
@@ -79,10 +88,21 @@ async def check(server: str, username: str, password: str) -> None:
         await console.send(json.dumps({"type": "claim", "conversation": conversation}))
         joined = await frame_wait(customer, lambda f: f.get("kind") == "event" and "joined" in f.get("text", ""))
         print(f"customer: {joined['text']!r}")
-        await console.send(json.dumps({"type": "reply", "conversation": conversation, "text": "Hi, Sam here. Let's fix that E04.", "client_id": "r1"}))
+        await console.send(
+            json.dumps(
+                {
+                    "type": "reply",
+                    "conversation": conversation,
+                    "text": "Hi, Sam here. Let's fix that E04.",
+                    "client_id": "r1",
+                }
+            )
+        )
         sent = time.monotonic()
         reply = await frame_wait(customer, lambda f: f.get("role") == "agent")
-        print(f"customer: agent reply {reply['text']!r} seq {reply['seq']} after {(time.monotonic() - sent) * 1000:.0f} ms")
+        print(
+            f"customer: agent reply {reply['text']!r} seq {reply['seq']} after {(time.monotonic() - sent) * 1000:.0f} ms"
+        )
         await console.send(json.dumps({"type": "close", "conversation": conversation}))
         closed = await frame_wait(customer, lambda f: f.get("data", {}).get("status") == "closed")
         print(f"customer: {closed['text']!r}")

@@ -3,6 +3,7 @@
 Each benchmark owns the text between ``<!-- bench:NAME:start -->`` and ``<!-- bench:NAME:end -->``;
 running it again replaces only that section, so every figure in the file comes from one command.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -9,9 +9,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -169,7 +169,9 @@ class ConversationAdmin(TotalsChangeListMixin, admin.ModelAdmin):
     def export_for_fine_tuning(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
         # Thresholds and date ranges: manage.py export_finetune; here the defaults apply to the selection.
         out = io.StringIO()
-        result = finetune_export(out=out, shop=settings.SUPPORTBOT_SHOP_NAME, conversation_ids=list(queryset.values_list("pk", flat=True)))
+        result = finetune_export(
+            out=out, shop=settings.SUPPORTBOT_SHOP_NAME, conversation_ids=list(queryset.values_list("pk", flat=True))
+        )
         response = HttpResponse(out.getvalue(), content_type="application/jsonl; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="fine-tuning.jsonl"'
         response["X-Exported-Conversations"] = str(result.written)

@@ -5,6 +5,7 @@ not inside the socket's consumer, so it finishes and is saved even when the cust
 socket drops mid-answer; a reconnecting widget then gets it by ``seq``. A lease in the
 shared cache makes sure only one process answers a given question.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,7 +53,9 @@ class LiveAnswer:
 
     def snapshot_frame(self) -> str:
         """What a socket that attaches mid-answer needs to catch up: the text so far and its index."""
-        return json.dumps({"type": "stream", "reply_to": self.reply_to_seq, "i": len(self.parts), "text": "".join(self.parts)})
+        return json.dumps(
+            {"type": "stream", "reply_to": self.reply_to_seq, "i": len(self.parts), "text": "".join(self.parts)}
+        )
 
 
 # Per process: the answer streaming for each conversation and the sockets watching it.
@@ -223,7 +226,9 @@ async def _answer_one(live: LiveAnswer, job: _Job) -> None:
             parts.append(event.text)
             await _publish(conversation_id, _TOKEN_FRAME % (reply_to_seq, len(parts), json.dumps(event.text)))
         elif isinstance(event, Notice):
-            await _publish(conversation_id, json.dumps({"type": "notice", "reply_to": reply_to_seq, "text": event.text}))
+            await _publish(
+                conversation_id, json.dumps({"type": "notice", "reply_to": reply_to_seq, "text": event.text})
+            )
         elif isinstance(event, Finished):
             finished = event
     ended = time.monotonic()
@@ -288,7 +293,10 @@ async def _answer_from_cache(live: LiveAnswer, job: _Job) -> None:
     duration_ms = int((time.monotonic() - started) * 1000)
     await database_sync_to_async(_cached_answer_save)(live=live, hit=hit, duration_ms=duration_ms)
     await database_sync_to_async(handoff.bot_turn_after_answer)(
-        conversation_id=live.conversation_id, abstained=False, signals=job.plan.decision.signals, tier=hit.tier  # type: ignore[attr-defined]
+        conversation_id=live.conversation_id,
+        abstained=False,
+        signals=job.plan.decision.signals,
+        tier=hit.tier,  # type: ignore[attr-defined]
     )
 
 
@@ -347,7 +355,9 @@ def _answer_save(
             model=finished.model if finished else "",
             route_reason=route_reason,
             calls=finished.calls if finished else [],
-            citations=[{"key": c.key, "title": c.title, "url": c.url} for c in (finished.citations if finished else ())],
+            citations=[
+                {"key": c.key, "title": c.title, "url": c.url} for c in (finished.citations if finished else ())
+            ],
             time_to_first_token_ms=time_to_first_token_ms,
             duration_ms=duration_ms,
             fell_back=bool(finished and finished.fell_back),

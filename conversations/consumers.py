@@ -3,6 +3,7 @@
 The consumer only moves frames; answering lives in ``conversations.answering`` and every
 write in ``conversations.services`` (docs/protocol.md describes every frame).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,8 @@ from django.core.validators import validate_email
 from conversations import answering, attachments, feedback, handoff, ratelimit, selectors, services
 from conversations.models import Conversation, Message
 from conversations.tokens import VisitorTokenInvalid
-from supportbot import metrics
 from routing.redaction import customer_text_redact
+from supportbot import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,10 @@ def _customer_message_take(
 def _resume_state(*, conversation_id: int, after_seq: int) -> tuple[list[dict[str, Any]], bool, str, int]:
     conversation = Conversation.objects.get(pk=conversation_id)
     frames = selectors.messages_after(conversation_id=conversation_id, after_seq=after_seq)
-    owed = conversation.status == Conversation.Status.BOT and selectors.unanswered_question(conversation_id=conversation_id) is not None
+    owed = (
+        conversation.status == Conversation.Status.BOT
+        and selectors.unanswered_question(conversation_id=conversation_id) is not None
+    )
     return frames, owed, conversation.status, conversation.last_seq
 
 
@@ -71,7 +75,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
 
     def _hello_timeout(self) -> None:
         if self.conversation_id is None:
-            asyncio.ensure_future(self._refuse("hello_timeout", "Send a hello frame with your token first.", CLOSE_HELLO_TIMEOUT))
+            asyncio.ensure_future(
+                self._refuse("hello_timeout", "Send a hello frame with your token first.", CLOSE_HELLO_TIMEOUT)
+            )
 
     async def disconnect(self, code: int) -> None:
         self.hello_timer.cancel()
@@ -111,7 +117,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             return
         token = frame.get("token")
         try:
-            conversation = await database_sync_to_async(selectors.conversation_for_token)(token=token if isinstance(token, str) else "")
+            conversation = await database_sync_to_async(selectors.conversation_for_token)(
+                token=token if isinstance(token, str) else ""
+            )
         except VisitorTokenInvalid:
             await self._refuse("unauthorized", "The visitor token is invalid, expired or revoked.", CLOSE_UNAUTHORIZED)
             return
@@ -128,7 +136,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         )
         async with self.send_lock:
             self.last_sent_seq = min(last_seq, server_seq)
-            await self._send_json({"type": "ready", "conversation_id": conversation.public_id, "status": status, "last_seq": server_seq})
+            await self._send_json(
+                {"type": "ready", "conversation_id": conversation.public_id, "status": status, "last_seq": server_seq}
+            )
             await self._send_frames(frames)
         if status == Conversation.Status.WAITING:
             position = await database_sync_to_async(handoff.queue_position)(conversation_id=conversation.pk)
@@ -151,7 +161,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             await self._error("empty_message", "A message needs non-empty 'text'.")
             return
         if len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
-            await self._error("message_too_long", f"Messages are limited to {settings.SUPPORTBOT_MAX_MESSAGE_CHARS} characters.")
+            await self._error(
+                "message_too_long", f"Messages are limited to {settings.SUPPORTBOT_MAX_MESSAGE_CHARS} characters."
+            )
             return
         if not isinstance(client_id, str) or len(client_id) > 64:
             await self._error("bad_client_id", "client_id must be a string of at most 64 characters.")
@@ -164,7 +176,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
             await self._error(refused.code, refused.message)
             return
         except ratelimit.RateLimited as limited:
-            await self._error("rate_limited", f"You are sending messages too fast; please wait {limited.retry_after_s} s.")
+            await self._error(
+                "rate_limited", f"You are sending messages too fast; please wait {limited.retry_after_s} s."
+            )
             return
         if not created:
             await self._deliver(message)  # a re-send after a reconnect: acknowledge, never answer twice
@@ -203,7 +217,9 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         if not isinstance(text, str) or not text.strip() or len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
             await self._error("bad_ticket", "Please write a message for our team.")
             return
-        await database_sync_to_async(handoff.ticket_create)(conversation_id=self.conversation_id, email=email, text=text.strip())
+        await database_sync_to_async(handoff.ticket_create)(
+            conversation_id=self.conversation_id, email=email, text=text.strip()
+        )
 
     HANDLERS = {
         "hello": on_hello,

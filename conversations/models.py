@@ -27,7 +27,11 @@ class Conversation(models.Model):
     # The last seq handed out; every client-visible event takes the next one.
     last_seq = models.PositiveBigIntegerField(default=0)
     assigned_agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_conversations"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
     )
     # Running totals, kept in the same transaction as the ledger rows they add up.
     total_cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
@@ -96,7 +100,9 @@ class Message(models.Model):
                 fields=["conversation", "client_id"], condition=~models.Q(client_id=""), name="message_client_id_unique"
             ),
             models.UniqueConstraint(
-                fields=["conversation", "reply_to_seq"], condition=models.Q(role="assistant"), name="message_one_answer_per_question"
+                fields=["conversation", "reply_to_seq"],
+                condition=models.Q(role="assistant"),
+                name="message_one_answer_per_question",
             ),
         ]
 
@@ -113,7 +119,9 @@ class Rating(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="rating_score_1_to_5")
+        ]
 
     def __str__(self) -> str:
         return f"{self.score}/5 for {self.conversation_id}"
@@ -131,7 +139,9 @@ class AgentProfile(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(max_concurrent_chats__gte=1), name="agent_cap_at_least_one")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(max_concurrent_chats__gte=1), name="agent_cap_at_least_one")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} ({'online' if self.online else 'offline'})"
@@ -199,7 +209,9 @@ class Ticket(models.Model):
         ordering = ["created_at"]
         constraints = [
             # A double-submitted form leaves one open ticket per conversation.
-            models.UniqueConstraint(fields=["conversation"], condition=models.Q(status="open"), name="ticket_one_open_per_conversation"),
+            models.UniqueConstraint(
+                fields=["conversation"], condition=models.Q(status="open"), name="ticket_one_open_per_conversation"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -229,9 +241,7 @@ class Attachment(models.Model):
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="attachments")
-    message = models.OneToOneField(
-        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachment"
-    )
+    message = models.OneToOneField(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachment")
     content_type = models.CharField(max_length=32)
     # File name inside SUPPORTBOT_DATA_DIR/attachments/, never taken from the upload.
     stored_name = models.CharField(max_length=64, unique=True)

@@ -1,4 +1,5 @@
 """Every write to conversations and messages goes through here, then rings the doorbell after commit."""
+
 from __future__ import annotations
 
 import logging

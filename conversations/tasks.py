@@ -54,7 +54,11 @@ def task_failure_record(*, task: Task, deliveries: int, kwargs: dict[str, Any]) 
 
     TaskFailure.objects.get_or_create(
         task_id=str(task.request.id),
-        defaults={"task_name": task.name, "deliveries": deliveries, "arguments": {k: repr(v)[:200] for k, v in kwargs.items()}},
+        defaults={
+            "task_name": task.name,
+            "deliveries": deliveries,
+            "arguments": {k: repr(v)[:200] for k, v in kwargs.items()},
+        },
     )
 
 

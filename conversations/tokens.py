@@ -1,4 +1,5 @@
 """Signed visitor tokens: each opens exactly one conversation, expires, and can be revoked."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

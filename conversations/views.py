@@ -31,7 +31,9 @@ def widget_session(request: HttpRequest) -> HttpResponse:
     """Open a conversation for a widget visitor and hand back the token that opens it (docs/protocol.md)."""
     origin = _cors_origin(request)
     if origin is None:
-        response = JsonResponse({"error": "origin_not_allowed", "message": "This site may not open chat sessions."}, status=403)
+        response = JsonResponse(
+            {"error": "origin_not_allowed", "message": "This site may not open chat sessions."}, status=403
+        )
         response["Vary"] = "Origin"
         return response
     if request.method == "OPTIONS":
@@ -55,4 +57,6 @@ def widget_session(request: HttpRequest) -> HttpResponse:
 
 def demo_shop(request: HttpRequest) -> HttpResponse:
     """A fictional shop's home page with the widget embedded by its one script tag."""
-    return render(request, "demo/shop.html", {"public_url": settings.SUPPORTBOT_PUBLIC_URL, "shop": settings.SUPPORTBOT_SHOP_NAME})
+    return render(
+        request, "demo/shop.html", {"public_url": settings.SUPPORTBOT_PUBLIC_URL, "shop": settings.SUPPORTBOT_SHOP_NAME}
+    )

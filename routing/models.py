@@ -26,7 +26,9 @@ class Tier(models.Model):
     connect_timeout_s = models.FloatField(default=3.0)
     first_token_timeout_s = models.FloatField(default=10.0)
     total_timeout_s = models.FloatField(default=60.0)
-    fallbacks = models.CharField(max_length=100, blank=True, help_text="Comma-separated tier names tried in order when this one fails.")
+    fallbacks = models.CharField(
+        max_length=100, blank=True, help_text="Comma-separated tier names tried in order when this one fails."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -101,10 +103,18 @@ class BudgetSettings(models.Model):
     """The cost caps, one row edited in the admin; a reached cap makes the router pick a smaller tier."""
 
     daily_cap = models.DecimalField(
-        max_digits=12, decimal_places=4, null=True, blank=True, help_text="Spend per day (all conversations) in USD. Blank: no cap."
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Spend per day (all conversations) in USD. Blank: no cap.",
     )
     conversation_cap = models.DecimalField(
-        max_digits=12, decimal_places=4, null=True, blank=True, help_text="Spend per conversation in USD. Blank: no cap."
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Spend per conversation in USD. Blank: no cap.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

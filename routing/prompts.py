@@ -1,4 +1,5 @@
 """Prompts for the OpenAI-compatible path. The offline engine reads only the last customer message."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -1,10 +1,10 @@
 """Routing's public writes and process-wide services: the ledger, the gateway, answer planning."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-
 from typing import TYPE_CHECKING
 
 from routing.models import LedgerEntry
@@ -27,9 +27,7 @@ class LedgerTotals:
     usage_estimated: bool
 
 
-def ledger_record(
-    *, conversation_id: int | None, message_id: int | None, calls: Sequence[CallRecord]
-) -> LedgerTotals:
+def ledger_record(*, conversation_id: int | None, message_id: int | None, calls: Sequence[CallRecord]) -> LedgerTotals:
     """One ledger row per upstream call; returns their sums for the message and conversation totals."""
     rows = [
         LedgerEntry(
@@ -68,10 +66,11 @@ def ledger_totals(*, calls: Sequence[CallRecord]) -> LedgerTotals:
 
 # --- Answer planning ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AnswerPlan:
-    decision: "RouteDecision"
-    request: "ChatRequest"
+    decision: RouteDecision
+    request: ChatRequest
     # Non-empty when a hard spend limit refuses the answer (routing/spend_limits.py): no upstream call.
     refusal: str = ""
 
@@ -79,7 +78,7 @@ class AnswerPlan:
 def answer_plan_make(
     *,
     question: str,
-    history: Sequence["HistoryLike"],
+    history: Sequence[HistoryLike],
     conversation_spent: Decimal,
     has_image: bool = False,
     image_data_url: str | None = None,
@@ -92,16 +91,18 @@ def answer_plan_make(
     """
     from django.conf import settings
 
+    from routing.budgets import budget_state
     from routing.prompts import messages_token_estimate, prompt_messages
     from routing.providers.base import ChatRequest
-    from routing.budgets import budget_state
     from routing.router import HistoryItem, route_message
     from routing.selectors import tier_catalogue
 
     global _catalogue
     catalogue = _catalogue = catalogue_in_force(tier_catalogue())
     passages = _passages_for(question) if settings.OPENAI_API_KEY else []
-    messages = prompt_messages(question=question, history=history, passages=passages, shop=settings.SUPPORTBOT_SHOP_NAME)
+    messages = prompt_messages(
+        question=question, history=history, passages=passages, shop=settings.SUPPORTBOT_SHOP_NAME
+    )
     context_tokens = messages_token_estimate(messages)
     if image_data_url:
         messages[-1] = _message_with_image(messages[-1], image_data_url=image_data_url)
@@ -110,7 +111,9 @@ def answer_plan_make(
     decision = route_message(
         text=question,
         history=[
-            HistoryItem(role=_ROUTER_ROLES.get(item.role, item.role), text=item.text, tier=getattr(item, "tier", None) or None)
+            HistoryItem(
+                role=_ROUTER_ROLES.get(item.role, item.role), text=item.text, tier=getattr(item, "tier", None) or None
+            )
             for item in history
         ],
         catalogue=catalogue,
@@ -119,12 +122,18 @@ def answer_plan_make(
         has_image=has_image,
         classifier=_router_classifier(),
     )
-    request = ChatRequest(messages=messages, purpose="answer", max_output_tokens=settings.SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS)
-    refusal = _spend_refusal(request=request, tier=decision.tier, catalogue=catalogue, budget=budget) if settings.OPENAI_API_KEY else ""
+    request = ChatRequest(
+        messages=messages, purpose="answer", max_output_tokens=settings.SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS
+    )
+    refusal = (
+        _spend_refusal(request=request, tier=decision.tier, catalogue=catalogue, budget=budget)
+        if settings.OPENAI_API_KEY
+        else ""
+    )
     return AnswerPlan(decision=decision, request=request, refusal=refusal)
 
 
-def _spend_refusal(*, request: "ChatRequest", tier: "TierName", catalogue: dict, budget: "BudgetState") -> str:
+def _spend_refusal(*, request: ChatRequest, tier: TierName, catalogue: dict, budget: BudgetState) -> str:
     """Reserve the answer's worst case against the hard limits (the offline engine costs nothing)."""
     from django.conf import settings
 
@@ -173,13 +182,13 @@ def _router_classifier():
 
 # --- The gateway, one per process ----------------------------------------------------------
 
-_gateway: "Gateway | None" = None
+_gateway: Gateway | None = None
 _offline_provider = None
 # One provider per (base URL, key) for the process, like the offline one: built once, not per call.
-_remote_providers: "dict[tuple[str, str], Provider]" = {}
+_remote_providers: dict[tuple[str, str], Provider] = {}
 
 
-def provider_for(tier: "TierConfig") -> "Provider":
+def provider_for(tier: TierConfig) -> Provider:
     """The OpenAI-compatible endpoint when a key is configured, otherwise the offline engine."""
     from django.conf import settings
 
@@ -201,7 +210,7 @@ def provider_for(tier: "TierConfig") -> "Provider":
     return _offline_provider
 
 
-def gateway_get() -> "Gateway":
+def gateway_get() -> Gateway:
     """This process's gateway. Its catalogue is the snapshot the last answer plan read."""
     from django.conf import settings
 
@@ -210,7 +219,9 @@ def gateway_get() -> "Gateway":
 
     global _gateway
     if _gateway is None:
-        _gateway = Gateway(providers=provider_for, catalogue=catalogue_snapshot, breaker=breaker_from_url(redis_url=settings.REDIS_URL))
+        _gateway = Gateway(
+            providers=provider_for, catalogue=catalogue_snapshot, breaker=breaker_from_url(redis_url=settings.REDIS_URL)
+        )
     return _gateway
 
 
@@ -222,11 +233,11 @@ def gateway_reset() -> None:
     _remote_providers.clear()
 
 
-_catalogue: "dict | None" = None
+_catalogue: dict | None = None
 OFFLINE_MODEL = "offline-helpcentre"
 
 
-def catalogue_in_force(catalogue: "dict") -> "dict":
+def catalogue_in_force(catalogue: dict) -> dict:
     """Without an API key every tier is served by the offline engine, and the ledger should say so."""
     from dataclasses import replace
 
@@ -237,7 +248,7 @@ def catalogue_in_force(catalogue: "dict") -> "dict":
     return {name: replace(config, model=OFFLINE_MODEL) for name, config in catalogue.items()}
 
 
-def catalogue_snapshot() -> "dict":
+def catalogue_snapshot() -> dict:
     if _catalogue is None:
         from routing.tiers import default_catalogue
 

@@ -4,6 +4,7 @@ The database row (``routing.models.Tier``) is what admins edit; everything on th
 hot path (router, gateway, pricing) works on :class:`TierConfig` snapshots so it
 never touches the ORM while a stream is running.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -41,7 +42,8 @@ class TierConfig:
     fallbacks: tuple[TierName, ...] = field(default_factory=tuple)
 
 
-# Defaults from the product brief. Fallback chains: Thinking -> Instant -> Mini; Instant -> Mini; Pro -> Thinking -> Instant -> Mini.
+# Defaults from the product brief. Fallback chains: Thinking -> Instant -> Mini; Instant -> Mini;
+# Pro -> Thinking -> Instant -> Mini.
 DEFAULT_TIERS: dict[TierName, dict[str, object]] = {
     TierName.INSTANT: dict(
         context_window=8192,

@@ -1,4 +1,5 @@
 """ASGI entry point: HTTP through Django, websockets through the origin check and the consumers."""
+
 from __future__ import annotations
 
 import gc
@@ -14,8 +15,9 @@ sys.setswitchinterval(0.0005)
 # The collector's pauses stall every stream at once. Each token allocates a few short-lived
 # containers: at the default threshold (700), a 200-conversation run collected generation 0
 # about 30 times a second and generation 1 (5 to 30 ms each under load) about 3 times a second;
-# at 10,000 both run 14 times less often. The bench_e2e gap-stretch p99 at N = 200 went from 11.8-12.4 ms to 9.7-10.2 ms in
-# alternating runs. Database connections no longer wait for the collector (they are pooled).
+# at 10,000 both run 14 times less often. The bench_e2e gap-stretch p99 at N = 200 went from
+# 11.8-12.4 ms to 9.7-10.2 ms in alternating runs. Database connections no longer wait for the
+# collector (they are pooled).
 gc.set_threshold(10_000, 10, 10)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportbot.settings")

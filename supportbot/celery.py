@@ -1,4 +1,5 @@
 """The Celery application. Queue names live in one enum so producers and workers agree."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ on most exits, but not when the consumer is cancelled while it holds the receive
 usual state of a lone idle socket when it disconnects): each closed socket then left two
 empty queues behind, about 2.4 KiB, for the life of the process.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,7 @@ so the channel layer and the Celery broker work across processes exactly as in p
 
     python -m supportbot.embedded_redis var/redis.sock    # runs in the foreground (Procfile)
 """
+
 from __future__ import annotations
 
 import os
@@ -26,13 +27,20 @@ def redis_server_path() -> str:
 def redis_command(socket_path: Path) -> list[str]:
     return [
         redis_server_path(),
-        "--port", "0",
-        "--unixsocket", str(socket_path),
-        "--unixsocketperm", "700",
-        "--save", "",
-        "--appendonly", "no",
-        "--dir", str(socket_path.parent),
-        "--loglevel", "warning",
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path),
+        "--unixsocketperm",
+        "700",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(socket_path.parent),
+        "--loglevel",
+        "warning",
     ]
 
 

@@ -1,4 +1,5 @@
 """Typed readers for environment variables that fail loudly, naming the variable."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ Embedded defaults (no variables set): SQLite in ``var/``, an in-process channel 
 eager Celery tasks. ``make run`` sets ``REDIS_URL`` to the private Redis it starts, so the
 web server and the Celery worker share a real channel layer and broker exactly as in production.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -132,14 +133,26 @@ if REDIS_URL:
                 # 5 s waiting for messages: without this every socket dies after ~5 s of quiet.
                 # A burst of closing sockets each leaves its groups at once; redis-py's default pool of
                 # 100 connections refused most of 1,000 (bench_idle_sockets), leaving stale members.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None, "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 1000, minimum=10)}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": None,
+                        "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 1000, minimum=10),
+                    }
+                ],
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000, minimum=10),
                 "expiry": env_int("CHANNEL_LAYER_EXPIRY", 60, minimum=1),
                 "group_expiry": env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400, minimum=60),
             },
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "supportbot"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "supportbot",
+        }
+    }
 else:
     # In-process only: enough for unit tests, unable to carry a worker's event to the web process.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -1,4 +1,5 @@
 """Fixtures shared by the whole suite: personas, the local model server, a private Redis, sockets."""
+
 from __future__ import annotations
 
 import os
@@ -80,12 +81,16 @@ def customer_session(db) -> tuple[str, str]:
 
 @pytest.fixture
 def agent(django_user_model):
-    return django_user_model.objects.create_user(username="sam", password="agent-pass-123", is_staff=True, first_name="Sam")
+    return django_user_model.objects.create_user(
+        username="sam", password="agent-pass-123", is_staff=True, first_name="Sam"
+    )
 
 
 @pytest.fixture
 def admin_user(django_user_model):
-    return django_user_model.objects.create_superuser(username="admin", password="admin-pass-123", email="admin@example.com")
+    return django_user_model.objects.create_superuser(
+        username="admin", password="admin-pass-123", email="admin@example.com"
+    )
 
 
 def widget_communicator(*, origin: str | None = ALLOWED_ORIGIN) -> WebsocketCommunicator:
@@ -123,6 +128,7 @@ async def widget(customer_session) -> AsyncIterator[WebsocketCommunicator]:
 def pytest_collection_modifyitems(config, items) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
     for as long as the session-scoped browser lives, which would break every async test after it."""
+
     def drives_a_browser(item) -> bool:
         return item.get_closest_marker("browser") is not None or "tests/browser/" in item.nodeid
 

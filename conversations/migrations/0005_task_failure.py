@@ -4,24 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0004_attachment'),
+        ("conversations", "0004_attachment"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TaskFailure',
+            name="TaskFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_name', models.CharField(max_length=100)),
-                ('task_id', models.CharField(max_length=255, unique=True)),
-                ('deliveries', models.PositiveSmallIntegerField()),
-                ('arguments', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("task_name", models.CharField(max_length=100)),
+                ("task_id", models.CharField(max_length=255, unique=True)),
+                ("deliveries", models.PositiveSmallIntegerField()),
+                ("arguments", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

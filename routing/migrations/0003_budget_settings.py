@@ -4,23 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('routing', '0002_seed_tiers'),
+        ("routing", "0002_seed_tiers"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BudgetSettings',
+            name="BudgetSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('daily_cap', models.DecimalField(blank=True, decimal_places=4, help_text='Spend per day (all conversations) in USD. Blank: no cap.', max_digits=12, null=True)),
-                ('conversation_cap', models.DecimalField(blank=True, decimal_places=4, help_text='Spend per conversation in USD. Blank: no cap.', max_digits=12, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "daily_cap",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Spend per day (all conversations) in USD. Blank: no cap.",
+                        max_digits=12,
+                        null=True,
+                    ),
+                ),
+                (
+                    "conversation_cap",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Spend per conversation in USD. Blank: no cap.",
+                        max_digits=12,
+                        null=True,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'budget',
-                'verbose_name_plural': 'budget',
+                "verbose_name": "budget",
+                "verbose_name_plural": "budget",
             },
         ),
     ]

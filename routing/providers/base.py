@@ -1,4 +1,5 @@
 """What every model provider speaks: the OpenAI-compatible client and the offline engine alike."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -51,7 +52,9 @@ class StreamEnd:
 class ProviderError(Exception):
     """A failed upstream call. ``retryable`` says whether another try (or tier) may succeed."""
 
-    def __init__(self, message: str, *, retryable: bool, retry_after_s: float | None = None, status_code: int | None = None):
+    def __init__(
+        self, message: str, *, retryable: bool, retry_after_s: float | None = None, status_code: int | None = None
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after_s = retry_after_s

@@ -3,6 +3,7 @@
 It streams word by word through the same gateway interface as any model, so the widget,
 the ledger and the tests treat it exactly like a remote tier; it costs nothing.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -40,7 +40,9 @@ async def test_question_streams_token_by_token_then_is_saved_once_with_usage_and
     # The provider reported its usage: the stored figures are exactly those, and priced with the tier.
     assert (message.input_tokens, message.output_tokens, message.usage_estimated) == (100, llm.chunks, False)
     tier = (await database_sync_to_async(tier_catalogue)())[TierName(message.tier)]
-    expected = cost_for_usage(tier=tier, usage=Usage(input_tokens=100, cached_input_tokens=0, output_tokens=llm.chunks, estimated=False))
+    expected = cost_for_usage(
+        tier=tier, usage=Usage(input_tokens=100, cached_input_tokens=0, output_tokens=llm.chunks, estimated=False)
+    )
     assert message.cost == expected > Decimal("0")
     conversation = await database_sync_to_async(Conversation.objects.get)()
     ledger_total = await database_sync_to_async(lambda: sum(e.cost for e in LedgerEntry.objects.all()))()
@@ -53,7 +55,11 @@ async def test_invalid_token_is_refused_with_4401():
     assert connected
     await communicator.send_json_to({"type": "hello", "token": "forged.token.value"})
     error = await communicator.receive_json_from()
-    assert error == {"type": "error", "code": "unauthorized", "message": "The visitor token is invalid, expired or revoked."}
+    assert error == {
+        "type": "error",
+        "code": "unauthorized",
+        "message": "The visitor token is invalid, expired or revoked.",
+    }
     assert (await communicator.receive_output())["code"] == 4401
 
 
@@ -104,7 +110,9 @@ async def test_resent_message_with_the_same_client_id_is_stored_and_answered_onc
     await frames_until(widget, is_answer)
     await widget.send_json_to({"type": "message", "text": "Do you deliver to 560001?", "client_id": "same"})
     assert await widget.receive_nothing(timeout=0.3)
-    counts = await database_sync_to_async(lambda: (Message.objects.filter(role="customer").count(), Message.objects.filter(role="assistant").count()))()
+    counts = await database_sync_to_async(
+        lambda: (Message.objects.filter(role="customer").count(), Message.objects.filter(role="assistant").count())
+    )()
     assert counts == (1, 1)
     assert len(llm.requests) == 1
 

@@ -10,7 +10,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_session_from_an_allowed_origin_opens_one_conversation_with_cors(client):
-    response = client.post("/api/widget/session", content_type="application/json", data="{}", HTTP_ORIGIN=ALLOWED_ORIGIN)
+    response = client.post(
+        "/api/widget/session", content_type="application/json", data="{}", HTTP_ORIGIN=ALLOWED_ORIGIN
+    )
     assert response.status_code == 201
     assert response["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
     body = response.json()

@@ -59,7 +59,9 @@ def database_settings(**env: str) -> dict:
     import json
 
     environment = {**os.environ, **env}
-    code = "import json; from django.conf import settings; print(json.dumps(settings.DATABASES['default'], default=str))"
+    code = (
+        "import json; from django.conf import settings; print(json.dumps(settings.DATABASES['default'], default=str))"
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,

@@ -1,4 +1,5 @@
 """Idempotent demo set-up for ``make run``: demo accounts, the demo help centre and a demo month."""
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
