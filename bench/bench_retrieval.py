@@ -51,7 +51,7 @@ def _sentence(rng: random.Random, pool: list[str], words: int) -> str:
 
 
 def synthetic_articles(*, count: int, seed: int = 42):  # type: ignore[no-untyped-def]
-    from routing.knowledge.articles import ArticleData
+    from helpcentre.articles import ArticleData
 
     rng = random.Random(seed)
     pool = _word_pool(rng, 6000)
@@ -155,8 +155,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings.KNOWLEDGE_EMBEDDINGS = not args.tfidf_only
     from django.core.management import call_command
 
-    from routing.knowledge.retrieval import database_hits, knowledge_index_get, search_articles
-    from routing.knowledge.services import articles_upsert
+    from helpcentre.retrieval import database_hits, knowledge_index_get, search_articles
+    from helpcentre.services import articles_upsert
 
     call_command("migrate", verbosity=0)
     articles = synthetic_articles(count=args.articles)

@@ -139,7 +139,7 @@ def _job_claim(*, conversation_id: int) -> _Job | None:
 
 
 def _answer_cache_key(*, question: Message, plan: object, history: list, status: str) -> str | None:
-    from routing.knowledge.versioning import help_centre_version
+    from helpcentre.selectors import help_centre_version
 
     return answer_cache.answer_cache_key(
         question=question.text,

@@ -169,9 +169,9 @@ _ROUTER_ROLES = {"customer": "user", "agent": "assistant"}
 
 
 def _passages_for(question: str) -> list:
-    from routing.knowledge.retrieval import retrieve_for_prompt
+    from helpcentre.selectors import passages_for_prompt
 
-    return retrieve_for_prompt(question, limit=3)
+    return passages_for_prompt(question=question, limit=3)
 
 
 def _router_classifier():

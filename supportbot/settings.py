@@ -50,7 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "routing",
-    "routing.knowledge",
+    "helpcentre",
     "conversations",
 ]
 

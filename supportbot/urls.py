@@ -10,7 +10,7 @@ urlpatterns = [
     # Before admin.site.urls, which would read "dashboard" as an app label.
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.urls),
-    path("help/", include("routing.knowledge.urls")),
+    path("help/", include("helpcentre.urls")),
     path("metrics", metrics_view, name="metrics"),
     path("console/", include("conversations.console.urls")),
     path("", include("conversations.urls")),

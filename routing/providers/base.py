@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from helpcentre.selectors import Citation
 from routing.tiers import TierConfig
+
+__all__ = ["CallRecord", "ChatRequest", "Citation", "Provider", "ProviderError", "StreamEnd", "TextDelta", "Usage"]
 
 
 @dataclass(frozen=True)
@@ -18,13 +21,6 @@ class ChatRequest:
     purpose: str = "answer"  # "answer" | "summary" | "classification"
     max_output_tokens: int | None = None
     temperature: float | None = None
-
-
-@dataclass(frozen=True)
-class Citation:
-    key: str
-    title: str
-    url: str
 
 
 @dataclass(frozen=True)

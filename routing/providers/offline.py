@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 
 from channels.db import database_sync_to_async
 
+from helpcentre.selectors import answer_compose
 from routing.prompts import messages_token_estimate, token_estimate
-from routing.providers.base import ChatRequest, Citation, ProviderError, StreamEnd, TextDelta, Usage
+from routing.providers.base import ChatRequest, ProviderError, StreamEnd, TextDelta, Usage
 from routing.tiers import TierConfig
 
 _WORDS = re.compile(r"\S+\s*")
@@ -38,13 +39,11 @@ class OfflineProvider:
         self.word_delay_s = word_delay_s
 
     async def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | StreamEnd]:
-        from routing.knowledge.composer import compose_answer
-
         question = _last_user_text(request)
         if not question.strip():
             raise ProviderError("offline engine got no question", retryable=False)
         history = [str(m.get("content", "")) for m in request.messages[1:-1] if m.get("role") == "user"]
-        composed = await database_sync_to_async(compose_answer)(question, history=history)
+        composed = await database_sync_to_async(answer_compose)(question=question, history=history)
         output_tokens = 0
         for word in _WORDS.findall(composed.text):
             output_tokens += token_estimate(word)
@@ -59,6 +58,6 @@ class OfflineProvider:
                 estimated=True,
             ),
             finish_reason="stop",
-            citations=tuple(Citation(key=c.key, title=c.title, url=c.url) for c in composed.citations),
+            citations=tuple(composed.citations),
             abstained=not composed.confident,
         )

@@ -10,7 +10,7 @@ from django.test import Client
 from conversations.models import Message
 from conversations.services import conversation_open
 from routing import cache as answer_cache
-from routing.knowledge.models import Article
+from helpcentre.models import Article
 from routing.models import LedgerEntry
 from tests.conftest import ALLOWED_ORIGIN, frames_until, widget_communicator
 

@@ -1,0 +1,126 @@
+"""Measuring the help centre against labelled questions (``manage.py evaluate_kb``)."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter, defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpcentre.retrieval import confidence_threshold, knowledge_index_get, search_articles
+
+OUT_OF_SCOPE_LABEL = "NO_NODES_DETECTED"
+HINT3_ATTRIBUTION = (
+    "HINT3 v2 (hellohaptik/HINT3; Arora et al., *HINT3: Raising the bar for Intent Detection in the Wild*, "
+    "EMNLP Insights 2020), ODbL 1.0 / DbCL 1.0. The test split never goes into the engine: fusion weight and "
+    "threshold come from `python -m helpcentre.crossvalidate` on the train split (how, and the one "
+    "change of threshold rule made after a first test measurement: helpcentre/README.md)."
+)
+
+
+class EvaluationInputError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class LabelledQuestion:
+    line: int
+    sentence: str
+    label: str
+
+
+@dataclass
+class EvaluationReport:
+    in_scope: int = 0
+    in_scope_correct: int = 0
+    in_scope_answered: int = 0
+    out_of_scope: int = 0
+    out_of_scope_abstained: int = 0
+    errors: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            "in_scope_top1": _share(self.in_scope_correct, self.in_scope),
+            "in_scope_answered": _share(self.in_scope_answered, self.in_scope),
+            "out_of_scope_abstained": _share(self.out_of_scope_abstained, self.out_of_scope),
+            "in_scope_count": self.in_scope,
+            "out_of_scope_count": self.out_of_scope,
+            "threshold": confidence_threshold(),
+        }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def labelled_questions_read(*, path: Path, known_keys: Collection[str]) -> list[LabelledQuestion]:
+    """Rows ``sentence,label`` after a header row; raises on the first bad line, naming it."""
+    questions = []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise EvaluationInputError(f"{path.name}: the file is empty")
+        if [column.strip().lower() for column in header[:2]] != ["sentence", "label"]:
+            raise EvaluationInputError(f"{path.name}:1: expected the header 'sentence,label'")
+        line = reader.line_num + 1
+        for row in reader:
+            questions.append(_question(row, line=line, known_keys=known_keys, name=path.name))
+            line = reader.line_num + 1
+    return questions
+
+
+def _question(row: list[str], *, line: int, known_keys: Collection[str], name: str) -> LabelledQuestion:
+    if len(row) != 2 or not row[0].strip() or not row[1].strip():
+        raise EvaluationInputError(f"{name}:{line}: expected two non-empty columns 'sentence,label', got {row!r}")
+    label = row[1].strip()
+    if label != OUT_OF_SCOPE_LABEL and label not in known_keys:
+        raise EvaluationInputError(f"{name}:{line}: label {label!r} is not an article key nor {OUT_OF_SCOPE_LABEL}")
+    return LabelledQuestion(line=line, sentence=row[0].strip(), label=label)
+
+
+def knowledge_evaluate(*, questions: Sequence[LabelledQuestion]) -> EvaluationReport:
+    """Top-1 accuracy regardless of the threshold; answering and abstaining against it."""
+    threshold = confidence_threshold()
+    report = EvaluationReport()
+    for question in questions:
+        passages = search_articles(question.sentence, limit=1)
+        key, score = (passages[0].key, passages[0].score) if passages else (None, 0.0)
+        if question.label == OUT_OF_SCOPE_LABEL:
+            report.out_of_scope += 1
+            report.out_of_scope_abstained += score < threshold
+            continue
+        report.in_scope += 1
+        report.in_scope_answered += score >= threshold
+        if key == question.label:
+            report.in_scope_correct += 1
+        else:
+            report.errors[question.label][key or "(nothing)"] += 1
+    return report
+
+
+def evaluation_report_markdown(*, report: EvaluationReport, path: Path) -> str:
+    """The figures as the Markdown body of the ``kb-eval`` section (``python -m bench.bench_kb`` writes it)."""
+    figures = report.as_dict()
+    semantic = knowledge_index_get().semantic is not None
+    mode = "TF-IDF fused with all-MiniLM-L6-v2 sentence embeddings" if semantic else "TF-IDF only (no embedding model)"
+    return "\n".join(
+        [
+            f"{evaluation_file_shown(path)}: {report.in_scope} in-scope and {report.out_of_scope} out-of-scope "
+            f"messages; retrieval: {mode}; confidence threshold {figures['threshold']}.",
+            "",
+            "| measure | value | goal |",
+            "|---|---:|---:|",
+            f"| in_scope_top1 | {figures['in_scope_top1']} | ≥ 0.80 |",
+            f"| in_scope_answered | {figures['in_scope_answered']} | ≥ 0.85 |",
+            f"| out_of_scope_abstained | {figures['out_of_scope_abstained']} | ≥ 0.60 |",
+            "",
+            HINT3_ATTRIBUTION,
+        ]
+    )
+
+
+def evaluation_file_shown(path: Path) -> str:
+    """The file as the report names it: its last two folders and name, never a machine's path."""
+    return f"{path.parent.parent.name}/{path.parent.name}/{path.name}"

@@ -1,0 +1,212 @@
+"""Help-centre retrieval: one entry point whatever the database.
+
+The in-memory TF-IDF index (titles, sections, tags, alternative phrasings) and, when the
+embedding model is installed, nearest neighbours by meaning over titles and phrasings find
+and score the candidates (see :mod:`helpcentre.fusion`); the database's full-text
+search adds candidates the index's budget may have skipped in very large help centres.
+The indexes are rebuilt in-process when the help-centre version changes.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+
+from helpcentre.embeddings import SentenceEncoder, sentence_encoder_get
+from helpcentre.fts import fts_search
+from helpcentre.fusion import FusionSettings, articles_rank
+from helpcentre.index import ArticleIndex, IndexedArticle
+from helpcentre.models import HELP_CENTRE_PATH, Article
+from helpcentre.passages import passage_select
+from helpcentre.semantic import EmbeddingCache, SemanticIndex
+from helpcentre.versioning import help_centre_version
+
+FTS_CANDIDATES = 8
+# A word in more articles than this says little about which one answers: the database is not
+# asked to rank them all (the index's own rare-word rule, in articles rather than units).
+FTS_COMMON_SHARE = 0.01
+FTS_MIN_COMMON_ARTICLES = 20
+# Up to this many articles an index builds in well under a second: rebuild inline.
+SYNC_REBUILD_MAX_ARTICLES = 2_000
+REBUILD_THREAD_NAME = "knowledge-index-rebuild"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An article an answer rests on, as the widget links it."""
+
+    key: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    key: str
+    title: str
+    url: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class _LoadedIndex:
+    version: str
+    index: ArticleIndex
+    articles: dict[str, IndexedArticle]
+    semantic: SemanticIndex | None  # None without the embedding model: TF-IDF alone
+
+
+_loaded: _LoadedIndex | None = None
+_rebuilding: str | None = None  # the version a background thread is indexing
+_load_lock = threading.Lock()
+_embedding_cache: EmbeddingCache | None = None
+
+
+def _published_articles() -> list[IndexedArticle]:
+    rows = Article.objects.filter(published=True).values_list("key", "title", "slug", "body", "tags", "phrasings")
+    return [
+        IndexedArticle(
+            key=key,
+            title=title,
+            url=f"{HELP_CENTRE_PATH}{slug}/",
+            body=body,
+            tags=tuple(t.strip() for t in tags.split(",") if t.strip()),
+            phrasings=tuple(line.strip() for line in phrasings.splitlines() if line.strip()),
+        )
+        for key, title, slug, body, tags, phrasings in rows
+    ]
+
+
+def confidence_threshold() -> float:
+    """Below this score the bot does not guess; ``KNOWLEDGE_CONFIDENCE_THRESHOLD`` overrides it.
+
+    Fused scores and TF-IDF-only scores have their own scales, so the default depends on
+    whether the embedding model is installed.
+    """
+    override = getattr(settings, "KNOWLEDGE_CONFIDENCE_THRESHOLD", None)
+    if override is not None:
+        return float(override)
+    return FusionSettings().threshold(semantic=_semantic_scores())
+
+
+def _semantic_scores() -> bool:
+    current = _loaded
+    return current.semantic is not None if current else _encoder() is not None
+
+
+def _encoder() -> SentenceEncoder | None:
+    # KNOWLEDGE_EMBEDDINGS = False trades answer quality for ~6 ms and ~250 MB per process.
+    return sentence_encoder_get() if getattr(settings, "KNOWLEDGE_EMBEDDINGS", True) else None
+
+
+def prompt_floor() -> float:
+    """Passages scoring below this are left out of LLM prompts: too loosely related to help."""
+    override = getattr(settings, "KNOWLEDGE_CONFIDENCE_THRESHOLD", None)
+    if override is not None:
+        return float(override) / 2
+    return FusionSettings().prompt_floor(semantic=_semantic_scores())
+
+
+def _semantic_build(articles: list[IndexedArticle]) -> SemanticIndex | None:
+    global _embedding_cache
+    encoder = _encoder()
+    if encoder is None:
+        return None
+    if _embedding_cache is None:
+        _embedding_cache = EmbeddingCache(settings.DATA_DIR / "embeddings")
+    units = [(article.key, text) for article in articles for text in (article.title, *article.phrasings)]
+    return SemanticIndex(units, encoder=encoder, cache=_embedding_cache)
+
+
+def _index_build(version: str) -> _LoadedIndex:
+    global _loaded
+    articles = _published_articles()
+    loaded = _LoadedIndex(
+        version=version,
+        index=ArticleIndex(articles),
+        articles={a.key: a for a in articles},
+        semantic=_semantic_build(articles),
+    )
+    _loaded = loaded
+    # A large index is hundreds of thousands of long-lived objects; without this every
+    # full garbage collection walks them all, a pause of tens of ms in some answer.
+    gc.freeze()
+    return loaded
+
+
+def _index_build_in_background(version: str) -> None:
+    global _rebuilding
+    try:
+        with _load_lock:
+            if _loaded is None or _loaded.version != version:
+                _index_build(version)
+    finally:
+        _rebuilding = None
+        connection.close()  # this thread's own database connection
+
+
+def knowledge_index_get() -> _LoadedIndex:
+    """The index for the current help-centre version, built at most once per version per process.
+
+    A large help centre takes seconds to index, so after a change it is rebuilt in a
+    background thread while questions are answered from the previous version.
+    """
+    global _rebuilding
+    version = help_centre_version()
+    current = _loaded
+    if current is not None and current.version == version:
+        return current
+    if current is not None and len(current.articles) > SYNC_REBUILD_MAX_ARTICLES:
+        if _rebuilding != version:
+            _rebuilding = version
+            threading.Thread(
+                target=_index_build_in_background, args=(version,), name=REBUILD_THREAD_NAME, daemon=True
+            ).start()
+        return current
+    with _load_lock:
+        if _loaded is None or _loaded.version != version:
+            return _index_build(version)
+        return _loaded
+
+
+def database_hits(loaded: _LoadedIndex, query: str) -> list[tuple[str, float]]:
+    """The database's full-text candidates for ``query``: its rarest words only."""
+    return fts_search(
+        query=query,
+        limit=FTS_CANDIDATES,
+        rarity=loaded.index.word_rarity,
+        min_rarity=loaded.index.rare_word_idf,
+        max_documents=max(FTS_MIN_COMMON_ARTICLES, int(FTS_COMMON_SHARE * len(loaded.articles))),
+    )
+
+
+def _ranked(loaded: _LoadedIndex, query: str, limit: int) -> list[tuple[str, float]]:
+    return articles_rank(
+        index=loaded.index,
+        semantic=loaded.semantic,
+        query=query,
+        limit=limit,
+        extra_keys=[key for key, _ in database_hits(loaded, query) if key in loaded.articles],
+    )
+
+
+def search_articles(query: str, *, limit: int = 5) -> list[Passage]:
+    """The ``limit`` best published articles for ``query``, best first, each with its best passage."""
+    loaded = knowledge_index_get()
+    passages = []
+    for key, score in _ranked(loaded, query, limit):
+        article = loaded.articles[key]
+        text = passage_select(index=loaded.index, key=key, title=article.title, query=query)
+        passages.append(Passage(key=key, title=article.title, url=article.url, text=text, score=score))
+    return passages
+
+
+def retrieve_for_prompt(question: str, *, limit: int = 3) -> list[Passage]:
+    """Passages worth putting in an LLM prompt: the best ``limit`` that are at least loosely relevant."""
+    floor = prompt_floor()
+    return [passage for passage in search_articles(question, limit=limit) if passage.score >= floor]

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import pytest
+
+from helpcentre.fusion import FusionSettings
+from helpcentre.models import Article
+from helpcentre.retrieval import (
+    confidence_threshold,
+    knowledge_index_get,
+    prompt_floor,
+    retrieve_for_prompt,
+    search_articles,
+)
+
+
+@pytest.mark.django_db
+def test_search_returns_passages_with_public_urls(demo_helpcentre) -> None:
+    passages = search_articles("Is cash on delivery available?", limit=3)
+    assert passages[0].key == "COD"
+    assert passages[0].url == "/help/cash-on-delivery/"
+    assert passages[0].score >= confidence_threshold()
+    assert passages[0].text and len(passages[0].text) < len(Article.objects.get(key="COD").body)
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+@pytest.mark.django_db
+def test_troubleshooting_question_finds_the_procedure(demo_helpcentre) -> None:
+    best = search_articles("the app can't find my bed base over bluetooth", limit=1)[0]
+    assert best.key == "LIFTBASE_APP_CANNOT_FIND_BASE"
+
+
+@pytest.mark.django_db
+def test_unpublished_articles_are_never_returned(demo_helpcentre) -> None:
+    Article.objects.filter(key="WARRANTY").update(published=False)
+    assert "WARRANTY" not in [p.key for p in search_articles("warranty period", limit=5)]
+
+
+@pytest.mark.django_db
+def test_index_rebuilt_when_the_help_centre_changes(demo_helpcentre) -> None:
+    first = knowledge_index_get()
+    assert knowledge_index_get() is first
+    article = Article.objects.get(key="PILLOWS")
+    article.phrasings += "\nzebra pattern headrest"
+    article.save()
+    assert knowledge_index_get() is not first
+    assert search_articles("zebra pattern headrest", limit=1)[0].key == "PILLOWS"
+
+
+@pytest.mark.django_db
+def test_prompt_passages_leave_out_unrelated_articles(demo_helpcentre) -> None:
+    passages = retrieve_for_prompt("How many years of warranty do I get?", limit=3)
+    assert passages[0].key == "WARRANTY"
+    assert all(p.score >= prompt_floor() for p in passages)
+    assert retrieve_for_prompt("qwxz vbnm", limit=3) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_help_centre_rebuilds_in_the_background(demo_helpcentre, monkeypatch) -> None:
+    import threading
+
+    from helpcentre import retrieval
+
+    first = knowledge_index_get()
+    monkeypatch.setattr(retrieval, "SYNC_REBUILD_MAX_ARTICLES", 1)
+    Article.objects.filter(key="PILLOWS").update(title="Pillows and cushions")
+    Article.objects.get(key="PILLOWS").save()  # bumps the version
+    assert knowledge_index_get() is first  # answered from the previous version meanwhile
+    for thread in threading.enumerate():
+        if thread.name == retrieval.REBUILD_THREAD_NAME:
+            thread.join(timeout=30)
+    rebuilt = knowledge_index_get()
+    assert rebuilt is not first and rebuilt.articles["PILLOWS"].title == "Pillows and cushions"
+
+
+@pytest.mark.django_db
+def test_works_on_tfidf_alone_without_the_embedding_model(demo_helpcentre, monkeypatch) -> None:
+    from helpcentre import retrieval
+
+    monkeypatch.setattr(retrieval, "sentence_encoder_get", lambda: None)
+    monkeypatch.setattr(retrieval, "_loaded", None)
+    best = search_articles("Is cash on delivery available?", limit=1)[0]
+    assert knowledge_index_get().semantic is None
+    assert best.key == "COD" and best.score >= confidence_threshold()
+    assert confidence_threshold() == FusionSettings().threshold(semantic=False)
+
+
+@pytest.mark.django_db
+def test_the_threshold_setting_overrides_both_scales(demo_helpcentre, settings) -> None:
+    settings.KNOWLEDGE_CONFIDENCE_THRESHOLD = 0.9
+    assert confidence_threshold() == 0.9 and prompt_floor() == 0.45
+
+
+@pytest.mark.django_db
+def test_embeddings_can_be_switched_off(demo_helpcentre, settings, monkeypatch) -> None:
+    from helpcentre import retrieval
+
+    settings.KNOWLEDGE_EMBEDDINGS = False
+    monkeypatch.setattr(retrieval, "_loaded", None)
+    assert search_articles("Is cash on delivery available?", limit=1)[0].key == "COD"
+    assert knowledge_index_get().semantic is None
+    assert confidence_threshold() == FusionSettings().threshold(semantic=False)

@@ -1,7 +1,0 @@
-"""The help centre mounted where the project mounts it, for view tests."""
-
-from __future__ import annotations
-
-from django.urls import include, path
-
-urlpatterns = [path("help/", include("routing.knowledge.urls"))]
