@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EMBEDDED_REDIS := unix://$(CURDIR)/var/redis.sock
 
-.PHONY: run test install install-test migrate demo browser lock clean
+.PHONY: run test lint install install-test migrate demo browser lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ browser:
 
 test: install-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint and types: ruff over everything, mypy (with django-stubs) over the product's apps.
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 lock:
 	$(BIN)/python -m pip install --quiet uv

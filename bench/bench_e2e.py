@@ -527,7 +527,7 @@ PROFILE_CATEGORIES = [
     ("per answer: claim the question, route it, retrieve passages, budgets (ORM thread)", ("_job_claim (",)),
     (
         "per answer: save it, ledger, answer cache, post-answer hooks (ORM thread)",
-        ("_answer_save (", "_answer_cache_offer (", "bot_turn_after_answer ("),
+        ("_answer_save (", "_answer_cache_offer (", "turn_after_answer ("),
     ),
     ("per answer: store the customer's message (ORM thread)", ("_customer_message_take (",)),
     ("per socket: hello, token check, replay (ORM thread)", ("_resume_state (", "conversation_for_token (")),

@@ -6,21 +6,18 @@ Status changes belong to the services (handoff, close), so nothing here edits a 
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from conversations.models import Conversation, Message, Rating, TaskFailure
 from routing.admin import TierNameFilter, TotalsChangeListMixin
-from routing.finetune import finetune_export
-from routing.tiers import TIER_ORDER
+from routing.types import TIER_ORDER
 
 
 def _handoff_events() -> QuerySet:
@@ -67,8 +64,9 @@ class RatingFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "none":
             return queryset.filter(rating__isnull=True)
-        if self.value() in {str(score) for score in range(1, 6)}:
-            return queryset.filter(rating__score=int(self.value()))
+        value = self.value()
+        if value in {str(score) for score in range(1, 6)}:
+            return queryset.filter(rating__score=int(value))
         return queryset
 
 
@@ -159,23 +157,6 @@ class ConversationAdmin(TotalsChangeListMixin, admin.ModelAdmin):
     )
     fields = readonly_fields
     totals_fields = {"cost": "total_cost", "input tokens": "total_input_tokens", "output tokens": "total_output_tokens"}
-
-    actions = ("export_for_fine_tuning",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).annotate(has_handoff_event=Exists(_handoff_events()))
-
-    @admin.action(description="Export selected for fine-tuning (JSONL: good and resolved only, PII redacted)")
-    def export_for_fine_tuning(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        # Thresholds and date ranges: manage.py export_finetune; here the defaults apply to the selection.
-        out = io.StringIO()
-        result = finetune_export(
-            out=out, shop=settings.SUPPORTBOT_SHOP_NAME, conversation_ids=list(queryset.values_list("pk", flat=True))
-        )
-        response = HttpResponse(out.getvalue(), content_type="application/jsonl; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="fine-tuning.jsonl"'
-        response["X-Exported-Conversations"] = str(result.written)
-        return response
 
     @admin.display(description="handed off", boolean=True)
     def handed_off(self, conversation: Conversation) -> bool:

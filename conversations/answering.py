@@ -9,19 +9,20 @@ shared cache makes sure only one process answers a given question.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.core.cache import cache
 
-from conversations import attachments, feedback, handoff, selectors, services, summaries
+from conversations import feedback, selectors, services, turns
 from conversations.models import Conversation, Message
-from routing import cache as answer_cache
+from conversations.protocol import frame_notice, frame_stream, frame_token, frame_typing
+from conversations.turns import TurnPlan
+from routing.services import answer_cache_write, cache_hit_call, cache_hit_data, gateway_get
+from routing.types import CachedAnswer, Finished, Notice, TextDelta
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ UNAVAILABLE_TEXT = (
     "Sorry, I can't answer right now because our assistant is unavailable. "
     "You can try again in a moment, or ask to talk to a person."
 )
-_TOKEN_FRAME = '{"type":"token","reply_to":%d,"i":%d,"text":%s}'
 
 
 @dataclass
@@ -53,9 +53,7 @@ class LiveAnswer:
 
     def snapshot_frame(self) -> str:
         """What a socket that attaches mid-answer needs to catch up: the text so far and its index."""
-        return json.dumps(
-            {"type": "stream", "reply_to": self.reply_to_seq, "i": len(self.parts), "text": "".join(self.parts)}
-        )
+        return frame_stream(reply_to=self.reply_to_seq, index=len(self.parts), text="".join(self.parts))
 
 
 # Per process: the answer streaming for each conversation and the sockets watching it.
@@ -100,23 +98,12 @@ def _lease_key(conversation_id: int, seq: int) -> str:
     return f"answering:{conversation_id}:{seq}"
 
 
-@dataclass(frozen=True)
-class _Job:
-    question: Message
-    plan: object
-    # The answer cache (routing/cache.py): this question's key (None: not cacheable) and a stored answer.
-    cache_key: str | None = None
-    cached: object = None
-
-
 class _LeaseBusy(Exception):
     """Another process holds the question's lease: it is answering, or died doing so."""
 
 
-def _job_claim(*, conversation_id: int) -> _Job | None:
-    """Pick the question to answer and take its lease; None when there is nothing for the bot to do."""
-    from routing.services import answer_plan_make
-
+def _turn_claim(*, conversation_id: int) -> TurnPlan | None:
+    """Pick the question to answer, take its lease and plan the turn; None when the bot has nothing to do."""
     conversation = Conversation.objects.get(pk=conversation_id)
     if conversation.status != Conversation.Status.BOT:
         return None  # an agent owns the conversation (or it is closed): the bot stays silent
@@ -125,30 +112,7 @@ def _job_claim(*, conversation_id: int) -> _Job | None:
         return None
     if not cache.add(_lease_key(conversation_id, question.seq), "1", timeout=LEASE_SECONDS):
         raise _LeaseBusy()
-    history = summaries.history_compact(conversation_id=conversation_id, before_seq=question.seq)
-    has_image = attachments.message_has_image(message=question)
-    plan = answer_plan_make(
-        question=question.text,
-        history=history,
-        conversation_spent=conversation.total_cost,
-        has_image=has_image,
-        image_data_url=attachments.message_image_data_url(message=question) if settings.OPENAI_API_KEY else None,
-    )
-    cache_key = _answer_cache_key(question=question, plan=plan, history=history, status=conversation.status)
-    return _Job(question=question, plan=plan, cache_key=cache_key, cached=answer_cache.answer_cache_read(key=cache_key))
-
-
-def _answer_cache_key(*, question: Message, plan: object, history: list, status: str) -> str | None:
-    from helpcentre.selectors import help_centre_version
-
-    return answer_cache.answer_cache_key(
-        question=question.text,
-        tier=str(plan.decision.tier),  # type: ignore[attr-defined]
-        help_centre_version=help_centre_version(),
-        history=history,
-        has_image=attachments.message_has_image(message=question),
-        conversation_status=status,
-    )
+    return turns.turn_plan_make(conversation=conversation, question=question)
 
 
 async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
@@ -157,22 +121,22 @@ async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
     try:
         while True:
             try:
-                job = await database_sync_to_async(_job_claim)(conversation_id=conversation_id)
+                plan = await database_sync_to_async(_turn_claim)(conversation_id=conversation_id)
             except _LeaseBusy:
                 if waited >= LEASE_WAIT_S:
                     return
                 await asyncio.sleep(LEASE_RETRY_S)
                 waited += LEASE_RETRY_S
                 continue
-            if job is None:
+            if plan is None:
                 return
             live.again = False
             live.parts = []
-            live.reply_to_seq = job.question.seq
-            lease = _lease_key(conversation_id, job.question.seq)
+            live.reply_to_seq = plan.question.seq
+            lease = _lease_key(conversation_id, plan.question.seq)
             keeper = asyncio.create_task(_lease_keep(lease))
             try:
-                await _answer_one(live, job)
+                await _answer_one(live, plan)
             finally:
                 keeper.cancel()
                 await database_sync_to_async(cache.delete)(lease)
@@ -190,51 +154,32 @@ async def _lease_keep(lease: str) -> None:
         await database_sync_to_async(cache.touch)(lease, LEASE_SECONDS)
 
 
-async def _answer_one(live: LiveAnswer, job: _Job) -> None:
-    from routing.gateway import Finished, Notice
-    from routing.providers.base import TextDelta
-    from routing.services import gateway_get
-
-    decision = job.plan.decision  # type: ignore[attr-defined]
-    if attachments.message_has_image(message=job.question) and await database_sync_to_async(
-        attachments.image_turn_before_answer
-    )(conversation_id=live.conversation_id, signals=decision.signals):
+async def _answer_one(live: LiveAnswer, plan: TurnPlan) -> None:
+    if not await database_sync_to_async(turns.turn_take)(plan):
+        return  # refused, or handed to a person: turn_take stored what the customer sees
+    if plan.cached is not None:
+        await _answer_from_cache(live, plan, hit=plan.cached)
         return
-    if await database_sync_to_async(handoff.bot_turn_before_answer)(
-        conversation_id=live.conversation_id, handoff=decision.handoff, signals=decision.signals, reason=decision.reason
-    ):
-        return
-    if job.plan.refusal:  # type: ignore[attr-defined]
-        # A hard spend limit: a fixed answer, and nothing goes upstream.
-        await database_sync_to_async(_refusal_save)(live=live, reason=job.plan.refusal)  # type: ignore[attr-defined]
-        return
-    if job.cached is not None:
-        await _answer_from_cache(live, job)
-        return
-    live.head_frame = json.dumps(
-        {"type": "typing", "reply_to": live.reply_to_seq, "tier": str(decision.tier), "reason": decision.reason}
-    )
+    live.head_frame = frame_typing(reply_to=live.reply_to_seq, tier=str(plan.tier), reason=plan.reason)
     await _publish(live.conversation_id, live.head_frame)
     started = time.monotonic()
     first_token_at: float | None = None
-    finished = None
+    finished: Finished | None = None
     conversation_id, reply_to_seq, parts = live.conversation_id, live.reply_to_seq, live.parts
-    async for event in gateway_get().stream(job.plan.request, tier=decision.tier):  # type: ignore[attr-defined]
+    async for event in gateway_get().stream(plan.request, tier=plan.tier, catalogue=plan.catalogue):
         if type(event) is TextDelta:
             if first_token_at is None:
                 first_token_at = time.monotonic()
             parts.append(event.text)
-            await _publish(conversation_id, _TOKEN_FRAME % (reply_to_seq, len(parts), json.dumps(event.text)))
+            await _publish(conversation_id, frame_token(reply_to=reply_to_seq, index=len(parts), text=event.text))
         elif isinstance(event, Notice):
-            await _publish(
-                conversation_id, json.dumps({"type": "notice", "reply_to": reply_to_seq, "text": event.text})
-            )
+            await _publish(conversation_id, frame_notice(reply_to=reply_to_seq, text=event.text))
         elif isinstance(event, Finished):
             finished = event
     ended = time.monotonic()
     await database_sync_to_async(_answer_finish)(
         live=live,
-        job=job,
+        plan=plan,
         finished=finished,
         time_to_first_token_ms=None if first_token_at is None else int((first_token_at - started) * 1000),
         duration_ms=int((ended - started) * 1000),
@@ -242,65 +187,41 @@ async def _answer_one(live: LiveAnswer, job: _Job) -> None:
 
 
 def _answer_finish(
-    *, live: LiveAnswer, job: _Job, finished, time_to_first_token_ms: int | None, duration_ms: int
+    *, live: LiveAnswer, plan: TurnPlan, finished: Finished | None, time_to_first_token_ms: int | None, duration_ms: int
 ) -> None:
-    """Everything after the last token, in one trip to the database thread: save, cache, handoff signals."""
-    decision = job.plan.decision  # type: ignore[attr-defined]
+    """Everything after the last token, in one trip to the database thread: save, cache, turn bookkeeping."""
     answer = _answer_save(
         live=live,
         finished=finished,
-        route_reason=decision.reason,
+        route_reason=plan.reason,
         time_to_first_token_ms=time_to_first_token_ms,
         duration_ms=duration_ms,
     )
     if answer is not None:
-        _answer_cache_offer(answer=answer, job=job, finished=finished)
-    handoff.bot_turn_after_answer(
+        _answer_cache_offer(answer=answer, plan=plan, finished=finished)
+    turns.turn_after_answer(
         conversation_id=live.conversation_id,
         abstained=bool(finished and finished.abstained),
-        signals=decision.signals,
-        tier=str(finished.tier if finished and finished.tier else decision.tier),
+        signals=plan.signals,
+        tier=str(finished.tier if finished and finished.tier else plan.tier),
     )
 
 
-def _refusal_save(*, live: LiveAnswer, reason: str) -> None:
-    from routing.spend_limits import REFUSAL_TEXT
-
-    try:
-        services.answer_record(
-            conversation_id=live.conversation_id,
-            reply_to_seq=live.reply_to_seq,
-            text=REFUSAL_TEXT,
-            tier="",
-            model="",
-            route_reason=f"refused by the {reason}",
-            calls=[],
-        )
-    except services.BotSilenced:
-        return
-
-
-async def _answer_from_cache(live: LiveAnswer, job: _Job) -> None:
+async def _answer_from_cache(live: LiveAnswer, plan: TurnPlan, *, hit: CachedAnswer) -> None:
     """The stored answer to the same question, shown at once and recorded at zero cost."""
-    hit = job.cached
     started = time.monotonic()
-    live.head_frame = json.dumps(
-        {"type": "typing", "reply_to": live.reply_to_seq, "tier": hit.tier, "reason": "answered from cache"}  # type: ignore[attr-defined]
-    )
+    live.head_frame = frame_typing(reply_to=live.reply_to_seq, tier=hit.tier, reason="answered from cache")
     await _publish(live.conversation_id, live.head_frame)
-    live.parts.append(hit.text)  # type: ignore[attr-defined]
-    await _publish(live.conversation_id, _TOKEN_FRAME % (live.reply_to_seq, 1, json.dumps(hit.text)))  # type: ignore[attr-defined]
+    live.parts.append(hit.text)
+    await _publish(live.conversation_id, frame_token(reply_to=live.reply_to_seq, index=1, text=hit.text))
     duration_ms = int((time.monotonic() - started) * 1000)
     await database_sync_to_async(_cached_answer_save)(live=live, hit=hit, duration_ms=duration_ms)
-    await database_sync_to_async(handoff.bot_turn_after_answer)(
-        conversation_id=live.conversation_id,
-        abstained=False,
-        signals=job.plan.decision.signals,
-        tier=hit.tier,  # type: ignore[attr-defined]
+    await database_sync_to_async(turns.turn_after_answer)(
+        conversation_id=live.conversation_id, abstained=False, signals=plan.signals, tier=hit.tier
     )
 
 
-def _cached_answer_save(*, live: LiveAnswer, hit, duration_ms: int) -> None:
+def _cached_answer_save(*, live: LiveAnswer, hit: CachedAnswer, duration_ms: int) -> None:
     try:
         services.answer_record(
             conversation_id=live.conversation_id,
@@ -309,24 +230,24 @@ def _cached_answer_save(*, live: LiveAnswer, hit, duration_ms: int) -> None:
             tier=hit.tier,
             model=hit.model,
             route_reason="answered from cache",
-            calls=[answer_cache.cache_hit_call(hit=hit, latency_ms=duration_ms)],
+            calls=[cache_hit_call(hit=hit, latency_ms=duration_ms)],
             citations=hit.citations,
             time_to_first_token_ms=duration_ms,
             duration_ms=duration_ms,
-            data=answer_cache.cache_hit_data(hit=hit, duration_ms=duration_ms),
+            data=cache_hit_data(hit=hit, duration_ms=duration_ms),
         )
     except services.BotSilenced:
         return
     feedback.satisfaction_estimate_update(conversation_id=live.conversation_id)
 
 
-def _answer_cache_offer(*, answer: Message, job: _Job, finished) -> None:
+def _answer_cache_offer(*, answer: Message, plan: TurnPlan, finished: Finished | None) -> None:
     """Keep a complete, confident answer from the requested tier for the next customer who asks."""
-    if job.cache_key is None or finished is None or finished.error or finished.abstained or finished.fell_back:
+    if plan.cache_key is None or finished is None or finished.error or finished.abstained or finished.fell_back:
         return
-    answer_cache.answer_cache_write(
-        key=job.cache_key,
-        answer=answer_cache.CachedAnswer(
+    answer_cache_write(
+        key=plan.cache_key,
+        answer=CachedAnswer(
             text=answer.text,
             tier=answer.tier,
             model=answer.model,
@@ -339,7 +260,12 @@ def _answer_cache_offer(*, answer: Message, job: _Job, finished) -> None:
 
 
 def _answer_save(
-    *, live: LiveAnswer, finished, route_reason: str, time_to_first_token_ms: int | None, duration_ms: int
+    *,
+    live: LiveAnswer,
+    finished: Finished | None,
+    route_reason: str,
+    time_to_first_token_ms: int | None,
+    duration_ms: int,
 ) -> Message | None:
     """The streamed answer, stored; None when it was not stored now (an agent took over, or it
     was stored already), so nothing else may be built on it."""

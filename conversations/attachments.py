@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from conversations import handoff, services
+from conversations import services
 from conversations.models import Attachment, Conversation, Message
 
 # Refused before decoding; a phone photo is 2-6 MB.
@@ -219,28 +219,3 @@ def message_image_data_url(*, message: Message) -> str | None:
 
 def message_has_image(*, message: Message) -> bool:
     return bool((message.data or {}).get("attachment"))
-
-
-# --- the bot's turn -------------------------------------------------------------------------
-
-
-def image_turn_before_answer(*, conversation_id: int, signals: tuple[str, ...]) -> bool:
-    """A photo no model here can look at goes to a person, with a note saying why; True when it did."""
-    if not settings.OPENAI_API_KEY:
-        reason = NO_MODEL_REASON  # the offline engine reads the help centre, not pictures
-    elif "image_unreadable" in signals:
-        reason = PRO_DISABLED_REASON
-    else:
-        return False
-    services.message_record(
-        conversation_id=conversation_id,
-        role=Message.Role.SYSTEM,
-        kind="event",
-        text=IMAGE_NOTE_TEXT.format(reason=reason),
-        data={"event": "image_needs_person", "status": Conversation.Status.BOT, "reason": reason},
-    )
-    try:
-        handoff.handoff_request(conversation_id=conversation_id, reason=f"photo attached; {reason}", trigger="image")
-    except handoff.IllegalTransition:
-        pass  # already queued or with an agent: the person will see the photo there
-    return True

@@ -7,32 +7,22 @@ write in ``conversations.services`` (docs/protocol.md describes every frame).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from conversations import answering, attachments, feedback, handoff, ratelimit, selectors, services
+from conversations import answering, attachments, feedback, handoff, ratelimit, selectors, services, tickets
 from conversations.models import Conversation, Message
+from conversations.protocol import HELLO_TIMEOUT_S, MAX_SEQ, Close, Frame, conversation_group, frame_queue
+from conversations.sockets import JsonSocketConsumer
 from conversations.tokens import VisitorTokenInvalid
-from routing.redaction import customer_text_redact
-from supportbot import metrics
+from routing.services import customer_text_redact
 
 logger = logging.getLogger(__name__)
-
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_HELLO_TIMEOUT = 4408
-# 1009 is the standard "message too big", but servers only let applications send 1000 or 3000-4999
-# (daphne raised on 1009 and the client saw 1011): 4009 is its private-range twin.
-CLOSE_TOO_BIG = 4009
-HELLO_TIMEOUT_S = 10.0
-MAX_FRAME_BYTES = 64 * 1024
-MAX_SEQ = 2**53
 
 
 def _customer_message_take(
@@ -62,58 +52,40 @@ def _resume_state(*, conversation_id: int, after_seq: int) -> tuple[list[dict[st
     return frames, owed, conversation.status, conversation.last_seq
 
 
-class WidgetConsumer(AsyncWebsocketConsumer):
+class WidgetConsumer(JsonSocketConsumer):
+    socket_kind = "widget"
     conversation_id: int | None = None
     public_id: str = ""
     last_sent_seq: int = 0
 
     async def connect(self) -> None:
-        self.send_lock = asyncio.Lock()
         await self.accept()
-        await metrics.sockets_changed(kind="widget", delta=1)
+        await self.socket_opened()
         self.hello_timer = asyncio.get_running_loop().call_later(HELLO_TIMEOUT_S, self._hello_timeout)
 
     def _hello_timeout(self) -> None:
         if self.conversation_id is None:
             asyncio.ensure_future(
-                self._refuse("hello_timeout", "Send a hello frame with your token first.", CLOSE_HELLO_TIMEOUT)
+                self.refuse("hello_timeout", "Send a hello frame with your token first.", Close.HELLO_TIMEOUT)
             )
 
     async def disconnect(self, code: int) -> None:
         self.hello_timer.cancel()
-        await metrics.sockets_changed(kind="widget", delta=-1)
+        await self.socket_closed()
         if self.conversation_id is not None:
             answering.live_unwatch(conversation_id=self.conversation_id, send=self._send_raw)
-            await self.channel_layer.group_discard(f"conversation.{self.public_id}", self.channel_name)
+            await self.channel_layer.group_discard(conversation_group(self.public_id), self.channel_name)
 
     # --- inbound ---------------------------------------------------------------------
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is None:
-            await self._error("binary_not_supported", "Frames must be JSON text.")
-            return
-        if len(text_data) > MAX_FRAME_BYTES:
-            await self._refuse("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.", CLOSE_TOO_BIG)
-            return
-        try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self._error("bad_json", "The frame is not valid JSON.")
-            return
-        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self._error("bad_frame", "A frame is a JSON object with a string 'type'.")
-            return
-        handler = self.HANDLERS.get(frame["type"])
-        if handler is None:
-            await self._error("unknown_type", f"Unknown frame type {frame['type'][:40]!r}.")
-            return
-        if frame["type"] != "hello" and self.conversation_id is None:
-            await self._error("not_ready", "Send a hello frame with your token first.")
-            return
-        await handler(self, frame)
+    async def frame_allowed(self, frame: dict[str, Any]) -> bool:
+        if frame["type"] != Frame.HELLO and self.conversation_id is None:
+            await self.send_error("not_ready", "Send a hello frame with your token first.")
+            return False
+        return True
 
     async def on_hello(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is not None:
-            await self._error("already_ready", "This socket is already open on a conversation.")
+            await self.send_error("already_ready", "This socket is already open on a conversation.")
             return
         token = frame.get("token")
         try:
@@ -121,11 +93,11 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                 token=token if isinstance(token, str) else ""
             )
         except VisitorTokenInvalid:
-            await self._refuse("unauthorized", "The visitor token is invalid, expired or revoked.", CLOSE_UNAUTHORIZED)
+            await self.refuse("unauthorized", "The visitor token is invalid, expired or revoked.", Close.UNAUTHORIZED)
             return
         last_seq = frame.get("last_seq", 0)
         if not isinstance(last_seq, int) or isinstance(last_seq, bool) or not 0 <= last_seq <= MAX_SEQ:
-            await self._error("bad_seq", "last_seq must be a non-negative integer; replaying from the start.")
+            await self.send_error("bad_seq", "last_seq must be a non-negative integer; replaying from the start.")
             last_seq = 0
         self.hello_timer.cancel()
         self.conversation_id, self.public_id = conversation.pk, conversation.public_id
@@ -136,13 +108,18 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         )
         async with self.send_lock:
             self.last_sent_seq = min(last_seq, server_seq)
-            await self._send_json(
-                {"type": "ready", "conversation_id": conversation.public_id, "status": status, "last_seq": server_seq}
+            await self.send_json(
+                {
+                    "type": Frame.READY,
+                    "conversation_id": conversation.public_id,
+                    "status": status,
+                    "last_seq": server_seq,
+                }
             )
             await self._send_frames(frames)
         if status == Conversation.Status.WAITING:
             position = await database_sync_to_async(handoff.queue_position)(conversation_id=conversation.pk)
-            await self._send_json({"type": "queue", "position": position})
+            await self.send_json(frame_queue(position=position))
         if live is not None and live.head_frame:
             await self._send_raw(live.head_frame)
             await self._send_raw(live.snapshot_frame())
@@ -155,39 +132,39 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         # A photo (uploaded first, named here by its id) may come without a caption.
         attachment = frame.get("attachment", "")
         if not isinstance(attachment, str) or len(attachment) > 32:
-            await self._error("bad_attachment", "attachment must be the id the upload returned.")
+            await self.send_error("bad_attachment", "attachment must be the id the upload returned.")
             return
         if not isinstance(text, str) or not (text.strip() or attachment):
-            await self._error("empty_message", "A message needs non-empty 'text'.")
+            await self.send_error("empty_message", "A message needs non-empty 'text'.")
             return
         if len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
-            await self._error(
+            await self.send_error(
                 "message_too_long", f"Messages are limited to {settings.SUPPORTBOT_MAX_MESSAGE_CHARS} characters."
             )
             return
         if not isinstance(client_id, str) or len(client_id) > 64:
-            await self._error("bad_client_id", "client_id must be a string of at most 64 characters.")
+            await self.send_error("bad_client_id", "client_id must be a string of at most 64 characters.")
             return
         try:
             message, created, status = await database_sync_to_async(_customer_message_take)(
                 conversation_id=self.conversation_id, text=text.strip(), client_id=client_id, attachment=attachment
             )
         except attachments.AttachmentRefused as refused:
-            await self._error(refused.code, refused.message)
+            await self.send_error(refused.code, refused.message)
             return
         except ratelimit.RateLimited as limited:
-            await self._error(
+            await self.send_error(
                 "rate_limited", f"You are sending messages too fast; please wait {limited.retry_after_s} s."
             )
             return
         if not created:
             await self._deliver(message)  # a re-send after a reconnect: acknowledge, never answer twice
             return
-        if status == Conversation.Status.BOT:
+        if status == Conversation.Status.BOT and self.conversation_id is not None:
             answering.answer_start(conversation_id=self.conversation_id, public_id=self.public_id)
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
-        await self._send_json({"type": "pong"})
+        await self.send_json({"type": Frame.PONG})
 
     async def on_rating(self, frame: dict[str, Any]) -> None:
         # Stored once; the "rated" event that follows reaches every open widget of the conversation.
@@ -196,7 +173,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                 conversation_id=self.conversation_id, score=frame.get("score"), comment=frame.get("comment", "")
             )
         except feedback.RatingRefused as refused:
-            await self._error(refused.code, refused.message)
+            await self.send_error(refused.code, refused.message)
 
     async def on_handoff(self, frame: dict[str, Any]) -> None:
         # The outcome (queued, or out of hours) reaches every open widget as an event message.
@@ -205,29 +182,29 @@ class WidgetConsumer(AsyncWebsocketConsumer):
                 conversation_id=self.conversation_id, reason="pressed 'talk to a person'", trigger="button"
             )
         except handoff.IllegalTransition as refused:
-            await self._error("handoff_refused", f"The conversation is {refused.current}: no handoff from there.")
+            await self.send_error("handoff_refused", f"The conversation is {refused.current}: no handoff from there.")
 
     async def on_ticket(self, frame: dict[str, Any]) -> None:
         email, text = frame.get("email"), frame.get("text")
         try:
             validate_email(email if isinstance(email, str) else "")
         except ValidationError:
-            await self._error("bad_email", "Please give a valid email address.")
+            await self.send_error("bad_email", "Please give a valid email address.")
             return
         if not isinstance(text, str) or not text.strip() or len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
-            await self._error("bad_ticket", "Please write a message for our team.")
+            await self.send_error("bad_ticket", "Please write a message for our team.")
             return
-        await database_sync_to_async(handoff.ticket_create)(
+        await database_sync_to_async(tickets.ticket_create)(
             conversation_id=self.conversation_id, email=email, text=text.strip()
         )
 
     HANDLERS = {
-        "hello": on_hello,
-        "message": on_message,
-        "ping": on_ping,
-        "rating": on_rating,
-        "handoff": on_handoff,
-        "ticket": on_ticket,
+        Frame.HELLO: on_hello,
+        Frame.MESSAGE: on_message,
+        Frame.PING: on_ping,
+        Frame.RATING: on_rating,
+        Frame.HANDOFF: on_handoff,
+        Frame.TICKET: on_ticket,
     }
 
     # --- outbound ----------------------------------------------------------------------
@@ -235,7 +212,7 @@ class WidgetConsumer(AsyncWebsocketConsumer):
         await self._deliver(event["frame"])
 
     async def conversation_queue(self, event: dict[str, Any]) -> None:
-        await self._send_json({"type": "queue", "position": event["position"]})
+        await self.send_json(frame_queue(position=event["position"]))
 
     async def _deliver(self, frame: dict[str, Any]) -> None:
         async with self.send_lock:
@@ -254,18 +231,8 @@ class WidgetConsumer(AsyncWebsocketConsumer):
     async def _send_frames(self, frames: list[dict[str, Any]]) -> None:
         for frame in frames:
             if frame["seq"] > self.last_sent_seq:
-                await self._send_json(frame)
+                await self.send_json(frame)
                 self.last_sent_seq = frame["seq"]
 
     async def _send_raw(self, text: str) -> None:
         await self.send(text_data=text)
-
-    async def _send_json(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(frame))
-
-    async def _error(self, code: str, message: str) -> None:
-        await self._send_json({"type": "error", "code": code, "message": message})
-
-    async def _refuse(self, code: str, message: str, close_code: int) -> None:
-        await self._error(code, message)
-        await self.close(code=close_code)

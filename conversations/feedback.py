@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from conversations.models import Conversation, Message, Rating
 from conversations.services import message_record
-from routing import signals
+from routing import selectors as routing_selectors
 
 RATING_COMMENT_MAX_CHARS = 2000
 RATED_TEXT = "Thank you for your feedback."
@@ -143,10 +143,10 @@ def satisfaction_signals(*, lines: Sequence[TranscriptLine], finished: bool) -> 
             answered = True
             agent_replied = agent_replied or line.role == "agent"
         elif line.role == "customer":
-            unhappy = bool(signals.NOT_HELPED.search(line.text)) and bool(customer_texts)
-            repeated += signals.text_repeats(line.text, earlier=customer_texts)
+            unhappy = routing_selectors.text_not_helped(line.text) and bool(customer_texts)
+            repeated += routing_selectors.text_repeats(line.text, earlier=customer_texts)
             not_helped += unhappy
-            frustrated = frustrated or bool(signals.FRUSTRATION.search(line.text))
+            frustrated = frustrated or routing_selectors.text_frustrated(line.text)
             thanked = thanked or (answered and not unhappy and bool(THANKS.search(line.text)))
             customer_texts.append(line.text)
     return SatisfactionSignals(
@@ -166,7 +166,7 @@ def _left_unanswered(lines: Sequence[TranscriptLine]) -> bool:
     if not spoken or spoken[-1].role != "customer":
         return False
     last = spoken[-1].text
-    return not (THANKS.search(last) or signals.text_is_small_talk(last))
+    return not (THANKS.search(last) or routing_selectors.text_is_small_talk(last))
 
 
 def satisfaction_score(*, found: SatisfactionSignals) -> Decimal:

@@ -6,6 +6,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from conversations.protocol import conversation_group
+
 
 def new_public_id() -> str:
     # 128 bits from the OS's CSPRNG: unguessable, and safe to show in URLs and logs.
@@ -55,7 +57,7 @@ class Conversation(models.Model):
 
     @property
     def group_name(self) -> str:
-        return f"conversation.{self.public_id}"
+        return conversation_group(self.public_id)
 
 
 class Message(models.Model):

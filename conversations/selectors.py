@@ -3,7 +3,18 @@ from __future__ import annotations
 from typing import Any
 
 from conversations.models import Conversation, Message
+from conversations.sockets import open_sockets_by_process
 from conversations.tokens import VisitorTokenInvalid, visitor_token_read
+
+__all__ = [
+    "agent_name",
+    "conversation_for_token",
+    "message_frame",
+    "messages_after",
+    "open_sockets_by_process",
+    "queue_position",
+    "unanswered_question",
+]
 
 
 def conversation_for_token(*, token: str) -> Conversation:
@@ -60,10 +71,16 @@ def unanswered_question(*, conversation_id: int) -> Message | None:
     return None if answered else last_customer
 
 
-def conversation_history(*, conversation_id: int, before_seq: int, limit: int = 40) -> list[Message]:
-    rows = (
-        Message.objects.filter(conversation_id=conversation_id, seq__lt=before_seq, kind="text")
-        .order_by("-seq")
-        .only("role", "text", "tier", "seq")[:limit]
-    )
-    return list(reversed(rows))
+def queue_position(*, conversation_id: int) -> int | None:
+    """1 for the longest-waiting customer; None when the conversation is not waiting."""
+    waiting = Conversation.Status.WAITING
+    conversation = Conversation.objects.filter(pk=conversation_id, status=waiting).first()
+    if conversation is None or conversation.waiting_since is None:
+        return None
+    ahead = Conversation.objects.filter(status=waiting, waiting_since__lt=conversation.waiting_since).count()
+    return ahead + 1
+
+
+def agent_name(user: Any) -> str:
+    """How customers see an agent: their first name, else their user name."""
+    return user.first_name or user.get_username()

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from conversations.doorbells import conversation_broadcast
 from conversations.models import Conversation, Message
 from conversations.selectors import message_frame
 from conversations.tokens import visitor_token_issue
+from routing.services import ledger_record, ledger_totals
 
 logger = logging.getLogger(__name__)
 
@@ -28,28 +27,6 @@ def conversation_open(*, origin: str) -> tuple[Conversation, str]:
 
 def conversation_revoke_tokens(*, conversation_id: int) -> None:
     Conversation.objects.filter(pk=conversation_id).update(token_version=F("token_version") + 1)
-
-
-def conversation_broadcast(*, conversation: Conversation, frame: dict[str, Any]) -> None:
-    """Ring the conversation's doorbell once the current transaction has committed.
-
-    The frame rides along so an up-to-date client needs no database read; a client that
-    sees a gap in ``seq`` reads the database instead.
-    """
-    group = conversation.group_name
-
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            # "conversation" lets a console watching several conversations tell them apart.
-            event = {"type": "conversation.event", "frame": frame, "conversation": conversation.public_id}
-            async_to_sync(layer.group_send)(group, event)
-        except Exception:  # the row is committed; clients resync by seq, so a lost doorbell loses nothing
-            logger.warning("broadcast to %s failed", group, exc_info=True)
-
-    transaction.on_commit(send)
 
 
 def _seq_next(*, conversation_id: int, **also: Any) -> tuple[Conversation, int]:
@@ -102,6 +79,21 @@ def message_record(
     return message, True
 
 
+def event_record(
+    *, conversation_id: int, text: str, event: str, status: str, author_id: int | None = None, **data: Any
+) -> Message:
+    """A system event in the transcript (handoff requested, agent joined, ...), with the next seq."""
+    message, _ = message_record(
+        conversation_id=conversation_id,
+        role=Message.Role.SYSTEM,
+        kind="event",
+        text=text,
+        data={"event": event, "status": status, **data},
+        author_id=author_id,
+    )
+    return message
+
+
 class BotSilenced(Exception):
     """The conversation left the bot (an agent took it, or it closed) before its answer was stored."""
 
@@ -127,8 +119,6 @@ def answer_record(
     Totals on the message and the conversation are the sums of the ledger rows written here,
     in the same transaction, so they can never disagree.
     """
-    from routing.services import ledger_record, ledger_totals
-
     existing = Message.objects.filter(
         conversation_id=conversation_id, role=Message.Role.ASSISTANT, reply_to_seq=reply_to_seq
     ).first()
@@ -179,7 +169,3 @@ def answer_record(
             raise
         return existing, False
     return message, True
-
-
-def conversation_cost(*, conversation_id: int) -> Decimal:
-    return Conversation.objects.values_list("total_cost", flat=True).get(pk=conversation_id)

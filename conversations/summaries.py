@@ -17,19 +17,23 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from conversations.models import Conversation, Message, Summary
+from routing.selectors import text_tokens_estimate, tier_catalogue_in_force
+from routing.services import gateway_get, ledger_record
+from routing.types import ChatRequest, Finished, TextDelta, TierConfig, TierName
 
 MAX_ATTEMPTS = 3
 # A claim outlives the task's hard time limit, after which the worker is gone for sure.
 LEASE = timedelta(seconds=60)
 PROBLEM_MESSAGES = 2
 SNIPPET_CHARS = 240
-SUMMARY_TIER = "mini"
+SUMMARY_TIER = TierName.MINI
 # Share of the smallest window a conversation may fill before its early part is summarised.
 CONTEXT_SHARE = 0.5
 KEEP_RECENT_MESSAGES = 6
@@ -96,17 +100,19 @@ def summary_extractive(*, messages: Sequence[Message]) -> SummaryDraft:
     answers = [m.text for m in messages if m.role == Message.Role.ASSISTANT]
     articles = _articles(messages)
     mood, cues = mood_estimate(customer_texts=customer)
+    problem = [_snippet(text) for text in customer[:PROBLEM_MESSAGES]]
+    bot_answered = [_first_sentence(text) for text in answers[-3:]]
     data = {
-        "problem": [_snippet(text) for text in customer[:PROBLEM_MESSAGES]],
-        "bot_answered": [_first_sentence(text) for text in answers[-3:]],
+        "problem": problem,
+        "bot_answered": bot_answered,
         "articles": articles,
         "mood": mood,
         "mood_cues": cues[:5],
         "customer_messages": len(customer),
     }
     lines = [
-        "Problem: " + (" / ".join(data["problem"]) or "(the customer has not written yet)"),
-        "Bot answered: " + (" / ".join(data["bot_answered"]) or "nothing yet"),
+        "Problem: " + (" / ".join(problem) or "(the customer has not written yet)"),
+        "Bot answered: " + (" / ".join(bot_answered) or "nothing yet"),
         "Articles cited: " + (", ".join(article["title"] for article in articles) or "none"),
         "Mood: " + mood + (f" ({', '.join(cues[:3])})" if cues else ""),
     ]
@@ -124,12 +130,7 @@ def _transcript(messages: Sequence[Message]) -> str:
     return "\n".join(lines)
 
 
-async def _llm_text(messages: Sequence[Message]) -> tuple[str, list[Any]]:
-    from routing.gateway import Finished
-    from routing.providers.base import ChatRequest, TextDelta
-    from routing.services import gateway_get
-    from routing.tiers import TierName
-
+async def _llm_text(messages: Sequence[Message], *, catalogue: dict[TierName, TierConfig]) -> tuple[str, list[Any]]:
     request = ChatRequest(
         messages=[{"role": "system", "content": LLM_INSTRUCTION}, {"role": "user", "content": _transcript(messages)}],
         purpose="summary",
@@ -137,7 +138,7 @@ async def _llm_text(messages: Sequence[Message]) -> tuple[str, list[Any]]:
     )
     parts: list[str] = []
     calls: list[Any] = []
-    async for event in gateway_get().stream(request, tier=TierName(SUMMARY_TIER)):
+    async for event in gateway_get().stream(request, tier=SUMMARY_TIER, catalogue=catalogue):
         if type(event) is TextDelta:
             parts.append(event.text)
         elif isinstance(event, Finished):
@@ -147,12 +148,11 @@ async def _llm_text(messages: Sequence[Message]) -> tuple[str, list[Any]]:
 
 def summary_draft(*, messages: Sequence[Message]) -> SummaryDraft:
     """The LLM's summary when a model is configured (falling back to extractive text if it fails)."""
-    from asgiref.sync import async_to_sync
-
     extractive = summary_extractive(messages=messages)
     if not settings.OPENAI_API_KEY:
         return extractive
-    text, calls = async_to_sync(_llm_text)(messages)
+    # Read here, in the worker's own process: the tier admins configured, not a default.
+    text, calls = async_to_sync(_llm_text)(messages, catalogue=tier_catalogue_in_force())
     if not text:
         return SummaryDraft(text=extractive.text, data=extractive.data, engine="extractive", calls=calls)
     return SummaryDraft(text=text, data=extractive.data, engine="llm", calls=calls)
@@ -192,8 +192,6 @@ def _summary_messages(summary: Summary) -> list[Message]:
 
 def summary_write(*, summary_id: int, delivery: str, draft: SummaryDraft) -> bool:
     """Store the draft if this delivery still holds the claim; model calls are recorded either way."""
-    from routing.services import ledger_record
-
     with transaction.atomic():
         summary = Summary.objects.select_for_update().get(pk=summary_id)
         totals = ledger_record(conversation_id=summary.conversation_id, message_id=None, calls=draft.calls)
@@ -230,10 +228,6 @@ def summary_run(*, summary_id: int, delivery: str) -> bool:
 # --- long conversations --------------------------------------------------------------------
 
 
-def _token_estimate(text: str) -> int:
-    return max(1, (len(text) + 3) // 4)
-
-
 def context_summary_latest(*, conversation_id: int, before_seq: int) -> Summary | None:
     return (
         Summary.objects.filter(
@@ -258,25 +252,10 @@ def context_summary_due(*, conversation_id: int, window_tokens: int) -> int | No
     )
     if (
         len(rows) <= KEEP_RECENT_MESSAGES
-        or sum(_token_estimate(text) for _, text in rows) <= window_tokens * CONTEXT_SHARE
+        or sum(text_tokens_estimate(text) for _, text in rows) <= window_tokens * CONTEXT_SHARE
     ):
         return None
     return rows[-KEEP_RECENT_MESSAGES - 1][0]
-
-
-def context_summary_request(*, conversation_id: int, window_tokens: int) -> Summary | None:
-    """Create (once) and enqueue the summary of a long conversation's early part."""
-    upto_seq = context_summary_due(conversation_id=conversation_id, window_tokens=window_tokens)
-    if upto_seq is None:
-        return None
-    summary, created = Summary.objects.get_or_create(
-        conversation_id=conversation_id, purpose=Summary.Purpose.CONTEXT, upto_seq=upto_seq
-    )
-    if created:
-        from conversations import tasks
-
-        transaction.on_commit(lambda: tasks.task_enqueue(tasks.summary_make, summary_id=summary.pk))
-    return summary
 
 
 @dataclass(frozen=True)

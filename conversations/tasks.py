@@ -4,25 +4,38 @@ returns quietly when the world has moved on, so a redelivered message never writ
 Options are spelled out per task: ``acks_late`` with ``reject_on_worker_lost`` (a killed worker's
 message is delivered again), a bounded number of deliveries, retries with backoff for transient
 database errors only, and soft and hard time limits. Producers enqueue with
-``transaction.on_commit`` (see ``conversations.handoff``).
+``transaction.on_commit`` through :func:`task_enqueue_after_commit`.
+
+Tasks call the services below them (summaries, assignment, feedback, doorbells) and never the
+modules that enqueue them (handoff, turns), so nothing here needs a task by its name.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
-from celery import Task
+from celery import Task, shared_task
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from conversations import feedback, handoff, services, summaries
-from conversations.models import Conversation, Message
-from supportbot.celery import Queue, app
+from conversations import assignment, feedback, services, summaries
+from conversations.doorbells import after_commit, consoles_ring
+from conversations.models import Conversation, Message, TaskFailure
 
 logger = logging.getLogger(__name__)
+
+
+class Queue(StrEnum):
+    """Queue names in one enum, so producers and workers agree (``celery worker -Q celery,handoff,summary``)."""
+
+    DEFAULT = "celery"
+    HANDOFF = "handoff"
+    SUMMARY = "summary"
+
 
 # A locked SQLite file or a dropped database connection pass; anything else is a bug to see, not retry.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
@@ -50,8 +63,6 @@ class BoundedTask(Task):
 
 def task_failure_record(*, task: Task, deliveries: int, kwargs: dict[str, Any]) -> None:
     """Keep the given-up message where the admin shows it (once, however often it comes back)."""
-    from conversations.models import TaskFailure
-
     TaskFailure.objects.get_or_create(
         task_id=str(task.request.id),
         defaults={
@@ -74,26 +85,26 @@ TASK_OPTIONS: dict[str, Any] = dict(
 )
 
 
-@app.task(name="conversations.summary_make", soft_time_limit=30, time_limit=45, bind=True, **TASK_OPTIONS)
+@shared_task(name="conversations.summary_make", soft_time_limit=30, time_limit=45, bind=True, **TASK_OPTIONS)
 def summary_make(self: Task, *, summary_id: int) -> bool:
     """Write one handoff or context summary, then ring the consoles."""
     written = summaries.summary_run(summary_id=summary_id, delivery=self.request.id or "")
     if written:
-        handoff.consoles_ring()
+        consoles_ring()
     return written
 
 
-@app.task(name="conversations.conversation_assign", soft_time_limit=10, time_limit=20, **TASK_OPTIONS)
+@shared_task(name="conversations.conversation_assign", soft_time_limit=10, time_limit=20, **TASK_OPTIONS)
 def conversation_assign(*, conversation_id: int) -> int | None:
-    return handoff.conversation_assign(conversation_id=conversation_id)
+    return assignment.conversation_assign(conversation_id=conversation_id)
 
 
-@app.task(name="conversations.queue_assign", soft_time_limit=20, time_limit=30, **TASK_OPTIONS)
+@shared_task(name="conversations.queue_assign", soft_time_limit=20, time_limit=30, **TASK_OPTIONS)
 def queue_assign() -> int:
-    return handoff.queue_assign()
+    return assignment.queue_assign()
 
 
-@app.task(name="conversations.satisfaction_request", soft_time_limit=10, time_limit=20, **TASK_OPTIONS)
+@shared_task(name="conversations.satisfaction_request", soft_time_limit=10, time_limit=20, **TASK_OPTIONS)
 def satisfaction_request(*, conversation_id: int) -> bool:
     """Ask a closed conversation's customer for a rating, once: the fixed client_id is unique per conversation."""
     if not Conversation.objects.filter(pk=conversation_id, status=Conversation.Status.CLOSED).exists():
@@ -110,7 +121,7 @@ def satisfaction_request(*, conversation_id: int) -> bool:
     return created
 
 
-@app.task(name="conversations.satisfaction_estimates_refresh", soft_time_limit=120, time_limit=180, **TASK_OPTIONS)
+@shared_task(name="conversations.satisfaction_estimates_refresh", soft_time_limit=120, time_limit=180, **TASK_OPTIONS)
 def satisfaction_estimates_refresh(*, hours: int = 24) -> int:
     """Re-estimate recent conversations, so one that simply went quiet counts as abandoned."""
     return feedback.satisfaction_estimates_refresh(since=timezone.now() - timedelta(hours=hours))
@@ -127,5 +138,10 @@ TASK_QUEUES: dict[str, Queue] = {
 
 
 def task_enqueue(task: Task, **kwargs: Any) -> None:
-    """Send ``task`` to its queue; callers do so from ``transaction.on_commit``."""
+    """Send ``task`` to its queue now (outside a transaction, or from an after-commit action)."""
     task.apply_async(kwargs=kwargs, queue=TASK_QUEUES[task.name])
+
+
+def task_enqueue_after_commit(task: Task, **kwargs: Any) -> None:
+    """Send ``task`` once the current transaction commits, so the worker sees the rows it names."""
+    after_commit(lambda: task_enqueue(task, **kwargs))

@@ -41,12 +41,15 @@ def widget_session(request: HttpRequest) -> HttpResponse:
     try:
         ratelimit.session_open_hit(request=request)
     except ratelimit.RateLimited as limited:
-        body = {"error": "rate_limited", "message": "Too many chats opened from your network; please try again later."}
-        response = _with_cors(JsonResponse(body, status=429), origin)
-        response["Retry-After"] = str(limited.retry_after_s)
-        return response
+        refusal = {
+            "error": "rate_limited",
+            "message": "Too many chats opened from your network; please try again later.",
+        }
+        refused = _with_cors(JsonResponse(refusal, status=429), origin)
+        refused["Retry-After"] = str(limited.retry_after_s)
+        return refused
     conversation, token = services.conversation_open(origin=origin)
-    body = {
+    body: dict[str, object] = {
         "token": token,
         "conversation_id": conversation.public_id,
         "websocket_url": request.build_absolute_uri("/ws/widget/").replace("http", "ws", 1),

@@ -1,4 +1,4 @@
-"""Admin for tiers, the cost ledger and the budget caps, plus the dashboard link on the admin index.
+"""Admin for tiers, the cost ledger and the budget caps.
 
 The ledger is the record of what was spent, so it is read-only here; tiers are edited here
 and the router reads them again for the next message (``routing.selectors.tier_catalogue``).
@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -21,11 +22,8 @@ from routing.models import BudgetSettings, LedgerEntry, Tier
 from routing.pricing import COST_QUANTUM
 from routing.tiers import TIER_ORDER
 
-# The admin index shows the dashboard link and today's budget alerts above the app list.
-admin.site.index_template = "admin/dashboard_index.html"
 
-
-class TotalsChangeListMixin:
+class TotalsChangeListMixin(admin.ModelAdmin):
     """Adds a totals row (sums over every row matching the current filters) under the change list.
 
     ``totals_fields`` maps a label to the field summed; the row count comes from the same query.
@@ -35,10 +33,10 @@ class TotalsChangeListMixin:
     totals_fields: dict[str, str] = {}
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:
-            response.context_data["totals"] = self.totals_for(changelist.queryset)
+        response = super().changelist_view(request, extra_context)
+        # A redirect (e.g. after an action) has no context; a rendered list has its change list.
+        if isinstance(response, TemplateResponse) and response.context_data and "cl" in response.context_data:
+            response.context_data["totals"] = self.totals_for(response.context_data["cl"].queryset)
         return response
 
     def totals_for(self, queryset: QuerySet) -> list[tuple[str, Any]]:

@@ -15,10 +15,11 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+import redis
 from redis import asyncio as redis_asyncio
 from redis.exceptions import RedisError
 
@@ -36,6 +37,16 @@ class Breaker(Protocol):
     async def record_success(self, *, tier: str) -> None: ...
 
     async def record_failure(self, *, tier: str) -> None: ...
+
+    def states(self, *, tiers: Iterable[str]) -> dict[str, str]:
+        """Each tier's state for monitoring: "closed", "open" or "half_open"; never changes anything."""
+        ...
+
+
+def _state(*, failures: int, opened_at: float | None, now: float, threshold: int, cooldown_s: float) -> str:
+    if failures < threshold or opened_at is None:
+        return "closed"
+    return "open" if now - opened_at < cooldown_s else "half_open"
 
 
 @dataclass
@@ -81,6 +92,20 @@ class MemoryBreaker:
         if circuit.failures >= self.failure_threshold:
             circuit.opened_at = self.clock()
             circuit.probe_started_at = None
+
+    def states(self, *, tiers: Iterable[str]) -> dict[str, str]:
+        now = self.clock()
+        result = {}
+        for tier in tiers:
+            circuit = self._circuits.get(tier) or _TierCircuit()
+            result[tier] = _state(
+                failures=circuit.failures,
+                opened_at=circuit.opened_at,
+                now=now,
+                threshold=self.failure_threshold,
+                cooldown_s=self.cooldown_s,
+            )
+        return result
 
 
 class RedisBreaker:
@@ -167,6 +192,36 @@ class RedisBreaker:
                     await pipe.execute()
         except (RedisError, OSError):
             logger.warning("circuit breaker store unreachable; failure on %s not recorded", tier, exc_info=True)
+
+    def states(self, *, tiers: Iterable[str]) -> dict[str, str]:
+        # Synchronous on purpose: monitoring reads it from a plain view, outside any event loop.
+        tiers = list(tiers)
+        keys = [self._key(tier, name) for tier in tiers for name in ("failures", "opened_at")]
+        try:
+            client = redis.Redis.from_url(self.redis_url) if self.redis_url else None
+            if client is None:
+                return {}
+            try:
+                values = client.mget(keys)
+            finally:
+                client.close()
+        except (RedisError, OSError):
+            return {}
+        now = self.clock()
+        return {
+            tier: _state(
+                failures=int(values[2 * index] or 0),
+                opened_at=_float_or_none(values[2 * index + 1]),
+                now=now,
+                threshold=self.failure_threshold,
+                cooldown_s=self.cooldown_s,
+            )
+            for index, tier in enumerate(tiers)
+        }
+
+
+def _float_or_none(value: bytes | str | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def breaker_from_url(

@@ -140,9 +140,16 @@ class Gateway:
         self.backoff_cap_s = backoff_cap_s
         self.retry_after_cap_s = retry_after_cap_s
 
-    async def stream(self, request: ChatRequest, *, tier: TierName) -> AsyncIterator[GatewayEvent]:
-        """Answer ``request`` on ``tier`` or its fallbacks; see the module docstring for the policy."""
-        catalogue = self.catalogue()
+    async def stream(
+        self, request: ChatRequest, *, tier: TierName, catalogue: Mapping[TierName, TierConfig] | None = None
+    ) -> AsyncIterator[GatewayEvent]:
+        """Answer ``request`` on ``tier`` or its fallbacks; see the module docstring for the policy.
+
+        ``catalogue`` is the tier table the caller read for this request (admins edit it); without
+        one the gateway's own source is used.
+        """
+        if catalogue is None:
+            catalogue = self.catalogue()
         chain = tier_chain(catalogue=catalogue, tier=tier)
         state = _RequestState(requested=tier, calls_left=self.max_upstream_calls)
         for position, name in enumerate(chain):

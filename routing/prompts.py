@@ -17,10 +17,14 @@ CONTINUE_INSTRUCTION = "Continue the answer exactly where it stops, without repe
 
 
 class PassageLike(Protocol):
-    key: str
-    title: str
-    url: str
-    text: str
+    @property
+    def key(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def text(self) -> str: ...
 
 
 class HistoryLike(Protocol):
@@ -51,12 +55,3 @@ def prompt_messages(
             messages.append({"role": "assistant", "content": item.text})
     messages.append({"role": "user", "content": question})
     return messages
-
-
-def token_estimate(text: str) -> int:
-    """About four characters a token for English: good enough to pick a context window, never billed."""
-    return max(1, (len(text) + 3) // 4)
-
-
-def messages_token_estimate(messages: Sequence[dict[str, Any]]) -> int:
-    return sum(token_estimate(str(message.get("content", ""))) + 4 for message in messages)

@@ -1,21 +1,43 @@
-"""Routing's public writes and process-wide services: the ledger, the gateway, answer planning."""
+"""Routing's public writes and services: the cost ledger, answer planning, the gateway."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Any
 
+from django.conf import settings
+
+from helpcentre.selectors import passages_for_prompt
+from routing.budgets import budget_state
+from routing.cache import answer_cache_write, cache_hit_call, cache_hit_data
+from routing.classifier import classifier_load
+from routing.gateway import Gateway
 from routing.models import LedgerEntry
-from routing.providers.base import CallRecord
+from routing.prompts import HistoryLike, prompt_messages
+from routing.providers.base import CallRecord, ChatRequest
+from routing.redaction import customer_text_redact
+from routing.router import BudgetState, HistoryItem, RouteDecision, route_message
+from routing.runtime import runtime_get, runtime_reset
+from routing.selectors import tier_catalogue_in_force
+from routing.spend_limits import answer_cost_bound, spend_refusal
+from routing.tiers import TierConfig, TierName
+from routing.tokens import input_tokens_estimate
 
-if TYPE_CHECKING:
-    from routing.gateway import Gateway
-    from routing.prompts import HistoryLike
-    from routing.providers.base import ChatRequest, Provider
-    from routing.router import BudgetState, RouteDecision
-    from routing.tiers import TierConfig, TierName
+__all__ = [
+    "AnswerPlan",
+    "LedgerTotals",
+    "answer_cache_write",
+    "answer_plan_make",
+    "cache_hit_call",
+    "cache_hit_data",
+    "customer_text_redact",
+    "gateway_get",
+    "gateway_reset",
+    "ledger_record",
+    "ledger_totals",
+]
 
 
 @dataclass(frozen=True)
@@ -69,8 +91,13 @@ def ledger_totals(*, calls: Sequence[CallRecord]) -> LedgerTotals:
 
 @dataclass(frozen=True)
 class AnswerPlan:
+    """Routing's part of a bot turn: the tier and why, the request to send, and the spend check."""
+
     decision: RouteDecision
     request: ChatRequest
+    # The tier table this plan was made with; the gateway serves the request from the same one.
+    catalogue: dict[TierName, TierConfig]
+    budget: BudgetState
     # Non-empty when a hard spend limit refuses the answer (routing/spend_limits.py): no upstream call.
     refusal: str = ""
 
@@ -89,24 +116,13 @@ def answer_plan_make(
     ``image_url`` content part. Runs in a worker thread (it reads the database); nothing here
     is on the token path.
     """
-    from django.conf import settings
-
-    from routing.budgets import budget_state
-    from routing.prompts import messages_token_estimate, prompt_messages
-    from routing.providers.base import ChatRequest
-    from routing.router import HistoryItem, route_message
-    from routing.selectors import tier_catalogue
-
-    global _catalogue
-    catalogue = _catalogue = catalogue_in_force(tier_catalogue())
-    passages = _passages_for(question) if settings.OPENAI_API_KEY else []
-    messages = prompt_messages(
-        question=question, history=history, passages=passages, shop=settings.SUPPORTBOT_SHOP_NAME
-    )
-    context_tokens = messages_token_estimate(messages)
+    catalogue = tier_catalogue_in_force()
+    passages = passages_for_prompt(question=question, limit=3) if settings.OPENAI_API_KEY else []
+    shop = settings.SUPPORTBOT_SHOP_NAME
+    messages = prompt_messages(question=question, history=history, passages=passages, shop=shop)
     if image_data_url:
         messages[-1] = _message_with_image(messages[-1], image_data_url=image_data_url)
-        context_tokens += IMAGE_PROMPT_TOKENS
+    context_tokens = input_tokens_estimate(messages=messages)
     budget = budget_state(conversation_id=None, conversation_spent=conversation_spent)
     decision = route_message(
         text=question,
@@ -120,7 +136,7 @@ def answer_plan_make(
         context_tokens=context_tokens,
         budget=budget,
         has_image=has_image,
-        classifier=_router_classifier(),
+        classifier=classifier_load(),
     )
     request = ChatRequest(
         messages=messages, purpose="answer", max_output_tokens=settings.SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS
@@ -130,15 +146,13 @@ def answer_plan_make(
         if settings.OPENAI_API_KEY
         else ""
     )
-    return AnswerPlan(decision=decision, request=request, refusal=refusal)
+    return AnswerPlan(decision=decision, request=request, catalogue=catalogue, budget=budget, refusal=refusal)
 
 
-def _spend_refusal(*, request: ChatRequest, tier: TierName, catalogue: dict, budget: BudgetState) -> str:
+def _spend_refusal(
+    *, request: ChatRequest, tier: TierName, catalogue: dict[TierName, TierConfig], budget: BudgetState
+) -> str:
     """Reserve the answer's worst case against the hard limits (the offline engine costs nothing)."""
-    from django.conf import settings
-
-    from routing.spend_limits import answer_cost_bound, spend_refusal
-
     worst_case = answer_cost_bound(
         messages=request.messages,
         max_output_tokens=request.max_output_tokens or settings.SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS,
@@ -155,11 +169,7 @@ def _spend_refusal(*, request: ChatRequest, tier: TierName, catalogue: dict, bud
     )
 
 
-# What a high-detail image costs in prompt tokens, roughly; its base64 text is not prose to count.
-IMAGE_PROMPT_TOKENS = 1100
-
-
-def _message_with_image(message: dict, *, image_data_url: str) -> dict:
+def _message_with_image(message: dict[str, Any], *, image_data_url: str) -> dict[str, Any]:
     parts = [{"type": "text", "text": message["content"]}, {"type": "image_url", "image_url": {"url": image_data_url}}]
     return {**message, "content": parts}
 
@@ -168,89 +178,14 @@ def _message_with_image(message: dict, *, image_data_url: str) -> dict:
 _ROUTER_ROLES = {"customer": "user", "agent": "assistant"}
 
 
-def _passages_for(question: str) -> list:
-    from helpcentre.selectors import passages_for_prompt
-
-    return passages_for_prompt(question=question, limit=3)
-
-
-def _router_classifier():
-    from routing.classifier import classifier_load
-
-    return classifier_load()
-
-
-# --- The gateway, one per process ----------------------------------------------------------
-
-_gateway: Gateway | None = None
-_offline_provider = None
-# One provider per (base URL, key) for the process, like the offline one: built once, not per call.
-_remote_providers: dict[tuple[str, str], Provider] = {}
-
-
-def provider_for(tier: TierConfig) -> Provider:
-    """The OpenAI-compatible endpoint when a key is configured, otherwise the offline engine."""
-    from django.conf import settings
-
-    global _offline_provider
-    if settings.OPENAI_API_KEY:
-        from routing.providers.openai_compat import OpenAICompatProvider
-        from routing.redaction import RedactingProvider
-
-        endpoint = (settings.OPENAI_BASE_URL or "https://api.openai.com/v1", settings.OPENAI_API_KEY)
-        if endpoint not in _remote_providers:
-            remote = OpenAICompatProvider(base_url=endpoint[0], api_key=endpoint[1])
-            # Nothing leaves for an external provider with the configured PII kinds in it.
-            _remote_providers[endpoint] = RedactingProvider(inner=remote, kinds=lambda: settings.SUPPORTBOT_REDACT)
-        return _remote_providers[endpoint]
-    if _offline_provider is None:
-        from routing.providers.offline import OfflineProvider
-
-        _offline_provider = OfflineProvider(word_delay_s=settings.SUPPORTBOT_OFFLINE_WORD_DELAY_MS / 1000)
-    return _offline_provider
+# --- The gateway ------------------------------------------------------------------------------
 
 
 def gateway_get() -> Gateway:
-    """This process's gateway. Its catalogue is the snapshot the last answer plan read."""
-    from django.conf import settings
-
-    from routing.breaker import breaker_from_url
-    from routing.gateway import Gateway
-
-    global _gateway
-    if _gateway is None:
-        _gateway = Gateway(
-            providers=provider_for, catalogue=catalogue_snapshot, breaker=breaker_from_url(redis_url=settings.REDIS_URL)
-        )
-    return _gateway
+    """This process's gateway (built once, from settings, in ``routing.runtime``)."""
+    return runtime_get().gateway
 
 
 def gateway_reset() -> None:
-    """Forget the process's gateway and providers (after settings change, e.g. in tests)."""
-    global _gateway, _offline_provider
-    _gateway = None
-    _offline_provider = None
-    _remote_providers.clear()
-
-
-_catalogue: dict | None = None
-OFFLINE_MODEL = "offline-helpcentre"
-
-
-def catalogue_in_force(catalogue: dict) -> dict:
-    """Without an API key every tier is served by the offline engine, and the ledger should say so."""
-    from dataclasses import replace
-
-    from django.conf import settings
-
-    if settings.OPENAI_API_KEY:
-        return catalogue
-    return {name: replace(config, model=OFFLINE_MODEL) for name, config in catalogue.items()}
-
-
-def catalogue_snapshot() -> dict:
-    if _catalogue is None:
-        from routing.tiers import default_catalogue
-
-        return default_catalogue()
-    return _catalogue
+    """Forget the process's gateway and provider (after settings change, e.g. in tests)."""
+    runtime_reset()

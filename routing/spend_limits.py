@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from routing.gateway import tier_chain
-from routing.pricing import COST_QUANTUM, MESSAGE_OVERHEAD_TOKENS
+from routing.pricing import COST_QUANTUM
 from routing.tiers import TierConfig, TierName
+from routing.tokens import MESSAGE_OVERHEAD_TOKENS
 
 REFUSAL_TEXT = (
     "I can't answer any more questions in this chat right now. Please ask to talk to a person, or come back later."

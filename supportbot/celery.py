@@ -1,19 +1,13 @@
-"""The Celery application. Queue names live in one enum so producers and workers agree."""
+"""The Celery application. Tasks are found in each app's ``tasks`` module; queue names live in
+``conversations.tasks.Queue``."""
 
 from __future__ import annotations
 
 import os
-from enum import StrEnum
 
 from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportbot.settings")
-
-
-class Queue(StrEnum):
-    DEFAULT = "celery"
-    HANDOFF = "handoff"
-    SUMMARY = "summary"
 
 
 app = Celery("supportbot")

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 
-from conversations import handoff, selectors
+from conversations import assignment, selectors
 from conversations.models import CannedResponse, Conversation, Message, Summary, Ticket
 
 PREVIEW_CHARS = 140
@@ -59,7 +59,7 @@ def conversation_card(conversation: Conversation, *, position: int | None = None
         "status": conversation.status,
         "position": position,
         "waiting_since": conversation.waiting_since.isoformat() if conversation.waiting_since else None,
-        "assigned_to": handoff.agent_name(agent) if agent else "",
+        "assigned_to": selectors.agent_name(agent) if agent else "",
         "assigned_to_id": agent.pk if agent else None,
         "summary": _summary_view(conversation),
         "tier": _last_tier(conversation.pk),
@@ -86,7 +86,7 @@ def console_queue(*, agent_id: int) -> dict[str, Any]:
         Conversation.objects.filter(status=Conversation.Status.AGENT, assigned_agent_id=agent_id).order_by("updated_at")
     )
     tickets = Ticket.objects.filter(status=Ticket.Status.OPEN).select_related("conversation").order_by("created_at")
-    profile = handoff.agent_profile_for(agent_id=agent_id)
+    profile = assignment.agent_profile_for(agent_id=agent_id)
     return {
         "type": "queue",
         "waiting": [conversation_card(c, position=index) for index, c in enumerate(waiting, start=1)],
@@ -113,7 +113,7 @@ def console_transcript(*, public_id: str, after_seq: int) -> dict[str, Any] | No
     return {
         "type": "transcript",
         "conversation": conversation.public_id,
-        "card": conversation_card(conversation, position=handoff.queue_position(conversation_id=conversation.pk)),
+        "card": conversation_card(conversation, position=selectors.queue_position(conversation_id=conversation.pk)),
         "messages": selectors.messages_after(conversation_id=conversation.pk, after_seq=after_seq),
     }
 

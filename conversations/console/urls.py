@@ -2,10 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from conversations.console import (
-    signals,  # noqa: F401 - connects the logout receiver
-    views,
-)
+from conversations.console import views
 
 urlpatterns = [
     path("", views.console_home, name="console"),

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from conversations import handoff
+from conversations import assignment, selectors
 from conversations.console import selectors as console_selectors
 
 
@@ -18,9 +18,9 @@ def console_home(request: HttpRequest) -> HttpResponse:
     """The console shell; everything live arrives over its websocket."""
     if not request.user.is_staff:
         raise PermissionDenied("The agent console is for support staff.")
-    handoff.agent_profile_for(agent_id=request.user.pk)
+    assignment.agent_profile_for(agent_id=request.user.pk)
     context = {
-        "agent_name": handoff.agent_name(request.user),
+        "agent_name": selectors.agent_name(request.user),
         "canned_responses": console_selectors.canned_responses(),
         "max_message_chars": settings.SUPPORTBOT_MAX_MESSAGE_CHARS,
     }

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from channels.db import database_sync_to_async
 
 from helpcentre.selectors import answer_compose
-from routing.prompts import messages_token_estimate, token_estimate
 from routing.providers.base import ChatRequest, ProviderError, StreamEnd, TextDelta, Usage
 from routing.tiers import TierConfig
+from routing.tokens import input_tokens_estimate, text_tokens_estimate
 
 _WORDS = re.compile(r"\S+\s*")
 
@@ -46,13 +46,13 @@ class OfflineProvider:
         composed = await database_sync_to_async(answer_compose)(question=question, history=history)
         output_tokens = 0
         for word in _WORDS.findall(composed.text):
-            output_tokens += token_estimate(word)
+            output_tokens += text_tokens_estimate(word)
             yield TextDelta(word)
             if self.word_delay_s:
                 await asyncio.sleep(self.word_delay_s)
         yield StreamEnd(
             usage=Usage(
-                input_tokens=messages_token_estimate(request.messages),
+                input_tokens=input_tokens_estimate(messages=request.messages),
                 cached_input_tokens=0,
                 output_tokens=output_tokens,
                 estimated=True,

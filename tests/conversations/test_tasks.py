@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from conversations import handoff, summaries, tasks
+from conversations import handoff, protocol, summaries, tasks, turns
 from conversations.models import AgentProfile, Conversation, Message, Summary
 from conversations.services import answer_record, conversation_open, message_record
 from routing.models import LedgerEntry
@@ -144,7 +144,7 @@ def test_assignment_rings_the_agents_console_at_once(conversation, agent, django
     AgentProfile.objects.create(user=agent, online=True)
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(handoff.console_agent_group(agent.pk), channel)
+    async_to_sync(layer.group_add)(protocol.console_agent_group(agent.pk), channel)
     Conversation.objects.filter(pk=conversation.pk).update(status="waiting", waiting_since=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         assert run(tasks.conversation_assign, "assign-1", conversation_id=conversation.pk) == agent.pk
@@ -170,8 +170,8 @@ def test_a_long_conversation_is_summarised_so_the_prompt_keeps_to_the_window(
     for index in range(12):
         message_record(conversation_id=conversation.pk, role="customer", text=f"Detail number {index}: " + "word " * 60)
     with django_capture_on_commit_callbacks(execute=True):
-        summary = summaries.context_summary_request(conversation_id=conversation.pk, window_tokens=400)
-        assert summaries.context_summary_request(conversation_id=conversation.pk, window_tokens=400).pk == summary.pk
+        summary = turns.context_summary_request(conversation_id=conversation.pk, window_tokens=400)
+        assert turns.context_summary_request(conversation_id=conversation.pk, window_tokens=400).pk == summary.pk
     summary.refresh_from_db()
     assert summary.status == "done" and summary.purpose == "context"
     history = summaries.history_compact(conversation_id=conversation.pk, before_seq=conversation.last_seq + 100)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from conversations.consumers import CLOSE_TOO_BIG, MAX_FRAME_BYTES
 from conversations.models import Conversation, Message
+from conversations.protocol import MAX_FRAME_BYTES, Close
 from conversations.services import conversation_open
 from tests.conftest import ALLOWED_ORIGIN, frames_until, widget_communicator
 
@@ -62,7 +62,7 @@ async def test_a_frame_over_our_limit_is_refused_with_an_error_frame_and_4009_an
     error = await sender.receive_json_from()
     closed = await sender.receive_output()
     assert error["code"] == "frame_too_large"
-    assert closed == {"type": "websocket.close", "code": CLOSE_TOO_BIG}
+    assert closed == {"type": "websocket.close", "code": Close.TOO_BIG}
     assert await still_usable(bystander)
     figures.update(frame_bytes=MAX_FRAME_BYTES + 1, close_code=closed["code"], bystander_usable=True)
     await bystander.disconnect()
@@ -102,7 +102,7 @@ async def test_daphne_drops_a_frame_of_one_mib_plus_one_byte_memory_bounded(daph
         rss_after = server.rss_kib()
 
     assert len(close_codes) == 20 and set(close_codes) <= {1009, 1006}
-    assert refused["code"] == "frame_too_large" and closed_at_limit.value.rcvd.code == CLOSE_TOO_BIG
+    assert refused["code"] == "frame_too_large" and closed_at_limit.value.rcvd.code == Close.TOO_BIG
     assert close_code(invalid_utf8.value) in {1007, 1006}
     # 21 MiB were sent at it; a server that buffered them would have grown by at least that much.
     memory_delta_kib = rss_after - rss_before

@@ -9,8 +9,8 @@ from django.test import Client
 
 from conversations.models import Message
 from conversations.services import conversation_open
-from routing import cache as answer_cache
 from helpcentre.models import Article
+from routing import cache as answer_cache
 from routing.models import LedgerEntry
 from tests.conftest import ALLOWED_ORIGIN, frames_until, widget_communicator
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from routing.pricing import cost_for_usage, input_tokens_estimate, tokens_estimate, usage_estimate
+from routing.pricing import cost_for_usage, usage_estimate
 from routing.providers.base import Usage
 from routing.tiers import TierName, default_catalogue
+from routing.tokens import input_tokens_estimate, tokens_estimate
 
 
 def test_cost_prices_cached_input_at_the_cached_rate() -> None:

@@ -25,10 +25,8 @@ from django.utils import timezone
 from conversations.feedback import TranscriptLine, satisfaction_score, satisfaction_signals
 from conversations.models import Conversation, Message, Rating
 from routing.models import LedgerEntry
-from routing.pricing import cost_for_usage
-from routing.providers.base import Usage
-from routing.selectors import tier_catalogue
-from routing.tiers import TierConfig, TierName
+from routing.selectors import cost_for_usage, tier_catalogue
+from routing.types import TierConfig, TierName, Usage
 
 DEMO_ORIGIN = "demo:generated-month"
 BATCH = 500
@@ -363,7 +361,7 @@ def _ledger_save(drafts: list[_Draft]) -> None:
     for draft in drafts:
         for entry, moment in zip(draft.ledger, draft.ledger_times, strict=True):
             entry.conversation_id = draft.conversation.pk
-            entry.message_id = entry.message.pk
+            entry.message_id = entry.message.pk if entry.message else None
             entries.append(entry)
             moments.append(moment)
     LedgerEntry.objects.bulk_create(entries, batch_size=BATCH)

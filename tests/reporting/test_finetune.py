@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from conversations.models import Conversation, Message, Rating
 from conversations.services import conversation_open
-from routing.finetune import AGENT_NAME_REPLACEMENT, finetune_export, finetune_validate
+from reporting.finetune import AGENT_NAME_REPLACEMENT, finetune_export, finetune_validate
 from tests.conftest import ALLOWED_ORIGIN
 
 CARD = "4111 1111 1111 1111"
@@ -84,7 +84,7 @@ def test_only_good_resolved_conversations_are_exported():
     text, result = export()
     assert result.written == 2
     assert text.count("\n") == 2
-    from routing.finetune import finetune_conversations
+    from reporting.finetune import finetune_conversations
 
     assert set(finetune_conversations()) == {good_rating, good_estimate}
     assert set(finetune_conversations(min_rating=2, min_estimate=Decimal("2.5"))) >= {good_rating, good_estimate}

@@ -31,8 +31,7 @@ from django.utils import timezone
 
 from conversations.models import Conversation, Message
 from routing.models import LedgerEntry
-from routing.pricing import COST_QUANTUM
-from routing.tiers import TIER_ORDER
+from routing.types import COST_QUANTUM, TIER_ORDER
 
 ZERO = Decimal("0")
 
@@ -102,10 +101,6 @@ def _tiers_in_order(names: Iterable[str]) -> list[str]:
 def ledger_in(*, period: DateRange):
     first, after = period.bounds()
     return LedgerEntry.objects.filter(created_at__gte=first, created_at__lt=after)
-
-
-def cost_total(*, period: DateRange) -> Decimal:
-    return (ledger_in(period=period).aggregate(total=Sum("cost"))["total"] or ZERO).quantize(COST_QUANTUM)
 
 
 def cost_per_day_by_tier(*, period: DateRange) -> dict[date, dict[str, Decimal]]:

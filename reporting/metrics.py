@@ -11,30 +11,26 @@ cache when its count changes.
 from __future__ import annotations
 
 import hmac
-import os
-import socket
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, DateTimeField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from conversations import selectors as conversations_selectors
 from conversations.models import Conversation, Message
+from routing import selectors as routing_selectors
 from routing.models import LedgerEntry
-from routing.tiers import TIER_ORDER
+from routing.types import TIER_ORDER
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 TIME_TO_FIRST_TOKEN_BUCKETS_S = (0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 30)
 DURATION_BUCKETS_S = (0.5, 1, 2, 4, 8, 16, 30, 60, 120)
 QUEUE_WAIT_BUCKETS_S = (10, 30, 60, 120, 300, 600, 1800, 3600)
 CACHE_RATIO_WINDOW = timedelta(hours=1)
-# A process that stops publishing (it crashed) drops out of the socket count after this long.
-SOCKETS_TTL_S = 3600
-_SOCKETS_REGISTRY_KEY = "metrics:sockets:processes"
 
 
 # --- access -----------------------------------------------------------------------------
@@ -186,55 +182,11 @@ def _cache_hits(lines: list[str], answers: QuerySet) -> None:
 def _breakers(lines: list[str]) -> None:
     name = "supportbot_breaker_state"
     _header(lines, name, "Circuit breaker per tier: 1 for its current state (closed, open, half_open).", "gauge")
-    states = breaker_states()
+    states = routing_selectors.breaker_states()
     for tier in TIER_ORDER:
         current = states.get(str(tier), "closed")
         for state in ("closed", "open", "half_open"):
             _sample(lines, name, 1 if state == current else 0, {"tier": str(tier), "state": state})
-
-
-def breaker_states() -> dict[str, str]:
-    """Each tier's breaker state as the gateway of this deployment sees it (Redis-shared or in-process)."""
-    from routing.breaker import MemoryBreaker, RedisBreaker
-    from routing.services import gateway_get
-
-    breaker = gateway_get().breaker
-    if isinstance(breaker, RedisBreaker):
-        return _redis_breaker_states(breaker)
-    if isinstance(breaker, MemoryBreaker):
-        return _memory_breaker_states(breaker)
-    return {}
-
-
-def _memory_breaker_states(breaker: Any) -> dict[str, str]:
-    now = breaker.clock()
-    states = {}
-    # The breaker keeps no public state accessor; its circuits are read, never changed, here.
-    for tier, circuit in breaker._circuits.items():
-        if circuit.opened_at is not None:
-            states[tier] = "open" if now - circuit.opened_at < breaker.cooldown_s else "half_open"
-    return states
-
-
-def _redis_breaker_states(breaker: Any) -> dict[str, str]:
-    import redis
-    from redis.exceptions import RedisError
-
-    client = redis.Redis.from_url(breaker.redis_url)
-    states = {}
-    try:
-        for tier in TIER_ORDER:
-            failures, opened_at = client.mget(
-                f"{breaker.key_prefix}:{tier}:failures", f"{breaker.key_prefix}:{tier}:opened_at"
-            )
-            if failures is None or int(failures) < breaker.failure_threshold or opened_at is None:
-                continue
-            states[str(tier)] = "open" if breaker.clock() - float(opened_at) < breaker.cooldown_s else "half_open"
-    except (RedisError, OSError):
-        return {}
-    finally:
-        client.close()
-    return states
 
 
 # --- handoff queue ----------------------------------------------------------------------------
@@ -281,36 +233,10 @@ def _queue_wait_row() -> dict[str, Any]:
 
 # --- open sockets ------------------------------------------------------------------------------
 
-_open_sockets: dict[str, int] = {}
-_registered: set[str] = set()  # per process name: a forked worker has a new pid and registers again
-
-
-def _process_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-async def sockets_changed(*, kind: str, delta: int) -> None:
-    """Count a socket opened (+1) or closed (-1) in this process and publish the count to the shared cache."""
-    _open_sockets[kind] = max(0, _open_sockets.get(kind, 0) + delta)
-    try:
-        await cache.aset(f"metrics:sockets:{_process_name()}", dict(_open_sockets), timeout=SOCKETS_TTL_S)
-        if _process_name() not in _registered:
-            processes = await cache.aget(_SOCKETS_REGISTRY_KEY) or []
-            if _process_name() not in processes:
-                await cache.aset(_SOCKETS_REGISTRY_KEY, [*processes, _process_name()][-256:], timeout=None)
-            _registered.add(_process_name())
-    except Exception:  # noqa: BLE001 - a metrics store outage must never close a customer's socket
-        return
-
 
 def _sockets(lines: list[str]) -> None:
     name = "supportbot_open_sockets"
     _header(lines, name, "Open websockets per web process and kind.", "gauge")
-    processes = cache.get(_SOCKETS_REGISTRY_KEY) or []
-    published = cache.get_many([f"metrics:sockets:{process}" for process in processes])
-    own = f"metrics:sockets:{_process_name()}"
-    if _open_sockets:
-        published[own] = dict(_open_sockets)  # this process's own count is always current
-    for key in sorted(published):
-        for kind, count in sorted(published[key].items()):
-            _sample(lines, name, count, {"process": key.removeprefix("metrics:sockets:"), "kind": kind})
+    for process, counts in sorted(conversations_selectors.open_sockets_by_process().items()):
+        for kind, count in sorted(counts.items()):
+            _sample(lines, name, count, {"process": process, "kind": kind})

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from routing.finetune import DEFAULT_MIN_ESTIMATE, DEFAULT_MIN_RATING, finetune_export, finetune_validate
+from reporting.finetune import DEFAULT_MIN_ESTIMATE, DEFAULT_MIN_RATING, finetune_export, finetune_validate
 
 
 def _day(value: str) -> date:

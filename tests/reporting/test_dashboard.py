@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from conversations.models import Conversation, Message, Rating
-from routing.dashboard import DateRange, dashboard_csv_rows, dashboard_figures, pearson, percentile
+from reporting.dashboard import DateRange, dashboard_csv_rows, dashboard_figures, pearson, percentile
 from routing.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The admin dashboard page and its CSV export; every number comes from ``routing.dashboard``."""
+"""The admin dashboard page and its CSV export; every number comes from ``reporting.dashboard``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from routing.budgets import budget_alerts, budget_settings_get
-from routing.dashboard import DashboardFigures, DateRange, budget_downgrades, dashboard_csv_rows, dashboard_figures
+from reporting.dashboard import DashboardFigures, DateRange, budget_downgrades, dashboard_csv_rows, dashboard_figures
+from routing.selectors import budget_alerts, budget_settings_get
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366

@@ -22,8 +22,8 @@ from typing import Any, TextIO
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from conversations.models import Attachment, Conversation, Message
-from routing.prompts import SYSTEM_PROMPT, token_estimate
-from routing.redaction import REDACTION_KINDS, text_redact
+from routing.selectors import input_tokens_estimate, text_redact
+from routing.types import REDACTION_KINDS, SYSTEM_PROMPT
 
 DEFAULT_MIN_RATING = 4
 DEFAULT_MIN_ESTIMATE = Decimal("4.0")
@@ -185,7 +185,7 @@ def _line_check(line: str) -> tuple[str, int]:
     roles = [message["role"] for message in messages]
     if "user" not in roles or "assistant" not in roles or roles[-1] != "assistant":
         return "needs a user and an assistant message, ending with the assistant", 0
-    tokens = sum(token_estimate(message["content"]) + 4 for message in messages)
+    tokens = input_tokens_estimate(messages=messages)
     if tokens > MAX_EXAMPLE_TOKENS:
         return f"{tokens} tokens, over the {MAX_EXAMPLE_TOKENS}-token limit per example", tokens
     return "", tokens

@@ -1,0 +1,113 @@
+"""The wire protocol in one place: frame types, close codes, limits, channel-layer groups and events.
+
+``docs/protocol.md`` is the contract clients are written from; this module is its only
+spelling on the server. Both consumers, answering and the doorbells build their frames here.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+# A frame larger than this is refused (the ASGI server drops frames over 1 MiB by itself).
+MAX_FRAME_BYTES = 64 * 1024
+# Larger than any seq a conversation will reach, and exact in a JavaScript number.
+MAX_SEQ = 2**53
+HELLO_TIMEOUT_S = 10.0
+
+
+class Close:
+    """Close codes the server sends (docs/protocol.md, section 5)."""
+
+    UNAUTHORIZED = 4401  # widget: token invalid, expired or revoked; console: signed out
+    FORBIDDEN = 4403  # console: not staff, or not the console's own origin
+    HELLO_TIMEOUT = 4408
+    # 1009 is the standard "message too big", but servers only let applications send 1000 or
+    # 3000-4999 (daphne raised on 1009 and the client saw 1011): 4009 is its private-range twin.
+    TOO_BIG = 4009
+
+
+class Frame(StrEnum):
+    """Frame types, in both directions and on both sockets."""
+
+    # widget -> server
+    HELLO = "hello"
+    MESSAGE = "message"
+    PING = "ping"
+    RATING = "rating"
+    HANDOFF = "handoff"
+    TICKET = "ticket"
+    # console -> server
+    OPEN = "open"
+    LEAVE = "leave"
+    CLAIM = "claim"
+    REPLY = "reply"
+    HAND_BACK = "hand_back"
+    CLOSE = "close"
+    ONLINE = "online"
+    TICKET_DONE = "ticket_done"
+    # server -> client
+    READY = "ready"
+    TYPING = "typing"
+    TOKEN = "token"
+    STREAM = "stream"
+    NOTICE = "notice"
+    QUEUE = "queue"
+    ERROR = "error"
+    PONG = "pong"
+    TRANSCRIPT = "transcript"
+    ASSIGNED = "assigned"
+    CLAIM_LOST = "claim_lost"
+    DONE = "done"
+
+
+class Event(StrEnum):
+    """Channel-layer event types; Channels calls the consumer method named after each (dots → underscores)."""
+
+    CONVERSATION = "conversation.event"  # a stored message, as its frame
+    QUEUE_POSITION = "conversation.queue"  # the customer's place in the agents' queue
+    QUEUE_CHANGED = "queue.changed"  # consoles re-read the queue
+    ASSIGNED = "console.assigned"  # a chat was assigned to this agent
+    LOGOUT = "console.logout"  # this agent signed out
+
+
+CONSOLE_QUEUE_GROUP = "console.queue"
+
+
+def conversation_group(public_id: str) -> str:
+    """Every socket watching one conversation: its widgets and the consoles that opened it."""
+    return f"conversation.{public_id}"
+
+
+def console_agent_group(agent_id: int) -> str:
+    return f"console.agent.{agent_id}"
+
+
+def frame_error(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"type": Frame.ERROR, "code": code, "message": message, **extra}
+
+
+def frame_typing(*, reply_to: int, tier: str, reason: str) -> str:
+    return json.dumps({"type": Frame.TYPING, "reply_to": reply_to, "tier": tier, "reason": reason})
+
+
+# Built by %-formatting on the token path: the cheapest way to a frame per token.
+TOKEN_FRAME = '{"type":"token","reply_to":%d,"i":%d,"text":%s}'
+
+
+def frame_token(*, reply_to: int, index: int, text: str) -> str:
+    return TOKEN_FRAME % (reply_to, index, json.dumps(text))
+
+
+def frame_stream(*, reply_to: int, index: int, text: str) -> str:
+    """What a socket that attaches mid-answer needs to catch up: the text so far and its index."""
+    return json.dumps({"type": Frame.STREAM, "reply_to": reply_to, "i": index, "text": text})
+
+
+def frame_notice(*, reply_to: int, text: str) -> str:
+    return json.dumps({"type": Frame.NOTICE, "reply_to": reply_to, "text": text})
+
+
+def frame_queue(*, position: int | None) -> dict[str, Any]:
+    return {"type": Frame.QUEUE, "position": position}

@@ -1,0 +1,36 @@
+"""Out-of-hours tickets: a customer's message kept for the morning, and its resolution by an agent."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from conversations.doorbells import consoles_ring
+from conversations.models import Conversation, Ticket
+from conversations.services import event_record
+
+
+def ticket_create(*, conversation_id: int, email: str, text: str) -> Ticket:
+    """Keep an out-of-hours message for the morning; a second submit returns the open ticket."""
+    try:
+        with transaction.atomic():
+            ticket = Ticket.objects.create(conversation_id=conversation_id, email=email, message=text)
+            event_record(
+                conversation_id=conversation_id,
+                text=f"Thanks! We'll reply to {email} as soon as we open.",
+                event="ticket_created",
+                status=Conversation.objects.values_list("status", flat=True).get(pk=conversation_id),
+            )
+            consoles_ring()
+    except IntegrityError:
+        return Ticket.objects.get(conversation_id=conversation_id, status=Ticket.Status.OPEN)
+    return ticket
+
+
+def ticket_resolve(*, ticket_id: int, agent_id: int) -> bool:
+    resolved = Ticket.objects.filter(pk=ticket_id, status=Ticket.Status.OPEN).update(
+        status=Ticket.Status.DONE, resolved_by_id=agent_id, resolved_at=timezone.now()
+    )
+    if resolved:
+        consoles_ring()
+    return bool(resolved)
