@@ -262,7 +262,7 @@ class Gateway:
                 if call.first_token_at is None
                 else round((call.first_token_at - call.started) * 1000),
                 outcome="ok" if error is None else "error",
-                error=str(error) if error is not None else TRUNCATED_ERROR if _is_truncated(call.end) else "",
+                error=str(error) if error is not None else (TRUNCATED_ERROR if _is_truncated(call.end) else ""),
                 cost=cost_for_usage(tier=config, usage=usage) if call.provider.billable else Decimal(0),
                 extra={
                     "attempt": call.attempt,
@@ -293,6 +293,10 @@ class Gateway:
     def _finished(self, state: _RequestState, *, end: StreamEnd | None) -> Finished:
         config = state.last_config
         truncated = _is_truncated(end)
+        if end is None:
+            error = "; ".join(state.errors) or "no tier could answer"
+        else:
+            error = TRUNCATED_ERROR if truncated else ""
         return Finished(
             text="".join(state.pieces),
             tier=None if config is None else config.name,
@@ -302,9 +306,7 @@ class Gateway:
             failed_over_mid_stream=state.failed_over,
             citations=() if end is None else end.citations,
             abstained=False if end is None else end.abstained,
-            error=(TRUNCATED_ERROR if truncated else "")
-            if end is not None
-            else ("; ".join(state.errors) or "no tier could answer"),
+            error=error,
             truncated=truncated,
         )
 

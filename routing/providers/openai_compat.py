@@ -56,6 +56,8 @@ ERROR_NAME_STATUSES = {
     "api_error": 500,
     "overloaded_error": 529,
 }
+# How much of a JSON body sent instead of an event stream is read to find its error object.
+JSON_ERROR_BODY_LIMIT = 64 * 1024
 _TIMER_SLACK_S = 0.001
 
 # Clients hold connection pools bound to the event loop that opened them, so they are shared
@@ -148,8 +150,10 @@ class OpenAICompatProvider:
             if finish_reason is None:
                 raise ProviderError(INCOMPLETE_MESSAGE, retryable=True) from None
         except TimeoutError as error:
-            message = f"no first token within {tier.first_token_timeout_s:g} s" if watchdog is None else watchdog.reason
-            raise ProviderError(message, retryable=True) from error
+            first_token = f"no first token within {tier.first_token_timeout_s:g} s"
+            raise ProviderError(
+                first_token if watchdog is None else watchdog.reason or "timed out", retryable=True
+            ) from error
         except openai.APIError as error:
             raise provider_error_from_sdk(error) from error
         finally:
@@ -327,8 +331,13 @@ def _chunk_decode(data: bytes) -> dict[str, Any]:
 
 async def _json_body_error(response: httpx2.Response) -> ProviderError:
     """A JSON body where an event stream was asked for: the server's error object, sent with a 200."""
+    body = b""
+    async for piece in response.aiter_bytes():
+        body += piece
+        if len(body) > JSON_ERROR_BODY_LIMIT:
+            break  # no error object is this long: enough to say what the server sent
     try:
-        payload = json.loads(await response.aread())
+        payload = json.loads(body)
     except ValueError:
         payload = None
     error = payload.get("error") if isinstance(payload, dict) else None
