@@ -60,7 +60,7 @@ BEHAVIOURS: dict[str, str] = {
     "http-401": "HTTP 401 with an error body (a wrong API key).",
     "http-403": "HTTP 403 with an error body (no access to the model).",
     "http-404": "HTTP 404 with an error body (no such model).",
-    "trickle": "One content chunk every 50 ms, forever: never a `finish_reason`.",
+    "trickle": "A content chunk at a steady pace (20 ms apart in the tests), forever: never a `finish_reason`.",
 }
 
 

@@ -51,6 +51,27 @@ class Case:
     expected: Outcome
 
 
+# Words the first call's ledger row (its error) holds, where why it failed is the point of the case.
+FIRST_CALL_ERRORS = {
+    "eof-after-role": "incomplete",
+    "eof-first": "incomplete",
+    "eof-half": "incomplete",
+    "eof-last": "incomplete",
+    "eof-half-close": "incomplete",
+    "length": "truncated",
+    "content-filter": "content_filter",
+    "error-event": "backend overloaded",
+    "error-event-400": "maximum context length",
+    "stall": "no chunk for",
+    "json-error-200": "server had an error",
+    "http-401": "401",
+    "http-403": "403",
+    "http-404": "404",
+    "refused": "connection failed",
+    "trickle": "token cap",
+}
+
+
 _CUT = Outcome(
     answered_by="mini", stored="partial + continuation", notice=FAILOVER, ledger=("fallback (estimated)", "ok")
 )

@@ -26,6 +26,7 @@ from tests.conftest import frames_until
 from tests.hardening.hostile_expectations import (
     CASES,
     FAILOVER,
+    FIRST_CALL_ERRORS,
     REFUSED,
     TRUNCATED,
     Outcome,
@@ -151,6 +152,9 @@ async def test_a_hostile_server_behaviour_ends_as_the_case_table_says(
         partial = "".join(frame["text"] for frame in tokens[:notice_at])
         assert partial and "fine" not in partial and answer.text.startswith(partial)
         assert tokens[notice_at + 1]["text"].startswith("fine")
+
+    assert FIRST_CALL_ERRORS.get(behaviour, "") in ledger[0].error
+    assert (ledger[0].error == "") == (behaviour not in FIRST_CALL_ERRORS)
 
     # One ledger row per upstream call, all on this answer; the totals are their sum.
     if behaviour != REFUSED:

@@ -25,6 +25,7 @@ from routing.tiers import TierConfig, TierName, default_catalogue
 from tests.hardening.hostile_expectations import (
     CASES,
     FAILOVER,
+    FIRST_CALL_ERRORS,
     REFUSED,
     TRUNCATED,
     Outcome,
@@ -36,21 +37,6 @@ QUESTION = ChatRequest(messages=[{"role": "user", "content": "Where is my order?
 NOTICES = {FAILOVER_NOTICE: FAILOVER, TRUNCATED_NOTICE: TRUNCATED}
 # The idle (first-token) deadline the stall outlasts, and a total deadline the trickle never reaches.
 FIRST_TOKEN_S, STALL_S, TOTAL_S = 0.5, 1.2, 20.0
-# Why the first call failed, where the reason is the point of the case.
-FIRST_CALL_ERRORS = {
-    "eof-after-role": "incomplete",
-    "eof-first": "incomplete",
-    "eof-half": "incomplete",
-    "eof-last": "incomplete",
-    "eof-half-close": "incomplete",
-    "content-filter": "content_filter",
-    "error-event": "backend overloaded",
-    "error-event-400": "maximum context length",
-    "stall": f"no chunk for {FIRST_TOKEN_S:g} s",
-    "trickle": "token cap",
-    "json-error-200": "server had an error",
-    "length": "truncated",
-}
 
 
 @pytest.fixture
@@ -118,6 +104,7 @@ async def test_each_hostile_behaviour_ends_as_the_case_table_says(hostile: Hosti
 
     assert observed == CASES[behaviour].expected
     assert FIRST_CALL_ERRORS.get(behaviour, "") in finished.calls[0].error
+    assert (finished.calls[0].error == "") == (behaviour not in FIRST_CALL_ERRORS)
     # What streamed is what the answer holds; one call record per upstream call.
     assert "".join(event.text for event in events if isinstance(event, TextDelta)) == finished.text
     assert len(finished.calls) == len(hostile.requests)
