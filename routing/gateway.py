@@ -15,7 +15,13 @@ Retry policy, per request:
   in ``TierConfig.fallbacks`` (the customer has already waited); only the last tier in the chain
   is tried again instead;
 * disabled tiers and tiers whose circuit breaker is open are skipped;
-* a non-retryable error (400, 401, 404...) ends the request: another try would fail the same way.
+* a non-retryable error (400, 401, 403, 404...) ends the request: another try would fail the same
+  way. It is logged once, as an error naming the tier and the model, since it needs a person.
+
+A call succeeds only when its provider says the stream ended (``StreamEnd``); the OpenAI-compatible
+provider says so only on ``[DONE]`` or a ``finish_reason``, so a stream a proxy ended cleanly
+half-way fails over like a cut connection. An answer that stopped at the output token cap
+(``finish_reason`` length) is kept, with a notice, and marked truncated: it is not complete.
 
 When a stream dies after some text, the next call is asked to continue the text already shown
 (sent as the assistant's partial answer) so the customer never sees the answer restart.
@@ -53,7 +59,15 @@ CONTINUE_INSTRUCTION = (
     "Your previous answer was cut off. Continue it exactly where it stops, without repeating "
     "any of it and without mentioning the interruption."
 )
+TRUNCATED_NOTICE = "This answer reached its length limit, so it may stop mid-sentence."
+TRUNCATED_ERROR = "answer truncated: the model reached the output token cap (finish_reason length)"
 IMAGE_OMITTED = "[The customer attached an image that this model cannot see.]"
+# What a person should check when an endpoint refuses a request for good.
+_REFUSAL_HINTS = {
+    401: "check OPENAI_API_KEY",
+    403: "check that the API key may use this model",
+    404: "check the tier's model name and OPENAI_BASE_URL",
+}
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,8 @@ class Finished:
     citations: tuple[Citation, ...] = ()
     abstained: bool = False
     error: str = ""  # empty when the answer is complete
+    # The text stopped at the output token cap: kept, but not a complete answer (``error`` says so too).
+    truncated: bool = False
 
     @property
     def cost(self) -> Decimal:
@@ -190,6 +206,8 @@ class Gateway:
                     await _stream_close(call.stream)
                 await self._call_settle(state, call=call)
                 if call.error is None:
+                    if _is_truncated(call.end):
+                        yield Notice(TRUNCATED_NOTICE)
                     yield self._finished(state, end=call.end)
                     return
                 if not call.error.retryable:
@@ -238,7 +256,7 @@ class Gateway:
                 await self.breaker.record_failure(tier=config.name)
             if call.produced_text:
                 state.failed_over = state.notice_due = True
-            logger.warning("upstream call to %s (%s) failed: %s", config.name, config.model, error)
+            _failure_log(config=config, error=error)
         state.calls.append(
             CallRecord(
                 tier=str(config.name),
@@ -251,11 +269,12 @@ class Gateway:
                 if call.first_token_at is None
                 else round((call.first_token_at - call.started) * 1000),
                 outcome="ok" if error is None else "error",
-                error="" if error is None else str(error),
+                error=str(error) if error is not None else (TRUNCATED_ERROR if _is_truncated(call.end) else ""),
                 cost=cost_for_usage(tier=config, usage=usage) if call.provider.billable else Decimal(0),
                 extra={
                     "attempt": call.attempt,
                     "status_code": None if error is None else error.status_code,
+                    "finish_reason": None if call.end is None else call.end.finish_reason,
                 },
             )
         )
@@ -280,6 +299,11 @@ class Gateway:
 
     def _finished(self, state: _RequestState, *, end: StreamEnd | None) -> Finished:
         config = state.last_config
+        truncated = _is_truncated(end)
+        if end is None:
+            error = "; ".join(state.errors) or "no tier could answer"
+        else:
+            error = TRUNCATED_ERROR if truncated else ""
         return Finished(
             text="".join(state.pieces),
             tier=None if config is None else config.name,
@@ -289,7 +313,8 @@ class Gateway:
             failed_over_mid_stream=state.failed_over,
             citations=() if end is None else end.citations,
             abstained=False if end is None else end.abstained,
-            error="" if end is not None else ("; ".join(state.errors) or "no tier could answer"),
+            error=error,
+            truncated=truncated,
         )
 
 
@@ -298,6 +323,25 @@ async def _stream_close(stream: AsyncIterator[TextDelta | StreamEnd]) -> None:
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+def _is_truncated(end: StreamEnd | None) -> bool:
+    return end is not None and end.finish_reason == "length"
+
+
+def _failure_log(*, config: TierConfig, error: ProviderError) -> None:
+    """A retryable failure is routine (a warning); a refusal that will not go away needs a person."""
+    if error.retryable:
+        logger.warning("upstream call to %s (%s) failed: %s", config.name, config.model, error)
+        return
+    hint = _REFUSAL_HINTS.get(error.status_code or 0)
+    logger.error(
+        "tier %s (model %s) refused the request, not retried: %s%s",
+        config.name,
+        config.model,
+        error,
+        f" ({hint})" if hint else "",
+    )
 
 
 def tier_chain(*, catalogue: Mapping[TierName, TierConfig], tier: TierName) -> list[TierName]:

@@ -38,8 +38,10 @@ class Usage:
 
 @dataclass(frozen=True)
 class StreamEnd:
+    """The upstream said the answer is finished. A stream that merely stops is a ProviderError instead."""
+
     usage: Usage
-    finish_reason: str | None = None
+    finish_reason: str | None = None  # "length": cut at the output token cap (kept, marked truncated)
     citations: tuple[Citation, ...] = ()
     # The offline engine says when it is not confident enough to answer.
     abstained: bool = False
@@ -63,7 +65,8 @@ class Provider(Protocol):
     billable: bool
 
     def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | StreamEnd]:
-        """Yield text deltas as they arrive, then exactly one StreamEnd. Raise ProviderError on failure."""
+        """Yield text deltas as they arrive, then exactly one StreamEnd. Raise ProviderError on failure,
+        including a stream that ends without saying it is finished."""
         ...
 
 

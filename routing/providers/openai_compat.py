@@ -2,7 +2,14 @@
 
 The SDK's own retries are off (``max_retries=0``): the gateway owns the one retry loop, so
 a request can never multiply into SDK retries times gateway retries. The SDK only knows
-per-read timeouts, so the first-token and total deadlines are enforced here with asyncio.
+per-read timeouts, so the deadlines are enforced here with asyncio: the tier's first-token
+deadline bounds the wait for the first text and, once text flows, every silence between two
+chunks (a stall); its total deadline bounds the whole answer.
+
+A stream is complete only when it says so: ``[DONE]`` or a ``finish_reason``. A body that
+ends without either was cut (proxies and load balancers end streams cleanly half-way), and
+the call fails as a cut connection does, so the gateway fails over mid-stream. What each
+hostile behaviour becomes is listed in docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import sys
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -27,6 +35,30 @@ from routing.tiers import TierConfig
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 # How long to wait for the end of the body after [DONE] before giving up the connection (the SDK's figure).
 DRAIN_TIMEOUT_S = 0.1
+# Finish reasons that end a generation without an answer to show: it fails over like a cut stream.
+UNFINISHED_REASONS = frozenset({"content_filter", "error", "abort"})
+# The output token cap was reached: the text is kept and marked truncated (Mistral says model_length).
+LENGTH_REASONS = frozenset({"length", "model_length"})
+INCOMPLETE_MESSAGE = "stream ended without [DONE] or a finish_reason: the answer is incomplete"
+OVERRUN_MESSAGE = "stream ran past its output token cap without finishing"
+# Error codes and types servers send without a number, as the HTTP status they stand for.
+ERROR_NAME_STATUSES = {
+    "invalid_request_error": 400,
+    "context_length_exceeded": 400,
+    "authentication_error": 401,
+    "invalid_api_key": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "model_not_found": 404,
+    "rate_limit_error": 429,
+    "rate_limit_exceeded": 429,
+    "server_error": 500,
+    "api_error": 500,
+    "overloaded_error": 529,
+}
+# How much of a JSON body sent instead of an event stream is read to find its error object.
+JSON_ERROR_BODY_LIMIT = 64 * 1024
+_TIMER_SLACK_S = 0.001
 
 # Clients hold connection pools bound to the event loop that opened them, so they are shared
 # per loop; in production that is one client per (base_url, key) for the life of the process.
@@ -62,9 +94,10 @@ class OpenAICompatProvider:
 
     async def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | StreamEnd]:
         client = openai_client_get(base_url=self.base_url, api_key=self.api_key)
-        started = asyncio.get_running_loop().time()
-        timeout_message = f"no first token within {tier.first_token_timeout_s:g} s"
-        output_chars = 0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        chunk_limit, char_limit = _overrun_limits(request.max_output_tokens)
+        received = output_chars = 0
         finish_reason: str | None = None
         usage: dict[str, Any] | None = None
         response: httpx2.Response | None = None
@@ -73,13 +106,15 @@ class OpenAICompatProvider:
         try:
             async with asyncio.timeout_at(started + tier.first_token_timeout_s):
                 response = await _completion_response_open(client, request=request, tier=tier)
+                if "json" in response.headers.get("content-type", ""):
+                    raise await _json_body_error(response)
                 chunks = _completion_chunks(response)
                 chunk = await _first_content_chunk(chunks)
-            timeout_message = f"answer not finished within {tier.total_timeout_s:g} s"
-            watchdog = _Watchdog(deadline=started + tier.total_timeout_s)
-            next_chunk = chunks.__anext__
+            watchdog = _Watchdog(started=started, total_s=tier.total_timeout_s, idle_s=tier.first_token_timeout_s)
+            next_chunk, now = chunks.__anext__, loop.time
             while chunk is not None:
                 # Hot path: a few dict lookups per chunk, no per-token logging, copying or timers.
+                received += 1
                 choices = chunk.get("choices")
                 if choices:
                     choice = choices[0]
@@ -95,6 +130,9 @@ class OpenAICompatProvider:
                 # The watchdog's guard, inlined: a helper coroutine here would cost one more hop per token.
                 if watchdog.expired:
                     raise TimeoutError()
+                if received > chunk_limit or output_chars > char_limit:
+                    raise ProviderError(OVERRUN_MESSAGE, retryable=True)
+                watchdog.waiting_since = now()
                 watchdog.waiting = True
                 try:
                     chunk = await next_chunk()
@@ -106,8 +144,16 @@ class OpenAICompatProvider:
                     raise
                 finally:
                     watchdog.waiting = False
+        except _BodyEndedEarly:
+            # Servers that never send [DONE] still send a finish_reason; without either the end of
+            # the body is a cut (a proxy or load balancer closing the stream), not the end of the answer.
+            if finish_reason is None:
+                raise ProviderError(INCOMPLETE_MESSAGE, retryable=True) from None
         except TimeoutError as error:
-            raise ProviderError(timeout_message, retryable=True) from error
+            first_token = f"no first token within {tier.first_token_timeout_s:g} s"
+            raise ProviderError(
+                first_token if watchdog is None else watchdog.reason or "timed out", retryable=True
+            ) from error
         except openai.APIError as error:
             raise provider_error_from_sdk(error) from error
         finally:
@@ -118,6 +164,7 @@ class OpenAICompatProvider:
                 await chunks.aclose()
             if response is not None:
                 await response.aclose()
+        finish_reason = _finish_reason_checked(finish_reason, output_chars=output_chars)
         provider_usage = _usage_from_provider(usage)
         yield StreamEnd(
             usage=provider_usage
@@ -127,30 +174,87 @@ class OpenAICompatProvider:
         )
 
 
-class _Watchdog:
-    """The total deadline of one stream as a single timer, instead of an asyncio timeout per chunk.
+def _overrun_limits(max_output_tokens: int | None) -> tuple[int, int]:
+    """How many chunks and characters of text a stream may send before it has clearly run past its token cap.
 
-    An ``asyncio.timeout`` cannot span the ``yield``s (it would cancel the caller's code, not
-    ours), and one per chunk costs a timer-heap push and pop per token. This arms one timer;
-    when it fires it cancels the streaming task only if that task is waiting on the upstream
-    (``waiting``), and otherwise the next read notices (``expired``). The cancellation becomes
-    TimeoutError the way ``asyncio.timeout`` does it (``uncancel``), so a cancellation from
-    outside (the customer left) still propagates as such.
+    A server that keeps streaming past the cap it was given (a trickle that never finishes) is
+    cut there, whatever the deadlines: two chunks per allowed token (plus the finish and usage
+    chunks) and 16 characters per allowed token are more than any tokenizer sends for a whole answer.
+    """
+    if max_output_tokens is None:
+        return sys.maxsize, sys.maxsize
+    return 2 * max_output_tokens + 8, 16 * max_output_tokens
+
+
+def _finish_reason_checked(finish_reason: str | None, *, output_chars: int) -> str | None:
+    """The finish reason of a stream that ended properly, or ProviderError when its answer is no answer.
+
+    ``length`` (the token cap) keeps the text and the gateway marks it truncated; a filtered or
+    failed generation, or a stream with no text at all, is not an answer and fails over.
+    """
+    if finish_reason in UNFINISHED_REASONS:
+        raise ProviderError(f"the model stopped with finish_reason {finish_reason!r}", retryable=True)
+    if not output_chars:
+        raise ProviderError(f"the stream finished without any text (finish_reason {finish_reason!r})", retryable=True)
+    return "length" if finish_reason in LENGTH_REASONS else finish_reason
+
+
+class _Watchdog:
+    """A stream's deadlines after its first token, as one timer instead of an asyncio timeout per chunk.
+
+    Two deadlines: the total one, and the idle one: no chunk for ``idle_s`` while waiting on the
+    upstream (a stall). An ``asyncio.timeout`` cannot span the ``yield``s (it would cancel the
+    caller's code, not ours), and one per chunk costs a timer-heap push and pop per token. Here
+    the stream only notes when it starts waiting (``waiting_since``, ``waiting``); the timer fires
+    when a deadline could first have passed and, when chunks came meanwhile, re-arms for the next
+    such moment: one timer per idle period, not per token. On expiry it cancels the streaming task
+    only if that task is waiting on the upstream, and otherwise the next read notices
+    (``expired``). The cancellation becomes TimeoutError the way ``asyncio.timeout`` does it
+    (``uncancel``), so a cancellation from outside (the customer left) still propagates as such.
     """
 
-    __slots__ = ("task", "cancelling", "handle", "expired", "waiting")
+    __slots__ = (
+        "task",
+        "cancelling",
+        "loop",
+        "handle",
+        "deadline",
+        "total_s",
+        "idle_s",
+        "expired",
+        "reason",
+        "waiting",
+        "waiting_since",
+    )
 
-    def __init__(self, *, deadline: float) -> None:
+    def __init__(self, *, started: float, total_s: float, idle_s: float) -> None:
         task = asyncio.current_task()
         assert task is not None
         self.task = task
         self.cancelling = task.cancelling()
+        self.loop = asyncio.get_running_loop()
+        self.deadline = started + total_s
+        self.total_s = total_s
+        self.idle_s = idle_s
         self.expired = False
+        self.reason = ""
         self.waiting = False
-        self.handle = asyncio.get_running_loop().call_at(deadline, self._expire)
+        self.waiting_since = self.loop.time()
+        self.handle = self.loop.call_at(min(self.deadline, self.waiting_since + idle_s), self._check)
 
-    def _expire(self) -> None:
+    def _check(self) -> None:
+        now = self.loop.time() + _TIMER_SLACK_S  # the loop may run a timer a hair early
+        if now >= self.deadline:
+            self._expire(f"answer not finished within {self.total_s:g} s")
+        elif self.waiting and now - self.waiting_since >= self.idle_s:
+            self._expire(f"no chunk for {self.idle_s:g} s in the middle of the answer")
+        else:
+            since = self.waiting_since if self.waiting else now
+            self.handle = self.loop.call_at(min(self.deadline, since + self.idle_s), self._check)
+
+    def _expire(self, reason: str) -> None:
         self.expired = True
+        self.reason = reason
         if self.waiting:
             self.task.cancel()
 
@@ -158,7 +262,7 @@ class _Watchdog:
         self.handle.cancel()
 
     def cancellation_is_ours(self) -> bool:
-        """Whether a cancellation caught while waiting came from this deadline (and is now undone)."""
+        """Whether a cancellation caught while waiting came from a deadline (and is now undone)."""
         return self.expired and self.task.uncancel() <= self.cancelling
 
 
@@ -196,32 +300,50 @@ async def _completion_chunks(response: httpx2.Response) -> AsyncGenerator[dict[s
                 if data.startswith(b"[DONE]"):
                     await _body_drain(response, body)
                     return
-                yield _chunk_decode(data, response=response)
+                yield _chunk_decode(data)
         for data in events.finish():
-            if not data.startswith(b"[DONE]"):
-                yield _chunk_decode(data, response=response)
+            if data.startswith(b"[DONE]"):
+                return
+            yield _chunk_decode(data)
     except httpx2.TimeoutException as error:
         raise openai.APITimeoutError(request=response.request) from error
     except httpx2.RequestError as error:
         raise openai.APIConnectionError(request=response.request) from error
+    raise _BodyEndedEarly()
 
 
-def _chunk_decode(data: bytes, *, response: httpx2.Response) -> dict[str, Any]:
+class _BodyEndedEarly(Exception):
+    """The body ended, cleanly as far as HTTP goes, without ``[DONE]``."""
+
+
+def _chunk_decode(data: bytes) -> dict[str, Any]:
     try:
         chunk = json.loads(data)
     except ValueError:
-        raise openai.APIError("malformed stream event", request=response.request, body=None) from None
+        raise ProviderError("upstream error: malformed stream event", retryable=True) from None
     if not isinstance(chunk, dict):
-        raise openai.APIError("malformed stream event", request=response.request, body=None)
+        raise ProviderError("upstream error: malformed stream event", retryable=True)
     error = chunk.get("error")
     if error:
-        message = error.get("message") if isinstance(error, dict) else None
-        raise openai.APIError(
-            message if isinstance(message, str) and message else "An error occurred during streaming",
-            request=response.request,
-            body=error,
-        )
+        raise provider_error_from_object(error)
     return chunk
+
+
+async def _json_body_error(response: httpx2.Response) -> ProviderError:
+    """A JSON body where an event stream was asked for: the server's error object, sent with a 200."""
+    body = b""
+    async for piece in response.aiter_bytes():
+        body += piece
+        if len(body) > JSON_ERROR_BODY_LIMIT:
+            break  # no error object is this long: enough to say what the server sent
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if error:
+        return provider_error_from_object(error)
+    return ProviderError("upstream sent a JSON body instead of an event stream", retryable=True)
 
 
 async def _body_drain(response: httpx2.Response, body: AsyncIterator[bytes]) -> None:
@@ -256,7 +378,8 @@ class SSEDataReader:
 
     Follows the event-stream format: lines end in LF, CRLF or CR; a blank line ends an event;
     several ``data:`` lines in one event join with LF; comments (``: keep-alive``) and the
-    other fields are ignored. Events without data are not reported.
+    other fields are ignored. Events without data, or with only blank data (``event: ping`` /
+    ``data:`` keep-alives), are not reported: the format does not dispatch an empty one either.
     """
 
     __slots__ = ("pending", "data")
@@ -287,8 +410,10 @@ class SSEDataReader:
         for line in lines:
             if not line:
                 if data:
-                    events.append(b"\n".join(data) if len(data) > 1 else data[0])
+                    joined = b"\n".join(data) if len(data) > 1 else data[0]
                     data.clear()
+                    if joined and not joined.isspace():
+                        events.append(joined)
             elif line.startswith(b"data:"):
                 value = line[5:]
                 data.append(value[1:] if value.startswith(b" ") else value)
@@ -329,6 +454,29 @@ def provider_error_from_sdk(error: openai.APIError) -> ProviderError:
         return ProviderError(f"upstream connection failed: {error.__cause__ or error}", retryable=True)
     # An error event inside the stream or a malformed body: the server side went wrong.
     return ProviderError(f"upstream error: {error.message}", retryable=True)
+
+
+def provider_error_from_object(error: object) -> ProviderError:
+    """An error object a server sent with a 200 (as an event in the stream, or as the whole body).
+
+    Retryable as its code says: a number is the HTTP status it stands for, a known name
+    (``invalid_request_error``, ``rate_limit_exceeded``...) the status of that name; without
+    either it is taken for a fault on the server's side, worth another try.
+    """
+    fields = error if isinstance(error, dict) else {"message": error}
+    message = fields.get("message")
+    status = _error_status(fields.get("code")) or _error_status(fields.get("type"))
+    return ProviderError(
+        f"upstream error: {message if isinstance(message, str) and message else 'an error inside the response'}",
+        retryable=status is None or status in RETRYABLE_STATUSES or status >= 500,
+        status_code=status,
+    )
+
+
+def _error_status(code: object) -> int | None:
+    if isinstance(code, str):
+        code = int(code) if code.isdigit() else ERROR_NAME_STATUSES.get(code)
+    return code if isinstance(code, int) and 100 <= code < 600 else None
 
 
 def retry_after_seconds(headers: Any) -> float | None:

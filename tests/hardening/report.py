@@ -2,6 +2,11 @@
 
 python -m pytest tests/hardening <referenced tests> --junitxml=var/reliability-junit.xml
 python -m tests.hardening.report [--figures var/reliability.json] [--junit var/reliability-junit.xml ...]
+
+The hostile-server conformance table alone, from a run of its own tests, replacing only that section:
+
+python -m pytest tests/hardening/test_hostile_provider.py tests/routing/test_conformance.py --junitxml=...
+python -m tests.hardening.report --section conformance --figures ... --junit ... [--command ...]
 """
 
 from __future__ import annotations
@@ -74,13 +79,15 @@ class Outcome:
         return ", ".join(parts)
 
 
-def junit_outcomes(paths: list[Path]) -> dict[str, Outcome]:
-    """Outcomes per test function (parametrized cases added up), keyed ``path::name``."""
+def junit_outcomes(paths: list[Path], *, per_case: bool = False) -> dict[str, Outcome]:
+    """Outcomes per test function (parametrized cases added up), keyed ``path::name``; with
+    ``per_case``, per parametrized case, keyed ``path::name[case]``."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for path in paths:
         for case in ElementTree.parse(path).getroot().iter("testcase"):
             module = case.get("classname", "").replace(".", "/") + ".py"
-            key = f"{module}::{case.get('name', '').split('[')[0]}"
+            name = case.get("name", "")
+            key = f"{module}::{name if per_case else name.split('[')[0]}"
             if case.find("failure") is not None or case.find("error") is not None:
                 counts[key][1] += 1
             elif case.find("skipped") is not None:
@@ -94,10 +101,13 @@ def figures_text(figures: dict) -> str:
     return "; ".join(f"{name.replace('_', ' ')}: {value}" for name, value in sorted(figures.items()))
 
 
-def report_render(*, figures: dict, outcomes: dict[str, Outcome], commands: list[str]) -> str:
+def report_render(
+    *, figures: dict, outcomes: dict[str, Outcome], case_outcomes: dict[str, Outcome], commands: list[str]
+) -> str:
     by_item: dict[int, list[dict]] = defaultdict(list)
     for record in figures.values():
-        by_item[record["item"]].append(record)
+        if not is_conformance(record):  # those have a table of their own
+            by_item[record["item"]].append(record)
     lines = [
         "# Reliability: bad input, faults and access control",
         "",
@@ -125,8 +135,106 @@ def report_render(*, figures: dict, outcomes: dict[str, Outcome], commands: list
         for test in REFERENCED.get(number, []):
             lines.append(f"| `{test}` | {outcomes.get(test, Outcome()).text()} | | asserted in that test |")
         lines.append("")
+    lines += conformance_render(figures=figures, outcomes=outcomes, case_outcomes=case_outcomes, commands=[])
     lines += NOTES
     return "\n".join(lines) + "\n"
+
+
+# --- the hostile-server conformance table (issue 16) ----------------------------------------------
+
+CONFORMANCE_START, CONFORMANCE_END = "<!-- conformance:start -->", "<!-- conformance:end -->"
+CONFORMANCE_GATEWAY_TESTS = [
+    "tests/routing/test_conformance.py::test_each_hostile_behaviour_ends_as_the_case_table_says",
+    "tests/routing/test_conformance.py::test_connection_refused_moves_to_the_next_tier_at_once",
+    "tests/routing/test_conformance.py::test_a_refusal_is_logged_once_as_an_error_naming_tier_and_model",
+]
+CONFORMANCE_INTRO = [
+    "The product against `bench/hostile_server.py`, an OpenAI-compatible server that misbehaves as its",
+    "model name says, probed end to end (`tests/hardening/test_hostile_provider.py`: the widget socket",
+    "through the real ASGI application, the consumer, answering, the gateway, the provider and the SDK,",
+    "then the stored answer and its ledger rows). The question goes to Instant, whose model misbehaves;",
+    "Mini, its fallback, answers normally. Each behaviour has one expected outcome",
+    "(`tests/hardening/hostile_expectations.py`); each observed cell is what that run recorded before",
+    "asserting it. In every case the ledger holds one row per upstream call and the conversation's totals",
+    "are their sum. The same table is checked through the gateway alone in `tests/routing/test_conformance.py`.",
+    "",
+    "The rules behind it:",
+    "",
+    "- **A stream is complete only when it says so**: `[DONE]` or a `finish_reason`. A body that ends",
+    "  without either, however cleanly, is a cut: the call fails and the gateway fails over mid-stream with",
+    "  the notice, keeping the text shown, as the protocol promises for a cut connection.",
+    "- **Deadlines** (per tier): the first-token deadline bounds the wait for the first text and, after it,",
+    "  every silence between two chunks (a stall); the total deadline bounds the answer. A stream that keeps",
+    "  sending is never cut by the idle deadline, and whatever the deadlines it is cut once it has sent more",
+    "  than twice its output token cap in chunks (plus eight) or 16 characters per token, so a never-ending",
+    "  trickle stays bounded if the total deadline is relaxed.",
+    "- **Truncated answers** (`finish_reason: length`) are kept with a notice; the gateway reports them",
+    "  as not complete (`Finished.truncated`, and an error, so they are never cached) and the ledger row",
+    "  says so. The stored message carries no truncated flag of its own yet.",
+    "- **Errors inside a 200** (an error event, a JSON error body) are errors, retryable as their code says.",
+    "  401, 403 and 404 are not retried and end the request with the apology and one error log line",
+    "  naming the tier and the model.",
+]
+
+
+def is_conformance(record: dict) -> bool:
+    return "behaviour" in record["figures"]
+
+
+def conformance_render(
+    *, figures: dict, outcomes: dict[str, Outcome], case_outcomes: dict[str, Outcome], commands: list[str]
+) -> list[str]:
+    """The table of hostile behaviours: what the server does, the expected outcome, and what each backend observed."""
+    from tests.hardening.hostile_expectations import CASES, SERVER_DOES
+
+    observed: dict[str, dict[str, dict]] = defaultdict(dict)
+    results: dict[str, Outcome] = {}
+    for record in figures.values():
+        if is_conformance(record):
+            behaviour = record["figures"]["behaviour"]
+            observed[behaviour][record["backend"]] = record["figures"]
+            results[behaviour] = case_outcomes.get(record["test"], Outcome())
+    backends = sorted({backend for by_backend in observed.values() for backend in by_backend})
+    lines = [CONFORMANCE_START, "## Hostile OpenAI-compatible servers (issue 16)", "", *CONFORMANCE_INTRO, ""]
+    if commands:
+        lines += ["Generated from:", "", *[f"    {command}" for command in commands], ""]
+    lines += [
+        "| Behaviour | What the server does | Expected | Result | "
+        + " | ".join(f"Observed, {backend}" for backend in backends)
+        + " |",
+        "|---|---|---|---|" + "---|" * len(backends),
+    ]
+    for behaviour, case in CASES.items():
+        cells = [_observed_text(observed[behaviour].get(backend), case.expected.text()) for backend in backends]
+        lines.append(
+            f"| `{behaviour}` | {SERVER_DOES[behaviour]} | {case.rule} *{case.expected.text()}* "
+            f"| {results.get(behaviour, Outcome()).text()} | " + " | ".join(cells) + " |"
+        )
+    lines += ["", "| Test through the gateway alone | Result |", "|---|---|"]
+    lines += [f"| `{test}` | {outcomes.get(test, Outcome()).text()} |" for test in CONFORMANCE_GATEWAY_TESTS]
+    return [*lines, "", CONFORMANCE_END, ""]
+
+
+def _observed_text(figures: dict | None, expected: str) -> str:
+    if figures is None:
+        return "not run"
+    outcome = "as expected" if figures["observed"] == expected else f"**differs**: {figures['observed']}"
+    calls = figures["upstream_calls"]
+    return (
+        f"{outcome}; {calls} upstream call{'' if calls == 1 else 's'}, "
+        f"${figures['dollars']}, answered in {figures['seconds_to_answer']} s"
+    )
+
+
+def conformance_splice(*, document: str, section: list[str]) -> str:
+    """``document`` with its conformance section replaced by ``section`` (inserted before the notes if absent)."""
+    if CONFORMANCE_START in document:
+        head, rest = document.split(CONFORMANCE_START, 1)
+        tail = rest.split(CONFORMANCE_END, 1)[1].lstrip("\n")
+    else:
+        head, tail = document.split(NOTES[0], 1)
+        tail = NOTES[0] + tail
+    return head + "\n".join(section) + "\n" + tail
 
 
 NOTES = [
@@ -161,12 +269,22 @@ def main() -> None:
     parser.add_argument("--junit", type=Path, action="append", default=[])
     parser.add_argument("--command", action="append", default=[], help="a command of the run, shown in the document")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "reliability.md")
+    parser.add_argument(
+        "--section",
+        choices=["conformance"],
+        help="rewrite only this section of the existing document, from a run of its tests alone",
+    )
     args = parser.parse_args()
     figures = json.loads(args.figures.read_text())
-    junit = args.junit or [ROOT / "var" / "reliability-junit.xml"]
-    document = report_render(
-        figures=figures, outcomes=junit_outcomes([path for path in junit if path.exists()]), commands=args.command
-    )
+    junit = [path for path in args.junit or [ROOT / "var" / "reliability-junit.xml"] if path.exists()]
+    outcomes, case_outcomes = junit_outcomes(junit), junit_outcomes(junit, per_case=True)
+    if args.section == "conformance":
+        section = conformance_render(
+            figures=figures, outcomes=outcomes, case_outcomes=case_outcomes, commands=args.command
+        )
+        document = conformance_splice(document=args.output.read_text(), section=section)
+    else:
+        document = report_render(figures=figures, outcomes=outcomes, case_outcomes=case_outcomes, commands=args.command)
     args.output.write_text(document)
     print(f"wrote {args.output} ({len(figures)} measured test cases)")
 

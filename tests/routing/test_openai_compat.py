@@ -14,6 +14,7 @@ from routing.providers.openai_compat import (
     OpenAICompatProvider,
     SSEDataReader,
     openai_client_get,
+    provider_error_from_object,
     retry_after_seconds,
 )
 from routing.tiers import TierConfig, TierName, default_catalogue
@@ -235,6 +236,14 @@ def test_sse_reader_joins_events_cut_at_any_byte() -> None:
         assert events == [b'{"a":1}', b"first\nsecond", b"[DONE]"], cut
 
 
+def test_sse_reader_does_not_report_events_with_blank_data() -> None:
+    reader = SSEDataReader()
+
+    events = reader.feed(b"event: ping\ndata: \n\ndata:\n\n: keep-alive\n\ndata: {}\n\n")
+
+    assert events == [b"{}"]
+
+
 def test_sse_reader_reads_cr_line_ends_and_an_unclosed_last_event() -> None:
     reader = SSEDataReader()
 
@@ -247,6 +256,10 @@ def test_sse_reader_reads_cr_line_ends_and_an_unclosed_last_event() -> None:
 STREAM_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
 
 
+JSON_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+STALL = b""  # a piece that is not sent: the server says nothing for ``stall_s`` instead
+
+
 @dataclasses.dataclass
 class RawSSEServer:
     """A real HTTP server that streams a scripted body, one network write per piece."""
@@ -254,16 +267,22 @@ class RawSSEServer:
     pieces: list[bytes]
     connections: int = 0
     url: str = ""
+    head: bytes = STREAM_HEAD
+    gap_s: float = 0.002  # so each piece arrives as its own read
+    stall_s: float = 0.0
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
             while await _request_skip(reader):
-                writer.write(STREAM_HEAD)
+                writer.write(self.head)
                 for piece in self.pieces:
+                    if piece is STALL:
+                        await asyncio.sleep(self.stall_s)
+                        continue
                     writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                     await writer.drain()
-                    await asyncio.sleep(0.002)  # so each piece arrives as its own read
+                    await asyncio.sleep(self.gap_s)
                 writer.write(b"0\r\n\r\n")
                 await writer.drain()
         except ConnectionError:
@@ -330,13 +349,135 @@ async def test_keep_alives_and_events_cut_across_reads_stream_every_token(raw_se
 
 
 @pytest.mark.asyncio
-async def test_body_ending_without_done_keeps_what_arrived(raw_server: RawSSEServer) -> None:
-    raw_server.pieces = [_content("Hi"), USAGE_EVENT[:-2]]
+async def test_body_ending_after_a_finish_reason_without_done_is_complete(raw_server: RawSSEServer) -> None:
+    finish = _event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    raw_server.pieces = [_content("Hi"), finish, USAGE_EVENT[:-2]]
 
     text, end = await _collect(OpenAICompatProvider(base_url=raw_server.url, api_key="k"), QUESTION, _tier())
 
     assert text == "Hi"
-    assert end.usage.output_tokens == 3
+    assert end.usage.output_tokens == 3 and end.finish_reason == "stop"
+
+
+@pytest.mark.asyncio
+async def test_body_ending_without_done_or_finish_reason_is_an_incomplete_answer(raw_server: RawSSEServer) -> None:
+    # The body ends cleanly as far as HTTP goes (the terminating chunk), as a proxy cutting the stream sends it.
+    raw_server.pieces = [_content("Hi"), USAGE_EVENT]
+    received: list[str] = []
+
+    with pytest.raises(ProviderError, match="incomplete") as raised:
+        async for event in OpenAICompatProvider(base_url=raw_server.url, api_key="k").stream(QUESTION, tier=_tier()):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+
+    assert raised.value.retryable is True and raised.value.status_code is None
+    assert received == ["Hi"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("reason", ["content_filter", "error"])
+async def test_a_generation_stopped_by_a_filter_or_an_error_is_not_an_answer(
+    raw_server: RawSSEServer, reason: str
+) -> None:
+    raw_server.pieces = [_content("Hi"), _event({"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})]
+    raw_server.pieces += [USAGE_EVENT, b"data: [DONE]\n\n"]
+
+    with pytest.raises(ProviderError, match=reason) as raised:
+        await _collect(OpenAICompatProvider(base_url=raw_server.url, api_key="k"), QUESTION, _tier())
+
+    assert raised.value.retryable is True
+
+
+@pytest.mark.asyncio
+async def test_a_stream_that_finishes_without_any_text_is_not_an_answer(raw_server: RawSSEServer) -> None:
+    # A reasoning model that spent its whole token cap thinking: reasoning deltas, then "length", no text.
+    thought = _event({"choices": [{"index": 0, "delta": {"reasoning_content": "Let me think"}, "finish_reason": None}]})
+    length = _event({"choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]})
+    raw_server.pieces = [thought, length, USAGE_EVENT, b"data: [DONE]\n\n"]
+
+    with pytest.raises(ProviderError, match="without any text") as raised:
+        await _collect(OpenAICompatProvider(base_url=raw_server.url, api_key="k"), QUESTION, _tier())
+
+    assert raised.value.retryable is True
+
+
+@pytest.mark.asyncio
+async def test_a_json_error_body_with_a_200_is_an_error_not_an_empty_answer(raw_server: RawSSEServer) -> None:
+    raw_server.head = JSON_HEAD
+    raw_server.pieces = [json.dumps({"error": {"message": "quota exceeded", "code": "rate_limit_exceeded"}}).encode()]
+
+    with pytest.raises(ProviderError, match="quota exceeded") as raised:
+        await _collect(OpenAICompatProvider(base_url=raw_server.url, api_key="k"), QUESTION, _tier())
+
+    assert (raised.value.retryable, raised.value.status_code) == (True, 429)
+
+
+@pytest.mark.parametrize(
+    ("error", "retryable", "status"),
+    [
+        ({"message": "overloaded", "code": 500}, True, 500),
+        ({"message": "slow down", "code": "429"}, True, 429),
+        ({"message": "too long", "type": "invalid_request_error", "code": "context_length_exceeded"}, False, 400),
+        ({"message": "bad key", "type": "invalid_request_error", "code": "invalid_api_key"}, False, 401),
+        ({"message": "no such model", "code": "model_not_found"}, False, 404),
+        ({"message": "something odd", "type": "weird", "code": None}, True, None),
+        ("a bare string", True, None),
+    ],
+)
+def test_error_objects_are_retryable_as_their_code_says(error: object, retryable: bool, status: int | None) -> None:
+    mapped = provider_error_from_object(error)
+
+    assert (mapped.retryable, mapped.status_code) == (retryable, status)
+    assert str(error if isinstance(error, str) else error["message"]) in str(mapped)  # type: ignore[index]
+
+
+@pytest.mark.asyncio
+async def test_a_stall_mid_answer_longer_than_the_first_token_deadline_ends_the_call(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [_content("Hi"), _content(" there"), STALL, _content(" late"), b"data: [DONE]\n\n"]
+    raw_server.stall_s = 0.8
+    received: list[str] = []
+
+    with pytest.raises(ProviderError, match="no chunk for 0.3 s") as raised:
+        async for event in OpenAICompatProvider(base_url=raw_server.url, api_key="k").stream(
+            QUESTION, tier=_tier(first_token_timeout_s=0.3, total_timeout_s=30)
+        ):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+
+    assert raised.value.retryable is True
+    assert received == ["Hi", " there"]
+
+
+@pytest.mark.asyncio
+async def test_chunks_slower_in_total_than_the_idle_deadline_but_steady_are_not_cut(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [_content(f"w{index} ") for index in range(6)]
+    raw_server.pieces += [_event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})]
+    raw_server.gap_s = 0.15  # 0.9 s in all, three times the idle deadline, never more than half of it between chunks
+
+    text, end = await _collect(
+        OpenAICompatProvider(base_url=raw_server.url, api_key="k"),
+        QUESTION,
+        _tier(first_token_timeout_s=0.3, total_timeout_s=30),
+    )
+
+    assert text == "w0 w1 w2 w3 w4 w5 " and end.finish_reason == "stop"
+
+
+@pytest.mark.asyncio
+async def test_a_stream_running_past_its_token_cap_is_cut_before_any_deadline(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [_content(f"w{index} ") for index in range(200)]
+    capped = dataclasses.replace(QUESTION, max_output_tokens=16)
+    received: list[str] = []
+
+    with pytest.raises(ProviderError, match="token cap") as raised:
+        async for event in OpenAICompatProvider(base_url=raw_server.url, api_key="k").stream(
+            capped, tier=_tier(total_timeout_s=60)
+        ):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+
+    assert raised.value.retryable is True
+    assert len(received) == 2 * 16 + 8 + 1  # the first chunk past the limit ends the call
 
 
 @pytest.mark.asyncio
