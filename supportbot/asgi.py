@@ -25,14 +25,14 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from conversations.ws_urls import websocket_urlpatterns  # noqa: E402
 from supportbot.security import StrictOriginValidator  # noqa: E402
+from supportbot.static import StaticFilesHandler  # noqa: E402
 
 
 def build_application() -> ProtocolTypeRouter:
-    http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SUPPORTBOT_SERVE_STATIC else django_asgi_app
+    http_app = StaticFilesHandler(django_asgi_app) if settings.SUPPORTBOT_SERVE_STATIC else django_asgi_app
     return ProtocolTypeRouter(
         {
             "http": http_app,
