@@ -50,9 +50,12 @@ def attachment_upload(request: HttpRequest) -> HttpResponse:
     """Keep a photo for the visitor's conversation; the widget then sends it in a message frame."""
     origin = _cors_origin(request)
     methods = "POST, OPTIONS"
+    if origin is None:
+        # As for the session: only the shop's own sites may send photos (any other, null or none: 403).
+        refused = _refusal("origin_not_allowed", "This site may not send photos to the chat.", status=403)
+        return _cors(refused, origin, methods=methods)
     if request.method == "OPTIONS":
-        status = 204 if origin is not None else 403
-        return _cors(HttpResponse(status=status), origin, methods=methods)
+        return _cors(HttpResponse(status=204), origin, methods=methods)
     conversation = _visitor_conversation(request)
     if conversation is None:
         return _cors(

@@ -140,6 +140,18 @@ def test_preflight_allows_the_authorization_header_for_shop_origins_only(client)
     assert client.options(UPLOAD_URL, HTTP_ORIGIN="https://evil.example").status_code == 403
 
 
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", None])
+def test_an_upload_from_another_site_or_no_site_is_refused_before_anything_is_read(client, customer_session, origin):
+    _, token = customer_session
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    if origin is not None:
+        headers["HTTP_ORIGIN"] = origin
+    response = client.post(UPLOAD_URL, {"file": BytesIO(photo_bytes())}, **headers)
+    assert response.status_code == 403 and response.json()["error"] == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in response
+    assert Attachment.objects.count() == 0
+
+
 def test_upload_stores_a_cleaned_copy_outside_the_web_root(client, customer_session, settings):
     public_id, token = customer_session
     response = upload(client, token=token, data=photo_bytes(exif_make="SecretCam-4711"), name="../../etc/passwd.jpg")
