@@ -4,7 +4,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-EMBEDDED_REDIS := unix://$(CURDIR)/var/redis.sock
+# Where make run keeps its SQLite file, secret key and Redis socket (SUPPORTBOT_DATA_DIR, else var/).
+DATA_DIR := $(abspath $(or $(SUPPORTBOT_DATA_DIR),$(CURDIR)/var))
+EMBEDDED_REDIS := unix://$(DATA_DIR)/redis.sock
 
 .PHONY: run test lint install install-test migrate demo browser lock clean
 
@@ -26,10 +28,10 @@ install: $(VENV)/.installed-run
 install-test: $(VENV)/.installed-test
 
 migrate: install
-	$(BIN)/python manage.py migrate --noinput
+	SUPPORTBOT_DATA_DIR=$(DATA_DIR) $(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py demo_setup
+	SUPPORTBOT_DATA_DIR=$(DATA_DIR) $(BIN)/python manage.py demo_setup
 
 run: demo
 	@echo ""
@@ -41,7 +43,8 @@ run: demo
 	@echo ""
 	@# With REDIS_URL set the product uses that Redis; otherwise it starts its own on a unix socket.
 	if [ -n "$$REDIS_URL" ]; then procs="web worker"; else export REDIS_URL="$(EMBEDDED_REDIS)"; procs=""; fi; \
-	PATH="$(CURDIR)/$(BIN):$$PATH" SUPPORTBOT_PORT=$(PORT) exec $(BIN)/honcho start $$procs
+	mkdir -p "$(DATA_DIR)"; \
+	PATH="$(CURDIR)/$(BIN):$$PATH" SUPPORTBOT_PORT=$(PORT) SUPPORTBOT_DATA_DIR="$(DATA_DIR)" exec $(BIN)/honcho start $$procs
 
 # Browser tests drive Debian's Chromium; install it when missing and we may (root with apt).
 browser:

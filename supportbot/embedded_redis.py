@@ -3,7 +3,9 @@
 It listens on a unix socket inside the data folder (no TCP port) and keeps nothing on disk,
 so the channel layer and the Celery broker work across processes exactly as in production.
 
-    python -m supportbot.embedded_redis var/redis.sock    # runs in the foreground (Procfile)
+    python -m supportbot.embedded_redis [SOCKET]    # runs in the foreground (Procfile)
+
+SOCKET defaults to ``redis.sock`` in the data folder (``SUPPORTBOT_DATA_DIR``, else ``var/``).
 """
 
 from __future__ import annotations
@@ -79,11 +81,17 @@ def redis_wait(url: str, *, timeout_s: float = 30.0) -> None:
     raise SystemExit(f"Redis at REDIS_URL={url} did not answer within {timeout_s:.0f} s")
 
 
+def default_socket_path() -> Path:
+    """``redis.sock`` in the data folder, as the settings name it (this runs before Django is set up)."""
+    return (Path(os.environ.get("SUPPORTBOT_DATA_DIR") or "var") / "redis.sock").resolve()
+
+
 def main(argv: list[str]) -> int:
     if len(argv) > 1 and argv[1] == "--wait":
-        redis_wait(os.environ.get("REDIS_URL") or f"unix://{Path('var/redis.sock').resolve()}")
+        redis_wait(os.environ.get("REDIS_URL") or f"unix://{default_socket_path()}")
         return 0
-    socket_path = Path(argv[1] if len(argv) > 1 else "var/redis.sock").resolve()
+    socket_path = Path(argv[1]).resolve() if len(argv) > 1 else default_socket_path()
+    socket_path.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone, or a new SUPPORTBOT_DATA_DIR
     if socket_path.exists():
         socket_path.unlink()  # left behind by a killed run; redis refuses to bind over it
     # exec: honcho's signals reach redis-server itself, and it exits cleanly with the product.
