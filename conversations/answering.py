@@ -39,6 +39,10 @@ UNAVAILABLE_TEXT = (
     "Sorry, I can't answer right now because our assistant is unavailable. "
     "You can try again in a moment, or ask to talk to a person."
 )
+INCOMPLETE_TEXT = (
+    "(This answer was cut off because our assistant became unavailable. "
+    "You can ask again in a moment, or ask to talk to a person.)"
+)
 
 
 @dataclass
@@ -268,17 +272,26 @@ def _answer_save(
     duration_ms: int,
 ) -> Message | None:
     """The streamed answer, stored; None when it was not stored now (an agent took over, or it
-    was stored already), so nothing else may be built on it."""
+    was stored already), so nothing else may be built on it.
+
+    What no model wrote is not attributed to one: the apology when nothing came is stored with no
+    tier and no model. An answer every tier broke off is stored as it stood, marked incomplete and
+    with a line saying so, never as if it were whole; the ledger keeps every call either way.
+    """
     text = "".join(live.parts)
-    if finished is None or (finished.error and not text):
+    outcome = _answer_outcome(finished=finished, text=text)
+    if outcome == "unavailable":
         text = UNAVAILABLE_TEXT
+    elif outcome == "incomplete":
+        text = f"{text.rstrip()}\n\n{INCOMPLETE_TEXT}"
+    spoke = finished is not None and outcome != "unavailable"
     try:
         answer, created = services.answer_record(
             conversation_id=live.conversation_id,
             reply_to_seq=live.reply_to_seq,
             text=text,
-            tier=str(finished.tier) if finished else "",
-            model=finished.model if finished else "",
+            tier=str(finished.tier) if spoke and finished and finished.tier else "",
+            model=finished.model if spoke and finished else "",
             route_reason=route_reason,
             calls=finished.calls if finished else [],
             citations=[
@@ -286,11 +299,24 @@ def _answer_save(
             ],
             time_to_first_token_ms=time_to_first_token_ms,
             duration_ms=duration_ms,
-            fell_back=bool(finished and finished.fell_back),
+            fell_back=bool(spoke and finished and finished.fell_back),
             failed_over_mid_stream=bool(finished and finished.failed_over_mid_stream),
+            data={"outcome": outcome} if outcome != "complete" else None,
         )
     except services.BotSilenced:
         return None  # an agent took over while the bot was answering: its answer is dropped
     # After the answer is stored, off the token path: the estimate reads the whole transcript.
     feedback.satisfaction_estimate_update(conversation_id=live.conversation_id)
     return answer if created else None
+
+
+def _answer_outcome(*, finished: Finished | None, text: str) -> str:
+    """ "complete", "truncated" (stopped at the output token cap), "incomplete" (every tier broke
+    off after some text) or "unavailable" (no text at all)."""
+    if finished is None or (finished.error and not text):
+        return "unavailable"
+    if finished.truncated:
+        return "truncated"
+    if finished.error:
+        return "incomplete"
+    return "complete"

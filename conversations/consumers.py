@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -42,6 +43,18 @@ def _customer_message_take(
     return selectors.message_frame(message), created, status
 
 
+def _message_refusal(*, text: object, attachment: object) -> tuple[str, str] | None:
+    """(code, message) when a customer message frame cannot be stored as it is, else None."""
+    # A photo (uploaded first, named here by its id) may come without a caption.
+    if not isinstance(attachment, str) or len(attachment) > 32:
+        return "bad_attachment", "attachment must be the id the upload returned."
+    if not isinstance(text, str) or not (text.strip() or attachment):
+        return "empty_message", "A message needs non-empty 'text'."
+    if len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
+        return "message_too_long", f"Messages are limited to {settings.SUPPORTBOT_MAX_MESSAGE_CHARS} characters."
+    return None
+
+
 def _resume_state(*, conversation_id: int, after_seq: int) -> tuple[list[dict[str, Any]], bool, str, int]:
     conversation = Conversation.objects.get(pk=conversation_id)
     frames = selectors.messages_after(conversation_id=conversation_id, after_seq=after_seq)
@@ -57,6 +70,8 @@ class WidgetConsumer(JsonSocketConsumer):
     conversation_id: int | None = None
     public_id: str = ""
     last_sent_seq: int = 0
+    queue_position_sent: int | None = None
+    expiry_timer: asyncio.TimerHandle | None = None
 
     async def connect(self) -> None:
         await self.accept()
@@ -69,8 +84,15 @@ class WidgetConsumer(JsonSocketConsumer):
                 self.refuse("hello_timeout", "Send a hello frame with your token first.", Close.HELLO_TIMEOUT)
             )
 
+    def _token_expired(self) -> None:
+        asyncio.ensure_future(
+            self.refuse("token_expired", "The visitor token expired; open a new session.", Close.UNAUTHORIZED)
+        )
+
     async def disconnect(self, code: int) -> None:
         self.hello_timer.cancel()
+        if self.expiry_timer is not None:
+            self.expiry_timer.cancel()
         await self.socket_closed()
         if self.conversation_id is not None:
             answering.live_unwatch(conversation_id=self.conversation_id, send=self._send_raw)
@@ -89,7 +111,7 @@ class WidgetConsumer(JsonSocketConsumer):
             return
         token = frame.get("token")
         try:
-            conversation = await database_sync_to_async(selectors.conversation_for_token)(
+            conversation, expires_at = await database_sync_to_async(selectors.conversation_and_expiry_for_token)(
                 token=token if isinstance(token, str) else ""
             )
         except VisitorTokenInvalid:
@@ -100,6 +122,10 @@ class WidgetConsumer(JsonSocketConsumer):
             await self.send_error("bad_seq", "last_seq must be a non-negative integer; replaying from the start.")
             last_seq = 0
         self.hello_timer.cancel()
+        # The token's lifetime bounds the socket's too: it is closed when the token expires.
+        self.expiry_timer = asyncio.get_running_loop().call_later(
+            max(0.0, expires_at - time.time()), self._token_expired
+        )
         self.conversation_id, self.public_id = conversation.pk, conversation.public_id
         await self.channel_layer.group_add(conversation.group_name, self.channel_name)
         live = answering.live_watch(conversation_id=conversation.pk, send=self._send_raw)
@@ -119,7 +145,7 @@ class WidgetConsumer(JsonSocketConsumer):
             await self._send_frames(frames)
         if status == Conversation.Status.WAITING:
             position = await database_sync_to_async(handoff.queue_position)(conversation_id=conversation.pk)
-            await self.send_json(frame_queue(position=position))
+            await self._queue_position_send(position)
         if live is not None and live.head_frame:
             await self._send_raw(live.head_frame)
             await self._send_raw(live.snapshot_frame())
@@ -129,39 +155,37 @@ class WidgetConsumer(JsonSocketConsumer):
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         text, client_id = frame.get("text", ""), frame.get("client_id", "")
-        # A photo (uploaded first, named here by its id) may come without a caption.
-        attachment = frame.get("attachment", "")
-        if not isinstance(attachment, str) or len(attachment) > 32:
-            await self.send_error("bad_attachment", "attachment must be the id the upload returned.")
-            return
-        if not isinstance(text, str) or not (text.strip() or attachment):
-            await self.send_error("empty_message", "A message needs non-empty 'text'.")
-            return
-        if len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
-            await self.send_error(
-                "message_too_long", f"Messages are limited to {settings.SUPPORTBOT_MAX_MESSAGE_CHARS} characters."
-            )
-            return
         if not isinstance(client_id, str) or len(client_id) > 64:
             await self.send_error("bad_client_id", "client_id must be a string of at most 64 characters.")
             return
+        refusal = _message_refusal(text=text, attachment=frame.get("attachment", ""))
+        if refusal is not None:
+            await self._refuse_message(*refusal, client_id=client_id)
+            return
         try:
             message, created, status = await database_sync_to_async(_customer_message_take)(
-                conversation_id=self.conversation_id, text=text.strip(), client_id=client_id, attachment=attachment
+                conversation_id=self.conversation_id,
+                text=text.strip(),
+                client_id=client_id,
+                attachment=frame.get("attachment", ""),
             )
         except attachments.AttachmentRefused as refused:
-            await self.send_error(refused.code, refused.message)
+            await self._refuse_message(refused.code, refused.message, client_id=client_id)
             return
         except ratelimit.RateLimited as limited:
-            await self.send_error(
-                "rate_limited", f"You are sending messages too fast; please wait {limited.retry_after_s} s."
-            )
+            wait = f"You are sending messages too fast; please wait {limited.retry_after_s} s."
+            await self._refuse_message("rate_limited", wait, client_id=client_id)
             return
         if not created:
-            await self._deliver(message)  # a re-send after a reconnect: acknowledge, never answer twice
+            await self._acknowledge(message)  # a re-send after a reconnect: acknowledge, never answer twice
             return
         if status == Conversation.Status.BOT and self.conversation_id is not None:
             answering.answer_start(conversation_id=self.conversation_id, public_id=self.public_id)
+
+    async def _refuse_message(self, code: str, message: str, *, client_id: str) -> None:
+        """The message was not stored: the error names it by ``client_id`` so the client shows it as not
+        sent and does not send it again."""
+        await self.send_error(code, message, **({"client_id": client_id} if client_id else {}))
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send_json({"type": Frame.PONG})
@@ -212,7 +236,21 @@ class WidgetConsumer(JsonSocketConsumer):
         await self._deliver(event["frame"])
 
     async def conversation_queue(self, event: dict[str, Any]) -> None:
-        await self.send_json(frame_queue(position=event["position"]))
+        await self._queue_position_send(event["position"])
+
+    async def _queue_position_send(self, position: int | None) -> None:
+        # Every change to the queue rings every waiting customer: say only what changed for this one.
+        if position != self.queue_position_sent:
+            self.queue_position_sent = position
+            await self.send_json(frame_queue(position=position))
+
+    async def _acknowledge(self, frame: dict[str, Any]) -> None:
+        """A stored message sent again by the client gets its stored frame again, as protocol.md promises."""
+        async with self.send_lock:
+            if frame["seq"] <= self.last_sent_seq:
+                await self.send_json(frame)
+                return
+        await self._deliver(frame)
 
     async def _deliver(self, frame: dict[str, Any]) -> None:
         async with self.send_lock:

@@ -8,6 +8,7 @@ from conversations.tokens import VisitorTokenInvalid, visitor_token_read
 
 __all__ = [
     "agent_name",
+    "conversation_and_expiry_for_token",
     "conversation_for_token",
     "message_frame",
     "messages_after",
@@ -19,11 +20,16 @@ __all__ = [
 
 def conversation_for_token(*, token: str) -> Conversation:
     """The one conversation a visitor token opens; raises VisitorTokenInvalid otherwise (incl. revoked)."""
+    return conversation_and_expiry_for_token(token=token)[0]
+
+
+def conversation_and_expiry_for_token(*, token: str) -> tuple[Conversation, float]:
+    """The conversation a visitor token opens and the Unix time the token expires."""
     claims = visitor_token_read(token=token)
     conversation = Conversation.objects.filter(public_id=claims.conversation_public_id).first()
     if conversation is None or conversation.token_version != claims.token_version:
         raise VisitorTokenInvalid("token revoked or conversation gone")
-    return conversation
+    return conversation, claims.expires_at
 
 
 def message_frame(message: Message) -> dict[str, Any]:
@@ -44,6 +50,8 @@ def message_frame(message: Message) -> dict[str, Any]:
         frame.update(tier=message.tier, model=message.model, citations=message.citations)
         if message.fell_back or message.failed_over_mid_stream:
             frame["fell_back"] = True
+        if message.data and message.data.get("outcome"):
+            frame["outcome"] = message.data["outcome"]
     if message.role == Message.Role.AGENT and message.author_id:
         frame["author"] = message.data.get("author_name", "")
     if message.data and message.kind == "event":

@@ -58,6 +58,14 @@ def open_sockets_by_process() -> dict[str, dict[str, int]]:
     return counts
 
 
+def _valid_unicode(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 # --- the JSON socket both consumers are built on ------------------------------------------------
 
 Handler = Callable[[Any, dict[str, Any]], Awaitable[None]]
@@ -83,10 +91,11 @@ class JsonSocketConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         frame = await self._frame_parse(text_data)
-        if frame is None or not await self.frame_allowed(frame):
+        if frame is None:
             return
         try:
-            await self.HANDLERS[frame["type"]](self, frame)
+            if await self.frame_allowed(frame):
+                await self.HANDLERS[frame["type"]](self, frame)
         except Exception:
             logger.exception("%s socket: the %r handler failed", self.socket_kind, frame["type"])
             await self.send_error("internal_error", "Something went wrong on our side; please try again.")
@@ -105,6 +114,12 @@ class JsonSocketConsumer(AsyncWebsocketConsumer):
             return None
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_error("bad_frame", "A frame is a JSON object with a string 'type'.")
+            return None
+        if not _valid_unicode(frame):
+            # A lone UTF-16 surrogate (half an emoji) is valid JSON but no database can store it.
+            client_id = frame.get("client_id")
+            named = {"client_id": client_id} if isinstance(client_id, str) and _valid_unicode(client_id) else {}
+            await self.send_error("bad_text", "The text is not valid Unicode (a broken emoji?).", **named)
             return None
         if frame["type"] not in self.HANDLERS:
             await self.send_error("unknown_type", f"Unknown frame type {frame['type'][:40]!r}.")

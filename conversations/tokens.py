@@ -18,6 +18,8 @@ class VisitorTokenInvalid(Exception):
 class VisitorClaims:
     conversation_public_id: str
     token_version: int
+    # Unix time after which the token no longer opens anything (an open socket is closed then too).
+    expires_at: float
 
 
 def visitor_token_issue(*, conversation_public_id: str, token_version: int) -> str:
@@ -36,4 +38,13 @@ def visitor_token_read(*, token: str) -> VisitorClaims:
         raise VisitorTokenInvalid("bad token signature") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("c"), str) or not isinstance(payload.get("v"), int):
         raise VisitorTokenInvalid("malformed token payload")
-    return VisitorClaims(conversation_public_id=payload["c"], token_version=payload["v"])
+    return VisitorClaims(
+        conversation_public_id=payload["c"],
+        token_version=payload["v"],
+        expires_at=_issued_at(token) + settings.SUPPORTBOT_VISITOR_TOKEN_MAX_AGE_S,
+    )
+
+
+def _issued_at(token: str) -> float:
+    """The signing time Django's TimestampSigner put before the signature (``value:time:signature``)."""
+    return float(signing.b62_decode(token.rsplit(":", 2)[-2]))

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from decimal import Decimal
 
 import pytest
 from channels.db import database_sync_to_async
+from django.core import signing
 
 from conversations.models import Conversation, Message
 from routing.models import LedgerEntry
@@ -107,8 +109,11 @@ async def test_reconnect_replays_everything_after_last_seq_once(customer_session
 
 async def test_resent_message_with_the_same_client_id_is_stored_and_answered_once(widget, llm):
     await widget.send_json_to({"type": "message", "text": "Do you deliver to 560001?", "client_id": "same"})
+    stored = (await frames_until(widget, lambda f: f.get("client_id") == "same"))[-1]
     await frames_until(widget, is_answer)
     await widget.send_json_to({"type": "message", "text": "Do you deliver to 560001?", "client_id": "same"})
+    # Acknowledged again with the stored message (protocol.md: "the server re-acknowledges"), never answered again.
+    assert await widget.receive_json_from() == stored
     assert await widget.receive_nothing(timeout=0.3)
     counts = await database_sync_to_async(
         lambda: (Message.objects.filter(role="customer").count(), Message.objects.filter(role="assistant").count())
@@ -143,8 +148,41 @@ async def test_answer_is_saved_when_the_customer_drops_mid_answer_and_replayed_o
 
 
 async def test_message_over_the_length_cap_is_refused_before_any_model_call(widget, llm, settings):
-    await widget.send_json_to({"type": "message", "text": "x" * (settings.SUPPORTBOT_MAX_MESSAGE_CHARS + 1)})
+    too_long = "x" * (settings.SUPPORTBOT_MAX_MESSAGE_CHARS + 1)
+    await widget.send_json_to({"type": "message", "text": too_long, "client_id": "long"})
     error = await widget.receive_json_from()
-    assert error["code"] == "message_too_long"
+    assert (error["code"], error["client_id"]) == ("message_too_long", "long")  # named, so it is not re-sent
     assert llm.requests == []
     assert not await database_sync_to_async(Message.objects.exists)()
+
+
+async def test_an_open_socket_is_closed_when_its_token_expires(customer_session, settings):
+    _, token = customer_session
+    issued_at = signing.b62_decode(token.rsplit(":", 2)[-2])
+    # The token has about a second to live from now.
+    settings.SUPPORTBOT_VISITOR_TOKEN_MAX_AGE_S = int(time.time()) - issued_at + 2
+    widget = widget_communicator()
+    await widget.connect()
+    await widget.send_json_to({"type": "hello", "token": token, "last_seq": 0})
+    assert (await widget.receive_json_from())["type"] == "ready"
+    await widget.send_json_to({"type": "ping"})
+    assert (await widget.receive_json_from())["type"] == "pong"
+    refused = await widget.receive_json_from(timeout=5)
+    assert refused["code"] == "token_expired"
+    assert await widget.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_waiting_customer_hears_their_queue_position_once_per_change(widget, customer_session):
+    from conversations import doorbells, handoff
+
+    public_id, _ = customer_session
+    conversation_id = await database_sync_to_async(Conversation.objects.values_list("pk", flat=True).get)(
+        public_id=public_id
+    )
+    await database_sync_to_async(handoff.handoff_request)(conversation_id=conversation_id, reason="t", trigger="button")
+    for _ in range(3):  # every change to the queue rings every waiting customer
+        await database_sync_to_async(doorbells.queue_positions_broadcast)()
+    frames = []
+    while not await widget.receive_nothing(timeout=0.3):
+        frames.append(await widget.receive_json_from())
+    assert [frame for frame in frames if frame["type"] == "queue"] == [{"type": "queue", "position": 1}]

@@ -112,6 +112,13 @@ async def test_every_tier_failing_ends_in_a_notice_after_a_bounded_number_of_cal
     ledger_rows = await database_sync_to_async(LedgerEntry.objects.count)()
     conversation = await database_sync_to_async(Conversation.objects.get)()
     assert answer["text"] == UNAVAILABLE_TEXT
+    # No model wrote the apology, so none is named for it (nor a tier, nor a backup).
+    assert (answer["tier"], answer["model"], answer.get("fell_back"), answer["outcome"]) == (
+        "",
+        "",
+        None,
+        "unavailable",
+    )
     assert 1 <= len(llm.requests) <= 4 and ledger_rows == len(llm.requests)
     assert conversation.total_cost == 0  # refused calls cost nothing
     figures.update(

@@ -19,6 +19,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from bench.hostile_server import HostileServer, hostile_model
+from conversations.answering import INCOMPLETE_TEXT
 from conversations.models import Conversation, Message
 from routing.gateway import FAILOVER_NOTICE, TRUNCATED_NOTICE
 from routing.models import LedgerEntry, Tier
@@ -171,3 +172,26 @@ async def test_a_hostile_server_behaviour_ends_as_the_case_table_says(
         assert f"tier instant (model {instant})" in line and behaviour[-3:] in line and "not retried" in line
     elif behaviour != "error-event-400":
         assert gateway_errors == []
+
+
+@pytest.mark.item(14)
+async def test_an_answer_every_tier_broke_off_is_stored_marked_incomplete_never_as_whole(
+    widget, customer_session, hostile, settings, figures
+):
+    await database_sync_to_async(tiers_for_the_test)()
+    settings.OPENAI_API_KEY = "sk-test"
+    settings.OPENAI_BASE_URL = hostile.url
+    cut = hostile_model("eof-half")
+    settings.SUPPORTBOT_MODELS = {"instant": cut, "mini": cut, "thinking": cut, "pro": cut}
+
+    await widget.send_json_to({"type": "message", "text": QUESTION, "client_id": "q"})
+    frames = await frames_until(widget, is_answer, timeout=30)
+    conversation, answer, ledger = await database_sync_to_async(_stored)(customer_session[0])
+    streamed = "".join(frame["text"] for frame in frames if frame["type"] == "token")
+
+    assert streamed and answer.text.startswith(streamed.rstrip())
+    assert answer.text.endswith(INCOMPLETE_TEXT) and frames[-1]["outcome"] == "incomplete"
+    assert answer.data["outcome"] == "incomplete"
+    assert len(ledger) == len(hostile.requests) >= 2 and all(row.outcome != "ok" for row in ledger)
+    assert answer.cost == conversation.total_cost == sum((row.cost for row in ledger), Decimal(0))
+    figures.update(behaviour="eof-half on every tier", stored="partial + incomplete note", upstream_calls=len(ledger))
