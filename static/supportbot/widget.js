@@ -38,6 +38,8 @@
     ".cites{margin-top:6px;font-size:13px;border-top:1px solid #eceef4;padding-top:4px;}",
     ".cites a,.msg a{color:#2346c4;text-decoration:underline;}",
     ".msg.customer a{color:#fff;}",
+    ".msg.customer.unsent{background:#fff;color:#8f1d2c;border:1px dashed #b00020;}",
+    ".msg.customer.unsent .who{color:#8f1d2c;}",
     ".error{font-size:12px;color:#b00020;padding:2px 14px;}",
     ".error:empty{display:none;}",
     "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e1e4ee;background:#fff;margin:0;}",
@@ -387,9 +389,35 @@
       note.textContent = f.text;
       p.node.appendChild(note);
     },
-    error: function (f) { showError(f.message); if (f.code === "already_rated") { ratingDone = true; ratingBox.hidden = true; } },
+    error: function (f) {
+      if (f.client_id && unsent(f.client_id, f.message)) return;
+      showError(f.message);
+      if (f.code === "already_rated") { ratingDone = true; ratingBox.hidden = true; }
+    },
     pong: function () {}
   };
+
+  // The server refused a message (its error names the client_id): show it as not sent, with the
+  // reason, and take it out of the outbox so no reconnect ever sends it again.
+  function unsent(clientId, reason) {
+    var refused = outbox.filter(function (m) { return m.client_id === clientId; })[0];
+    if (!refused) return false;
+    outbox = outbox.filter(function (m) { return m !== refused; });
+    var b = bubble("customer unsent", "Not sent");
+    b.body.textContent = refused.text;
+    var why = el("span", "notice");
+    why.textContent = reason;
+    b.node.appendChild(why);
+    log.appendChild(b.node);
+    scrollDown();
+    return true;
+  }
+
+  // Half an emoji (a lone UTF-16 surrogate) cannot be stored: browsers that can repair text do so
+  // here; on others the server refuses the message and it is shown as not sent.
+  function wellFormed(text) {
+    return typeof text.toWellFormed === "function" ? text.toWellFormed() : text;
+  }
 
   function sendFrame(frame) {
     if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
@@ -466,7 +494,7 @@
       .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || "The photo could not be sent."); return j; }); })
       .then(function (j) {
         setState("");
-        var frame = { type: "message", text: input.value.trim(), client_id: newId(), attachment: j.attachment.id };
+        var frame = { type: "message", text: wellFormed(input.value.trim()), client_id: newId(), attachment: j.attachment.id };
         input.value = "";
         outbox.push(frame);
         if (ready) sendFrame(frame);
@@ -475,7 +503,7 @@
   }
 
   function submit() {
-    var text = input.value.trim();
+    var text = wellFormed(input.value.trim());
     if (!text) return;
     if (text.length > maxChars) { showError("Messages are limited to " + maxChars + " characters."); return; }
     var frame = { type: "message", text: text, client_id: newId() };
