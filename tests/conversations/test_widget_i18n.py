@@ -3,45 +3,14 @@
 from __future__ import annotations
 
 import gettext
-import json
-import re
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.utils.translation import to_locale
 
 from conversations.widget_i18n import widget_language_choose
+from tests.catalogues import PLACEHOLDER, po_entries, po_path, widget_msgids
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LOCALE_DIR = REPO_ROOT / "locale"
-WIDGET_JS = REPO_ROOT / "static" / "supportbot" / "widget.js"
 TRANSLATED = [code for code, _name in settings.LANGUAGES if code != "en"]
-PLACEHOLDER = re.compile(r"%\(\w+\)s")
-
-
-def widget_msgids() -> set[str]:
-    """Every gettext("...") in widget.js, its JavaScript escapes decoded (as makemessages reads them)."""
-    literals = re.findall(r'gettext\("((?:[^"\\]|\\.)*)"\)', WIDGET_JS.read_text())
-    return {json.loads(f'"{literal}"') for literal in literals}
-
-
-def po_entries(path: Path) -> dict[tuple[str | None, str], str]:
-    """(msgctxt, msgid) -> msgstr for every entry of a .po file but the header; enough of the format for ours."""
-    entries: dict[tuple[str | None, str], str] = {}
-    for block in path.read_text().split("\n\n"):
-        fields: dict[str, str] = {}
-        current = None
-        for line in block.splitlines():
-            keyword = re.match(r"^(msgctxt|msgid|msgstr) ", line)
-            if keyword:
-                current = keyword.group(1)
-                fields[current] = ""
-            if current and (keyword or line.startswith('"')):
-                fields[current] += json.loads(line[line.index('"') :])
-        if fields.get("msgid"):
-            entries[(fields.get("msgctxt"), fields["msgid"])] = fields["msgstr"]
-    return entries
 
 
 def test_a_browser_language_finds_its_offered_language_and_region_variants_fall_back():
@@ -97,7 +66,7 @@ def test_catalogue_answers_only_reads(client):
 
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_every_widget_string_is_translated_with_its_placeholders(language):
-    entries = po_entries(LOCALE_DIR / to_locale(language) / "LC_MESSAGES" / "djangojs.po")
+    entries = po_entries(po_path(language=language, domain="djangojs"))
     assert {msgid for _context, msgid in entries} == widget_msgids(), "run makemessages -d djangojs (locale/README.md)"
     for (_context, msgid), translation in entries.items():
         assert translation.strip(), f"{language}: {msgid!r} is not translated"
@@ -107,9 +76,10 @@ def test_every_widget_string_is_translated_with_its_placeholders(language):
 @pytest.mark.parametrize("language", TRANSLATED)
 @pytest.mark.parametrize("domain", ["django", "djangojs"])
 def test_every_po_file_is_complete_and_compiled(language, domain):
-    folder = LOCALE_DIR / to_locale(language) / "LC_MESSAGES"
-    entries = po_entries(folder / f"{domain}.po")
-    compiled = gettext.GNUTranslations((folder / f"{domain}.mo").open("rb"))
+    po = po_path(language=language, domain=domain)
+    entries = po_entries(po)
+    with po.with_suffix(".mo").open("rb") as mo:
+        compiled = gettext.GNUTranslations(mo)
     for (context, msgid), translation in entries.items():
         assert translation.strip(), f"{language} {domain}: {msgid!r} is not translated"
         placeholders = PLACEHOLDER.findall(msgid.replace("%%", "%"))
