@@ -78,6 +78,8 @@
       ".msg.assistant,.msg.agent{align-self:flex-start;background:#fff;border:1px solid #e1e4ee;}",
       ".msg.agent{border-color:#2fae6b;}",
       ".msg .who{display:block;font-size:11px;color:#5a6275;margin-bottom:2px;}",
+    // Each line of a message takes its own direction, so English in an Arabic widget keeps its full stops in place.
+    ".msg .body{display:block;unicode-bidi:plaintext;}",
       ".msg.customer .who{color:#dfe6ff;}",
       ".event{align-self:center;font-size:12px;color:#5a6275;text-align:center;max-width:90%;}",
       ".notice{font-size:12px;color:#8a5a00;margin-top:4px;display:block;}",
@@ -98,7 +100,8 @@
       ".actions{display:flex;gap:6px;padding:0 10px 10px;background:#fff;}",
       ".rating{border:0;margin:0;padding:10px;background:#fff;border-top:1px solid #e1e4ee;display:flex;flex-direction:column;gap:6px;}",
       ".rating[hidden]{display:none;}",
-      ".rating legend{font-weight:600;padding:0;margin-bottom:4px;}",
+      // Floated, the legend is laid out as a flex item instead of straddling the border over the conversation.
+    ".rating legend{float:left;font-weight:600;padding:0;margin-bottom:4px;}",
       ".stars{display:flex;gap:4px;}",
       ".star{border:1px solid #c9cede;border-radius:8px;background:#fff;color:#5a6275;cursor:pointer;min-width:40px;min-height:36px;font-size:20px;}",
       ".star[aria-pressed=true]{background:#fff4d6;color:#b7791f;border-color:#b7791f;}",
