@@ -30,7 +30,7 @@
     var translated = Object.prototype.hasOwnProperty.call(messages, msgid) ? messages[msgid] : "";
     return typeof translated === "string" && translated ? translated : msgid;
   }
-  // Django's spelling of placeholders, "%(name)s", so the .po tools check them (python-format).
+  // Placeholders are spelled as in Django's templates, "%(name)s"; a test checks every translation keeps them.
   function interpolate(text, values) {
     return text.replace(/%\((\w+)\)s/g, function (whole, name) {
       return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
@@ -40,16 +40,21 @@
     // The msgids are English: a visitor whose first choice is English needs no catalogue.
     if (!wanted.length || /^en\b/i.test(wanted[0])) return Promise.resolve(ENGLISH);
     var controller = window.AbortController ? new AbortController() : null;
-    var timer = setTimeout(function () { if (controller) controller.abort(); }, CATALOGUE_TIMEOUT_MS);
+    var timer;
+    var givenUp = new Promise(function (resolve) {
+      timer = setTimeout(function () { if (controller) controller.abort(); resolve(ENGLISH); }, CATALOGUE_TIMEOUT_MS);
+    });
     var url = server + "/api/widget/i18n?lang=" + encodeURIComponent(wanted.join(","));
-    return fetch(url, controller ? { signal: controller.signal } : {})
+    var request = fetch(url, controller ? { signal: controller.signal } : {})
       .then(function (r) { if (!r.ok) throw new Error("catalogue " + r.status); return r.json(); })
       .then(function (body) {
-        clearTimeout(timer);
-        if (!body || typeof body.messages !== "object" || typeof body.language !== "string") throw new Error("catalogue");
+        if (!body || !body.messages || typeof body.messages !== "object" || typeof body.language !== "string") {
+          throw new Error("catalogue");
+        }
         return body;
       })
-      .catch(function () { clearTimeout(timer); return ENGLISH; });
+      .catch(function () { return ENGLISH; });
+    return Promise.race([request, givenUp]).then(function (catalogue) { clearTimeout(timer); return catalogue; });
   }
 
   catalogueLoad().then(start);

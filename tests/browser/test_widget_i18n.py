@@ -151,11 +151,20 @@ def test_data_lang_on_the_script_tag_wins_and_the_shops_default_serves_unoffered
     assert watch.page_errors == []
 
 
-def test_without_its_catalogue_the_widget_chats_in_english(product_start, browser_context_new):
+def _bad_gateway(route) -> None:
+    route.fulfill(status=502, body="bad gateway")
+
+
+def _never_answered(route) -> None:
+    """Neither fulfilled nor continued: the request hangs until the widget gives up on it."""
+
+
+@pytest.mark.parametrize("catalogue_route", [_bad_gateway, _never_answered], ids=["fails", "hangs"])
+def test_without_its_catalogue_the_widget_chats_in_english(product_start, browser_context_new, catalogue_route):
     product = product_start()
     page, watch = browser_context_new(local_origins={product.url}, locale="hi-IN")
-    # Page routes come before the context's: the catalogue alone fails, as on a broken proxy.
-    page.route(f"**{CATALOGUE_PATH}*", lambda route: route.fulfill(status=502, body="bad gateway"))
+    # Page routes come before the context's: the catalogue alone fails, as behind a broken proxy.
+    page.route(f"**{CATALOGUE_PATH}*", catalogue_route)
     page.goto(product.url + "/")
     widget_open(page)
     shown = page.evaluate(WIDGET_WORDS_JS)
