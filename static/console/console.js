@@ -1,9 +1,22 @@
 /* Supportbot agent console. Vanilla JS, no dependencies. Customer and model text is only ever
  * inserted as text nodes (textContent), never as HTML. The socket protocol is in docs/protocol.md
- * ("Agent console"); after a reconnect every open conversation catches up by seq. */
+ * ("Agent console"); after a reconnect every open conversation catches up by seq.
+ * Its words come translated from the page (#console-strings, filled in by {% translate %}). */
 (function () {
   "use strict";
   var canned = JSON.parse(document.getElementById("canned-data").textContent);
+  var strings = document.getElementById("console-strings").dataset;
+  // A string in the agent's language; "%(name)s" placeholders are filled from values.
+  function t(key, values) {
+    var text = strings[key] || key;
+    return text.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+  function statusWord(prefix, status) {
+    var key = prefix + status.charAt(0).toUpperCase() + status.slice(1);
+    return strings[key] || status;
+  }
   var $ = function (id) { return document.getElementById(id); };
   var socket = null, retries = 0, queue = null, selected = null, reconnectTimer = null;
   var conversations = {};   // public id -> {lastSeq, messages: [frames]}
@@ -18,7 +31,8 @@
   function waited(iso) {
     if (!iso) return "";
     var seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-    return seconds < 60 ? seconds + " s" : Math.floor(seconds / 60) + " min " + (seconds % 60) + " s";
+    return seconds < 60 ? t("waitedSeconds", { seconds: seconds })
+      : t("waitedMinutes", { minutes: Math.floor(seconds / 60), seconds: seconds % 60 });
   }
   function safeUrl(url) {
     try {
@@ -41,7 +55,7 @@
     socket = new WebSocket(scheme + location.host + "/ws/console/");
     socket.onopen = function () {
       retries = 0;
-      setConnection("Live", true);
+      setConnection(t("live"), true);
       // Catch up every conversation this page shows, from the last seq it has.
       Object.keys(conversations).forEach(function (id) {
         send({ type: "open", conversation: id, last_seq: conversations[id].lastSeq });
@@ -55,12 +69,12 @@
     };
     socket.onclose = function (event) {
       if (event.code === 4401 || event.code === 4403) {
-        setConnection("Signed out", false);
+        setConnection(t("signedOut"), false);
         location.href = "/console/login/?next=/console/";
         return;
       }
       retries += 1;
-      setConnection("Reconnecting…", false);
+      setConnection(t("reconnecting"), false);
       reconnectTimer = setTimeout(connect, Math.min(10000, 400 * Math.pow(2, Math.min(retries, 5))));
     };
   }
@@ -83,7 +97,7 @@
       if (selected === f.conversation) renderLog();
     },
     assigned: function (f) {
-      notify("A chat was assigned to you.");
+      notify(t("assigned"));
       if (!selected) select(f.conversation);
     },
     claim_lost: function (f) { showError(f.message); },
@@ -100,8 +114,8 @@
   }
 
   function notify(text) {
-    document.title = "(!) Agent console · Supportbot";
-    setTimeout(function () { document.title = "Agent console · Supportbot"; }, 4000);
+    document.title = "(!) " + t("title") + " · Supportbot";
+    setTimeout(function () { document.title = t("title") + " · Supportbot"; }, 4000);
     showError(text);
   }
   function showError(text) { $("chat-error").textContent = text || ""; }
@@ -112,15 +126,16 @@
     li.tabIndex = 0;
     var line = el("div", "line");
     if (item.position) line.appendChild(el("span", "", "#" + item.position));
-    if (item.waiting_since && item.status === "waiting") line.appendChild(el("span", "waited", "waiting " + waited(item.waiting_since)));
-    line.appendChild(el("span", "", item.tier ? "tier " + item.tier : "no answer yet"));
+    if (item.waiting_since && item.status === "waiting") line.appendChild(el("span", "waited", t("waitingFor", { time: waited(item.waiting_since) })));
+    line.appendChild(el("span", "", item.tier ? t("tier", { tier: item.tier }) : t("noAnswer")));
     line.appendChild(el("span", "", "$" + Number(item.cost).toFixed(4)));
     if (item.assigned_to) line.appendChild(el("span", "", "→ " + item.assigned_to));
     li.appendChild(line);
-    li.appendChild(el("div", "text", item.last_customer_text || "(no message)"));
+    li.appendChild(el("div", "text", item.last_customer_text || t("noMessage")));
     // Why a person is needed (a photo no model can read, the button, the bot unsure) before opening the chat.
-    if (item.handoff_reason) li.appendChild(el("div", "reason", "Why: " + item.handoff_reason));
-    var summary = item.summary && item.summary.status === "done" ? item.summary.text : "Summary: " + (item.summary ? item.summary.status : "none");
+    if (item.handoff_reason) li.appendChild(el("div", "reason", t("why", { reason: item.handoff_reason })));
+    var summary = item.summary && item.summary.status === "done" ? item.summary.text
+      : t("summaryStatus", { status: statusWord("summary", item.summary ? item.summary.status : "none") });
     li.appendChild(el("div", "summary-line", summary));
     li.addEventListener("click", function () { select(item.conversation); });
     li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(item.conversation); });
@@ -141,7 +156,7 @@
       var li = el("li", "card");
       li.appendChild(el("div", "line", ticket.email + " · " + new Date(ticket.created_at).toLocaleString()));
       li.appendChild(el("div", "text", ticket.text));
-      var done = el("button", "btn secondary", "Done");
+      var done = el("button", "btn secondary", t("done"));
       done.type = "button";
       done.addEventListener("click", function () { send({ type: "ticket_done", ticket: ticket.ticket }); });
       li.appendChild(done);
@@ -161,14 +176,16 @@
   function renderHead() {
     var item = currentCard();
     if (!item) return;
-    $("chat-title").textContent = "Conversation " + item.conversation.slice(0, 8);
-    $("chat-meta").textContent = item.status + (item.tier ? " · tier " + item.tier : "") + " · $" + Number(item.cost).toFixed(4);
+    $("chat-title").textContent = t("conversation", { id: item.conversation.slice(0, 8) });
+    $("chat-meta").textContent = statusWord("status", item.status) + (item.tier ? " · " + t("tier", { tier: item.tier }) : "") + " · $" + Number(item.cost).toFixed(4);
     var mine = queue && queue.mine.some(function (c) { return c.conversation === selected; });
     $("claim-btn").disabled = item.status !== "waiting";
     $("handback-btn").disabled = !mine;
     $("close-btn").disabled = !mine;
     $("reply-text").disabled = !mine;
-    $("chat-summary").textContent = item.summary && item.summary.text ? item.summary.text : "Summary " + (item.summary ? item.summary.status : "not available");
+    $("chat-summary").textContent = item.summary && item.summary.text ? item.summary.text
+      : item.summary && item.summary.status !== "none" ? t("summaryStatus", { status: statusWord("summary", item.summary.status) })
+      : t("summaryUnavailable");
   }
 
   function renderLog() {
@@ -177,9 +194,12 @@
     (conversations[selected] ? conversations[selected].messages : []).forEach(function (m) {
       if (m.kind === "event") { log.appendChild(el("div", "event", m.text)); return; }
       var node = el("div", "msg " + m.role);
-      var who = m.role === "customer" ? "Customer" : m.role === "agent" ? (m.author || "Agent") : "Assistant" + (m.tier ? " (" + m.tier + ")" : "");
+      var who = m.role === "customer" ? t("customer") : m.role === "agent" ? (m.author || t("agent"))
+        : m.tier ? t("assistantTier", { tier: m.tier }) : t("assistant");
       node.appendChild(el("span", "who", who));
-      node.appendChild(el("span", "body", m.text));
+      var body = el("span", "body", m.text);
+      body.dir = "auto";   // a customer may write in another script than the console's
+      node.appendChild(body);
       if (m.attachment && /^[\w-]{1,32}$/.test(m.attachment.id)) {
         // Served to staff by their session; a click opens it full size.
         var photo = el("a", "photo-link");
@@ -187,12 +207,12 @@
         photo.target = "_blank"; photo.rel = "noopener noreferrer";
         var img = el("img", "photo");
         img.src = photo.href;
-        img.alt = "Photo from the customer";
+        img.alt = t("photo");
         photo.appendChild(img);
         node.appendChild(photo);
       }
       if (m.citations && m.citations.length) {
-        var sources = el("div", "sources", "Sources: ");
+        var sources = el("div", "sources", t("sources") + " ");
         m.citations.forEach(function (c, i) {
           var href = safeUrl(c.url);
           if (i) sources.appendChild(document.createTextNode(" · "));
@@ -222,7 +242,7 @@
   $("claim-btn").addEventListener("click", function () { send({ type: "claim", conversation: selected }); });
   $("handback-btn").addEventListener("click", function () { send({ type: "hand_back", conversation: selected }); });
   $("close-btn").addEventListener("click", function () {
-    if (window.confirm("Close this chat? The customer will be asked to rate it.")) send({ type: "close", conversation: selected });
+    if (window.confirm(t("closeConfirm"))) send({ type: "close", conversation: selected });
   });
   $("online-toggle").addEventListener("change", function (e) { send({ type: "online", online: e.target.checked }); });
   $("canned").addEventListener("change", function (e) {
@@ -243,7 +263,7 @@
 
   setInterval(function () {
     var spans = document.querySelectorAll("#waiting .waited");
-    if (queue) queue.waiting.forEach(function (item, i) { if (spans[i]) spans[i].textContent = "waiting " + waited(item.waiting_since); });
+    if (queue) queue.waiting.forEach(function (item, i) { if (spans[i]) spans[i].textContent = t("waitingFor", { time: waited(item.waiting_since) }); });
   }, 1000);
   setInterval(function () { send({ type: "ping" }); }, 25000);
   connect();

@@ -2,544 +2,633 @@
  *   <script src="https://support.example/static/supportbot/widget.js" data-title="Help" defer></script>
  * Vanilla JS inside a shadow root, so the host page's CSS cannot reach it. Model text is only
  * ever inserted as text nodes or as links we build ourselves: never as HTML.
- * The protocol is documented in docs/protocol.md. */
+ * The protocol is documented in docs/protocol.md.
+ *
+ * Every string a visitor sees goes through gettext(): the English msgids are built in, and the
+ * visitor's language comes from the server as a JSON catalogue (locale/<lang>/LC_MESSAGES/djangojs.po,
+ * see locale/README.md). The language is data-lang on the script tag, else the browser's
+ * languages, else the shop's default (the server decides the last two). Non-ASCII text in this
+ * file is written as \u escapes: a shop's page may load it under a legacy charset. */
 (function () {
   "use strict";
   var script = document.currentScript;
-  if (!script || window.__supportbotWidget) return;
+  // The catalogue arrives asynchronously: a second copy of the tag must not start a second widget meanwhile.
+  if (!script || window.__supportbotWidget || window.__supportbotWidgetStarting) return;
+  window.__supportbotWidgetStarting = true;
   var server = (script.getAttribute("data-server") || new URL(script.src, location.href).origin).replace(/\/$/, "");
-  var title = script.getAttribute("data-title") || "Chat with us";
+  var dataTitle = script.getAttribute("data-title");
   var storageKey = "supportbot:" + server;
+  var wanted = [script.getAttribute("data-lang")].concat(navigator.languages || [navigator.language])
+    .filter(function (tag) { return tag && /^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$/.test(tag); }).slice(0, 10);
+  // A catalogue that has not come by then is given up on: the widget shows its built-in English.
+  var CATALOGUE_TIMEOUT_MS = 8000;
+  var ENGLISH = { language: "en", direction: "ltr", messages: {} };
 
-  var CSS = [
-    ".root{all:initial;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2330;}",
-    ".root *{box-sizing:border-box;font:inherit;color:inherit;}",
-    ".launcher{position:fixed;right:20px;bottom:20px;width:58px;height:58px;border-radius:50%;border:0;background:#2f5bea;color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);font-size:26px;display:flex;align-items:center;justify-content:center;z-index:2147483000;}",
-    ".launcher:focus-visible,.btn:focus-visible,textarea:focus-visible,a:focus-visible{outline:3px solid #f5a623;outline-offset:2px;}",
-    ".panel{position:fixed;right:20px;bottom:90px;width:370px;max-width:calc(100vw - 40px);height:540px;max-height:calc(100vh - 110px);background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;z-index:2147483000;}",
-    ".panel[hidden]{display:none;}",
-    ".head{background:#2f5bea;color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px;}",
-    ".head h2{margin:0;font-size:16px;font-weight:600;flex:1;color:#fff;}",
-    ".head .btn{background:transparent;color:#fff;border:1px solid rgba(255,255,255,.6);}",
-    ".state{font-size:12px;padding:4px 14px;background:#fff4d6;color:#6b4e00;}",
-    ".state[hidden]{display:none;}",
-    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7fb;}",
-    ".msg{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;}",
-    ".msg.customer{align-self:flex-end;background:#2f5bea;color:#fff;}",
-    ".msg.assistant,.msg.agent{align-self:flex-start;background:#fff;border:1px solid #e1e4ee;}",
-    ".msg.agent{border-color:#2fae6b;}",
-    ".msg .who{display:block;font-size:11px;color:#5a6275;margin-bottom:2px;}",
-    ".msg.customer .who{color:#dfe6ff;}",
-    ".event{align-self:center;font-size:12px;color:#5a6275;text-align:center;max-width:90%;}",
-    ".notice{font-size:12px;color:#8a5a00;margin-top:4px;display:block;}",
-    ".deep{font-size:12px;color:#5a3fc0;display:block;margin-bottom:4px;}",
-    ".typing{display:inline-block;letter-spacing:2px;color:#8a90a2;}",
-    ".typing[hidden]{display:none;}",
-    ".cites{margin-top:6px;font-size:13px;border-top:1px solid #eceef4;padding-top:4px;}",
-    ".cites a,.msg a{color:#2346c4;text-decoration:underline;}",
-    ".msg.customer a{color:#fff;}",
-    ".msg.customer.unsent{background:#fff;color:#8f1d2c;border:1px dashed #b00020;}",
-    ".msg.customer.unsent .who{color:#8f1d2c;}",
-    ".error{font-size:12px;color:#b00020;padding:2px 14px;}",
-    ".error:empty{display:none;}",
-    "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e1e4ee;background:#fff;margin:0;}",
-    "textarea{flex:1;resize:none;height:42px;border:1px solid #c9cede;border-radius:8px;padding:9px;background:#fff;}",
-    ".btn{border:0;border-radius:8px;padding:0 12px;background:#2f5bea;color:#fff;cursor:pointer;min-height:32px;}",
-    ".btn.secondary{background:#eef1fb;color:#2346c4;}",
-    ".attach{background:#eef1fb;color:#2346c4;font-size:18px;}",
-    ".photo{display:block;max-width:100%;max-height:220px;border-radius:8px;margin-top:4px;}",
-    ".actions{display:flex;gap:6px;padding:0 10px 10px;background:#fff;}",
-    ".rating{border:0;margin:0;padding:10px;background:#fff;border-top:1px solid #e1e4ee;display:flex;flex-direction:column;gap:6px;}",
-    ".rating[hidden]{display:none;}",
-    ".rating legend{font-weight:600;padding:0;margin-bottom:4px;}",
-    ".stars{display:flex;gap:4px;}",
-    ".star{border:1px solid #c9cede;border-radius:8px;background:#fff;color:#8a90a2;cursor:pointer;min-width:40px;min-height:36px;font-size:20px;}",
-    ".star[aria-pressed=true]{background:#fff4d6;color:#b7791f;border-color:#b7791f;}",
-    ".star:focus-visible{outline:3px solid #f5a623;outline-offset:2px;}",
-    ".rating textarea{height:52px;}",
-    ".ticket{margin:0;padding:10px;background:#fff;border-top:1px solid #e1e4ee;display:flex;flex-direction:column;gap:6px;}",
-    ".ticket[hidden]{display:none;}",
-    ".ticket input{border:1px solid #c9cede;border-radius:8px;padding:8px;background:#fff;}",
-    ".ticket textarea{height:60px;flex:none;}",
-    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;}"
-  ].join("\n");
-
-  // ---- safe rendering: text nodes and links we build, nothing else ----------------
-  function safeUrl(url) {
-    try {
-      var parsed = new URL(url, server);
-      if (parsed.protocol === "http:" || parsed.protocol === "https:") return parsed.href;
-    } catch (e) { /* not a URL */ }
-    return null;
+  // ---- the visitor's language ----------------------------------------------------------
+  var messages = {};
+  function gettext(msgid) {
+    var translated = Object.prototype.hasOwnProperty.call(messages, msgid) ? messages[msgid] : "";
+    return typeof translated === "string" && translated ? translated : msgid;
   }
-  // A bare URL stops at a quote too: in 'src="https://x/"' the quote belongs to the HTML around it.
-  var INLINE = /(!?)\[([^\]\n]{1,200})\]\(([^)\s]{1,500})\)|\*\*([^*\n]{1,300})\*\*|(https?:\/\/[^\s<>()"]{1,500})/g;
-  function renderInline(target, text) {
-    var last = 0, match;
-    INLINE.lastIndex = 0;
-    while ((match = INLINE.exec(text)) !== null) {
-      if (match.index > last) target.appendChild(document.createTextNode(text.slice(last, match.index)));
-      if (match[2] !== undefined) {
-        var href = safeUrl(match[3]);
-        // Markdown images are shown as links: the widget never loads a picture a model points at.
-        var label = match[1] ? "image: " + match[2] : match[2];
-        if (href) target.appendChild(link(href, label)); else target.appendChild(document.createTextNode(label));
-      } else if (match[4] !== undefined) {
-        var strong = document.createElement("strong");
-        strong.textContent = match[4];
-        target.appendChild(strong);
-      } else if (match[5] !== undefined) {
-        target.appendChild(link(match[5], match[5]));
-      }
-      last = INLINE.lastIndex;
-    }
-    if (last < text.length) target.appendChild(document.createTextNode(text.slice(last)));
-  }
-  function link(href, label) {
-    var a = document.createElement("a");
-    a.href = href;
-    a.textContent = label;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer nofollow";
-    return a;
-  }
-
-  // ---- DOM ---------------------------------------------------------------------------
-  var host = document.createElement("supportbot-widget");
-  // Inline !important beats any host-page rule, e.g. "* { display: none !important }".
-  host.style.setProperty("display", "block", "important");
-  host.style.setProperty("position", "static", "important");
-  host.style.setProperty("visibility", "visible", "important");
-  var shadow = host.attachShadow({ mode: "open" });
-  var style = document.createElement("style");
-  style.textContent = CSS;
-  shadow.appendChild(style);
-  var root = el("div", "root");
-  shadow.appendChild(root);
-
-  // A drawn speech bubble, not an emoji: machines without an emoji font showed an empty box.
-  function bubbleIcon() {
-    var ns = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "28");
-    svg.setAttribute("height", "28");
-    svg.setAttribute("aria-hidden", "true");
-    var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H10l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
-    path.setAttribute("fill", "#fff");
-    svg.appendChild(path);
-    return svg;
-  }
-  function el(tag, cls, attrs) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (attrs) for (var k in attrs) node.setAttribute(k, attrs[k]);
-    return node;
-  }
-
-  var launcher = el("button", "launcher", { type: "button", "aria-label": "Open chat: " + title, "aria-expanded": "false" });
-  launcher.appendChild(bubbleIcon());
-  var panel = el("section", "panel", { role: "dialog", "aria-label": title });
-  panel.hidden = true;
-  var head = el("div", "head");
-  var h2 = el("h2");
-  h2.textContent = title;
-  var closeBtn = el("button", "btn", { type: "button", "aria-label": "Close chat" });
-  closeBtn.textContent = "\u00D7";
-  head.appendChild(h2);
-  head.appendChild(closeBtn);
-  var stateBar = el("div", "state", { role: "status" });
-  stateBar.hidden = true;
-  var log = el("div", "log", { role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Conversation", tabindex: "0" });
-  var errorLine = el("div", "error", { role: "alert" });
-  var form = el("form");
-  var input = el("textarea", "", { "aria-label": "Type your message", placeholder: "Ask us anything\u2026", rows: "1" });
-  var sendBtn = el("button", "btn", { type: "submit" });
-  sendBtn.textContent = "Send";
-  // A photo goes up over HTTP first (visitor token in the header), then a message frame names it.
-  var fileInput = el("input", "sr", { type: "file", accept: "image/jpeg,image/png,image/webp", tabindex: "-1", "aria-hidden": "true" });
-  var attachBtn = el("button", "btn attach", { type: "button", "aria-label": "Attach a photo", title: "Attach a photo" });
-  attachBtn.textContent = "\u{1F4CE}";
-  form.appendChild(attachBtn);
-  form.appendChild(fileInput);
-  form.appendChild(input);
-  form.appendChild(sendBtn);
-  var actions = el("div", "actions");
-  var personBtn = el("button", "btn secondary", { type: "button" });
-  personBtn.textContent = "Talk to a person";
-  actions.appendChild(personBtn);
-  panel.appendChild(head);
-  panel.appendChild(stateBar);
-  panel.appendChild(log);
-  panel.appendChild(errorLine);
-  panel.appendChild(form);
-  panel.appendChild(actions);
-  root.appendChild(panel);
-  root.appendChild(launcher);
-
-  // ---- rating: 1-5 stars and an optional comment, once the conversation has an outcome ----
-  var ratingBox = el("fieldset", "rating");
-  ratingBox.hidden = true;
-  var ratingLegend = el("legend");
-  ratingLegend.textContent = "How did we do?";
-  var stars = el("div", "stars");
-  var starLabels = ["very unhappy", "unhappy", "neutral", "happy", "very happy"];
-  var ratingScore = 0, ratingDone = false;
-  var starButtons = starLabels.map(function (label, index) {
-    var star = el("button", "star", { type: "button", "aria-pressed": "false", "aria-label": (index + 1) + " of 5 stars, " + label });
-    star.textContent = "\u2605";
-    star.addEventListener("click", function () { pickScore(index + 1); });
-    stars.appendChild(star);
-    return star;
-  });
-  var ratingComment = el("textarea", "", { "aria-label": "Comment (optional)", placeholder: "Anything to add? (optional)", maxlength: "2000" });
-  var ratingSend = el("button", "btn", { type: "button" });
-  ratingSend.textContent = "Send rating";
-  ratingSend.disabled = true;
-  ratingBox.appendChild(ratingLegend);
-  ratingBox.appendChild(stars);
-  ratingBox.appendChild(ratingComment);
-  ratingBox.appendChild(ratingSend);
-  panel.insertBefore(ratingBox, form);
-
-  function pickScore(score) {
-    ratingScore = score;
-    starButtons.forEach(function (star, index) { star.setAttribute("aria-pressed", String(index < score)); });
-    ratingSend.disabled = false;
-  }
-  function ratingOffer(frame) {
-    var data = frame.data || {};
-    if (data.event === "rated") ratingDone = true;
-    if (data.event === "rating_requested" || data.status === "closed") ratingBox.hidden = false;
-    if (ratingDone) ratingBox.hidden = true;
-  }
-  ratingSend.addEventListener("click", function () {
-    if (!ratingScore) return;
-    sendFrame({ type: "rating", score: ratingScore, comment: ratingComment.value.trim() });
-  });
-
-  // ---- handoff: place in the queue, a person joining, the out-of-hours ticket form ----------
-  var ticketBox = el("form", "ticket", { "aria-label": "Leave a message for our team" });
-  ticketBox.hidden = true;
-  var ticketTitle = el("p", "");
-  ticketTitle.textContent = "Leave your email and a message; we'll reply when we open.";
-  var ticketEmail = el("input", "", { type: "email", "aria-label": "Your email", placeholder: "you@example.com", maxlength: "254", required: "" });
-  var ticketText = el("textarea", "", { "aria-label": "Your message for our team", placeholder: "What can we help with?", maxlength: "4000", required: "" });
-  var ticketSend = el("button", "btn", { type: "submit" });
-  ticketSend.textContent = "Send to the team";
-  ticketBox.appendChild(ticketTitle);
-  ticketBox.appendChild(ticketEmail);
-  ticketBox.appendChild(ticketText);
-  ticketBox.appendChild(ticketSend);
-  panel.insertBefore(ticketBox, actions);
-  ticketBox.addEventListener("submit", function (e) {
-    e.preventDefault();
-    sendFrame({ type: "ticket", email: ticketEmail.value.trim(), text: ticketText.value.trim() });
-  });
-
-  function handoffState(frame) {
-    var data = frame.data || {};
-    if (data.event === "out_of_hours") ticketBox.hidden = false;
-    if (data.event === "ticket_created" || data.status === "waiting" || data.status === "agent") ticketBox.hidden = true;
-    if (data.status === "waiting") setState("Waiting for a person from our team\u2026");
-    else if (data.status) setState("");
-    // A person (or the end of the chat) took over: a bot draft still streaming will never be stored.
-    if (data.status && data.status !== "bot") Object.keys(pending).forEach(function (replyTo) {
-      if (pending[replyTo].node.parentNode) log.removeChild(pending[replyTo].node);
-      delete pending[replyTo];
+  // Placeholders are spelled as in Django's templates, "%(name)s"; a test checks every translation keeps them.
+  function interpolate(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
     });
   }
-  function queuePosition(frame) {
-    if (typeof frame.position !== "number") return;
-    setState(frame.position === 1 ? "You're next in line for a person from our team."
-      : "You're number " + frame.position + " in line for a person from our team.");
+  function catalogueLoad() {
+    // The msgids are English: a visitor whose first choice is English needs no catalogue.
+    if (!wanted.length || /^en\b/i.test(wanted[0])) return Promise.resolve(ENGLISH);
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer;
+    var givenUp = new Promise(function (resolve) {
+      timer = setTimeout(function () { if (controller) controller.abort(); resolve(ENGLISH); }, CATALOGUE_TIMEOUT_MS);
+    });
+    var url = server + "/api/widget/i18n?lang=" + encodeURIComponent(wanted.join(","));
+    var request = fetch(url, controller ? { signal: controller.signal } : {})
+      .then(function (r) { if (!r.ok) throw new Error("catalogue " + r.status); return r.json(); })
+      .then(function (body) {
+        if (!body || !body.messages || typeof body.messages !== "object" || typeof body.language !== "string") {
+          throw new Error("catalogue");
+        }
+        return body;
+      })
+      .catch(function () { return ENGLISH; });
+    return Promise.race([request, givenUp]).then(function (catalogue) { clearTimeout(timer); return catalogue; });
   }
 
-  // ---- state -----------------------------------------------------------------------------
-  var socket = null, ready = false, lastSeq = 0, retries = 0, opened = false, reconnectTimer = null;
-  var outbox = [];              // customer messages not yet acknowledged by a stored "message" frame
-  var rendered = {};            // seq -> node
-  var pending = {};             // reply_to seq -> {node, body, i, text}
-  var answered = {};            // reply_to seq -> true once the stored answer arrived
-  var maxChars = 4000;
-  var currentSession = null;    // {token, ...} from the session endpoint, for photo uploads and downloads
+  catalogueLoad().then(start);
 
-  function setState(text) { stateBar.textContent = text || ""; stateBar.hidden = !text; }
-  function showError(text) { errorLine.textContent = text || ""; }
-  function scrollDown() { log.scrollTop = log.scrollHeight; }
-  function newId() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2);
-  }
-  function roleLabel(frame) {
-    if (frame.role === "customer") return "You";
-    if (frame.role === "agent") return frame.author || "Support agent";
-    return "Assistant";
-  }
+  function start(catalogue) {
+    messages = catalogue.messages || {};
+    var direction = catalogue.direction === "rtl" ? "rtl" : "ltr";
+    var title = dataTitle || gettext("Chat with us");
 
-  function bubble(role, label) {
-    var node = el("div", "msg " + role);
-    var who = el("span", "who");
-    who.textContent = label;
-    node.appendChild(who);
-    var body = el("span", "body");
-    node.appendChild(body);
-    return { node: node, body: body };
-  }
+    var CSS = [
+      ".root{all:initial;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1d2330;}",
+      ".root *{box-sizing:border-box;font:inherit;color:inherit;}",
+      ".launcher{position:fixed;right:20px;bottom:20px;width:58px;height:58px;border-radius:50%;border:0;background:#2f5bea;color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);font-size:26px;display:flex;align-items:center;justify-content:center;z-index:2147483000;}",
+      ".launcher:focus-visible,.btn:focus-visible,textarea:focus-visible,a:focus-visible{outline:3px solid #f5a623;outline-offset:2px;}",
+      ".panel{position:fixed;right:20px;bottom:90px;width:370px;max-width:calc(100vw - 40px);height:540px;max-height:calc(100vh - 110px);background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;z-index:2147483000;}",
+      ".panel[hidden]{display:none;}",
+      ".head{background:#2f5bea;color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px;}",
+      ".head h2{margin:0;font-size:16px;font-weight:600;flex:1;color:#fff;}",
+      ".head .btn{background:transparent;color:#fff;border:1px solid rgba(255,255,255,.6);}",
+      ".state{font-size:12px;padding:4px 14px;background:#fff4d6;color:#6b4e00;}",
+      ".state[hidden]{display:none;}",
+      ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7fb;}",
+      ".msg{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;}",
+      // One shade darker than the brand blue, so the light "You" label reads (4.4:1 before, 5.3:1 now).
+    ".msg.customer{align-self:flex-end;background:#2a4fd8;color:#fff;}",
+      ".msg.assistant,.msg.agent{align-self:flex-start;background:#fff;border:1px solid #e1e4ee;}",
+      ".msg.agent{border-color:#2fae6b;}",
+      ".msg .who{display:block;font-size:11px;color:#5a6275;margin-bottom:2px;}",
+    // Each line of a message takes its own direction, so English in an Arabic widget keeps its full stops in place.
+    ".msg .body{display:block;unicode-bidi:plaintext;}",
+      ".msg.customer .who{color:#dfe6ff;}",
+      ".event{align-self:center;font-size:12px;color:#5a6275;text-align:center;max-width:90%;}",
+      ".notice{font-size:12px;color:#8a5a00;margin-top:4px;display:block;}",
+      ".deep{font-size:12px;color:#5a3fc0;display:block;margin-bottom:4px;}",
+      ".typing{display:inline-block;letter-spacing:2px;color:#5a6275;}",
+      ".typing[hidden]{display:none;}",
+      ".cites{margin-top:6px;font-size:13px;border-top:1px solid #eceef4;padding-top:4px;}",
+      ".cites a,.msg a{color:#2346c4;text-decoration:underline;}",
+      ".msg.customer a{color:#fff;}",
+      ".msg.customer.unsent{background:#fff;color:#8f1d2c;border:1px dashed #b00020;}",
+      ".msg.customer.unsent .who{color:#8f1d2c;}",
+      ".error{font-size:12px;color:#b00020;padding:2px 14px;}",
+      ".error:empty{display:none;}",
+      "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e1e4ee;background:#fff;margin:0;}",
+      "textarea{flex:1;resize:none;height:42px;border:1px solid #c9cede;border-radius:8px;padding:9px;background:#fff;}",
+      ".btn{border:0;border-radius:8px;padding:0 12px;background:#2f5bea;color:#fff;cursor:pointer;min-height:32px;}",
+      ".btn.secondary{background:#eef1fb;color:#2346c4;}",
+      ".attach{background:#eef1fb;color:#2346c4;display:flex;align-items:center;justify-content:center;padding:0 9px;}",
+      ".photo{display:block;max-width:100%;max-height:220px;border-radius:8px;margin-top:4px;}",
+      ".actions{display:flex;gap:6px;padding:0 10px 10px;background:#fff;}",
+      ".rating{border:0;margin:0;padding:10px;background:#fff;border-top:1px solid #e1e4ee;display:flex;flex-direction:column;gap:6px;}",
+      ".rating[hidden]{display:none;}",
+      // Floated, the legend is laid out as a flex item instead of straddling the border over the conversation.
+    ".rating legend{float:left;font-weight:600;padding:0;margin-bottom:4px;}",
+      ".stars{display:flex;gap:4px;}",
+      ".star{border:1px solid #c9cede;border-radius:8px;background:#fff;color:#5a6275;cursor:pointer;min-width:40px;min-height:36px;font-size:20px;}",
+      ".star[aria-pressed=true]{background:#fff4d6;color:#b7791f;border-color:#b7791f;}",
+      ".star:focus-visible{outline:3px solid #f5a623;outline-offset:2px;}",
+      ".rating textarea{height:52px;}",
+      ".ticket{margin:0;padding:10px;background:#fff;border-top:1px solid #e1e4ee;display:flex;flex-direction:column;gap:6px;}",
+      ".ticket[hidden]{display:none;}",
+      ".ticket input{border:1px solid #c9cede;border-radius:8px;padding:8px;background:#fff;}",
+      ".ticket textarea{height:60px;flex:none;}",
+      // Right-to-left languages: the launcher and the panel sit bottom left; flex rows and bubbles mirror by themselves.
+    ".root[dir=rtl] .launcher,.root[dir=rtl] .panel{right:auto;left:20px;}",
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;}"
+    ].join("\n");
 
-  function renderMessage(frame) {
-    if (rendered[frame.seq]) return;
-    var node;
-    if (frame.kind === "event" || frame.role === "system") {
-      node = el("div", "event");
-      node.textContent = frame.text;
-    } else {
-      var b = bubble(frame.role, roleLabel(frame));
-      renderInline(b.body, frame.text);
-      if (frame.attachment) showPhoto(b.node, frame.attachment);
-      node = b.node;
-      // A citation is "already linked" only if the text rendered a link to it: a bare relative
-      // path such as "(/help/slug/)" in the text stays plain text and still needs its link.
-      var linked = Array.prototype.map.call(b.body.querySelectorAll("a"), function (a) { return a.href; });
-      var uncited = (frame.citations || []).filter(function (c) { return linked.indexOf(safeUrl(c.url)) === -1; });
-      if (uncited.length) {
-        var cites = el("div", "cites");
-        cites.appendChild(document.createTextNode("Read more: "));
-        uncited.forEach(function (c, index) {
-          var href = safeUrl(c.url);
-          if (!href) return;
-          if (index) cites.appendChild(document.createTextNode(" \u00B7 "));
-          cites.appendChild(link(href, c.title));
-        });
-        node.appendChild(cites);
+    // ---- safe rendering: text nodes and links we build, nothing else ----------------
+    function safeUrl(url) {
+      try {
+        var parsed = new URL(url, server);
+        if (parsed.protocol === "http:" || parsed.protocol === "https:") return parsed.href;
+      } catch (e) { /* not a URL */ }
+      return null;
+    }
+    // A bare URL stops at a quote too: in 'src="https://x/"' the quote belongs to the HTML around it.
+    var INLINE = /(!?)\[([^\]\n]{1,200})\]\(([^)\s]{1,500})\)|\*\*([^*\n]{1,300})\*\*|(https?:\/\/[^\s<>()"]{1,500})/g;
+    function renderInline(target, text) {
+      var last = 0, match;
+      INLINE.lastIndex = 0;
+      while ((match = INLINE.exec(text)) !== null) {
+        if (match.index > last) target.appendChild(document.createTextNode(text.slice(last, match.index)));
+        if (match[2] !== undefined) {
+          var href = safeUrl(match[3]);
+          // Markdown images are shown as links: the widget never loads a picture a model points at.
+          var label = match[1] ? interpolate(gettext("Image: %(title)s"), { title: match[2] }) : match[2];
+          if (href) target.appendChild(link(href, label)); else target.appendChild(document.createTextNode(label));
+        } else if (match[4] !== undefined) {
+          var strong = document.createElement("strong");
+          strong.textContent = match[4];
+          target.appendChild(strong);
+        } else if (match[5] !== undefined) {
+          target.appendChild(link(match[5], match[5]));
+        }
+        last = INLINE.lastIndex;
       }
-      if (frame.fell_back) {
-        var note = el("span", "notice");
-        note.textContent = "Answered by a backup model.";
-        node.appendChild(note);
-      }
+      if (last < text.length) target.appendChild(document.createTextNode(text.slice(last)));
     }
-    node.setAttribute("data-seq", String(frame.seq));
-    var streaming = frame.reply_to !== undefined && pending[frame.reply_to];
-    if (streaming) {
-      log.replaceChild(node, streaming.node);
-      delete pending[frame.reply_to];
-    } else {
-      log.appendChild(node);
+    function link(href, label) {
+      var a = document.createElement("a");
+      a.href = href;
+      a.textContent = label;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer nofollow";
+      return a;
     }
-    rendered[frame.seq] = node;
-    if (frame.reply_to !== undefined) answered[frame.reply_to] = true;
-    if (frame.seq > lastSeq) lastSeq = frame.seq;
-    if (frame.client_id) outbox = outbox.filter(function (m) { return m.client_id !== frame.client_id; });
-    scrollDown();
-  }
 
-  function pendingFor(replyTo, tier) {
-    if (answered[replyTo]) return null;   // late frame for an answer already shown in full
-    var p = pending[replyTo];
-    if (!p) {
-      var b = bubble("assistant", "Assistant");
-      b.node.setAttribute("aria-busy", "true");
-      var deep = el("span", "deep");
-      b.node.insertBefore(deep, b.body);
-      var typing = el("span", "typing", { "aria-label": "Assistant is typing" });
-      typing.textContent = "\u2022\u2022\u2022";
-      b.node.appendChild(typing);
-      p = pending[replyTo] = { node: b.node, body: b.body, deep: deep, typing: typing, i: 0, text: "" };
-      log.appendChild(b.node);
+    // ---- DOM ---------------------------------------------------------------------------
+    var host = document.createElement("supportbot-widget");
+    // Inline !important beats any host-page rule, e.g. "* { display: none !important }".
+    host.style.setProperty("display", "block", "important");
+    host.style.setProperty("position", "static", "important");
+    host.style.setProperty("visibility", "visible", "important");
+    var shadow = host.attachShadow({ mode: "open" });
+    var style = document.createElement("style");
+    style.textContent = CSS;
+    shadow.appendChild(style);
+    var root = el("div", "root", { lang: catalogue.language, dir: direction });
+    shadow.appendChild(root);
+
+    // A drawn speech bubble, not an emoji: machines without an emoji font showed an empty box.
+    function bubbleIcon() {
+      var ns = "http://www.w3.org/2000/svg";
+      var svg = document.createElementNS(ns, "svg");
+      svg.setAttribute("viewBox", "0 0 24 24");
+      svg.setAttribute("width", "28");
+      svg.setAttribute("height", "28");
+      svg.setAttribute("aria-hidden", "true");
+      var path = document.createElementNS(ns, "path");
+      path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H10l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+      path.setAttribute("fill", "#fff");
+      svg.appendChild(path);
+      return svg;
     }
-    if (tier === "thinking") p.deep.textContent = "Looking into this more deeply\u2026";
-    return p;
-  }
-  function pendingText(p, text) {
-    p.text = text;
-    p.body.textContent = "";
-    renderInline(p.body, text);
-    p.typing.hidden = true;
-    scrollDown();
-  }
+    // The attach button's paperclip, drawn for the same reason (the emoji rendered as an empty box).
+    function paperclipIcon() {
+      var ns = "http://www.w3.org/2000/svg";
+      var svg = document.createElementNS(ns, "svg");
+      svg.setAttribute("viewBox", "0 0 24 24");
+      svg.setAttribute("width", "20");
+      svg.setAttribute("height", "20");
+      svg.setAttribute("aria-hidden", "true");
+      svg.setAttribute("focusable", "false");
+      var path = document.createElementNS(ns, "path");
+      path.setAttribute("d", "M16 8v8a4 4 0 0 1-8 0V6a3 3 0 0 1 6 0v10a1.5 1.5 0 0 1-3 0V8");
+      path.setAttribute("transform", "rotate(45 12 12)");
+      path.setAttribute("fill", "none");
+      path.setAttribute("stroke", "currentColor");
+      path.setAttribute("stroke-width", "2");
+      path.setAttribute("stroke-linecap", "round");
+      svg.appendChild(path);
+      return svg;
+    }
+    function el(tag, cls, attrs) {
+      var node = document.createElement(tag);
+      if (cls) node.className = cls;
+      if (attrs) for (var k in attrs) node.setAttribute(k, attrs[k]);
+      return node;
+    }
 
-  // ---- frames from the server ---------------------------------------------------------
-  var handlers = {
-    ready: function (f) {
-      ready = true; retries = 0; setState(""); showError("");
-      personBtn.hidden = f.status !== "bot";
-      outbox.forEach(function (m) { sendFrame(m); });
-    },
-    message: function (f) { renderMessage(f); if (f.data && f.data.status) personBtn.hidden = f.data.status !== "bot"; ratingOffer(f); handoffState(f); },
-    queue: queuePosition,
-    typing: function (f) {
-      // "typing" starts an answer from its first token: after a server restart the question is
-      // answered afresh, so the cut draft's text and index must not be spliced onto the new one.
-      var p = pendingFor(f.reply_to, f.tier);
-      if (p) { p.i = 0; p.text = ""; }
-    },
-    token: function (f) {
-      var p = pendingFor(f.reply_to);
-      if (!p || f.i !== p.i + 1) return;   // duplicate (or stale) token: the final message will carry the truth
-      p.i = f.i;
-      pendingText(p, p.text + f.text);
-    },
-    stream: function (f) { var p = pendingFor(f.reply_to); if (p) { p.i = f.i; pendingText(p, f.text); } },
-    notice: function (f) {
-      var p = pendingFor(f.reply_to);
-      if (!p) return;
-      var note = el("span", "notice");
-      note.textContent = f.text;
-      p.node.appendChild(note);
-    },
-    error: function (f) {
-      if (f.client_id && unsent(f.client_id, f.message)) return;
-      showError(f.message);
-      if (f.code === "already_rated") { ratingDone = true; ratingBox.hidden = true; }
-    },
-    pong: function () {}
-  };
-
-  // The server refused a message (its error names the client_id): show it as not sent, with the
-  // reason, and take it out of the outbox so no reconnect ever sends it again.
-  function unsent(clientId, reason) {
-    var refused = outbox.filter(function (m) { return m.client_id === clientId; })[0];
-    if (!refused) return false;
-    outbox = outbox.filter(function (m) { return m !== refused; });
-    var b = bubble("customer unsent", "Not sent");
-    b.body.textContent = refused.text;
-    var why = el("span", "notice");
-    why.textContent = reason;
-    b.node.appendChild(why);
-    log.appendChild(b.node);
-    scrollDown();
-    return true;
-  }
-
-  // Half an emoji (a lone UTF-16 surrogate) cannot be stored: browsers that can repair text do so
-  // here; on others the server refuses the message and it is shown as not sent.
-  function wellFormed(text) {
-    return typeof text.toWellFormed === "function" ? text.toWellFormed() : text;
-  }
-
-  function sendFrame(frame) {
-    if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
-  }
-
-  function stored() {
-    try { return JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { return null; }
-  }
-  function store(value) {
-    try { if (value) localStorage.setItem(storageKey, JSON.stringify(value)); else localStorage.removeItem(storageKey); } catch (e) { /* private mode */ }
-  }
-
-  function session() {
-    var existing = stored();
-    if (existing && existing.token) return Promise.resolve(existing);
-    return fetch(server + "/api/widget/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })
-      .then(function (r) {
-        if (!r.ok) throw new Error("The chat is not available on this site (" + r.status + ").");
-        return r.json();
-      })
-      .then(function (body) { store(body); return body; });
-  }
-
-  function connect() {
-    clearTimeout(reconnectTimer);
-    setState(retries ? "Reconnecting\u2026" : "Connecting\u2026");
-    session().then(function (s) {
-      maxChars = s.max_message_chars || maxChars;
-      currentSession = s;
-      socket = new WebSocket(s.websocket_url);
-      socket.onopen = function () { socket.send(JSON.stringify({ type: "hello", token: s.token, last_seq: lastSeq })); };
-      socket.onmessage = function (event) {
-        var frame;
-        try { frame = JSON.parse(event.data); } catch (e) { return; }
-        var handler = handlers[frame.type];
-        if (handler) handler(frame);
-      };
-      socket.onclose = function (event) {
-        ready = false;
-        if (event.code === 4401) store(null);   // token expired or revoked: start a fresh conversation
-        scheduleReconnect();
-      };
-    }).catch(function (err) { showError(err.message); scheduleReconnect(); });
-  }
-
-  function scheduleReconnect() {
-    retries += 1;
-    var delay = Math.min(10000, 500 * Math.pow(2, Math.min(retries, 5))) * (0.5 + Math.random() / 2);
-    setState("Reconnecting\u2026");
-    reconnectTimer = setTimeout(connect, delay);
-  }
-
-  // The photo is fetched with the token in a header, never in a URL, and shown from a blob: URL.
-  function showPhoto(node, attachment) {
-    if (!currentSession || !/^[\w-]{1,32}$/.test(attachment.id)) return;
-    fetch(server + "/api/widget/attachments/" + attachment.id, { headers: { Authorization: "Bearer " + currentSession.token } })
-      .then(function (r) { if (!r.ok) throw new Error(); return r.blob(); })
-      .then(function (blob) {
-        var img = el("img", "photo", { alt: "Your photo" });
-        img.src = URL.createObjectURL(blob);
-        node.appendChild(img);
-        scrollDown();
-      })
-      .catch(function () { /* the text still says a photo was sent */ });
-  }
-
-  function sendPhoto(file) {
-    if (!currentSession) return;
-    var body = new FormData();
-    body.append("file", file);
-    showError("");
-    setState("Sending your photo\u2026");
-    fetch(server + "/api/widget/attachments", { method: "POST", headers: { Authorization: "Bearer " + currentSession.token }, body: body })
-      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || "The photo could not be sent."); return j; }); })
-      .then(function (j) {
-        setState("");
-        var frame = { type: "message", text: wellFormed(input.value.trim()), client_id: newId(), attachment: j.attachment.id };
-        input.value = "";
-        outbox.push(frame);
-        if (ready) sendFrame(frame);
-      })
-      .catch(function (err) { setState(""); showError(err.message); });
-  }
-
-  function submit() {
-    var text = wellFormed(input.value.trim());
-    if (!text) return;
-    if (text.length > maxChars) { showError("Messages are limited to " + maxChars + " characters."); return; }
-    var frame = { type: "message", text: text, client_id: newId() };
-    outbox.push(frame);
-    input.value = "";
-    showError("");
-    if (ready) sendFrame(frame);
-  }
-
-  function open() {
-    panel.hidden = false;
-    launcher.setAttribute("aria-expanded", "true");
-    input.focus();
-    if (!opened) { opened = true; connect(); }
-  }
-  function close() {
+    var launcher = el("button", "launcher", { type: "button", "aria-label": interpolate(gettext("Open chat: %(title)s"), { title: title }), "aria-expanded": "false" });
+    launcher.appendChild(bubbleIcon());
+    var panel = el("section", "panel", { role: "dialog", "aria-label": title });
     panel.hidden = true;
-    launcher.setAttribute("aria-expanded", "false");
-    launcher.focus();
+    var head = el("div", "head");
+    var h2 = el("h2");
+    h2.textContent = title;
+    var closeBtn = el("button", "btn", { type: "button", "aria-label": gettext("Close chat") });
+    closeBtn.textContent = "\u00D7";
+    head.appendChild(h2);
+    head.appendChild(closeBtn);
+    var stateBar = el("div", "state", { role: "status" });
+    stateBar.hidden = true;
+    var log = el("div", "log", { role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": gettext("Conversation"), tabindex: "0" });
+    var errorLine = el("div", "error", { role: "alert" });
+    var form = el("form");
+    var input = el("textarea", "", { "aria-label": gettext("Type your message"), placeholder: gettext("Ask us anything\u2026"), rows: "1", dir: "auto" });
+    var sendBtn = el("button", "btn", { type: "submit" });
+    sendBtn.textContent = gettext("Send");
+    // A photo goes up over HTTP first (visitor token in the header), then a message frame names it.
+    var fileInput = el("input", "sr", { type: "file", accept: "image/jpeg,image/png,image/webp", tabindex: "-1", "aria-hidden": "true" });
+    var attachBtn = el("button", "btn attach", { type: "button", "aria-label": gettext("Attach a photo"), title: gettext("Attach a photo") });
+    attachBtn.appendChild(paperclipIcon());
+    form.appendChild(attachBtn);
+    form.appendChild(fileInput);
+    form.appendChild(input);
+    form.appendChild(sendBtn);
+    var actions = el("div", "actions");
+    var personBtn = el("button", "btn secondary", { type: "button" });
+    personBtn.textContent = gettext("Talk to a person");
+    actions.appendChild(personBtn);
+    panel.appendChild(head);
+    panel.appendChild(stateBar);
+    panel.appendChild(log);
+    panel.appendChild(errorLine);
+    panel.appendChild(form);
+    panel.appendChild(actions);
+    root.appendChild(panel);
+    root.appendChild(launcher);
+
+    // ---- rating: 1-5 stars and an optional comment, once the conversation has an outcome ----
+    var ratingBox = el("fieldset", "rating");
+    ratingBox.hidden = true;
+    var ratingLegend = el("legend");
+    ratingLegend.textContent = gettext("How did we do?");
+    var stars = el("div", "stars");
+    // Whole sentences, not "N of 5 stars, " + label: word order and plurals differ between languages.
+    var starLabels = [
+      gettext("1 of 5 stars, very unhappy"),
+      gettext("2 of 5 stars, unhappy"),
+      gettext("3 of 5 stars, neutral"),
+      gettext("4 of 5 stars, happy"),
+      gettext("5 of 5 stars, very happy")
+    ];
+    var ratingScore = 0, ratingDone = false;
+    var starButtons = starLabels.map(function (label, index) {
+      var star = el("button", "star", { type: "button", "aria-pressed": "false", "aria-label": label });
+      star.textContent = "\u2605";
+      star.addEventListener("click", function () { pickScore(index + 1); });
+      stars.appendChild(star);
+      return star;
+    });
+    var ratingComment = el("textarea", "", { "aria-label": gettext("Comment (optional)"), placeholder: gettext("Anything to add? (optional)"), maxlength: "2000", dir: "auto" });
+    var ratingSend = el("button", "btn", { type: "button" });
+    ratingSend.textContent = gettext("Send rating");
+    ratingSend.disabled = true;
+    ratingBox.appendChild(ratingLegend);
+    ratingBox.appendChild(stars);
+    ratingBox.appendChild(ratingComment);
+    ratingBox.appendChild(ratingSend);
+    panel.insertBefore(ratingBox, form);
+
+    function pickScore(score) {
+      ratingScore = score;
+      starButtons.forEach(function (star, index) { star.setAttribute("aria-pressed", String(index < score)); });
+      ratingSend.disabled = false;
+    }
+    function ratingOffer(frame) {
+      var data = frame.data || {};
+      if (data.event === "rated") ratingDone = true;
+      if (data.event === "rating_requested" || data.status === "closed") ratingBox.hidden = false;
+      if (ratingDone) ratingBox.hidden = true;
+    }
+    ratingSend.addEventListener("click", function () {
+      if (!ratingScore) return;
+      sendFrame({ type: "rating", score: ratingScore, comment: ratingComment.value.trim() });
+    });
+
+    // ---- handoff: place in the queue, a person joining, the out-of-hours ticket form ----------
+    var ticketBox = el("form", "ticket", { "aria-label": gettext("Leave a message for our team") });
+    ticketBox.hidden = true;
+    var ticketTitle = el("p", "");
+    ticketTitle.textContent = gettext("Leave your email and a message; we'll reply when we open.");
+    // Translators: an example address in the visitor's language; keep example.com, the domain reserved for examples.
+    var ticketEmail = el("input", "", { type: "email", "aria-label": gettext("Your email"), placeholder: gettext("you@example.com"), maxlength: "254", required: "" });
+    var ticketText = el("textarea", "", { "aria-label": gettext("Your message for our team"), placeholder: gettext("What can we help with?"), maxlength: "4000", required: "", dir: "auto" });
+    var ticketSend = el("button", "btn", { type: "submit" });
+    ticketSend.textContent = gettext("Send to the team");
+    ticketBox.appendChild(ticketTitle);
+    ticketBox.appendChild(ticketEmail);
+    ticketBox.appendChild(ticketText);
+    ticketBox.appendChild(ticketSend);
+    panel.insertBefore(ticketBox, actions);
+    ticketBox.addEventListener("submit", function (e) {
+      e.preventDefault();
+      sendFrame({ type: "ticket", email: ticketEmail.value.trim(), text: ticketText.value.trim() });
+    });
+
+    function handoffState(frame) {
+      var data = frame.data || {};
+      if (data.event === "out_of_hours") ticketBox.hidden = false;
+      if (data.event === "ticket_created" || data.status === "waiting" || data.status === "agent") ticketBox.hidden = true;
+      if (data.status === "waiting") setState(gettext("Waiting for a person from our team\u2026"));
+      else if (data.status) setState("");
+      // A person (or the end of the chat) took over: a bot draft still streaming will never be stored.
+      if (data.status && data.status !== "bot") Object.keys(pending).forEach(function (replyTo) {
+        if (pending[replyTo].node.parentNode) log.removeChild(pending[replyTo].node);
+        delete pending[replyTo];
+      });
+    }
+    function queuePosition(frame) {
+      if (typeof frame.position !== "number") return;
+      setState(frame.position === 1 ? gettext("You're next in line for a person from our team.")
+        : interpolate(gettext("You're number %(position)s in line for a person from our team."), { position: frame.position }));
+    }
+
+    // ---- state -----------------------------------------------------------------------------
+    var socket = null, ready = false, lastSeq = 0, retries = 0, opened = false, reconnectTimer = null;
+    var outbox = [];              // customer messages not yet acknowledged by a stored "message" frame
+    var rendered = {};            // seq -> node
+    var pending = {};             // reply_to seq -> {node, body, i, text}
+    var answered = {};            // reply_to seq -> true once the stored answer arrived
+    var maxChars = 4000;
+    var currentSession = null;    // {token, ...} from the session endpoint, for photo uploads and downloads
+
+    function setState(text) { stateBar.textContent = text || ""; stateBar.hidden = !text; }
+    function showError(text) { errorLine.textContent = text || ""; }
+    function scrollDown() { log.scrollTop = log.scrollHeight; }
+    function newId() {
+      if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+      return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2);
+    }
+    function roleLabel(frame) {
+      if (frame.role === "customer") return gettext("You");
+      if (frame.role === "agent") return frame.author || gettext("Support agent");
+      return gettext("Assistant");
+    }
+
+    function bubble(role, label) {
+      var node = el("div", "msg " + role);
+      var who = el("span", "who");
+      who.textContent = label;
+      node.appendChild(who);
+      // A message may be in another script than the widget (an English question in an Arabic widget).
+      var body = el("span", "body", { dir: "auto" });
+      node.appendChild(body);
+      return { node: node, body: body };
+    }
+
+    function renderMessage(frame) {
+      if (rendered[frame.seq]) return;
+      var node;
+      if (frame.kind === "event" || frame.role === "system") {
+        node = el("div", "event");
+        node.textContent = frame.text;
+      } else {
+        var b = bubble(frame.role, roleLabel(frame));
+        renderInline(b.body, frame.text);
+        if (frame.attachment) showPhoto(b.node, frame.attachment);
+        node = b.node;
+        // A citation is "already linked" only if the text rendered a link to it: a bare relative
+        // path such as "(/help/slug/)" in the text stays plain text and still needs its link.
+        var linked = Array.prototype.map.call(b.body.querySelectorAll("a"), function (a) { return a.href; });
+        var uncited = (frame.citations || []).filter(function (c) { return linked.indexOf(safeUrl(c.url)) === -1; });
+        if (uncited.length) {
+          var cites = el("div", "cites");
+          cites.appendChild(document.createTextNode(gettext("Read more:") + " "));
+          uncited.forEach(function (c, index) {
+            var href = safeUrl(c.url);
+            if (!href) return;
+            if (index) cites.appendChild(document.createTextNode(" \u00B7 "));
+            cites.appendChild(link(href, c.title));
+          });
+          node.appendChild(cites);
+        }
+        if (frame.fell_back) {
+          var note = el("span", "notice");
+          note.textContent = gettext("Answered by a backup model.");
+          node.appendChild(note);
+        }
+      }
+      node.setAttribute("data-seq", String(frame.seq));
+      var streaming = frame.reply_to !== undefined && pending[frame.reply_to];
+      if (streaming) {
+        log.replaceChild(node, streaming.node);
+        delete pending[frame.reply_to];
+      } else {
+        log.appendChild(node);
+      }
+      rendered[frame.seq] = node;
+      if (frame.reply_to !== undefined) answered[frame.reply_to] = true;
+      if (frame.seq > lastSeq) lastSeq = frame.seq;
+      if (frame.client_id) outbox = outbox.filter(function (m) { return m.client_id !== frame.client_id; });
+      scrollDown();
+    }
+
+    function pendingFor(replyTo, tier) {
+      if (answered[replyTo]) return null;   // late frame for an answer already shown in full
+      var p = pending[replyTo];
+      if (!p) {
+        var b = bubble("assistant", gettext("Assistant"));
+        b.node.setAttribute("aria-busy", "true");
+        var deep = el("span", "deep");
+        b.node.insertBefore(deep, b.body);
+        var typing = el("span", "typing", { "aria-label": gettext("Assistant is typing") });
+        typing.textContent = "\u2022\u2022\u2022";
+        b.node.appendChild(typing);
+        p = pending[replyTo] = { node: b.node, body: b.body, deep: deep, typing: typing, i: 0, text: "" };
+        log.appendChild(b.node);
+      }
+      if (tier === "thinking") p.deep.textContent = gettext("Looking into this more deeply\u2026");
+      return p;
+    }
+    function pendingText(p, text) {
+      p.text = text;
+      p.body.textContent = "";
+      renderInline(p.body, text);
+      p.typing.hidden = true;
+      scrollDown();
+    }
+
+    // ---- frames from the server ---------------------------------------------------------
+    var handlers = {
+      ready: function (f) {
+        ready = true; retries = 0; setState(""); showError("");
+        personBtn.hidden = f.status !== "bot";
+        outbox.forEach(function (m) { sendFrame(m); });
+      },
+      message: function (f) { renderMessage(f); if (f.data && f.data.status) personBtn.hidden = f.data.status !== "bot"; ratingOffer(f); handoffState(f); },
+      queue: queuePosition,
+      typing: function (f) {
+        // "typing" starts an answer from its first token: after a server restart the question is
+        // answered afresh, so the cut draft's text and index must not be spliced onto the new one.
+        var p = pendingFor(f.reply_to, f.tier);
+        if (p) { p.i = 0; p.text = ""; }
+      },
+      token: function (f) {
+        var p = pendingFor(f.reply_to);
+        if (!p || f.i !== p.i + 1) return;   // duplicate (or stale) token: the final message will carry the truth
+        p.i = f.i;
+        pendingText(p, p.text + f.text);
+      },
+      stream: function (f) { var p = pendingFor(f.reply_to); if (p) { p.i = f.i; pendingText(p, f.text); } },
+      notice: function (f) {
+        var p = pendingFor(f.reply_to);
+        if (!p) return;
+        var note = el("span", "notice");
+        note.textContent = f.text;
+        p.node.appendChild(note);
+      },
+      error: function (f) {
+        if (f.client_id && unsent(f.client_id, f.message)) return;
+        showError(f.message);
+        if (f.code === "already_rated") { ratingDone = true; ratingBox.hidden = true; }
+      },
+      pong: function () {}
+    };
+
+    // The server refused a message (its error names the client_id): show it as not sent, with the
+    // reason, and take it out of the outbox so no reconnect ever sends it again.
+    function unsent(clientId, reason) {
+      var refused = outbox.filter(function (m) { return m.client_id === clientId; })[0];
+      if (!refused) return false;
+      outbox = outbox.filter(function (m) { return m !== refused; });
+      var b = bubble("customer unsent", gettext("Not sent"));
+      b.body.textContent = refused.text;
+      var why = el("span", "notice");
+      why.textContent = reason;
+      b.node.appendChild(why);
+      log.appendChild(b.node);
+      scrollDown();
+      return true;
+    }
+
+    // Half an emoji (a lone UTF-16 surrogate) cannot be stored: browsers that can repair text do so
+    // here; on others the server refuses the message and it is shown as not sent.
+    function wellFormed(text) {
+      return typeof text.toWellFormed === "function" ? text.toWellFormed() : text;
+    }
+
+    function sendFrame(frame) {
+      if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
+    }
+
+    function stored() {
+      try { return JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { return null; }
+    }
+    function store(value) {
+      try { if (value) localStorage.setItem(storageKey, JSON.stringify(value)); else localStorage.removeItem(storageKey); } catch (e) { /* private mode */ }
+    }
+
+    function session() {
+      var existing = stored();
+      if (existing && existing.token) return Promise.resolve(existing);
+      return fetch(server + "/api/widget/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })
+        .then(function (r) {
+          if (!r.ok) throw new Error(interpolate(gettext("The chat is not available on this site (%(status)s)."), { status: r.status }));
+          return r.json();
+        })
+        .then(function (body) { store(body); return body; });
+    }
+
+    function connect() {
+      clearTimeout(reconnectTimer);
+      setState(retries ? gettext("Reconnecting\u2026") : gettext("Connecting\u2026"));
+      session().then(function (s) {
+        maxChars = s.max_message_chars || maxChars;
+        currentSession = s;
+        socket = new WebSocket(s.websocket_url);
+        socket.onopen = function () { socket.send(JSON.stringify({ type: "hello", token: s.token, last_seq: lastSeq })); };
+        socket.onmessage = function (event) {
+          var frame;
+          try { frame = JSON.parse(event.data); } catch (e) { return; }
+          var handler = handlers[frame.type];
+          if (handler) handler(frame);
+        };
+        socket.onclose = function (event) {
+          ready = false;
+          if (event.code === 4401) store(null);   // token expired or revoked: start a fresh conversation
+          scheduleReconnect();
+        };
+      }).catch(function (err) { showError(err.message); scheduleReconnect(); });
+    }
+
+    function scheduleReconnect() {
+      retries += 1;
+      var delay = Math.min(10000, 500 * Math.pow(2, Math.min(retries, 5))) * (0.5 + Math.random() / 2);
+      setState(gettext("Reconnecting\u2026"));
+      reconnectTimer = setTimeout(connect, delay);
+    }
+
+    // The photo is fetched with the token in a header, never in a URL, and shown from a blob: URL.
+    function showPhoto(node, attachment) {
+      if (!currentSession || !/^[\w-]{1,32}$/.test(attachment.id)) return;
+      fetch(server + "/api/widget/attachments/" + attachment.id, { headers: { Authorization: "Bearer " + currentSession.token } })
+        .then(function (r) { if (!r.ok) throw new Error(); return r.blob(); })
+        .then(function (blob) {
+          var img = el("img", "photo", { alt: gettext("Your photo") });
+          img.src = URL.createObjectURL(blob);
+          node.appendChild(img);
+          scrollDown();
+        })
+        .catch(function () { /* the text still says a photo was sent */ });
+    }
+
+    function sendPhoto(file) {
+      if (!currentSession) return;
+      var body = new FormData();
+      body.append("file", file);
+      showError("");
+      setState(gettext("Sending your photo\u2026"));
+      fetch(server + "/api/widget/attachments", { method: "POST", headers: { Authorization: "Bearer " + currentSession.token }, body: body })
+        .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || gettext("The photo could not be sent.")); return j; }); })
+        .then(function (j) {
+          setState("");
+          var frame = { type: "message", text: wellFormed(input.value.trim()), client_id: newId(), attachment: j.attachment.id };
+          input.value = "";
+          outbox.push(frame);
+          if (ready) sendFrame(frame);
+        })
+        .catch(function (err) { setState(""); showError(err.message); });
+    }
+
+    function submit() {
+      var text = wellFormed(input.value.trim());
+      if (!text) return;
+      // Translators: the limit is at least 100, so a plural form for small numbers is never needed.
+      if (text.length > maxChars) { showError(interpolate(gettext("Messages are limited to %(limit)s characters."), { limit: maxChars })); return; }
+      var frame = { type: "message", text: text, client_id: newId() };
+      outbox.push(frame);
+      input.value = "";
+      showError("");
+      if (ready) sendFrame(frame);
+    }
+
+    function open() {
+      panel.hidden = false;
+      launcher.setAttribute("aria-expanded", "true");
+      input.focus();
+      if (!opened) { opened = true; connect(); }
+    }
+    function close() {
+      panel.hidden = true;
+      launcher.setAttribute("aria-expanded", "false");
+      launcher.focus();
+    }
+
+    launcher.addEventListener("click", function () { if (panel.hidden) open(); else close(); });
+    closeBtn.addEventListener("click", close);
+    panel.addEventListener("keydown", function (e) { if (e.key === "Escape") close(); });
+    form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
+    });
+    personBtn.addEventListener("click", function () { sendFrame({ type: "handoff" }); });
+    attachBtn.addEventListener("click", function () { fileInput.click(); });
+    fileInput.addEventListener("change", function () {
+      if (fileInput.files && fileInput.files[0]) sendPhoto(fileInput.files[0]);
+      fileInput.value = "";
+    });
+
+    window.__supportbotWidget = { open: open, close: close, shadowRoot: shadow };
+    (document.body || document.documentElement).appendChild(host);
+    if (stored()) { opened = true; connect(); }
   }
-
-  launcher.addEventListener("click", function () { if (panel.hidden) open(); else close(); });
-  closeBtn.addEventListener("click", close);
-  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") close(); });
-  form.addEventListener("submit", function (e) { e.preventDefault(); submit(); });
-  input.addEventListener("keydown", function (e) {
-    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
-  });
-  personBtn.addEventListener("click", function () { sendFrame({ type: "handoff" }); });
-  attachBtn.addEventListener("click", function () { fileInput.click(); });
-  fileInput.addEventListener("change", function () {
-    if (fileInput.files && fileInput.files[0]) sendPhoto(fileInput.files[0]);
-    fileInput.value = "";
-  });
-
-  window.__supportbotWidget = { open: open, close: close, shadowRoot: shadow };
-  (document.body || document.documentElement).appendChild(host);
-  if (stored()) { opened = true; connect(); }
 })();

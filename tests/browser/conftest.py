@@ -134,9 +134,14 @@ def browser_context_new(browser) -> Iterator[Callable[..., tuple[object, PageWat
     contexts = []
 
     def new(
-        *, local_origins: set[str] | None = None, viewport: dict[str, int] | None = None, accept_dialogs: bool = False
+        *,
+        local_origins: set[str] | None = None,
+        viewport: dict[str, int] | None = None,
+        accept_dialogs: bool = False,
+        locale: str | None = None,
     ):
-        context = browser.new_context(viewport=viewport or {"width": 1100, "height": 760})
+        # locale sets the browser's languages (navigator.languages and Accept-Language), e.g. "hi-IN".
+        context = browser.new_context(viewport=viewport or {"width": 1100, "height": 760}, locale=locale)
         contexts.append(context)
         context.set_default_timeout(15_000)
         page = context.new_page()

@@ -32,8 +32,9 @@ def widget_ready_wait(page, *, timeout_ms: int = 15_000) -> None:
     )
 
 
-def widget_ask(page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Type your message")
+def widget_ask(page, text: str, *, box_name: str = "Type your message") -> None:
+    """Type into the message box, found by its accessible name (``box_name`` in the widget's language)."""
+    box = page.get_by_role("textbox", name=box_name)
     box.fill(text)
     box.press("Enter")
 
