@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from routing.dashboard_views import dashboard_view
+from supportbot.health import healthz_view, readyz_view
 from supportbot.metrics import metrics_view
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("help/", include("routing.knowledge.urls")),
     path("metrics", metrics_view, name="metrics"),
+    path("healthz", healthz_view, name="healthz"),
+    path("readyz", readyz_view, name="readyz"),
     path("console/", include("conversations.console.urls")),
     path("", include("conversations.urls")),
 ]
