@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EMBEDDED_REDIS := unix://$(CURDIR)/var/redis.sock
 
-.PHONY: run test install install-test migrate demo browser lock clean
+.PHONY: run test install install-test migrate demo browser lock clean compose-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ browser:
 
 test: install-test browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The compose smoke test (tests/deploy/test_compose.py): builds the image, starts compose.yaml,
+# streams one answer and hands one conversation to an agent through the worker, then stops it.
+compose-test: install-test
+	$(BIN)/python -m pytest -m compose tests/deploy $(PYTEST_ARGS)
 
 lock:
 	$(BIN)/python -m pip install --quiet uv
