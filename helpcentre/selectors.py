@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from helpcentre.composer import NOT_SURE_TEXT, ComposedAnswer, compose_answer
 from helpcentre.models import Article
-from helpcentre.retrieval import Citation, Passage, retrieve_for_prompt, search_articles
+from helpcentre.retrieval import Citation, Passage, knowledge_index_get, retrieve_for_prompt, search_articles
 from helpcentre.versioning import help_centre_version
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "answer_compose",
     "article_published_get",
     "articles_published_list",
+    "help_centre_index_status",
     "help_centre_version",
     "passages_for_prompt",
     "passages_search",
@@ -46,3 +47,10 @@ def passages_for_prompt(*, question: str, limit: int = 3) -> list[Passage]:
 def answer_compose(*, question: str, history: tuple[str, ...] | list[str] = ()) -> ComposedAnswer:
     """The offline engine's answer: the relevant part of the best article, or an honest "not sure"."""
     return compose_answer(question, history=history)
+
+
+def help_centre_index_status() -> dict[str, object]:
+    """The search index for the current version (built on the first call in a process): its size,
+    and whether search by meaning is on (it is off without the model package, requirements/model.txt)."""
+    loaded = knowledge_index_get()
+    return {"articles": len(loaded.articles), "search_by_meaning": loaded.semantic is not None}

@@ -3,11 +3,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from supportbot.health import healthz_view, readyz_view
+
 urlpatterns = [
     # Reporting first: its admin dashboard sits under admin/ and must win over the admin's own URLs.
     path("", include("reporting.urls")),
     path("admin/", admin.site.urls),
     path("help/", include("helpcentre.urls")),
+    path("healthz", healthz_view, name="healthz"),
+    path("readyz", readyz_view, name="readyz"),
     path("console/", include("conversations.console.urls")),
     path("", include("conversations.urls")),
 ]
