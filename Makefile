@@ -44,8 +44,10 @@ run: demo
 	@echo "    Help centre:                     http://127.0.0.1:$(PORT)/help/"
 	@echo ""
 	@# With REDIS_URL set the product uses that Redis; otherwise it starts its own on a unix socket.
+	@# The public URL follows PORT, so the demo shop's own origin may open chats on any port.
 	if [ -n "$$REDIS_URL" ]; then procs="web worker"; else export REDIS_URL="$(EMBEDDED_REDIS)"; procs=""; fi; \
 	mkdir -p "$(DATA_DIR)"; \
+	export SUPPORTBOT_PUBLIC_URL="$${SUPPORTBOT_PUBLIC_URL:-http://127.0.0.1:$(PORT)}"; \
 	PATH="$(CURDIR)/$(BIN):$$PATH" SUPPORTBOT_PORT=$(PORT) SUPPORTBOT_DATA_DIR="$(DATA_DIR)" exec $(BIN)/honcho start $$procs
 
 # Browser tests drive Debian's Chromium; install it when missing and we may (root with apt).
