@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -109,6 +110,25 @@ async def frames_until(communicator: WebsocketCommunicator, predicate, *, timeou
         received.append(frame)
         if predicate(frame):
             return received
+
+
+async def replies_to(
+    communicator: WebsocketCommunicator, frame: str | bytes, *, last: dict
+) -> tuple[list[dict], int | None]:
+    """Send ``frame`` then a ping; every reply up to ``last`` (what the ping earns), or the close code."""
+    if isinstance(frame, bytes):
+        await communicator.send_to(bytes_data=frame)
+    else:
+        await communicator.send_to(text_data=frame)
+    await communicator.send_json_to({"type": "ping"})
+    replies: list[dict] = []
+    while True:
+        output = await communicator.receive_output(timeout=15)
+        if output["type"] == "websocket.close":
+            return replies, output["code"]
+        replies.append(json.loads(output["text"]))
+        if replies[-1] == last:
+            return replies, None
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from conversations.models import Conversation, Message
 from conversations.protocol import MAX_FRAME_BYTES, Close
 from conversations.services import conversation_open
-from tests.conftest import ALLOWED_ORIGIN, frames_until, widget_communicator
+from tests.conftest import ALLOWED_ORIGIN, frames_until, replies_to, widget_communicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -191,21 +191,6 @@ async def test_fuzzed_frames_get_error_frames_and_never_break_the_socket(custome
     await authed.connect()
     assert (await hello(authed, token))["type"] == "ready"
     seen = {"frames": 0, "error_frames": 0, "refused_hellos": 0}
-
-    async def replies_to(communicator, frame: str | bytes, *, last: dict) -> tuple[list[dict], int | None]:
-        if isinstance(frame, bytes):
-            await communicator.send_to(bytes_data=frame)
-        else:
-            await communicator.send_to(text_data=frame)
-        await communicator.send_json_to({"type": "ping"})
-        replies: list[dict] = []
-        while True:
-            output = await communicator.receive_output(timeout=10)
-            if output["type"] == "websocket.close":
-                return replies, output["code"]
-            replies.append(json.loads(output["text"]))
-            if replies[-1] == last:
-                return replies, None
 
     async def check(frame: str | bytes) -> None:
         replies, closed = await replies_to(authed, frame, last={"type": "pong"})

@@ -25,7 +25,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from conversations.protocol import Frame
-from tests.conftest import ALLOWED_ORIGIN, widget_communicator
+from tests.conftest import ALLOWED_ORIGIN, replies_to, widget_communicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,6 +34,7 @@ PROTOCOL = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_t
 DOCUMENTED_CODES = set(re.findall(r"`([a-z_]+)`", PROTOCOL.split("## 5. Errors")[1]))
 DOCUMENTED_CLOSES = {int(code) for code in re.findall(r"`(4\d{3})`", PROTOCOL)}
 EXAMPLES = 120
+PONG = {"type": "pong"}
 
 # --- what Hypothesis draws ------------------------------------------------------------------------
 
@@ -116,23 +117,6 @@ def raw_frames(frame_types: list[str]) -> st.SearchStrategy[str | bytes]:
 # --- driving a socket -------------------------------------------------------------------------------
 
 
-async def replies_to(communicator: WebsocketCommunicator, frame: str | bytes) -> tuple[list[dict], int | None]:
-    """Send ``frame`` then a ping; every reply up to the pong, or the close code if the socket closed."""
-    if isinstance(frame, bytes):
-        await communicator.send_to(bytes_data=frame)
-    else:
-        await communicator.send_to(text_data=frame)
-    await communicator.send_json_to({"type": "ping"})
-    replies: list[dict] = []
-    while True:
-        output = await communicator.receive_output(timeout=15)
-        if output["type"] == "websocket.close":
-            return replies, output["code"]
-        replies.append(json.loads(output["text"]))
-        if replies[-1] == {"type": "pong"}:
-            return replies, None
-
-
 def reply_problems(replies: list[dict], closed: int | None) -> list[str]:
     problems = []
     for reply in replies:
@@ -208,7 +192,7 @@ async def test_the_widget_socket_answers_every_fuzzed_frame_as_documented(custom
 
     async def check(frame: str | bytes) -> None:
         nonlocal widget
-        replies, closed = await replies_to(widget, frame)
+        replies, closed = await replies_to(widget, frame, last=PONG)
         assert reply_problems(replies, closed) == []
         seen["frames"] += 1
         seen["errors"] += sum(reply["type"] == "error" for reply in replies)
@@ -241,7 +225,7 @@ async def test_the_console_socket_answers_every_fuzzed_frame_as_documented(agent
     seen = {"frames": 0, "errors": 0}
 
     async def check(frame: str | bytes) -> None:
-        replies, closed = await replies_to(console, frame)
+        replies, closed = await replies_to(console, frame, last=PONG)
         assert reply_problems(replies, closed) == []
         assert closed is None  # the console's frames are never too large here: 80 bytes at most
         seen["frames"] += 1
