@@ -50,7 +50,7 @@ from routing.providers.base import (
     TextDelta,
     Usage,
 )
-from routing.tiers import TierConfig, TierName
+from routing.tiers import TIER_ORDER, TierConfig, TierName
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ class Gateway:
             output_chars = sum(len(piece) for piece in state.pieces[call.first_piece :])
             usage = _failed_call_usage(call_request=call.request, error=error, output_chars=output_chars)
             state.errors.append(f"{config.name}: {error}")
-            if error.retryable:
+            if error.retryable and error.tier_fault:
                 await self.breaker.record_failure(tier=config.name)
             if call.produced_text:
                 state.failed_over = state.notice_due = True
@@ -345,10 +345,25 @@ def _failure_log(*, config: TierConfig, error: ProviderError) -> None:
 
 
 def tier_chain(*, catalogue: Mapping[TierName, TierConfig], tier: TierName) -> list[TierName]:
-    """The requested tier followed by its fallbacks, each once."""
+    """The requested tier followed by its fallbacks, each once, ending with another tier.
+
+    A chain whose backups are missing or all disabled would give the customer "unavailable" as
+    soon as its one tier fails; the nearest other enabled tier (the smaller one on a tie) is then
+    its backup of last resort.
+    """
     config = catalogue.get(tier)
-    chain = [tier, *(config.fallbacks if config is not None else ())]
-    return list(dict.fromkeys(chain))
+    chain = list(dict.fromkeys([tier, *(config.fallbacks if config is not None else ())]))
+    if not any(name != tier and _tier_enabled(catalogue, name) for name in chain):
+        others = [name for name in TIER_ORDER if name != tier and _tier_enabled(catalogue, name)]
+        if others and tier in TIER_ORDER:
+            here = TIER_ORDER.index(tier)
+            chain.append(min(others, key=lambda name: (abs(TIER_ORDER.index(name) - here), TIER_ORDER.index(name))))
+    return chain
+
+
+def _tier_enabled(catalogue: Mapping[TierName, TierConfig], name: TierName) -> bool:
+    config = catalogue.get(name)
+    return config is not None and config.enabled
 
 
 def _failed_call_usage(*, call_request: ChatRequest, error: ProviderError, output_chars: int) -> Usage:

@@ -48,15 +48,27 @@ class StreamEnd:
 
 
 class ProviderError(Exception):
-    """A failed upstream call. ``retryable`` says whether another try (or tier) may succeed."""
+    """A failed upstream call. ``retryable`` says whether another try (or tier) may succeed.
+
+    ``tier_fault`` is False when the call was ended by a limit of ours rather than by the model
+    failing (a total deadline on a stream that was still sending): it does not count toward the
+    tier's circuit breaker.
+    """
 
     def __init__(
-        self, message: str, *, retryable: bool, retry_after_s: float | None = None, status_code: int | None = None
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after_s: float | None = None,
+        status_code: int | None = None,
+        tier_fault: bool = True,
     ):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after_s = retry_after_s
         self.status_code = status_code
+        self.tier_fault = tier_fault
 
 
 class Provider(Protocol):
