@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -98,3 +99,6 @@ class CallRecord:
     # Priced by the gateway with the tier's prices at call time; zero for providers that cost nothing.
     cost: Decimal = Decimal("0")
     extra: dict[str, Any] = field(default_factory=dict)
+    # One id per upstream call: its ledger row is opened when the call is sent and closed under the
+    # same id when it ends, so writing it again (when the answer is stored) never doubles it.
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
