@@ -6,6 +6,11 @@ part of a long conversation so the prompt stays inside the tier's context window
 
 Summaries are written by a task that claims its :class:`Summary` row with a conditional update;
 only the delivery holding the claim may write it, so a task delivered twice writes once.
+
+They recover by themselves: a beat job (:func:`summaries_due_again`, every
+``SUPPORTBOT_SUMMARY_RECOVER_EVERY_S``) sends the task again for a summary still pending a while
+after it was sent (its message was lost, say with a Redis restart) or whose claim lapsed (its worker
+was killed), instead of waiting minutes for the broker's visibility timeout.
 """
 
 from __future__ import annotations
@@ -30,8 +35,6 @@ from routing.services import gateway_get, ledger_record, ledger_totals
 from routing.types import CallSink, ChatRequest, Finished, TextDelta, TierConfig, TierName
 
 MAX_ATTEMPTS = 3
-# A claim outlives the task's hard time limit, after which the worker is gone for sure.
-LEASE = timedelta(seconds=60)
 PROBLEM_MESSAGES = 2
 SNIPPET_CHARS = 240
 SUMMARY_TIER = TierName.MINI
@@ -173,6 +176,32 @@ def summary_draft(*, messages: Sequence[Message], conversation_id: int | None = 
 # --- the claimed write -------------------------------------------------------------------------
 
 
+def lease() -> timedelta:
+    """How long a claim holds: longer than the task's hard time limit, after which its worker is gone for sure."""
+    return timedelta(seconds=settings.SUPPORTBOT_SUMMARY_LEASE_S)
+
+
+def summaries_due_again() -> list[int]:
+    """Summaries whose task should be sent again, each claimed for one re-send by a conditional update.
+
+    Due: pending ``SUPPORTBOT_SUMMARY_RESEND_AFTER_S`` after it was last sent, or running with a
+    lapsed claim and not re-sent since (or not for as long). A re-sent task that meets a live claim
+    or a finished summary does nothing, so a late redelivery of the original does no harm.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.SUPPORTBOT_SUMMARY_RESEND_AFTER_S)
+    sent_before_cutoff = Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, created_at__lt=cutoff)
+    due = (Q(status=Summary.Status.PENDING) & sent_before_cutoff) | (
+        Q(status=Summary.Status.RUNNING, lease_until__lt=now)
+        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("lease_until")) | sent_before_cutoff)
+    )
+    resent = []
+    for summary_id in Summary.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:500]:
+        if Summary.objects.filter(due, pk=summary_id).update(enqueued_at=now):
+            resent.append(summary_id)
+    return resent
+
+
 def summary_claim(*, summary_id: int, delivery: str) -> Summary | None:
     """Take the work, or None when it is done, held by a live delivery, or out of attempts.
 
@@ -184,7 +213,7 @@ def summary_claim(*, summary_id: int, delivery: str) -> Summary | None:
         Q(status=Summary.Status.RUNNING) & (Q(claimed_by=delivery) | Q(lease_until__lt=now))
     )
     claimed = Summary.objects.filter(claimable, pk=summary_id, attempts__lt=MAX_ATTEMPTS).update(
-        status=Summary.Status.RUNNING, claimed_by=delivery, attempts=F("attempts") + 1, lease_until=now + LEASE
+        status=Summary.Status.RUNNING, claimed_by=delivery, attempts=F("attempts") + 1, lease_until=now + lease()
     )
     if claimed:
         return Summary.objects.get(pk=summary_id)
