@@ -180,5 +180,10 @@ class JsonSocketConsumer(AsyncWebsocketConsumer):
         await self.send_json(frame_error(code, message, **extra))
 
     async def refuse(self, code: str, message: str, close_code: int) -> None:
-        await self.send_error(code, message)
-        await self.close(code=close_code)
+        try:
+            await self.send_error(code, message)
+            await self.close(code=close_code)
+        except OSError:
+            # The client went away first (uvicorn's ClientDisconnected): nothing left to refuse. Timers
+            # refuse from tasks of their own, where this would become "Task exception was never retrieved".
+            logger.debug("%s socket: gone before it could be refused (%s)", self.socket_kind, code)
