@@ -42,9 +42,7 @@ def answer_lease_take(*, conversation_id: int, seq: int, holder: str, seconds: f
 def answer_lease_renew(*, conversation_id: int, seq: int, holder: str, seconds: float) -> bool:
     """Extend the holder's lease; False when it lost it (it lapsed and someone else took it)."""
     until = timezone.now() + timedelta(seconds=seconds)
-    return bool(
-        AnswerLease.objects.filter(conversation_id=conversation_id, seq=seq, holder=holder).update(until=until)
-    )
+    return bool(AnswerLease.objects.filter(conversation_id=conversation_id, seq=seq, holder=holder).update(until=until))
 
 
 def answer_lease_release(*, conversation_id: int, seq: int, holder: str) -> None:

@@ -152,7 +152,9 @@ async def _llm_text(
     return "".join(parts).strip(), calls
 
 
-def summary_draft(*, messages: Sequence[Message], conversation_id: int | None = None, attempt: str = "") -> SummaryDraft:
+def summary_draft(
+    *, messages: Sequence[Message], conversation_id: int | None = None, attempt: str = ""
+) -> SummaryDraft:
     """The LLM's summary when a model is configured (falling back to extractive text if it fails).
 
     With ``conversation_id``, each model call's ledger row is written as the call ends, so a worker

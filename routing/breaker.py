@@ -119,9 +119,9 @@ class RedisBreaker:
     """Breaker state in Redis, shared across processes.
 
     Keys per tier: ``failures`` (INCR), ``opened_at`` (the clock reading when it opened) and
-    ``probe`` (SET NX with a ``probe_interval_s`` expiry: one process wins each half-open probe slot). Every key has a TTL so a
-    forgotten tier cleans itself up. If Redis is unreachable the breaker lets calls through:
-    losing the breaker must not take the chat down with it.
+    ``probe`` (SET NX with a ``probe_interval_s`` expiry: one process wins each half-open probe
+    slot). Every key has a TTL so a forgotten tier cleans itself up. If Redis is unreachable the
+    breaker lets calls through: losing the breaker must not take the chat down with it.
     """
 
     def __init__(

@@ -29,7 +29,8 @@ class Tier(models.Model):
         default=10.0, help_text="Once text flows, the longest silence between two chunks before the stream is dead."
     )
     total_timeout_s = models.FloatField(
-        default=60.0, help_text="Bounds only a request without an output token cap; never cuts a stream that keeps sending."
+        default=60.0,
+        help_text="Bounds only a request without an output token cap; never cuts a stream that keeps sending.",
     )
     fallbacks = models.CharField(
         max_length=100, blank=True, help_text="Comma-separated tier names tried in order when this one fails."

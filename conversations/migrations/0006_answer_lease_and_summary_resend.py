@@ -5,28 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0005_task_failure'),
+        ("conversations", "0005_task_failure"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='summary',
-            name='enqueued_at',
+            model_name="summary",
+            name="enqueued_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name='AnswerLease',
+            name="AnswerLease",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField()),
-                ('holder', models.CharField(max_length=32)),
-                ('until', models.DateTimeField()),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answer_leases', to='conversations.conversation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveBigIntegerField()),
+                ("holder", models.CharField(max_length=32)),
+                ("until", models.DateTimeField()),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="answer_leases",
+                        to="conversations.conversation",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('conversation', 'seq'), name='answer_lease_once_per_question')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("conversation", "seq"), name="answer_lease_once_per_question")
+                ],
             },
         ),
     ]

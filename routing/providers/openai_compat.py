@@ -221,8 +221,9 @@ class _Watchdog:
     """A stream's deadlines after its first token, as one timer instead of an asyncio timeout per chunk.
 
     Two deadlines: the idle one, no chunk for ``idle_s`` while waiting on the upstream (a stall),
-    and a total one (infinite for a request with an output token cap, see :func:`_total_limit_s`). An ``asyncio.timeout`` cannot span the ``yield``s (it would cancel the
-    caller's code, not ours), and one per chunk costs a timer-heap push and pop per token. Here
+    and a total one (infinite for a request with an output token cap, see :func:`_total_limit_s`).
+    An ``asyncio.timeout`` cannot span the ``yield``s (it would cancel the caller's code, not ours),
+    and one per chunk costs a timer-heap push and pop per token. Here
     the stream only notes when it starts waiting (``waiting_since``, ``waiting``); the timer fires
     when a deadline could first have passed and, when chunks came meanwhile, re-arms for the next
     such moment: one timer per idle period, not per token. On expiry it cancels the streaming task

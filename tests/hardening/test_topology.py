@@ -536,9 +536,7 @@ async def test_the_worker_killed_mid_summary(topology: Topology, figures) -> Non
     killed_at = time.monotonic()
     topology.worker_start()  # a supervisor restarts it; the killed message waits for the visibility timeout
 
-    written_s = await db(
-        summaries_written_within, conversations, started=killed_at, bound_s=SUMMARY_BOUND_S
-    )
+    written_s = await db(summaries_written_within, conversations, started=killed_at, bound_s=SUMMARY_BOUND_S)
     await customers_settle(topology, customers)
     checks = await db(conversation_checks, customers)
     gauge = await gauge_settles(topology, expected=len(customers))
@@ -592,9 +590,7 @@ async def test_redis_restarted_mid_run(topology: Topology, figures) -> None:
     recovered_s = round(time.monotonic() - restarted_at, 1)
     await asyncio.gather(*(customer.ask(topology, _questions_text()) for customer in customers[3:]))
 
-    written_s = await db(
-        summaries_written_within, conversations, started=restarted_at, bound_s=SUMMARY_BOUND_S
-    )
+    written_s = await db(summaries_written_within, conversations, started=restarted_at, bound_s=SUMMARY_BOUND_S)
     await customers_settle(topology, customers)
     checks = await db(conversation_checks, customers)
     open_now = len(customers)

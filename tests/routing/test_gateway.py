@@ -200,7 +200,11 @@ def test_every_chain_ends_with_another_enabled_tier() -> None:
     no_backup = {**catalogue, TierName.MINI: dataclasses.replace(catalogue[TierName.MINI], fallbacks=())}
     assert tier_chain(catalogue=no_backup, tier=TierName.MINI) == [TierName.MINI, TierName.INSTANT]
     backup_off = {**catalogue, TierName.MINI: dataclasses.replace(catalogue[TierName.MINI], enabled=False)}
-    assert tier_chain(catalogue=backup_off, tier=TierName.INSTANT) == [TierName.INSTANT, TierName.MINI, TierName.THINKING]
+    assert tier_chain(catalogue=backup_off, tier=TierName.INSTANT) == [
+        TierName.INSTANT,
+        TierName.MINI,
+        TierName.THINKING,
+    ]
 
 
 @pytest.mark.asyncio
