@@ -344,7 +344,7 @@ NOTES = [
     "  answer's worst case (prompt bytes as tokens, `SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS`, every allowed",
     "  upstream call at the dearest tier of the chain) before anything is sent; the soft caps in the admin",
     "  only downgrade tiers. Concurrent answers of different visitors can each pass the daily check at once.",
-    "- **SIGTERM mid-answer**: the answer's lease in the cache lives 10 s and is renewed every 3 s while it",
+    "- **SIGTERM mid-answer**: the answer's lease in the database lives 10 s and is renewed every 3 s while it",
     "  streams, so the question of a process that died is free within 10 s; a reconnecting widget's hello",
     "  waits for it (retrying each second, up to 20 s) and the answer is given once, from its start.",
     "- **Connect/disconnect cycles**: the suite runs 1,000 cycles; the 10,000 of the issue are the same test",
