@@ -4,7 +4,7 @@ The count is derived from what is open: each process keeps the set of its open s
 ("widget", "console"), added to when a socket is accepted and removed from in one guarded place,
 the consumer's outermost call, whatever ends it (a close, a crash when the channel layer's Redis
 goes away), so it cannot drift. Each process publishes its counts under its own key with a short
-expiry, on every change and every few seconds, and puts itself back in the registry of processes
+expiry, on every change and every few seconds (from a daemon thread), and puts itself back in the registry of processes
 if it is missing (a Redis restart empties both), so a metrics scrape on any process adds up every
 live process and a dead one drops out within ``SOCKETS_TTL_S``.
 """
@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,8 +34,8 @@ SOCKETS_REGISTRY_KEY = "metrics:sockets:processes"
 _SOCKETS_KEY_PREFIX = "metrics:sockets:"
 
 _open: dict[str, set[object]] = {}
-_publisher: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
-_publish_due: set[asyncio.AbstractEventLoop] = set()
+_publisher: threading.Thread | None = None
+_publish_now = threading.Event()
 
 
 def process_name() -> str:
@@ -43,7 +44,7 @@ def process_name() -> str:
 
 def open_sockets_here() -> dict[str, int]:
     """This process's open sockets per kind, counted from the sockets themselves."""
-    return {kind: len(sockets) for kind, sockets in _open.items()}
+    return {kind: len(sockets) for kind, sockets in list(_open.items())}
 
 
 def socket_counted(consumer: object, *, kind: str) -> None:
@@ -60,38 +61,30 @@ def socket_uncounted(consumer: object) -> None:
 
 
 def _publish_soon() -> None:
-    """Publish the count shortly, off the socket's own path, and keep the periodic publisher running."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    publisher = _publisher.get(loop)
-    if publisher is None or publisher.done():
-        _publisher[loop] = loop.create_task(_publish_forever())
-    if loop not in _publish_due:
-        _publish_due.add(loop)
-        loop.call_soon(lambda: asyncio.ensure_future(_publish_once(loop)))
+    """Wake the publisher; it runs in a daemon thread of its own, so a slow or absent cache never
+    holds up a socket and no task of an event loop is left behind."""
+    global _publisher
+    if _publisher is None or not _publisher.is_alive():
+        _publisher = threading.Thread(target=_publish_forever, name="open-sockets-publisher", daemon=True)
+        _publisher.start()
+    _publish_now.set()
 
 
-async def _publish_once(loop: asyncio.AbstractEventLoop) -> None:
-    _publish_due.discard(loop)
-    await _counts_publish()
-
-
-async def _publish_forever() -> None:
+def _publish_forever() -> None:
     while True:
-        await _counts_publish()
-        await asyncio.sleep(SOCKETS_PUBLISH_S)
+        _publish_now.wait(timeout=SOCKETS_PUBLISH_S)
+        _publish_now.clear()
+        _counts_publish()
 
 
-async def _counts_publish() -> None:
+def _counts_publish() -> None:
     """Write this process's counts and make sure the registry names it; never raises."""
     name = process_name()
     try:
-        await cache.aset(_SOCKETS_KEY_PREFIX + name, open_sockets_here(), timeout=SOCKETS_TTL_S)
-        processes = await cache.aget(SOCKETS_REGISTRY_KEY) or []
+        cache.set(_SOCKETS_KEY_PREFIX + name, open_sockets_here(), timeout=SOCKETS_TTL_S)
+        processes = cache.get(SOCKETS_REGISTRY_KEY) or []
         if name not in processes:
-            await cache.aset(SOCKETS_REGISTRY_KEY, [*processes, name][-256:], timeout=None)
+            cache.set(SOCKETS_REGISTRY_KEY, [*processes, name][-256:], timeout=None)
     except Exception:  # noqa: BLE001 - a metrics store outage must never touch a customer's socket
         logger.debug("could not publish the open-socket count", exc_info=True)
 
