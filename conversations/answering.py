@@ -3,7 +3,8 @@
 Tokens never touch the database or the channel layer. The answer runs as a task of its own,
 not inside the socket's consumer, so it finishes and is saved even when the customer's
 socket drops mid-answer; a reconnecting widget then gets it by ``seq``. A lease in the
-shared cache makes sure only one process answers a given question.
+database (``conversations.leases``) makes sure only one process answers a given question, also
+across a Redis restart.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
-from django.core.cache import cache
 
-from conversations import feedback, selectors, services, turns
+from conversations import feedback, leases, selectors, services, turns
 from conversations.models import Conversation, Message
 from conversations.protocol import frame_notice, frame_stream, frame_token, frame_typing
 from conversations.turns import TurnPlan
@@ -54,6 +54,8 @@ class LiveAnswer:
     task: asyncio.Task[None] | None = None
     # Another question arrived while this one streamed: answer it next.
     again: bool = False
+    # This attempt's lease holder id; the ledger rows of its upstream calls carry it too.
+    attempt: str = ""
 
     def snapshot_frame(self) -> str:
         """What a socket that attaches mid-answer needs to catch up: the text so far and its index."""
@@ -98,15 +100,11 @@ def answer_start(*, conversation_id: int, public_id: str) -> None:
     live.task = asyncio.create_task(_answer_run(live, public_id=public_id))
 
 
-def _lease_key(conversation_id: int, seq: int) -> str:
-    return f"answering:{conversation_id}:{seq}"
-
-
 class _LeaseBusy(Exception):
     """Another process holds the question's lease: it is answering, or died doing so."""
 
 
-def _turn_claim(*, conversation_id: int) -> TurnPlan | None:
+def _turn_claim(*, conversation_id: int, holder: str) -> TurnPlan | None:
     """Pick the question to answer, take its lease and plan the turn; None when the bot has nothing to do."""
     conversation = Conversation.objects.get(pk=conversation_id)
     if conversation.status != Conversation.Status.BOT:
@@ -114,7 +112,9 @@ def _turn_claim(*, conversation_id: int) -> TurnPlan | None:
     question = selectors.unanswered_question(conversation_id=conversation_id)
     if question is None:
         return None
-    if not cache.add(_lease_key(conversation_id, question.seq), "1", timeout=LEASE_SECONDS):
+    if not leases.answer_lease_take(
+        conversation_id=conversation_id, seq=question.seq, holder=holder, seconds=LEASE_SECONDS
+    ):
         raise _LeaseBusy()
     return turns.turn_plan_make(conversation=conversation, question=question)
 
@@ -124,8 +124,9 @@ async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
     waited = 0.0
     try:
         while True:
+            holder = leases.lease_holder_new()
             try:
-                plan = await database_sync_to_async(_turn_claim)(conversation_id=conversation_id)
+                plan = await database_sync_to_async(_turn_claim)(conversation_id=conversation_id, holder=holder)
             except _LeaseBusy:
                 if waited >= LEASE_WAIT_S:
                     return
@@ -137,13 +138,14 @@ async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
             live.again = False
             live.parts = []
             live.reply_to_seq = plan.question.seq
-            lease = _lease_key(conversation_id, plan.question.seq)
-            keeper = asyncio.create_task(_lease_keep(lease))
+            live.attempt = holder
+            lease = {"conversation_id": conversation_id, "seq": plan.question.seq, "holder": holder}
+            keeper = asyncio.create_task(_lease_keep(**lease))
             try:
                 await _answer_one(live, plan)
             finally:
                 keeper.cancel()
-                await database_sync_to_async(cache.delete)(lease)
+                await database_sync_to_async(leases.answer_lease_release)(**lease)
             if not live.again:
                 return
     except Exception:
@@ -152,10 +154,14 @@ async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
         _live.pop(conversation_id, None)
 
 
-async def _lease_keep(lease: str) -> None:
+async def _lease_keep(*, conversation_id: int, seq: int, holder: str) -> None:
+    renew = database_sync_to_async(leases.answer_lease_renew)
     while True:
         await asyncio.sleep(LEASE_RENEW_S)
-        await database_sync_to_async(cache.touch)(lease, LEASE_SECONDS)
+        try:
+            await renew(conversation_id=conversation_id, seq=seq, holder=holder, seconds=LEASE_SECONDS)
+        except Exception:  # noqa: BLE001 - a missed renewal only risks a second answer, dropped at save
+            logger.warning("could not renew the answer lease on %s#%s", conversation_id, seq, exc_info=True)
 
 
 async def _answer_one(live: LiveAnswer, plan: TurnPlan) -> None:
@@ -170,7 +176,8 @@ async def _answer_one(live: LiveAnswer, plan: TurnPlan) -> None:
     first_token_at: float | None = None
     finished: Finished | None = None
     conversation_id, reply_to_seq, parts = live.conversation_id, live.reply_to_seq, live.parts
-    async for event in gateway_get().stream(plan.request, tier=plan.tier, catalogue=plan.catalogue):
+    on_call = services.ledger_sink(conversation_id=conversation_id, attempt=live.attempt)
+    async for event in gateway_get().stream(plan.request, tier=plan.tier, catalogue=plan.catalogue, on_call=on_call):
         if type(event) is TextDelta:
             if first_token_at is None:
                 first_token_at = time.monotonic()
@@ -201,9 +208,12 @@ def _answer_finish(
         time_to_first_token_ms=time_to_first_token_ms,
         duration_ms=duration_ms,
     )
+    # Independent steps: a failed cache write (Redis down) must not skip the bookkeeping.
     if answer is not None:
-        _answer_cache_offer(answer=answer, plan=plan, finished=finished)
-    turns.turn_after_answer(
+        turns.after_answer_step("answer cache offer", _answer_cache_offer, answer=answer, plan=plan, finished=finished)
+    turns.after_answer_step(
+        "turn bookkeeping",
+        turns.turn_after_answer,
         conversation_id=live.conversation_id,
         abstained=bool(finished and finished.abstained),
         signals=plan.signals,
@@ -290,6 +300,7 @@ def _answer_save(
             conversation_id=live.conversation_id,
             reply_to_seq=live.reply_to_seq,
             text=text,
+            # No tier answered, or only the apology: none is named, never "None".
             tier=str(finished.tier) if spoke and finished and finished.tier else "",
             model=finished.model if spoke and finished else "",
             route_reason=route_reason,

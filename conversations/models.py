@@ -173,6 +173,9 @@ class Summary(models.Model):
     # The task delivery holding the claim; a redelivery of that same message may take it over.
     claimed_by = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # When its task was last sent: a summary still pending long after (its message lost with a
+    # Redis restart) or whose lease lapsed (its worker killed) is sent again by the recovery job.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     engine = models.CharField(max_length=16, blank=True, help_text="extractive or llm")
     text = models.TextField(blank=True)
@@ -273,3 +276,23 @@ class TaskFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} {self.task_id}"
+
+
+class AnswerLease(models.Model):
+    """Which process is answering a customer message, held in the database so that it outlives a
+    Redis restart (a lease only in Redis was forgotten, and a second process answered again).
+
+    Taken with a conditional write, renewed while the answer streams and deleted when it is stored;
+    a holder that died frees the question when ``until`` passes.
+    """
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="answer_leases")
+    seq = models.PositiveBigIntegerField()
+    holder = models.CharField(max_length=32)
+    until = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conversation", "seq"], name="answer_lease_once_per_question")]
+
+    def __str__(self) -> str:
+        return f"answer lease on {self.conversation_id}#{self.seq} until {self.until:%H:%M:%S}"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -13,7 +15,8 @@ from conversations.doorbells import conversation_broadcast
 from conversations.models import Conversation, Message
 from conversations.selectors import message_frame
 from conversations.tokens import visitor_token_issue
-from routing.services import ledger_record, ledger_totals
+from routing.services import LedgerTotals, ledger_record, ledger_totals
+from routing.types import CallRecord
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +119,9 @@ def answer_record(
 ) -> tuple[Message, bool]:
     """Store the bot's answer to one customer message, exactly once, with its ledger rows.
 
-    Totals on the message and the conversation are the sums of the ledger rows written here,
-    in the same transaction, so they can never disagree.
+    The message's totals are the sums of its calls' ledger rows; the conversation's totals are
+    the sums of all its rows (those of calls whose answer was never stored included), kept so by
+    adding, in the same transaction, exactly what each ledger write added.
     """
     existing = Message.objects.filter(
         conversation_id=conversation_id, role=Message.Role.ASSISTANT, reply_to_seq=reply_to_seq
@@ -127,12 +131,7 @@ def answer_record(
     totals = ledger_totals(calls=calls)
     try:
         with transaction.atomic():
-            conversation, seq = _seq_next(
-                conversation_id=conversation_id,
-                total_cost=F("total_cost") + totals.cost,
-                total_input_tokens=F("total_input_tokens") + totals.input_tokens,
-                total_output_tokens=F("total_output_tokens") + totals.output_tokens,
-            )
+            conversation, seq = _seq_next(conversation_id=conversation_id)
             # Checked under the row lock, so an agent's claim and the bot's answer cannot interleave
             # (a silenced answer rolls the whole transaction back, totals included).
             if conversation.status != Conversation.Status.BOT:
@@ -158,7 +157,10 @@ def answer_record(
                 cost=totals.cost,
                 usage_estimated=totals.usage_estimated,
             )
-            ledger_record(conversation_id=conversation_id, message_id=message.pk, calls=calls)
+            # Rows the gateway wrote as the calls ended are linked to the message; only what they did
+            # not hold yet is added to the conversation (so the calls are never counted twice).
+            added = ledger_record(conversation_id=conversation_id, message_id=message.pk, calls=calls)
+            conversation_totals_add(conversation_id=conversation_id, added=added)
             message.refresh_from_db()  # the cost as the database rounded it
             conversation_broadcast(conversation=conversation, frame=message_frame(message))
     except IntegrityError:
@@ -169,3 +171,37 @@ def answer_record(
             raise
         return existing, False
     return message, True
+
+
+def conversation_totals_add(*, conversation_id: int, added: LedgerTotals) -> None:
+    """Add what a ledger write added to the conversation's totals (call inside the write's transaction)."""
+    if added.cost or added.input_tokens or added.output_tokens:
+        Conversation.objects.filter(pk=conversation_id).update(
+            total_cost=F("total_cost") + added.cost,
+            total_input_tokens=F("total_input_tokens") + added.input_tokens,
+            total_output_tokens=F("total_output_tokens") + added.output_tokens,
+        )
+
+
+def ledger_call_note(*, conversation_id: int, attempt: str, call: CallRecord) -> None:
+    """One upstream call's ledger row as the gateway reports it (sent, then ended), with the
+    conversation's totals, in one transaction: the row exists whatever happens to the answer."""
+    with transaction.atomic():
+        added = ledger_record(conversation_id=conversation_id, message_id=None, calls=[call], attempt=attempt)
+        conversation_totals_add(conversation_id=conversation_id, added=added)
+
+
+def ledger_sink(
+    *, conversation_id: int, attempt: str, in_sync_caller: bool = False
+) -> Callable[[CallRecord], Awaitable[None]]:
+    """The gateway's ``on_call`` for an answer or summary of this conversation (async, for the stream).
+
+    ``in_sync_caller``: the stream runs under ``async_to_sync`` inside synchronous code (a Celery
+    task), so the write runs on that caller's thread with its connection, which is not closed.
+    """
+    note = sync_to_async(ledger_call_note) if in_sync_caller else database_sync_to_async(ledger_call_note)
+
+    async def sink(call: CallRecord) -> None:
+        await note(conversation_id=conversation_id, attempt=attempt, call=call)
+
+    return sink

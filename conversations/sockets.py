@@ -1,7 +1,12 @@
 """Websockets: the JSON frame handling both consumers share, and open sockets counted for monitoring.
 
-Each web process keeps its own count per kind ("widget", "console") and writes it under its
-own key whenever it changes, so a metrics scrape on any process can add up every process.
+The count is derived from what is open: each process keeps the set of its open sockets per kind
+("widget", "console"), added to when a socket is accepted and removed from in one guarded place,
+the consumer's outermost call, whatever ends it (a close, a crash when the channel layer's Redis
+goes away), so it cannot drift. Each process publishes its counts under its own key with a short
+expiry, on every change and every few seconds (from a daemon thread), and puts itself back in the registry of processes
+if it is missing (a Redis restart empties both), so a metrics scrape on any process adds up every
+live process and a dead one drops out within ``SOCKETS_TTL_S``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,41 +27,78 @@ from conversations.protocol import MAX_FRAME_BYTES, Close, frame_error
 
 logger = logging.getLogger(__name__)
 
-# A process that stops publishing (it crashed) drops out of the socket count after this long.
-SOCKETS_TTL_S = 3600
+# Every live process republishes this often; a process that stops (killed) drops out after the TTL.
+SOCKETS_PUBLISH_S = 5.0
+SOCKETS_TTL_S = 15
 SOCKETS_REGISTRY_KEY = "metrics:sockets:processes"
 _SOCKETS_KEY_PREFIX = "metrics:sockets:"
 
-_open_sockets: dict[str, int] = {}
-_registered: set[str] = set()  # per process name: a forked worker has a new pid and registers again
+_open: dict[str, set[object]] = {}
+_publisher: threading.Thread | None = None
+_publish_now = threading.Event()
 
 
 def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def sockets_changed(*, kind: str, delta: int) -> None:
-    """Count a socket opened (+1) or closed (-1) in this process and publish the count to the shared cache."""
-    _open_sockets[kind] = max(0, _open_sockets.get(kind, 0) + delta)
+def open_sockets_here() -> dict[str, int]:
+    """This process's open sockets per kind, counted from the sockets themselves."""
+    return {kind: len(sockets) for kind, sockets in list(_open.items())}
+
+
+def socket_counted(consumer: object, *, kind: str) -> None:
+    _open.setdefault(kind, set()).add(consumer)
+    _publish_soon()
+
+
+def socket_uncounted(consumer: object) -> None:
+    """Forget ``consumer`` wherever it is counted; safe to call more than once."""
+    if any(consumer in sockets for sockets in _open.values()):
+        for sockets in _open.values():
+            sockets.discard(consumer)
+        _publish_soon()
+
+
+def _publish_soon() -> None:
+    """Wake the publisher; it runs in a daemon thread of its own, so a slow or absent cache never
+    holds up a socket and no task of an event loop is left behind."""
+    global _publisher
+    if _publisher is None or not _publisher.is_alive():
+        _publisher = threading.Thread(target=_publish_forever, name="open-sockets-publisher", daemon=True)
+        _publisher.start()
+    _publish_now.set()
+
+
+def _publish_forever() -> None:
+    while True:
+        _publish_now.wait(timeout=SOCKETS_PUBLISH_S)
+        _publish_now.clear()
+        _counts_publish()
+
+
+def _counts_publish() -> None:
+    """Write this process's counts and make sure the registry names it; never raises."""
+    name = process_name()
     try:
-        await cache.aset(_SOCKETS_KEY_PREFIX + process_name(), dict(_open_sockets), timeout=SOCKETS_TTL_S)
-        if process_name() not in _registered:
-            processes = await cache.aget(SOCKETS_REGISTRY_KEY) or []
-            if process_name() not in processes:
-                await cache.aset(SOCKETS_REGISTRY_KEY, [*processes, process_name()][-256:], timeout=None)
-            _registered.add(process_name())
-    except Exception:  # noqa: BLE001 - a metrics store outage must never close a customer's socket
-        return
+        cache.set(_SOCKETS_KEY_PREFIX + name, open_sockets_here(), timeout=SOCKETS_TTL_S)
+        processes = cache.get(SOCKETS_REGISTRY_KEY) or []
+        if name not in processes:
+            cache.set(SOCKETS_REGISTRY_KEY, [*processes, name][-256:], timeout=None)
+    except Exception:  # noqa: BLE001 - a metrics store outage must never touch a customer's socket
+        logger.debug("could not publish the open-socket count", exc_info=True)
 
 
 def open_sockets_by_process() -> dict[str, dict[str, int]]:
-    """Open sockets per process name and kind, as every process last published them."""
-    processes = cache.get(SOCKETS_REGISTRY_KEY) or []
-    published = cache.get_many([_SOCKETS_KEY_PREFIX + process for process in processes])
+    """Open sockets per process name and kind, as every live process last published them."""
+    try:
+        processes = cache.get(SOCKETS_REGISTRY_KEY) or []
+        published = cache.get_many([_SOCKETS_KEY_PREFIX + process for process in processes])
+    except Exception:  # noqa: BLE001 - without the shared cache, this process's own count still stands
+        published = {}
     counts = {key.removeprefix(_SOCKETS_KEY_PREFIX): value for key, value in published.items()}
-    if _open_sockets:
-        counts[process_name()] = dict(_open_sockets)  # this process's own count is always current
-    return counts
+    counts[process_name()] = open_sockets_here()  # this process's own count is always current
+    return {process: kinds for process, kinds in counts.items() if kinds}
 
 
 def _valid_unicode(value: object) -> bool:
@@ -82,12 +125,20 @@ class JsonSocketConsumer(AsyncWebsocketConsumer):
     socket_kind = ""
     HANDLERS: dict[str, Handler] = {}
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # The one guarded place a socket stops being counted: however the consumer ends (a close,
+        # or a crash such as the channel layer losing Redis, after which disconnect never runs).
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            socket_uncounted(self)
+
     async def socket_opened(self) -> None:
         self.send_lock = asyncio.Lock()
-        await sockets_changed(kind=self.socket_kind, delta=1)
+        socket_counted(self, kind=self.socket_kind)
 
     async def socket_closed(self) -> None:
-        await sockets_changed(kind=self.socket_kind, delta=-1)
+        socket_uncounted(self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         frame = await self._frame_parse(text_data)
@@ -137,5 +188,10 @@ class JsonSocketConsumer(AsyncWebsocketConsumer):
         await self.send_json(frame_error(code, message, **extra))
 
     async def refuse(self, code: str, message: str, close_code: int) -> None:
-        await self.send_error(code, message)
-        await self.close(code=close_code)
+        try:
+            await self.send_error(code, message)
+            await self.close(code=close_code)
+        except OSError:
+            # The client went away first (uvicorn's ClientDisconnected): nothing left to refuse. Timers
+            # refuse from tasks of their own, where this would become "Task exception was never retrieved".
+            logger.debug("%s socket: gone before it could be refused (%s)", self.socket_kind, code)

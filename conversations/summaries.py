@@ -6,6 +6,11 @@ part of a long conversation so the prompt stays inside the tier's context window
 
 Summaries are written by a task that claims its :class:`Summary` row with a conditional update;
 only the delivery holding the claim may write it, so a task delivered twice writes once.
+
+They recover by themselves: a beat job (:func:`summaries_due_again`, every
+``SUPPORTBOT_SUMMARY_RECOVER_EVERY_S``) sends the task again for a summary still pending a while
+after it was sent (its message was lost, say with a Redis restart) or whose claim lapsed (its worker
+was killed), instead of waiting minutes for the broker's visibility timeout.
 """
 
 from __future__ import annotations
@@ -24,14 +29,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from conversations.models import Conversation, Message, Summary
+from conversations import services
+from conversations.models import Message, Summary
 from routing.selectors import text_tokens_estimate, tier_catalogue_in_force
-from routing.services import gateway_get, ledger_record
-from routing.types import ChatRequest, Finished, TextDelta, TierConfig, TierName
+from routing.services import gateway_get, ledger_record, ledger_totals
+from routing.types import CallSink, ChatRequest, Finished, TextDelta, TierConfig, TierName
 
 MAX_ATTEMPTS = 3
-# A claim outlives the task's hard time limit, after which the worker is gone for sure.
-LEASE = timedelta(seconds=60)
 PROBLEM_MESSAGES = 2
 SNIPPET_CHARS = 240
 SUMMARY_TIER = TierName.MINI
@@ -137,7 +141,9 @@ def _transcript(messages: Sequence[Message]) -> str:
     return json.dumps(turns, ensure_ascii=False, indent=1)
 
 
-async def _llm_text(messages: Sequence[Message], *, catalogue: dict[TierName, TierConfig]) -> tuple[str, list[Any]]:
+async def _llm_text(
+    messages: Sequence[Message], *, catalogue: dict[TierName, TierConfig], on_call: CallSink | None = None
+) -> tuple[str, list[Any]]:
     request = ChatRequest(
         messages=[{"role": "system", "content": LLM_INSTRUCTION}, {"role": "user", "content": _transcript(messages)}],
         purpose="summary",
@@ -145,7 +151,7 @@ async def _llm_text(messages: Sequence[Message], *, catalogue: dict[TierName, Ti
     )
     parts: list[str] = []
     calls: list[Any] = []
-    async for event in gateway_get().stream(request, tier=SUMMARY_TIER, catalogue=catalogue):
+    async for event in gateway_get().stream(request, tier=SUMMARY_TIER, catalogue=catalogue, on_call=on_call):
         if type(event) is TextDelta:
             parts.append(event.text)
         elif isinstance(event, Finished):
@@ -153,19 +159,56 @@ async def _llm_text(messages: Sequence[Message], *, catalogue: dict[TierName, Ti
     return "".join(parts).strip(), calls
 
 
-def summary_draft(*, messages: Sequence[Message]) -> SummaryDraft:
-    """The LLM's summary when a model is configured (falling back to extractive text if it fails)."""
+def summary_draft(
+    *, messages: Sequence[Message], conversation_id: int | None = None, attempt: str = ""
+) -> SummaryDraft:
+    """The LLM's summary when a model is configured (falling back to extractive text if it fails).
+
+    With ``conversation_id``, each model call's ledger row is written as the call ends, so a worker
+    killed before the summary is stored still leaves the calls it made on the conversation's bill.
+    """
     extractive = summary_extractive(messages=messages)
     if not settings.OPENAI_API_KEY:
         return extractive
+    sink = (
+        None
+        if conversation_id is None
+        else services.ledger_sink(conversation_id=conversation_id, attempt=attempt, in_sync_caller=True)
+    )
     # Read here, in the worker's own process: the tier admins configured, not a default.
-    text, calls = async_to_sync(_llm_text)(messages, catalogue=tier_catalogue_in_force())
+    text, calls = async_to_sync(_llm_text)(messages, catalogue=tier_catalogue_in_force(), on_call=sink)
     if not text:
         return SummaryDraft(text=extractive.text, data=extractive.data, engine="extractive", calls=calls)
     return SummaryDraft(text=text, data=extractive.data, engine="llm", calls=calls)
 
 
 # --- the claimed write -------------------------------------------------------------------------
+
+
+def lease() -> timedelta:
+    """How long a claim holds: longer than the task's hard time limit, after which its worker is gone for sure."""
+    return timedelta(seconds=settings.SUPPORTBOT_SUMMARY_LEASE_S)
+
+
+def summaries_due_again() -> list[int]:
+    """Summaries whose task should be sent again, each claimed for one re-send by a conditional update.
+
+    Due: pending ``SUPPORTBOT_SUMMARY_RESEND_AFTER_S`` after it was last sent, or running with a
+    lapsed claim and not re-sent since (or not for as long). A re-sent task that meets a live claim
+    or a finished summary does nothing, so a late redelivery of the original does no harm.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.SUPPORTBOT_SUMMARY_RESEND_AFTER_S)
+    sent_before_cutoff = Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, created_at__lt=cutoff)
+    due = (Q(status=Summary.Status.PENDING) & sent_before_cutoff) | (
+        Q(status=Summary.Status.RUNNING, lease_until__lt=now)
+        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("lease_until")) | sent_before_cutoff)
+    )
+    resent = []
+    for summary_id in Summary.objects.filter(due).order_by("pk").values_list("pk", flat=True)[:500]:
+        if Summary.objects.filter(due, pk=summary_id).update(enqueued_at=now):
+            resent.append(summary_id)
+    return resent
 
 
 def summary_claim(*, summary_id: int, delivery: str) -> Summary | None:
@@ -179,7 +222,7 @@ def summary_claim(*, summary_id: int, delivery: str) -> Summary | None:
         Q(status=Summary.Status.RUNNING) & (Q(claimed_by=delivery) | Q(lease_until__lt=now))
     )
     claimed = Summary.objects.filter(claimable, pk=summary_id, attempts__lt=MAX_ATTEMPTS).update(
-        status=Summary.Status.RUNNING, claimed_by=delivery, attempts=F("attempts") + 1, lease_until=now + LEASE
+        status=Summary.Status.RUNNING, claimed_by=delivery, attempts=F("attempts") + 1, lease_until=now + lease()
     )
     if claimed:
         return Summary.objects.get(pk=summary_id)
@@ -201,13 +244,12 @@ def summary_write(*, summary_id: int, delivery: str, draft: SummaryDraft) -> boo
     """Store the draft if this delivery still holds the claim; model calls are recorded either way."""
     with transaction.atomic():
         summary = Summary.objects.select_for_update().get(pk=summary_id)
-        totals = ledger_record(conversation_id=summary.conversation_id, message_id=None, calls=draft.calls)
-        if draft.calls:
-            Conversation.objects.filter(pk=summary.conversation_id).update(
-                total_cost=F("total_cost") + totals.cost,
-                total_input_tokens=F("total_input_tokens") + totals.input_tokens,
-                total_output_tokens=F("total_output_tokens") + totals.output_tokens,
-            )
+        # Rows written as the calls ended are only brought up to date: the totals get what was missing.
+        added = ledger_record(
+            conversation_id=summary.conversation_id, message_id=None, calls=draft.calls, attempt=delivery[:32]
+        )
+        services.conversation_totals_add(conversation_id=summary.conversation_id, added=added)
+        totals = ledger_totals(calls=draft.calls)
         written = Summary.objects.filter(pk=summary_id, status=Summary.Status.RUNNING, claimed_by=delivery).update(
             status=Summary.Status.DONE,
             text=draft.text,
@@ -228,7 +270,9 @@ def summary_run(*, summary_id: int, delivery: str) -> bool:
     if delay_ms:
         # Test-only: widens the window in which a worker can be killed mid-summary.
         time.sleep(delay_ms / 1000)
-    draft = summary_draft(messages=_summary_messages(summary))
+    draft = summary_draft(
+        messages=_summary_messages(summary), conversation_id=summary.conversation_id, attempt=delivery[:32]
+    )
     return summary_write(summary_id=summary_id, delivery=delivery, draft=draft)
 
 

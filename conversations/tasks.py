@@ -85,13 +85,26 @@ TASK_OPTIONS: dict[str, Any] = dict(
 )
 
 
-@shared_task(name="conversations.summary_make", soft_time_limit=30, time_limit=45, bind=True, **TASK_OPTIONS)
+# The hard limit stays under the claim's lease (SUPPORTBOT_SUMMARY_LEASE_S, 45 s by default), so a
+# lapsed claim means a dead worker, never a live one that is merely slow.
+@shared_task(name="conversations.summary_make", soft_time_limit=30, time_limit=40, bind=True, **TASK_OPTIONS)
 def summary_make(self: Task, *, summary_id: int) -> bool:
     """Write one handoff or context summary, then ring the consoles."""
     written = summaries.summary_run(summary_id=summary_id, delivery=self.request.id or "")
     if written:
         consoles_ring()
     return written
+
+
+@shared_task(name="conversations.summaries_recover", soft_time_limit=20, time_limit=30, **TASK_OPTIONS)
+def summaries_recover() -> int:
+    """Beat: send the summary task again for summaries that were lost or whose worker died."""
+    due = summaries.summaries_due_again()
+    for summary_id in due:
+        task_enqueue(summary_make, summary_id=summary_id)
+    if due:
+        logger.warning("sent %d summaries again (lost in the queue or their worker died): %s", len(due), due)
+    return len(due)
 
 
 @shared_task(name="conversations.conversation_assign", soft_time_limit=10, time_limit=20, **TASK_OPTIONS)
@@ -130,6 +143,7 @@ def satisfaction_estimates_refresh(*, hours: int = 24) -> int:
 # Queues per task, given at enqueue time (Celery 6 drops the per-task ``queue`` attribute).
 TASK_QUEUES: dict[str, Queue] = {
     summary_make.name: Queue.SUMMARY,
+    summaries_recover.name: Queue.DEFAULT,
     conversation_assign.name: Queue.HANDOFF,
     queue_assign.name: Queue.HANDOFF,
     satisfaction_request.name: Queue.DEFAULT,

@@ -11,9 +11,11 @@ help", frustration. Two in a row bring in a person (``MISSES_BEFORE_HANDOFF``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.db.models import F
@@ -24,6 +26,8 @@ from helpcentre.selectors import help_centre_version
 from routing import selectors as routing_selectors
 from routing.services import answer_plan_make
 from routing.types import REFUSAL_TEXT, BudgetState, CachedAnswer, ChatRequest, RouteDecision, TierConfig, TierName
+
+logger = logging.getLogger(__name__)
 
 # Router signals that mean the bot is not helping; with abstentions they count as misses.
 MISS_SIGNALS = frozenset({"repeated_question", "not_helped", "frustration"})
@@ -137,13 +141,26 @@ def turn_take(plan: TurnPlan) -> bool:
     return True
 
 
+def after_answer_step(name: str, step: Callable[..., object], /, **kwargs: Any) -> None:
+    """Run one step of the work after an answer is stored; its failure is logged, never passed on.
+
+    The steps (offering the answer to the cache, counting misses, asking for a context summary)
+    do not depend on each other: one failing, say the cache write while Redis restarts, must not
+    skip the others.
+    """
+    try:
+        step(**kwargs)
+    except Exception:
+        logger.exception("after the answer in conversation %s: %s failed", kwargs.get("conversation_id", "?"), name)
+
+
 def turn_after_answer(*, conversation_id: int, abstained: bool, signals: Iterable[str], tier: str) -> bool:
     """Count an answer the engine was unsure of; two misses in a row bring in a person. True if handed off.
 
     A long conversation also gets its early part summarised in the background, so the next
     prompt still fits the window of the tier that just answered.
     """
-    _context_summary_maybe(conversation_id=conversation_id, tier=tier)
+    after_answer_step("context summary", _context_summary_maybe, conversation_id=conversation_id, tier=tier)
     if abstained:
         if _miss_count(conversation_id=conversation_id) >= MISSES_BEFORE_HANDOFF:
             return _handoff_quietly(

@@ -4,8 +4,9 @@ Everything that must add up across processes (web and worker) is read from the d
 answers are recorded in: the messages (time to first token, duration, fallbacks per tier), the
 ledger (upstream calls by outcome, cache hits) and the handoff events (queue wait). Nothing
 is counted per token. Two things live only in processes: the circuit breakers (read from Redis
-when they are shared there) and open sockets, which each web process publishes to the shared
-cache when its count changes.
+when they are shared there) and open sockets, which each web process counts from its open
+sockets and publishes to the shared cache when the count changes and every few seconds, with a
+short expiry: a killed process drops out and a restarted Redis hears from every process again.
 """
 
 from __future__ import annotations

@@ -87,7 +87,10 @@ class TierAdmin(admin.ModelAdmin):
             {"fields": ("price_input_per_1k", "price_cached_input_per_1k", "price_output_per_1k")},
         ),
         ("Capabilities", {"fields": ("context_window", "latency_target_ms", "multimodal", "fine_tunable")}),
-        ("Timeouts (seconds)", {"fields": ("connect_timeout_s", "first_token_timeout_s", "total_timeout_s")}),
+        (
+            "Timeouts (seconds)",
+            {"fields": ("connect_timeout_s", "first_token_timeout_s", "idle_timeout_s", "total_timeout_s")},
+        ),
     )
 
     def save_model(self, request: HttpRequest, obj: Tier, form: Any, change: bool) -> None:

@@ -1,9 +1,13 @@
 """A circuit breaker per tier, so a failing model is skipped instead of making every customer wait.
 
 Closed: calls pass. After ``failure_threshold`` consecutive failures it opens: calls are refused
-for ``cooldown_s``. Then it is half-open: one probe call goes through; its success closes the
-breaker, its failure opens it again. A probe whose caller never reports back (the customer left)
-stops blocking after another cooldown, so a breaker cannot stay half-open for ever.
+for ``cooldown_s``. Then it is half-open: a steady trickle of probe calls goes through, one every
+``probe_interval_s``; the first success closes the breaker, a failure opens it again. One probe at
+a time would not do: a probe on a slow but working model can take most of a minute, and every
+other customer would meanwhile be told the assistant is unavailable.
+
+Only what the gateway reports counts: failed calls (errors and dead, idle streams). A slow
+stream that keeps sending is not a failure (routing/providers/openai_compat.py).
 
 Two backends share this behaviour: :class:`MemoryBreaker` (one process, the default) and
 :class:`RedisBreaker` (shared by every web and worker process).
@@ -27,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_FAILURE_THRESHOLD = 5
 DEFAULT_COOLDOWN_S = 30.0
+DEFAULT_PROBE_INTERVAL_S = 2.0
 
 
 class Breaker(Protocol):
@@ -64,10 +69,12 @@ class MemoryBreaker:
         *,
         failure_threshold: int = DEFAULT_FAILURE_THRESHOLD,
         cooldown_s: float = DEFAULT_COOLDOWN_S,
+        probe_interval_s: float = DEFAULT_PROBE_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.failure_threshold = failure_threshold
         self.cooldown_s = cooldown_s
+        self.probe_interval_s = min(probe_interval_s, cooldown_s)
         self.clock = clock
         self._circuits: dict[str, _TierCircuit] = {}
 
@@ -78,7 +85,7 @@ class MemoryBreaker:
         now = self.clock()
         if now - circuit.opened_at < self.cooldown_s:
             return False
-        if circuit.probe_started_at is not None and now - circuit.probe_started_at < self.cooldown_s:
+        if circuit.probe_started_at is not None and now - circuit.probe_started_at < self.probe_interval_s:
             return False
         circuit.probe_started_at = now
         return True
@@ -112,9 +119,9 @@ class RedisBreaker:
     """Breaker state in Redis, shared across processes.
 
     Keys per tier: ``failures`` (INCR), ``opened_at`` (the clock reading when it opened) and
-    ``probe`` (SET NX: only one process wins the half-open probe). Every key has a TTL so a
-    forgotten tier cleans itself up. If Redis is unreachable the breaker lets calls through:
-    losing the breaker must not take the chat down with it.
+    ``probe`` (SET NX with a ``probe_interval_s`` expiry: one process wins each half-open probe
+    slot). Every key has a TTL so a forgotten tier cleans itself up. If Redis is unreachable the
+    breaker lets calls through: losing the breaker must not take the chat down with it.
     """
 
     def __init__(
@@ -124,6 +131,7 @@ class RedisBreaker:
         redis_url: str | None = None,
         failure_threshold: int = DEFAULT_FAILURE_THRESHOLD,
         cooldown_s: float = DEFAULT_COOLDOWN_S,
+        probe_interval_s: float = DEFAULT_PROBE_INTERVAL_S,
         clock: Callable[[], float] = time.time,
         key_prefix: str = "supportbot:breaker",
         memory_s: float = 3600.0,
@@ -139,6 +147,7 @@ class RedisBreaker:
         )
         self.failure_threshold = failure_threshold
         self.cooldown_s = cooldown_s
+        self.probe_interval_s = min(probe_interval_s, cooldown_s)
         # Wall-clock time by default: monotonic clocks are not comparable across machines.
         self.clock = clock
         self.key_prefix = key_prefix
@@ -165,7 +174,7 @@ class RedisBreaker:
                 return True
             if self.clock() - float(opened_at) < self.cooldown_s:
                 return False
-            probe_ms = max(int(self.cooldown_s * 1000), 1)
+            probe_ms = max(int(self.probe_interval_s * 1000), 1)
             return bool(await self.client.set(self._key(tier, "probe"), "1", nx=True, px=probe_ms))
         except (RedisError, OSError):
             logger.warning("circuit breaker store unreachable; letting %s through", tier, exc_info=True)

@@ -25,6 +25,10 @@ half-way fails over like a cut connection. An answer that stopped at the output 
 
 When a stream dies after some text, the next call is asked to continue the text already shown
 (sent as the assistant's partial answer) so the customer never sees the answer restart.
+
+The ledger hears of every call from here (``on_call``): once when it is sent (outcome "running",
+priced at the prompt's estimate) and once when it ends, whatever then happens to the answer, so
+the provider's bill and the ledger agree even when the process dies before the answer is saved.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -50,7 +55,7 @@ from routing.providers.base import (
     TextDelta,
     Usage,
 )
-from routing.tiers import TierConfig, TierName
+from routing.tiers import TIER_ORDER, TierConfig, TierName
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +102,8 @@ class Finished:
 
 
 GatewayEvent = TextDelta | Notice | Finished
+# Told of each upstream call when it is sent and again when it ends (the ledger writes its row).
+CallSink = Callable[[CallRecord], Awaitable[None]]
 
 
 @dataclass
@@ -128,6 +135,8 @@ class _Call:
     end: StreamEnd | None = None
     error: ProviderError | None = None
     produced_text: bool = False
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    opened: asyncio.Future[None] | None = None  # the sink's "sent" write, awaited before its "ended" one
 
 
 class Gateway:
@@ -157,12 +166,18 @@ class Gateway:
         self.retry_after_cap_s = retry_after_cap_s
 
     async def stream(
-        self, request: ChatRequest, *, tier: TierName, catalogue: Mapping[TierName, TierConfig] | None = None
+        self,
+        request: ChatRequest,
+        *,
+        tier: TierName,
+        catalogue: Mapping[TierName, TierConfig] | None = None,
+        on_call: CallSink | None = None,
     ) -> AsyncIterator[GatewayEvent]:
         """Answer ``request`` on ``tier`` or its fallbacks; see the module docstring for the policy.
 
         ``catalogue`` is the tier table the caller read for this request (admins edit it); without
-        one the gateway's own source is used.
+        one the gateway's own source is used. ``on_call`` is told of each upstream call when it is
+        sent and when it ends (its failures are logged, never raised).
         """
         if catalogue is None:
             catalogue = self.catalogue()
@@ -186,6 +201,9 @@ class Gateway:
                     state.notice_due = False
                     yield Notice(FAILOVER_NOTICE)
                 call = self._call_open(state, config=config, request=request, attempt=attempt)
+                if on_call is not None:
+                    # Off the token path: the row is written while the request is on its way.
+                    call.opened = asyncio.ensure_future(_sink_tell(on_call, _call_opening(call)))
                 # The per-token loop stays inline: no extra generator hop or allocation per token.
                 pieces = state.pieces
                 try:
@@ -205,6 +223,10 @@ class Gateway:
                 finally:
                     await _stream_close(call.stream)
                 await self._call_settle(state, call=call)
+                if on_call is not None:
+                    if call.opened is not None:
+                        await call.opened
+                    await _sink_tell(on_call, state.calls[-1])
                 if call.error is None:
                     if _is_truncated(call.end):
                         yield Notice(TRUNCATED_NOTICE)
@@ -252,13 +274,14 @@ class Gateway:
             output_chars = sum(len(piece) for piece in state.pieces[call.first_piece :])
             usage = _failed_call_usage(call_request=call.request, error=error, output_chars=output_chars)
             state.errors.append(f"{config.name}: {error}")
-            if error.retryable:
+            if error.retryable and error.tier_fault:
                 await self.breaker.record_failure(tier=config.name)
             if call.produced_text:
                 state.failed_over = state.notice_due = True
             _failure_log(config=config, error=error)
         state.calls.append(
             CallRecord(
+                call_id=call.call_id,
                 tier=str(config.name),
                 model=config.model,
                 provider=call.provider.name,
@@ -318,6 +341,31 @@ class Gateway:
         )
 
 
+def _call_opening(call: _Call) -> CallRecord:
+    """The ledger line of a call just sent: what the prompt will cost at least, until the call ends."""
+    usage = usage_estimate(messages=call.request.messages, output_chars=0)
+    return CallRecord(
+        call_id=call.call_id,
+        tier=str(call.config.name),
+        model=call.config.model,
+        provider=call.provider.name,
+        purpose=call.request.purpose,
+        usage=usage,
+        latency_ms=0,
+        time_to_first_token_ms=None,
+        outcome="running",
+        cost=cost_for_usage(tier=call.config, usage=usage) if call.provider.billable else Decimal(0),
+        extra={"attempt": call.attempt},
+    )
+
+
+async def _sink_tell(sink: CallSink, record: CallRecord) -> None:
+    try:
+        await sink(record)
+    except Exception:  # noqa: BLE001 - the ledger is written again when the answer is stored
+        logger.warning("could not record upstream call %s in the ledger now", record.call_id, exc_info=True)
+
+
 async def _stream_close(stream: AsyncIterator[TextDelta | StreamEnd]) -> None:
     """Close a provider's stream even when we stopped early, so it frees its connection now."""
     aclose = getattr(stream, "aclose", None)
@@ -345,10 +393,25 @@ def _failure_log(*, config: TierConfig, error: ProviderError) -> None:
 
 
 def tier_chain(*, catalogue: Mapping[TierName, TierConfig], tier: TierName) -> list[TierName]:
-    """The requested tier followed by its fallbacks, each once."""
+    """The requested tier followed by its fallbacks, each once, ending with another tier.
+
+    A chain whose backups are missing or all disabled would give the customer "unavailable" as
+    soon as its one tier fails; the nearest other enabled tier (the smaller one on a tie) is then
+    its backup of last resort.
+    """
     config = catalogue.get(tier)
-    chain = [tier, *(config.fallbacks if config is not None else ())]
-    return list(dict.fromkeys(chain))
+    chain = list(dict.fromkeys([tier, *(config.fallbacks if config is not None else ())]))
+    if not any(name != tier and _tier_enabled(catalogue, name) for name in chain):
+        others = [name for name in TIER_ORDER if name != tier and _tier_enabled(catalogue, name)]
+        if others and tier in TIER_ORDER:
+            here = TIER_ORDER.index(tier)
+            chain.append(min(others, key=lambda name: (abs(TIER_ORDER.index(name) - here), TIER_ORDER.index(name))))
+    return chain
+
+
+def _tier_enabled(catalogue: Mapping[TierName, TierConfig], name: TierName) -> bool:
+    config = catalogue.get(name)
+    return config is not None and config.enabled
 
 
 def _failed_call_usage(*, call_request: ChatRequest, error: ProviderError, output_chars: int) -> Usage:

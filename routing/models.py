@@ -25,7 +25,13 @@ class Tier(models.Model):
     enabled = models.BooleanField(default=True)
     connect_timeout_s = models.FloatField(default=3.0)
     first_token_timeout_s = models.FloatField(default=10.0)
-    total_timeout_s = models.FloatField(default=60.0)
+    idle_timeout_s = models.FloatField(
+        default=10.0, help_text="Once text flows, the longest silence between two chunks before the stream is dead."
+    )
+    total_timeout_s = models.FloatField(
+        default=60.0,
+        help_text="Bounds only a request without an output token cap; never cuts a stream that keeps sending.",
+    )
     fallbacks = models.CharField(
         max_length=100, blank=True, help_text="Comma-separated tier names tried in order when this one fails."
     )
@@ -51,6 +57,7 @@ class Tier(models.Model):
             enabled=self.enabled,
             connect_timeout_s=self.connect_timeout_s,
             first_token_timeout_s=self.first_token_timeout_s,
+            idle_timeout_s=self.idle_timeout_s,
             total_timeout_s=self.total_timeout_s,
             fallbacks=tuple(TierName(name.strip()) for name in self.fallbacks.split(",") if name.strip()),
         )
@@ -69,7 +76,15 @@ class LedgerEntry(models.Model):
         FALLBACK = "fallback", "Failed, fell back"
         ERROR = "error", "Error"
         CACHE_HIT = "cache_hit", "Answered from cache"
+        # Written when the call is sent and closed when it ends: a row still running after its
+        # process died is a call the provider may bill, priced at the prompt's estimate.
+        RUNNING = "running", "In flight, or its process died mid-call"
 
+    # The gateway's id for the upstream call: the row is opened and closed under it, written once.
+    call_id = models.CharField(max_length=32, null=True, unique=True, editable=False)
+    attempt = models.CharField(
+        max_length=32, blank=True, db_index=True, help_text="The answer or summary attempt that made the call."
+    )
     conversation = models.ForeignKey(
         "conversations.Conversation", null=True, blank=True, on_delete=models.CASCADE, related_name="ledger_entries"
     )

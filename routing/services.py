@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from helpcentre.selectors import passages_for_prompt
 from routing.budgets import budget_state
@@ -15,6 +16,7 @@ from routing.cache import answer_cache_write, cache_hit_call, cache_hit_data
 from routing.classifier import classifier_load
 from routing.gateway import Gateway
 from routing.models import LedgerEntry
+from routing.pricing import COST_QUANTUM
 from routing.prompts import HistoryLike, prompt_messages
 from routing.providers.base import CallRecord, ChatRequest
 from routing.redaction import customer_text_redact
@@ -49,30 +51,91 @@ class LedgerTotals:
     usage_estimated: bool
 
 
-def ledger_record(*, conversation_id: int | None, message_id: int | None, calls: Sequence[CallRecord]) -> LedgerTotals:
-    """One ledger row per upstream call; returns their sums for the message and conversation totals."""
-    rows = [
-        LedgerEntry(
-            conversation_id=conversation_id,
-            message_id=message_id,
-            purpose=call.purpose,
-            tier=call.tier,
-            model=call.model,
-            provider=call.provider,
-            input_tokens=call.usage.input_tokens,
-            cached_input_tokens=call.usage.cached_input_tokens,
-            output_tokens=call.usage.output_tokens,
-            cost=call.cost,
-            usage_estimated=call.usage.estimated,
-            latency_ms=call.latency_ms,
-            time_to_first_token_ms=call.time_to_first_token_ms,
-            outcome=call.outcome,
-            error=call.error[:300],
-        )
-        for call in calls
-    ]
-    LedgerEntry.objects.bulk_create(rows)
-    return ledger_totals(calls=calls)
+def ledger_record(
+    *, conversation_id: int | None, message_id: int | None, calls: Sequence[CallRecord], attempt: str = ""
+) -> LedgerTotals:
+    """One ledger row per upstream call, written or brought up to date; returns what this added.
+
+    Rows are keyed by ``CallRecord.call_id``: the gateway writes a call's row when the call is sent
+    and again when it ends (``Gateway.stream(on_call=...)``), and the answer's save writes it once
+    more with its message. Only the difference from what the rows held is returned, so a caller
+    that adds it to a conversation's totals keeps them equal to the sum of its rows. A row's
+    message and attempt, once set, are kept.
+    """
+    with transaction.atomic():
+        existing = {
+            row.call_id: row
+            for row in LedgerEntry.objects.select_for_update().filter(call_id__in=[call.call_id for call in calls])
+        }
+        before = _rows_totals(existing.values())
+        created, changed = [], []
+        for call in calls:
+            row = existing.get(call.call_id)
+            if row is None:
+                row = LedgerEntry(call_id=call.call_id, conversation_id=conversation_id)
+                created.append(row)
+            else:
+                changed.append(row)
+            _ledger_row_fill(row, call=call, message_id=message_id or row.message_id, attempt=attempt or row.attempt)
+        LedgerEntry.objects.bulk_create(created)
+        if changed:
+            LedgerEntry.objects.bulk_update(changed, _LEDGER_FIELDS)
+    after = ledger_totals(calls=calls)
+    return LedgerTotals(
+        input_tokens=after.input_tokens - before.input_tokens,
+        cached_input_tokens=after.cached_input_tokens - before.cached_input_tokens,
+        output_tokens=after.output_tokens - before.output_tokens,
+        cost=after.cost - before.cost,
+        usage_estimated=after.usage_estimated,
+    )
+
+
+_LEDGER_FIELDS = [
+    "message_id",
+    "attempt",
+    "purpose",
+    "tier",
+    "model",
+    "provider",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "cost",
+    "usage_estimated",
+    "latency_ms",
+    "time_to_first_token_ms",
+    "outcome",
+    "error",
+]
+
+
+def _ledger_row_fill(row: LedgerEntry, *, call: CallRecord, message_id: int | None, attempt: str) -> None:
+    row.message_id = message_id
+    row.attempt = attempt
+    row.purpose = call.purpose
+    row.tier = call.tier
+    row.model = call.model
+    row.provider = call.provider
+    row.input_tokens = call.usage.input_tokens
+    row.cached_input_tokens = call.usage.cached_input_tokens
+    row.output_tokens = call.usage.output_tokens
+    row.cost = _ledger_cost(call.cost)
+    row.usage_estimated = call.usage.estimated
+    row.latency_ms = call.latency_ms
+    row.time_to_first_token_ms = call.time_to_first_token_ms
+    row.outcome = call.outcome
+    row.error = call.error[:300]
+
+
+def _rows_totals(rows: Iterable[LedgerEntry]) -> LedgerTotals:
+    rows = list(rows)
+    return LedgerTotals(
+        input_tokens=sum(row.input_tokens for row in rows),
+        cached_input_tokens=sum(row.cached_input_tokens for row in rows),
+        output_tokens=sum(row.output_tokens for row in rows),
+        cost=sum((row.cost for row in rows), Decimal("0")),
+        usage_estimated=any(row.usage_estimated for row in rows),
+    )
 
 
 def ledger_totals(*, calls: Sequence[CallRecord]) -> LedgerTotals:
@@ -81,9 +144,14 @@ def ledger_totals(*, calls: Sequence[CallRecord]) -> LedgerTotals:
         input_tokens=sum(call.usage.input_tokens for call in calls),
         cached_input_tokens=sum(call.usage.cached_input_tokens for call in calls),
         output_tokens=sum(call.usage.output_tokens for call in calls),
-        cost=sum((call.cost for call in calls), Decimal("0")),
+        cost=sum((_ledger_cost(call.cost) for call in calls), Decimal("0")),
         usage_estimated=any(call.usage.estimated for call in calls),
     )
+
+
+def _ledger_cost(cost: Decimal) -> Decimal:
+    """A cost as the ledger column stores it (8 places), so sums taken here equal sums of the rows."""
+    return cost.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 # --- Answer planning ---------------------------------------------------------------------

@@ -38,12 +38,17 @@ class TierConfig:
     # Timeouts in seconds. The SDK's default is ten minutes; a chat widget cannot wait that long.
     connect_timeout_s: float = 3.0
     first_token_timeout_s: float = 10.0
+    # Once text flows, a stream is dead only when it goes this long without a chunk (a stall): a slow
+    # model that keeps sending is not a broken one.
+    idle_timeout_s: float = 10.0
+    # Bounds a request that has no output token cap; a stream under its cap that keeps sending text is
+    # never cut by it (the cap bounds the answer: openai_compat cuts a stream that runs past it).
     total_timeout_s: float = 60.0
     fallbacks: tuple[TierName, ...] = field(default_factory=tuple)
 
 
 # Defaults from the product brief. Fallback chains: Thinking -> Instant -> Mini; Instant -> Mini;
-# Pro -> Thinking -> Instant -> Mini.
+# Pro -> Thinking -> Instant -> Mini; Mini -> Instant.
 DEFAULT_TIERS: dict[TierName, dict[str, object]] = {
     TierName.INSTANT: dict(
         context_window=8192,
@@ -53,6 +58,7 @@ DEFAULT_TIERS: dict[TierName, dict[str, object]] = {
         latency_target_ms=800,
         fine_tunable=True,
         first_token_timeout_s=8.0,
+        idle_timeout_s=8.0,
         total_timeout_s=45.0,
         fallbacks=(TierName.MINI,),
     ),
@@ -63,6 +69,7 @@ DEFAULT_TIERS: dict[TierName, dict[str, object]] = {
         price_output_per_1k=Decimal("0.0040"),
         latency_target_ms=4000,
         first_token_timeout_s=20.0,
+        idle_timeout_s=20.0,
         total_timeout_s=120.0,
         fallbacks=(TierName.INSTANT, TierName.MINI),
     ),
@@ -74,6 +81,7 @@ DEFAULT_TIERS: dict[TierName, dict[str, object]] = {
         latency_target_ms=6000,
         multimodal=True,
         first_token_timeout_s=30.0,
+        idle_timeout_s=30.0,
         total_timeout_s=180.0,
         fallbacks=(TierName.THINKING, TierName.INSTANT, TierName.MINI),
     ),
@@ -85,8 +93,10 @@ DEFAULT_TIERS: dict[TierName, dict[str, object]] = {
         latency_target_ms=500,
         fine_tunable=True,
         first_token_timeout_s=5.0,
+        idle_timeout_s=5.0,
         total_timeout_s=30.0,
-        fallbacks=(),
+        # The smallest tier's backup is the next one up: no chain ends with the tier that failed.
+        fallbacks=(TierName.INSTANT,),
     ),
 }
 

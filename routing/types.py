@@ -7,7 +7,7 @@ modules that define them, so routing can rearrange its insides freely.
 from __future__ import annotations
 
 from routing.cache import CachedAnswer
-from routing.gateway import FAILOVER_NOTICE, Finished, GatewayEvent, Notice
+from routing.gateway import FAILOVER_NOTICE, CallSink, Finished, GatewayEvent, Notice
 from routing.pricing import COST_QUANTUM
 from routing.prompts import SYSTEM_PROMPT
 from routing.providers.base import CallRecord, ChatRequest, Citation, TextDelta, Usage
@@ -28,6 +28,7 @@ __all__ = [
     "BudgetState",
     "CachedAnswer",
     "CallRecord",
+    "CallSink",
     "ChatRequest",
     "Citation",
     "Finished",

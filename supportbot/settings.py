@@ -174,10 +174,22 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=10)}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Summaries (conversations/summaries.py): a claim holds this long (over the task's 40 s hard limit);
+# a summary still pending this long after it was sent, or whose claim lapsed, is sent again by a beat
+# job that runs this often. Worst case from a lost message to a re-send: 60 + 10 s.
+SUPPORTBOT_SUMMARY_LEASE_S = env_int("SUPPORTBOT_SUMMARY_LEASE_S", 45, minimum=1)
+SUPPORTBOT_SUMMARY_RESEND_AFTER_S = env_int("SUPPORTBOT_SUMMARY_RESEND_AFTER_S", 60, minimum=1)
+SUPPORTBOT_SUMMARY_RECOVER_EVERY_S = env_int("SUPPORTBOT_SUMMARY_RECOVER_EVERY_S", 10, minimum=1)
 # Periodic work for beat (embedded in the worker by `make run`, its own process in production).
 CELERY_BEAT_SCHEDULE = {
     # Waiting customers reach an agent who comes online later, not only at handoff time.
     "queue-assign": {"task": "conversations.queue_assign", "schedule": 30.0, "options": {"queue": "handoff"}},
+    # Summaries lost with a queue (a Redis restart) or a killed worker are sent again within a minute or so.
+    "summaries-recover": {
+        "task": "conversations.summaries_recover",
+        "schedule": float(SUPPORTBOT_SUMMARY_RECOVER_EVERY_S),
+        "options": {"queue": "celery"},
+    },
     # Silence changes satisfaction too: a chat that went quiet counts as abandoned.
     "satisfaction-refresh": {
         "task": "conversations.satisfaction_estimates_refresh",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -48,15 +49,27 @@ class StreamEnd:
 
 
 class ProviderError(Exception):
-    """A failed upstream call. ``retryable`` says whether another try (or tier) may succeed."""
+    """A failed upstream call. ``retryable`` says whether another try (or tier) may succeed.
+
+    ``tier_fault`` is False when the call was ended by a limit of ours rather than by the model
+    failing (a total deadline on a stream that was still sending): it does not count toward the
+    tier's circuit breaker.
+    """
 
     def __init__(
-        self, message: str, *, retryable: bool, retry_after_s: float | None = None, status_code: int | None = None
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after_s: float | None = None,
+        status_code: int | None = None,
+        tier_fault: bool = True,
     ):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after_s = retry_after_s
         self.status_code = status_code
+        self.tier_fault = tier_fault
 
 
 class Provider(Protocol):
@@ -86,3 +99,6 @@ class CallRecord:
     # Priced by the gateway with the tier's prices at call time; zero for providers that cost nothing.
     cost: Decimal = Decimal("0")
     extra: dict[str, Any] = field(default_factory=dict)
+    # One id per upstream call: its ledger row is opened when the call is sent and closed under the
+    # same id when it ends, so writing it again (when the answer is stored) never doubles it.
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)

@@ -3,8 +3,10 @@
 The SDK's own retries are off (``max_retries=0``): the gateway owns the one retry loop, so
 a request can never multiply into SDK retries times gateway retries. The SDK only knows
 per-read timeouts, so the deadlines are enforced here with asyncio: the tier's first-token
-deadline bounds the wait for the first text and, once text flows, every silence between two
-chunks (a stall); its total deadline bounds the whole answer.
+deadline bounds the wait for the first text and, once text flows, its idle deadline every
+silence between two chunks (a stall). A stream that keeps sending is never cut by a total
+deadline while the request has an output token cap: the cap bounds it instead (a stream that
+runs past it is cut), so a slow model is not mistaken for a broken one.
 
 A stream is complete only when it says so: ``[DONE]`` or a ``finish_reason``. A body that
 ends without either was cut (proxies and load balancers end streams cleanly half-way), and
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import math
 import sys
 import time
 import weakref
@@ -110,7 +113,9 @@ class OpenAICompatProvider:
                     raise await _json_body_error(response)
                 chunks = _completion_chunks(response)
                 chunk = await _first_content_chunk(chunks)
-            watchdog = _Watchdog(started=started, total_s=tier.total_timeout_s, idle_s=tier.first_token_timeout_s)
+            watchdog = _Watchdog(
+                started=started, total_s=_total_limit_s(request, tier=tier), idle_s=tier.idle_timeout_s
+            )
             next_chunk, now = chunks.__anext__, loop.time
             while chunk is not None:
                 # Hot path: a few dict lookups per chunk, no per-token logging, copying or timers.
@@ -152,7 +157,10 @@ class OpenAICompatProvider:
         except TimeoutError as error:
             first_token = f"no first token within {tier.first_token_timeout_s:g} s"
             raise ProviderError(
-                first_token if watchdog is None else watchdog.reason or "timed out", retryable=True
+                first_token if watchdog is None else watchdog.reason or "timed out",
+                retryable=True,
+                # Only a silence is the model's fault; a total limit cut a stream that was still sending.
+                tier_fault=watchdog is None or not watchdog.total_expired,
             ) from error
         except openai.APIError as error:
             raise provider_error_from_sdk(error) from error
@@ -172,6 +180,16 @@ class OpenAICompatProvider:
             else usage_estimate(messages=request.messages, output_chars=output_chars),
             finish_reason=finish_reason,
         )
+
+
+def _total_limit_s(request: ChatRequest, *, tier: TierConfig) -> float:
+    """The total deadline once text flows: none while the answer has a token cap to bound it.
+
+    A slow model that keeps sending text is not a broken one; the idle deadline ends a dead
+    stream and the token cap (:func:`_overrun_limits`) a never-ending one, so cutting a live,
+    capped answer at a fixed total would only throw away text the customer is reading.
+    """
+    return math.inf if request.max_output_tokens is not None else tier.total_timeout_s
 
 
 def _overrun_limits(max_output_tokens: int | None) -> tuple[int, int]:
@@ -202,9 +220,10 @@ def _finish_reason_checked(finish_reason: str | None, *, output_chars: int) -> s
 class _Watchdog:
     """A stream's deadlines after its first token, as one timer instead of an asyncio timeout per chunk.
 
-    Two deadlines: the total one, and the idle one: no chunk for ``idle_s`` while waiting on the
-    upstream (a stall). An ``asyncio.timeout`` cannot span the ``yield``s (it would cancel the
-    caller's code, not ours), and one per chunk costs a timer-heap push and pop per token. Here
+    Two deadlines: the idle one, no chunk for ``idle_s`` while waiting on the upstream (a stall),
+    and a total one (infinite for a request with an output token cap, see :func:`_total_limit_s`).
+    An ``asyncio.timeout`` cannot span the ``yield``s (it would cancel the caller's code, not ours),
+    and one per chunk costs a timer-heap push and pop per token. Here
     the stream only notes when it starts waiting (``waiting_since``, ``waiting``); the timer fires
     when a deadline could first have passed and, when chunks came meanwhile, re-arms for the next
     such moment: one timer per idle period, not per token. On expiry it cancels the streaming task
@@ -222,6 +241,7 @@ class _Watchdog:
         "total_s",
         "idle_s",
         "expired",
+        "total_expired",
         "reason",
         "waiting",
         "waiting_since",
@@ -237,6 +257,7 @@ class _Watchdog:
         self.total_s = total_s
         self.idle_s = idle_s
         self.expired = False
+        self.total_expired = False
         self.reason = ""
         self.waiting = False
         self.waiting_since = self.loop.time()
@@ -245,6 +266,7 @@ class _Watchdog:
     def _check(self) -> None:
         now = self.loop.time() + _TIMER_SLACK_S  # the loop may run a timer a hair early
         if now >= self.deadline:
+            self.total_expired = True
             self._expire(f"answer not finished within {self.total_s:g} s")
         elif self.waiting and now - self.waiting_since >= self.idle_s:
             self._expire(f"no chunk for {self.idle_s:g} s in the middle of the answer")

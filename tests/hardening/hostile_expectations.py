@@ -125,7 +125,7 @@ CASES: dict[str, Case] = {
         "Parsed: only `content` is the answer; reasoning and tool-call deltas are not shown or stored.", _PARSED
     ),
     "stall": Case(
-        "A silence mid-answer longer than the tier's first-token deadline is a stall: fails over mid-stream; "
+        "A silence mid-answer longer than the tier's idle deadline is a stall: fails over mid-stream; "
         "what the server sends later is not used.",
         _CUT,
     ),
@@ -148,8 +148,9 @@ CASES: dict[str, Case] = {
         ),
     ),
     "trickle": Case(
-        "Bounded: cut once it has sent more than the answer's output token cap allows (before any total "
-        "deadline; no chunk gap is long enough to be a stall), then fails over mid-stream.",
+        "Bounded: cut once it has sent more than the answer's output token cap allows (a stream under its "
+        "cap is never cut by a total deadline; no chunk gap is long enough to be a stall), then fails over "
+        "mid-stream.",
         _CUT,
     ),
 }

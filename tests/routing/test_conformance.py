@@ -35,7 +35,7 @@ from tests.hardening.hostile_expectations import (
 
 QUESTION = ChatRequest(messages=[{"role": "user", "content": "Where is my order?"}], max_output_tokens=64)
 NOTICES = {FAILOVER_NOTICE: FAILOVER, TRUNCATED_NOTICE: TRUNCATED}
-# The idle (first-token) deadline the stall outlasts, and a total deadline the trickle never reaches.
+# The first-token and idle deadline the stall outlasts, and a total deadline the trickle never reaches.
 FIRST_TOKEN_S, STALL_S, TOTAL_S = 0.5, 1.2, 20.0
 
 
@@ -59,7 +59,9 @@ def _catalogue(instant_model: str) -> dict[TierName, TierConfig]:
     models = {TierName.INSTANT: instant_model, TierName.MINI: "fine-mini"}
     models |= {TierName.THINKING: "fine-thinking", TierName.PRO: "fine-pro"}
     return {
-        name: dataclasses.replace(config, first_token_timeout_s=FIRST_TOKEN_S, total_timeout_s=TOTAL_S)
+        name: dataclasses.replace(
+            config, first_token_timeout_s=FIRST_TOKEN_S, idle_timeout_s=FIRST_TOKEN_S, total_timeout_s=TOTAL_S
+        )
         for name, config in default_catalogue(models).items()
     }
 

@@ -16,6 +16,7 @@ from routing.gateway import (
     Gateway,
     GatewayEvent,
     Notice,
+    tier_chain,
 )
 from routing.pricing import cost_for_usage
 from routing.providers.base import ChatRequest, StreamEnd, TextDelta
@@ -33,7 +34,7 @@ MODELS = {
 
 def _catalogue(**changes: object) -> dict[TierName, TierConfig]:
     return {
-        name: dataclasses.replace(tier, first_token_timeout_s=0.5, total_timeout_s=5.0, **changes)  # type: ignore[arg-type]
+        name: dataclasses.replace(tier, first_token_timeout_s=0.5, idle_timeout_s=0.5, total_timeout_s=5.0, **changes)  # type: ignore[arg-type]
         for name, tier in default_catalogue(MODELS).items()
     }
 
@@ -169,15 +170,59 @@ async def test_stream_cut_mid_answer_fails_over_and_continues_the_text(openai_se
 
 @pytest.mark.asyncio
 async def test_cut_on_the_last_tier_continues_on_the_same_tier(openai_server: OpenAICompatServer) -> None:
-    openai_server.script(Fault.cut(after_chunks=2))
+    openai_server.script(Fault.cut(after_chunks=2), model="m-instant")
+    openai_server.script(Fault.cut(after_chunks=2), model="m-mini")
     sleeps = Sleeps()
 
-    events, finished = await _run(_gateway(openai_server, sleep=sleeps), TierName.MINI)
+    events, finished = await _run(_gateway(openai_server, sleep=sleeps), TierName.INSTANT)
 
-    assert _models_called(openai_server) == ["m-mini", "m-mini"]
-    assert sum(isinstance(event, Notice) for event in events) == 1
-    assert finished.failed_over_mid_stream and not finished.fell_back and finished.error == ""
+    assert _models_called(openai_server) == ["m-instant", "m-mini", "m-mini"]
+    assert sum(isinstance(event, Notice) for event in events) == 2
+    assert finished.failed_over_mid_stream and finished.fell_back and finished.error == ""
     assert sleeps == []
+
+
+@pytest.mark.asyncio
+async def test_the_smallest_tier_falls_back_to_another_before_giving_up(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(*[Fault.http_error(status=503)] * 2, model="m-mini")
+
+    _, finished = await _run(_gateway(openai_server, sleep=Sleeps()), TierName.MINI)
+
+    assert _models_called(openai_server) == ["m-mini", "m-mini", "m-instant"]
+    assert (finished.tier, finished.error, finished.fell_back) == (TierName.INSTANT, "", True)
+
+
+def test_every_chain_ends_with_another_enabled_tier() -> None:
+    catalogue = _catalogue()
+    for name in catalogue:
+        chain = tier_chain(catalogue=catalogue, tier=name)
+        assert chain[0] == name and chain[-1] != name
+    no_backup = {**catalogue, TierName.MINI: dataclasses.replace(catalogue[TierName.MINI], fallbacks=())}
+    assert tier_chain(catalogue=no_backup, tier=TierName.MINI) == [TierName.MINI, TierName.INSTANT]
+    backup_off = {**catalogue, TierName.MINI: dataclasses.replace(catalogue[TierName.MINI], enabled=False)}
+    assert tier_chain(catalogue=backup_off, tier=TierName.INSTANT) == [
+        TierName.INSTANT,
+        TierName.MINI,
+        TierName.THINKING,
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_slow_stream_cut_by_a_total_limit_is_not_a_tier_failure(openai_server: OpenAICompatServer) -> None:
+    """Without a token cap the total limit still applies; the cut fails over but never opens the breaker."""
+    openai_server.interval_ms = 150
+    breaker = MemoryBreaker(failure_threshold=1)
+    catalogue = {
+        name: dataclasses.replace(config, total_timeout_s=0.4 if name == TierName.INSTANT else 5.0)
+        for name, config in _catalogue().items()
+    }
+    gateway = _gateway(openai_server, catalogue=catalogue, breaker=breaker)
+
+    events, finished = await _run(gateway, TierName.INSTANT)
+
+    assert finished.calls[0].error.startswith("answer not finished") and finished.failed_over_mid_stream
+    assert sum(isinstance(event, Notice) for event in events) == 1 and finished.error == ""
+    assert await breaker.allow(tier=TierName.INSTANT) is True
 
 
 @pytest.mark.asyncio

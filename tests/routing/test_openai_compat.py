@@ -119,17 +119,28 @@ async def test_hang_before_headers_hits_first_token_timeout(openai_server: OpenA
 
 
 @pytest.mark.asyncio
-async def test_hang_mid_stream_hits_total_timeout(openai_server: OpenAICompatServer) -> None:
+async def test_hang_mid_stream_hits_the_idle_deadline(openai_server: OpenAICompatServer) -> None:
     openai_server.script(Fault.hang(after_chunks=2))
     received: list[str] = []
 
-    with pytest.raises(ProviderError, match="not finished") as raised:
-        async for event in _provider(openai_server).stream(QUESTION, tier=_tier(total_timeout_s=0.5)):
+    with pytest.raises(ProviderError, match="no chunk for 0.5 s") as raised:
+        async for event in _provider(openai_server).stream(QUESTION, tier=_tier(idle_timeout_s=0.5)):
             if isinstance(event, TextDelta):
                 received.append(event.text)
 
-    assert raised.value.retryable is True
+    assert raised.value.retryable is True and raised.value.tier_fault is True
     assert len(received) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_slow_stream_under_its_token_cap_outlives_the_total_deadline(openai_server: OpenAICompatServer) -> None:
+    """A slow model that keeps sending is not a broken one: 8 chunks 0.1 s apart pass a 0.3 s total limit."""
+    openai_server.interval_ms = 100
+    capped = dataclasses.replace(QUESTION, max_output_tokens=64)
+
+    text, end = await _collect(_provider(openai_server), capped, _tier(idle_timeout_s=0.5, total_timeout_s=0.3))
+
+    assert text == openai_server.text and end.finish_reason == "stop"
 
 
 @pytest.mark.asyncio
@@ -189,18 +200,19 @@ def test_retry_after_reads_seconds_milliseconds_and_dates() -> None:
 
 
 @pytest.mark.asyncio
-async def test_total_deadline_passing_while_the_caller_is_busy_ends_the_stream(
+async def test_total_deadline_passing_while_the_caller_is_busy_ends_an_uncapped_stream(
     openai_server: OpenAICompatServer,
 ) -> None:
     received: list[str] = []
 
-    with pytest.raises(ProviderError, match="not finished"):
+    with pytest.raises(ProviderError, match="not finished") as raised:
         async for event in _provider(openai_server).stream(QUESTION, tier=_tier(total_timeout_s=0.2)):
             if isinstance(event, TextDelta):
                 received.append(event.text)
                 await asyncio.sleep(0.3)  # the caller, not the upstream, holds the stream past its deadline
 
     assert len(received) == 1
+    assert raised.value.tier_fault is False  # our limit, not the model's failure: the breaker ignores it
 
 
 @pytest.mark.asyncio
@@ -432,14 +444,14 @@ def test_error_objects_are_retryable_as_their_code_says(error: object, retryable
 
 
 @pytest.mark.asyncio
-async def test_a_stall_mid_answer_longer_than_the_first_token_deadline_ends_the_call(raw_server: RawSSEServer) -> None:
+async def test_a_stall_mid_answer_longer_than_the_idle_deadline_ends_the_call(raw_server: RawSSEServer) -> None:
     raw_server.pieces = [_content("Hi"), _content(" there"), STALL, _content(" late"), b"data: [DONE]\n\n"]
     raw_server.stall_s = 0.8
     received: list[str] = []
 
     with pytest.raises(ProviderError, match="no chunk for 0.3 s") as raised:
         async for event in OpenAICompatProvider(base_url=raw_server.url, api_key="k").stream(
-            QUESTION, tier=_tier(first_token_timeout_s=0.3, total_timeout_s=30)
+            QUESTION, tier=_tier(idle_timeout_s=0.3, total_timeout_s=30)
         ):
             if isinstance(event, TextDelta):
                 received.append(event.text)
@@ -457,7 +469,7 @@ async def test_chunks_slower_in_total_than_the_idle_deadline_but_steady_are_not_
     text, end = await _collect(
         OpenAICompatProvider(base_url=raw_server.url, api_key="k"),
         QUESTION,
-        _tier(first_token_timeout_s=0.3, total_timeout_s=30),
+        _tier(idle_timeout_s=0.3, total_timeout_s=30),
     )
 
     assert text == "w0 w1 w2 w3 w4 w5 " and end.finish_reason == "stop"
