@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
@@ -21,7 +21,8 @@ from conversations import feedback, leases, selectors, services, turns
 from conversations.models import Conversation, Message
 from conversations.protocol import frame_notice, frame_stream, frame_token, frame_typing
 from conversations.turns import TurnPlan
-from routing.services import answer_cache_write, cache_hit_call, cache_hit_data, gateway_get
+from helpcentre.selectors import Passage
+from routing.services import answer_cache_write, answer_citations, cache_hit_call, cache_hit_data, gateway_get
 from routing.types import CachedAnswer, Finished, Notice, TextDelta
 
 logger = logging.getLogger(__name__)
@@ -204,6 +205,7 @@ def _answer_finish(
     answer = _answer_save(
         live=live,
         finished=finished,
+        passages=plan.passages,
         route_reason=plan.reason,
         time_to_first_token_ms=time_to_first_token_ms,
         duration_ms=duration_ms,
@@ -280,6 +282,7 @@ def _answer_save(
     route_reason: str,
     time_to_first_token_ms: int | None,
     duration_ms: int,
+    passages: Sequence[Passage] = (),
 ) -> Message | None:
     """The streamed answer, stored; None when it was not stored now (an agent took over, or it
     was stored already), so nothing else may be built on it.
@@ -290,6 +293,18 @@ def _answer_save(
     """
     text = "".join(live.parts)
     outcome = _answer_outcome(finished=finished, text=text)
+    citations = list(finished.citations) if finished else []
+    if outcome != "unavailable" and passages and not citations:
+        # A model's answer: the passages it was given and linked become its citations.
+        grounded = answer_citations(text=text, passages=passages)
+        text, citations = grounded.text, list(grounded.citations)
+        if not citations:
+            logger.warning(
+                "ungrounded answer in conversation %s: %d passages given, none cited (%d links removed)",
+                live.conversation_id,
+                len(passages),
+                grounded.links_removed,
+            )
     if outcome == "unavailable":
         text = UNAVAILABLE_TEXT
     elif outcome == "incomplete":
@@ -305,9 +320,7 @@ def _answer_save(
             model=finished.model if spoke and finished else "",
             route_reason=route_reason,
             calls=finished.calls if finished else [],
-            citations=[
-                {"key": c.key, "title": c.title, "url": c.url} for c in (finished.citations if finished else ())
-            ],
+            citations=[{"key": c.key, "title": c.title, "url": c.url} for c in citations],
             time_to_first_token_ms=time_to_first_token_ms,
             duration_ms=duration_ms,
             fell_back=bool(spoke and finished and finished.fell_back),

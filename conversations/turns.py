@@ -22,7 +22,7 @@ from django.db.models import F
 
 from conversations import attachments, handoff, services, summaries, tasks
 from conversations.models import Conversation, Message, Summary
-from helpcentre.selectors import help_centre_version
+from helpcentre.selectors import Passage, help_centre_version
 from routing import selectors as routing_selectors
 from routing.services import answer_plan_make
 from routing.types import REFUSAL_TEXT, BudgetState, CachedAnswer, ChatRequest, RouteDecision, TierConfig, TierName
@@ -57,6 +57,8 @@ class TurnPlan:
     # The answer cache (routing.cache): this question's key (None: not cacheable) and a stored answer.
     cache_key: str | None = None
     cached: CachedAnswer | None = None
+    # The help-centre passages in a model's prompt: what its answer may cite (none for the offline engine).
+    passages: tuple[Passage, ...] = ()
 
 
 def turn_action(
@@ -118,6 +120,7 @@ def turn_plan_make(*, conversation: Conversation, question: Message) -> TurnPlan
         handoff_trigger=trigger,
         cache_key=cache_key,
         cached=routing_selectors.answer_cache_read(key=cache_key),
+        passages=route.passages,
     )
 
 

@@ -6,13 +6,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 
-from helpcentre.selectors import passages_for_prompt
+from helpcentre.selectors import Passage, passages_for_prompt
 from routing.budgets import budget_state
 from routing.cache import answer_cache_write, cache_hit_call, cache_hit_data
+from routing.citations import GroundedAnswer, answer_ground
 from routing.classifier import classifier_load
 from routing.gateway import Gateway
 from routing.models import LedgerEntry
@@ -31,6 +33,7 @@ __all__ = [
     "AnswerPlan",
     "LedgerTotals",
     "answer_cache_write",
+    "answer_citations",
     "answer_plan_make",
     "cache_hit_call",
     "cache_hit_data",
@@ -168,6 +171,8 @@ class AnswerPlan:
     budget: BudgetState
     # Non-empty when a hard spend limit refuses the answer (routing/spend_limits.py): no upstream call.
     refusal: str = ""
+    # The help-centre passages in the prompt: the only pages a model's answer may cite.
+    passages: tuple[Passage, ...] = ()
 
 
 def answer_plan_make(
@@ -214,7 +219,14 @@ def answer_plan_make(
         if settings.OPENAI_API_KEY
         else ""
     )
-    return AnswerPlan(decision=decision, request=request, catalogue=catalogue, budget=budget, refusal=refusal)
+    return AnswerPlan(
+        decision=decision,
+        request=request,
+        catalogue=catalogue,
+        budget=budget,
+        refusal=refusal,
+        passages=tuple(passages),
+    )
 
 
 def _spend_refusal(
@@ -244,6 +256,13 @@ def _message_with_image(message: dict[str, Any], *, image_data_url: str) -> dict
 
 # The router speaks Chat Completions roles; an agent's reply counts as the assistant side.
 _ROUTER_ROLES = {"customer": "user", "agent": "assistant"}
+
+
+def answer_citations(*, text: str, passages: Sequence[Passage]) -> GroundedAnswer:
+    """A model's answer grounded in its prompt's passages: links to them become citations, other
+    links leave the text (routing/citations.py). Absolute links may name this deployment's public host."""
+    public_host = urlsplit(settings.SUPPORTBOT_PUBLIC_URL).hostname or ""
+    return answer_ground(text=text, passages=passages, own_hosts=[public_host] if public_host else [])
 
 
 # --- The gateway ------------------------------------------------------------------------------

@@ -1,0 +1,95 @@
+"""Citations on the model path: the links in a model's answer that point at passages it was given.
+
+The prompt shows each passage as ``[title](url)`` and asks the model to cite what it uses that
+way. After the answer, every link is checked against those passages: a link to a passage becomes
+a citation (title, URL and key, as the offline engine gives them); a link to anything else is not
+the help centre speaking, so it is taken out of the stored text (a Markdown link keeps its words).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from helpcentre.selectors import Citation
+from routing.prompts import PassageLike
+
+logger = logging.getLogger(__name__)
+
+# [words](url) or [words](<url>); the words may not span lines or nest brackets.
+MARKDOWN_LINK = re.compile(r"\[([^\[\]\n]{1,300})\]\(\s*<?([^()\s<>]{1,2000})>?\s*\)")
+# A bare absolute URL, or a bare site path that looks like a help-centre page.
+BARE_LINK = re.compile(r"(?<![\w(<\[/])(?:https?://[^\s<>()\[\]]{1,2000}|/help/[\w%-]+/?)")
+TRAILING_PUNCTUATION = ".,;:!?'\""
+
+
+@dataclass(frozen=True)
+class GroundedAnswer:
+    text: str
+    citations: tuple[Citation, ...]
+    links_removed: int
+
+
+def answer_ground(*, text: str, passages: Sequence[PassageLike], own_hosts: Iterable[str] = ()) -> GroundedAnswer:
+    """Turn the answer's links to given passages into citations and drop every other link.
+
+    ``own_hosts`` are the host names an absolute link to this help centre may carry (the public URL's).
+    """
+    hosts = {host.lower() for host in own_hosts}
+    by_path = {_path(passage.url, hosts=hosts): passage for passage in passages}
+    cited: dict[str, Citation] = {}
+    removed = 0
+
+    def passage_for(url: str) -> PassageLike | None:
+        return by_path.get(_path(url, hosts=hosts))
+
+    def markdown(match: re.Match[str]) -> str:
+        nonlocal removed
+        passage = passage_for(match.group(2))
+        if passage is None:
+            removed += 1
+            return match.group(1)
+        cited.setdefault(passage.key, Citation(key=passage.key, title=passage.title, url=passage.url))
+        return match.group(0)
+
+    def bare(match: re.Match[str]) -> str:
+        nonlocal removed
+        url = match.group(0).rstrip(TRAILING_PUNCTUATION)
+        tail = match.group(0)[len(url) :]
+        passage = passage_for(url)
+        if passage is None:
+            removed += 1
+            return tail
+        cited.setdefault(passage.key, Citation(key=passage.key, title=passage.title, url=passage.url))
+        return match.group(0)
+
+    # Markdown links first, so their URLs are not seen again as bare ones.
+    parts = []
+    position = 0
+    for match in MARKDOWN_LINK.finditer(text):
+        parts.append(BARE_LINK.sub(bare, text[position : match.start()]))
+        parts.append(markdown(match))
+        position = match.end()
+    parts.append(BARE_LINK.sub(bare, text[position:]))
+    grounded = "".join(parts)
+    if removed:
+        grounded = re.sub(r"[ \t]{2,}", " ", grounded)
+    return GroundedAnswer(text=grounded, citations=tuple(cited.values()), links_removed=removed)
+
+
+def _path(url: str, *, hosts: set[str]) -> str | None:
+    """The site path a link points at when it points at this site (relative, or one of ``hosts``)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme and parts.scheme not in {"http", "https"}:
+        return None
+    if parts.netloc and parts.netloc.lower().split(":")[0] not in hosts and parts.netloc.lower() not in hosts:
+        return None
+    if not parts.path.startswith("/"):
+        return None
+    return parts.path.rstrip("/") + "/"

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from routing.citations import answer_ground
+
+
+@dataclass(frozen=True)
+class Passage:
+    key: str
+    title: str
+    url: str
+    text: str = ""
+
+
+TRIAL = Passage(key="100_NIGHT_TRIAL_OFFER", title="The 100-night sleep trial", url="/help/100-night-trial/")
+RETURNS = Passage(key="RETURN_EXCHANGE", title="Returns and exchanges", url="/help/returns/")
+
+
+def test_links_to_given_passages_become_citations_once_and_stay_in_the_text():
+    text = "See [the trial](/help/100-night-trial/) and [it again](https://support.example/help/100-night-trial)."
+    grounded = answer_ground(text=text, passages=[TRIAL, RETURNS], own_hosts=["support.example"])
+    assert [citation.key for citation in grounded.citations] == ["100_NIGHT_TRIAL_OFFER"]
+    assert grounded.text == text and grounded.links_removed == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Claim it [here](https://evil.example/refund) today.", "Claim it here today."),
+        ("Claim it at https://evil.example/refund.", "Claim it at ."),
+        ("Read [returns](/help/not-given/) first.", "Read returns first."),
+        ("Same path, other site: [trial](https://evil.example/help/100-night-trial/).", "Same path, other site: trial."),
+        ("A script: [click](javascript:alert(1))", "A script: [click](javascript:alert(1))"),
+    ],
+)
+def test_links_to_anything_not_given_are_taken_out(text, kept):
+    grounded = answer_ground(text=text, passages=[TRIAL], own_hosts=["support.example"])
+    assert grounded.citations == ()
+    if "javascript" in text:  # not a link our pattern reads; the widget renders text, never a javascript: URL
+        assert grounded.text == kept
+    else:
+        assert grounded.text == kept and grounded.links_removed == 1
+
+
+def test_bare_paths_and_urls_to_given_passages_cite_too():
+    text = "Details: /help/returns/ and https://support.example/help/100-night-trial/."
+    grounded = answer_ground(text=text, passages=[TRIAL, RETURNS], own_hosts=["support.example"])
+    assert {citation.key for citation in grounded.citations} == {"RETURN_EXCHANGE", "100_NIGHT_TRIAL_OFFER"}
+    assert grounded.text == text
