@@ -32,7 +32,7 @@ def test_links_to_given_passages_become_citations_once_and_stay_in_the_text():
         ("Claim it [here](https://evil.example/refund) today.", "Claim it here today."),
         ("Claim it at https://evil.example/refund.", "Claim it at ."),
         ("Read [returns](/help/not-given/) first.", "Read returns first."),
-        ("Other site, same path: [trial](https://evil.example/help/100-night-trial/).", "Other site, same path: trial."),
+        ("Elsewhere: [trial](https://evil.example/help/100-night-trial/).", "Elsewhere: trial."),
         ("A script: [click](javascript:alert(1))", "A script: [click](javascript:alert(1))"),
     ],
 )
