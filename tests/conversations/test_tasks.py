@@ -97,8 +97,9 @@ def test_a_message_delivered_more_than_the_bound_is_refused(db):
 def test_the_extractive_summary_names_problem_answer_articles_and_mood(conversation):
     draft = summaries.summary_extractive(messages=list(Message.objects.filter(conversation=conversation)))
     assert draft.engine == "extractive"
-    assert draft.data["problem"] == ["My LiftBase shows E04 and won't move", "That didn't help, this is useless!!!"]
-    assert draft.data["bot_answered"] == ["E04 means the motor overheated."]
+    # "That didn't help" is not the problem; it shows in the mood.
+    assert draft.data["problem"] == ["My LiftBase shows E04 and won't move"]
+    assert draft.data["bot_answered"] == ["from “LiftBase error E04”"]
     assert draft.data["articles"] == [
         {"title": "LiftBase error E04", "url": "http://127.0.0.1:8000/help/liftbase-e04/"}
     ]
@@ -112,6 +113,44 @@ def test_the_extractive_summary_names_problem_answer_articles_and_mood(conversat
 )
 def test_mood_from_simple_cues(texts, mood):
     assert summaries.mood_estimate(customer_texts=texts)[0] == mood
+
+
+def test_the_summary_says_what_happened_in_whole_statements_not_fragments(db):
+    conversation, _ = conversation_open(origin="http://127.0.0.1:8000")
+    say = lambda role, text, **kw: message_record(conversation_id=conversation.pk, role=role, text=text, **kw)[0]  # noqa: E731
+    say("customer", "hello there")
+    question = say("customer", "My LiftBase shows E04 and I already tried unplugging it. What now?")
+    answer_record(
+        conversation_id=conversation.pk,
+        reply_to_seq=question.seq,
+        text="3. Still not working: hold FLAT for 10 seconds.\n\nRead more: LiftBase: error codes",
+        tier="instant",
+        model="m",
+        route_reason="r",
+        calls=[],
+        citations=[{"key": "ERR", "title": "LiftBase: error codes E01 to E08", "url": "/help/liftbase-error-codes/"}],
+    )
+    second = say("customer", "that didn't help")
+    answer_record(
+        conversation_id=conversation.pk,
+        reply_to_seq=second.seq,
+        text="I'm not sure I can answer that from our help centre.",
+        tier="instant",
+        model="m",
+        route_reason="r",
+        calls=[],
+    )
+    handoff.handoff_request(conversation_id=conversation.pk, reason="asks", trigger="asked")
+    draft = summaries.summary_extractive(messages=list(Message.objects.filter(conversation=conversation)))
+    assert draft.data["problem"] == ["My LiftBase shows E04 and I already tried unplugging it. What now?"]
+    assert draft.data["tried"] == ["I already tried unplugging it"]
+    assert draft.data["bot_answered"] == ["from “LiftBase: error codes E01 to E08”", "said it was not sure"]
+    assert draft.data["handed_over"] == "the customer asked for a person"
+    lines = draft.text.splitlines()
+    assert [line.split(":", 1)[0] for line in lines] == [
+        "Problem", "Tried", "Bot answered", "Articles cited", "Handed over", "Mood"
+    ]  # fmt: skip
+    assert "3." not in draft.text and "Read more" not in draft.text
 
 
 def test_with_a_model_configured_the_summary_comes_from_it_and_is_in_the_ledger(conversation, llm):
