@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from conversations import feedback, leases, selectors, services, turns
 from conversations.models import Conversation, Message
@@ -294,11 +295,11 @@ def _answer_save(
     text = "".join(live.parts)
     outcome = _answer_outcome(finished=finished, text=text)
     citations = list(finished.citations) if finished else []
-    if outcome != "unavailable" and passages and not citations:
+    if outcome != "unavailable" and settings.OPENAI_API_KEY and not citations:
         # A model's answer: the passages it was given and linked become its citations.
         grounded = answer_citations(text=text, passages=passages)
         text, citations = grounded.text, list(grounded.citations)
-        if not citations:
+        if passages and not citations:
             logger.warning(
                 "ungrounded answer in conversation %s: %d passages given, none cited (%d links removed)",
                 live.conversation_id,

@@ -141,8 +141,10 @@ def test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads(
     assert "<script>alert('script tag')</script>" in (body.text_content() or "")
     assert body.locator("script, img, iframe, svg, object, embed").count() == 0
     hrefs = [link.get_attribute("href") or "" for link in body.locator("a").all()]
-    # The image is offered as a link, never loaded; the javascript: links stay text.
-    assert hrefs == ["http://tracker.invalid/pixel.png", "http://evil.invalid/"], hrefs
+    # Links to pages that were not in the model's prompt leave the stored answer (the image's and the
+    # iframe's); the javascript: links stay text.
+    assert hrefs == [], hrefs
+    assert "tracker.invalid" not in (body.text_content() or "") and "javascript:alert" in (body.text_content() or "")
     assert watch.dialogs == []
     assert watch.page_errors == [] and watch.console_errors == []
     assert watch.foreign_requests(allowed_origins=local) == []
