@@ -328,7 +328,9 @@ def _attachments_storage(kind: str) -> dict[str, object]:
             # No ACL header: objects stay as private as the bucket; nothing is ever fetched by URL.
             "default_acl": None,
             "querystring_auth": True,
-            "file_overwrite": False,
+            # Names are 128 random bits: skip the existence check, a HEAD request per upload that
+            # also needs s3:ListBucket to tell "missing" from "forbidden".
+            "file_overwrite": True,
         },
     }
 
