@@ -92,7 +92,7 @@ def attachment_download(request: HttpRequest, public_id: str) -> HttpResponse:
         # The same answer whether the photo exists or not: ids cannot be probed.
         return _cors(_refusal("not_found", "No such photo.", status=404), origin, methods=methods)
     try:
-        data = attachments.attachment_path(attachment=attachment).read_bytes()
+        data = attachments.attachment_read(attachment=attachment)
     except FileNotFoundError:
         return _cors(_refusal("not_found", "No such photo.", status=404), origin, methods=methods)
     response = HttpResponse(data, content_type=attachment.content_type)

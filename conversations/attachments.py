@@ -1,27 +1,33 @@
-"""Customer photos: checked by their bytes, shrunk, stripped of metadata, stored outside the web root.
+"""Customer photos: checked by their bytes, shrunk, stripped of metadata, kept in the attachments storage.
 
 A photo is uploaded over HTTP first (``POST /api/widget/attachments``, visitor token in the
 ``Authorization`` header) and then sent in a ``message`` frame that names it, so a photo and its
 caption are one customer message with a seq like any other. The bot answers it on the first
 enabled multimodal tier (Pro); when no model can look at it, a person is brought in with a note.
+
+Photos live in Django's ``attachments`` storage (``STORAGES`` in settings): files in the data
+folder by default, or a bucket on an S3-compatible store that every process shares. Either way
+nothing serves them by URL; ``attachment_views`` reads the bytes after checking who asks.
 """
 
 from __future__ import annotations
 
 import base64
-import os
+import logging
 import secrets
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
 from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from conversations import services
 from conversations.models import Attachment, Conversation, Message
+
+logger = logging.getLogger(__name__)
 
 # Refused before decoding; a phone photo is 2-6 MB.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -115,13 +121,9 @@ def _image_encode(image: Image.Image, *, content_type: str) -> bytes:
 # --- storage --------------------------------------------------------------------------------
 
 
-def attachments_dir() -> Path:
-    """SUPPORTBOT_DATA_DIR/attachments: outside STATIC_ROOT and every served folder."""
-    return Path(settings.DATA_DIR) / "attachments"
-
-
-def attachment_path(*, attachment: Attachment) -> Path:
-    return attachments_dir() / attachment.stored_name
+def attachment_storage() -> Storage:
+    """The storage named ``attachments`` in settings (local files or an S3-compatible bucket)."""
+    return storages["attachments"]
 
 
 def attachment_store(*, conversation_id: int, data: bytes) -> Attachment:
@@ -132,8 +134,10 @@ def attachment_store(*, conversation_id: int, data: bytes) -> Attachment:
     if Attachment.objects.filter(conversation_id=conversation_id).count() >= MAX_ATTACHMENTS_PER_CONVERSATION:
         raise AttachmentRefused("too_many_attachments", "This conversation has reached its limit of photos.")
     clean = image_clean(data=data)
-    stored_name = secrets.token_hex(16) + EXTENSIONS[clean.content_type]
-    _file_write(attachments_dir() / stored_name, clean.data)
+    # The row is written only once the photo is wholly stored, so no reader finds half a file.
+    stored_name = attachment_storage().save(
+        secrets.token_hex(16) + EXTENSIONS[clean.content_type], ContentFile(clean.data)
+    )
     return Attachment.objects.create(
         conversation_id=conversation_id,
         content_type=clean.content_type,
@@ -144,12 +148,10 @@ def attachment_store(*, conversation_id: int, data: bytes) -> Attachment:
     )
 
 
-def _file_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".part")
-    partial.write_bytes(data)
-    os.chmod(partial, 0o600)
-    partial.replace(path)  # readers never see half a file
+def attachment_read(*, attachment: Attachment) -> bytes:
+    """The stored photo's bytes; FileNotFoundError when the storage no longer has it."""
+    with attachment_storage().open(attachment.stored_name, "rb") as stored:
+        return stored.read()
 
 
 def attachment_view(attachment: Attachment) -> dict[str, Any]:
@@ -213,7 +215,19 @@ def message_image_data_url(*, message: Message) -> str | None:
     attachment = Attachment.objects.filter(public_id=reference["id"], conversation_id=message.conversation_id).first()
     if attachment is None:
         return None
-    encoded = base64.b64encode(attachment_path(attachment=attachment).read_bytes()).decode("ascii")
+    try:
+        data = attachment_read(attachment=attachment)
+    except FileNotFoundError:
+        logger.warning(
+            "photo %s of message %s is missing from storage; answering without it", reference["id"], message.pk
+        )
+        return None
+    except Exception:
+        # The store is down, refuses us or times out (boto3 raises its own exception classes):
+        # the customer still gets an answer from the caption rather than none at all.
+        logger.exception("photo %s of message %s could not be read; answering without it", reference["id"], message.pk)
+        return None
+    encoded = base64.b64encode(data).decode("ascii")
     return f"data:{attachment.content_type};base64,{encoded}"
 
 

@@ -148,6 +148,19 @@ def agent_set_online(*, agent_id: int, online: bool) -> AgentProfile:
     return profile
 
 
+def agent_availability_set(*, agent_id: int, online: bool, max_concurrent_chats: int) -> AgentProfile:
+    """An agent's availability as an admin sets it: consoles show it at once, and room offers waiting chats."""
+    profile = agent_profile_for(agent_id=agent_id)
+    AgentProfile.objects.filter(pk=profile.pk).update(
+        online=online, max_concurrent_chats=max_concurrent_chats, updated_at=timezone.now()
+    )
+    profile.refresh_from_db()
+    if online:
+        tasks.task_enqueue_after_commit(tasks.queue_assign)
+    consoles_ring()
+    return profile
+
+
 def _agent(agent_id: int) -> Any:
     return get_user_model().objects.get(pk=agent_id)
 

@@ -248,7 +248,7 @@ class Attachment(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="attachments")
     message = models.OneToOneField(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachment")
     content_type = models.CharField(max_length=32)
-    # File name inside SUPPORTBOT_DATA_DIR/attachments/, never taken from the upload.
+    # Its name in the attachments storage (settings.STORAGES), never taken from the upload.
     stored_name = models.CharField(max_length=64, unique=True)
     size = models.PositiveIntegerField()
     width = models.PositiveIntegerField()

@@ -14,7 +14,17 @@ from urllib.parse import urlparse
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from supportbot.env import env_bool, env_choices, env_decimal, env_int, env_list, env_origins, env_str, env_url
+from supportbot.env import (
+    env_bool,
+    env_choice,
+    env_choices,
+    env_decimal,
+    env_int,
+    env_list,
+    env_origins,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("SUPPORTBOT_DATA_DIR", str(BASE_DIR / "var")))
@@ -292,6 +302,56 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
+
+# --- Customer photos (conversations/attachments.py) ----------------------------------------
+# Never served by URL: the download view reads the bytes and checks who asks, whichever storage.
+# "local" keeps them in the data folder (one machine, or a volume every process mounts); "s3" in
+# a bucket on S3 or any S3-compatible store, so web processes and workers need share nothing else.
+SUPPORTBOT_ATTACHMENTS_STORAGE = env_choice("SUPPORTBOT_ATTACHMENTS_STORAGE", "local", choices=("local", "s3"))
+
+
+def _attachments_storage(kind: str) -> dict[str, object]:
+    if kind == "local":
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {
+                "location": DATA_DIR / "attachments",
+                "file_permissions_mode": 0o600,
+                "directory_permissions_mode": 0o700,
+            },
+        }
+    bucket = env_str("AWS_STORAGE_BUCKET_NAME")
+    if not bucket:
+        raise ImproperlyConfigured("AWS_STORAGE_BUCKET_NAME must be set when SUPPORTBOT_ATTACHMENTS_STORAGE is s3")
+    access_key, secret_key = env_str("AWS_ACCESS_KEY_ID"), env_str("AWS_SECRET_ACCESS_KEY")
+    if bool(access_key) != bool(secret_key):
+        # Neither: boto3 finds credentials itself (an instance or task role, a shared credentials file).
+        raise ImproperlyConfigured("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together, or neither")
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            # Unset: AWS itself. Any other S3-compatible store (MinIO, Ceph, R2, ...) is addressed by path.
+            "endpoint_url": env_url("AWS_S3_ENDPOINT_URL", schemes=("http", "https")) or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "location": "attachments",
+            # No ACL header: objects stay as private as the bucket; nothing is ever fetched by URL.
+            "default_acl": None,
+            "querystring_auth": True,
+            # Names are 128 random bits: skip the existence check, a HEAD request per upload that
+            # also needs s3:ListBucket to tell "missing" from "forbidden".
+            "file_overwrite": True,
+        },
+    }
+
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "attachments": _attachments_storage(SUPPORTBOT_ATTACHMENTS_STORAGE),
+}
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -6,12 +6,26 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Sum
+from django.utils import timezone
 from django.utils.html import escape
+from PIL import Image
 
+from conversations import attachments
 from conversations.management.commands.generate_demo_month import DEMO_ORIGIN
-from conversations.models import Conversation, Message, Rating
+from conversations.models import (
+    AgentProfile,
+    Attachment,
+    CannedResponse,
+    Conversation,
+    Message,
+    Rating,
+    Summary,
+    Ticket,
+)
+from conversations.services import conversation_open
 from routing.models import LedgerEntry, Tier
 from routing.pricing import cost_for_usage
 from routing.providers.base import Usage
@@ -152,8 +166,6 @@ def test_demo_month_is_priced_from_the_catalogue_and_consistent(demo):
 
 
 def test_demo_month_is_kept_unless_replaced_and_leaves_other_conversations_alone(demo):
-    from conversations.services import conversation_open
-
     real, _ = conversation_open(origin="https://shop.example")
     before = Conversation.objects.filter(origin=DEMO_ORIGIN).count()
     output = io.StringIO()
@@ -164,3 +176,124 @@ def test_demo_month_is_kept_unless_replaced_and_leaves_other_conversations_alone
     call_command("generate_demo_month", days=2, per_day=5, seed=3, replace=True, stdout=io.StringIO())
     assert 0 < Conversation.objects.filter(origin=DEMO_ORIGIN).count() < before
     assert Conversation.objects.filter(pk=real.pk).exists()
+
+
+# --- what staff edit or need to see ------------------------------------------------------------
+
+
+@pytest.fixture
+def records(agent, tmp_path, settings) -> Conversation:
+    """Thirty of each record, so a query per row would show; photos kept in this test's folder."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "attachments"},
+        },
+    }
+    conversations = [conversation_open(origin="https://shop.example")[0] for _ in range(30)]
+    for index, conversation in enumerate(conversations):
+        Summary.objects.create(conversation=conversation, purpose="handoff", upto_seq=3, status="done", text="Brief")
+        Ticket.objects.create(conversation=conversation, email=f"c{index}@example.com", message="Call me back")
+        attachments.attachment_store(conversation_id=conversation.pk, data=_photo())
+    users = [agent] + [get_user_model().objects.create_user(username=f"agent{n}", is_staff=True) for n in range(29)]
+    AgentProfile.objects.bulk_create([AgentProfile(user=user, online=True) for user in users])
+    return conversations[0]
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def test_staff_pages_for_every_model_render_with_a_bounded_number_of_queries(
+    staff_client, records, django_assert_max_num_queries
+):
+    for model in ("cannedresponse", "ticket", "agentprofile", "summary", "attachment"):
+        url = f"/admin/conversations/{model}/"
+        with django_assert_max_num_queries(20):  # thirty rows each: no query per row
+            response = staff_client.get(url)
+        assert response.status_code == 200, url
+        assert len(response.context["cl"].result_list) >= (5 if model == "cannedresponse" else 30), url
+        first = response.context["cl"].result_list[0]
+        assert staff_client.get(f"{url}{first.pk}/change/").status_code == 200, url
+
+
+def test_a_canned_response_edited_in_the_admin_is_what_the_console_offers(staff_client, agent, client):
+    canned = CannedResponse.objects.order_by("position").first()
+    response = staff_client.post(
+        f"/admin/conversations/cannedresponse/{canned.pk}/change/",
+        {"title": "Refund on its way", "text": "Your refund left us today; banks take 3-5 days.", "position": "0"},
+    )
+    assert response.status_code == 302
+    client.force_login(agent)
+    console = client.get("/console/").content.decode()
+    assert "Refund on its way" in console and "banks take 3-5 days" in console
+    assert canned.title not in console
+
+
+def test_an_agent_set_online_in_the_admin_is_offered_the_waiting_chats(
+    staff_client, agent, django_capture_on_commit_callbacks
+):
+    profile = AgentProfile.objects.create(user=agent, online=False, max_concurrent_chats=1)
+    waiting = conversation_open(origin="https://shop.example")[0]
+    Conversation.objects.filter(pk=waiting.pk).update(status="waiting", waiting_since=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            f"/admin/conversations/agentprofile/{profile.pk}/change/", {"online": "on", "max_concurrent_chats": "4"}
+        )
+    assert response.status_code == 302
+    profile.refresh_from_db()
+    assert (profile.online, profile.max_concurrent_chats) == (True, 4)
+    # Saved through the service, which offers waiting chats again: the assignment ran.
+    assert Conversation.objects.get(pk=waiting.pk).assigned_agent_id == agent.pk
+
+
+def test_a_profile_added_in_the_admin_sets_a_new_agents_cap(staff_client, agent):
+    response = staff_client.post(
+        "/admin/conversations/agentprofile/add/", {"user": str(agent.pk), "max_concurrent_chats": "2"}
+    )
+    assert response.status_code == 302
+    profile = AgentProfile.objects.get(user=agent)
+    assert (profile.online, profile.max_concurrent_chats) == (False, 2)
+
+
+def test_tickets_are_marked_done_by_the_action_and_otherwise_read_only(staff_client, admin_user, records):
+    open_ticket, other = Ticket.objects.order_by("pk")[:2]
+    response = staff_client.post(
+        "/admin/conversations/ticket/", {"action": "mark_done", "_selected_action": [str(open_ticket.pk)]}
+    )
+    assert response.status_code == 302
+    open_ticket.refresh_from_db()
+    assert (open_ticket.status, open_ticket.resolved_by_id) == ("done", admin_user.pk)
+    assert open_ticket.resolved_at is not None
+    assert Ticket.objects.get(pk=other.pk).status == "open"
+
+    page = staff_client.get(f"/admin/conversations/ticket/{other.pk}/change/").content.decode()
+    assert 'name="_save"' not in page and "Call me back" in page
+    staff_client.post(f"/admin/conversations/ticket/{other.pk}/change/", {"email": "x@example.com"})
+    assert Ticket.objects.get(pk=other.pk).email == other.email
+    assert staff_client.get("/admin/conversations/ticket/add/").status_code == 403
+
+
+def test_summaries_and_photos_are_read_only(staff_client, records):
+    summary = Summary.objects.first()
+    assert staff_client.post(f"/admin/conversations/summary/{summary.pk}/change/", {"text": "x"}).status_code == 403
+    photo = Attachment.objects.first()
+    assert staff_client.post(f"/admin/conversations/attachment/{photo.pk}/delete/").status_code == 403
+    assert Attachment.objects.filter(pk=photo.pk).exists() and summary.text == "Brief"
+
+
+def test_a_photo_opens_from_the_admin_for_staff_only(staff_client, records, client, django_user_model):
+    photo = Attachment.objects.first()
+    page = staff_client.get(f"/admin/conversations/attachment/{photo.pk}/change/").content.decode()
+    url = f"/api/widget/attachments/{photo.public_id}"
+    assert f'href="{url}"' in page and f'src="{url}"' in page
+    opened = staff_client.get(url)
+    assert opened.status_code == 200 and opened.content == attachments.attachment_read(attachment=photo)
+
+    customer_of_the_shop = django_user_model.objects.create_user(username="pat", password="pat-pass-123")
+    client.force_login(customer_of_the_shop)
+    assert client.get(url).status_code == 404

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from decimal import Decimal
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
@@ -65,7 +67,14 @@ def tier_disable(*, name: TierName) -> None:
 
 @pytest.fixture(autouse=True)
 def _data_dir(settings, tmp_path):
+    """Photos go to this test's own folder, kept as the product's local storage keeps them."""
     settings.DATA_DIR = tmp_path / "data"
+    local = {"location": settings.DATA_DIR / "attachments", "file_permissions_mode": 0o600}
+    local["directory_permissions_mode"] = 0o700
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": local},
+    }
 
 
 # --- validation by bytes -----------------------------------------------------------------
@@ -158,9 +167,10 @@ def test_upload_stores_a_cleaned_copy_outside_the_web_root(client, customer_sess
     assert response.status_code == 201
     body = response.json()["attachment"]
     stored = Attachment.objects.get(public_id=body["id"])
-    path = attachments.attachment_path(attachment=stored)
+    path = Path(attachments.attachment_storage().path(stored.stored_name))
     assert path.parent == settings.DATA_DIR / "attachments"
     assert settings.STATIC_ROOT not in path.parents
+    assert path.stat().st_mode & 0o777 == 0o600
     assert b"SecretCam-4711" not in path.read_bytes()
     assert stored.conversation.public_id == public_id and stored.message is None
     assert "passwd" not in stored.stored_name
@@ -246,8 +256,29 @@ async def test_photo_goes_to_pro_as_an_image_content_part(widget, customer_sessi
     assert image_part["image_url"]["url"].startswith(prefix)
     sent = base64.b64decode(image_part["image_url"]["url"][len(prefix) :])
     stored = await database_sync_to_async(lambda: Attachment.objects.get(public_id=attachment["id"]))()
-    assert sent == attachments.attachment_path(attachment=stored).read_bytes()
+    assert sent == attachments.attachment_read(attachment=stored)
     assert stored.message_id is not None
+
+
+@pytest_socket
+async def test_a_photo_gone_from_storage_is_left_out_and_the_caption_still_answered(
+    widget, customer_session, llm, caplog
+):
+    _, token = customer_session
+    response = await database_sync_to_async(lambda: upload(Client(), token=token, data=photo_bytes()))()
+    attachment = response.json()["attachment"]
+    stored = await database_sync_to_async(lambda: Attachment.objects.get(public_id=attachment["id"]))()
+    attachments.attachment_storage().delete(stored.stored_name)  # lost with a data folder, or deleted from the bucket
+
+    caption = "The seam tore after a week"
+    await widget.send_json_to({"type": "message", "text": caption, "client_id": "p-1", "attachment": attachment["id"]})
+    frames = await frames_until(widget, is_answer)
+
+    assert frames[-1]["text"] == "The quick brown fox jumps over the lazy dog."
+    assert len(llm.requests) == 1
+    assert llm.requests[0].body["messages"][-1] == {"role": "user", "content": caption}
+    assert "image_url" not in json.dumps(llm.requests[0].body)
+    assert f"photo {attachment['id']} of message" in caplog.text and "missing from storage" in caplog.text
 
 
 @pytest_socket

