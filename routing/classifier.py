@@ -122,8 +122,18 @@ def classifier_load(*, path: Path = DEFAULT_MODEL_PATH) -> ComplexityClassifier 
     return _loaded[path]
 
 
-def labelled_rows_read(*, path: Path) -> list[tuple[str, str]]:
-    """Rows of a ``text,label`` CSV, rejecting unknown labels with the line number."""
+@dataclass(frozen=True)
+class LabelledMessage:
+    """One row of a labelled file: the message, its class, and optionally its kind of case and the turn before it."""
+
+    text: str
+    label: str
+    category: str = ""
+    previous: str = ""  # the customer's earlier message in a two-turn case; empty for a first message
+
+
+def labelled_messages_read(*, path: Path) -> list[LabelledMessage]:
+    """Rows of a ``text,label[,category][,previous]`` CSV, rejecting unknown labels with the line number."""
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         missing = {"text", "label"} - set(reader.fieldnames or ())
@@ -135,8 +145,20 @@ def labelled_rows_read(*, path: Path) -> list[tuple[str, str]]:
             if label not in COMPLEXITY_LABELS:
                 expected = ", ".join(COMPLEXITY_LABELS)
                 raise ValueError(f"{path}, line {reader.line_num}: unknown label {label!r}; expected one of {expected}")
-            rows.append((record["text"] or "", label))
+            rows.append(
+                LabelledMessage(
+                    text=record["text"] or "",
+                    label=label,
+                    category=(record.get("category") or "").strip(),
+                    previous=(record.get("previous") or "").strip(),
+                )
+            )
     return rows
+
+
+def labelled_rows_read(*, path: Path) -> list[tuple[str, str]]:
+    """(text, label) pairs of a labelled CSV; see :func:`labelled_messages_read`."""
+    return [(row.text, row.label) for row in labelled_messages_read(path=path)]
 
 
 @dataclass(frozen=True)
