@@ -212,6 +212,7 @@ class DevSet:
     name: str
     rows: Sequence[tuple[str, str]]
     thinking_recall_target: float  # the threshold is set low enough for Thinking recall to reach this here
+    weight: float = 1.0  # a row's weight when the final model is refitted on training and dev rows
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,7 @@ class TrainingReport:
     thinking_threshold: float
     dev_recall: dict[str, dict[str, float]]  # dev set -> label -> recall of rules + classifier at the threshold
     dev_log_loss: tuple[float, float]  # before and after calibration
+    refitted: bool = False  # the final weights were fitted on training + dev rows (dev figures are from before)
 
 
 @dataclass
@@ -253,12 +255,15 @@ def classifier_train(
     max_features: int = 20000,
     regularisations: Sequence[float] = (4.0, 16.0, 64.0),
     signal_scales: Sequence[float] = (0.5, 1.0),
+    refit_with_dev: bool = False,
 ) -> tuple[ComplexityClassifier, TrainingReport]:
     """Fit on ``rows``; regularisation, feature scale, calibration and the Thinking threshold are chosen on ``dev``.
 
     ``weights`` weigh the training rows (e.g. written support messages above derived labels); ``rule_label``
     is the router's rule decision for a text (or None when no rule fires), so the threshold is set for what
-    the classifier still decides after the rules.
+    the classifier still decides after the rules. With ``refit_with_dev`` the chosen settings are fitted once
+    more on training and dev rows together, keeping the calibration and threshold chosen on dev: measured on
+    halves of the dev splits, that refit gained accuracy and kept Thinking recall.
     """
     from scipy.sparse import hstack
 
@@ -286,6 +291,8 @@ def classifier_train(
     assert best is not None
     union.set_params(transformer_weights={"signals": best.signal_scale})
     fitted = _fitted_pipeline(union=union, model=best.model)
+    if refit_with_dev:
+        fitted = _refit(rows=rows, weights=weights, dev=dev, best=best, max_features=max_features)
     classifier = classifier_from_pipeline(
         fitted, thinking_threshold=best.threshold, temperature=best.temperature, calibration_bias=best.bias
     )
@@ -299,8 +306,26 @@ def classifier_train(
         thinking_threshold=round(best.threshold, 4),
         dev_recall=best.recall,
         dev_log_loss=best.log_loss,
+        refitted=refit_with_dev,
     )
     return classifier, report
+
+
+def _refit(  # type: ignore[no-untyped-def]
+    *,
+    rows: Sequence[tuple[str, str]],
+    weights: Sequence[float] | None,
+    dev: Sequence[DevSet],
+    best: _Candidate,
+    max_features: int,
+):
+    all_rows = [*rows, *(row for dev_set in dev for row in dev_set.rows)]
+    all_weights = [*(weights or [1.0] * len(rows)), *(dev_set.weight for dev_set in dev for _ in dev_set.rows)]
+    union = _feature_union(max_features=max_features, signal_scale=best.signal_scale)
+    pipeline = _fitted_pipeline(union=union, model=_logistic_regression(regularisation=best.regularisation))
+    return pipeline.fit(
+        [text for text, _ in all_rows], [label for _, label in all_rows], model__sample_weight=all_weights
+    )
 
 
 def _candidate_evaluate(

@@ -82,7 +82,7 @@ def _complexity(text: str, *, classifier: ComplexityClassifier | None) -> tuple[
 
 def rule_complexity(text: str) -> tuple[str, str, tuple[str, ...]] | None:
     """(label, reason, signals) when a high-precision rule decides on its own, else None."""
-    if signals.HANDOFF.search(text):
+    if signals.text_asks_for_person(text):
         return "human", "asks for a person", ("handoff_request",)
     if signals.text_is_small_talk(text):
         return "mini", "greeting, thanks or acknowledgement", ("small_talk",)
@@ -182,7 +182,7 @@ def _tier_escalate(*, tier: TierName, text: str, history: Sequence[HistoryItem],
     earlier_questions = [item.text for item in history if item.role == "user"]
     if signals.text_repeats(text, earlier=earlier_questions):
         found.append(("repeated_question", "same question asked again"))
-    if earlier_questions and signals.NOT_HELPED.search(text):
+    if earlier_questions and signals.text_reports_failure(text):
         found.append(("not_helped", "previous answer did not help"))
     if signals.FRUSTRATION.search(text):
         found.append(("frustration", "customer sounds frustrated"))

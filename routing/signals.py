@@ -25,9 +25,16 @@ _PERSON_ROLE = r"human|agent|operator|representative|manager|supervisor|boss|per
 _CURT_PERSON = r"human|humans|agent|agents|operator|representative|rep|person|manager|supervisor"
 # A request for a person, in the ways people ask for one: with a verb of talking or being called, by naming a
 # real person or a manager, or curtly as a single word. Asking for a phone number is not one (that is a fact).
+# "Call me" asks for a person unless it asks whether someone will ("will the driver call me first?").
+CALL_ME = re.compile(r"\b(call|ring|phone) me\b", re.IGNORECASE)
+CALL_QUESTION = re.compile(
+    r"\b(will|would|do|does|did|should|is|are|when)\b[^.?!,]{0,25}\b(call|ring|phone) me\b[^.!]*\?", re.IGNORECASE
+)
 HANDOFF = re.compile(
     rf"\b(talk|speak|chat|connect|transfer|put|pass|hand|discuss|deal)\w*\b[^.?!]{{0,40}}?\b(to|with) "
     rf"(a |an |the |your |my |some |any |one of (your|the) )?(real |actual |live )?(\w+ )?({_PERSON})\b"
+    rf"|\b(talk|speak|chat)\w* (an? |the |your |some |one )?({_PERSON})\b"
+    r"|\bcustomer (care|service|support) (executive|agent|representative|person|officer)\b"
     rf"|\b(is there|are there|any) (a |an |any )?(real |actual )?({_PERSON})\b[^.?!]{{0,30}}?\b(talk|speak|chat)\b"
     r"|\b(someone|somebody|anyone|anybody|a person|a human|an agent)\b[^.?!]{0,20}\bto (talk|speak|chat)\b"
     r"|\b(anyone|anybody|someone|somebody|a person|a human|an agent) (available|free|around) to\b"
@@ -37,8 +44,7 @@ HANDOFF = re.compile(
     r"|(?<!are you a )(?<!are you an )(?<!you're a )\b(real|live|actual|proper) (person|human|agent|people|someone"
     r"|being)\b"
     r"|(?<!are you a )(?<!you're a )\bhumans?\b(?! error)"
-    r"|\b(please |pls |can you |could you |someone |somebody |to |then )(call|ring|phone|contact) me\b"
-    r"|\b(call|ring|phone) me( back| now| asap| today| tomorrow| on| at| when)\b|^\W*(call|ring) me\b"
+    r"|\b(please |pls |plz |kindly |can you |could you |can u |someone |somebody |to |then )contact me\b"
     r"|\bcall ?back\b|\bgive me a (call|ring)\b"
     rf"|\b(get|give|find) me (an? |the |your |some |a real |a proper )?({_PERSON_ROLE})\b"
     r"|\b(need|want|demand)( to speak to| to talk to)? (an? |the |your |a real |a proper )?"
@@ -81,7 +87,15 @@ NOT_HELPED = re.compile(
     r"|\bdoesn'?t (exist|match)\b|\bno such (option|button|setting|menu)\b|\bgr[ae]yed out\b"
     r"|\b(i'?ve|i have|i|we'?ve|we) (already )?(done|did|tried) (that|all (of )?that|this|it|those|everything)\b"
     r"|\b(done|tried) (that|all (of )?that) already\b|^\W*(tried|done|did) (that|this|it|all that)\b"
-    r"|\bno difference\b|\bnope\b",
+    r"|\bno difference\b|\bnope\b|\bno (luck|joy|change|good)\b|\bnothing (changed|happen\w*|works?)\b"
+    r"|\b(didn'?t|doesn'?t|does not|did not) (do|change) anything\b|\b(that'?s|it'?s) not (it|the (issue|problem))\b"
+    r"|\b(you|that) (didn'?t|did not|doesn'?t|does not) answer\b|\bi (already )?(know|did) that\b"
+    r"|\b(won'?t|doesn'?t|didn'?t) let me\b|\b(same thing|it) (happens|keeps happening)\b|\bkeeps happening\b"
+    r"|\bstill (getting|showing|says|saying|happening|having|stuck|there|can'?t|doesn'?t|won'?t|isn'?t)\b"
+    r"|\b(makes|made) no (difference|sense)\b|\bdoesn'?t make sense\b|\b(but|and) (it|that) (still|didn'?t)\b"
+    r"|\b(don'?t|doesn'?t|do not|does not) (match|exist)\b|\bno \w+ (option|button|setting|menu|link|tab)\b"
+    r"|\bthat'?s not what\b|\bi did,? but\b|\bbut what about\b|\bdid all (this|that)\b|(^|, )nothing\b"
+    r"|\b(asked|told you|said) (this |that )?(twice|before|already|again|\w+ times)\b",
     re.IGNORECASE,
 )
 FRUSTRATION = re.compile(
@@ -89,7 +103,9 @@ FRUSTRATION = re.compile(
     r"unacceptable|waste of (my )?time|fraud|wtf|ffs|damn|hell|joke|shambles|disgrace\w*|disgusting|outrage\w*|"
     r"shocking|appalling|hopeless|nightmare|furious|livid|unbelievable|can'?t believe|rip ?off|robbery|rubbish|"
     r"seriously\W*\?|are you (kidding|joking|serious)|you'?re (joking|kidding)|for god'?s sake|losing (my )?patience|"
-    r"had enough|a mess|beyond a joke|lied|costing (us|me))\b|[!?]{3,}",
+    r"had enough|a mess|beyond a joke|lied|costing (us|me)|seriously|come on(?= *[.!,]| *$)|not happy|unhappy|"
+    r"(very |so )?(bad|poor) service|every time I|getting (silly|ridiculous|stupid|worse)|"
+    r"how many times (do|have|must) I|still waiting)\b|[!?]{3,}",
     re.IGNORECASE,
 )
 
@@ -110,6 +126,20 @@ RESOLVED_WORDS = frozenset(
 )
 SMALL_TALK_MAX_WORDS = 10
 LONG_MESSAGE_WORDS = 60
+
+
+def text_asks_for_person(text: str) -> bool:
+    """A request for a person: :data:`HANDOFF`, or "call me" that is not a question about being called."""
+    if HANDOFF.search(text):
+        return True
+    return CALL_ME.search(text) is not None and CALL_QUESTION.search(text) is None
+
+
+def text_reports_failure(text: str) -> bool:
+    """After an answer: "that didn't help" in words, or a problem reported without a new question."""
+    if NOT_HELPED.search(text):
+        return True
+    return _distinct(SYMPTOM, text) >= 1 and not text_is_small_talk(text) and "?" not in text and not text_asks(text)
 
 
 def text_words(text: str) -> list[str]:
@@ -209,9 +239,8 @@ _QUESTION_START = re.compile(
     r"am|have|has|any|whether)\b",
     re.IGNORECASE,
 )
-_CLAUSE_SPLIT = re.compile(
-    r"[.?!;,\n]+|\s+(?:and|also|plus|or)\s+(?=(?:how|what|when|where|which|can|could|do|does|is|are|will|would|should)\b)|\s+-\s+"
-)
+# "and how much is it" starts a new question; "and does nothing" does not, so only question words split there.
+_CLAUSE_SPLIT = re.compile(r"[.?!;,\n]+|\s+(?:and|also|plus|or)\s+(?=(?:how|what|when|where|which|why)\b)|\s+-\s+")
 _LIST_SPLIT = re.compile(r"[,;:\n+/]|\.\s|\.$|\s-\s|\s–\s|\s—\s")
 COMPARISON = re.compile(
     r"\b(vs\.?|versus|compar\w*|cheaper|cheapest|better|best value|worth (it|switching|paying|the)|works? out|"
@@ -256,7 +285,8 @@ SYMPTOM = re.compile(
     r"stuck|sag\w*|dip|leak\w*|smell\w*|squeak\w*|creak\w*|wobbl\w*|buzz\w*|hum\w*|fail\w*|error|declined|missing|"
     r"pending|twice|dead|faded|split|snapped|scratch\w*|dent\w*|wrong|lost|disappeared|locked|frozen|bounced|"
     r"cut(s|ting)? out|buffer\w*|lag\w*|jam\w*|rattl\w*|grind\w*|click\w*|spark\w*|burnt|damp|blank|black|dies|"
-    r"died|unknown|delayed|late|cancelled|sinking|poking|crackl\w*|muffled|swallowed|charged|less than|more than)\b",
+    r"died|unknown|delayed|late|cancelled|sinking|poking|crackl\w*|muffled|swallowed|charged|less than|more than|"
+    r"errors?|erroring|expired|empty|didn'?t (get|receive|come|arrive)|never (got|came|arrived)|not received)\b",
     re.IGNORECASE,
 )
 TRIED = re.compile(
@@ -318,6 +348,12 @@ OVERDUE = re.compile(
     r"received|here|come)|hasn'?t (arrived|come|shown|appeared|gone through)|never (arrived|came|received|showed)|"
     r"overdue|late|delayed|waiting (for|since)|where('s| is| are) (my|the) (money|refund|transfer|payment|order|"
     r"parcel|card|package|delivery|item|deposit|cash|salary))\b",
+    re.IGNORECASE,
+)
+# A reply that starts with yes/no/ok: often a confirmation carrying a time or number, not a request.
+REPLY_START = re.compile(
+    r"^\W*(yes|yeah|yep|yup|no|nope|nah|ok|okay|sure|fine|alright|right|correct|exactly|of course|that'?s (right|"
+    r"correct|it|fine))\b",
     re.IGNORECASE,
 )
 FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|i'd|my|me|we|we're|we've|our|us)\b", re.IGNORECASE)
@@ -410,6 +446,8 @@ def text_complexity_features(text: str) -> dict[str, float]:
         "not_helped": NOT_HELPED.search(text) is not None,
         "overdue": OVERDUE.search(text) is not None,
         "several_asks": asks >= 2,
+        "reply_start": REPLY_START.search(text) is not None,
+        "short_reply": REPLY_START.search(text) is not None and len(words) <= 8 and not has_question,
         # Interactions a linear model cannot form itself: most name a kind of case in RULES.md.
         "terse_symptom_list": segments >= 2 and words_per_segment <= 6 and symptoms >= 2,
         "symptoms_without_question": symptoms >= 2 and not has_question,

@@ -4,7 +4,9 @@ Two kinds of training data: labels derived from public datasets (``router_train.
 and support messages written for this project (``written_train.csv``), which weigh more
 because they carry the kinds of complexity the derived labels lack. Settings,
 calibration and the Thinking threshold are chosen on the two development splits
-(``router_dev.csv``, ``written_dev.csv``); the held-out splits are never read here.
+(``router_dev.csv``, ``written_dev.csv``); the final weights are then fitted on training
+and development rows together (``--no-refit`` keeps the training rows only). The
+held-out splits are never read here.
 Two-turn rows (with a ``previous`` message) are left out: their label depends on the
 conversation, which the router's escalation handles, not the classifier.
 """
@@ -51,6 +53,9 @@ class Command(BaseCommand):
             default=0.95,
             help="Thinking recall the threshold must reach on --written-dev",
         )
+        parser.add_argument(
+            "--no-refit", action="store_true", help="keep the model fitted on training rows only (dev stays unseen)"
+        )
         parser.add_argument("--output", type=Path, default=DEFAULT_MODEL_PATH, help="where to write the model")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -63,6 +68,7 @@ class Command(BaseCommand):
                     "written",
                     _single_turn(labelled_messages_read(path=options["written_dev"])),
                     options["written_dev_recall"],
+                    weight=options["written_weight"],
                 ),
             ]
         except (OSError, ValueError) as error:
@@ -70,7 +76,11 @@ class Command(BaseCommand):
         weights = [1.0] * len(derived) + [options["written_weight"]] * len(written)
         try:
             classifier, report = classifier_train(
-                rows=derived + written, dev=dev, weights=weights, rule_label=_rule_label
+                rows=derived + written,
+                dev=dev,
+                weights=weights,
+                rule_label=_rule_label,
+                refit_with_dev=not options["no_refit"],
             )
         except ImportError as error:
             raise CommandError("training needs scikit-learn: pip install scikit-learn") from error
@@ -82,7 +92,8 @@ class Command(BaseCommand):
             f"calibration: temperature {report.temperature:.3f}, dev log loss {report.dev_log_loss[0]:.4f} -> "
             f"{report.dev_log_loss[1]:.4f}\n"
             f"thinking threshold {report.thinking_threshold:.4f}\n"
-            f"dev recall (rules + classifier): {report.dev_recall}\n"
+            f"dev recall (rules + classifier, before the refit): {report.dev_recall}\n"
+            f"final weights fitted on {'training + dev' if report.refitted else 'training'} rows\n"
             f"wrote {options['output']} ({options['output'].stat().st_size} bytes)"
         )
 
