@@ -102,10 +102,15 @@ def calibrated_softmax(scores: Sequence[float], *, temperature: float, bias: Seq
 
 
 def label_decide(probabilities: Mapping[str, float], *, thinking_threshold: float) -> str:
-    """Thinking at or above the threshold (recall matters more there than precision), else the likeliest label."""
-    if probabilities.get("thinking", 0.0) >= thinking_threshold:
+    """The likeliest label, except that Thinking wins over a likeliest Instant once it reaches the threshold.
+
+    The threshold is low because missing a complex question costs more than over-serving a simple one; that
+    trade is between Instant and Thinking. Small talk or a request for a person is not pulled up by it.
+    """
+    likeliest = max(probabilities, key=probabilities.__getitem__)
+    if likeliest == "instant" and probabilities.get("thinking", 0.0) >= thinking_threshold:
         return "thinking"
-    return max(probabilities, key=probabilities.__getitem__)
+    return likeliest
 
 
 def classifier_to_json(classifier: ComplexityClassifier) -> dict[str, object]:
@@ -393,17 +398,34 @@ def _calibration_fit(
 def _threshold_for_recall(
     *, probabilities: Sequence[Mapping[str, float]], gold: Sequence[str], ruled: Sequence[str | None], target: float
 ) -> float:
-    """The highest Thinking threshold (at most 0.5) at which rules + classifier reach ``target`` Thinking recall."""
+    """The highest Thinking threshold (at most 0.5) at which rules + classifier reach ``target`` Thinking recall.
+
+    Rows a rule decides, and rows whose likeliest label is Thinking, are settled whatever the threshold; only
+    rows whose likeliest label is Instant can be pulled up by it (see :func:`label_decide`).
+    """
     thinking_rows = [index for index, label in enumerate(gold) if label == "thinking"]
-    needed = math.ceil(target * len(thinking_rows)) - sum(1 for index in thinking_rows if ruled[index] == "thinking")
+    undecided = [index for index in thinking_rows if ruled[index] is None]
+    settled = sum(1 for index in thinking_rows if ruled[index] == "thinking") + sum(
+        1 for index in undecided if _likeliest(probabilities[index]) == "thinking"
+    )
+    needed = math.ceil(target * len(thinking_rows)) - settled
     scores = sorted(
-        (probabilities[index].get("thinking", 0.0) for index in thinking_rows if ruled[index] is None), reverse=True
+        (
+            probabilities[index].get("thinking", 0.0)
+            for index in undecided
+            if _likeliest(probabilities[index]) == "instant"
+        ),
+        reverse=True,
     )
     if needed <= 0 or not scores:
         return 0.5
     # Floored a little below the row's score: prediction recomputes it in plain Python, which may differ from
     # numpy in the last bits, and the row must stay above the threshold.
     return min(0.5, math.floor(scores[min(needed, len(scores)) - 1] * 1e6) / 1e6)
+
+
+def _likeliest(probabilities: Mapping[str, float]) -> str:
+    return max(probabilities, key=probabilities.__getitem__)
 
 
 def _recall_per_label(

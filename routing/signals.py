@@ -95,7 +95,8 @@ NOT_HELPED = re.compile(
     r"|\b(makes|made) no (difference|sense)\b|\bdoesn'?t make sense\b|\b(but|and) (it|that) (still|didn'?t)\b"
     r"|\b(don'?t|doesn'?t|do not|does not) (match|exist)\b|\bno \w+ (option|button|setting|menu|link|tab)\b"
     r"|\bthat'?s not what\b|\bi did,? but\b|\bbut what about\b|\bdid all (this|that)\b|(^|, )nothing\b"
-    r"|\b(asked|told you|said) (this |that )?(twice|before|already|again|\w+ times)\b",
+    r"|\b(asked|told you|said) (this |that )?(twice|before|already|again|\w+ times)\b"
+    r"|\bonly (lets|let|allows|gives|shows|has|offers) (me|us|an?|the|one)\b|\b(takes|sends|brings) me back\b",
     re.IGNORECASE,
 )
 FRUSTRATION = re.compile(
@@ -105,7 +106,10 @@ FRUSTRATION = re.compile(
     r"seriously\W*\?|are you (kidding|joking|serious)|you'?re (joking|kidding)|for god'?s sake|losing (my )?patience|"
     r"had enough|a mess|beyond a joke|lied|costing (us|me)|seriously|come on(?= *[.!,]| *$)|not happy|unhappy|"
     r"(very |so )?(bad|poor) service|every time I|getting (silly|ridiculous|stupid|worse)|"
-    r"how many times (do|have|must) I|still waiting)\b|[!?]{3,}",
+    r"how many times (do|have|must) I|still waiting|disaster|impossible|incompetent|clueless|unreal|disgusted|"
+    r"disappointed|let down|fuming|gutted|not good enough|taking forever|what is going on|sort it out|you people|"
+    r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) time (i'?m |i am |i have |i'?ve )?(asking|asked|contacting|"
+    r"chasing|calling|writing))\b|[!?]{3,}",
     re.IGNORECASE,
 )
 
