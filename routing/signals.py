@@ -67,7 +67,9 @@ ERROR_CODE = re.compile(
     r"\b(e|err)[ -]?\d{2,4}\b|\b0x[0-9a-f]{1,8}\b|\b(error|fault)( code)?[ :#-]*[a-z]?\d+\b",
     re.IGNORECASE,
 )
+# Not after "do", "can", "how"...: "how do I reset it?" asks how, it does not say what was tried.
 ALREADY_TRIED = re.compile(
+    r"(?<!do )(?<!can )(?<!could )(?<!should )(?<!would )(?<!will )(?<!shall )(?<!how )(?<!to )(?<!if )"
     r"\b(already|i've|i have|i|we've|we have|we) (already )?(tried|checked|reset|restarted|rebooted|replaced|"
     r"reinstalled|unplugged|swapped|followed|re-?paired|cleared|updated)\b",
     re.IGNORECASE,
@@ -243,8 +245,10 @@ _QUESTION_START = re.compile(
     r"am|have|has|any|whether)\b",
     re.IGNORECASE,
 )
-# "and how much is it" starts a new question; "and does nothing" does not, so only question words split there.
-_CLAUSE_SPLIT = re.compile(r"[.?!;,\n]+|\s+(?:and|also|plus|or)\s+(?=(?:how|what|when|where|which|why)\b)|\s+-\s+")
+# "and how much is it" starts a new question; "and does nothing" or "and when I log in" does not.
+_SENTENCE_SPLIT = re.compile(r"[.?!;\n]+|\s+(?:and|also|plus|or)\s+(?=(?:how|what|why)\b)|\s+-\s+")
+# After a comma these usually open a relative clause ("..., which is exciting"), not a question.
+_RELATIVE_START = re.compile(r"^(which|who|whom|whose|where|when|whether)\b", re.IGNORECASE)
 _LIST_SPLIT = re.compile(r"[,;:\n+/]|\.\s|\.$|\s-\s|\s–\s|\s—\s")
 COMPARISON = re.compile(
     r"\b(vs\.?|versus|compar\w*|cheaper|cheapest|better|best value|worth (it|switching|paying|the)|works? out|"
@@ -377,8 +381,12 @@ def _distinct(pattern: re.Pattern[str], text: str) -> int:
 
 def text_asks(text: str) -> int:
     """How many separate asks a message carries: question clauses, or question marks, whichever is more."""
-    clauses = [clause.strip() for clause in _CLAUSE_SPLIT.split(text) if clause.strip()]
-    questions = sum(1 for clause in clauses if _QUESTION_START.match(clause))
+    questions = 0
+    for sentence in _SENTENCE_SPLIT.split(text):
+        parts = [part.strip() for part in sentence.split(",") if part.strip()]
+        for position, part in enumerate(parts):
+            if _QUESTION_START.match(part) and not (position and _RELATIVE_START.match(part)):
+                questions += 1
     return max(questions, text_question_count(text))
 
 
