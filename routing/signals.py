@@ -131,6 +131,7 @@ RESOLVED_WORDS = frozenset(
     this one sec minute moment hold on wait brb""".split()
 )
 SMALL_TALK_MAX_WORDS = 10
+FAILURE_REPORT_MAX_WORDS = 12
 LONG_MESSAGE_WORDS = 60
 
 
@@ -142,10 +143,16 @@ def text_asks_for_person(text: str) -> bool:
 
 
 def text_reports_failure(text: str) -> bool:
-    """After an answer: "that didn't help" in words, or a problem reported without a new question."""
+    """After an answer: "that didn't help" in words, or a short problem report with no new question.
+
+    Short, because that is how the outcome of an answer is reported ("it beeps and does nothing"); a long
+    message or one with a new error code describes a new problem, which is routed on its own content.
+    """
     if NOT_HELPED.search(text):
         return True
-    return _distinct(SYMPTOM, text) >= 1 and not text_is_small_talk(text) and "?" not in text and not text_asks(text)
+    if len(text_words(text)) > FAILURE_REPORT_MAX_WORDS or ERROR_CODE.search(text) or "?" in text:
+        return False
+    return _distinct(SYMPTOM, text) >= 1 and not text_is_small_talk(text) and not text_asks(text)
 
 
 def text_words(text: str) -> list[str]:

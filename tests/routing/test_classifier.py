@@ -223,3 +223,26 @@ def test_written_labels_read_category_and_previous(tmp_path: Path) -> None:
     assert (first.category, first.previous) == ("small_talk", "")
     assert (second.category, second.previous) == ("followup_not_helped", "How do I reset my router?")
     assert labelled_rows_read(path=path) == [("hi", "mini"), ("that didn't help", "thinking")]
+
+
+def test_refit_with_dev_learns_words_only_the_dev_split_has() -> None:
+    pytest.importorskip("sklearn")
+    from routing.classifier import DevSet, classifier_train
+
+    dev = [*TOY_DEV, ("the kettle is leaking", "thinking"), ("the kettle is leaking again", "thinking")]
+    kept, kept_report = classifier_train(
+        rows=TOY_ROWS, dev=[DevSet("toy", dev, 1.0)], regularisations=(4.0,), signal_scales=(1.0,)
+    )
+    refitted, refit_report = classifier_train(
+        rows=TOY_ROWS,
+        dev=[DevSet("toy", dev, 1.0)],
+        regularisations=(4.0,),
+        signal_scales=(1.0,),
+        refit_with_dev=True,
+    )
+    assert "w:kettle" not in kept.vocabulary
+    assert "w:kettle" in refitted.vocabulary
+    # Settings, calibration and threshold are the ones chosen on dev before the refit.
+    assert refitted.thinking_threshold == kept.thinking_threshold
+    assert refitted.temperature == kept.temperature
+    assert refit_report.refitted and not kept_report.refitted
