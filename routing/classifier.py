@@ -17,10 +17,12 @@ import csv
 import gzip
 import json
 import math
+import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from routing.signals import text_complexity_features
@@ -63,22 +65,28 @@ class ComplexityClassifier:
     temperature: float = 1.0  # calibration: scores are divided by it ...
     calibration_bias: tuple[float, ...] = ()  # ... and shifted per label before the softmax
 
+    @cached_property
+    def _columns(self) -> tuple[list[float], ...]:
+        """The n-gram weights label by label, built once per model for :meth:`scores`."""
+        return tuple(list(column) for column in zip(*self.weights, strict=True)) if self.weights else ()
+
     def scores(self, text: str) -> list[float]:
         """Uncalibrated per-label scores (logits), in the order of :attr:`labels`."""
-        counts = Counter(
-            index for feature in text_features(text) if (index := self.vocabulary.get(feature)) is not None
-        )
-        values = {index: (1.0 + math.log(count)) * self.idf[index] for index, count in counts.items()}
-        norm = math.sqrt(sum(value * value for value in values.values())) or 1.0
-        scores = list(self.intercepts)
-        for index, value in values.items():
-            row = self.weights[index]
-            for column in range(len(scores)):
-                scores[column] += row[column] * value / norm
+        counts = Counter(map(self.vocabulary.get, text_features(text)))
+        counts.pop(None, None)  # features outside the vocabulary
+        indices: list[int] = list(counts)  # type: ignore[arg-type]
+        values = [(1.0 + math.log(counts[index])) * self.idf[index] for index in indices]
+        norm = math.sqrt(sum(value * value for value in values)) or 1.0
+        # Label by label, the weights of the n-grams present times their values: map() keeps the loop in C,
+        # which matters because this runs before every reply.
+        scores = [
+            intercept + sum(map(operator.mul, map(column.__getitem__, indices), values)) / norm
+            for intercept, column in zip(self.intercepts, self._columns or ([],) * len(self.intercepts), strict=True)
+        ]
         for name, value in text_complexity_features(text).items():
             if (row := self.signal_weights.get(name)) is not None:
-                for column in range(len(scores)):
-                    scores[column] += row[column] * value
+                for column, weight in enumerate(row):
+                    scores[column] += weight * value
         return scores
 
     def probabilities(self, text: str) -> dict[str, float]:

@@ -96,7 +96,8 @@ def rule_complexity(text: str) -> tuple[str, str, tuple[str, ...]] | None:
 
 def _classifier_complexity(text: str, *, classifier: ComplexityClassifier) -> tuple[str, str, tuple[str, ...]]:
     probabilities = classifier.probabilities(text)
-    label, probability = classifier.predict(text)
+    label = label_decide(probabilities, thinking_threshold=classifier.thinking_threshold)
+    probability = probabilities[label]
     # A weak "human" does not pull a person in; "mini" is for messages with nothing to answer, and a message
     # that thanks and then asks something new ("thanks! also, what's the ATM limit?") has something to answer.
     excluded = set()

@@ -125,3 +125,24 @@ def test_a_relative_clause_after_a_comma_is_not_a_question() -> None:
 def test_asking_how_to_reset_is_not_saying_it_was_tried(text: str) -> None:
     assert not signals.ALREADY_TRIED.search(text)
     assert signals.ALREADY_TRIED.search("I reset it twice and it still beeps")
+
+
+def test_word_start_check_changes_no_match() -> None:
+    """Each pattern behind the word-start check finds what it finds without it (a branch starting with
+    punctuation inside the check would silently never match)."""
+    import re
+    from pathlib import Path
+
+    from routing.classifier import labelled_messages_read
+
+    data = Path(__file__).resolve().parents[2] / "routing" / "data"
+    texts = {row.text for path in sorted(data.glob("written_*.csv")) for row in labelled_messages_read(path=path)}
+    texts |= {"£5 and $10 each", "what??? really!!!", "  tried that", "ok, nothing", "robot. agent!!", " escalate "}
+    guarded = [value for value in vars(signals).values() if isinstance(value, re.Pattern)]
+    guarded = [pattern for pattern in guarded if pattern.pattern.startswith(signals._WORD_START)]
+    assert len(guarded) > 20
+    for pattern in guarded:
+        plain = re.compile(pattern.pattern.replace(signals._WORD_START, "", 1), pattern.flags)
+        for text in texts:
+            found = [match.group(0) for match in pattern.finditer(text)]
+            assert found == [match.group(0) for match in plain.finditer(text)], (pattern.pattern[:60], text)
