@@ -3,9 +3,9 @@
 Pure Python and fast (no Django, no scikit-learn): the decision runs before every reply.
 The steps, in order, each adding to the reason:
 
-1. complexity: high-precision rules (handoff request, error codes, "already tried",
-   several problems, long messages, small talk), else the learned classifier when one is
-   given, else a plain fallback rule;
+1. complexity: high-precision rules (a request for a person, small talk, error codes,
+   "already tried"), else the learned classifier when one is given, else coarser rules
+   (several problems or questions, a long message, a problem word);
 2. an image forces a multimodal tier;
 3. conversation signals (same question again, "that didn't help", frustration) move one
    tier up from the tier that answered last;
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from routing import signals
-from routing.classifier import ComplexityClassifier
+from routing.classifier import ComplexityClassifier, label_decide
 from routing.tiers import TIER_ORDER, TierConfig, TierName, tier_down, tier_up
 
 COMPLEXITY_TIER: dict[str, TierName] = {
@@ -32,7 +32,8 @@ COMPLEXITY_TIER: dict[str, TierName] = {
     # A handoff still gets a short automatic reply ("connecting you") while a person is found.
     "human": TierName.INSTANT,
 }
-# Below this probability a classifier "human" is not trusted to pull a person in.
+# Below this probability a classifier "human" is not trusted to pull a person in. Not higher: the classifier
+# catches the wordings the rules miss, and a missed request for a person costs more than a needless one.
 HANDOFF_MIN_PROBABILITY = 0.5
 
 
@@ -72,28 +73,51 @@ def classify_complexity(text: str, *, classifier: ComplexityClassifier | None = 
 
 
 def _complexity(text: str, *, classifier: ComplexityClassifier | None) -> tuple[str, str, tuple[str, ...]]:
-    if signals.HANDOFF.search(text):
-        return "human", "asks for a person", ("handoff_request",)
-    complex_signals = signals.text_complexity_signals(text)
-    if complex_signals:
-        names = tuple(name for name, _ in complex_signals)
-        return "thinking", "; ".join(reason for _, reason in complex_signals), names
-    if signals.text_is_small_talk(text):
-        return "mini", "greeting, thanks or acknowledgement", ("small_talk",)
+    ruled = rule_complexity(text)
+    if ruled is not None:
+        return ruled
     if classifier is not None:
         return _classifier_complexity(text, classifier=classifier)
     return _fallback_complexity(text)
 
 
+def rule_complexity(text: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """(label, reason, signals) when a high-precision rule decides on its own, else None."""
+    if signals.text_asks_for_person(text):
+        return "human", "asks for a person", ("handoff_request",)
+    if signals.text_is_small_talk(text):
+        return "mini", "greeting, thanks or acknowledgement", ("small_talk",)
+    complex_signals = signals.text_complexity_signals(text)
+    if complex_signals:
+        names = tuple(name for name, _ in complex_signals)
+        return "thinking", "; ".join(reason for _, reason in complex_signals), names
+    return None
+
+
 def _classifier_complexity(text: str, *, classifier: ComplexityClassifier) -> tuple[str, str, tuple[str, ...]]:
-    label, probability = classifier.predict(text)
+    probabilities = classifier.probabilities(text)
+    label = label_decide(probabilities, thinking_threshold=classifier.thinking_threshold)
+    probability = probabilities[label]
+    # A weak "human" does not pull a person in; "mini" is for messages with nothing to answer, and a message
+    # that thanks and then asks something new ("thanks! also, what's the ATM limit?") has something to answer.
+    excluded = set()
     if label == "human" and probability < HANDOFF_MIN_PROBABILITY:
-        ranked = sorted(classifier.probabilities(text).items(), key=lambda item: item[1], reverse=True)
-        label, probability = next((name, value) for name, value in ranked if name != "human")
+        excluded.add("human")
+    if label == "mini" and signals.text_asks_something(text):
+        excluded.add("mini")
+    if excluded:
+        remaining = {name: value for name, value in probabilities.items() if name not in excluded}
+        label = label_decide(remaining, thinking_threshold=classifier.thinking_threshold)
+        probability = remaining[label]
     return label, f"classifier: {label} (p={probability:.2f})", ("classifier",)
 
 
 def _fallback_complexity(text: str) -> tuple[str, str, tuple[str, ...]]:
+    # Without a classifier, coarse counts stand in for it; with one they are among its features instead,
+    # since a long friendly message can ask one simple thing.
+    coarse = signals.text_rule_signals(text)
+    if coarse:
+        return "thinking", "; ".join(reason for _, reason in coarse), tuple(name for name, _ in coarse)
     if signals.text_problem_count(text):
         return "thinking", "describes a problem", ("problem",)
     return "instant", "single question or request", ()
@@ -160,7 +184,7 @@ def _tier_escalate(*, tier: TierName, text: str, history: Sequence[HistoryItem],
     earlier_questions = [item.text for item in history if item.role == "user"]
     if signals.text_repeats(text, earlier=earlier_questions):
         found.append(("repeated_question", "same question asked again"))
-    if earlier_questions and signals.NOT_HELPED.search(text):
+    if earlier_questions and signals.text_reports_failure(text):
         found.append(("not_helped", "previous answer did not help"))
     if signals.FRUSTRATION.search(text):
         found.append(("frustration", "customer sounds frustrated"))

@@ -1,7 +1,11 @@
 """Transparent text signals the router reads: each is a named regex or count with a reason.
 
-These are the high-precision rules that override the learned classifier, and the whole
-decision when no classifier file is present.
+Two uses. The high-precision ones (a request for a person, an error code, "I already
+tried", small talk) decide on their own, before the learned classifier. The rest are
+:func:`text_complexity_features`: named measures of how much a message asks for
+(quantities, several asks, comparisons, conditions, symptom lists, business orders)
+that the classifier weighs beside word and character n-grams, because a message can be
+complex in few words and simple in many.
 """
 
 from __future__ import annotations
@@ -11,43 +15,110 @@ from collections.abc import Iterable
 
 _WORD = re.compile(r"[a-z0-9']+")
 
-HANDOFF = re.compile(
-    r"\b(talk|speak|chat|connect|transfer|put)\b[^.?!]{0,40}?\b(human|humans|person|people|agent|agents|"
-    r"someone|somebody|representative|rep|operator|manager|supervisor|staff|executive|"
-    r"customer (care|service|support))\b"
-    r"|\b(real|live|actual) (person|human|agent|people)\b"
-    r"|\bhuman (agent|being|please)\b"
-    r"|\b(call|ring) me( back)?\b|\bcall ?back\b"
-    r"|^\s*(human|agent|operator|representative|person)s?( please| pls| now)?\s*[.!]*\s*$"
-    r"|\b(need|want|get me|give me) (an? |the )?(human|agent|operator|representative)\b"
-    r"|\bcustomer (care|service|support) (executive|agent|representative)\b",
-    re.IGNORECASE,
+# Python's re tries every alternative at every position of a text. Patterns whose alternatives all begin at a
+# word start are compiled behind a check for one, which turns most positions away at once (two to three times
+# faster on long messages); alternatives that begin elsewhere are passed separately and kept outside it.
+_WORD_START = r"(?<!\w)(?=\w)"
+
+
+def _at_word_starts(pattern: str, *, elsewhere: str = "") -> re.Pattern[str]:
+    return re.compile(rf"{_WORD_START}(?:{pattern})" + (f"|{elsewhere}" if elsewhere else ""), re.IGNORECASE)
+
+
+_PERSON = (
+    r"human|humans|person|people|agent|agents|someone|somebody|anyone|anybody|representative|rep|operator|manager|"
+    r"supervisor|boss|staff|member of staff|team member|executive|adviser|advisor|advisers|advisors|consultant|"
+    r"colleague|specialist|designers?|engineers?|experts?|department|reception|billing|sales team|accounts team|"
+    r"support team|customer (care|service|support)( team)?"
+)
+_PERSON_ROLE = r"human|agent|operator|representative|manager|supervisor|boss|person|someone|somebody"
+_CURT_PERSON = r"human|humans|agent|agents|operator|representative|rep|person|manager|supervisor"
+# A request for a person, in the ways people ask for one: with a verb of talking or being called, by naming a
+# real person or a manager, or curtly as a single word. Asking for a phone number is not one (that is a fact).
+# "Call me" asks for a person unless it asks whether someone will ("will the driver call me first?").
+CALL_ME = re.compile(r"\b(call|ring|phone) me\b", re.IGNORECASE)
+CALL_QUESTION = re.compile(
+    r"\b(will|would|do|does|did|should|is|are|when)\b[^.?!,]{0,25}\b(call|ring|phone) me\b[^.!]*\?", re.IGNORECASE
+)
+HANDOFF = _at_word_starts(
+    rf"\b(talk|speak|chat|connect|transfer|put|pass|hand|discuss|deal)\w*\b[^.?!]{{0,40}}?\b(to|with) "
+    rf"(a |an |the |your |my |some |any |one of (your|the) )?(real |actual |live )?(\w+ )?({_PERSON})\b"
+    rf"|\b(talk|speak|chat)\w* (an? |the |your |some |one )?({_PERSON})\b"
+    r"|\bcustomer (care|service|support) (executive|agent|representative|person|officer)\b"
+    rf"|\b(is there|are there|any) (a |an |any )?(real |actual )?({_PERSON})\b[^.?!]{{0,30}}?\b(talk|speak|chat)\b"
+    r"|\b(someone|somebody|anyone|anybody|a person|a human|an agent)\b[^.?!]{0,20}\bto (talk|speak|chat)\b"
+    r"|\b(anyone|anybody|someone|somebody|a person|a human|an agent) (available|free|around) to\b"
+    r"|\b(talk|speak|chat)\w* (directly )?(to|with) (the|your|some of your|one of your) \w+"
+    r"|\b(get|find|send) (me )?(someone|somebody|a person|a human|an agent|a manager)\b"
+    r"|\b(need|want) (to (speak|talk) to )?(the )?customer (support|service|care)\b(?!'s| number| phone| email| hours)"
+    r"|(?<!are you a )(?<!are you an )(?<!you're a )\b(real|live|actual|proper) (person|human|agent|people|someone"
+    r"|being)\b"
+    r"|(?<!are you a )(?<!you're a )\bhumans?\b(?! error)"
+    r"|\b(please |pls |plz |kindly |can you |could you |can u |someone |somebody |to |then )contact me\b"
+    r"|\bcall ?back\b|\bgive me a (call|ring)\b"
+    rf"|\b(get|give|find) me (an? |the |your |some |a real |a proper )?({_PERSON_ROLE})\b"
+    r"|\b(need|want|demand)( to speak to| to talk to)? (an? |the |your |a real |a proper )?"
+    r"(human|agent|operator|representative|manager|supervisor)\b"
+    r"|\b(your|a|the|ur|duty) (manager|supervisor|boss|superior)\b(?! app| role| account| tool| view)"
+    r"|\b(manager|supervisor|agent|operator|rep|person)\W*(now|please|pls|plz|asap|immediately|today)\b"
+    r"|\b(someone|somebody|anyone|person) (senior|in charge|with authority)\b|\bwho('s| is) in charge\b"
+    r"|\b(someone|somebody|a person|a member of (your )?(staff|team)|one of your (team|staff|agents|advisers))"
+    r"\b[^.?!]{0,40}\b((call|ring|phone|contact)( me| us| back)|take over)\b"
+    r"|\b(appointment|meeting|call|session) with (someone|somebody|a person|an? (\w+ )?(adviser|advisor|engineer|"
+    r"consultant|specialist|agent))\b"
+    r"|\b(not|stop|don'?t want to (be|keep)?) ?(talking|chatting|speaking|dealing) (to|with) (a |the |this |these )?"
+    r"(bots?|robots?|machines?|chatbots?|computers?)\b"
+    r"|\b(pass|hand) me (on|over)\b|\bescalate (this|it|me|my)\b",
+    elsewhere=rf"^\W*escalate\W*$|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$",
 )
 
-ERROR_CODE = re.compile(
+ERROR_CODE = _at_word_starts(
     r"\b(e|err)[ -]?\d{2,4}\b|\b0x[0-9a-f]{1,8}\b|\b(error|fault)( code)?[ :#-]*[a-z]?\d+\b",
-    re.IGNORECASE,
 )
-ALREADY_TRIED = re.compile(
+# Not after "do", "can", "how"...: "how do I reset it?" asks how, it does not say what was tried.
+ALREADY_TRIED = _at_word_starts(
+    r"(?<!do )(?<!can )(?<!could )(?<!should )(?<!would )(?<!will )(?<!shall )(?<!how )(?<!to )(?<!if )"
     r"\b(already|i've|i have|i|we've|we have|we) (already )?(tried|checked|reset|restarted|rebooted|replaced|"
     r"reinstalled|unplugged|swapped|followed|re-?paired|cleared|updated)\b",
-    re.IGNORECASE,
 )
-PROBLEM = re.compile(
+PROBLEM = _at_word_starts(
     r"\b(not working|doesn'?t work|does not work|won'?t|will not|can'?t|cannot|can not|isn'?t|not showing|"
     r"stopped|stuck|broken|error|fault|wrong|missing|never arrived|not arrived|hasn'?t arrived|not received|"
     r"damaged|noise|leak|flicker\w*|beep\w*|charged twice|declined|failed|lost|stolen)\b",
-    re.IGNORECASE,
 )
-NOT_HELPED = re.compile(
-    r"\b(didn'?t|did not|doesn'?t|does not|hasn'?t|has not|wasn'?t|not) (help|work|fix|solve)\w*\b"
-    r"|\bstill (not|doesn'?t|won'?t|isn'?t|can'?t|the same|broken)\b|\bnot helpful\b|\bsame (problem|issue)\b",
-    re.IGNORECASE,
+NOT_HELPED = _at_word_starts(
+    r"\b(didn'?t|did not|doesn'?t|does not|hasn'?t|has not|haven'?t|wasn'?t|not|won'?t) (help|work|fix|solve|change|"
+    r"answer|explain|make)\w*\b"
+    r"|\bstill (not|no|doesn'?t|won'?t|isn'?t|can'?t|the same|broken|nothing|dead|slow|declined|waiting)\b"
+    r"|\bnot helpful\b|\bsame (problem|issue|error|thing|as before)\b|\bnot what I (asked|meant|need)\w*\b"
+    r"|\b(like|as) you (said|told me|suggested)\b|\byou (said|told me) that\b|\b(isn'?t|is not|wasn'?t) there\b"
+    r"|\bdoesn'?t (exist|match)\b|\bno such (option|button|setting|menu)\b|\bgr[ae]yed out\b"
+    r"|\b(i'?ve|i have|i|we'?ve|we) (already )?(done|did|tried) (that|all (of )?that|this|it|those|everything)\b"
+    r"|\b(done|tried) (that|all (of )?that) already\b"
+    r"|\bno difference\b|\bnope\b|\bno (luck|joy|change|good)\b|\bnothing (changed|happen\w*|works?)\b"
+    r"|\b(didn'?t|doesn'?t|does not|did not) (do|change) anything\b|\b(that'?s|it'?s) not (it|the (issue|problem))\b"
+    r"|\b(you|that) (didn'?t|did not|doesn'?t|does not) answer\b|\bi (already )?(know|did) that\b"
+    r"|\b(won'?t|doesn'?t|didn'?t) let me\b|\b(same thing|it) (happens|keeps happening)\b|\bkeeps happening\b"
+    r"|\bstill (getting|showing|says|saying|happening|having|stuck|there|can'?t|doesn'?t|won'?t|isn'?t)\b"
+    r"|\b(makes|made) no (difference|sense)\b|\bdoesn'?t make sense\b|\b(but|and) (it|that) (still|didn'?t)\b"
+    r"|\b(don'?t|doesn'?t|do not|does not) (match|exist)\b|\bno \w+ (option|button|setting|menu|link|tab)\b"
+    r"|\bthat'?s not what\b|\bi did,? but\b|\bbut what about\b|\bdid all (this|that)\b"
+    r"|\b(asked|told you|said) (this |that )?(twice|before|already|again|\w+ times)\b"
+    r"|\bonly (lets|let|allows|gives|shows|has|offers) (me|us|an?|the|one)\b|\b(takes|sends|brings) me back\b",
+    elsewhere=r"^\W*(tried|done|did) (that|this|it|all that)\b|(^|, )nothing\b",
 )
-FRUSTRATION = re.compile(
-    r"\b(useless|ridiculous|terrible|awful|worst|pathetic|frustrat\w*|annoy\w*|fed up|sick of|unacceptable|"
-    r"waste of time|fraud|wtf|damn|hell)\b|[!?]{3,}",
-    re.IGNORECASE,
+FRUSTRATION = _at_word_starts(
+    r"\b(useless|ridiculous|terrible|awful|worst|pathetic|frustrat\w*|annoy\w*|fed up|sick of|sick and tired|"
+    r"unacceptable|waste of (my )?time|fraud|wtf|ffs|damn|hell|joke|shambles|disgrace\w*|disgusting|outrage\w*|"
+    r"shocking|appalling|hopeless|nightmare|furious|livid|unbelievable|can'?t believe|rip ?off|robbery|rubbish|"
+    r"seriously\W*\?|are you (kidding|joking|serious)|you'?re (joking|kidding)|for god'?s sake|losing (my )?patience|"
+    r"had enough|a mess|beyond a joke|lied|costing (us|me)|seriously|come on(?= *[.!,]| *$)|not happy|unhappy|"
+    r"(very |so )?(bad|poor) service|every time I|getting (silly|ridiculous|stupid|worse)|"
+    r"how many times (do|have|must) I|still waiting|disaster|impossible|incompetent|clueless|unreal|disgusted|"
+    r"disappointed|let down|fuming|gutted|not good enough|taking forever|what is going on|sort it out|you people|"
+    r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) time (i'?m |i am |i have |i'?ve )?(asking|asked|contacting|"
+    r"chasing|calling|writing))\b",
+    elsewhere=r"[!?]{3,}",
 )
 
 SMALL_TALK_WORDS = frozenset(
@@ -55,10 +126,39 @@ SMALL_TALK_WORDS = frozenset(
     tnx thanx cheers ok okay k kk alright great perfect cool nice lovely wonderful awesome super fine sure sounds got it
     understood noted yes yeah yep yup ya no nope bye goodbye see later soon appreciate appreciated much so a lot very
     that's that is all for now again sir madam team there anyone anybody you're welcome will do that's it the
-    help helped helpful have day too""".split()
+    help helped helpful have day too never mind nvm forget sorry pardon later laters definitely absolutely indeed
+    exactly correct right true maybe perhaps hmm hm um uh oh ah ahh lol haha wow oops talk ttyl to obliged fair
+    enough worries was are still u""".split()
+)
+# Words of "it worked, thanks" after an answer: an acknowledgement, not a new request.
+RESOLVED_WORDS = frozenset(
+    """worked works working fixed sorted solved did trick done back now it its it's all good found booked loaded
+    brilliant fab fantastic excellent amazing ta cheers pal mate what needed just everything thanks thank that
+    this one sec minute moment hold on wait brb""".split()
 )
 SMALL_TALK_MAX_WORDS = 10
+FAILURE_REPORT_MAX_WORDS = 12
 LONG_MESSAGE_WORDS = 60
+
+
+def text_asks_for_person(text: str) -> bool:
+    """A request for a person: :data:`HANDOFF`, or "call me" that is not a question about being called."""
+    if HANDOFF.search(text):
+        return True
+    return CALL_ME.search(text) is not None and CALL_QUESTION.search(text) is None
+
+
+def text_reports_failure(text: str) -> bool:
+    """After an answer: "that didn't help" in words, or a short problem report with no new question.
+
+    Short, because that is how the outcome of an answer is reported ("it beeps and does nothing"); a long
+    message or one with a new error code describes a new problem, which is routed on its own content.
+    """
+    if NOT_HELPED.search(text):
+        return True
+    if len(text_words(text)) > FAILURE_REPORT_MAX_WORDS or ERROR_CODE.search(text) or "?" in text:
+        return False
+    return _distinct(SYMPTOM, text) >= 1 and not text_is_small_talk(text) and not text_asks(text)
 
 
 def text_words(text: str) -> list[str]:
@@ -66,9 +166,11 @@ def text_words(text: str) -> list[str]:
 
 
 def text_is_small_talk(text: str) -> bool:
-    """Greetings, thanks and acknowledgements with nothing else in them."""
+    """Greetings, thanks and acknowledgements (including "that worked, thanks") with nothing else in them."""
     words = text_words(text)
-    return 0 < len(words) <= SMALL_TALK_MAX_WORDS and all(word in SMALL_TALK_WORDS for word in words)
+    return 0 < len(words) <= SMALL_TALK_MAX_WORDS and all(
+        word in SMALL_TALK_WORDS or word in RESOLVED_WORDS for word in words
+    )
 
 
 def text_problem_count(text: str) -> int:
@@ -81,12 +183,18 @@ def text_question_count(text: str) -> int:
 
 
 def text_complexity_signals(text: str) -> list[tuple[str, str]]:
-    """(signal, reason) pairs that make a message Thinking on their own."""
+    """(signal, reason) pairs precise enough to make a message Thinking on their own."""
     signals = []
     if match := ERROR_CODE.search(text):
         signals.append(("error_code", f"mentions error code {match.group(0)!r}"))
     if ALREADY_TRIED.search(text):
         signals.append(("already_tried", "says what was already tried"))
+    return signals
+
+
+def text_rule_signals(text: str) -> list[tuple[str, str]]:
+    """The coarser signals the router falls back on when it has no classifier: several problems or questions."""
+    signals = []
     if (problems := text_problem_count(text)) >= 2:
         signals.append(("several_problems", f"describes {problems} problems"))
     if (questions := text_question_count(text)) >= 2:
@@ -109,3 +217,260 @@ def text_repeats(text: str, *, earlier: Iterable[str], threshold: float = 0.6) -
     if text_is_small_talk(text) or len(text_words(text)) < 3:
         return False
     return any(text_overlap(text, previous) >= threshold for previous in earlier)
+
+
+# --- Complexity features ---------------------------------------------------------------
+# Each family is one regex; what counts is how many distinct matches a message has, so a
+# family reads "how many constraints / symptoms / changes", not "is the word there".
+
+_NUMBER = r"\d+(?:[.,]\d+)*"
+_COUNTED = (
+    r"people|persons|adults|kids|children|users|seats|licen[cs]es|staff|employees|rooms|units|pieces|items|boxes|"
+    r"parcels|sims?|lines|laptops|desks|chairs|beds|mattresses|tablets|phones|devices|pupils|students|delegates|"
+    r"guests|sites|offices|stores|shops|volunteers|riders|players|drivers|workers|nights|bedrooms|cushions|pillows|"
+    r"stools|tables|trips|journeys|calls|washes|pages|tickets|passengers|travellers|cards|accounts|payments"
+)
+_UNIT = (
+    r"mm|cm|m|km|kg|g|lbs?|stone|st|inch(?:es)?|in|ft|feet|foot|gb|tb|mb|mbps|gbps|mb/s|mins?|minutes?|hrs?|hours?|"
+    r"h|days?|nights?|weeks?|wks?|months?|mths?|years?|yrs?|yo|sq ?m|degrees|watts?|w|k|p|pounds?|quid|euros?|"
+    r"dollars?|usd|gbp|eur|%|percent|am|pm"
+)
+QUANTITY = _at_word_starts(
+    rf"\b{_NUMBER}\s?(?:{_UNIT})(?![a-z])"
+    rf"|\b{_NUMBER}\s?(?:x|by)\s?{_NUMBER}"
+    rf"|\b{_NUMBER}\s(?:\w+\s)?(?:{_COUNTED})\b|\b\d+\s(?:\w+\s)?[a-z]{{3,}}s\b"
+    r"|\b(?:family|group|party|team|household|class) of \d+|\b\d+ of (?:us|them)\b"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+    rf"a couple of|a few|several|half a|half)\s(?:\w+\s)?(?:months?|years?|weeks?|days?|nights?|hours?|{_COUNTED})\b"
+    r"|\b(?:aged|age|i'?m|he'?s|she'?s|is|are) \d{1,2}\b(?! ?(?:am|pm|th|st|nd|rd))"
+    r"|\b\d(?:'|ft ?)\d{1,2}\b",
+    elsewhere=rf"[£$€]\s?{_NUMBER}(?:\s?[km]\b)?",
+)
+ASK_MARKER = _at_word_starts(
+    r"\b(also|as well|another (question|thing)|one more thing|plus|secondly|and then|on top of that|"
+    r"and (what|how|when|where|which|can|could|do|does|is|are|will|would|should|if|whether))\b",
+)
+_QUESTION_START = re.compile(
+    r"^(?:(?:and|also|so|but|ok|okay|hi|hello|thanks|then|plus|or)\W+)*"
+    r"(how|what|what's|whats|which|when|where|why|who|can|could|do|does|did|is|are|will|would|should|shall|may|"
+    r"am|have|has|any|whether)\b",
+    re.IGNORECASE,
+)
+# "and how much is it" starts a new question; "and does nothing" or "and when I log in" does not.
+_SENTENCE_SPLIT = re.compile(r"[.?!;\n]+|\s+(?:and|also|plus|or)\s+(?=(?:how|what|why)\b)|\s+-\s+")
+# After a comma these usually open a relative clause ("..., which is exciting"), not a question.
+_RELATIVE_START = re.compile(r"^(which|who|whom|whose|where|when|whether)\b", re.IGNORECASE)
+_LIST_SPLIT = re.compile(r"[,;:\n+/]|\.\s|\.$|\s-\s|\s–\s|\s—\s")
+COMPARISON = _at_word_starts(
+    r"\b(vs\.?|versus|compar\w*|cheaper|cheapest|better|best value|worth (it|switching|paying|the)|works? out|"
+    r"costs? (me )?less|difference between|rather than|instead of|saves? (me )?more|more expensive|overall|"
+    r"or (should|would|just|is it|do i|buy|pay|keep|get|use|take|wait|switch|stay|book|go)|"
+    r"which (is|one|option|plan|works|would|costs|gets|saves|should|comes))\b",
+)
+CONDITIONAL = _at_word_starts(
+    r"\b(if|unless|otherwise|in case|assuming|provided|depending on|whether|would i|will i still|do i still|"
+    r"can i still|am i still|given (that|the)|even though|considering)\b",
+)
+BUDGET = _at_word_starts(
+    r"\b(budget|under|max|maximum|no more than|up to|around|about|less than|spend|afford|cap)\b[^.?!\d]{0,12}"
+    r"[£$€]?\d",
+)
+RECOMMEND = _at_word_starts(
+    r"\b(recommend\w*|suggest\w*|advice|advise|ideas|which (one|plan|tier|option|model|mattress|sofa|bed|laptop|tv|"
+    r"phone|package|account|card|tariff|hotel|flight|fridge|vacuum)|what (would|should|do) (you|i|we) (suggest|"
+    r"recommend|need|get|pick|choose)|best (for|option|plan|phone|laptop|tv|mattress|account|card)|looking for|"
+    r"what (are )?my options|should i (get|buy|choose|pick|go for)|would suit|suits? me|what would work|"
+    r"(what|which) \w+( \w+)? (do|would|should|will) (i|we) (need|get|choose|pick|go for|want)|"
+    r"which \w+( \w+)? (is best|suits|fits|works))\b",
+)
+PERSONAL_CONSTRAINT = _at_word_starts(
+    r"\b((side|back|stomach) sleeper|sleeps? hot|back pain|bad back|neck pain|hip|knee|arthritis|asthma|allerg\w*|"
+    r"eczema|scoliosis|wheelchair|walker|disab\w*|hard of hearing|eyesight|toddler|baby|infant|kids?|children|"
+    r"teen\w*|elderly|grand\w*|mum|dad|parents|pregnan\w*|dogs?|cats?|pets?|tall|short|heavy|small (room|flat|space)|"
+    r"narrow|stairs|lift|sloped|vegan|vegetarian|coeliac|gluten|halal|self-employed|freelanc\w*|student|retired|"
+    r"must|needs? to|has to|have to|can'?t be|cannot|only|ideally|prefer\w*|don'?t want|doesn'?t want|hates?|"
+    r"quiet|light|portable|frost free|wipe\w*|step-free|near|rural|village|abroad|travel\w*)\b",
+)
+SYMPTOM = _at_word_starts(
+    r"\b(no (internet|signal|service|sound|picture|power|dial tone|data|wifi|hot water|heating|light|cash|tracking)|"
+    r"keeps? \w+ing|stopped|won'?t|doesn'?t|isn'?t|aren'?t|can'?t|not (working|charging|connecting|loading|cold|"
+    r"drying|draining|spinning|syncing|sending|arriving|showing|moving|accepted|coming)|drops?|dropping|dropped|slow|"
+    r"flash\w*|blink\w*|red|orange|beep\w*|nois\w*|loud|crash\w*|freez\w*|overheat\w*|hot|loose|crack\w*|broke\w*|"
+    r"stuck|sag\w*|dip|leak\w*|smell\w*|squeak\w*|creak\w*|wobbl\w*|buzz\w*|hum\w*|fail\w*|error|declined|missing|"
+    r"pending|twice|dead|faded|split|snapped|scratch\w*|dent\w*|wrong|lost|disappeared|locked|frozen|bounced|"
+    r"cut(s|ting)? out|buffer\w*|lag\w*|jam\w*|rattl\w*|grind\w*|click\w*|spark\w*|burnt|damp|blank|black|dies|"
+    r"died|unknown|delayed|late|cancelled|sinking|poking|crackl\w*|muffled|swallowed|charged|less than|more than|"
+    r"errors?|erroring|expired|empty|didn'?t (get|receive|come|arrive)|never (got|came|arrived)|not received)\b",
+)
+TRIED = _at_word_starts(
+    r"\b(tried|already|restart\w*|reboot\w*|reset|reinstall\w*|re-?install\w*|cleared|cleaned|checked|unplugged|"
+    r"re-?paired|replaced|swapped|updated|power cycled|reseated|rolled back|followed|still|even after|"
+    r"same (error|problem|issue|thing)|done (that|all)|did that|again|twice|\d+ times|x\d)\b",
+)
+BUSINESS = _at_word_starts(
+    r"\b(office|company|business|corporate|staff|employees|team of|our team|bulk|wholesale|trade|quote|invoic\w*|"
+    r"terms|branded|logo|custom|bespoke|school|hotel|care home|charity|nonprofit|university|restaurant|chain|sites|"
+    r"per seat|seats|licen[cs]es|sla|sso|saml|delegates|fit(ting)? out|refurb\w*|procurement|cost cent\w*|"
+    r"account manager|trust|agency|contractors|resale|install\w*|deliver\w*|set up|same day|by the|before the|firm|"
+    r"fleet|club|practice|salon|clinic|branches|venue|event|conference)\b",
+)
+ORDER_PARTS = _at_word_starts(
+    r"\b(only (one|two|three|\d+|half|part|the)|\d+ of (the |my )?\d+|(one|two|three|\d) of the|the rest|rest of|"
+    r"remaining|missing|didn'?t (come|arrive)|hasn'?t (come|arrived)|never (came|arrived)|not (here|there|arrived|"
+    r"included|delivered)|wasn'?t (there|included|on the van|in the box)|same (order|package|checkout)|"
+    r"(from|in|with) the same|separately|separate|other (items?|parts?|parcels?|half|one)|half (my|the|of)|"
+    r"partial\w*|split|part of|arrived but|came but|but (not|no)|boxes|parcels|bundle|package|both|together)\b",
+)
+CHANGE = _at_word_starts(
+    r"\b(swap\w*|switch\w*|add\w*|remov\w*|drop\w*|upgrad\w*|downgrad\w*|instead|extend\w*|reduc\w*|increas\w*|"
+    r"cancel\w*|keep (the|my)|take off|bump|cut|lower|raise|put|make it|go(ing)? from|move (the|my|delivery|billing|"
+    r"renewal|half|from)|change (the|my|delivery|both|it|to))\b",
+)
+PRICE_QUESTION = _at_word_starts(
+    r"\b(new total|total|how much (more|extra|will|would|do)|what (would|do|will|does) (i|we) (owe|pay)|difference|"
+    r"diff|prorat\w*|new (price|monthly|bill)|monthly cost|cost|costs|price|fees?|owe|charge|bill (look|be)|discount|"
+    r"lose|credit|refund)\b",
+)
+CLAIM = _at_word_starts(
+    r"\b(covered|cover it|warranty|guarantee|claim\w*|refund\w*|return\w*|compensation|entitled|owed|chargeback|"
+    r"money back|reimburs\w*|appeal|fair|defect\w*|wear and tear|get (that|it|this) back|send it back|exchange)\b",
+)
+CLAIM_DETAIL = _at_word_starts(
+    r"\b(\d+ ?(months?|weeks?|days?|years?|nights?|hours?|h)( old| ago| after| later)?|after \d+|bought|paid|used|"
+    r"dropped|ordered|cancelled|booked|had it|i've had|we've had|signed|threw|lost|broke|snapped|split|"
+    r"delivered|arrived|renewed|billed|charged|missed)\b",
+)
+POLICY_GENERAL = _at_word_starts(
+    r"\b(your (policy|return|refund|warranty|guarantee|cancellation|terms|rules?)|"
+    r"what('s| is| are) (the|your) (policy|rules?|fee|charge|limit|warranty|guarantee|return)|"
+    r"do you (offer|charge|allow|have|refund|do|accept|keep|take|price)|is there a (fee|charge|limit|minimum)|"
+    r"how (long|late|much notice)|policy)\b",
+)
+# Something that should have happened by now: a status question becomes a problem once it is overdue.
+OVERDUE = _at_word_starts(
+    r"\b(since (last |this )?\w+|\d+ (days?|weeks?|months?|hours?) (ago|now|later)|ages|long ago|(was|were) "
+    r"(supposed|meant|due|promised|expected) to|still (not|no|hasn'?t|haven'?t|waiting|nothing)|not (yet|arrived|"
+    r"received|here|come)|hasn'?t (arrived|come|shown|appeared|gone through)|never (arrived|came|received|showed)|"
+    r"overdue|late|delayed|waiting (for|since)|where('s| is| are) (my|the) (money|refund|transfer|payment|order|"
+    r"parcel|card|package|delivery|item|deposit|cash|salary))\b",
+)
+# A reply that starts with yes/no/ok: often a confirmation carrying a time or number, not a request.
+REPLY_START = re.compile(
+    r"^\W*(yes|yeah|yep|yup|no|nope|nah|ok|okay|sure|fine|alright|right|correct|exactly|of course|that'?s (right|"
+    r"correct|it|fine))\b",
+    re.IGNORECASE,
+)
+FIRST_PERSON = re.compile(r"\b(i|i'm|im|i've|i'd|my|me|we|we're|we've|our|us)\b", re.IGNORECASE)
+
+
+def _bucket(count: int, *, edges: tuple[int, ...]) -> str:
+    """The largest edge that ``count`` reaches, e.g. edges (1, 2, 3) read 0, 1, 2 or 3+."""
+    reached = [edge for edge in edges if count >= edge]
+    if not reached:
+        return "0"
+    return f"{reached[-1]}+" if reached[-1] == edges[-1] else str(reached[-1])
+
+
+def _distinct(pattern: re.Pattern[str], text: str) -> int:
+    return len({match.group(0).lower() for match in pattern.finditer(text)})
+
+
+def text_asks(text: str) -> int:
+    """How many separate asks a message carries: question clauses, or question marks, whichever is more."""
+    questions = 0
+    for sentence in _SENTENCE_SPLIT.split(text):
+        parts = [part.strip() for part in sentence.split(",") if part.strip()]
+        for position, part in enumerate(parts):
+            if _QUESTION_START.match(part) and not (position and _RELATIVE_START.match(part)):
+                questions += 1
+    return max(questions, text_question_count(text))
+
+
+def text_asks_something(text: str) -> bool:
+    """A question that is not small talk: "thanks! also, what's the ATM limit?" asks something, "you there?" not."""
+    for clause in re.split(r"(?<=[.?!;,\n])", text):
+        words = text_words(clause)
+        is_question = clause.rstrip().endswith("?") or bool(_QUESTION_START.match(clause.strip()))
+        if is_question and words and not all(word in SMALL_TALK_WORDS or word in RESOLVED_WORDS for word in words):
+            return True
+    return False
+
+
+def text_list_shape(text: str) -> tuple[int, float]:
+    """(segments, mean words per segment) when the text is cut at commas, full stops, dashes and slashes."""
+    segments = [segment for segment in _LIST_SPLIT.split(text) if text_words(segment)]
+    if not segments:
+        return 0, 0.0
+    return len(segments), sum(len(text_words(segment)) for segment in segments) / len(segments)
+
+
+def text_complexity_features(text: str) -> dict[str, float]:
+    """Named features of how much a message asks for; the classifier learns a weight for each.
+
+    A request for a person, small talk and error codes are left out: the router's rules decide those
+    messages before the classifier is asked, so at decision time such a feature would always be off.
+    """
+    words = text_words(text)
+    quantities = _distinct(QUANTITY, text)
+    asks = text_asks(text)
+    symptoms = _distinct(SYMPTOM, text)
+    constraints = _distinct(PERSONAL_CONSTRAINT, text) + _distinct(BUDGET, text)
+    changes = _distinct(CHANGE, text)
+    business = _distinct(BUSINESS, text)
+    order_parts = _distinct(ORDER_PARTS, text)
+    segments, words_per_segment = text_list_shape(text)
+    has_question = "?" in text or asks > 0
+    personal = len(FIRST_PERSON.findall(text))
+    comparison = COMPARISON.search(text) is not None
+    conditional = CONDITIONAL.search(text) is not None
+    recommend = RECOMMEND.search(text) is not None
+    price_question = PRICE_QUESTION.search(text) is not None
+    claim = CLAIM.search(text) is not None
+    policy_general = POLICY_GENERAL.search(text) is not None
+    found = {
+        f"quantities:{_bucket(quantities, edges=(1, 2, 3))}": 1.0,
+        f"asks:{_bucket(asks, edges=(1, 2, 3))}": 1.0,
+        f"symptoms:{_bucket(symptoms, edges=(1, 2, 3))}": 1.0,
+        f"constraints:{_bucket(constraints, edges=(1, 2, 3, 4))}": 1.0,
+        f"changes:{_bucket(changes, edges=(1, 2, 3))}": 1.0,
+        f"tried:{_bucket(_distinct(TRIED, text), edges=(1, 2))}": 1.0,
+        f"business:{_bucket(business, edges=(1, 2, 3))}": 1.0,
+        f"order_parts:{_bucket(order_parts, edges=(1, 2))}": 1.0,
+        f"personal:{_bucket(personal, edges=(1, 3, 6))}": 1.0,
+        f"words:{_bucket(len(words), edges=(4, 8, 16, 30, 60))}": 1.0,
+        f"segments:{_bucket(segments, edges=(2, 3, 5))}": 1.0,
+    }
+    flags = {
+        "comparison": comparison,
+        "conditional": conditional,
+        "budget": BUDGET.search(text) is not None,
+        "recommend": recommend,
+        "ask_marker": ASK_MARKER.search(text) is not None,
+        "price_question": price_question,
+        "claim": claim,
+        "policy_general": policy_general,
+        "no_question": not has_question,
+        "frustration": FRUSTRATION.search(text) is not None,
+        "not_helped": NOT_HELPED.search(text) is not None,
+        "overdue": OVERDUE.search(text) is not None,
+        "several_asks": asks >= 2,
+        "reply_start": REPLY_START.search(text) is not None,
+        "short_reply": REPLY_START.search(text) is not None and len(words) <= 8 and not has_question,
+        # Interactions a linear model cannot form itself: most name a kind of case in RULES.md.
+        "terse_symptom_list": segments >= 2 and words_per_segment <= 6 and symptoms >= 2,
+        "symptoms_without_question": symptoms >= 2 and not has_question,
+        "comparison_with_amounts": comparison and quantities >= 1,
+        "comparison_personal": comparison and personal >= 1,
+        "recommendation_with_constraints": recommend and constraints >= 2,
+        "constraints_with_amounts": constraints >= 2 and quantities >= 1,
+        "changes_with_price": changes >= 2 and price_question,
+        "business_with_quantities": business >= 1 and quantities >= 1,
+        "claim_with_details": claim and personal >= 1 and CLAIM_DETAIL.search(text) is not None,
+        "order_parts_personal": order_parts >= 1 and personal >= 1,
+        "general_policy_question": policy_general and personal <= 1 and quantities == 0,
+        "conditional_personal": conditional and personal >= 1,
+        # The long-but-simple shape: a story, then one plain ask.
+        "story_then_one_ask": len(words) >= 30 and asks <= 1 and symptoms <= 1 and changes <= 1 and quantities <= 1,
+    }
+    found.update({f"flag:{name}": 1.0 for name, present in flags.items() if present})
+    return found

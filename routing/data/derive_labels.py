@@ -8,8 +8,9 @@ Usage::
     python -m routing.data.derive_labels --source DATA_DIR
 
 ``DATA_DIR`` holds ``hint3/``, ``banking77/`` and ``nlupp/`` as distributed (see
-``RULES.md`` for sources and licences). Writes ``router_train.csv`` and
-``router_heldout.csv`` next to this file. The held-out split comes only from the
+``RULES.md`` for sources and licences). Writes ``router_train.csv``, ``router_dev.csv``
+(every fifth training row, for choosing settings) and ``router_heldout.csv`` next to
+this file. The held-out split comes only from the
 sources' own test material (HINT3 and Banking77 test files, NLU++ folds 16-19, every
 fourth hand-written example), so it is never seen in training.
 """
@@ -105,6 +106,8 @@ BANKING77_PROBLEM_MARKERS = (
 )
 BANKING77_TRAIN_PER_CATEGORY = 40
 BANKING77_HELDOUT_PER_CATEGORY = 10
+# Every fifth training row (in file order) goes to the development split.
+DEV_EVERY = 5
 
 Row = tuple[str, str]
 
@@ -214,9 +217,13 @@ def main() -> None:
     # A text in both splits would leak the answer into training; it stays in held-out only.
     heldout_texts = {text.lower() for text, _ in heldout}
     train = [(text, label) for text, label in train if text.lower() not in heldout_texts]
+    # Settings are chosen on a development split taken from training material, so held-out is never tuned on.
+    dev = train[DEV_EVERY - 1 :: DEV_EVERY]
+    train = [row for index, row in enumerate(train) if index % DEV_EVERY != DEV_EVERY - 1]
     rows_write(rows=train, path=HERE / "router_train.csv")
+    rows_write(rows=dev, path=HERE / "router_dev.csv")
     rows_write(rows=heldout, path=HERE / "router_heldout.csv")
-    for name, rows in (("train", train), ("heldout", heldout)):
+    for name, rows in (("train", train), ("dev", dev), ("heldout", heldout)):
         counts = {label: sum(1 for _, row_label in rows if row_label == label) for label in LABELS}
         print(name, len(rows), counts)
 

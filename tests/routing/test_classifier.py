@@ -11,6 +11,7 @@ from routing.classifier import (
     classifier_load,
     classifier_save,
     classifier_to_json,
+    labelled_messages_read,
     labelled_rows_read,
     text_features,
 )
@@ -25,12 +26,23 @@ TOY_ROWS = [
 ]
 
 
+TOY_DEV = [
+    ("hello friend", "mini"),
+    ("what is the price of the pillow", "instant"),
+    ("the motor is broken", "thinking"),
+    ("the base is stuck", "thinking"),
+    ("talk to a human agent", "human"),
+]
+
+
 @pytest.fixture
 def toy_classifier() -> ComplexityClassifier:
     pytest.importorskip("sklearn")
-    from routing.classifier import classifier_train
+    from routing.classifier import DevSet, classifier_train
 
-    classifier, report = classifier_train(rows=TOY_ROWS, regularisations=(4.0,), folds=3)
+    classifier, report = classifier_train(
+        rows=TOY_ROWS, dev=[DevSet("toy", TOY_DEV, 1.0)], regularisations=(4.0,), signal_scales=(1.0,)
+    )
     assert report.rows == len(TOY_ROWS)
     return classifier
 
@@ -53,9 +65,12 @@ def test_pure_python_probabilities_match_scikit_learn(toy_classifier: Complexity
     from routing.classifier import classifier_from_pipeline, classifier_pipeline
 
     texts, labels = zip(*TOY_ROWS, strict=True)
-    fitted = classifier_pipeline(regularisation=4.0, max_features=20000).fit(list(texts), list(labels))
+    fitted = classifier_pipeline(regularisation=4.0, max_features=20000, signal_scale=0.5)
+    fitted.fit(list(texts), list(labels))
     pure = classifier_from_pipeline(fitted, thinking_threshold=0.5)
-    for text in ("the motor is stuck", "hello", "talk to agent about the price"):
+    assert pure.signal_weights, "the named complexity features are part of the model"
+    # Texts whose named features differ (quantities, several asks, a symptom list), so those weights are exercised.
+    for text in ("the motor is stuck", "hello", "talk to agent about the price", "2 beds, 3 sofas and 40 chairs?"):
         expected = dict(zip(fitted.classes_, fitted.predict_proba([text])[0], strict=True))
         for label, probability in pure.probabilities(text).items():
             assert math.isclose(probability, expected[label], abs_tol=1e-9)
@@ -112,3 +127,122 @@ def test_labelled_rows_need_text_and_label_columns(tmp_path: Path) -> None:
     path.write_text("sentence,label\nhi,mini\n", encoding="utf-8")
     with pytest.raises(ValueError, match="text"):
         labelled_rows_read(path=path)
+
+
+def test_calibration_divides_by_the_temperature_and_shifts_by_the_bias() -> None:
+    classifier = ComplexityClassifier(
+        labels=("instant", "thinking"),
+        vocabulary={},
+        idf=(),
+        weights=(),
+        intercepts=(1.0, 0.0),
+        temperature=2.0,
+        calibration_bias=(0.0, 0.25),
+    )
+    expected_thinking = 1 / (1 + math.exp(1.0 / 2.0 - 0.25))
+    assert math.isclose(classifier.probabilities("anything")["thinking"], expected_thinking, rel_tol=1e-12)
+
+
+def test_named_features_move_the_scores() -> None:
+    # No n-grams at all: only the weight of "three or more quantities" can make this Thinking.
+    classifier = ComplexityClassifier(
+        labels=("instant", "thinking"),
+        vocabulary={},
+        idf=(),
+        weights=(),
+        intercepts=(0.0, -1.0),
+        signal_weights={"quantities:3+": (0.0, 3.0)},
+    )
+    assert classifier.predict("do you sell desks")[0] == "instant"
+    assert classifier.predict("40 desks, 40 chairs and 6 tables by 1 September")[0] == "thinking"
+
+
+def test_threshold_is_chosen_on_the_dev_split_to_reach_the_recall_target() -> None:
+    pytest.importorskip("sklearn")
+    from routing.classifier import DevSet, classifier_train
+
+    # Thinking rows on dev that look like instant ones: only a low threshold recalls them all.
+    dev = [*TOY_DEV, ("what is the price of the broken pillow", "thinking"), ("price of the stuck pillow", "thinking")]
+    strict, strict_report = classifier_train(
+        rows=TOY_ROWS, dev=[DevSet("toy", dev, 1.0)], regularisations=(4.0,), signal_scales=(1.0,)
+    )
+    lenient, _ = classifier_train(
+        rows=TOY_ROWS, dev=[DevSet("toy", dev, 0.5)], regularisations=(4.0,), signal_scales=(1.0,)
+    )
+    assert strict.thinking_threshold < lenient.thinking_threshold
+    assert strict_report.dev_recall["toy"]["thinking"] == 1.0
+    for text, label in dev:
+        if label == "thinking":
+            assert strict.predict(text)[0] == "thinking"
+
+
+def test_threshold_counts_rows_the_rules_decide() -> None:
+    pytest.importorskip("sklearn")
+    from routing.classifier import DevSet, classifier_train
+
+    dev = [*TOY_DEV, ("what is the price of the broken pillow", "thinking")]
+    # A rule that already sends the hard row to Thinking leaves the threshold where the classifier alone needs it.
+    ruled, _ = classifier_train(
+        rows=TOY_ROWS,
+        dev=[DevSet("toy", dev, 1.0)],
+        regularisations=(4.0,),
+        signal_scales=(1.0,),
+        rule_label=lambda text: "thinking" if "broken pillow" in text else None,
+    )
+    unruled, _ = classifier_train(
+        rows=TOY_ROWS, dev=[DevSet("toy", dev, 1.0)], regularisations=(4.0,), signal_scales=(1.0,)
+    )
+    assert ruled.thinking_threshold > unruled.thinking_threshold
+
+
+def test_format_one_files_without_named_features_still_load() -> None:
+    data = {
+        "format": 1,
+        "labels": ["instant", "thinking"],
+        "terms": ["w:broken"],
+        "idf": [1.0],
+        "weights": [[0.0, 4.0]],
+        "intercepts": [0.0, -1.0],
+        "thinking_threshold": 0.5,
+    }
+    classifier = classifier_from_json(data)
+    assert classifier.temperature == 1.0
+    assert classifier.predict("broken")[0] == "thinking"
+    assert classifier.predict("hello")[0] == "instant"
+
+
+def test_written_labels_read_category_and_previous(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "text,label,category,domain,previous\n"
+        "hi,mini,small_talk,travel,\n"
+        "that didn't help,thinking,followup_not_helped,telecom,How do I reset my router?\n",
+        encoding="utf-8",
+    )
+    first, second = labelled_messages_read(path=path)
+    assert (first.category, first.previous) == ("small_talk", "")
+    assert (second.category, second.previous) == ("followup_not_helped", "How do I reset my router?")
+    assert labelled_rows_read(path=path) == [("hi", "mini"), ("that didn't help", "thinking")]
+
+
+def test_refit_with_dev_learns_words_only_the_dev_split_has() -> None:
+    pytest.importorskip("sklearn")
+    from routing.classifier import DevSet, classifier_train
+
+    dev = [*TOY_DEV, ("the kettle is leaking", "thinking"), ("the kettle is leaking again", "thinking")]
+    kept, kept_report = classifier_train(
+        rows=TOY_ROWS, dev=[DevSet("toy", dev, 1.0)], regularisations=(4.0,), signal_scales=(1.0,)
+    )
+    refitted, refit_report = classifier_train(
+        rows=TOY_ROWS,
+        dev=[DevSet("toy", dev, 1.0)],
+        regularisations=(4.0,),
+        signal_scales=(1.0,),
+        refit_with_dev=True,
+    )
+    assert "w:kettle" not in kept.vocabulary
+    assert "w:kettle" in refitted.vocabulary
+    # Settings, calibration and threshold are the ones chosen on dev before the refit.
+    assert refitted.thinking_threshold == kept.thinking_threshold
+    assert refitted.temperature == kept.temperature
+    assert refit_report.refitted and not kept_report.refitted

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from routing.classifier import ComplexityClassifier
 from routing.router import BudgetState, HistoryItem, NoEnabledTierError, classify_complexity, route_message
 from routing.tiers import TierConfig, TierName, default_catalogue
 
@@ -141,3 +142,78 @@ def test_no_enabled_tier_is_an_error(catalogue: dict[TierName, TierConfig]) -> N
     disabled = {name: replace(config, enabled=False) for name, config in catalogue.items()}
     with pytest.raises(NoEnabledTierError):
         route("hi", disabled)
+
+
+@pytest.mark.parametrize("text", ["Manager. Now.", "your boss. now", "get me someone who can actually help"])
+def test_curt_demands_for_a_person_are_handoffs(text: str, catalogue: dict[TierName, TierConfig]) -> None:
+    assert route(text, catalogue).handoff
+
+
+def test_thanks_after_an_answer_stays_mini(catalogue: dict[TierName, TierConfig]) -> None:
+    history = (
+        HistoryItem(role="user", text="My router has a red light"),
+        HistoryItem(role="assistant", text="Unplug it for ten seconds.", tier="thinking"),
+    )
+    decision = route("that worked, thank you!", catalogue, history=history)
+    assert decision.tier == TierName.MINI
+    assert "not_helped" not in decision.signals
+
+
+def test_a_problem_reported_after_an_answer_escalates(catalogue: dict[TierName, TierConfig]) -> None:
+    history = (
+        HistoryItem(role="user", text="How do I reset the base?"),
+        HistoryItem(role="assistant", text="Hold the reset button for five seconds.", tier="instant"),
+    )
+    decision = route("it beeps three times and does nothing", catalogue, history=history)
+    assert decision.tier in (TierName.THINKING, TierName.PRO)
+    assert "not_helped" in decision.signals
+
+
+def test_long_message_is_not_thinking_by_length_alone_when_a_classifier_decides() -> None:
+    # With no classifier the coarse rules include "long message"; with one, length is only a feature.
+    classifier = ComplexityClassifier(
+        labels=("instant", "thinking"), vocabulary={}, idf=(), weights=(), intercepts=(1.0, 0.0)
+    )
+    text = " ".join(["we love the shop and have bought from you for years"] * 7) + " do you deliver to Cork?"
+    assert classify_complexity(text)[0] == "thinking"
+    assert classify_complexity(text, classifier=classifier)[0] == "instant"
+
+
+def test_a_classifier_mini_gives_way_when_the_message_asks_something_new() -> None:
+    classifier = ComplexityClassifier(
+        labels=("instant", "mini", "thinking"), vocabulary={}, idf=(), weights=(), intercepts=(1.0, 2.0, 0.0)
+    )
+    assert classify_complexity("thanks so much, you're brilliant", classifier=classifier)[0] == "mini"
+    assert classify_complexity("thanks. also, what's the daily ATM limit?", classifier=classifier)[0] == "instant"
+
+
+def test_a_weak_classifier_human_does_not_pull_a_person_in() -> None:
+    classifier = ComplexityClassifier(
+        labels=("human", "instant"), vocabulary={}, idf=(), weights=(), intercepts=(0.1, 0.0)
+    )  # human at p = 0.52: over the bar, so a handoff
+    assert classify_complexity("hmm, not sure about that delivery date", classifier=classifier)[0] == "human"
+    weaker = ComplexityClassifier(
+        labels=("human", "instant", "mini"), vocabulary={}, idf=(), weights=(), intercepts=(0.5, 0.0, 0.0)
+    )  # human at p = 0.45: likeliest, but under the bar
+    assert classify_complexity("hmm, not sure about that delivery date", classifier=weaker)[0] == "instant"
+
+
+def test_threshold_pulls_instant_up_to_thinking_but_not_small_talk() -> None:
+    classifier = ComplexityClassifier(
+        labels=("instant", "mini", "thinking"),
+        vocabulary={},
+        idf=(),
+        weights=(),
+        intercepts=(1.0, 0.0, 0.5),  # instant 0.51, thinking 0.31: over a 0.3 threshold
+        thinking_threshold=0.3,
+    )
+    assert classifier.predict("the sofa")[0] == "thinking"
+    mini_first = ComplexityClassifier(
+        labels=("instant", "mini", "thinking"),
+        vocabulary={},
+        idf=(),
+        weights=(),
+        intercepts=(0.0, 1.0, 0.5),  # mini likeliest, thinking over the threshold
+        thinking_threshold=0.3,
+    )
+    assert mini_first.predict("the sofa")[0] == "mini"

@@ -1,4 +1,8 @@
-"""Route every message of a labelled ``text,label`` CSV and report how the router did."""
+"""Route every message of a labelled CSV and report how the router did.
+
+Columns: ``text,label``, optionally ``category`` (per-category recall is reported) and
+``previous`` (a two-turn case: the customer's earlier message, routed first).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,23 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from routing.classifier import classifier_load, labelled_rows_read
+from routing.classifier import classifier_load, labelled_messages_read
 from routing.router_eval import evaluation_format, router_evaluate
 from routing.tiers import default_catalogue
 
 
 class Command(BaseCommand):
     help = (
-        "Per-class precision/recall, confusion matrix, tier share and cost against all-Thinking for a text,label CSV."
+        "Per-class precision/recall, per-category recall, confusion matrix, tier share and cost against all-Thinking "
+        "for a labelled CSV (text,label[,category][,previous])."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path, help="CSV with columns text,label (mini, instant, thinking, human)")
+        parser.add_argument(
+            "file",
+            type=Path,
+            help="CSV with columns text,label (mini, instant, thinking, human), optionally category and previous",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
         parser.add_argument("--rules-only", action="store_true", help="ignore the trained classifier")
 
@@ -28,7 +37,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         try:
-            rows = labelled_rows_read(path=path)
+            rows = labelled_messages_read(path=path)
         except (OSError, UnicodeDecodeError, ValueError) as error:
             raise CommandError(str(error)) from error
         if not rows:

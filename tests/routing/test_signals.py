@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import pytest
+
+from routing import signals
+from routing.signals import text_complexity_features
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Manager. Now.",
+        "get me someone who can actually help",
+        "i want to speak someone",
+        "agent agent agent",
+        "Could someone from billing give me a ring tomorrow?",
+        "I'm not talking to a robot. agent",
+        "is there a human I can speak to",
+        "put me through to your supervisor",
+        "can u call me on 07700 900123",
+    ],
+)
+def test_requests_for_a_person_however_worded(text: str) -> None:
+    assert signals.text_asks_for_person(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What's your customer service phone number?",
+        "are you a real person?",
+        "will the driver call me before delivery?",
+        "Can I send the cheque to someone else?",
+        "Do you have a password manager app?",
+        "hello is anyone there?",
+    ],
+)
+def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
+    assert not signals.text_asks_for_person(text)
+
+
+@pytest.mark.parametrize("text", ["that worked, thanks!", "never mind", "it's working now", "ok, 10am then"])
+def test_acknowledgements_after_an_answer_are_small_talk(text: str) -> None:
+    assert signals.text_is_small_talk(text) or signals.REPLY_START.search(text)
+
+
+@pytest.mark.parametrize("text", ["it is not working", "still not working", "did it again?"])
+def test_problems_are_not_small_talk(text: str) -> None:
+    assert not signals.text_is_small_talk(text) or "?" in text
+
+
+def test_quantities_count_amounts_sizes_durations_and_counted_things() -> None:
+    busy = text_complexity_features("40 desks, 40 chairs and 6 tables delivered in 3 weeks, budget £12,000")
+    plain = text_complexity_features("please cancel order 58213")
+    assert "quantities:3+" in busy
+    assert "quantities:0" in plain, "an order number identifies something; it is not a quantity"
+
+
+def test_several_asks_are_counted_but_a_symptom_after_and_is_not_a_question() -> None:
+    assert signals.text_asks("How much is the sofa? And do you deliver on Saturdays?") == 2
+    assert signals.text_asks("thanks. also, what's the daily ATM limit?") == 1
+    assert signals.text_asks("it beeps three times and does nothing") == 0
+
+
+def test_terse_symptom_list_without_a_question() -> None:
+    features = text_complexity_features("wifi dropping every 10 mins, red light, rebooted twice")
+    assert "flag:terse_symptom_list" in features
+    assert "flag:no_question" in features
+    assert "flag:terse_symptom_list" not in text_complexity_features("Do you sell wifi extenders?")
+
+
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [
+        ("Is 0% finance over 12 months cheaper than paying £1,800 up front?", "flag:comparison_with_amounts"),
+        ("We need 30 laptops for our office, delivered to 3 sites by the 1st", "flag:business_with_quantities"),
+        ("Swap the sofa to green, add two cushions and drop the footstool: new total?", "flag:changes_with_price"),
+        ("I bought it 14 months ago and the seam split, is that covered by the warranty?", "flag:claim_with_details"),
+        (
+            "Side sleeper, bad hip, budget 900: which mattress would you recommend?",
+            "flag:recommendation_with_constraints",
+        ),
+        ("I've been waiting since Friday for the transfer", "flag:overdue"),
+    ],
+)
+def test_named_complexity_features(text: str, flag: str) -> None:
+    assert flag in text_complexity_features(text)
+
+
+def test_long_story_with_one_plain_ask_has_its_own_shape() -> None:
+    story = (
+        "Hello! We have just moved into our first house and we are slowly filling it with furniture, which is "
+        "exciting and a little terrifying for our bank account, and my partner keeps measuring the living room. "
+        "Does the Harlow corner sofa come in a left-hand version?"
+    )
+    assert "flag:story_then_one_ask" in text_complexity_features(story)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no luck", "I did that and it still doesn't connect", "the form only lets me add adults", "nothing happens"],
+)
+def test_reports_that_an_answer_failed(text: str) -> None:
+    assert signals.text_reports_failure(text)
+
+
+@pytest.mark.parametrize("text", ["fixed, thanks. do you sell pillows too?", "great, thanks!", "how much is delivery?"])
+def test_thanks_and_new_questions_are_not_failures(text: str) -> None:
+    assert not signals.text_reports_failure(text)
+
+
+def test_a_question_after_thanks_asks_something_but_are_you_there_does_not() -> None:
+    assert signals.text_asks_something("thanks. also, what's the daily ATM limit?")
+    assert not signals.text_asks_something("hello?? are you there")
+
+
+def test_a_relative_clause_after_a_comma_is_not_a_question() -> None:
+    assert (
+        signals.text_asks("We moved house, which was exciting, and now we need a sofa. Do you deliver to Leeds?") == 1
+    )
+    assert signals.text_asks("Hi, can you tell me the opening hours?") == 1
+
+
+@pytest.mark.parametrize("text", ["how do I reset the smart speaker", "can I reset my PIN in the app?"])
+def test_asking_how_to_reset_is_not_saying_it_was_tried(text: str) -> None:
+    assert not signals.ALREADY_TRIED.search(text)
+    assert signals.ALREADY_TRIED.search("I reset it twice and it still beeps")
+
+
+def test_word_start_check_changes_no_match() -> None:
+    """Each pattern behind the word-start check finds what it finds without it (a branch starting with
+    punctuation inside the check would silently never match)."""
+    import re
+    from pathlib import Path
+
+    from routing.classifier import labelled_messages_read
+
+    data = Path(__file__).resolve().parents[2] / "routing" / "data"
+    texts = {row.text for path in sorted(data.glob("written_*.csv")) for row in labelled_messages_read(path=path)}
+    texts |= {"£5 and $10 each", "what??? really!!!", "  tried that", "ok, nothing", "robot. agent!!", " escalate "}
+    guarded = [value for value in vars(signals).values() if isinstance(value, re.Pattern)]
+    guarded = [pattern for pattern in guarded if pattern.pattern.startswith(signals._WORD_START)]
+    assert len(guarded) > 20
+    for pattern in guarded:
+        plain = re.compile(pattern.pattern.replace(signals._WORD_START, "", 1), pattern.flags)
+        for text in texts:
+            found = [match.group(0) for match in pattern.finditer(text)]
+            assert found == [match.group(0) for match in plain.finditer(text)], (pattern.pattern[:60], text)
