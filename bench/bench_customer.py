@@ -90,18 +90,22 @@ class Target:
         return [Widget(token=s["token"], visitor=s["conversation_id"][:10]) for s in sessions]
 
 
-async def batch_run(target: Target, *, count: int, spread_s: float, chunks: int) -> Batch:
+async def batch_run(target: Target, *, count: int, spread_s: float, chunks: int, profile: Path | None = None) -> Batch:
     """``count`` fresh widgets open and say hello; then they ask, and the CPU from the first send
-    until the server is quiet again (the answers stored, the work after them done) is billed to them."""
+    until the server is quiet again (the answers stored, the work after them done) is billed to them.
+    With ``profile``, py-spy samples the server over the same span (sessions and hellos left out)."""
     widgets = await asyncio.to_thread(target.widgets, count)
     await customer.widgets_open(widgets, port=target.port)
+    recorder = spy.record_start(pid=target.pid, path=profile) if profile else None
     try:
-        await customer.server_quiet_wait(target.pid)
+        await customer.server_quiet_wait(target.pid, window_s=1.0 if recorder else 0.2)  # py-spy attaching
         cpu_before = stack.process_cpu_s(target.pid)
         answers = await customer.asks_spread(widgets, spread_s=spread_s, chunks=chunks)
         await customer.server_quiet_wait(target.pid)
         cpu_s = stack.process_cpu_s(target.pid) - cpu_before
     finally:
+        if recorder is not None:
+            spy.record_stop(recorder)
         await customer.widgets_close(widgets)
     return Batch(answers=answers, cpu_s=cpu_s)
 
@@ -112,25 +116,20 @@ async def batch_run(target: Target, *, count: int, spread_s: float, chunks: int)
 async def rounds_run(setting: Setting, targets: list[Target], args: argparse.Namespace, profile: str) -> None:
     for target in targets:  # imports, index, encoder, connections, caches
         await batch_run(target, count=min(20, args.chats), spread_s=0.5, chunks=args.chunks)
-    recorders = {}
-    if profile:
-        for target in targets:
-            path = Path(f"{profile}.{setting.backend}.{setting.server}.{'relay' if target.is_relay else 'product'}.txt")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            setting.profiles[target.label] = path
-            recorders[target.label] = spy.record_start(pid=target.pid, path=path)
     setting.load_before = load_average()
-    try:
-        for round_no in range(args.rounds):
-            # Alternate which path goes first, so neither always meets the other's leftovers.
-            for target in targets if round_no % 2 == 0 else targets[::-1]:
-                batch = await batch_run(target, count=args.chats, spread_s=args.spread_s, chunks=args.chunks)
-                setting.batches.setdefault(target.label, []).append(batch)
-                print(f"  round {round_no + 1} {target.label}: {batch_line(batch, args.chunks)}", flush=True)
-    finally:
-        setting.load_after = load_average()
-        for recorder in recorders.values():
-            spy.record_stop(recorder)
+    for round_no in range(args.rounds):
+        # Alternate which path goes first, so neither always meets the other's leftovers.
+        for target in targets if round_no % 2 == 0 else targets[::-1]:
+            path = None
+            if profile:
+                kind = "relay" if target.is_relay else "product"
+                path = Path(f"{profile}.{setting.backend}.{setting.server}.{kind}.{round_no + 1}.txt")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                setting.profiles.setdefault(target.label, []).append(path)
+            batch = await batch_run(target, count=args.chats, spread_s=args.spread_s, chunks=args.chunks, profile=path)
+            setting.batches.setdefault(target.label, []).append(batch)
+            print(f"  round {round_no + 1} {target.label}: {batch_line(batch, args.chunks)}", flush=True)
+    setting.load_after = load_average()
 
 
 def batch_line(batch: Batch, chunks: int) -> str:

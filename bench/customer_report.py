@@ -31,10 +31,15 @@ MEASURES = [
 ]
 
 # Where the product's CPU goes, by the product function a sampled stack passes through: the
-# first phase that names a function on the stack takes the sample. The names are those of the
-# code when this was written; a function renamed or moved shows up under "everything else"
-# (and in the inclusive list, which needs no names).
+# first line that names a function on the stack takes the sample (``^name``: only as the
+# innermost frame). Mechanisms that cut across the phases come first. The names are those of
+# the code when this was written; a function renamed or moved falls to the last line (the
+# inclusive list below needs no names).
 PRODUCT_PHASES: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "any phase: database connection opened and closed around each ORM call",
+        ("get_new_connection", "DatabaseWrapper.close", "close_old_connections", "aclose_old_connections"),
+    ),
     ("before the model request: store the customer's message (ORM thread)", ("_customer_message_take",)),
     ("before the model request: claim, history, route, retrieve, plan (ORM thread)", ("_job_claim",)),
     ("before the model request: handoff and photo checks (ORM thread)", ("bot_turn_before_answer",)),
@@ -48,9 +53,15 @@ PRODUCT_PHASES: list[tuple[str, tuple[str, ...]]] = [
     ("after the last token: save, ledger, cache, hooks (ORM thread)", ("_answer_finish", "_cached_answer_save")),
     ("after the last token: lease released, model call closed", ("_answer_run",)),
     ("channel layer: customer echo and stored answer to the socket", ("conversation_event", "group_send")),
-    ("per socket: hello, token check, replay", ("on_hello", "_resume_state")),
+    ("channel layer: Redis receive loop and commands", ("RedisChannelLayer.receive", "_brpop_with_clean")),
+    (
+        "ORM thread hand-offs (sync_to_async, thread pool)",
+        ("SyncToAsync.__call__", "^_worker", "ThreadSensitiveContext.__aexit__", "_adjust_thread_count"),
+    ),
+    ("websocket frames in and out (ASGI server)", ("WebSocketsSansIOProtocol.send", "data_received")),
+    ("event loop in C (uvloop: socket reads and writes, callbacks)", ("^run", "^Runner.run")),
 ]
-OTHER = "everything else: event loop, ASGI server, websocket frames in, channel layer receive"
+OTHER = "everything else"
 
 
 def cell(values: Sequence[float]) -> str:
@@ -214,7 +225,7 @@ def ceiling_lines(backend: str, steps: list[CeilingStep], chunks: int, seconds: 
 
 def profile_lines(setting: Setting) -> list[str]:
     lines = [f"#### Profile: {setting.backend} on {setting.server}", ""]
-    samples = {label: spy.Samples.read(path) for label, path in setting.profiles.items()}
+    samples = {label: spy.Samples.read(paths) for label, paths in setting.profiles.items()}
     answers = {label: len(setting.pooled(label).answers) for label in samples}
     for label, found in samples.items():
         per_answer, cpu = found.seconds() * 1000 / answers[label], setting.pooled(label).cpu_ms_per_answer

@@ -96,7 +96,7 @@ class Setting:
     batches: dict[str, list[Batch]] = field(default_factory=dict)
     phases: dict[str, Phases] = field(default_factory=dict)
     cold: dict[str, Cold] = field(default_factory=dict)
-    profiles: dict[str, Path] = field(default_factory=dict)
+    profiles: dict[str, list[Path]] = field(default_factory=dict)
     load_before: str = ""
     load_after: str = ""
 

@@ -58,7 +58,7 @@ class Frame:
     @property
     def where(self) -> str:
         """The file, relative to the repository or to site-packages, without machine paths."""
-        for marker in (f"{stack.ROOT}/", "site-packages/", "/lib/python3."):
+        for marker in ("site-packages/", f"{stack.ROOT}/", "/lib/python3."):
             if marker in self.file:
                 tail = self.file.split(marker, 1)[1]
                 return tail.split("/", 1)[1] if marker == "/lib/python3." else tail
@@ -81,14 +81,15 @@ class Samples:
     stacks: list[tuple[list[Frame], int]]
 
     @classmethod
-    def read(cls, path: Path) -> Samples:
+    def read(cls, paths: list[Path]) -> Samples:
         stacks = []
-        for line in path.read_text().splitlines():
-            text, _, count = line.rpartition(" ")
-            if text and count.isdigit():
-                frames = [frame_parse(part) for part in text.split(";")]
-                # --subprocesses puts "process 123:..." first: not a code frame
-                stacks.append(([f for f in frames if not f.function.startswith("process ")], int(count)))
+        for path in paths:
+            for line in path.read_text().splitlines():
+                text, _, count = line.rpartition(" ")
+                if text and count.isdigit():
+                    frames = [frame_parse(part) for part in text.split(";")]
+                    # --subprocesses puts "process 123:..." first: not a code frame
+                    stacks.append(([f for f in frames if not f.function.startswith("process ")], int(count)))
         return cls(stacks=stacks)
 
     @property
@@ -99,10 +100,13 @@ class Samples:
         return self.total / RATE
 
     def by_phase(self, phases: list[tuple[str, tuple[str, ...]]], *, other: str) -> list[tuple[str, int]]:
-        """Samples per phase: the first phase one of whose function names is on the stack."""
+        """Samples per phase: the first phase one of whose function names is on the stack
+        (a name written ``^name`` only when it is the innermost frame)."""
         counts: Counter[str] = Counter()
         for frames, count in self.stacks:
             functions = {frame.function for frame in frames}
+            if frames:
+                functions.add("^" + frames[-1].function)
             phase = next((name for name, marks in phases if functions.intersection(marks)), other)
             counts[phase] += count
         return [(name, counts[name]) for name in [*(name for name, _ in phases), other]]
