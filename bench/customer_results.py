@@ -114,6 +114,7 @@ class CeilingStep:
     rate: float
     label: str
     batch: Batch
+    load: str = ""  # the 1-minute load average when the step began
 
     def passes(self, chunks: int) -> bool:
         first = self.batch.values("first_token_ms")
