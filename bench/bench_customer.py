@@ -100,15 +100,18 @@ async def batch_run(target: Target, *, count: int, spread_s: float, chunks: int,
     recorder = spy.record_start(pid=target.pid, path=profile) if profile else None
     try:
         await customer.server_quiet_wait(target.pid, window_s=1.0 if recorder else 0.2)  # py-spy attaching
+        threads_before = spy.threads_cpu_ns(target.pid) if recorder else {}
         cpu_before = stack.process_cpu_s(target.pid)
         answers = await customer.asks_spread(widgets, spread_s=spread_s, chunks=chunks)
         await customer.server_quiet_wait(target.pid)
         cpu_s = stack.process_cpu_s(target.pid) - cpu_before
+        threads_after = spy.threads_cpu_ns(target.pid) if recorder else {}
+        threads = {tid: ns - threads_before.get(tid, 0) for tid, ns in threads_after.items()}
     finally:
         if recorder is not None:
             spy.record_stop(recorder)
         await customer.widgets_close(widgets)
-    return Batch(answers=answers, cpu_s=cpu_s)
+    return Batch(answers=answers, cpu_s=cpu_s, thread_cpu_ns=threads)
 
 
 # --- one backend and server: rounds, serial phases, cold starts --------------------------------------

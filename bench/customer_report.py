@@ -233,6 +233,26 @@ def ceiling_of(ramp: list[CeilingStep], chunks: int) -> float:
     return sustained
 
 
+def threads_table(label: str, samples: spy.Samples, batch: Batch) -> list[str]:
+    """CPU per thread (schedstat) over the profiled spans, named by py-spy, with what each thread ran."""
+    names = samples.thread_names()
+    busy = sorted(batch.thread_cpu_ns.items(), key=lambda item: -item[1])
+    total = sum(ns for _, ns in busy) or 1
+    lines = [
+        f"| {label}: thread | CPU ms per answer | share of the process's CPU | its most sampled product functions |",
+        "|---|---:|---:|---|",
+    ]
+    for tid, ns in busy[:6]:
+        if ns * 100 / total < 1:
+            break
+        name = names.get(tid, "native thread (no Python frames sampled)")
+        lines.append(
+            f"| {name} | {ns / 1e6 / len(batch.answers):.1f} | {ns * 100 / total:.1f} % "
+            f"| {samples.top_product_function(tid) if tid in names else '—'} |"
+        )
+    return lines
+
+
 def profile_lines(setting: Setting) -> list[str]:
     lines = [f"#### Profile: {setting.backend} on {setting.server}", ""]
     samples = {label: spy.Samples.read(paths) for label, paths in setting.profiles.items()}
@@ -243,17 +263,30 @@ def profile_lines(setting: Setting) -> list[str]:
             f"- {label}: {found.total} samples at {spy.RATE}/s over {answers[label]} answers: "
             f"{per_answer:.1f} ms of busy threads per answer (/proc: {cpu:.1f} ms of CPU)."
         )
+    for label, found in samples.items():
+        lines += ["", *threads_table(label, found, setting.pooled(label))]
     product = samples.get(PRODUCT)
     if product is None or not product.total:
         return lines
-    total, cpu = product.total, setting.pooled(PRODUCT).cpu_ms_per_answer
-    lines += ["", "| Supportbot: where the CPU goes | share of samples | ≈ ms per answer |", "|---|---:|---:|"]
+    batch = setting.pooled(PRODUCT)
+    split = product.phase_cpu_ns(PRODUCT_PHASES, other=OTHER, thread_cpu_ns=batch.thread_cpu_ns)
+    measured = sum(ns for _, ns in split) or 1.0
     lines += [
-        f"| {name} | {count / total * 100:.1f} % | {count / total * cpu:.1f} |"
-        for name, count in product.by_phase(PRODUCT_PHASES, other=OTHER)
+        "",
+        "| Supportbot: where the CPU goes (each thread's CPU split by its samples) | share of CPU | ms per answer |",
+        "|---|---:|---:|",
     ]
-    lines += ["", "| Supportbot: product functions on the stack (inclusive) | share of samples |", "|---|---:|"]
-    lines += [f"| {label} | {count / total * 100:.1f} % |" for label, count in product.inclusive_product(15)]
+    lines += [f"| {name} | {ns / measured * 100:.1f} % | {ns / 1e6 / len(batch.answers):.1f} |" for name, ns in split]
+    lines += [
+        "",
+        "| Supportbot: product functions on the stack (inclusive, weighted the same way) | share of CPU "
+        "| ms per answer |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {label} | {ns / measured * 100:.1f} % | {ns / 1e6 / len(batch.answers):.1f} |"
+        for label, ns in product.inclusive_product(15, thread_cpu_ns=batch.thread_cpu_ns)
+    ]
     for label, found in samples.items():
         lines += ["", f"| {label}: innermost frame by file (self time) | share of samples |", "|---|---:|"]
         lines += [f"| {where} | {count / found.total * 100:.1f} % |" for where, count in found.self_by_module(12)]

@@ -27,9 +27,14 @@ class Batch:
     answers: list[Answer]
     cpu_s: float
     rounds: int = 1
+    # CPU ns per thread id over the same span, when profiled
+    thread_cpu_ns: dict[int, int] = field(default_factory=dict)
 
     def __add__(self, other: Batch) -> Batch:
-        return Batch(self.answers + other.answers, self.cpu_s + other.cpu_s, self.rounds + other.rounds)
+        threads = dict(self.thread_cpu_ns)
+        for tid, ns in other.thread_cpu_ns.items():
+            threads[tid] = threads.get(tid, 0) + ns
+        return Batch(self.answers + other.answers, self.cpu_s + other.cpu_s, self.rounds + other.rounds, threads)
 
     def values(self, name: str) -> list[float]:
         return [v for a in self.answers if (v := _answer_value(a, name)) is not None]

@@ -181,7 +181,7 @@ def process_cpu_s(pid: int) -> float:
     except FileNotFoundError:
         return 0.0  # a child that exited between listing and reading
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(process_cpu_s(child) for child in _children(pid))
+    return own + sum(process_cpu_s(child) for child in children(pid))
 
 
 def process_tree_cpu_ns(pid: int) -> int:
@@ -196,10 +196,10 @@ def process_tree_cpu_ns(pid: int) -> int:
             total += int(stat.read_text().split()[0])
         except (FileNotFoundError, ProcessLookupError):
             continue  # a thread that exited between listing and reading
-    return total + sum(process_tree_cpu_ns(child) for child in _children(pid))
+    return total + sum(process_tree_cpu_ns(child) for child in children(pid))
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     children: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         try:
