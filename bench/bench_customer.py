@@ -186,26 +186,40 @@ async def _cpu_when_quiet(pid: int, *, window_s: float = 0.05, busy_ns: int = 1_
     return previous
 
 
-async def cold_run(target: Target, *, restarts: int, warm_asks: int, chunks: int) -> Cold:
-    """Restart the web process; the first answer after it, then ``warm_asks`` answers one at a time."""
+async def cold_run(target: Target, *, restarts: int, warm_asks: int, chunks: int, profile: str = "") -> Cold:
+    """Restart the web process; the first answer after it, then ``warm_asks`` answers one at a time.
+    With ``profile``, py-spy samples the server over each first answer."""
     cold = Cold()
-    for _ in range(restarts):
+    for restart in range(restarts):
         target.stop()
         target.start()  # ready: it serves HTTP (for the product: Django loaded, static files served)
         widgets = await asyncio.to_thread(target.widgets, 1 + warm_asks)
         for index, widget in enumerate(widgets):
             await customer.widget_open(widget, port=target.port)
+            recorder = None
+            if profile and index == 0:
+                path = Path(f"{profile}.cold.{'relay' if target.is_relay else 'product'}.{restart + 1}.txt")
+                cold.profiles.append(path)
+                recorder = spy.record_start(pid=target.pid, path=path)
+                await asyncio.sleep(1.0)  # py-spy attaching
             answer = await customer.widget_ask(widget, at=0.0, chunks=chunks)
+            if recorder is not None:
+                spy.record_stop(recorder)
             await customer.widgets_close([widget])
-            if answer.error or answer.first_token_ms is None:
-                cold.errors.append(answer.error or "no token")
-            elif index == 0:
-                cold.first_token_ms.append(answer.first_token_ms)
-                cold.typing_ms.append(answer.since_sent_ms(answer.typing_ns) or float("nan"))
-            else:
-                cold.warm_first_token_ms.append(answer.first_token_ms)
+            cold_record(cold, answer, first=index == 0)
             await asyncio.sleep(0.2)
     return cold
+
+
+def cold_record(cold: Cold, answer: customer.Answer, *, first: bool) -> None:
+    if answer.error or answer.first_token_ms is None:
+        cold.errors.append(answer.error or "no token")
+    elif first:
+        cold.first_token_ms.append(answer.first_token_ms)
+        cold.typing_ms.append(answer.since_sent_ms(answer.typing_ns) or float("nan"))
+        cold.model_request_ms.append(answer.model_request_ms or float("nan"))
+    else:
+        cold.warm_first_token_ms.append(answer.first_token_ms)
 
 
 # --- the ceiling ------------------------------------------------------------------------------------
@@ -310,7 +324,11 @@ async def setting_run(backend: str, server: str, env: dict[str, str], args: argp
         if args.cold_starts:
             for target in targets:
                 setting.cold[target.label] = await cold_run(
-                    target, restarts=args.cold_starts, warm_asks=args.warm_asks, chunks=args.chunks
+                    target,
+                    restarts=args.cold_starts,
+                    warm_asks=args.warm_asks,
+                    chunks=args.chunks,
+                    profile=f"{args.profile}.{backend}.{server}" if args.profile else "",
                 )
     return setting
 
@@ -331,6 +349,17 @@ async def bench(args: argparse.Namespace) -> tuple[list[Setting], dict[str, list
     finally:
         stack.process_stop(model_process)
     return settings, ceilings
+
+
+def section_title(args: argparse.Namespace) -> str:
+    parts = [", ".join(args.backends)]
+    if args.rounds:
+        parts.append(", ".join(args.servers))
+    if args.ceiling:
+        parts.append(f"ceiling with {' and '.join(map(str, args.ceiling))} uvicorn workers")
+    if args.profile:
+        parts.append("profiled")
+    return f"Customer sent → first word, against a bare relay ({'; '.join(parts)})"
 
 
 def main() -> None:
@@ -373,7 +402,7 @@ def main() -> None:
     if args.section:
         section_write(
             args.section,
-            title="Speed as the customer feels it: from send to the first word, against a bare relay",
+            title=section_title(args),
             command="python -m bench.bench_customer " + shlex.join(sys.argv[1:]),
             body=body,
         )

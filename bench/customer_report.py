@@ -163,8 +163,9 @@ def phases_table(settings: list[Setting], chunks: int) -> list[str]:
 def cold_table(settings: list[Setting]) -> list[str]:
     lines = [
         "| backend | server | path | restarts | first answer after a restart: sent → typing ms "
-        "| → first token ms | warm answers | warm sent → first token p50 ms | cold / warm | failed |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| → model request ms | → first token ms | warm answers | warm sent → first token p50 ms | cold / warm "
+        "| failed |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for setting in settings:
         for label, cold in setting.cold.items():
@@ -176,10 +177,30 @@ def cold_table(settings: list[Setting]) -> list[str]:
             first, warm = statistics.median(cold.first_token_ms), statistics.median(cold.warm_first_token_ms)
             lines.append(
                 f"| {setting.backend} | {setting.server} | {label} | {len(cold.first_token_ms)} "
-                f"| {statistics.median(cold.typing_ms):.0f} | {first:.0f} ({min(cold.first_token_ms):.0f}–"
+                f"| {statistics.median(cold.typing_ms):.0f} | {statistics.median(cold.model_request_ms):.0f} "
+                f"| {first:.0f} ({min(cold.first_token_ms):.0f}–"
                 f"{max(cold.first_token_ms):.0f}) | {len(cold.warm_first_token_ms)} | {warm:.1f} "
                 f"| {first / warm:.1f}× | {len(cold.errors)} |"
             )
+    return lines
+
+
+def cold_profile_lines(settings: list[Setting]) -> list[str]:
+    """Where a first answer after a restart spends its time: product functions, in ms per first answer."""
+    lines = []
+    for setting in settings:
+        cold = setting.cold.get(PRODUCT)
+        if not cold or not cold.profiles:
+            continue
+        samples = spy.Samples.read(cold.profiles)
+        per_answer = 1000 / spy.RATE / len(cold.profiles)
+        lines += [
+            "",
+            f"| {setting.backend} on {setting.server}, first answer after a restart: product functions on the stack "
+            "| ms of busy threads per first answer |",
+            "|---|---:|",
+        ]
+        lines += [f"| {label} | {count * per_answer:.0f} |" for label, count in samples.inclusive_product(16)]
     return lines
 
 
@@ -285,7 +306,7 @@ def profile_lines(setting: Setting) -> list[str]:
     ]
     lines += [
         f"| {label} | {ns / measured * 100:.1f} % | {ns / 1e6 / len(batch.answers):.1f} |"
-        for label, ns in product.inclusive_product(15, thread_cpu_ns=batch.thread_cpu_ns)
+        for label, ns in product.inclusive_product(25, thread_cpu_ns=batch.thread_cpu_ns)
     ]
     for label, found in samples.items():
         lines += ["", f"| {label}: innermost frame by file (self time) | share of samples |", "|---|---:|"]
@@ -334,6 +355,7 @@ def report(*, settings: list[Setting], ceilings: dict[str, list[CeilingStep]], a
             f"session and asks; then {args.warm_asks} more visitors ask one after another (the warm answers).",
             "",
             *cold_table(settings),
+            *cold_profile_lines(settings),
             "",
         ]
     for backend, steps in ceilings.items():

@@ -88,8 +88,10 @@ class Phases:
 class Cold:
     first_token_ms: list[float] = field(default_factory=list)
     typing_ms: list[float] = field(default_factory=list)
+    model_request_ms: list[float] = field(default_factory=list)
     warm_first_token_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    profiles: list[Path] = field(default_factory=list)
 
 
 @dataclass
