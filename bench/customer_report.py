@@ -209,8 +209,9 @@ def ceiling_lines(backend: str, steps: list[CeilingStep], chunks: int, seconds: 
         f"#### Ceiling on {backend}",
         "",
         "| uvicorn workers | asks per second | path | answers | sent → first token p50 / p99 ms "
-        "| gap stretch p99 ms | lost | doubled | failed | server CPU ms / answer | load average | passes |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| gap stretch p99 ms | lost | doubled | failed | server CPU ms / answer | busiest worker's share of CPU "
+        "| load average | passes |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for step in steps:
         batch: Batch = step.batch
@@ -218,7 +219,7 @@ def ceiling_lines(backend: str, steps: list[CeilingStep], chunks: int, seconds: 
             f"| {step.workers} | {step.rate:g} | {step.label} | {len(batch.answers)} "
             f"| {cell(batch.values('first_token_ms'))} | {percentile(batch.gap_stretches_ms, 99):.1f} "
             f"| {batch.lost(chunks)} | {batch.doubled} | {batch.failed} | {batch.cpu_ms_per_answer:.1f} "
-            f"| {step.load} | {'yes' if step.passes(chunks) else 'no'} |"
+            f"| {share_text(batch.busiest_worker_share)} | {step.load} | {'yes' if step.passes(chunks) else 'no'} |"
         )
     lines.append("")
     for label in (RELAY, PRODUCT):
@@ -239,6 +240,10 @@ def ceiling_lines(backend: str, steps: list[CeilingStep], chunks: int, seconds: 
         "fails twice in a row, and its ceiling is the highest rate passed before that (≥: it never failed)."
     )
     return lines
+
+
+def share_text(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.0f} %"
 
 
 def ceiling_of(ramp: list[CeilingStep], chunks: int) -> float:

@@ -20,6 +20,10 @@ BACKENDS = {
 }
 
 
+def _summed(a: dict, b: dict) -> dict:
+    return {key: a.get(key, 0) + b.get(key, 0) for key in a.keys() | b.keys()}
+
+
 @dataclass
 class Batch:
     """Answers measured together, and the server CPU (process tree) they cost."""
@@ -29,12 +33,23 @@ class Batch:
     rounds: int = 1
     # CPU ns per thread id over the same span, when profiled
     thread_cpu_ns: dict[int, int] = field(default_factory=dict)
+    # CPU seconds per worker process (pid) over the same span, with several workers
+    worker_cpu_s: dict[int, float] = field(default_factory=dict)
 
     def __add__(self, other: Batch) -> Batch:
-        threads = dict(self.thread_cpu_ns)
-        for tid, ns in other.thread_cpu_ns.items():
-            threads[tid] = threads.get(tid, 0) + ns
-        return Batch(self.answers + other.answers, self.cpu_s + other.cpu_s, self.rounds + other.rounds, threads)
+        return Batch(
+            self.answers + other.answers,
+            self.cpu_s + other.cpu_s,
+            self.rounds + other.rounds,
+            _summed(self.thread_cpu_ns, other.thread_cpu_ns),
+            _summed(self.worker_cpu_s, other.worker_cpu_s),
+        )
+
+    @property
+    def busiest_worker_share(self) -> float | None:
+        """The busiest worker process's share of the workers' CPU (None for a single process)."""
+        busy = [cpu for cpu in self.worker_cpu_s.values() if cpu > 0]
+        return max(busy) / sum(busy) if len(self.worker_cpu_s) > 1 and busy else None
 
     def values(self, name: str) -> list[float]:
         return [v for a in self.answers if (v := _answer_value(a, name)) is not None]
