@@ -9,7 +9,8 @@ the Procfile starts it, and the bare relay (``bench/relay.py``: the same ASGI se
 no database), both streaming from one local model server (64 chunks 20 ms apart, each stamped
 with its index and send time). In each round N widgets (sockets open, hello done) ask one
 question each, the sends spread over ``--spread-s``; rounds alternate relay-first and
-product-first, so the machine's noise falls on both. Measured from outside only: HTTP and
+product-first, so the machine's noise falls on both. Each web process is warmed up first (asked
+until no answer loads anything), so the rounds measure warm answers. Measured from outside only: HTTP and
 websocket frames (docs/protocol.md), the model server's stamps, and the server process tree's
 CPU from /proc.
 
@@ -18,7 +19,8 @@ CPU from /proc.
 - ``--cold-starts N``: the first answer after a restart of the web process against warm ones.
 - ``--ceiling 1,2``: asks per second rising until sent → first token p99 exceeds 100 ms (or a
   token is lost, doubled or an answer fails), with 1 and 2 uvicorn worker processes.
-- ``--profile PREFIX``: py-spy samples both servers during the rounds (``bench/spy.py``).
+- ``--profile PREFIX``: py-spy samples both servers during the measured asks of the rounds and
+  over each first answer after a restart (``bench/spy.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,7 +66,7 @@ class Target:
     server: str
     env: dict[str, str]
     port: int = 0
-    process: object = None
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def is_relay(self) -> bool:
@@ -71,7 +74,8 @@ class Target:
 
     @property
     def pid(self) -> int:
-        return self.process.pid  # type: ignore[attr-defined]
+        assert self.process is not None, "not started"
+        return self.process.pid
 
     def start(self) -> None:
         self.port = stack.port_free()
@@ -81,7 +85,7 @@ class Target:
 
     def stop(self) -> None:
         if self.process is not None:
-            stack.process_stop(self.process)  # type: ignore[arg-type]
+            stack.process_stop(self.process)
             self.process = None
 
     def widgets(self, count: int) -> list[Widget]:
