@@ -3,7 +3,8 @@
 Every time is ``time.time_ns()`` on this machine, the clock the local model server stamps its
 chunks with (``<index>@<ns> ``), so one answer yields, from outside the server:
 
-- sent → typing, → first token, → stored answer: what the customer feels;
+- sent → message acknowledged (stored and echoed), → typing, → first token, → stored answer:
+  what the customer feels;
 - sent → model request: the model stamps its first chunk as soon as the request arrives, so
   this is the server's work before it asks the model;
 - model → widget: the first chunk's stamp to the first token frame (``bench_e2e``'s figure);

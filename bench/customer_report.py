@@ -23,6 +23,7 @@ from bench.customer_results import (
 )
 
 MEASURES = [
+    ("acked", "sent → message acknowledged"),
     ("typing", "sent → typing"),
     ("first_token_ms", "sent → first token"),
     ("stored", "sent → stored answer"),

@@ -82,6 +82,8 @@ class Batch:
 
 
 def _answer_value(answer: Answer, name: str) -> float | None:
+    if name == "acked":
+        return answer.since_sent_ms(answer.acked_ns)
     if name == "typing":
         return answer.since_sent_ms(answer.typing_ns)
     if name == "stored":
