@@ -236,7 +236,7 @@ def ceiling_lines(backend: str, steps: list[CeilingStep], chunks: int, seconds: 
         lines.append(f"- **{label}** sustains {', '.join(text for _, _, text in found)}{scaling}.")
     lines.append(
         f"- A step passes when sent → first token p99 ≤ {CEILING_FIRST_TOKEN_P99_MS:g} ms with no token lost or "
-        f"doubled and no answer failed; each step asks for {seconds:g} s (at least 40 asks), in fresh conversations "
+        f"doubled and no answer failed; each step asks for {seconds:g} s (at least 100 asks), in fresh conversations "
         "whose sockets were open before it. A failing step is run once more; the ramp of a path stops when it "
         "fails twice in a row, and its ceiling is the highest rate passed before that (≥: it never failed)."
     )
