@@ -12,8 +12,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from routing.classifier import ComplexityClassifier, classifier_load, labelled_rows_read
 from bench.report import section_write
+from routing.classifier import ComplexityClassifier, classifier_load, labelled_rows_read
 from routing.router import HistoryItem, route_message
 from routing.router_eval import evaluation_format, router_evaluate
 from routing.tiers import default_catalogue

@@ -100,9 +100,8 @@ async def check(server: str, username: str, password: str) -> None:
         )
         sent = time.monotonic()
         reply = await frame_wait(customer, lambda f: f.get("role") == "agent")
-        print(
-            f"customer: agent reply {reply['text']!r} seq {reply['seq']} after {(time.monotonic() - sent) * 1000:.0f} ms"
-        )
+        waited_ms = (time.monotonic() - sent) * 1000
+        print(f"customer: agent reply {reply['text']!r} seq {reply['seq']} after {waited_ms:.0f} ms")
         await console.send(json.dumps({"type": "close", "conversation": conversation}))
         closed = await frame_wait(customer, lambda f: f.get("data", {}).get("status") == "closed")
         print(f"customer: {closed['text']!r}")
