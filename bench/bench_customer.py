@@ -410,7 +410,7 @@ def main() -> None:
     parser.add_argument(
         "--ceiling-rates",
         type=lambda t: [float(r) for r in words(t)],
-        default=[2, 5, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200],
+        default=[2, 3, 4, 5, 7, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200],
         help="asks per second, rising",
     )
     parser.add_argument("--ceiling-seconds", type=float, default=3.0, help="asking time per ceiling step")
