@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,7 @@ class Samples:
         return cls(stacks=stacks, threads=threads)
 
     def phase_cpu_ns(
-        self, phases: list[tuple[str, tuple[str, ...]]], *, other: str, thread_cpu_ns: dict[int, int]
+        self, phases: Sequence[tuple[str, tuple[str, ...]]], *, other: str, thread_cpu_ns: dict[int, int]
     ) -> list[tuple[str, float]]:
         """CPU per phase: each thread's measured CPU split by the phases of its samples.
 
@@ -151,7 +152,7 @@ class Samples:
         return self.total / RATE
 
     def by_phase(
-        self, phases: list[tuple[str, tuple[str, ...]]], *, other: str, tid: int | None = None
+        self, phases: Sequence[tuple[str, tuple[str, ...]]], *, other: str, tid: int | None = None
     ) -> list[tuple[str, int]]:
         """Samples per phase (of one thread, with ``tid``): the first phase one of whose function
         names is on the stack (a name written ``^name`` only when it is the innermost frame)."""
