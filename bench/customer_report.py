@@ -321,20 +321,23 @@ def profile_lines(setting: Setting) -> list[str]:
 
 
 def report(*, settings: list[Setting], ceilings: dict[str, list[CeilingStep]], args: argparse.Namespace) -> str:
-    lines = [
+    rounds = (
         f"Each round: {args.chats} widgets, sockets open and hello done, ask one question each, the sends spread "
-        f"over {args.spread_s:g} s; the model server streams {args.chunks} chunks {args.interval_ms:g} ms apart and "
-        f"sends its first chunk as soon as the request arrives. {args.rounds} rounds per path, relay-first and "
-        "product-first in turn, pooled. Backends: "
+        f"over {args.spread_s:g} s. {args.rounds} rounds per path, relay-first and product-first in turn, pooled. "
+    )
+    lines = [
+        (rounds if args.rounds else "")
+        + f"The model server streams {args.chunks} chunks {args.interval_ms:g} ms apart and sends its first chunk "
+        "as soon as the request arrives. Backends: "
         + "; ".join(f"{name}: {BACKENDS[name]}" for name in args.backends)
         + ". The load generator, the model server, Redis, the database and both web processes share the "
         "machine's cores. Server CPU: user + system time of the web process and its children (/proc), from the "
         "first send until the server is quiet again, per answer; per token is that divided by the chunks.",
     ]
     if args.note:
-        lines += ["", f"**{args.note}**"]
+        lines += ["", f"**{args.note}**", ""]
     if settings:
-        lines += ["", *main_table(settings, args.chunks), ""]
+        lines += [*main_table(settings, args.chunks), ""]
         for setting in settings:
             lines += [
                 f"{setting.backend} on {setting.server}:",
