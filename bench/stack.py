@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ORIGIN = "http://127.0.0.1:8000"  # in the default allow-list; the servers check Origin, not the port
 WEBSOCKET_MAX_BYTES = 1024 * 1024  # daphne's default message and frame limit; uvicorn gets the same
+PRODUCT_APPLICATION = "supportbot.asgi:application"
+READY_PATH = "/static/supportbot/widget.js"  # served once Django is loaded; the relay answers any path
 
 
 def port_free() -> int:
@@ -69,6 +71,13 @@ def database_migrate(*, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
 
 
+def demo_setup(*, env: dict[str, str]) -> None:
+    """What ``make run`` loads after migrating: demo accounts, the demo help centre, a month of history."""
+    subprocess.run(
+        [sys.executable, "manage.py", "demo_setup", "-v", "0"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
+
+
 def model_server_start(*, chunks: int, interval_ms: float, stamp: bool) -> tuple[subprocess.Popen[str], str]:
     """The local OpenAI-compatible server in its own process, so its CPU is not the product's."""
     command = [sys.executable, "-m", "bench.openai_server", "--port", "0", "--chunks", str(chunks)]
@@ -82,40 +91,45 @@ def model_server_start(*, chunks: int, interval_ms: float, stamp: bool) -> tuple
     return process, line.split()[-1]
 
 
-def asgi_command(*, server: str, port: int) -> list[str]:
+def asgi_command(*, server: str, port: int, application: str = PRODUCT_APPLICATION) -> list[str]:
     """The web process command line as the Procfile has it; websocket size limits equal for both servers.
 
     ``uvicorn:N`` is uvicorn with N worker processes sharing the port (``--workers N``), as a
-    production machine runs one per core.
+    production machine runs one per core. ``application`` is another ASGI application to serve
+    the same way (the benchmarks' bare relay).
     """
     server, _, workers = server.partition(":")
     if server == "uvicorn" and workers:
-        return [*asgi_command(server=server, port=port), "--workers", str(int(workers))]
+        return [*asgi_command(server=server, port=port, application=application), "--workers", str(int(workers))]
     if server == "daphne":
-        return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "supportbot.asgi:application"]
+        return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), application]
     if server == "uvicorn":
         # Compression off: daphne does not negotiate permessage-deflate either, and a zlib
         # context per socket costs memory and CPU on every token frame.
         return [
-            str(BIN / "uvicorn"), "supportbot.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+            str(BIN / "uvicorn"), application, "--host", "127.0.0.1", "--port", str(port),
             "--ws-max-size", str(WEBSOCKET_MAX_BYTES), "--ws-per-message-deflate", "false", "--no-proxy-headers",
             "--no-access-log", "--log-level", "warning", "--lifespan", "off",
         ]  # fmt: skip
     raise ValueError(f"unknown ASGI server {server!r}")
 
 
-def asgi_server_spawn(*, server: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(asgi_command(server=server, port=port), cwd=ROOT, env=env)
+def asgi_server_spawn(
+    *, server: str, port: int, env: dict[str, str], application: str = PRODUCT_APPLICATION
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(asgi_command(server=server, port=port, application=application), cwd=ROOT, env=env)
 
 
-def asgi_server_ready(process: subprocess.Popen[bytes], *, port: int, timeout_s: float = 30.0) -> None:
+def asgi_server_ready(
+    process: subprocess.Popen[bytes], *, port: int, timeout_s: float = 30.0, path: str = READY_PATH
+) -> None:
     """Wait until a spawned web process serves HTTP (Django loaded, port bound)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"web process on port {port} exited with code {process.returncode}")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/static/supportbot/widget.js", timeout=2).close()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2).close()
             return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.1)
@@ -123,8 +137,10 @@ def asgi_server_ready(process: subprocess.Popen[bytes], *, port: int, timeout_s:
     raise RuntimeError(f"web process did not answer on port {port} within {timeout_s} s")
 
 
-def asgi_server_start(*, server: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    process = asgi_server_spawn(server=server, port=port, env=env)
+def asgi_server_start(
+    *, server: str, port: int, env: dict[str, str], application: str = PRODUCT_APPLICATION
+) -> subprocess.Popen[bytes]:
+    process = asgi_server_spawn(server=server, port=port, env=env, application=application)
     asgi_server_ready(process, port=port)
     return process
 
@@ -165,10 +181,25 @@ def process_cpu_s(pid: int) -> float:
     except FileNotFoundError:
         return 0.0  # a child that exited between listing and reading
     own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(process_cpu_s(child) for child in _children(pid))
+    return own + sum(process_cpu_s(child) for child in children(pid))
 
 
-def _children(pid: int) -> list[int]:
+def process_tree_cpu_ns(pid: int) -> int:
+    """Nanoseconds on a CPU of every live thread of the process and its live children (schedstat).
+
+    Finer than ``process_cpu_s`` (clock ticks), for short spans such as one answer's phases; a
+    thread that exited takes its time with it, so over long spans prefer ``process_cpu_s``.
+    """
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that exited between listing and reading
+    return total + sum(process_tree_cpu_ns(child) for child in children(pid))
+
+
+def children(pid: int) -> list[int]:
     children: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         try:
