@@ -287,6 +287,8 @@ class Customer:
     def _take(self, frame: dict) -> None:
         if frame.get("type") != "message":
             return
+        if frame.get("client_id") in self.questions and frame["seq"] in self.received:
+            return  # the server re-acknowledging a question sent again (protocol.md): not a second message
         self.received.append(frame["seq"])
         self.last_seq = max(self.last_seq, frame["seq"])
         if frame.get("client_id"):
