@@ -235,6 +235,12 @@ SUPPORTBOT_BUSINESS_HOURS = env_str("SUPPORTBOT_BUSINESS_HOURS", "always")
 # Slows every summary task down by this much; only the worker-kill test sets it.
 SUPPORTBOT_SUMMARY_DELAY_MS = env_int("SUPPORTBOT_SUMMARY_DELAY_MS", 0, minimum=0)
 
+# --- Customer identity (conversations/identity.py) -------------------------------------------
+# The shop's server signs its user's id with this (HMAC-SHA256); unset: every widget visitor is anonymous.
+SUPPORTBOT_IDENTITY_SECRET = env_str("SUPPORTBOT_IDENTITY_SECRET")
+if SUPPORTBOT_IDENTITY_SECRET and len(SUPPORTBOT_IDENTITY_SECRET) < 32:
+    raise ImproperlyConfigured("SUPPORTBOT_IDENTITY_SECRET must be at least 32 characters long")
+
 # --- Security -------------------------------------------------------------------------
 _public = urlparse(SUPPORTBOT_PUBLIC_URL)
 _https = _public.scheme == "https"
