@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "rest_framework",
+    "drf_spectacular",
     # The product's apps, top layer first; each imports only the ones below it (docs/architecture.md).
     "reporting",
     "conversations",
@@ -240,6 +242,27 @@ SUPPORTBOT_SUMMARY_DELAY_MS = env_int("SUPPORTBOT_SUMMARY_DELAY_MS", 0, minimum=
 SUPPORTBOT_IDENTITY_SECRET = env_str("SUPPORTBOT_IDENTITY_SECRET")
 if SUPPORTBOT_IDENTITY_SECRET and len(SUPPORTBOT_IDENTITY_SECRET) < 32:
     raise ImproperlyConfigured("SUPPORTBOT_IDENTITY_SECRET must be at least 32 characters long")
+
+# --- REST API (conversations/api/) ------------------------------------------------------------
+SUPPORTBOT_API_REQUESTS_PER_MINUTE = env_int("SUPPORTBOT_API_REQUESTS_PER_MINUTE", 600, minimum=0)
+REST_FRAMEWORK = {
+    # Tokens only: no session authentication, so a signed-in agent's browser cannot be driven into the API.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["conversations.api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["conversations.api.permissions.TokenScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["conversations.api.throttling.ApiTokenThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Supportbot API",
+    "DESCRIPTION": "Conversations, messages, ratings and the cost ledger, for the shop's own systems.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
 
 # --- Security -------------------------------------------------------------------------
 _public = urlparse(SUPPORTBOT_PUBLIC_URL)
