@@ -29,7 +29,9 @@ def identity_secret(settings) -> str:
 
 def open_session(client, identity: object = None) -> dict:
     body = {} if identity is None else {"identity": identity}
-    response = client.post("/api/widget/session", data=body, content_type="application/json", HTTP_ORIGIN=ALLOWED_ORIGIN)
+    response = client.post(
+        "/api/widget/session", data=body, content_type="application/json", HTTP_ORIGIN=ALLOWED_ORIGIN
+    )
     assert response.status_code == 201
     return response.json()
 
@@ -96,7 +98,9 @@ def test_an_anonymous_visitor_logs_nothing(client, identity_secret, caplog):
 
 
 def test_a_body_that_is_not_json_opens_an_anonymous_session(client, identity_secret):
-    response = client.post("/api/widget/session", data="nonsense", content_type="text/plain", HTTP_ORIGIN=ALLOWED_ORIGIN)
+    response = client.post(
+        "/api/widget/session", data="nonsense", content_type="text/plain", HTTP_ORIGIN=ALLOWED_ORIGIN
+    )
     assert response.status_code == 201 and response.json()["identity"] == "none"
 
 
