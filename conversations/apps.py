@@ -8,6 +8,7 @@ class ConversationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from conversations import integrations, integrations_admin  # noqa: F401 - webhook receivers, their admin
         from conversations.business_hours import business_hours
         from conversations.console import signals  # noqa: F401 - connects the logout receiver
 

@@ -16,7 +16,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from conversations import answering, attachments, feedback, handoff, ratelimit, selectors, services, tickets
+from conversations import (
+    answering,
+    attachments,
+    feedback,
+    handoff,
+    integrations,
+    ratelimit,
+    selectors,
+    services,
+    tickets,
+)
 from conversations.models import Conversation, Message
 from conversations.protocol import HELLO_TIMEOUT_S, MAX_SEQ, Close, Frame, conversation_group, frame_queue
 from conversations.sockets import JsonSocketConsumer
@@ -222,6 +232,27 @@ class WidgetConsumer(JsonSocketConsumer):
             conversation_id=self.conversation_id, email=email, text=text.strip()
         )
 
+    async def on_transcript_email(self, frame: dict[str, Any]) -> None:
+        # Idempotent by request_id: a request sent again after a reconnect is acknowledged, not sent twice.
+        email, request_id = frame.get("email"), frame.get("request_id")
+        if not isinstance(request_id, str) or not 0 < len(request_id) <= 64:
+            await self.send_error("bad_request_id", "request_id must be a string of 1 to 64 characters.")
+            return
+        try:
+            validate_email(email if isinstance(email, str) else "")
+        except ValidationError:
+            await self.send_error("bad_email", "Please give a valid email address.", request_id=request_id)
+            return
+        try:
+            queued = await database_sync_to_async(integrations.transcript_email_request)(
+                conversation_id=self.conversation_id, to=email, request_id=request_id
+            )
+        except ratelimit.RateLimited as limited:
+            wait = f"Too many transcript emails; please try again in {limited.retry_after_s} s."
+            await self.send_error("rate_limited", wait, request_id=request_id)
+            return
+        await self.send_json({"type": Frame.TRANSCRIPT_EMAIL_QUEUED, "request_id": request_id, "email": queued.to})
+
     HANDLERS = {
         Frame.HELLO: on_hello,
         Frame.MESSAGE: on_message,
@@ -229,6 +260,7 @@ class WidgetConsumer(JsonSocketConsumer):
         Frame.RATING: on_rating,
         Frame.HANDOFF: on_handoff,
         Frame.TICKET: on_ticket,
+        Frame.TRANSCRIPT_EMAIL: on_transcript_email,
     }
 
     # --- outbound ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from conversations.events import ConversationEvent, conversation_event_send
 from conversations.models import Conversation, Message, Rating
 from conversations.services import message_record
 from routing import selectors as routing_selectors
@@ -77,6 +78,11 @@ def rating_record(*, conversation_id: int, score: object, comment: object = "") 
                 kind="event",
                 text=RATED_TEXT,
                 data={"event": "rated", "score": score},
+            )
+            conversation_event_send(
+                event=ConversationEvent.RATED,
+                conversation_id=conversation_id,
+                rating={"score": score, "comment": comment},
             )
     except IntegrityError as error:
         # Two sockets rated at the same moment; the one-to-one constraint let only one in.

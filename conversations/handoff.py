@@ -23,6 +23,7 @@ from django.utils import timezone
 from conversations import business_hours, services, tasks
 from conversations.assignment import agent_profile_for
 from conversations.doorbells import consoles_ring
+from conversations.events import ConversationEvent, conversation_event_send
 from conversations.models import AgentProfile, Conversation, Message, Summary
 from conversations.selectors import agent_name, queue_position
 
@@ -113,6 +114,9 @@ def handoff_request(*, conversation_id: int, reason: str, trigger: str) -> Hando
         summary = Summary.objects.create(
             conversation_id=conversation_id, purpose=Summary.Purpose.HANDOFF, upto_seq=message.seq
         )
+        conversation_event_send(
+            event=ConversationEvent.HANDED_OFF, conversation_id=conversation_id, trigger=trigger, reason=reason[:200]
+        )
         tasks.task_enqueue_after_commit(tasks.summary_make, summary_id=summary.pk)
         tasks.task_enqueue_after_commit(tasks.conversation_assign, conversation_id=conversation_id)
         consoles_ring()
@@ -186,6 +190,9 @@ def conversation_claim(*, conversation_id: int, agent_id: int) -> Message:
             author_id=agent.pk,
             agent=name,
         )
+        conversation_event_send(
+            event=ConversationEvent.ASSIGNED, conversation_id=conversation_id, agent={"id": agent.pk, "name": name}
+        )
         consoles_ring()
     return message
 
@@ -239,6 +246,11 @@ def conversation_close(*, conversation_id: int, agent_id: int) -> Message:
             event="closed",
             status=Status.CLOSED,
             author_id=agent.pk,
+        )
+        conversation_event_send(
+            event=ConversationEvent.CLOSED,
+            conversation_id=conversation_id,
+            agent={"id": agent.pk, "name": agent_name(agent)},
         )
         tasks.task_enqueue_after_commit(tasks.satisfaction_request, conversation_id=conversation_id)
         tasks.task_enqueue_after_commit(tasks.queue_assign)

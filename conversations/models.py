@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from conversations.protocol import conversation_group
 
@@ -48,6 +49,10 @@ class Conversation(models.Model):
     # misses (abstentions, "that didn't help", the same question again) that trigger one.
     waiting_since = models.DateTimeField(null=True, blank=True, db_index=True)
     bot_misses = models.PositiveSmallIntegerField(default=0)
+    # The shopper the shop vouched for (a signed user id, conversations/identity.py); None: anonymous.
+    customer = models.ForeignKey(
+        "Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -209,6 +214,8 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # The agent's answer, emailed to ``email`` when the ticket is marked done (conversations/emails.py).
+    reply = models.TextField(blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -296,3 +303,182 @@ class AnswerLease(models.Model):
 
     def __str__(self) -> str:
         return f"answer lease on {self.conversation_id}#{self.seq} until {self.until:%H:%M:%S}"
+
+
+# --- Integrations: verified customers, outbound email, API tokens, webhooks ------------------
+
+
+class Customer(models.Model):
+    """A shopper the shop vouched for: the widget passed their user id signed with the identity secret.
+
+    Only ``external_id`` is proven by the signature; ``email`` and ``name`` are what the shop's page
+    passed alongside it, the last time this customer opened a chat. Conversations of one customer
+    share this row.
+    """
+
+    external_id = models.CharField(max_length=128, unique=True, help_text="The shop's own user id.")
+    email = models.EmailField(blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.external_id
+
+
+class OutboxItem(models.Model):
+    """Something to send to the outside world by a task, once: claimed with a conditional update.
+
+    ``pending`` rows are due at ``next_attempt_at``; a task takes one by moving it to ``sending``
+    with its own ``claimed_by`` and a lease, so two deliveries of the same task message (or a task
+    and the sweeper) never both send. A worker that dies mid-send leaves a lease that runs out, and
+    the sweeper tries again (conversations/outbox.py).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=32, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class OutboundEmail(OutboxItem):
+    """One email to a customer: a ticket's reply or a transcript they asked for; sent at most once per ``key``."""
+
+    class Kind(models.TextChoices):
+        TICKET_REPLY = "ticket_reply", "Ticket reply"
+        TRANSCRIPT = "transcript", "Transcript"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # What makes a second request the same email: the ticket's id, or the widget's request id.
+    key = models.CharField(max_length=64)
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["conversation", "kind", "key"], name="email_once_per_key")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="email_due")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to} ({self.status})"
+
+
+def api_token_scopes_default() -> list[str]:
+    return ["conversations:read", "messages:read"]
+
+
+class ApiToken(models.Model):
+    """A key for the REST API. Only a hash is kept: the token itself is shown once, when it is made.
+
+    A token acts as its ``user`` (a staff account): messages it posts are that agent's, and it may
+    close only that agent's conversations, as in the console.
+    """
+
+    class Scope(models.TextChoices):
+        CONVERSATIONS_READ = "conversations:read", "Read conversations"
+        MESSAGES_READ = "messages:read", "Read messages"
+        NOTES_READ = "notes:read", "Read internal notes (staff-only messages)"
+        RATINGS_READ = "ratings:read", "Read ratings"
+        LEDGER_READ = "ledger:read", "Read the cost ledger"
+        MESSAGES_WRITE = "messages:write", "Post agent messages"
+        CONVERSATIONS_WRITE = "conversations:write", "Close conversations"
+
+    name = models.CharField(max_length=100, help_text="What uses it, e.g. 'CRM sync'.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    # The start of the token, to tell tokens apart in lists; the rest is only in the hash.
+    prefix = models.CharField(max_length=16, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=api_token_scopes_default)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+def webhook_secret_new() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of the shop's that hears about conversations, each request signed with ``secret``."""
+
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    secret = models.CharField(max_length=100, default=webhook_secret_new)
+    events = models.JSONField(default=list, help_text="Event types sent to this URL.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["url"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(OutboxItem):
+    """One event for one endpoint: the delivery log, and the unit a task sends and retries."""
+
+    # Sent as the Supportbot-Delivery header; the receiver can drop a delivery it has already seen.
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # The same for every endpoint the event goes to.
+    event_id = models.CharField(max_length=40)
+    event = models.CharField(max_length=40, db_index=True)
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_deliveries"
+    )
+    payload = models.JSONField()
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_once_per_endpoint")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP request of a delivery: what the receiver answered, or why there was no answer."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {self.response_status or self.error}"

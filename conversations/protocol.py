@@ -38,6 +38,7 @@ class Frame(StrEnum):
     RATING = "rating"
     HANDOFF = "handoff"
     TICKET = "ticket"
+    TRANSCRIPT_EMAIL = "transcript_email"
     # console -> server
     OPEN = "open"
     LEAVE = "leave"
@@ -60,6 +61,7 @@ class Frame(StrEnum):
     ASSIGNED = "assigned"
     CLAIM_LOST = "claim_lost"
     DONE = "done"
+    TRANSCRIPT_EMAIL_QUEUED = "transcript_email_queued"
 
 
 class Event(StrEnum):

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from conversations.doorbells import conversation_broadcast
+from conversations.events import ConversationEvent, conversation_event_send
 from conversations.models import Conversation, Message
 from conversations.selectors import message_frame
 from conversations.tokens import visitor_token_issue
@@ -21,9 +22,14 @@ from routing.types import CallRecord
 logger = logging.getLogger(__name__)
 
 
-def conversation_open(*, origin: str) -> tuple[Conversation, str]:
-    """A new conversation and the visitor token that opens it (and nothing else)."""
-    conversation = Conversation.objects.create(origin=origin[:200])
+def conversation_open(*, origin: str, customer_id: int | None = None) -> tuple[Conversation, str]:
+    """A new conversation and the visitor token that opens it (and nothing else).
+
+    ``customer_id``: the verified customer it belongs to (conversations/identity.py), else anonymous.
+    """
+    with transaction.atomic():
+        conversation = Conversation.objects.create(origin=origin[:200], customer_id=customer_id)
+        conversation_event_send(event=ConversationEvent.CREATED, conversation_id=conversation.pk)
     token = visitor_token_issue(conversation_public_id=conversation.public_id, token_version=conversation.token_version)
     return conversation, token
 

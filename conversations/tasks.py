@@ -30,11 +30,13 @@ logger = logging.getLogger(__name__)
 
 
 class Queue(StrEnum):
-    """Queue names in one enum, so producers and workers agree (``celery worker -Q celery,handoff,summary``)."""
+    """Queue names in one enum, so producers and workers agree (``worker -Q celery,handoff,summary,integrations``)."""
 
     DEFAULT = "celery"
     HANDOFF = "handoff"
     SUMMARY = "summary"
+    # Email and webhooks wait on other people's servers: their own queue keeps that off handoffs.
+    INTEGRATIONS = "integrations"
 
 
 # A locked SQLite file or a dropped database connection pass; anything else is a bug to see, not retry.
@@ -148,6 +150,10 @@ TASK_QUEUES: dict[str, Queue] = {
     queue_assign.name: Queue.HANDOFF,
     satisfaction_request.name: Queue.DEFAULT,
     satisfaction_estimates_refresh.name: Queue.DEFAULT,
+    # conversations/integration_tasks.py (it imports this module, so by name)
+    "conversations.email_send": Queue.INTEGRATIONS,
+    "conversations.webhook_deliver": Queue.INTEGRATIONS,
+    "conversations.integrations_due": Queue.INTEGRATIONS,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from conversations import integrations
 from conversations.doorbells import consoles_ring
 from conversations.models import Conversation, Ticket
 from conversations.services import event_record
@@ -27,10 +28,25 @@ def ticket_create(*, conversation_id: int, email: str, text: str) -> Ticket:
     return ticket
 
 
-def ticket_resolve(*, ticket_id: int, agent_id: int) -> bool:
-    resolved = Ticket.objects.filter(pk=ticket_id, status=Ticket.Status.OPEN).update(
-        status=Ticket.Status.DONE, resolved_by_id=agent_id, resolved_at=timezone.now()
-    )
+def ticket_resolve(*, ticket_id: int, agent_id: int, reply: str = "") -> bool:
+    """Mark an open ticket answered; with a ``reply``, email it to the customer (once, after commit)."""
+    with transaction.atomic():
+        resolved = Ticket.objects.filter(pk=ticket_id, status=Ticket.Status.OPEN).update(
+            status=Ticket.Status.DONE, resolved_by_id=agent_id, resolved_at=timezone.now(), reply=reply
+        )
+        if resolved and reply:
+            ticket_reply_sent(ticket=Ticket.objects.get(pk=ticket_id), reply=reply)
     if resolved:
         consoles_ring()
     return bool(resolved)
+
+
+def ticket_reply_sent(*, ticket: Ticket, reply: str) -> None:
+    """The reply goes out by email; the customer's chat says so, in case they come back to it first."""
+    integrations.ticket_reply_email_send(ticket=ticket, reply=reply)
+    event_record(
+        conversation_id=ticket.conversation_id,
+        text=f"Our team replied to {ticket.email} by email.",
+        event="ticket_answered",
+        status=Conversation.objects.values_list("status", flat=True).get(pk=ticket.conversation_id),
+    )

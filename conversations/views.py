@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from conversations import ratelimit, services
+from conversations import identity, ratelimit, services
 
 
 def _cors_origin(request: HttpRequest) -> str | None:
@@ -48,14 +51,27 @@ def widget_session(request: HttpRequest) -> HttpResponse:
         refused = _with_cors(JsonResponse(refusal, status=429), origin)
         refused["Retry-After"] = str(limited.retry_after_s)
         return refused
-    conversation, token = services.conversation_open(origin=origin)
+    claimed = _session_request(request).get("identity")
+    verified = identity.identity_verify(claimed=claimed, secret=settings.SUPPORTBOT_IDENTITY_SECRET, origin=origin)
+    customer = identity.customer_identify(identity=verified) if verified else None
+    conversation, token = services.conversation_open(origin=origin, customer_id=customer.pk if customer else None)
     body: dict[str, object] = {
         "token": token,
         "conversation_id": conversation.public_id,
         "websocket_url": request.build_absolute_uri("/ws/widget/").replace("http", "ws", 1),
         "max_message_chars": settings.SUPPORTBOT_MAX_MESSAGE_CHARS,
+        "identity": "verified" if verified else ("ignored" if claimed is not None else "none"),
     }
     return _with_cors(JsonResponse(body, status=201), origin)
+
+
+def _session_request(request: HttpRequest) -> dict[str, Any]:
+    """The session request's JSON object; anything else (an empty or older client's body) is {}."""
+    try:
+        payload = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 def demo_shop(request: HttpRequest) -> HttpResponse:

@@ -16,7 +16,7 @@ case "$role" in
       --workers "${WEB_CONCURRENCY:-$(nproc)}" --ws-max-size 1048576 --ws-per-message-deflate false \
       --no-proxy-headers --lifespan off --no-access-log "$@" ;;
   worker)
-    exec celery -A supportbot worker -Q celery,handoff,summary --concurrency "${CELERY_CONCURRENCY:-2}" \
+    exec celery -A supportbot worker -Q celery,handoff,summary,integrations --concurrency "${CELERY_CONCURRENCY:-2}" \
       --loglevel "${LOG_LEVEL:-INFO}" "$@" ;;
   beat)
     exec celery -A supportbot beat --schedule "$SUPPORTBOT_DATA_DIR/celerybeat-schedule" \

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "rest_framework",
+    "drf_spectacular",
     # The product's apps, top layer first; each imports only the ones below it (docs/architecture.md).
     "reporting",
     "conversations",
@@ -206,6 +208,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 600.0,
         "options": {"queue": "celery"},
     },
+    # Emails and webhooks whose retry is due, or whose first send was lost (conversations/outbox.py).
+    "integrations-due": {
+        "task": "conversations.integrations_due",
+        "schedule": 15.0,
+        "options": {"queue": "integrations"},
+    },
 }
 
 # --- Model providers ------------------------------------------------------------------
@@ -256,6 +264,59 @@ SUPPORTBOT_METRICS_TOKEN = env_str("SUPPORTBOT_METRICS_TOKEN")
 SUPPORTBOT_BUSINESS_HOURS = env_str("SUPPORTBOT_BUSINESS_HOURS", "always")
 # Slows every summary task down by this much; only the worker-kill test sets it.
 SUPPORTBOT_SUMMARY_DELAY_MS = env_int("SUPPORTBOT_SUMMARY_DELAY_MS", 0, minimum=0)
+
+# --- Email (conversations/emails.py) ------------------------------------------------------
+# Ticket replies and transcripts go out through Django's email backend: SMTP when EMAIL_HOST is
+# set, else printed to the worker's console (nothing leaves the machine).
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+# STARTTLS (port 587) unless TLS from the start (port 465) is asked for.
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_SSL (port 465) and EMAIL_USE_TLS (STARTTLS, port 587) exclude each other")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "support@localhost")
+# Per conversation per hour, and per address per day (across conversations, so the widget cannot
+# be used to flood someone's inbox); 0 turns a limit off.
+SUPPORTBOT_TRANSCRIPT_EMAILS_PER_HOUR = env_int("SUPPORTBOT_TRANSCRIPT_EMAILS_PER_HOUR", 3, minimum=0)
+SUPPORTBOT_TRANSCRIPT_EMAILS_PER_ADDRESS_PER_DAY = env_int(
+    "SUPPORTBOT_TRANSCRIPT_EMAILS_PER_ADDRESS_PER_DAY", 10, minimum=0
+)
+
+# --- Customer identity (conversations/identity.py) -------------------------------------------
+# The shop's server signs its user's id with this (HMAC-SHA256); unset: every widget visitor is anonymous.
+SUPPORTBOT_IDENTITY_SECRET = env_str("SUPPORTBOT_IDENTITY_SECRET")
+if SUPPORTBOT_IDENTITY_SECRET and len(SUPPORTBOT_IDENTITY_SECRET) < 32:
+    raise ImproperlyConfigured("SUPPORTBOT_IDENTITY_SECRET must be at least 32 characters long")
+
+# --- REST API and webhooks (conversations/api/, conversations/webhooks.py) -------------------
+SUPPORTBOT_API_REQUESTS_PER_MINUTE = env_int("SUPPORTBOT_API_REQUESTS_PER_MINUTE", 600, minimum=0)
+SUPPORTBOT_WEBHOOK_TIMEOUT_S = env_int("SUPPORTBOT_WEBHOOK_TIMEOUT_S", 10, minimum=1)
+SUPPORTBOT_WEBHOOK_MAX_ATTEMPTS = env_int("SUPPORTBOT_WEBHOOK_MAX_ATTEMPTS", 12, minimum=1)
+REST_FRAMEWORK = {
+    # Tokens only: no session authentication, so a signed-in agent's browser cannot be driven into the API.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["conversations.api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["conversations.api.permissions.TokenScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["conversations.api.throttling.ApiTokenThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Supportbot API",
+    "DESCRIPTION": "Conversations, messages, ratings and the cost ledger, for the shop's own systems.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
 
 # --- Security -------------------------------------------------------------------------
 _public = urlparse(SUPPORTBOT_PUBLIC_URL)

@@ -162,9 +162,18 @@ class ConsoleConsumer(JsonSocketConsumer):
         await database_sync_to_async(handoff.agent_set_online)(agent_id=self.agent_id, online=bool(frame.get("online")))
 
     async def on_ticket_done(self, frame: dict[str, Any]) -> None:
-        ticket_id = frame.get("ticket")
-        if isinstance(ticket_id, int):
-            await database_sync_to_async(tickets.ticket_resolve)(ticket_id=ticket_id, agent_id=self.agent_id)
+        # With a "reply", the customer gets it by email (conversations/emails.py).
+        ticket_id, reply = frame.get("ticket"), frame.get("reply") or ""
+        if not isinstance(reply, str) or len(reply) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
+            await self.send_error("bad_reply", "A reply must be text within the message limit.")
+            return
+        if not isinstance(ticket_id, int):
+            return
+        resolved = await database_sync_to_async(tickets.ticket_resolve)(
+            ticket_id=ticket_id, agent_id=self.agent_id, reply=reply.strip()
+        )
+        if not resolved:
+            await self.send_error("ticket_not_open", "This ticket was already answered.", ticket=ticket_id)
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send_json({"type": Frame.PONG})

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 
-from conversations import assignment, selectors
+from conversations import assignment, identity, selectors
 from conversations.models import CannedResponse, Conversation, Message, Summary, Ticket
 
 PREVIEW_CHARS = 140
@@ -67,12 +67,14 @@ def conversation_card(conversation: Conversation, *, position: int | None = None
         "last_customer_text": _last_customer_text(conversation.pk),
         "handoff_reason": _handoff_reason(conversation.pk),
         "last_seq": conversation.last_seq,
+        # Who this is, when the shop vouched for it (a signed user id), with their other conversations.
+        "customer": identity.customer_card(conversation=conversation),
     }
 
 
 def _with_summaries(queryset: Any) -> Any:
     handoff_summaries = Summary.objects.filter(purpose=Summary.Purpose.HANDOFF).order_by("-upto_seq")
-    return queryset.select_related("assigned_agent").prefetch_related(
+    return queryset.select_related("assigned_agent", "customer").prefetch_related(
         Prefetch("summaries", queryset=handoff_summaries, to_attr="handoff_summaries")
     )
 

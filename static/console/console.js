@@ -131,6 +131,7 @@
     line.appendChild(el("span", "", "$" + Number(item.cost).toFixed(4)));
     if (item.assigned_to) line.appendChild(el("span", "", "→ " + item.assigned_to));
     li.appendChild(line);
+    if (item.customer) li.appendChild(el("div", "customer", customerLabel(item.customer)));
     li.appendChild(el("div", "text", item.last_customer_text || t("noMessage")));
     // Why a person is needed (a photo no model can read, the button, the bot unsure) before opening the chat.
     if (item.handoff_reason) li.appendChild(el("div", "reason", t("why", { reason: item.handoff_reason })));
@@ -156,9 +157,14 @@
       var li = el("li", "card");
       li.appendChild(el("div", "line", ticket.email + " · " + new Date(ticket.created_at).toLocaleString()));
       li.appendChild(el("div", "text", ticket.text));
+      var reply = ticketReplyBox(ticket.ticket);
+      li.appendChild(reply);
       var done = el("button", "btn secondary", t("done"));
       done.type = "button";
-      done.addEventListener("click", function () { send({ type: "ticket_done", ticket: ticket.ticket }); });
+      done.addEventListener("click", function () {
+        send({ type: "ticket_done", ticket: ticket.ticket, reply: reply.value.trim() });
+        delete ticketDrafts[ticket.ticket];
+      });
       li.appendChild(done);
       $("tickets").appendChild(li);
     });
@@ -183,6 +189,7 @@
     $("handback-btn").disabled = !mine;
     $("close-btn").disabled = !mine;
     $("reply-text").disabled = !mine;
+    renderCustomer(item.customer);
     $("chat-summary").textContent = item.summary && item.summary.text ? item.summary.text
       : item.summary && item.summary.status !== "none" ? t("summaryStatus", { status: statusWord("summary", item.summary.status) })
       : t("summaryUnavailable");
@@ -236,6 +243,38 @@
     var state = conversations[id];
     send({ type: "open", conversation: id, last_seq: state ? state.lastSeq : 0 });
     renderQueue(); renderHead(); renderLog();
+  }
+
+  // ---- who the customer is, and replies to tickets by email (docs/integrations.md) ---------------
+  function customerLabel(customer) {
+    return t("verifiedCustomer", { who: [customer.name, customer.email, customer.user_id].filter(Boolean).join(" · ") });
+  }
+  function renderCustomer(customer) {
+    var box = $("chat-customer");
+    clear(box);
+    box.hidden = !customer;
+    if (!customer) return;
+    box.appendChild(el("span", "", customerLabel(customer)));
+    if (!customer.other_conversation_count) return;
+    box.appendChild(el("span", "", " · " + t("otherConversations", { count: customer.other_conversation_count }) + " "));
+    customer.other_conversations.forEach(function (other) {
+      var open = el("button", "btn link", new Date(other.created_at).toLocaleDateString() + " (" + statusWord("status", other.status) + ")");
+      open.type = "button";
+      open.addEventListener("click", function () { select(other.conversation); });
+      box.appendChild(open);
+    });
+  }
+  // The queue re-renders on every change: what an agent is typing to a ticket is kept here meanwhile.
+  var ticketDrafts = {};
+  function ticketReplyBox(ticketId) {
+    var box = el("textarea", "ticket-reply");
+    box.rows = 3;
+    box.dir = "auto";
+    box.placeholder = t("replyByEmail");
+    box.setAttribute("aria-label", t("replyByEmail"));
+    box.value = ticketDrafts[ticketId] || "";
+    box.addEventListener("input", function () { ticketDrafts[ticketId] = box.value; });
+    return box;
   }
 
   // ---- actions -------------------------------------------------------------------------------

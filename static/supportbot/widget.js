@@ -17,6 +17,14 @@
   window.__supportbotWidgetStarting = true;
   var server = (script.getAttribute("data-server") || new URL(script.src, location.href).origin).replace(/\/$/, "");
   var dataTitle = script.getAttribute("data-title");
+  // The shop's signed-in customer (docs/integrations.md). Sent with the session request; the server
+  // believes the id only when data-user-hash is the shop's signature of it.
+  var identity = script.getAttribute("data-user-id") ? {
+    user_id: script.getAttribute("data-user-id"),
+    email: script.getAttribute("data-user-email") || "",
+    name: script.getAttribute("data-user-name") || "",
+    user_hash: script.getAttribute("data-user-hash") || ""
+  } : null;
   var storageKey = "supportbot:" + server;
   var wanted = [script.getAttribute("data-lang")].concat(navigator.languages || [navigator.language])
     .filter(function (tag) { return tag && /^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$/.test(tag); }).slice(0, 10);
@@ -324,6 +332,32 @@
       sendFrame({ type: "ticket", email: ticketEmail.value.trim(), text: ticketText.value.trim() });
     });
 
+    // ---- the transcript by email: asked for once per request_id, sent by the server ------------
+    var transcriptBtn = el("button", "btn secondary", { type: "button" });
+    transcriptBtn.textContent = gettext("Email me this conversation");
+    actions.appendChild(transcriptBtn);
+    var transcriptBox = el("form", "ticket", { "aria-label": gettext("Email me this conversation") });
+    transcriptBox.hidden = true;
+    var transcriptEmail = el("input", "", { type: "email", "aria-label": gettext("Your email"), placeholder: gettext("you@example.com"), maxlength: "254", required: "" });
+    transcriptEmail.value = identity ? identity.email : "";
+    var transcriptSend = el("button", "btn", { type: "submit" });
+    transcriptSend.textContent = gettext("Send transcript");
+    transcriptBox.appendChild(transcriptEmail);
+    transcriptBox.appendChild(transcriptSend);
+    panel.insertBefore(transcriptBox, actions);
+    transcriptBtn.addEventListener("click", function () {
+      transcriptBox.hidden = !transcriptBox.hidden;
+      if (!transcriptBox.hidden) transcriptEmail.focus();
+    });
+    transcriptBox.addEventListener("submit", function (e) {
+      e.preventDefault();
+      sendFrame({ type: "transcript_email", email: transcriptEmail.value.trim(), request_id: newId() });
+    });
+    function transcriptQueued(frame) {
+      transcriptBox.hidden = true;
+      setState(interpolate(gettext("We'll email this conversation to %(email)s."), { email: frame.email }));
+    }
+
     function handoffState(frame) {
       var data = frame.data || {};
       if (data.event === "out_of_hours") ticketBox.hidden = false;
@@ -456,6 +490,7 @@
       },
       message: function (f) { renderMessage(f); if (f.data && f.data.status) personBtn.hidden = f.data.status !== "bot"; ratingOffer(f); handoffState(f); },
       queue: queuePosition,
+      transcript_email_queued: transcriptQueued,
       typing: function (f) {
         // "typing" starts an answer from its first token: after a server restart the question is
         // answered afresh, so the cut draft's text and index must not be spliced onto the new one.
@@ -511,7 +546,10 @@
     }
 
     function stored() {
-      try { return JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { return null; }
+      var value;
+      try { value = JSON.parse(localStorage.getItem(storageKey) || "null"); } catch (e) { return null; }
+      // A chat belongs to whoever was signed in when it began: another shopper (or none) starts afresh.
+      return value && (value.user_id || "") === (identity ? identity.user_id : "") ? value : null;
     }
     function store(value) {
       try { if (value) localStorage.setItem(storageKey, JSON.stringify(value)); else localStorage.removeItem(storageKey); } catch (e) { /* private mode */ }
@@ -520,12 +558,13 @@
     function session() {
       var existing = stored();
       if (existing && existing.token) return Promise.resolve(existing);
-      return fetch(server + "/api/widget/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" })
+      var request = JSON.stringify(identity ? { identity: identity } : {});
+      return fetch(server + "/api/widget/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: request })
         .then(function (r) {
           if (!r.ok) throw new Error(interpolate(gettext("The chat is not available on this site (%(status)s)."), { status: r.status }));
           return r.json();
         })
-        .then(function (body) { store(body); return body; });
+        .then(function (body) { body.user_id = identity ? identity.user_id : ""; store(body); return body; });
     }
 
     function connect() {

@@ -50,7 +50,10 @@ SCALARS = (
 VALUES = st.recursive(
     SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ANY_TEXT, inner, max_size=3), max_leaves=8
 )
-WIDGET_TYPES = [str(frame) for frame in (Frame.MESSAGE, Frame.PING, Frame.RATING, Frame.HANDOFF, Frame.TICKET)]
+WIDGET_TYPES = [
+    str(frame)
+    for frame in (Frame.MESSAGE, Frame.PING, Frame.RATING, Frame.HANDOFF, Frame.TICKET, Frame.TRANSCRIPT_EMAIL)
+]
 CONSOLE_TYPES = [
     str(frame)
     for frame in (
@@ -77,6 +80,8 @@ FIELDS = [
     "conversation",
     "online",
     "ticket",
+    "reply",
+    "request_id",
 ]
 
 
