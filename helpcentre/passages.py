@@ -1,65 +1,249 @@
-"""Choosing the few sentences of an article that answer a question, instead of the whole article."""
+"""Choosing the part of an article that answers a question: a table row, a step, a list item,
+a paragraph or a section, instead of the article's opening.
+
+Every sentence, list item and table row is scored by the question's content words (weighted by
+how rare they are in the help centre; words of the article's title say little about which part
+answers), plus a bonus when it holds the kind of answer asked for (a duration for "how long",
+an amount for "how much"). The best one decides the answer's shape:
+
+- a table row: the rows and columns the question names ("Queen", "Ergo 8 inch"), read as lines,
+  plus any section whose heading names the row ("E04" → "Recalibrate (E04, …)");
+- a step or list item: the whole list when the question asks how to do something, the item
+  itself when it asks for a detail (a duration, a fee) or follows up on the article;
+- a sentence: its paragraph.
+
+Nothing matching: the article's opening, or for a follow-up the next section not shown yet.
+"""
 
 from __future__ import annotations
 
-from helpcentre.index import ArticleIndex, SectionScore
-from helpcentre.text import STOP_WORDS, text_sentences, text_words, word_stem
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
-PASSAGE_MAX_CHARS = 450
-# The opening paragraph is written to answer the article's main question; another section
-# wins only when it clearly matches better ("is COD available for custom sizes?").
-LEAD_SECTION_BONUS = 2.0
-# A heading that names what the customer asked about ("How to claim") is a strong hint,
-# unless that word is also in the article title and so says nothing about the section.
-HEADING_MATCH_BONUS = 1.5
-QUESTION_WORDS = frozenset("how what when where which who why".split())
+from helpcentre.blocks import (
+    LIST,
+    LONG_PARAGRAPH_CHARS,
+    PARAGRAPH,
+    TABLE,
+    ArticleSection,
+    Block,
+    article_sections,
+    block_text,
+    row_text,
+)
+from helpcentre.terms import Terms, focus_of_passage, terms_of, word_stems
+
+PASSAGE_MAX_CHARS = 650
+# A word of the article's title matches every part of it equally: it barely ranks them.
+TITLE_WORD_SHARE = 0.2
+# A section heading that names a question word counts for each part under it, at this share.
+HEADING_SHARE = 0.5
+# The first cell of a table row names it ("E04", "Queen (78×60)").
+ROW_LABEL_BONUS = 1.5
+# Holding the kind of answer asked for is worth about one moderately rare word.
+FOCUS_WEIGHT = 3.0
+DETAIL_FOCUS = frozenset({"duration", "price", "limit", "distance"})
+# Other items of the same list join the best one when they score at least this share of it.
+COMPANION_SHARE = 0.75
+# Parts of the opening section are preferred this much when a question does not follow up.
+LEAD_BONUS = 1.25
+# Sections already quoted, when the customer asks for something else.
+SHOWN_SHARE = 0.3
+# An opening this short (or one that points at steps) is followed by the section after it.
+SHORT_OPENING_CHARS = 160
+_POINTS_AHEAD = re.compile(r"\b(these|the following|the) steps\b|\bas follows\b|\bbelow\b", re.IGNORECASE)
+
+Idf = Callable[[str], float]
 
 
-def _stems(text: str) -> set[str]:
-    return {word_stem(word=w) for w in text_words(text=text) if w not in STOP_WORDS and w not in QUESTION_WORDS}
+@dataclass(frozen=True)
+class Extract:
+    text: str
+    section: int  # index of the section quoted (-1: nothing)
+    score: float  # how well the best part matched (0: nothing did)
 
 
-def _section_weight(section: SectionScore, *, position: int, distinctive: set[str]) -> float:
-    weight = section.score
-    if position == 0 and not section.heading:
-        weight *= LEAD_SECTION_BONUS
-    if distinctive & _stems(section.heading):
-        weight *= HEADING_MATCH_BONUS
-    return weight
+@dataclass(frozen=True)
+class _Unit:
+    section: int
+    block: int
+    item: int
+    score: float
 
 
-def passage_select(*, index: ArticleIndex, key: str, title: str, query: str, max_chars: int = PASSAGE_MAX_CHARS) -> str:
-    """The best-matching section of article ``key``, cut to a few sentences."""
-    sections = index.section_scores(index.query_vector(query), key=key)
+def passage_select(*, body: str, title: str, query: str, idf: Idf, max_chars: int = PASSAGE_MAX_CHARS) -> str:
+    """The part of an article that best answers ``query`` (a one-off question: search, prompts)."""
+    return answer_extract(body=body, title=title, terms=terms_of(query), idf=idf, max_chars=max_chars).text
+
+
+def answer_extract(
+    *,
+    body: str,
+    title: str,
+    terms: Terms,
+    idf: Idf,
+    follow_up: bool = False,
+    shown: Sequence[int] = (),
+    max_chars: int = PASSAGE_MAX_CHARS,
+) -> Extract:
+    """The part of the article answering ``terms``.
+
+    ``shown``: sections quoted earlier that the customer wants to get past ("what else can I
+    try?"); they count for little, and with nothing matching the next one not shown is quoted.
+    """
+    sections = article_sections(body)
     if not sections:
-        return ""
-    distinctive = _stems(query) - _stems(title)
-    weights = [_section_weight(s, position=i, distinctive=distinctive) for i, s in enumerate(sections)]
-    best = sections[max(range(len(sections)), key=lambda i: (weights[i], -i))]
-    return _section_cut(best, query_stems=_stems(query), max_chars=max_chars)
+        return Extract(text="", section=-1, score=0.0)
+    title_stems = word_stems(title)
+    weights = {
+        stem: weight * (TITLE_WORD_SHARE if stem in title_stems else 1.0) * idf(stem) for stem, weight in terms.weights
+    }
+    scorer = _Scorer(weights=weights, focus=terms.focus_map(), follow_up=follow_up)
+    units = [unit for index, section in enumerate(sections) for unit in scorer.section_units(index, section)]
+    if shown:
+        units = [replace(unit, score=unit.score * SHOWN_SHARE) if unit.section in shown else unit for unit in units]
+    best = max(units, key=lambda unit: unit.score, default=None)
+    if best is None or best.score <= 0.0:
+        index = _next_unshown(sections, shown) if shown else 0
+        lines = _section_lines(sections[index])
+        if index == 0 and len(lines) == 1 and len(sections) > 1:
+            lines += [("", False), *_section_lines(sections[1])]
+        return Extract(text=_fit(lines, max_chars), section=index, score=0.0)
+    lines = _render(sections, best, units=units, scorer=scorer, follow_up=follow_up)
+    return Extract(text=_fit(lines, max_chars), section=best.section, score=best.score)
 
 
-def _sentence_order(sentences: list[str], query_stems: set[str]) -> list[int]:
-    """First sentence, then those sharing most words with the question, then the rest in order."""
-    overlap = [len(query_stems & _stems(sentence)) for sentence in sentences]
-    rest = sorted(range(1, len(sentences)), key=lambda i: (-overlap[i], i))
-    return [0, *rest]
+class _Scorer:
+    def __init__(self, *, weights: dict[str, float], focus: dict[str, float], follow_up: bool):
+        self.weights = weights
+        self.focus = focus
+        self.follow_up = follow_up
+
+    def matched(self, stems: set[str]) -> float:
+        return sum(weight for stem, weight in self.weights.items() if stem in stems)
+
+    def section_units(self, index: int, section: ArticleSection) -> list[_Unit]:
+        heading = word_stems(section.heading)
+        lead = LEAD_BONUS if index == 0 and not self.follow_up else 1.0
+        units = []
+        for number, block in enumerate(section.blocks):
+            for item, (text, extra) in enumerate(_unit_texts(block)):
+                stems = word_stems(text)
+                score = self.matched(stems) + HEADING_SHARE * self.matched((heading | extra) - stems)
+                if block.kind == TABLE:
+                    score += (ROW_LABEL_BONUS - 1.0) * self.matched(word_stems(block.rows[item][0]))
+                found = focus_of_passage(text) | ({"procedure"} if block.kind == LIST and block.ordered else set())
+                score += FOCUS_WEIGHT * sum(weight for name, weight in self.focus.items() if name in found)
+                units.append(_Unit(section=index, block=number, item=item, score=score * lead))
+        return units
 
 
-def _section_cut(section: SectionScore, *, query_stems: set[str], max_chars: int) -> str:
-    sentences = text_sentences(text=section.text)
-    if not sentences:
-        return ""
-    chosen: list[int] = []
-    used = len(section.heading)
-    for position in _sentence_order(sentences, query_stems):
-        if chosen and used + len(sentences[position]) > max_chars:
+def _unit_texts(block: Block) -> list[tuple[str, set[str]]]:
+    """Each scored part of a block, with stems that describe it without being in it (a table's header)."""
+    if block.kind == TABLE:
+        header = word_stems(" ".join(block.header))
+        return [(" ".join(row), header) for row in block.rows]
+    if block.kind == PARAGRAPH and len(block_text(block)) <= LONG_PARAGRAPH_CHARS:
+        return [(block_text(block), set())]  # quoted whole, so its sentences count together
+    return [(text, set()) for text in block.items]
+
+
+_Line = tuple[str, bool]  # a line of the answer, and whether it is a section heading
+
+
+def _render(
+    sections: Sequence[ArticleSection], best: _Unit, *, units: list[_Unit], scorer: _Scorer, follow_up: bool
+) -> list[_Line]:
+    section = sections[best.section]
+    block = section.blocks[best.block]
+    if block.kind == TABLE:
+        return _table_lines(sections, best, block=block, scorer=scorer)
+    same_block = [unit for unit in units if (unit.section, unit.block) == (best.section, best.block)]
+    detail = follow_up or bool(DETAIL_FOCUS.intersection(scorer.focus))
+    if block.kind == LIST and block.ordered and "procedure" in scorer.focus:
+        detail = False
+    if block.kind == PARAGRAPH and len(block_text(block)) <= LONG_PARAGRAPH_CHARS:
+        chosen = tuple(range(len(block.items)))
+    elif detail or len(block_text(block)) > PASSAGE_MAX_CHARS:
+        chosen = tuple(u.item for u in same_block if u.score >= COMPANION_SHARE * best.score)
+    else:
+        chosen = tuple(range(len(block.items)))
+    lines = _heading(section) + [(line, False) for line in block_text(block, items=chosen).splitlines()]
+    if block.kind == PARAGRAPH and _introduces_more(lines[-1][0], opening=best.section == 0 and not follow_up):
+        # "Our standard sizes, in inches:" introduces the table after it; "work through these
+        # steps" the steps; a one-line opening the section that follows.
+        if best.block + 1 < len(section.blocks):
+            lines += [(line, False) for line in block_text(section.blocks[best.block + 1]).splitlines()]
+        elif best.section + 1 < len(sections):
+            lines += [("", False), *_section_lines(sections[best.section + 1])]
+    return lines
+
+
+def _introduces_more(text: str, *, opening: bool) -> bool:
+    if text.endswith(":"):
+        return True
+    return opening and (len(text) < SHORT_OPENING_CHARS or bool(_POINTS_AHEAD.search(text)))
+
+
+def _heading(section: ArticleSection) -> list[_Line]:
+    return [(f"{section.heading}:", True)] if section.heading else []
+
+
+def _table_lines(sections: Sequence[ArticleSection], best: _Unit, *, block: Block, scorer: _Scorer) -> list[_Line]:
+    label_scores = [scorer.matched(word_stems(row[0])) for row in block.rows]
+    row_scores = [scorer.matched(word_stems(" ".join(row))) for row in block.rows]
+    if max(label_scores) > 0:
+        rows = [i for i, score in enumerate(label_scores) if score == max(label_scores)]
+    elif max(row_scores) > 0 and min(row_scores) < max(row_scores):
+        rows = [i for i, score in enumerate(row_scores) if score >= COMPANION_SHARE * max(row_scores)]
+    else:
+        rows = list(range(len(block.rows)))
+    column_scores = [scorer.matched(word_stems(name)) for name in block.header[1:]]
+    columns = None
+    if column_scores and max(column_scores) > 0 and min(column_scores) < max(column_scores):
+        columns = tuple(i + 1 for i, score in enumerate(column_scores) if score == max(column_scores))
+    lines = _heading(sections[best.section])
+    lines += [(row_text(header=block.header, row=block.rows[i], columns=columns), False) for i in rows]
+    if len(rows) <= 2:
+        for i in rows:
+            lines += _sections_naming(sections, label=block.rows[i][0], besides=best.section)
+    return lines
+
+
+def _sections_naming(sections: Sequence[ArticleSection], *, label: str, besides: int) -> list[_Line]:
+    """The sections whose heading names a table row ("Recalibrate (E04, …)" for the E04 row)."""
+    label_stems = word_stems(label)
+    lines: list[_Line] = []
+    for index, section in enumerate(sections):
+        if index != besides and label_stems and label_stems <= word_stems(section.heading):
+            lines += [("", False), *_section_lines(section)]
+    return lines
+
+
+def _section_lines(section: ArticleSection) -> list[_Line]:
+    lines = _heading(section)
+    for block in section.blocks:
+        lines += [(line, False) for line in block_text(block).splitlines()]
+    return lines
+
+
+def _next_unshown(sections: Sequence[ArticleSection], shown: Sequence[int]) -> int:
+    for index in range(1, len(sections)):
+        if index not in shown:
+            return index
+    return 0
+
+
+def _fit(lines: list[_Line], max_chars: int) -> str:
+    """Whole lines up to ``max_chars`` (a single longer line cut with an ellipsis), never ending on a heading."""
+    kept: list[_Line] = []
+    used = 0
+    for text, heading in lines:
+        if kept and used + len(text) > max_chars:
             break
-        chosen.append(position)
-        used += len(sentences[position]) + 1
-    lines = [
-        sentences[i] if len(sentences[i]) <= max_chars else sentences[i][: max_chars - 1].rstrip() + "…"
-        for i in sorted(chosen)
-    ]
-    body = "\n".join(lines)
-    return f"{section.heading}:\n{body}" if section.heading else body
+        kept.append((text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…", heading))
+        used += len(text) + 1
+    while kept and (kept[-1][1] or not kept[-1][0].strip()):
+        kept.pop()
+    return "\n".join(text for text, _ in kept).strip()

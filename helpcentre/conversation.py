@@ -1,0 +1,312 @@
+"""Reading a customer message in its conversation before anything is searched.
+
+A message is one of:
+
+- **small talk** (greetings, thanks, goodbyes): answered with a fixed line, the topic kept;
+- a **follow-up** of the article the conversation is about ("and for the double size?",
+  "how long does it take?"): answered from that article, with the words of the earlier
+  question carried over at a fading weight, so "and the king?" after a price of the Ergo
+  Queen means the price of the Ergo King;
+- a **new topic**: a message that finds an article confidently on its own, and does not lean
+  on the current one. It never inherits the last answer;
+- **unknown**: neither confident alone nor tied to the current article by its words (the
+  weather, a joke): the honest "not sure".
+
+The rules are plain and cheap (one search, two when the current article's score is needed):
+they run on every message of the offline engine and give the model path its standalone question.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from helpcentre.blocks import TABLE, article_sections
+from helpcentre.index import IndexedArticle
+from helpcentre.retrieval import article_indexed_get, article_share, articles_ranked
+from helpcentre.smalltalk import SmallTalk, small_talk_read
+from helpcentre.terms import (
+    SYNONYMS,
+    Terms,
+    content_stems,
+    focus_of_passage,
+    has_follow_up_cue,
+    terms_carry,
+    terms_of,
+    word_stems,
+)
+from helpcentre.text import word_stem
+
+SMALL_TALK, FOLLOW_UP, NEW_TOPIC, UNKNOWN = "small_talk", "follow_up", "new_topic", "unknown"
+# A topic not answered for more customer turns than this is forgotten.
+TOPIC_MAX_AGE = 3
+# A follow-up made of words the current article mostly has ("what about slats on my bed?").
+FOLLOW_UP_LINKED_SHARE = 0.5
+# A word of an article's title names it when at most this share of articles use it ("offers", not "order").
+NAME_MAX_ARTICLE_SHARE = 0.3
+CUSTOMER_ROLES = frozenset({"customer", "user", "visitor"})
+ASSISTANT_ROLES = frozenset({"assistant", "bot"})
+
+
+@dataclass(frozen=True)
+class HistoryTurn:
+    """One earlier message: who wrote it, its text, and for answers the article keys it cited."""
+
+    role: str
+    text: str
+    cited_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TopicState:
+    """What the conversation is about after a turn: the article, its question's words, what was quoted."""
+
+    key: str | None = None
+    terms: Terms = field(default_factory=Terms)
+    shown: tuple[int, ...] = ()  # sections of the article quoted so far
+    age: int = 0  # customer turns since the article was last answered from
+
+
+@dataclass(frozen=True)
+class TurnReading:
+    kind: str
+    question: str  # the message without its small talk
+    key: str | None  # the article to answer from (None: small talk or unknown)
+    score: float  # the article's retrieval score for the message (or its standalone form)
+    terms: Terms  # what to look for in the article: the message's words plus carried ones
+    talk: SmallTalk
+    top_key: str | None = None  # the best article for the message on its own, whatever was decided
+
+    @property
+    def standalone_question(self) -> str:
+        """The message as a question that stands alone: its own words, then the carried ones."""
+        carried = self.terms.carried_words(min_weight=0.25)
+        own = self.question.strip()
+        return f"{own} ({' '.join(carried)})" if carried and self.kind == FOLLOW_UP else own
+
+
+def history_turns(history: Iterable[object]) -> list[HistoryTurn]:
+    """Earlier messages as turns, whatever shape the caller keeps them in.
+
+    Accepted items: a string (a customer message), a mapping or an object with ``role`` and
+    ``text`` (or ``content``) and optionally ``citations`` (dicts with a ``key``, objects with
+    ``.key``, or keys) or ``cited_keys``. A stored ``conversations`` Message fits as it is.
+    """
+    return [HistoryTurn(role="customer", text=item) if isinstance(item, str) else _turn_of(item) for item in history]
+
+
+def _turn_of(item: object) -> HistoryTurn:
+    def get(name: str) -> object:
+        return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+
+    text = get("text")
+    citations = get("citations") or get("cited_keys") or ()
+    return HistoryTurn(
+        role=_role(str(get("role") or "")),
+        text=str((get("content") if text is None else text) or ""),
+        cited_keys=_keys(citations),
+    )
+
+
+def _role(role: str) -> str:
+    if role in CUSTOMER_ROLES:
+        return "customer"
+    return "assistant" if role in ASSISTANT_ROLES else role
+
+
+def _keys(citations: object) -> tuple[str, ...]:
+    keys = []
+    for citation in citations if isinstance(citations, (list, tuple)) else ():
+        key = citation.get("key") if isinstance(citation, Mapping) else getattr(citation, "key", citation)
+        if isinstance(key, str) and key:
+            keys.append(key)
+    return tuple(keys)
+
+
+@dataclass(frozen=True)
+class ArticleWords:
+    vocabulary: frozenset[str]  # the stems of its title, tags and body (not of its pointers to other articles)
+    names: frozenset[str]  # content stems of its title and tags: what it is about
+    labels: frozenset[str]  # stems of its tables' row and column labels ("queen", "ortho", "e04")
+    units: tuple[frozenset[str], ...]  # the stems of each sentence, list item and table row
+    focus: frozenset[str]  # the kinds of answer it holds: durations, prices, limits, distances
+
+
+# "see *Current offers and discounts*": words of another article's title, not of this one.
+_POINTER = re.compile(r"\b(?:see|read)\s+(?:our\s+)?\*[^*\n]+\*", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=1024)
+def article_words(article: IndexedArticle) -> ArticleWords:
+    body = _POINTER.sub(" ", article.body)
+    labels: set[str] = set()
+    units: list[frozenset[str]] = []
+    for section in article_sections(body):
+        for block in section.blocks:
+            if block.kind == TABLE:
+                labels |= word_stems(" ".join([*block.header, *(row[0] for row in block.rows)]))
+                units += [frozenset(word_stems(" ".join([*block.header, *row]))) for row in block.rows]
+            else:
+                units += [frozenset(word_stems(text)) for text in block.items]
+    return ArticleWords(
+        vocabulary=frozenset(word_stems(" ".join([article.title, *article.tags, body]))),
+        names=frozenset(content_stems(" ".join([article.title, *article.tags]))),
+        labels=frozenset(labels),
+        units=tuple(units),
+        focus=focus_of_passage(article.body),
+    )
+
+
+@dataclass(frozen=True)
+class _Message:
+    """One message against the current article: what it says, and how it relates to the article."""
+
+    question: str
+    own: Terms
+    carried: Terms
+    meaningful: list[str]  # its content stems, less numbers the article does not know
+    linked: list[str]  # those the article has (or has a synonym of)
+    ranked: list[tuple[str, float]]  # the message's own search, the article's score included
+
+    @property
+    def top(self) -> tuple[str | None, float]:
+        return self.ranked[0] if self.ranked else (None, 0.0)
+
+    @property
+    def mostly_linked(self) -> bool:
+        return bool(self.linked) and len(self.linked) >= FOLLOW_UP_LINKED_SHARE * len(self.meaningful)
+
+
+def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReading:
+    """Decide what ``message`` is in a conversation about ``state.key``, and what to look for."""
+    talk = small_talk_read(message)
+    if talk.only:
+        return TurnReading(kind=SMALL_TALK, question="", key=None, score=0.0, terms=Terms(), talk=talk)
+    question = talk.rest or message
+    topic = article_indexed_get(state.key) if state.key and state.age <= TOPIC_MAX_AGE else None
+    own = terms_of(question)
+    ranked = articles_ranked(question, limit=3, always=[topic.key] if topic else [])
+    top_key, top_score = ranked[0] if ranked else (None, 0.0)
+
+    def reading(kind: str, key: str | None, terms: Terms, score: float | None = None) -> TurnReading:
+        found = dict(ranked).get(key, 0.0) if key else top_score
+        return TurnReading(
+            kind=kind,
+            question=question,
+            key=key,
+            score=found if score is None else score,
+            terms=terms,
+            talk=talk,
+            top_key=top_key,
+        )
+
+    if topic is None:
+        return reading(NEW_TOPIC, top_key, own) if top_score >= threshold else reading(UNKNOWN, None, own)
+    words = article_words(topic)
+    # Numbers the article does not know (an order number, an amount) say nothing about the topic.
+    meaningful = [stem for stem in content_stems(question) if not stem.isdigit() or stem in words.vocabulary]
+    current = _Message(
+        question=question,
+        own=own,
+        carried=terms_carry(latest=own, earlier=state.terms),
+        meaningful=meaningful,
+        linked=[stem for stem in meaningful if _known(stem, words.vocabulary)],
+        ranked=ranked,
+    )
+    kind, key, terms, score = _decide(current, topic=topic, words=words, threshold=threshold)
+    return reading(kind, key, terms, score)
+
+
+def _decide(
+    message: _Message, *, topic: IndexedArticle, words: ArticleWords, threshold: float
+) -> tuple[str, str | None, Terms, float | None]:
+    """The rules, in order; each returns (kind, article key, terms to look for, score or None)."""
+    top_key, top_score = message.top
+    carried, question = message.carried, message.question
+    if top_key == topic.key and (top_score >= threshold or message.linked):
+        return FOLLOW_UP, topic.key, carried, None
+    if not message.meaningful:  # "how long does it take?", "what else can I try?"
+        wanted = set(message.own.focus_map())
+        if wanted and not wanted <= words.focus:
+            # The article has no duration (or price...) to give: the earlier question may find one that has.
+            other = _contextual(message, threshold=threshold, besides=topic.key, focus=wanted)
+            if other is not None:
+                return FOLLOW_UP, other[0], carried, other[1]
+        return FOLLOW_UP, topic.key, carried, None
+    names_other = top_score >= threshold and _names_another(message, other_key=top_key, words=words)
+    leans_back = has_follow_up_cue(question)
+    if not names_other and ((leans_back and message.mostly_linked) or _in_one_part(message.meaningful, words)):
+        # "what about the ortho?" after a price; "can I wash the cover?" about the mattress just described.
+        return FOLLOW_UP, topic.key, carried, None
+    if top_score >= threshold:
+        return NEW_TOPIC, top_key, carried if leans_back else message.own, None
+    if message.mostly_linked:
+        return FOLLOW_UP, topic.key, carried, None
+    if leans_back:
+        # "and how long does it take to make?" after a price: the earlier words find the article,
+        # provided it knows most words of the message ("and tomorrow?" is still not a follow-up).
+        other = _contextual(message, threshold=threshold, besides="", focus=set(), known_share=FOLLOW_UP_LINKED_SHARE)
+        if other is not None:
+            return FOLLOW_UP, other[0], carried, other[1]
+    return UNKNOWN, None, message.own, None
+
+
+def _names_another(message: _Message, *, other_key: str | None, words: ArticleWords) -> bool:
+    """The message names another article: its whole title ("and the warranty?") or a word of its title
+    or tags that few articles have ("any offers on it?"), which the current article does not name itself."""
+    other = article_indexed_get(other_key) if other_key else None
+    if other is None:
+        return False
+    names = article_words(other).names
+    own = set(message.meaningful)
+    title = set(content_stems(other.title))
+    if title and title <= own and not title <= words.names:
+        return True
+    return any(
+        stem in names and stem not in words.names and stem not in words.labels and _few_articles(stem) for stem in own
+    )
+
+
+def _few_articles(stem: str) -> bool:
+    return article_share(stem) <= NAME_MAX_ARTICLE_SHARE
+
+
+def _in_one_part(stems: list[str], words: ArticleWords) -> bool:
+    """Every word of the message in one sentence, item or row of the article: a question about its detail."""
+    return bool(stems) and any(all(_known(stem, unit) for stem in stems) for unit in words.units)
+
+
+def _contextual(
+    message: _Message, *, threshold: float, besides: str, focus: set[str], known_share: float = 0.0
+) -> tuple[str, float] | None:
+    """The best article for the message with the carried words, when it holds the kind of answer
+    asked for and knows at least ``known_share`` of the message's content words."""
+    query = " ".join([message.question, *message.carried.carried_words(min_weight=0.25)])
+    for key, score in articles_ranked(query, limit=3):
+        article = article_indexed_get(key)
+        if score < threshold or key == besides or article is None:
+            continue
+        words = article_words(article)
+        known = sum(_known(stem, words.vocabulary) for stem in message.meaningful)
+        if focus <= words.focus and known >= known_share * len(message.meaningful) and (known or not known_share):
+            return key, score
+    return None
+
+
+def _known(stem: str, vocabulary: frozenset[str]) -> bool:
+    return stem in vocabulary or any(word_stem(word=s) in vocabulary for s in SYNONYMS.get(stem, ()))
+
+
+def topic_after(*, state: TopicState, reading: TurnReading, section: int) -> TopicState:
+    """The conversation's topic once ``reading`` has been answered (``section``: the part quoted)."""
+    if reading.key is None:
+        return TopicState(key=state.key, terms=state.terms, shown=state.shown, age=state.age + 1)
+    shown = state.shown if reading.key == state.key else ()
+    return TopicState(
+        key=reading.key,
+        terms=reading.terms,
+        shown=shown if section in shown or section < 0 else (*shown, section),
+        age=0,
+    )

@@ -1,0 +1,200 @@
+"""What a customer's message asks about: its content words, what kind of answer it wants, and
+the words a follow-up carries over from the turns before it.
+
+Used by the composer (is this a follow-up? which part of the article answers it?) and by the
+help-centre search page. Plain rules, no model: they run on every message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from helpcentre.text import STOP_WORDS, text_words, word_stem
+
+QUESTION_WORDS = frozenset("how what when where which who whom whose why".split())
+# Words that point back at the conversation ("what about the ortho?", "how long does it take?").
+ANAPHORA = frozenset("it its it's that that's this these those they them their there one ones same".split())
+CUE_WORDS = frozenset("and also too else instead then so but or about".split())
+# Words of the conversation itself, not of any topic: left out of the content words.
+GENERIC_WORDS = frozenset(
+    """hi hello hey thanks thank ok okay yes no not please pls kindly just still any anything some something
+    have has had having i'm i've i'd you're we're what's there's let's would
+    know tell want need like get got let give show help say said mean means go goes going come comes
+    does doing done much many long soon often lot much more less very really also else other another
+    there here if then than only even now again sorry meant ask asked question questions happen happens
+    try tried trying use using used way thing things sure well good great bit take takes taking took
+    extra additional available possible""".split()
+)
+# A few everyday words for what articles say in other words (each side is a stem).
+SYNONYMS: Mapping[str, tuple[str, ...]] = {
+    "shipp": ("dispatch", "dispatched"),
+    "ship": ("dispatch", "deliver", "delivery"),
+    "sent": ("dispatch", "dispatched"),
+    "money": ("refund",),
+    "wash": ("clean",),
+    "washable": ("clean", "washable"),
+    "firmer": ("firm",),
+    "softer": ("soft",),
+    "thick": ("thickness", "inch"),
+    "wifi": ("wi", "fi"),
+    "respond": ("reply",),
+    "answer": ("reply",),
+    "broken": ("damaged", "faulty"),
+    "damage": ("damaged",),
+    "fix": ("repair", "replace"),
+    "charge": ("fee", "cost", "price"),
+    "fee": ("charge", "cost"),
+    "cost": ("price", "charge"),
+    "price": ("cost",),
+    "expensive": ("price", "cost"),
+    "cheap": ("price", "cost"),
+    "cheaper": ("price", "cost"),
+    "phone": ("call", "mobile"),
+    "reach": ("contact",),
+    "email": ("mail",),
+    "open": ("opened",),
+    "make": ("made",),
+}
+
+# What kind of answer the question wants, and how a passage shows it has one.
+_FOCUS_QUESTIONS = {
+    "duration": re.compile(
+        r"\bhow (long|soon|quickly|fast|many (days|hours|minutes|weeks|nights|months|years))\b"
+        r"|\bwhen (will|do|does|can|would|should)\b|\b(until|till)\b|\bdeadline\b|\btime\b",
+        re.IGNORECASE,
+    ),
+    "price": re.compile(
+        r"\bhow much\b|\bprices?\b|\bcosts?\b|\bcharges?d?\b|\bfees?\b|\bexpensive\b|\bcheap(er)?\b|\bextra\b",
+        re.IGNORECASE,
+    ),
+    "limit": re.compile(
+        r"\b(biggest|largest|smallest|longest|shortest|widest|maximum|minimum|max|min|least|most|limits?)\b",
+        re.IGNORECASE,
+    ),
+    "distance": re.compile(r"\bhow (close|far|near)\b|\bdistance\b|\brange\b", re.IGNORECASE),
+    "procedure": re.compile(
+        r"\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\bsteps?\b|\bprocess\b|\bprocedure\b"
+        r"|\bwhat (should|do|can) (i|we) do\b",
+        re.IGNORECASE,
+    ),
+}
+_FOCUS_ANSWERS = {
+    "duration": re.compile(
+        r"\d[\s-]*(?:[–-]\s*\d+\s*)?(?:working |business )?"
+        r"(?:days?|hours?|minutes?|seconds?|weeks?|months?|years?|nights?)\b"
+        r"|\b(?:same|next) (?:day|working day)\b",
+        re.IGNORECASE,
+    ),
+    "price": re.compile(r"[₹$€£]\s?\d|\b\d+\s?%|\bfree\b|\bfee\b|\bcharge\b|\bcosts?\b|\bprice\b", re.IGNORECASE),
+    "limit": re.compile(
+        r"\bfrom \d+(?:\.\d+)? to \d+|\b(?:up to|at least|at most|minimum|maximum|limit)\b", re.IGNORECASE
+    ),
+    "distance": re.compile(r"\d+\s?(?:metres?|meters?|m|feet|ft|km)\b", re.IGNORECASE),
+    "procedure": re.compile(r"^$"),  # a procedure is a numbered list, which the extractor knows by its shape
+}
+
+
+def focus_of_question(text: str) -> frozenset[str]:
+    return frozenset(name for name, pattern in _FOCUS_QUESTIONS.items() if pattern.search(text))
+
+
+def focus_of_passage(text: str) -> frozenset[str]:
+    return frozenset(name for name, pattern in _FOCUS_ANSWERS.items() if pattern.search(text))
+
+
+def content_words(text: str) -> dict[str, str]:
+    """The words that say what a message is about, by stem, in order, without repeats."""
+    found: dict[str, str] = {}
+    for word in text_words(text=text.replace("’", "'")):
+        word = word.removesuffix("'s")
+        if word in STOP_WORDS or word in QUESTION_WORDS or word in ANAPHORA or word in CUE_WORDS:
+            continue
+        if word in GENERIC_WORDS or word.endswith("n't") or len(word) < 2 and not word.isdigit():
+            continue
+        found.setdefault(word_stem(word=word), word)
+    return found
+
+
+def content_stems(text: str) -> list[str]:
+    return list(content_words(text))
+
+
+def word_stems(text: str) -> set[str]:
+    """Every stem of a passage (for matching against a question's content stems)."""
+    return {word_stem(word=word) for word in text_words(text=text)}
+
+
+_WANTS_MORE = re.compile(
+    r"\b(else|another|other|more|next)\b|\bstill (not|doesn'?t|won'?t|isn'?t|can'?t|nothing|the same)\b"
+    r"|\b(didn'?t|did not|doesn'?t|does not|hasn'?t|not) (help|work|fix|solve)|\balready (did|done|tried)\b",
+    re.IGNORECASE,
+)
+
+
+def wants_more(text: str) -> bool:
+    """Asks for something beyond what was already said ("what else can I try?", "still not working")."""
+    return bool(_WANTS_MORE.search(text))
+
+
+def has_follow_up_cue(text: str) -> bool:
+    """Leans on the conversation: starts with "and"/"what about"/"also"..., or points back ("it", "that one")."""
+    words = text_words(text=text.replace("’", "'"))
+    if not words:
+        return False
+    if words[0] in {"and", "also", "or", "but", "so", "then"} or " ".join(words[:2]) in {"what about", "how about"}:
+        return True
+    return any(word in ANAPHORA for word in words)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A question as weighted content stems (the latest message 1.0, its synonyms 0.7, carried words
+    less), the kinds of answer it wants, and the words as written (for a readable question)."""
+
+    weights: tuple[tuple[str, float], ...] = ()
+    focus: tuple[tuple[str, float], ...] = ()
+    words: tuple[tuple[str, str], ...] = ()  # stem -> the word as the customer wrote it
+
+    def weight_map(self) -> dict[str, float]:
+        return dict(self.weights)
+
+    def focus_map(self) -> dict[str, float]:
+        return dict(self.focus)
+
+    def carried_words(self, *, min_weight: float = 0.0) -> list[str]:
+        """The words taken over from earlier turns, as written."""
+        written = dict(self.words)
+        return [written[stem] for stem, weight in self.weights if min_weight <= weight < 0.7 and stem in written]
+
+
+def terms_of(text: str) -> Terms:
+    words = content_words(text)
+    weights = dict.fromkeys(words, 1.0)
+    for stem in words:
+        for synonym in SYNONYMS.get(stem, ()):
+            weights.setdefault(word_stem(word=synonym), 0.7)
+    focus = tuple((name, 1.0) for name in sorted(focus_of_question(text)))
+    return Terms(weights=tuple(weights.items()), focus=focus, words=tuple(words.items()))
+
+
+def terms_carry(*, latest: Terms, earlier: Terms, decay: float = 0.5, floor: float = 0.2) -> Terms:
+    """The latest message's terms plus the earlier ones, faded by ``decay``; faded below ``floor``, dropped.
+
+    The earlier question's focus carries only when the latest has none ("and for the king?"
+    after "how much is the queen?" still asks for a price).
+    """
+    weights = latest.weight_map()
+    for stem, weight in earlier.weights:
+        if weight * decay >= floor and stem not in weights:
+            weights[stem] = weight * decay
+    focus = latest.focus_map()
+    if not focus:
+        focus = {name: weight * decay for name, weight in earlier.focus if weight * decay >= floor}
+    words = {**dict(earlier.words), **dict(latest.words)}
+    return Terms(
+        weights=tuple(weights.items()),
+        focus=tuple(focus.items()),
+        words=tuple((stem, words[stem]) for stem in weights if stem in words),
+    )
