@@ -43,4 +43,3 @@ def test_exact_rescoring_agrees_with_the_full_walk() -> None:
     budgeted = ArticleIndex(articles, settings=IndexSettings(posting_budget=50))
     for query in ("how long is the trial", "cash on delivery limit", "error E05 on my bed base"):
         assert budgeted.search(query, limit=1)[0] == full.search(query, limit=1)[0]
-
