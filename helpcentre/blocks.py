@@ -21,6 +21,8 @@ _TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
 _INCHES = re.compile(r"(\d)\s?[\"″]")
 # A paragraph this long is quoted a sentence or two at a time, not whole.
 LONG_PARAGRAPH_CHARS = 280
+# "see *Current offers and discounts*": words of another article's title, not of this one.
+_POINTER = re.compile(r"\b(?:see|read)\s+(?:our\s+)?\*[^*\n]+\*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class Block:
 class ArticleSection:
     heading: str
     blocks: tuple[Block, ...]
+
+
+def pointers_removed(body: str) -> str:
+    """The body without its pointers to other articles ("see *Tracking your order*")."""
+    return _POINTER.sub("", body)
 
 
 def cell_plain(text: str) -> str:

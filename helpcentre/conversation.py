@@ -19,13 +19,12 @@ they run on every message of the offline engine and give the model path its stan
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from helpcentre.blocks import TABLE, article_sections
+from helpcentre.blocks import TABLE, article_sections, pointers_removed
 from helpcentre.index import IndexedArticle
-from helpcentre.retrieval import article_indexed_get, article_share, articles_ranked
+from helpcentre.retrieval import article_indexed_get, article_share, articles_ranked, max_rarity, stem_rarity
 from helpcentre.smalltalk import SmallTalk, small_talk_read
 from helpcentre.terms import (
     SYNONYMS,
@@ -46,6 +45,8 @@ TOPIC_MAX_AGE = 3
 FOLLOW_UP_LINKED_SHARE = 0.5
 # A word of an article's title names it when at most this share of articles use it ("offers", not "order").
 NAME_MAX_ARTICLE_SHARE = 0.3
+# A word is rare when its rarity (IDF over the index's units) is at least this share of the rarest's.
+RARE_WORD_SHARE = 0.65
 CUSTOMER_ROLES = frozenset({"customer", "user", "visitor"})
 ASSISTANT_ROLES = frozenset({"assistant", "bot"})
 
@@ -134,13 +135,9 @@ class ArticleWords:
     focus: frozenset[str]  # the kinds of answer it holds: durations, prices, limits, distances
 
 
-# "see *Current offers and discounts*": words of another article's title, not of this one.
-_POINTER = re.compile(r"\b(?:see|read)\s+(?:our\s+)?\*[^*\n]+\*", re.IGNORECASE)
-
-
 @functools.lru_cache(maxsize=1024)
 def article_words(article: IndexedArticle) -> ArticleWords:
-    body = _POINTER.sub(" ", article.body)
+    body = pointers_removed(article.body)
     labels: set[str] = set()
     units: list[frozenset[str]] = []
     for section in article_sections(body):
@@ -179,8 +176,12 @@ class _Message:
         return bool(self.linked) and len(self.linked) >= FOLLOW_UP_LINKED_SHARE * len(self.meaningful)
 
 
-def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReading:
-    """Decide what ``message`` is in a conversation about ``state.key``, and what to look for."""
+def turn_read(*, message: str, state: TopicState, threshold: float, floor: float) -> TurnReading:
+    """Decide what ``message`` is in a conversation about ``state.key``, and what to look for.
+
+    ``threshold``: the score a message needs to be answered on its own; ``floor``: the lower
+    score that is enough when its rare words confirm the article (see :func:`_confirmed`).
+    """
     talk = small_talk_read(message)
     if talk.only:
         return TurnReading(kind=SMALL_TALK, question="", key=None, score=0.0, terms=Terms(), talk=talk)
@@ -203,19 +204,23 @@ def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReadi
         )
 
     if topic is None:
-        return reading(NEW_TOPIC, top_key, own) if top_score >= threshold else reading(UNKNOWN, None, own)
+        confident = top_score >= threshold or _confirmed(question, top_key, top_score, floor=floor)
+        return reading(NEW_TOPIC, top_key, own) if confident else reading(UNKNOWN, None, own)
     words = article_words(topic)
     # Numbers the article does not know (an order number, an amount) say nothing about the topic.
     meaningful = [stem for stem in content_stems(question) if not stem.isdigit() or stem in words.vocabulary]
     current = _Message(
         question=question,
         own=own,
-        carried=terms_carry(latest=own, earlier=state.terms),
+        # An elliptical message keeps asking what the last one asked ("and for the king?": a price).
+        carried=terms_carry(latest=own, earlier=state.terms, keep_focus=has_follow_up_cue(question) or not meaningful),
         meaningful=meaningful,
         linked=[stem for stem in meaningful if _known(stem, words.vocabulary)],
         ranked=ranked,
     )
     kind, key, terms, score = _decide(current, topic=topic, words=words, threshold=threshold)
+    if kind == UNKNOWN and _confirmed(question, top_key, top_score, floor=floor):
+        return reading(NEW_TOPIC, top_key, own)
     return reading(kind, key, terms, score)
 
 
@@ -247,10 +252,22 @@ def _decide(
     if leans_back:
         # "and how long does it take to make?" after a price: the earlier words find the article,
         # provided it knows most words of the message ("and tomorrow?" is still not a follow-up).
-        other = _contextual(message, threshold=threshold, besides="", focus=set(), known_share=FOLLOW_UP_LINKED_SHARE)
+        other = _contextual(message, threshold=threshold, known_share=FOLLOW_UP_LINKED_SHARE, below=topic.key)
         if other is not None:
             return FOLLOW_UP, other[0], carried, other[1]
     return UNKNOWN, None, message.own, None
+
+
+def _confirmed(question: str, key: str | None, score: float, *, floor: float) -> bool:
+    """Just under the threshold, but two of the message's rarest words stand in one sentence of the
+    article ("makes a grinding noise"): that is not a coincidence an off-topic message makes."""
+    article = article_indexed_get(key) if key and score >= floor else None
+    if article is None:
+        return False
+    cutoff = RARE_WORD_SHARE * max_rarity()
+    rare = [stem for stem in content_stems(question) if not stem.isdigit() and stem_rarity(stem) >= cutoff]
+    units = article_words(article).units
+    return len(rare) >= 2 and any(sum(stem in unit for stem in rare) >= 2 for unit in units)
 
 
 def _names_another(message: _Message, *, other_key: str | None, words: ArticleWords) -> bool:
@@ -279,12 +296,21 @@ def _in_one_part(stems: list[str], words: ArticleWords) -> bool:
 
 
 def _contextual(
-    message: _Message, *, threshold: float, besides: str, focus: set[str], known_share: float = 0.0
+    message: _Message,
+    *,
+    threshold: float,
+    besides: str = "",
+    focus: set[str] = frozenset(),  # type: ignore[assignment]
+    known_share: float = 0.0,
+    below: str = "",
 ) -> tuple[str, float] | None:
     """The best article for the message with the carried words, when it holds the kind of answer
-    asked for and knows at least ``known_share`` of the message's content words."""
+    asked for and knows at least ``known_share`` of the message's content words; ``besides`` is
+    never chosen, and nothing ranked below ``below`` is."""
     query = " ".join([message.question, *message.carried.carried_words(min_weight=0.25)])
     for key, score in articles_ranked(query, limit=3):
+        if key == below:
+            return None
         article = article_indexed_get(key)
         if score < threshold or key == besides or article is None:
             continue

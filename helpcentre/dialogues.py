@@ -158,18 +158,31 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def dialogues_summary_lines(*, report: DialogueReport, show_failures: bool = True) -> Sequence[str]:
-    """The report as text: the shares, then each failed turn with what was expected and what came."""
+def dialogues_summary_lines(
+    *, report: DialogueReport, show_failures: bool = True, show_answers: bool = False
+) -> Sequence[str]:
+    """The report as text: the shares, then each failed turn with what was expected and what came
+    (``show_answers``: every turn with the answer's text)."""
     lines = [f"{name:22} {value}" for name, value in report.as_dict().items()]
+    if show_answers:
+        lines += ["", "Every turn (dialogue: message -> expected; got):"]
+        for name, verdict in report.verdicts:
+            lines.append(f"{'  ' if verdict.ok else '✗ '}{name}: {verdict.turn.say!r} -> {verdict.turn.expect}")
+            lines.append(f"    {_got(verdict.outcome)}: " + verdict.outcome.text.replace("\n", "\n    "))
     failures = report.failures() if show_failures else []
     if failures:
         lines += ["", "Turns not right (dialogue: message -> expected; got):"]
     for name, verdict in failures:
-        outcome = verdict.outcome
-        got = "handed to a person" if outcome.handed_off and not outcome.text else ", ".join(outcome.cited_keys)
-        missing = [p.pattern for p in verdict.turn.facts if not p.search(outcome.text)]
+        missing = [p.pattern for p in verdict.turn.facts if not p.search(verdict.outcome.text)]
         lines.append(
-            f"  {name}: {verdict.turn.say!r} -> {verdict.turn.expect}; got {got or 'no citation'}"
+            f"  {name}: {verdict.turn.say!r} -> {verdict.turn.expect}; got {_got(verdict.outcome)}"
             + (f"; facts missing: {missing}" if missing else "")
         )
     return lines
+
+
+def _got(outcome: TurnOutcome) -> str:
+    if outcome.handed_off and not outcome.text:
+        return "handed to a person"
+    cited = ", ".join(outcome.cited_keys) or "no citation"
+    return f"{cited}, then handed to a person" if outcome.handed_off else cited

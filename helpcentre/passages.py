@@ -30,6 +30,7 @@ from helpcentre.blocks import (
     Block,
     article_sections,
     block_text,
+    pointers_removed,
     row_text,
 )
 from helpcentre.terms import Terms, focus_of_passage, terms_of, word_stems
@@ -37,10 +38,12 @@ from helpcentre.terms import Terms, focus_of_passage, terms_of, word_stems
 PASSAGE_MAX_CHARS = 650
 # A word of the article's title matches every part of it equally: it barely ranks them.
 TITLE_WORD_SHARE = 0.2
-# A section heading that names a question word counts for each part under it, at this share.
-HEADING_SHARE = 0.5
+# A section heading that names a question word counts for each part under it ("After dispatch").
+HEADING_SHARE = 1.0
+# On a tie, the part under a heading that names the question wins over one that merely mentions it.
+HEADING_TIE_BREAK = 0.05
 # The first cell of a table row names it ("E04", "Queen (78×60)").
-ROW_LABEL_BONUS = 1.5
+ROW_LABEL_BONUS = 2.0
 # Holding the kind of answer asked for is worth about one moderately rare word.
 FOCUS_WEIGHT = 3.0
 DETAIL_FOCUS = frozenset({"duration", "price", "limit", "distance"})
@@ -100,7 +103,12 @@ def answer_extract(
         stem: weight * (TITLE_WORD_SHARE if stem in title_stems else 1.0) * idf(stem) for stem, weight in terms.weights
     }
     scorer = _Scorer(weights=weights, focus=terms.focus_map(), follow_up=follow_up)
-    units = [unit for index, section in enumerate(sections) for unit in scorer.section_units(index, section)]
+    # Parts are scored without their pointers to other articles ("see *Returns, refunds and
+    # exchanges*" is not about returns), unless removing them changed the article's shape.
+    scored = article_sections(pointers_removed(body))
+    if _shape(scored) != _shape(sections):
+        scored = sections
+    units = [unit for index, section in enumerate(scored) for unit in scorer.section_units(index, section)]
     if shown:
         units = [replace(unit, score=unit.score * SHOWN_SHARE) if unit.section in shown else unit for unit in units]
     best = max(units, key=lambda unit: unit.score, default=None)
@@ -112,6 +120,10 @@ def answer_extract(
         return Extract(text=_fit(lines, max_chars), section=index, score=0.0)
     lines = _render(sections, best, units=units, scorer=scorer, follow_up=follow_up)
     return Extract(text=_fit(lines, max_chars), section=best.section, score=best.score)
+
+
+def _shape(sections: Sequence[ArticleSection]) -> list[tuple[int, ...]]:
+    return [tuple(len(block.items) + len(block.rows) for block in section.blocks) for section in sections]
 
 
 class _Scorer:
@@ -131,6 +143,7 @@ class _Scorer:
             for item, (text, extra) in enumerate(_unit_texts(block)):
                 stems = word_stems(text)
                 score = self.matched(stems) + HEADING_SHARE * self.matched((heading | extra) - stems)
+                score += HEADING_TIE_BREAK * self.matched(heading)
                 if block.kind == TABLE:
                     score += (ROW_LABEL_BONUS - 1.0) * self.matched(word_stems(block.rows[item][0]))
                 found = focus_of_passage(text) | ({"procedure"} if block.kind == LIST and block.ordered else set())

@@ -213,6 +213,10 @@ def article_share(stem: str) -> float:
     return loaded.index.article_count(stem) / max(1, len(loaded.articles))
 
 
+def max_rarity() -> float:
+    return knowledge_index_get().index.max_idf
+
+
 def stem_rarity(stem: str) -> float:
     """The inverse document frequency of a word stem over the index's units (unseen: the rarest)."""
     index = knowledge_index_get().index

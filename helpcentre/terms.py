@@ -25,6 +25,7 @@ GENERIC_WORDS = frozenset(
     does doing done much many long soon often lot much more less very really also else other another
     there here if then than only even now again sorry meant ask asked question questions happen happens
     try tried trying use using used way thing things sure well good great bit take takes taking took
+    work works worked working already
     extra additional available possible""".split()
 )
 # A few everyday words for what articles say in other words (each side is a stem).
@@ -179,18 +180,20 @@ def terms_of(text: str) -> Terms:
     return Terms(weights=tuple(weights.items()), focus=focus, words=tuple(words.items()))
 
 
-def terms_carry(*, latest: Terms, earlier: Terms, decay: float = 0.5, floor: float = 0.2) -> Terms:
+def terms_carry(
+    *, latest: Terms, earlier: Terms, keep_focus: bool = True, decay: float = 0.5, floor: float = 0.2
+) -> Terms:
     """The latest message's terms plus the earlier ones, faded by ``decay``; faded below ``floor``, dropped.
 
-    The earlier question's focus carries only when the latest has none ("and for the king?"
-    after "how much is the queen?" still asks for a price).
+    The earlier question's focus carries when ``keep_focus`` and the latest has none ("and for
+    the king?" after "how much is the queen?" still asks for a price).
     """
     weights = latest.weight_map()
     for stem, weight in earlier.weights:
         if weight * decay >= floor and stem not in weights:
             weights[stem] = weight * decay
     focus = latest.focus_map()
-    if not focus:
+    if not focus and keep_focus:
         focus = {name: weight * decay for name, weight in earlier.focus if weight * decay >= floor}
     words = {**dict(earlier.words), **dict(latest.words)}
     return Terms(

@@ -75,7 +75,8 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict()))
         else:
-            self.stdout.write("\n".join(dialogues_summary_lines(report=report)))
+            lines = dialogues_summary_lines(report=report, show_answers=options["verbosity"] >= 2)
+            self.stdout.write("\n".join(lines))
 
 
 def _published_articles() -> list[Any]:
