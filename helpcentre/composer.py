@@ -33,7 +33,6 @@ from helpcentre.retrieval import (
     article_indexed_get,
     confidence_threshold,
     knowledge_index_get,
-    prompt_floor,
     stem_rarity,
 )
 from helpcentre.smalltalk import small_talk_reply
@@ -100,18 +99,16 @@ def conversation_topic(*, history: Sequence[object]) -> TopicState:
 
 def _turn(message: str, state: TopicState) -> tuple[ComposedAnswer, TopicState]:
     loaded = knowledge_index_get()
-    return _turn_memo(
-        message, state, loaded.version, confidence_threshold(), prompt_floor(), settings.SUPPORTBOT_SHOP_NAME
-    )
+    return _turn_memo(message, state, loaded.version, confidence_threshold(), settings.SUPPORTBOT_SHOP_NAME)
 
 
 @functools.lru_cache(maxsize=4096)
 def _turn_memo(
-    message: str, state: TopicState, version: str, threshold: float, floor: float, shop: str
+    message: str, state: TopicState, version: str, threshold: float, shop: str
 ) -> tuple[ComposedAnswer, TopicState]:
     """One message read and answered; memoised so replaying a conversation costs no new search."""
     del version, shop  # part of the memo's key: a new help centre or shop name answers afresh
-    reading = turn_read(message=message, state=state, threshold=threshold, floor=floor)
+    reading = turn_read(message=message, state=state, threshold=threshold)
     if reading.kind == SMALL_TALK:
         answer = ComposedAnswer(text=small_talk_reply(talk=reading.talk), confident=True, kind=SMALL_TALK_KIND)
         return answer, TopicState(key=state.key, terms=state.terms, shown=state.shown, age=state.age + 1)

@@ -45,6 +45,12 @@ TOPIC_MAX_AGE = 3
 FOLLOW_UP_LINKED_SHARE = 0.5
 # A word of an article's title names it when at most this share of articles use it ("offers", not "order").
 NAME_MAX_ARTICLE_SHARE = 0.3
+# Earlier words count this much in a message that leans back ("and the king?"), and less beside
+# words of its own that do not ("what layers does it have?").
+CARRIED_WEIGHT = 0.5
+CARRIED_WEIGHT_BESIDE_OWN = 0.25
+# Just under the threshold, a message whose rare words confirm the article needs this share of it.
+CONFIRMED_SHARE = 0.8
 # A word is rare when its rarity (IDF over the index's units) is at least this share of the rarest's.
 RARE_WORD_SHARE = 0.65
 CUSTOMER_ROLES = frozenset({"customer", "user", "visitor"})
@@ -176,12 +182,13 @@ class _Message:
         return bool(self.linked) and len(self.linked) >= FOLLOW_UP_LINKED_SHARE * len(self.meaningful)
 
 
-def turn_read(*, message: str, state: TopicState, threshold: float, floor: float) -> TurnReading:
+def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReading:
     """Decide what ``message`` is in a conversation about ``state.key``, and what to look for.
 
-    ``threshold``: the score a message needs to be answered on its own; ``floor``: the lower
-    score that is enough when its rare words confirm the article (see :func:`_confirmed`).
+    ``threshold``: the score a message needs to be answered on its own (a little less when its
+    rare words confirm the article, see :func:`_confirmed`).
     """
+    floor = CONFIRMED_SHARE * threshold
     talk = small_talk_read(message)
     if talk.only:
         return TurnReading(kind=SMALL_TALK, question="", key=None, score=0.0, terms=Terms(), talk=talk)
@@ -209,11 +216,18 @@ def turn_read(*, message: str, state: TopicState, threshold: float, floor: float
     words = article_words(topic)
     # Numbers the article does not know (an order number, an amount) say nothing about the topic.
     meaningful = [stem for stem in content_stems(question) if not stem.isdigit() or stem in words.vocabulary]
+    elliptical = has_follow_up_cue(question) or not meaningful
     current = _Message(
         question=question,
         own=own,
-        # An elliptical message keeps asking what the last one asked ("and for the king?": a price).
-        carried=terms_carry(latest=own, earlier=state.terms, keep_focus=has_follow_up_cue(question) or not meaningful),
+        # An elliptical message keeps asking what the last one asked ("and for the king?": a price);
+        # words of its own make the earlier ones count for less ("what layers does it have?").
+        carried=terms_carry(
+            latest=own,
+            earlier=state.terms,
+            keep_focus=elliptical,
+            decay=CARRIED_WEIGHT if elliptical else CARRIED_WEIGHT_BESIDE_OWN,
+        ),
         meaningful=meaningful,
         linked=[stem for stem in meaningful if _known(stem, words.vocabulary)],
         ranked=ranked,

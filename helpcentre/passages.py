@@ -35,7 +35,8 @@ from helpcentre.blocks import (
 )
 from helpcentre.terms import Terms, focus_of_passage, terms_of, word_stems
 
-PASSAGE_MAX_CHARS = 650
+PASSAGE_MAX_CHARS = 750
+OPENING_SENTENCE_MAX_CHARS = 200
 # A word of the article's title matches every part of it equally: it barely ranks them.
 TITLE_WORD_SHARE = 0.2
 # A section heading that names a question word counts for each part under it ("After dispatch").
@@ -119,7 +120,21 @@ def answer_extract(
             lines += [("", False), *_section_lines(sections[1])]
         return Extract(text=_fit(lines, max_chars), section=index, score=0.0)
     lines = _render(sections, best, units=units, scorer=scorer, follow_up=follow_up)
+    if not follow_up and best.section > 0 and sections[best.section].blocks[best.block].kind != TABLE:
+        # A new question answered from deep in the article first hears what the article is about
+        # ("The Lullmoor Ortho is our firm orthopaedic mattress…", then who it is for).
+        lines = _opening_sentence(sections[0]) + lines
     return Extract(text=_fit(lines, max_chars), section=best.section, score=best.score)
+
+
+def _opening_sentence(lead: ArticleSection) -> list[_Line]:
+    first = lead.blocks[0] if lead.blocks and not lead.heading else None
+    if first is None or first.kind != PARAGRAPH or not first.items:
+        return []
+    sentence = first.items[0]
+    if sentence.endswith(":") or len(sentence) > OPENING_SENTENCE_MAX_CHARS:
+        return []
+    return [(sentence, False), ("", False)]
 
 
 def _shape(sections: Sequence[ArticleSection]) -> list[tuple[int, ...]]:

@@ -25,7 +25,7 @@ GENERIC_WORDS = frozenset(
     does doing done much many long soon often lot much more less very really also else other another
     there here if then than only even now again sorry meant ask asked question questions happen happens
     try tried trying use using used way thing things sure well good great bit take takes taking took
-    work works worked working already
+    work works worked working already before after during until till within
     extra additional available possible""".split()
 )
 # A few everyday words for what articles say in other words (each side is a stem).
@@ -57,6 +57,10 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "email": ("mail",),
     "open": ("opened",),
     "make": ("made",),
+    "cure": ("treatment", "medical"),
+    "heal": ("treatment", "medical"),
+    "minimum": ("least",),
+    "maximum": ("most",),
 }
 
 # What kind of answer the question wants, and how a passage shows it has one.
