@@ -52,6 +52,8 @@ DETAIL_FOCUS = frozenset({"duration", "price", "limit", "distance"})
 COMPANION_SHARE = 0.75
 # Parts of the opening section are preferred this much when a question does not follow up.
 LEAD_BONUS = 1.25
+# A word the customer wrote (or its close synonym) in a section's heading names that section.
+NAMED_SECTION_MIN_WEIGHT = 0.7
 # Sections already quoted, when the customer asks for something else.
 SHOWN_SHARE = 0.3
 # An opening this short (or one that points at steps) is followed by the section after it.
@@ -99,7 +101,8 @@ def answer_extract(
     sections = article_sections(body)
     if not sections:
         return Extract(text="", section=-1, score=0.0)
-    title_stems = word_stems(title)
+    # Codes stay telling even when the title lists them ("error codes E01 to E08").
+    title_stems = {stem for stem in word_stems(title) if not any(c.isdigit() for c in stem)}
     weights = {
         stem: weight * (TITLE_WORD_SHARE if stem in title_stems else 1.0) * idf(stem) for stem, weight in terms.weights
     }
@@ -113,6 +116,8 @@ def answer_extract(
     if shown:
         units = [replace(unit, score=unit.score * SHOWN_SHARE) if unit.section in shown else unit for unit in units]
     best = max(units, key=lambda unit: unit.score, default=None)
+    if best is not None and best.section == 0:
+        best = _section_named(scored, units, best=best, terms=terms, title_stems=title_stems)
     if best is None or best.score <= 0.0:
         index = _next_unshown(sections, shown) if shown else 0
         lines = _section_lines(sections[index])
@@ -135,6 +140,21 @@ def _opening_sentence(lead: ArticleSection) -> list[_Line]:
     if sentence.endswith(":") or len(sentence) > OPENING_SENTENCE_MAX_CHARS:
         return []
     return [(sentence, False), ("", False)]
+
+
+def _section_named(
+    sections: Sequence[ArticleSection], units: list[_Unit], *, best: _Unit, terms: Terms, title_stems: set[str]
+) -> _Unit:
+    """An opening that restates the problem ("…or makes a grinding noise, follow these steps")
+    gives way to a section whose heading names what the customer asked about ("Noise")."""
+    if sections[0].blocks[best.block].kind == TABLE:
+        return best
+    asked = {stem for stem, weight in terms.weights if weight >= NAMED_SECTION_MIN_WEIGHT} - title_stems
+    named = [index for index, section in enumerate(sections) if index and asked & word_stems(section.heading)]
+    candidates = [unit for unit in units if unit.section in named]
+    if not candidates:
+        return best
+    return max(candidates, key=lambda unit: unit.score)
 
 
 def _shape(sections: Sequence[ArticleSection]) -> list[tuple[int, ...]]:
