@@ -32,6 +32,7 @@ from helpcentre.terms import (
     content_stems,
     focus_of_passage,
     has_follow_up_cue,
+    starts_elliptical,
     terms_carry,
     terms_of,
     word_stems,
@@ -216,12 +217,12 @@ def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReadi
     words = article_words(topic)
     # Numbers the article does not know (an order number, an amount) say nothing about the topic.
     meaningful = [stem for stem in content_stems(question) if not stem.isdigit() or stem in words.vocabulary]
-    elliptical = has_follow_up_cue(question) or not meaningful
+    elliptical = starts_elliptical(question) or not meaningful
     current = _Message(
         question=question,
         own=own,
         # An elliptical message keeps asking what the last one asked ("and for the king?": a price);
-        # words of its own make the earlier ones count for less ("what layers does it have?").
+        # otherwise its own words make the earlier ones count for less ("what layers does it have?").
         carried=terms_carry(
             latest=own,
             earlier=state.terms,

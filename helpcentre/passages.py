@@ -54,6 +54,7 @@ COMPANION_SHARE = 0.75
 LEAD_BONUS = 1.25
 # A word the customer wrote (or its close synonym) in a section's heading names that section.
 NAMED_SECTION_MIN_WEIGHT = 0.7
+NAMED_SECTION_MAX_SHARE = 0.25
 # Sections already quoted, when the customer asks for something else.
 SHOWN_SHARE = 0.3
 # An opening this short (or one that points at steps) is followed by the section after it.
@@ -149,8 +150,21 @@ def _section_named(
     gives way to a section whose heading names what the customer asked about ("Noise")."""
     if sections[0].blocks[best.block].kind == TABLE:
         return best
-    asked = {stem for stem, weight in terms.weights if weight >= NAMED_SECTION_MIN_WEIGHT} - title_stems
-    named = [index for index, section in enumerate(sections) if index and asked & word_stems(section.heading)]
+    parts = [word_stems(text) for section in sections for block in section.blocks for text, _ in _unit_texts(block)]
+    asked = {
+        stem
+        for stem, weight in terms.weights
+        if weight >= NAMED_SECTION_MIN_WEIGHT
+        and stem not in title_stems
+        # "base" in every LiftBase article's parts names none of its sections
+        and sum(stem in part for part in parts) <= NAMED_SECTION_MAX_SHARE * len(parts)
+    }
+    named = [
+        index
+        for index, section in enumerate(sections)
+        # "Still not found?" is where the steps end, not where they start.
+        if index and asked & word_stems(section.heading) and not section.heading.lower().startswith("still")
+    ]
     candidates = [unit for unit in units if unit.section in named]
     if not candidates:
         return best

@@ -143,14 +143,17 @@ def wants_more(text: str) -> bool:
     return bool(_WANTS_MORE.search(text))
 
 
-def has_follow_up_cue(text: str) -> bool:
-    """Leans on the conversation: starts with "and"/"what about"/"also"..., or points back ("it", "that one")."""
+def starts_elliptical(text: str) -> bool:
+    """Starts like the second half of a question: "and for the king?", "what about the ortho?"."""
     words = text_words(text=text.replace("’", "'"))
-    if not words:
-        return False
-    if words[0] in {"and", "also", "or", "but", "so", "then"} or " ".join(words[:2]) in {"what about", "how about"}:
-        return True
-    return any(word in ANAPHORA for word in words)
+    return bool(words) and (
+        words[0] in {"and", "also", "or", "but", "so", "then"} or " ".join(words[:2]) in {"what about", "how about"}
+    )
+
+
+def has_follow_up_cue(text: str) -> bool:
+    """Leans on the conversation: starts elliptically, or points back ("it", "that one")."""
+    return starts_elliptical(text) or any(word in ANAPHORA for word in text_words(text=text.replace("’", "'")))
 
 
 @dataclass(frozen=True)
