@@ -29,6 +29,7 @@ from helpcentre.smalltalk import SmallTalk, small_talk_read
 from helpcentre.terms import (
     SYNONYMS,
     Terms,
+    asks_in_context,
     content_stems,
     focus_of_passage,
     has_follow_up_cue,
@@ -215,8 +216,9 @@ def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReadi
         confident = top_score >= threshold or _confirmed(question, top_key, top_score, floor=floor)
         return reading(NEW_TOPIC, top_key, own) if confident else reading(UNKNOWN, None, own)
     words = article_words(topic)
-    # Numbers the article does not know (an order number, an amount) say nothing about the topic.
-    meaningful = [stem for stem in content_stems(question) if not stem.isdigit() or stem in words.vocabulary]
+    # Numbers ("2+2", an order number, an amount) say nothing about the topic on their own; they
+    # still pick a table's row or column once the article is chosen.
+    meaningful = [stem for stem in content_stems(question) if not stem.isdigit()]
     elliptical = starts_elliptical(question) or not meaningful
     current = _Message(
         question=question,
@@ -247,7 +249,8 @@ def _decide(
     carried, question = message.carried, message.question
     if top_key == topic.key and (top_score >= threshold or message.linked):
         return FOLLOW_UP, topic.key, carried, None
-    if not message.meaningful:  # "how long does it take?", "what else can I try?"
+    if not message.meaningful and top_score < threshold and asks_in_context(question):
+        # "how long does it take?", "what else can I try?"
         wanted = set(message.own.focus_map())
         if wanted and not wanted <= words.focus:
             # The article has no duration (or price...) to give: the earlier question may find one that has.
@@ -275,14 +278,21 @@ def _decide(
 
 def _confirmed(question: str, key: str | None, score: float, *, floor: float) -> bool:
     """Just under the threshold, but two of the message's rarest words stand in one sentence of the
-    article ("makes a grinding noise"): that is not a coincidence an off-topic message makes."""
+    article ("makes a grinding noise"), or it names a code the article's table lists: that is not a
+    coincidence an off-topic message makes."""
     article = article_indexed_get(key) if key and score >= floor else None
     if article is None:
         return False
     cutoff = RARE_WORD_SHARE * max_rarity()
     rare = [stem for stem in content_stems(question) if not stem.isdigit() and stem_rarity(stem) >= cutoff]
-    units = article_words(article).units
-    return len(rare) >= 2 and any(sum(stem in unit for stem in rare) >= 2 for unit in units)
+    words = article_words(article)
+    if any(_is_code(stem) and stem in words.labels for stem in rare):
+        return True  # "E07 on the remote display": a code the article's table lists
+    return len(rare) >= 2 and any(sum(stem in unit for stem in rare) >= 2 for unit in words.units)
+
+
+def _is_code(stem: str) -> bool:
+    return any(c.isdigit() for c in stem) and any(c.isalpha() for c in stem)
 
 
 def _names_another(message: _Message, *, other_key: str | None, words: ArticleWords) -> bool:

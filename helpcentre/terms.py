@@ -60,6 +60,7 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "cure": ("treatment", "medical"),
     "heal": ("treatment", "medical"),
     "minimum": ("least",),
+    "cod": ("cash", "delivery"),
     "maximum": ("most",),
 }
 
@@ -92,7 +93,7 @@ _FOCUS_ANSWERS = {
         r"|\b(?:same|next) (?:day|working day)\b",
         re.IGNORECASE,
     ),
-    "price": re.compile(r"[₹$€£]\s?\d|\b\d+\s?%|\bfree\b|\bfee\b|\bcharge\b|\bcosts?\b|\bprice\b", re.IGNORECASE),
+    "price": re.compile(r"[₹$€£]\s?\d|\b\d+\s?%|\bfees?\b|\bcharges?\b|\bcosts?\b", re.IGNORECASE),
     "limit": re.compile(
         r"\bfrom \d+(?:\.\d+)? to \d+|\b(?:up to|at least|at most|minimum|maximum|limit)\b", re.IGNORECASE
     ),
@@ -136,6 +137,12 @@ _WANTS_MORE = re.compile(
     r"|\b(didn'?t|did not|doesn'?t|does not|hasn'?t|not) (help|work|fix|solve)|\balready (did|done|tried)\b",
     re.IGNORECASE,
 )
+
+
+def asks_in_context(text: str) -> bool:
+    """A question that only makes sense about something already said: "how much?", "how long will it
+    take?", "what should I do?", "what else?" (but not "what's 2+2?")."""
+    return bool(focus_of_question(text)) or has_follow_up_cue(text) or wants_more(text)
 
 
 def wants_more(text: str) -> bool:
