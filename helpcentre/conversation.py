@@ -265,7 +265,7 @@ def _decide(
         return FOLLOW_UP, topic.key, carried, None
     if top_score >= threshold:
         return NEW_TOPIC, top_key, carried if leans_back else message.own, None
-    if message.mostly_linked:
+    if message.linked and len(message.linked) == len(message.meaningful):
         return FOLLOW_UP, topic.key, carried, None
     if leans_back:
         # "and how long does it take to make?" after a price: the earlier words find the article,

@@ -25,7 +25,7 @@ GENERIC_WORDS = frozenset(
     does doing done much many long soon often lot much more less very really also else other another
     there here if then than only even now again sorry meant ask asked question questions happen happens
     try tried trying use using used way thing things sure well good great bit take takes taking took
-    work works worked working already before after during until till within
+    work works worked working already before after during until till within time meaning
     extra additional available possible""".split()
 )
 # A few everyday words for what articles say in other words (each side is a stem).
@@ -68,7 +68,7 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
 _FOCUS_QUESTIONS = {
     "duration": re.compile(
         r"\bhow (long|soon|quickly|fast|many (days|hours|minutes|weeks|nights|months|years))\b"
-        r"|\bwhen (will|do|does|can|would|should)\b|\b(until|till)\b|\bdeadline\b|\btime\b",
+        r"|\bwhen (will|do|does|can|would|should)\b|\b(until|till)\b|\bdeadline\b",
         re.IGNORECASE,
     ),
     "price": re.compile(
@@ -82,6 +82,7 @@ _FOCUS_QUESTIONS = {
     "distance": re.compile(r"\bhow (close|far|near)\b|\bdistance\b|\brange\b", re.IGNORECASE),
     "procedure": re.compile(
         r"\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\bsteps?\b|\bprocess\b|\bprocedure\b"
+        r"|\bhow does (it|that|this) work\b"
         r"|\bwhat (should|do|can) (i|we) do\b",
         re.IGNORECASE,
     ),
@@ -141,8 +142,8 @@ _WANTS_MORE = re.compile(
 
 def asks_in_context(text: str) -> bool:
     """A question that only makes sense about something already said: "how much?", "how long will it
-    take?", "what should I do?", "what else?" (but not "what's 2+2?")."""
-    return bool(focus_of_question(text)) or has_follow_up_cue(text) or wants_more(text)
+    take?", "what should I do?", "and?", "what else?" (but not "what's 2+2?" nor "what time is it?")."""
+    return bool(focus_of_question(text)) or starts_elliptical(text) or wants_more(text)
 
 
 def wants_more(text: str) -> bool:
