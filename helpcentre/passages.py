@@ -116,6 +116,9 @@ def answer_extract(
     units = [unit for index, section in enumerate(scored) for unit in scorer.section_units(index, section)]
     if shown:
         units = [replace(unit, score=unit.score * SHOWN_SHARE) if unit.section in shown else unit for unit in units]
+    elif not follow_up and not _says_more_than_title(scored, weights=weights, title_stems=title_stems):
+        # "how much does a mattress cost?" asks what the whole article is about: its opening answers.
+        units = [unit for unit in units if unit.section == 0] or units
     best = max(units, key=lambda unit: unit.score, default=None)
     if best is not None and best.section == 0:
         best = _section_named(scored, units, best=best, terms=terms, title_stems=title_stems)
@@ -141,6 +144,22 @@ def _opening_sentence(lead: ArticleSection) -> list[_Line]:
     if sentence.endswith(":") or len(sentence) > OPENING_SENTENCE_MAX_CHARS:
         return []
     return [(sentence, False), ("", False)]
+
+
+def _says_more_than_title(
+    sections: Sequence[ArticleSection], *, weights: dict[str, float], title_stems: set[str]
+) -> bool:
+    """Whether a word of the question beyond the article's title appears anywhere in it."""
+    distinct = {stem for stem, weight in weights.items() if weight > 0 and stem not in title_stems}
+    if not distinct:
+        return False
+    for section in sections:
+        if distinct & word_stems(section.heading):
+            return True
+        for block in section.blocks:
+            if any(distinct & (word_stems(text) | extra) for text, extra in _unit_texts(block)):
+                return True
+    return False
 
 
 def _section_named(
