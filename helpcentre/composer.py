@@ -30,9 +30,11 @@ from helpcentre.conversation import (
 from helpcentre.passages import answer_extract
 from helpcentre.retrieval import (
     Citation,
+    Passage,
     article_indexed_get,
     confidence_threshold,
     knowledge_index_get,
+    retrieve_for_prompt,
     stem_rarity,
 )
 from helpcentre.smalltalk import small_talk_reply
@@ -54,7 +56,8 @@ class ComposedAnswer:
     ``kind``: ``answer`` (cited), ``small_talk`` (a greeting, thanks or goodbye answered with a
     fixed line: not a miss) or ``not_sure`` (an abstention). ``confident`` is False only for
     ``not_sure``. ``question`` is the message as a standalone question (with the words a
-    follow-up carried over); ``follow_up_of`` the article a follow-up was resolved against.
+    follow-up carried over, in brackets); ``stands_alone`` whether it needed none;
+    ``follow_up_of`` the article a follow-up was resolved against.
     """
 
     text: str
@@ -65,6 +68,7 @@ class ComposedAnswer:
     kind: str = NOT_SURE
     question: str = ""
     follow_up_of: str | None = None
+    stands_alone: bool = True
 
     @property
     def small_talk(self) -> bool:
@@ -80,6 +84,21 @@ def compose_answer(question: str, *, history: Sequence[object] = ()) -> Composed
     """
     state = conversation_topic(history=history)
     return _turn(question, state)[0]
+
+
+def conversation_passages(question: str, *, history: Sequence[object] = (), limit: int = 3) -> list[Passage]:
+    """Help-centre passages for a model's prompt, read in the conversation: a follow-up's article
+    first, with the part that answers it, then the best others for the standalone question."""
+    composed = compose_answer(question, history=history)
+    if composed.kind == SMALL_TALK_KIND:
+        return []
+    first = []
+    if composed.kind == ANSWER and composed.citations:
+        cited = composed.citations[0]
+        first = [Passage(key=cited.key, title=cited.title, url=cited.url, text=composed.text, score=composed.score)]
+    taken = {passage.key for passage in first}
+    others = retrieve_for_prompt(composed.question or question, limit=limit)
+    return (first + [passage for passage in others if passage.key not in taken])[:limit]
 
 
 def conversation_topic(*, history: Sequence[object]) -> TopicState:
@@ -135,6 +154,7 @@ def _turn_memo(
         kind=ANSWER,
         question=reading.standalone_question,
         follow_up_of=article.key if follow_up else None,
+        stands_alone=reading.stands_alone,
     )
     return answer, topic_after(state=state, reading=reading, section=extract.section)
 
@@ -147,4 +167,5 @@ def _not_sure(reading: TurnReading) -> ComposedAnswer:
         score=reading.score,
         kind=NOT_SURE,
         question=reading.standalone_question,
+        stands_alone=reading.stands_alone,
     )

@@ -89,11 +89,16 @@ class TurnReading:
     top_key: str | None = None  # the best article for the message on its own, whatever was decided
 
     @property
+    def stands_alone(self) -> bool:
+        """Whether the message means the same without the conversation (nothing was carried over)."""
+        return self.kind != FOLLOW_UP and not self.terms.carried_words()
+
+    @property
     def standalone_question(self) -> str:
         """The message as a question that stands alone: its own words, then the carried ones."""
         carried = self.terms.carried_words(min_weight=0.25)
         own = self.question.strip()
-        return f"{own} ({' '.join(carried)})" if carried and self.kind == FOLLOW_UP else own
+        return f"{own} ({' '.join(carried)})" if carried else own
 
 
 def history_turns(history: Iterable[object]) -> list[HistoryTurn]:
@@ -266,6 +271,10 @@ def _decide(
     if top_score >= threshold:
         return NEW_TOPIC, top_key, carried if leans_back else message.own, None
     if message.linked and len(message.linked) == len(message.meaningful):
+        return FOLLOW_UP, topic.key, carried, None
+    wanted = set(message.own.focus_map())
+    if message.mostly_linked and wanted and wanted <= words.focus:
+        # "how long do I hold the button?" about the recalibration steps: a duration the article has.
         return FOLLOW_UP, topic.key, carried, None
     if leans_back:
         # "and how long does it take to make?" after a price: the earlier words find the article,
