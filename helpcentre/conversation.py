@@ -47,6 +47,8 @@ TOPIC_MAX_AGE = 3
 FOLLOW_UP_LINKED_SHARE = 0.5
 # A word of an article's title names it when at most this share of articles use it ("offers", not "order").
 NAME_MAX_ARTICLE_SHARE = 0.3
+# The share of a message's words (by rarity) that one part of the article must hold to be asked about.
+ONE_PART_SHARE = 0.6
 # Earlier words count this much in a message that leans back ("and the king?"), and less beside
 # words of its own that do not ("what layers does it have?").
 CARRIED_WEIGHT = 0.5
@@ -325,8 +327,16 @@ def _few_articles(stem: str) -> bool:
 
 
 def _in_one_part(stems: list[str], words: ArticleWords) -> bool:
-    """Every word of the message in one sentence, item or row of the article: a question about its detail."""
-    return bool(stems) and any(all(_known(stem, unit) for stem in stems) for unit in words.units)
+    """The message's words, weighted by rarity, mostly in one sentence, item or row of the article:
+    a question about its detail ("can I wash the cover?", "how long do you hold unconfirmed orders?")."""
+    if not stems:
+        return False
+    rarity = {stem: stem_rarity(stem) for stem in stems}
+    total = sum(rarity.values())
+    return any(
+        sum(weight for stem, weight in rarity.items() if _known(stem, unit)) >= ONE_PART_SHARE * total
+        for unit in words.units
+    )
 
 
 def _contextual(

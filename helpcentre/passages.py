@@ -43,6 +43,8 @@ TITLE_WORD_SHARE = 0.2
 HEADING_SHARE = 1.0
 # On a tie, the part under a heading that names the question wins over one that merely mentions it.
 HEADING_TIE_BREAK = 0.05
+# A code ("E04", "LM-482913") names one thing exactly: it outweighs everyday words.
+CODE_WEIGHT = 2.0
 # The first cell of a table row names it ("E04", "Queen (78×60)").
 ROW_LABEL_BONUS = 2.0
 # Holding the kind of answer asked for is worth about one moderately rare word.
@@ -105,7 +107,8 @@ def answer_extract(
     # Codes stay telling even when the title lists them ("error codes E01 to E08").
     title_stems = {stem for stem in word_stems(title) if not any(c.isdigit() for c in stem)}
     weights = {
-        stem: weight * (TITLE_WORD_SHARE if stem in title_stems else 1.0) * idf(stem) for stem, weight in terms.weights
+        stem: weight * (TITLE_WORD_SHARE if stem in title_stems else CODE_WEIGHT if _is_code(stem) else 1.0) * idf(stem)
+        for stem, weight in terms.weights
     }
     scorer = _Scorer(weights=weights, focus=terms.focus_map(), follow_up=follow_up)
     # Parts are scored without their pointers to other articles ("see *Returns, refunds and
@@ -116,7 +119,7 @@ def answer_extract(
     units = [unit for index, section in enumerate(scored) for unit in scorer.section_units(index, section)]
     if shown:
         units = [replace(unit, score=unit.score * SHOWN_SHARE) if unit.section in shown else unit for unit in units]
-    elif not follow_up and not _says_more_than_title(scored, weights=weights, title_stems=title_stems):
+    elif not follow_up and not _says_more_than_title(scored, terms=terms, title_stems=title_stems):
         # "how much does a mattress cost?" asks what the whole article is about: its opening answers.
         units = [unit for unit in units if unit.section == 0] or units
     best = max(units, key=lambda unit: unit.score, default=None)
@@ -146,11 +149,13 @@ def _opening_sentence(lead: ArticleSection) -> list[_Line]:
     return [(sentence, False), ("", False)]
 
 
-def _says_more_than_title(
-    sections: Sequence[ArticleSection], *, weights: dict[str, float], title_stems: set[str]
-) -> bool:
-    """Whether a word of the question beyond the article's title appears anywhere in it."""
-    distinct = {stem for stem, weight in weights.items() if weight > 0 and stem not in title_stems}
+def _is_code(stem: str) -> bool:
+    return any(c.isdigit() for c in stem) and any(c.isalpha() for c in stem)
+
+
+def _says_more_than_title(sections: Sequence[ArticleSection], *, terms: Terms, title_stems: set[str]) -> bool:
+    """Whether a word the customer wrote, beyond the article's title, appears anywhere in it."""
+    distinct = {stem for stem, weight in terms.weights if weight >= 1.0 and stem not in title_stems}
     if not distinct:
         return False
     for section in sections:
