@@ -17,6 +17,7 @@ Nothing matching: the article's opening, or for a follow-up the next section not
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -101,7 +102,8 @@ def answer_extract(
     ``shown``: sections quoted earlier that the customer wants to get past ("what else can I
     try?"); they count for little, and with nothing matching the next one not shown is quoted.
     """
-    sections = article_sections(body)
+    parts = _article_parts(body)
+    sections = parts.sections
     if not sections:
         return Extract(text="", section=-1, score=0.0)
     # Codes stay telling even when the title lists them ("error codes E01 to E08").
@@ -111,20 +113,15 @@ def answer_extract(
         for stem, weight in terms.weights
     }
     scorer = _Scorer(weights=weights, focus=terms.focus_map(), follow_up=follow_up)
-    # Parts are scored without their pointers to other articles ("see *Returns, refunds and
-    # exchanges*" is not about returns), unless removing them changed the article's shape.
-    scored = article_sections(pointers_removed(body))
-    if _shape(scored) != _shape(sections):
-        scored = sections
-    units = [unit for index, section in enumerate(scored) for unit in scorer.section_units(index, section)]
+    units = [scorer.unit(part) for part in parts.parts]
     if shown:
         units = [replace(unit, score=unit.score * SHOWN_SHARE) if unit.section in shown else unit for unit in units]
-    elif not follow_up and not _says_more_than_title(scored, terms=terms, title_stems=title_stems):
+    elif not follow_up and not _says_more_than_title(parts, terms=terms, title_stems=title_stems):
         # "how much does a mattress cost?" asks what the whole article is about: its opening answers.
         units = [unit for unit in units if unit.section == 0] or units
     best = max(units, key=lambda unit: unit.score, default=None)
     if best is not None and best.section == 0:
-        best = _section_named(scored, units, best=best, terms=terms, title_stems=title_stems)
+        best = _section_named(parts, units, best=best, terms=terms, title_stems=title_stems)
     if best is None or best.score <= 0.0:
         index = _next_unshown(sections, shown) if shown else 0
         lines = _section_lines(sections[index])
@@ -153,41 +150,32 @@ def _is_code(stem: str) -> bool:
     return any(c.isdigit() for c in stem) and any(c.isalpha() for c in stem)
 
 
-def _says_more_than_title(sections: Sequence[ArticleSection], *, terms: Terms, title_stems: set[str]) -> bool:
+def _says_more_than_title(parts: _ArticleParts, *, terms: Terms, title_stems: set[str]) -> bool:
     """Whether a word the customer wrote, beyond the article's title, appears anywhere in it."""
     distinct = {stem for stem, weight in terms.weights if weight >= 1.0 and stem not in title_stems}
-    if not distinct:
-        return False
-    for section in sections:
-        if distinct & word_stems(section.heading):
-            return True
-        for block in section.blocks:
-            if any(distinct & (word_stems(text) | extra) for text, extra in _unit_texts(block)):
-                return True
-    return False
+    return bool(distinct) and any(distinct & (part.stems | part.extra | part.heading) for part in parts.parts)
 
 
 def _section_named(
-    sections: Sequence[ArticleSection], units: list[_Unit], *, best: _Unit, terms: Terms, title_stems: set[str]
+    parts: _ArticleParts, units: list[_Unit], *, best: _Unit, terms: Terms, title_stems: set[str]
 ) -> _Unit:
     """An opening that restates the problem ("…or makes a grinding noise, follow these steps")
     gives way to a section whose heading names what the customer asked about ("Noise")."""
-    if sections[0].blocks[best.block].kind == TABLE:
+    if parts.sections[0].blocks[best.block].kind == TABLE:
         return best
-    parts = [word_stems(text) for section in sections for block in section.blocks for text, _ in _unit_texts(block)]
     asked = {
         stem
         for stem, weight in terms.weights
         if weight >= NAMED_SECTION_MIN_WEIGHT
         and stem not in title_stems
         # "base" in every LiftBase article's parts names none of its sections
-        and sum(stem in part for part in parts) <= NAMED_SECTION_MAX_SHARE * len(parts)
+        and sum(stem in part.stems for part in parts.parts) <= NAMED_SECTION_MAX_SHARE * len(parts.parts)
     }
     named = [
         index
-        for index, section in enumerate(sections)
+        for index, section in enumerate(parts.sections)
         # "Still not found?" is where the steps end, not where they start.
-        if index and asked & word_stems(section.heading) and not section.heading.lower().startswith("still")
+        if index and asked & parts.headings[index] and not section.heading.lower().startswith("still")
     ]
     candidates = [unit for unit in units if unit.section in named]
     if not candidates:
@@ -199,30 +187,74 @@ def _shape(sections: Sequence[ArticleSection]) -> list[tuple[int, ...]]:
     return [tuple(len(block.items) + len(block.rows) for block in section.blocks) for section in sections]
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One scored part (sentence, list item, table row) and everything scoring needs about it."""
+
+    section: int
+    block: int
+    item: int
+    stems: frozenset[str]
+    extra: frozenset[str]  # a table's header: describes the row without being in it
+    heading: frozenset[str]
+    label: frozenset[str]  # a table row's first cell
+    focus: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _ArticleParts:
+    sections: tuple[ArticleSection, ...]  # as written, for quoting
+    parts: tuple[_Part, ...]  # scored without pointers to other articles
+    headings: tuple[frozenset[str], ...]
+
+
+@functools.lru_cache(maxsize=2048)
+def _article_parts(body: str) -> _ArticleParts:
+    """An article read once for scoring: each part's stems and kinds of answer, cached by body."""
+    sections = article_sections(body)
+    # Parts are scored without their pointers to other articles ("see *Returns, refunds and
+    # exchanges*" is not about returns), unless removing them changed the article's shape.
+    scored = article_sections(pointers_removed(body))
+    if _shape(scored) != _shape(sections):
+        scored = sections
+    headings = tuple(frozenset(word_stems(section.heading)) for section in scored)
+    parts = []
+    for index, section in enumerate(scored):
+        for number, block in enumerate(section.blocks):
+            for item, (text, extra) in enumerate(_unit_texts(block)):
+                ordered = {"procedure"} if block.kind == LIST and block.ordered else set()
+                parts.append(
+                    _Part(
+                        section=index,
+                        block=number,
+                        item=item,
+                        stems=frozenset(word_stems(text)),
+                        extra=frozenset(extra),
+                        heading=headings[index],
+                        label=frozenset(word_stems(block.rows[item][0])) if block.kind == TABLE else frozenset(),
+                        focus=frozenset(focus_of_passage(text) | ordered),
+                    )
+                )
+    return _ArticleParts(sections=sections, parts=tuple(parts), headings=headings)
+
+
 class _Scorer:
     def __init__(self, *, weights: dict[str, float], focus: dict[str, float], follow_up: bool):
         self.weights = weights
         self.focus = focus
         self.follow_up = follow_up
 
-    def matched(self, stems: set[str]) -> float:
+    def matched(self, stems: set[str] | frozenset[str]) -> float:
         return sum(weight for stem, weight in self.weights.items() if stem in stems)
 
-    def section_units(self, index: int, section: ArticleSection) -> list[_Unit]:
-        heading = word_stems(section.heading)
-        lead = LEAD_BONUS if index == 0 and not self.follow_up else 1.0
-        units = []
-        for number, block in enumerate(section.blocks):
-            for item, (text, extra) in enumerate(_unit_texts(block)):
-                stems = word_stems(text)
-                score = self.matched(stems) + HEADING_SHARE * self.matched((heading | extra) - stems)
-                score += HEADING_TIE_BREAK * self.matched(heading)
-                if block.kind == TABLE:
-                    score += (ROW_LABEL_BONUS - 1.0) * self.matched(word_stems(block.rows[item][0]))
-                found = focus_of_passage(text) | ({"procedure"} if block.kind == LIST and block.ordered else set())
-                score += FOCUS_WEIGHT * sum(weight for name, weight in self.focus.items() if name in found)
-                units.append(_Unit(section=index, block=number, item=item, score=score * lead))
-        return units
+    def unit(self, part: _Part) -> _Unit:
+        score = self.matched(part.stems) + HEADING_SHARE * self.matched((part.heading | part.extra) - part.stems)
+        score += HEADING_TIE_BREAK * self.matched(part.heading)
+        if part.label:
+            score += (ROW_LABEL_BONUS - 1.0) * self.matched(part.label)
+        score += FOCUS_WEIGHT * sum(weight for name, weight in self.focus.items() if name in part.focus)
+        lead = LEAD_BONUS if part.section == 0 and not self.follow_up else 1.0
+        return _Unit(section=part.section, block=part.block, item=part.item, score=score * lead)
 
 
 def _unit_texts(block: Block) -> list[tuple[str, set[str]]]:
