@@ -43,6 +43,10 @@ class ArticleSection:
     blocks: tuple[Block, ...]
 
 
+def has_pointers(body: str) -> bool:
+    return _POINTER.search(body) is not None
+
+
 def pointers_removed(body: str) -> str:
     """The body without its pointers to other articles ("see *Tracking your order*")."""
     return _POINTER.sub("", body)

@@ -31,6 +31,7 @@ from helpcentre.blocks import (
     Block,
     article_sections,
     block_text,
+    has_pointers,
     pointers_removed,
     row_text,
 )
@@ -198,7 +199,8 @@ class _Part:
     extra: frozenset[str]  # a table's header: describes the row without being in it
     heading: frozenset[str]
     label: frozenset[str]  # a table row's first cell
-    focus: frozenset[str]
+    text: str  # read for the kinds of answer it holds only when a question asks for one
+    steps: bool  # an item of a numbered list
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ def _article_parts(body: str) -> _ArticleParts:
     sections = article_sections(body)
     # Parts are scored without their pointers to other articles ("see *Returns, refunds and
     # exchanges*" is not about returns), unless removing them changed the article's shape.
-    scored = article_sections(pointers_removed(body))
+    scored = article_sections(pointers_removed(body)) if has_pointers(body) else sections
     if _shape(scored) != _shape(sections):
         scored = sections
     headings = tuple(frozenset(word_stems(section.heading)) for section in scored)
@@ -222,7 +224,6 @@ def _article_parts(body: str) -> _ArticleParts:
     for index, section in enumerate(scored):
         for number, block in enumerate(section.blocks):
             for item, (text, extra) in enumerate(_unit_texts(block)):
-                ordered = {"procedure"} if block.kind == LIST and block.ordered else set()
                 parts.append(
                     _Part(
                         section=index,
@@ -232,7 +233,8 @@ def _article_parts(body: str) -> _ArticleParts:
                         extra=frozenset(extra),
                         heading=headings[index],
                         label=frozenset(word_stems(block.rows[item][0])) if block.kind == TABLE else frozenset(),
-                        focus=frozenset(focus_of_passage(text) | ordered),
+                        text=text,
+                        steps=block.kind == LIST and block.ordered,
                     )
                 )
     return _ArticleParts(sections=sections, parts=tuple(parts), headings=headings)
@@ -252,7 +254,9 @@ class _Scorer:
         score += HEADING_TIE_BREAK * self.matched(part.heading)
         if part.label:
             score += (ROW_LABEL_BONUS - 1.0) * self.matched(part.label)
-        score += FOCUS_WEIGHT * sum(weight for name, weight in self.focus.items() if name in part.focus)
+        if self.focus:
+            found = focus_of_passage(part.text) | ({"procedure"} if part.steps else set())
+            score += FOCUS_WEIGHT * sum(weight for name, weight in self.focus.items() if name in found)
         lead = LEAD_BONUS if part.section == 0 and not self.follow_up else 1.0
         return _Unit(section=part.section, block=part.block, item=part.item, score=score * lead)
 

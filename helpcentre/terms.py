@@ -7,6 +7,7 @@ help-centre search page. Plain rules, no model: they run on every message.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -107,6 +108,7 @@ def focus_of_question(text: str) -> frozenset[str]:
     return frozenset(name for name, pattern in _FOCUS_QUESTIONS.items() if pattern.search(text))
 
 
+@functools.lru_cache(maxsize=16_384)
 def focus_of_passage(text: str) -> frozenset[str]:
     return frozenset(name for name, pattern in _FOCUS_ANSWERS.items() if pattern.search(text))
 
