@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import screenshot_save
+from tests.browser.widget import FIRST_ANSWER_TIMEOUT_MS, widget_ask, widget_open
 
 # Each test starts the product under daphne and drives Chromium.
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -53,4 +54,40 @@ def test_a_question_on_an_article_page_is_answered_with_that_article_as_context(
 
     page.get_by_role("button", name="Chat with us", exact=True).click()
     assert page.get_by_role("dialog", name="Chat with us").is_visible()  # the chat widget opens
+    assert watch.page_errors == [] and watch.console_errors == []
+
+
+def _answer_after(page, text: str) -> str:
+    """Ask in the widget and return the text of the answer stored for it (not an earlier one)."""
+    answers = page.locator(".msg.assistant[data-seq]")
+    before = answers.count()
+    widget_ask(page, text)
+    page.wait_for_function(
+        "n => window.__supportbotWidget.shadowRoot.querySelectorAll('.msg.assistant[data-seq]').length > n",
+        arg=before,
+        timeout=FIRST_ANSWER_TIMEOUT_MS,
+    )
+    return answers.nth(before).locator(".body").text_content() or ""
+
+
+def test_the_demo_shops_examples_get_the_answers_they_promise_in_the_widget(product_start, browser_context_new):
+    product = product_start(SUPPORTBOT_OFFLINE_WORD_DELAY_MS="0")
+    page, watch = browser_context_new(local_origins={product.url})
+    page.goto(f"{product.url}/")
+    hint = page.locator(".hint").text_content() or ""
+    assert "my LiftBase shows E04 and I already tried unplugging it" in hint
+    widget_open(page)
+
+    greeting = _answer_after(page, "hello there")
+    assert greeting.startswith("Hello!") and "not sure" not in greeting
+    e04 = _answer_after(page, "my LiftBase shows E04 and I already tried unplugging it")
+    assert "E04 — Meaning: Position sensor lost" in e04 and "Press and hold FLAT on the remote for 10 seconds" in e04
+    assert "Read more" not in e04  # the citation is shown once, as the link under the answer
+    cites = page.locator(".msg.assistant[data-seq]").last.locator(".cites a")
+    assert cites.count() == 1 and cites.first.text_content() == "LiftBase: error codes E01 to E08"
+    off_topic = _answer_after(page, "what's the weather tomorrow?")
+    assert "not sure" in off_topic and "E04" not in off_topic
+    trial = _answer_after(page, "how long is the trial?")
+    assert "100 nights" in trial
+    screenshot_save(page, "widget-conversation")
     assert watch.page_errors == [] and watch.console_errors == []
