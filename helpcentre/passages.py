@@ -45,6 +45,9 @@ TITLE_WORD_SHARE = 0.2
 HEADING_SHARE = 1.0
 # On a tie, the part under a heading that names the question wins over one that merely mentions it.
 HEADING_TIE_BREAK = 0.05
+# A word the customer wrote now (or its synonym), as opposed to one carried from earlier turns.
+OWN_WORD_MIN_WEIGHT = 0.7
+CARRIED_MAX_SHARE = 0.5
 # A code ("E04", "LM-482913") names one thing exactly: it outweighs everyday words.
 CODE_WEIGHT = 2.0
 # The first cell of a table row names it ("E04", "Queen (78×60)").
@@ -109,10 +112,15 @@ def answer_extract(
         return Extract(text="", section=-1, score=0.0)
     # Codes stay telling even when the title lists them ("error codes E01 to E08").
     title_stems = {stem for stem in word_stems(title) if not any(c.isdigit() for c in stem)}
-    weights = {
-        stem: weight * (TITLE_WORD_SHARE if stem in title_stems else CODE_WEIGHT if _is_code(stem) else 1.0) * idf(stem)
-        for stem, weight in terms.weights
-    }
+    weights = _carried_capped(
+        {
+            stem: weight
+            * (TITLE_WORD_SHARE if stem in title_stems else CODE_WEIGHT if _is_code(stem) else 1.0)
+            * idf(stem)
+            for stem, weight in terms.weights
+        },
+        own={stem for stem, weight in terms.weights if weight >= OWN_WORD_MIN_WEIGHT},
+    )
     scorer = _Scorer(weights=weights, focus=terms.focus_map(), follow_up=follow_up)
     units = [scorer.unit(part) for part in parts.parts]
     if shown:
@@ -145,6 +153,17 @@ def _opening_sentence(lead: ArticleSection) -> list[_Line]:
     if sentence.endswith(":") or len(sentence) > OPENING_SENTENCE_MAX_CHARS:
         return []
     return [(sentence, False), ("", False)]
+
+
+def _carried_capped(weights: dict[str, float], *, own: set[str]) -> dict[str, float]:
+    """Words carried from earlier turns may tip a choice, not make it: together they weigh at most
+    half of what the message's own words do ("can I get compensation?" after "held at hub")."""
+    own_total = sum(weight for stem, weight in weights.items() if stem in own)
+    carried_total = sum(weight for stem, weight in weights.items() if stem not in own)
+    if not own_total or carried_total <= CARRIED_MAX_SHARE * own_total:
+        return weights
+    scale = CARRIED_MAX_SHARE * own_total / carried_total
+    return {stem: weight if stem in own else weight * scale for stem, weight in weights.items()}
 
 
 def _is_code(stem: str) -> bool:

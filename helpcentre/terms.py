@@ -154,10 +154,12 @@ def wants_more(text: str) -> bool:
 
 
 def starts_elliptical(text: str) -> bool:
-    """Starts like the second half of a question: "and for the king?", "what about the ortho?"."""
+    """Starts like the second half of a question: "and for the king?", "what about the ortho?",
+    "what if I lost the box?"."""
     words = text_words(text=text.replace("’", "'"))
     return bool(words) and (
-        words[0] in {"and", "also", "or", "but", "so", "then"} or " ".join(words[:2]) in {"what about", "how about"}
+        words[0] in {"and", "also", "or", "but", "so", "then"}
+        or " ".join(words[:2]) in {"what about", "how about", "what if"}
     )
 
 
