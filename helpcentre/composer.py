@@ -44,6 +44,10 @@ NOT_SURE_TEXT = (
     "I'm not sure I can answer that from our help centre. Could you rephrase your question? "
     'If you would rather talk to someone, write "talk to a person" and I\'ll connect you with our team.'
 )
+ARTICLE_EXHAUSTED_TEXT = (
+    "I'm not sure what else to suggest: that is everything our help centre has on this. "
+    'Write "talk to a person" and I\'ll connect you with our team.'
+)
 ANSWER, SMALL_TALK_KIND, NOT_SURE = "answer", "small_talk", "not_sure"
 # Earlier customer messages read again to find the topic; older ones no longer matter.
 REPLAYED_TURNS = 6
@@ -133,7 +137,7 @@ def _turn_memo(
         return answer, TopicState(key=state.key, terms=state.terms, shown=state.shown, age=state.age + 1)
     article = article_indexed_get(reading.key) if reading.key else None
     if article is None:
-        return _not_sure(reading), topic_after(state=state, reading=reading, section=-1)
+        return _not_sure(reading), topic_after(state=state, reading=reading, sections=())
     follow_up = reading.kind == FOLLOW_UP
     extract = answer_extract(
         body=article.body,
@@ -144,7 +148,9 @@ def _turn_memo(
         shown=state.shown if follow_up and wants_more(reading.question) else (),
     )
     if not extract.text:
-        return _not_sure(reading), topic_after(state=state, reading=reading, section=-1)
+        # A follow-up asked for more and the article has nothing left: say so, and where help is.
+        text = ARTICLE_EXHAUSTED_TEXT if follow_up else NOT_SURE_TEXT
+        return _not_sure(reading, text=text), topic_after(state=state, reading=reading, sections=())
     answer = ComposedAnswer(
         text=extract.text,
         citations=[Citation(key=article.key, title=article.title, url=article.url)],
@@ -156,12 +162,12 @@ def _turn_memo(
         follow_up_of=article.key if follow_up else None,
         stands_alone=reading.stands_alone,
     )
-    return answer, topic_after(state=state, reading=reading, section=extract.section)
+    return answer, topic_after(state=state, reading=reading, sections=extract.sections)
 
 
-def _not_sure(reading: TurnReading) -> ComposedAnswer:
+def _not_sure(reading: TurnReading, *, text: str = NOT_SURE_TEXT) -> ComposedAnswer:
     return ComposedAnswer(
-        text=NOT_SURE_TEXT,
+        text=text,
         confident=False,
         top_key=reading.top_key,
         score=reading.score,

@@ -27,18 +27,17 @@ from helpcentre.index import IndexedArticle
 from helpcentre.retrieval import article_indexed_get, article_share, articles_ranked, max_rarity, stem_rarity
 from helpcentre.smalltalk import SmallTalk, small_talk_read
 from helpcentre.terms import (
-    SYNONYMS,
     Terms,
     asks_in_context,
     content_stems,
     focus_of_passage,
     has_follow_up_cue,
     starts_elliptical,
+    stem_variants,
     terms_carry,
     terms_of,
     word_stems,
 )
-from helpcentre.text import word_stem
 
 SMALL_TALK, FOLLOW_UP, NEW_TOPIC, UNKNOWN = "small_talk", "follow_up", "new_topic", "unknown"
 # A topic not answered for more customer turns than this is forgotten.
@@ -256,8 +255,9 @@ def _decide(
     carried, question = message.carried, message.question
     if top_key == topic.key and (top_score >= threshold or message.linked):
         return FOLLOW_UP, topic.key, carried, None
-    if not message.meaningful and top_score < threshold and asks_in_context(question):
-        # "how long does it take?", "what else can I try?"
+    if not message.meaningful and asks_in_context(question):
+        # "how long does it take?", "how much is it?", "what else can I try?", "still not working":
+        # even when such words alone find some article, they ask about this one
         wanted = set(message.own.focus_map())
         if wanted and not wanted <= words.focus:
             # The article has no duration (or price...) to give: the earlier question may find one that has.
@@ -366,17 +366,17 @@ def _contextual(
 
 
 def _known(stem: str, vocabulary: frozenset[str]) -> bool:
-    return stem in vocabulary or any(word_stem(word=s) in vocabulary for s in SYNONYMS.get(stem, ()))
+    return stem in vocabulary or any(variant in vocabulary for variant in stem_variants(stem))
 
 
-def topic_after(*, state: TopicState, reading: TurnReading, section: int) -> TopicState:
-    """The conversation's topic once ``reading`` has been answered (``section``: the part quoted)."""
+def topic_after(*, state: TopicState, reading: TurnReading, sections: tuple[int, ...]) -> TopicState:
+    """The conversation's topic once ``reading`` has been answered (``sections``: the ones quoted)."""
     if reading.key is None:
         return TopicState(key=state.key, terms=state.terms, shown=state.shown, age=state.age + 1)
     shown = state.shown if reading.key == state.key else ()
     return TopicState(
         key=reading.key,
         terms=reading.terms,
-        shown=shown if section in shown or section < 0 else (*shown, section),
+        shown=tuple(sorted(set(shown) | set(sections))),
         age=0,
     )

@@ -74,8 +74,9 @@ Idf = Callable[[str], float]
 @dataclass(frozen=True)
 class Extract:
     text: str
-    section: int  # index of the section quoted (-1: nothing)
+    section: int  # index of the section the best part is in (-1: nothing)
     score: float  # how well the best part matched (0: nothing did)
+    sections: tuple[int, ...] = ()  # every section quoted, whole or in part
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,10 @@ def answer_extract(
     )
     scorer = _Scorer(weights=weights, focus=terms.focus_map(), follow_up=follow_up)
     units = [scorer.unit(part) for part in parts.parts]
-    if shown:
+    if shown and not any(weight >= OWN_WORD_MIN_WEIGHT for _, weight in terms.weights):
+        # "what else can I try?", "I did that already": the next section, in the article's order.
+        units = []
+    elif shown:
         units = [replace(unit, score=unit.score * SHOWN_SHARE) if unit.section in shown else unit for unit in units]
     elif not follow_up and not _says_more_than_title(parts, terms=terms, title_stems=title_stems):
         # "how much does a mattress cost?" asks what the whole article is about: its opening answers.
@@ -133,16 +137,33 @@ def answer_extract(
         best = _section_named(parts, units, best=best, terms=terms, title_stems=title_stems)
     if best is None or best.score <= 0.0:
         index = _next_unshown(sections, shown) if shown else 0
+        if index is None:
+            return Extract(text="", section=-1, score=0.0, sections=tuple(shown))  # everything was said
         lines = _section_lines(sections[index])
         if index == 0 and len(lines) == 1 and len(sections) > 1:
             lines += [("", False), *_section_lines(sections[1])]
-        return Extract(text=_fit(lines, max_chars), section=index, score=0.0)
+        return _extract(sections, lines, max_chars=max_chars, section=index, score=0.0)
     lines = _render(sections, best, units=units, scorer=scorer, follow_up=follow_up)
     if not follow_up and best.section > 0 and sections[best.section].blocks[best.block].kind != TABLE:
         # A new question answered from deep in the article first hears what the article is about
         # ("The Lullmoor Ortho is our firm orthopaedic mattress…", then who it is for).
         lines = _opening_sentence(sections[0]) + lines
-    return Extract(text=_fit(lines, max_chars), section=best.section, score=best.score)
+    return _extract(sections, lines, max_chars=max_chars, section=best.section, score=best.score)
+
+
+def _extract(
+    sections: Sequence[ArticleSection], lines: list[_Line], *, max_chars: int, section: int, score: float
+) -> Extract:
+    text = _fit(lines, max_chars)
+    quoted = {line for line in text.splitlines() if line.endswith(":")}
+    return Extract(
+        text=text,
+        section=section,
+        score=score,
+        sections=tuple(
+            sorted({section} | {i for i, s in enumerate(sections) if s.heading and f"{s.heading}:" in quoted})
+        ),
+    )
 
 
 def _opening_sentence(lead: ArticleSection) -> list[_Line]:
@@ -369,11 +390,9 @@ def _section_lines(section: ArticleSection) -> list[_Line]:
     return lines
 
 
-def _next_unshown(sections: Sequence[ArticleSection], shown: Sequence[int]) -> int:
-    for index in range(1, len(sections)):
-        if index not in shown:
-            return index
-    return 0
+def _next_unshown(sections: Sequence[ArticleSection], shown: Sequence[int]) -> int | None:
+    """The first section not quoted yet (the opening last); None when every one was."""
+    return next((index for index in [*range(1, len(sections)), 0] if index not in shown), None)
 
 
 def _fit(lines: list[_Line], max_chars: int) -> str:

@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from django.conf import settings
 
 GREETING, HOW_ARE_YOU, THANKS, GOODBYE, ACKNOWLEDGEMENT = "greeting", "how_are_you", "thanks", "goodbye", "ack"
+ABOUT_ME = "about_me"
 
 # Tried in this order at the start of what is left of the message; each must end at a word boundary.
 _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(rf"(?:{pattern})(?![\w'])", re.IGNORECASE))
     for kind, pattern in (
+        (
+            ABOUT_ME,
+            r"how old are (?:you|u)|what(?:'?s| is) your name|who (?:made|built|created|programmed) (?:you|u)"
+            r"|are (?:you|u) (?:a |an )?(?:bot|robot|human|real person|real|ai|machine|computer|person)",
+        ),
         (HOW_ARE_YOU, r"how (?:are|r) (?:you|u|things)(?: doing| today)?|how'?s it going|how do you do|what'?s up|sup"),
         (
             GOODBYE,
@@ -119,6 +125,11 @@ def small_talk_reply(*, talk: SmallTalk) -> str:
     if THANKS in kinds:
         return "You're welcome! Is there anything else I can help you with?"
     hello = _hello(talk.greeting_words) if GREETING in kinds else ""
+    if ABOUT_ME in kinds:
+        return (
+            f"{hello}I'm the {shop} assistant, a program that answers from our help centre. "
+            'Write "talk to a person" any time to reach our team.'
+        )
     if HOW_ARE_YOU in kinds:
         return f"{hello}I'm doing well, thank you for asking! How can I help you today?"
     if GREETING in kinds:

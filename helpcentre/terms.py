@@ -27,7 +27,7 @@ GENERIC_WORDS = frozenset(
     there here if then than only even now again sorry meant ask asked question questions happen happens
     try tried trying use using used way thing things sure well good great bit take takes taking took
     work works worked working already before after during until till within time meaning
-    extra additional available possible""".split()
+    extra additional available possible nothing everything something""".split()
 )
 # A few everyday words for what articles say in other words (each side is a stem).
 SYNONYMS: Mapping[str, tuple[str, ...]] = {
@@ -137,7 +137,8 @@ def word_stems(text: str) -> set[str]:
 
 _WANTS_MORE = re.compile(
     r"\b(else|another|other|more|next)\b|\bstill (not|doesn'?t|won'?t|isn'?t|can'?t|nothing|the same)\b"
-    r"|\b(didn'?t|did not|doesn'?t|does not|hasn'?t|not) (help|work|fix|solve)|\balready (did|done|tried)\b",
+    r"|\b(didn'?t|did not|doesn'?t|does not|hasn'?t|not) (help|work|fix|solve)|\balready (did|done|tried)\b"
+    r"|\b(did|done|tried) (that|it|this|those|them|all that|everything) already\b",
     re.IGNORECASE,
 )
 
@@ -189,12 +190,23 @@ class Terms:
         return [written[stem] for stem, weight in self.weights if min_weight <= weight < 0.7 and stem in written]
 
 
+def stem_variants(stem: str) -> tuple[str, ...]:
+    """Other stems that say the same here: listed synonyms, and the comparative of a short adjective
+    or the adjective of a comparative ("deep"/"deeper"), which the light stemmer keeps apart."""
+    variants = [word_stem(word=synonym) for synonym in SYNONYMS.get(stem, ())]
+    if stem.isalpha() and 4 <= len(stem) <= 6 and not stem.endswith(("e", "er")):
+        variants.append(stem + "er")
+    elif stem.endswith("er") and len(stem) >= 6:
+        variants.append(stem[:-2])
+    return tuple(variants)
+
+
 def terms_of(text: str) -> Terms:
     words = content_words(text)
     weights = dict.fromkeys(words, 1.0)
     for stem in words:
-        for synonym in SYNONYMS.get(stem, ()):
-            weights.setdefault(word_stem(word=synonym), 0.7)
+        for variant in stem_variants(stem):
+            weights.setdefault(variant, 0.7)
     focus = tuple((name, 1.0) for name in sorted(focus_of_question(text)))
     return Terms(weights=tuple(weights.items()), focus=focus, words=tuple(words.items()))
 

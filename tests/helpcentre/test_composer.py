@@ -93,3 +93,19 @@ def test_asking_for_more_moves_past_what_was_shown(demo_helpcentre) -> None:
     assert "Turn Bluetooth off and on again" in first.text
     assert more.top_key == "LIFTBASE_APP_CANNOT_FIND_BASE"
     assert "Turn Bluetooth off and on again" not in more.text
+
+
+def test_troubleshooting_moves_section_by_section_then_says_it_has_nothing_more(demo_helpcentre) -> None:
+    answers = _conversation(
+        "my bed base won't connect to the app", "I did that already", "still not working", "still nothing"
+    )
+    first, steps, fails, done = answers
+    assert all(a.top_key == "LIFTBASE_PAIRING" for a in (first, steps, fails))
+    assert steps.text.startswith("Pair step by step:") and fails.text.startswith("If pairing fails:")
+    # Nothing left to suggest: an abstention (a miss), which points to a person.
+    assert done.kind == "not_sure" and not done.confident and "talk to a person" in done.text
+
+
+def test_how_much_after_a_product_asks_that_products_price(demo_helpcentre) -> None:
+    *_, price = _conversation("do you sell pillows?", "which one is good for neck pain?", "how much is it?")
+    assert price.top_key == "PILLOWS" and "₹2,499" in price.text

@@ -47,3 +47,11 @@ def test_replies_are_short_lines_in_the_shops_voice(settings) -> None:
     assert small_talk_reply(talk=small_talk_read("thanks!")).startswith("You're welcome!")
     assert "Goodbye" in small_talk_reply(talk=small_talk_read("ok thanks, bye"))
     assert "not sure" not in small_talk_reply(talk=small_talk_read("how are you?"))
+
+
+def test_questions_about_the_assistant_are_small_talk_that_points_to_a_person() -> None:
+    for text in ("are you a bot?", "how old are you?", "what's your name?"):
+        talk = small_talk_read(text)
+        assert talk.only, text
+        assert "talk to a person" in small_talk_reply(talk=talk)
+    assert small_talk_read("are you a real person? I want to talk to one").rest == "I want to talk to one"
