@@ -52,6 +52,8 @@ ONE_PART_SHARE = 0.6
 # words of its own that do not ("what layers does it have?").
 CARRIED_WEIGHT = 0.5
 CARRIED_WEIGHT_BESIDE_OWN = 0.25
+# Articles scoring within this of the best are told apart by the message's wording.
+NEAR_TIE_MARGIN = 0.05
 # Just under the threshold, a message whose rare words confirm the article needs this share of it.
 CONFIRMED_SHARE = 0.8
 # A word is rare when its rarity (IDF over the index's units) is at least this share of the rarest's.
@@ -204,6 +206,7 @@ def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReadi
     topic = article_indexed_get(state.key) if state.key and state.age <= TOPIC_MAX_AGE else None
     own = terms_of(question)
     ranked = articles_ranked(question, limit=3, always=[topic.key] if topic else [])
+    ranked = _near_ties_by_wording(question, ranked, threshold=threshold)
     top_key, top_score = ranked[0] if ranked else (None, 0.0)
 
     def reading(kind: str, key: str | None, terms: Terms, score: float | None = None) -> TurnReading:
@@ -265,7 +268,13 @@ def _decide(
             if other is not None:
                 return FOLLOW_UP, other[0], carried, other[1]
         return FOLLOW_UP, topic.key, carried, None
-    names_other = top_score >= threshold and _names_another(message, other_key=top_key, words=words)
+    # "is it free under warranty?" about the remote: two of its words side by side in the article
+    # outweigh "warranty" naming the warranty article.
+    names_other = (
+        top_score >= threshold
+        and _names_another(message, other_key=top_key, words=words)
+        and not _together_in_one_part(message.meaningful, words)
+    )
     leans_back = has_follow_up_cue(question)
     if not names_other and ((leans_back and message.mostly_linked) or _in_one_part(message.meaningful, words)):
         # "what about the ortho?" after a price; "can I wash the cover?" about the mattress just described.
@@ -285,6 +294,34 @@ def _decide(
         if other is not None:
             return FOLLOW_UP, other[0], carried, other[1]
     return UNKNOWN, None, message.own, None
+
+
+def _near_ties_by_wording(
+    question: str, ranked: list[tuple[str, float]], *, threshold: float
+) -> list[tuple[str, float]]:
+    """Confident articles within a hair of the best are ordered by how much of the message one of
+    their parts says ("exchange … for a bigger size": the exchange rules, not the custom sizes)."""
+    if len(ranked) < 2 or ranked[0][1] < threshold or ranked[1][1] < ranked[0][1] - NEAR_TIE_MARGIN:
+        return ranked
+    stems = [stem for stem in content_stems(question) if not stem.isdigit()]
+    close = [(key, score) for key, score in ranked if score >= max(threshold, ranked[0][1] - NEAR_TIE_MARGIN)]
+    coverage = {key: _part_coverage(stems, key) for key, _ in close}
+    best = max(close, key=lambda item: coverage[item[0]])
+    if coverage[best[0]] <= coverage[ranked[0][0]]:
+        return ranked
+    # The article the wording favours answers, with the best score of the near tie.
+    return [(best[0], ranked[0][1]), *[item for item in ranked if item[0] != best[0]]]
+
+
+def _part_coverage(stems: list[str], key: str) -> float:
+    article = article_indexed_get(key)
+    if article is None or not stems:
+        return 0.0
+    rarity = {stem: stem_rarity(stem) for stem in stems}
+    return max(
+        (sum(weight for stem, weight in rarity.items() if _known(stem, unit)) for unit in article_words(article).units),
+        default=0.0,
+    )
 
 
 def _confirmed(question: str, key: str | None, score: float, *, floor: float) -> bool:
@@ -324,6 +361,11 @@ def _names_another(message: _Message, *, other_key: str | None, words: ArticleWo
 
 def _few_articles(stem: str) -> bool:
     return article_share(stem) <= NAME_MAX_ARTICLE_SHARE
+
+
+def _together_in_one_part(stems: list[str], words: ArticleWords) -> bool:
+    """Two or more of the message's words, and all of them, in one part of the article."""
+    return len(stems) >= 2 and any(all(_known(stem, unit) for stem in stems) for unit in words.units)
 
 
 def _in_one_part(stems: list[str], words: ArticleWords) -> bool:

@@ -66,7 +66,9 @@ NAMED_SECTION_MAX_SHARE = 0.25
 SHOWN_SHARE = 0.3
 # An opening this short (or one that points at steps) is followed by the section after it.
 SHORT_OPENING_CHARS = 160
-_POINTS_AHEAD = re.compile(r"\b(these|the following|the) steps\b|\bas follows\b|\bbelow\b", re.IGNORECASE)
+_POINTS_AHEAD = re.compile(
+    r"\b(these|the following|the) steps\b|\bas follows\b|\bbelow\b|\bwhat to do\b", re.IGNORECASE
+)
 
 Idf = Callable[[str], float]
 
@@ -112,7 +114,7 @@ def answer_extract(
     if not sections:
         return Extract(text="", section=-1, score=0.0)
     # Codes stay telling even when the title lists them ("error codes E01 to E08").
-    title_stems = {stem for stem in word_stems(title) if not any(c.isdigit() for c in stem)}
+    title_stems = {stem for stem in word_stems(title) if not _is_code(stem)}
     weights = _carried_capped(
         {
             stem: weight
@@ -193,6 +195,8 @@ def _is_code(stem: str) -> bool:
 
 def _says_more_than_title(parts: _ArticleParts, *, terms: Terms, title_stems: set[str]) -> bool:
     """Whether a word the customer wrote, beyond the article's title, appears anywhere in it."""
+    if terms.focus:
+        return True  # "how many times can I exchange?" asks for one thing the article says
     distinct = {stem for stem, weight in terms.weights if weight >= 1.0 and stem not in title_stems}
     return bool(distinct) and any(distinct & (part.stems | part.extra | part.heading) for part in parts.parts)
 

@@ -27,7 +27,7 @@ GENERIC_WORDS = frozenset(
     there here if then than only even now again sorry meant ask asked question questions happen happens
     try tried trying use using used way thing things sure well good great bit take takes taking took
     work works worked working already before after during until till within time meaning
-    extra additional available possible nothing everything something""".split()
+    extra additional available possible nothing everything something must""".split()
 )
 # A few everyday words for what articles say in other words (each side is a stem).
 SYNONYMS: Mapping[str, tuple[str, ...]] = {
@@ -58,6 +58,9 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "email": ("mail",),
     "open": ("opened",),
     "make": ("made",),
+    "iphone": ("ios",),
+    "register": ("registration",),
+    "registration": ("register",),
     "cure": ("treatment", "medical"),
     "heal": ("treatment", "medical"),
     "minimum": ("least",),
@@ -69,7 +72,7 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
 _FOCUS_QUESTIONS = {
     "duration": re.compile(
         r"\bhow (long|soon|quickly|fast|many (days|hours|minutes|weeks|nights|months|years))\b"
-        r"|\bwhen (will|do|does|can|would|should)\b|\b(until|till)\b|\bdeadline\b",
+        r"|\bwhen (will|would|can i expect)\b|\b(until|till)\b|\bdeadline\b",
         re.IGNORECASE,
     ),
     "price": re.compile(
@@ -81,6 +84,7 @@ _FOCUS_QUESTIONS = {
         re.IGNORECASE,
     ),
     "distance": re.compile(r"\bhow (close|far|near)\b|\bdistance\b|\brange\b", re.IGNORECASE),
+    "count": re.compile(r"\bhow (many times|often)\b|\bhow many (returns|exchanges)\b", re.IGNORECASE),
     "procedure": re.compile(
         r"\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\bsteps?\b|\bprocess\b|\bprocedure\b"
         r"|\bhow does (it|that|this) work\b"
@@ -100,6 +104,7 @@ _FOCUS_ANSWERS = {
         r"\bfrom \d+(?:\.\d+)? to \d+|\b(?:up to|at least|at most|minimum|maximum|limit)\b", re.IGNORECASE
     ),
     "distance": re.compile(r"\d+\s?(?:metres?|meters?|m|feet|ft|km)\b", re.IGNORECASE),
+    "count": re.compile(r"\b(?:once|twice|\d+ times)\b|\bone\b[^.]{0,30}\bper\b", re.IGNORECASE),
     "procedure": re.compile(r"^$"),  # a procedure is a numbered list, which the extractor knows by its shape
 }
 
@@ -120,9 +125,16 @@ def content_words(text: str) -> dict[str, str]:
         word = word.removesuffix("'s")
         if word in STOP_WORDS or word in QUESTION_WORDS or word in ANAPHORA or word in CUE_WORDS:
             continue
-        if word in GENERIC_WORDS or word.endswith("n't") or len(word) < 2 and not word.isdigit():
+        stem = word_stem(word=word)
+        if (
+            word in GENERIC_WORDS
+            or stem in GENERIC_WORDS
+            or word.endswith("n't")
+            or len(word) < 2
+            and not word.isdigit()
+        ):
             continue
-        found.setdefault(word_stem(word=word), word)
+        found.setdefault(stem, word)
     return found
 
 
