@@ -158,12 +158,19 @@ def _extract(
 ) -> Extract:
     text = _fit(lines, max_chars)
     quoted = {line for line in text.splitlines() if line.endswith(":")}
+    opening = _opening_sentence(sections[0]) if sections else []
+    if opening and text.startswith(opening[0][0]):
+        quoted.add("")  # the opening, which has no heading, was quoted too
     return Extract(
         text=text,
         section=section,
         score=score,
         sections=tuple(
-            sorted({section} | {i for i, s in enumerate(sections) if s.heading and f"{s.heading}:" in quoted})
+            sorted(
+                {section}
+                | {i for i, s in enumerate(sections) if s.heading and f"{s.heading}:" in quoted}
+                | ({0} if "" in quoted else set())
+            )
         ),
     )
 
@@ -195,8 +202,9 @@ def _is_code(stem: str) -> bool:
 
 def _says_more_than_title(parts: _ArticleParts, *, terms: Terms, title_stems: set[str]) -> bool:
     """Whether a word the customer wrote, beyond the article's title, appears anywhere in it."""
-    if terms.focus:
-        return True  # "how many times can I exchange?" asks for one thing the article says
+    wanted = set(terms.focus_map())
+    if wanted and not any(wanted & focus_of_passage(part.text) for part in parts.parts if part.section == 0):
+        return True  # "how many times can I exchange?" asks for something the opening does not say
     distinct = {stem for stem, weight in terms.weights if weight >= 1.0 and stem not in title_stems}
     return bool(distinct) and any(distinct & (part.stems | part.extra | part.heading) for part in parts.parts)
 

@@ -96,13 +96,18 @@ def test_asking_for_more_moves_past_what_was_shown(demo_helpcentre) -> None:
 
 
 def test_troubleshooting_moves_section_by_section_then_says_it_has_nothing_more(demo_helpcentre) -> None:
-    answers = _conversation(
-        "my bed base won't connect to the app", "I did that already", "still not working", "still nothing"
-    )
-    first, steps, fails, done = answers
-    assert all(a.top_key == "LIFTBASE_PAIRING" for a in (first, steps, fails))
-    assert steps.text.startswith("Pair step by step:") and fails.text.startswith("If pairing fails:")
-    # Nothing left to suggest: an abstention (a miss), which points to a person.
+    messages = ["my bed base won't connect to the app"]
+    answers = [compose_answer(messages[0])]
+    while answers[-1].kind == "answer" and len(messages) < 8:
+        messages.append("still not working")
+        answers.append(compose_answer(messages[-1], history=messages[:-1]))
+    *steps, done = answers
+    assert steps[0].top_key in {"LIFTBASE_PAIRING", "LIFTBASE_APP_CANNOT_FIND_BASE"}
+    assert len(steps) >= 3 and {a.top_key for a in steps} == {steps[0].top_key}
+    # Each "still not working" gets a section not quoted before...
+    openings = [a.text.splitlines()[0] for a in steps]
+    assert len(set(openings)) == len(openings), openings
+    # ...and with nothing left, an abstention (a miss) that points to a person.
     assert done.kind == "not_sure" and not done.confident and "talk to a person" in done.text
 
 
