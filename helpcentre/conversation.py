@@ -222,8 +222,10 @@ def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReadi
         )
 
     if topic is None:
-        confident = top_score >= threshold or _confirmed(question, top_key, top_score, floor=floor)
-        return reading(NEW_TOPIC, top_key, own) if confident else reading(UNKNOWN, None, own)
+        if top_score >= threshold:
+            return reading(NEW_TOPIC, top_key, own)
+        confirmed = _confirmed_among(question, ranked, floor=floor)
+        return reading(NEW_TOPIC, confirmed, own) if confirmed else reading(UNKNOWN, None, own)
     words = article_words(topic)
     # Numbers ("2+2", an order number, an amount) say nothing about the topic on their own; they
     # still pick a table's row or column once the article is chosen.
@@ -245,8 +247,9 @@ def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReadi
         ranked=ranked,
     )
     kind, key, terms, score = _decide(current, topic=topic, words=words, threshold=threshold)
-    if kind == UNKNOWN and _confirmed(question, top_key, top_score, floor=floor):
-        return reading(NEW_TOPIC, top_key, own)
+    confirmed = _confirmed_among(question, ranked, floor=floor) if kind == UNKNOWN else None
+    if confirmed:
+        return reading(NEW_TOPIC, confirmed, own)
     return reading(kind, key, terms, score)
 
 
@@ -284,7 +287,7 @@ def _decide(
     if message.linked and len(message.linked) == len(message.meaningful):
         return FOLLOW_UP, topic.key, carried, None
     wanted = set(message.own.focus_map())
-    if message.mostly_linked and wanted and wanted <= words.focus:
+    if message.linked and wanted and wanted <= words.focus:
         # "how long do I hold the button?" about the recalibration steps: a duration the article has.
         return FOLLOW_UP, topic.key, carried, None
     if leans_back:
@@ -322,6 +325,11 @@ def _part_coverage(stems: list[str], key: str) -> float:
         (sum(weight for stem, weight in rarity.items() if _known(stem, unit)) for unit in article_words(article).units),
         default=0.0,
     )
+
+
+def _confirmed_among(question: str, ranked: list[tuple[str, float]], *, floor: float) -> str | None:
+    """The first of the best articles that the message's rare words confirm (see _confirmed)."""
+    return next((key for key, score in ranked if _confirmed(question, key, score, floor=floor)), None)
 
 
 def _confirmed(question: str, key: str | None, score: float, *, floor: float) -> bool:

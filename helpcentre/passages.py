@@ -102,12 +102,14 @@ def answer_extract(
     idf: Idf,
     follow_up: bool = False,
     shown: Sequence[int] = (),
+    problem: bool = False,
     max_chars: int = PASSAGE_MAX_CHARS,
 ) -> Extract:
     """The part of the article answering ``terms``.
 
     ``shown``: sections quoted earlier that the customer wants to get past ("what else can I
     try?"); they count for little, and with nothing matching the next one not shown is quoted.
+    ``problem``: the message states a problem rather than asks; the article's opening leads.
     """
     parts = _article_parts(body)
     sections = parts.sections
@@ -125,18 +127,21 @@ def answer_extract(
         own={stem for stem, weight in terms.weights if weight >= OWN_WORD_MIN_WEIGHT},
     )
     scorer = _Scorer(weights=weights, focus=terms.focus_map(), follow_up=follow_up)
-    units = [scorer.unit(part) for part in parts.parts]
+    every_unit = units = [scorer.unit(part) for part in parts.parts]
     if shown and not any(weight >= OWN_WORD_MIN_WEIGHT for _, weight in terms.weights):
         # "what else can I try?", "I did that already": the next section, in the article's order.
         units = []
     elif shown:
         units = [replace(unit, score=unit.score * SHOWN_SHARE) if unit.section in shown else unit for unit in units]
-    elif not follow_up and not _says_more_than_title(parts, terms=terms, title_stems=title_stems):
-        # "how much does a mattress cost?" asks what the whole article is about: its opening answers.
+        if max(units, key=lambda unit: unit.score).section in shown:
+            units = []  # "I changed the batteries": what they name was said; what comes next was not
+    elif not follow_up and (problem or not _says_more_than_title(parts, terms=terms, title_stems=title_stems)):
+        # "how much does a mattress cost?" asks what the whole article is about, and "my remote
+        # doesn't light up" where to start: its opening answers (then the section it leads to).
         units = [unit for unit in units if unit.section == 0] or units
     best = max(units, key=lambda unit: unit.score, default=None)
     if best is not None and best.section == 0:
-        best = _section_named(parts, units, best=best, terms=terms, title_stems=title_stems)
+        best = _section_named(parts, every_unit, best=best, terms=terms, title_stems=title_stems)
     if best is None or best.score <= 0.0:
         index = _next_unshown(sections, shown) if shown else 0
         if index is None:

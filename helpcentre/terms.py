@@ -59,6 +59,11 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "open": ("opened",),
     "make": ("made",),
     "iphone": ("ios",),
+    "swap": ("exchange",),
+    "switch": ("exchange",),
+    "pick": ("pickup",),
+    "feet": ("ft",),
+    "foot": ("ft",),
     "register": ("registration",),
     "registration": ("register",),
     "cure": ("treatment", "medical"),
@@ -150,7 +155,9 @@ def word_stems(text: str) -> set[str]:
 _WANTS_MORE = re.compile(
     r"\b(else|another|other|more|next)\b|\bstill (not|doesn'?t|won'?t|isn'?t|can'?t|nothing|the same)\b"
     r"|\b(didn'?t|did not|doesn'?t|does not|hasn'?t|not) (help|work|fix|solve)|\balready (did|done|tried)\b"
-    r"|\b(did|done|tried) (that|it|this|those|them|all that|everything) already\b",
+    r"|\b(did|done|tried) (that|it|this|those|them|all that|everything) already\b"
+    r"|\bi(?:'ve| have)? (?:already )?(?:changed|replaced|tried|checked|unplugged|restarted|reset|reinstalled"
+    r"|updated|followed|turned)\b",
     re.IGNORECASE,
 )
 
@@ -174,6 +181,19 @@ def starts_elliptical(text: str) -> bool:
         words[0] in {"and", "also", "or", "but", "so", "then"}
         or " ".join(words[:2]) in {"what about", "how about", "what if"}
     )
+
+
+_PROBLEM = re.compile(
+    r"\b(?:doesn'?t|does not|don'?t|won'?t|will not|isn'?t|is not|can'?t|cannot|not)\s+(?:\w+\s+)?"
+    r"(?:work|working|turn|switch|move|moving|connect|light|respond|charge|pair|arrive|come)\w*"
+    r"|\b(?:stopped|stuck|broken|keeps?|no power|not found|makes? (?:a |an )?\w* ?noise)\b",
+    re.IGNORECASE,
+)
+
+
+def states_a_problem(text: str) -> bool:
+    """Describes something that went wrong rather than asking a question ("my remote doesn't light up")."""
+    return "?" not in text and bool(_PROBLEM.search(text))
 
 
 def has_follow_up_cue(text: str) -> bool:
