@@ -1,53 +1,178 @@
-"""The offline answer engine's reply: the relevant part of the best article, with its citation."""
+"""The offline answer engine's reply to one message in its conversation.
+
+Small talk gets a fixed friendly line; a question gets the part of the right article that
+answers it (see :mod:`helpcentre.passages`), cited once; anything else an honest "not sure".
+Which article, and whether earlier turns count, is decided first (:mod:`helpcentre.conversation`).
+
+The conversation's topic is rebuilt from the customer's earlier messages by reading them again
+in order; each step is memoised per process, so in a running conversation only the new message
+costs a search. When the caller also passes the bot's earlier answers with their citations,
+the article actually cited wins over the one the replay finds.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from helpcentre.retrieval import Citation, Passage, confidence_threshold, search_articles
+from django.conf import settings
+
+from helpcentre.conversation import (
+    FOLLOW_UP,
+    SMALL_TALK,
+    TopicState,
+    TurnReading,
+    history_turns,
+    topic_after,
+    turn_read,
+)
+from helpcentre.passages import answer_extract
+from helpcentre.retrieval import (
+    Citation,
+    Passage,
+    article_indexed_get,
+    confidence_threshold,
+    knowledge_index_get,
+    retrieve_for_prompt,
+    stem_rarity,
+)
+from helpcentre.smalltalk import small_talk_reply
+from helpcentre.terms import states_a_problem, wants_more
 
 NOT_SURE_TEXT = (
-    "I'm not sure I can answer that from our help centre. "
-    "Would you like me to connect you with a person, or could you rephrase your question?"
+    "I'm not sure I can answer that from our help centre. Could you rephrase your question? "
+    'If you would rather talk to someone, write "talk to a person" and I\'ll connect you with our team.'
 )
+ARTICLE_EXHAUSTED_TEXT = (
+    "I'm not sure what else to suggest: that is everything our help centre has on this. "
+    'Write "talk to a person" and I\'ll connect you with our team.'
+)
+ANSWER, SMALL_TALK_KIND, NOT_SURE = "answer", "small_talk", "not_sure"
+# Earlier customer messages read again to find the topic; older ones no longer matter.
+REPLAYED_TURNS = 6
 
 
 @dataclass(frozen=True)
 class ComposedAnswer:
+    """The offline engine's reply.
+
+    ``kind``: ``answer`` (cited), ``small_talk`` (a greeting, thanks or goodbye answered with a
+    fixed line: not a miss) or ``not_sure`` (an abstention). ``confident`` is False only for
+    ``not_sure``. ``question`` is the message as a standalone question (with the words a
+    follow-up carried over, in brackets); ``stands_alone`` whether it needed none;
+    ``follow_up_of`` the article a follow-up was resolved against.
+    """
+
     text: str
     citations: list[Citation] = field(default_factory=list)
     confident: bool = False
     top_key: str | None = None
     score: float = 0.0
+    kind: str = NOT_SURE
+    question: str = ""
+    follow_up_of: str | None = None
+    stands_alone: bool = True
+
+    @property
+    def small_talk(self) -> bool:
+        return self.kind == SMALL_TALK_KIND
 
 
-def _best(question: str, history: Sequence[str]) -> Passage | None:
-    passages = search_articles(question, limit=1)
-    best = passages[0] if passages else None
-    if (best is None or best.score < confidence_threshold()) and history:
-        # A short follow-up ("and for custom sizes?") often only makes sense with the previous question.
-        follow_up = search_articles(f"{history[-1]} {question}", limit=1)
-        if follow_up and (best is None or follow_up[0].score > best.score):
-            best = follow_up[0]
-    return best
-
-
-def compose_answer(question: str, *, history: Sequence[str] = ()) -> ComposedAnswer:
+def compose_answer(question: str, *, history: Sequence[object] = ()) -> ComposedAnswer:
     """Answer ``question`` from the help centre, or say honestly that it cannot.
 
-    ``history`` holds the customer's earlier messages in this conversation, oldest first.
+    ``history``: the conversation before it, oldest first: the customer's messages as strings,
+    or turns with ``role``, ``text`` and (for answers) ``citations`` (see
+    :func:`helpcentre.conversation.history_turns`).
     """
-    best = _best(question, history)
-    if best is None or best.score < confidence_threshold() or not best.text:
-        return ComposedAnswer(
-            text=NOT_SURE_TEXT, confident=False, top_key=best.key if best else None, score=best.score if best else 0.0
-        )
-    text = f"{best.text}\n\nRead more: {best.title} ({best.url})"
+    state = conversation_topic(history=history)
+    return _turn(question, state)[0]
+
+
+def conversation_passages(question: str, *, history: Sequence[object] = (), limit: int = 3) -> list[Passage]:
+    """Help-centre passages for a model's prompt, read in the conversation: a follow-up's article
+    first, with the part that answers it, then the best others for the standalone question."""
+    composed = compose_answer(question, history=history)
+    if composed.kind == SMALL_TALK_KIND:
+        return []
+    first = []
+    if composed.kind == ANSWER and composed.citations:
+        cited = composed.citations[0]
+        first = [Passage(key=cited.key, title=cited.title, url=cited.url, text=composed.text, score=composed.score)]
+    taken = {passage.key for passage in first}
+    others = retrieve_for_prompt(composed.question or question, limit=limit)
+    return (first + [passage for passage in others if passage.key not in taken])[:limit]
+
+
+def conversation_topic(*, history: Sequence[object]) -> TopicState:
+    """Where the conversation stands before the next message: its article and carried words."""
+    turns = history_turns(history)
+    customer_positions = [i for i, turn in enumerate(turns) if turn.role == "customer"]
+    start = customer_positions[-REPLAYED_TURNS] if len(customer_positions) > REPLAYED_TURNS else 0
+    state = TopicState()
+    for turn in turns[start:]:
+        if turn.role == "customer" and turn.text.strip():
+            state = _turn(turn.text, state)[1]
+        elif turn.role == "assistant" and turn.cited_keys and turn.cited_keys[0] != state.key:
+            # The answer actually given cited another article (a model, the answer cache): follow it.
+            state = TopicState(key=turn.cited_keys[0], terms=state.terms, age=0)
+    return state
+
+
+def _turn(message: str, state: TopicState) -> tuple[ComposedAnswer, TopicState]:
+    loaded = knowledge_index_get()
+    return _turn_memo(message, state, loaded.version, confidence_threshold(), settings.SUPPORTBOT_SHOP_NAME)
+
+
+@functools.lru_cache(maxsize=4096)
+def _turn_memo(
+    message: str, state: TopicState, version: str, threshold: float, shop: str
+) -> tuple[ComposedAnswer, TopicState]:
+    """One message read and answered; memoised so replaying a conversation costs no new search."""
+    del version, shop  # part of the memo's key: a new help centre or shop name answers afresh
+    reading = turn_read(message=message, state=state, threshold=threshold)
+    if reading.kind == SMALL_TALK:
+        answer = ComposedAnswer(text=small_talk_reply(talk=reading.talk), confident=True, kind=SMALL_TALK_KIND)
+        return answer, TopicState(key=state.key, terms=state.terms, shown=state.shown, age=state.age + 1)
+    article = article_indexed_get(reading.key) if reading.key else None
+    if article is None:
+        return _not_sure(reading), topic_after(state=state, reading=reading, sections=())
+    follow_up = reading.kind == FOLLOW_UP
+    extract = answer_extract(
+        body=article.body,
+        title=article.title,
+        terms=reading.terms,
+        idf=stem_rarity,
+        follow_up=follow_up,
+        shown=state.shown if follow_up and wants_more(reading.question) else (),
+        problem=states_a_problem(reading.question),
+    )
+    if not extract.text:
+        # A follow-up asked for more and the article has nothing left: say so, and where help is.
+        text = ARTICLE_EXHAUSTED_TEXT if follow_up else NOT_SURE_TEXT
+        return _not_sure(reading, text=text), topic_after(state=state, reading=reading, sections=())
+    answer = ComposedAnswer(
+        text=extract.text,
+        citations=[Citation(key=article.key, title=article.title, url=article.url)],
+        confident=True,
+        top_key=article.key,
+        score=reading.score,
+        kind=ANSWER,
+        question=reading.standalone_question,
+        follow_up_of=article.key if follow_up else None,
+        stands_alone=reading.stands_alone,
+    )
+    return answer, topic_after(state=state, reading=reading, sections=extract.sections)
+
+
+def _not_sure(reading: TurnReading, *, text: str = NOT_SURE_TEXT) -> ComposedAnswer:
     return ComposedAnswer(
         text=text,
-        citations=[Citation(key=best.key, title=best.title, url=best.url)],
-        confident=True,
-        top_key=best.key,
-        score=best.score,
+        confident=False,
+        top_key=reading.top_key,
+        score=reading.score,
+        kind=NOT_SURE,
+        question=reading.standalone_question,
+        stands_alone=reading.stands_alone,
     )

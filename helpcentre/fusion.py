@@ -54,8 +54,9 @@ def articles_rank(
     limit: int,
     extra_keys: Iterable[str] = (),
     settings: FusionSettings = FusionSettings(),
+    always: Iterable[str] = (),
 ) -> list[tuple[str, float]]:
-    """The ``limit`` best (article key, score) pairs, best first.
+    """The ``limit`` best (article key, score) pairs, best first, then any of ``always`` not among them.
 
     Without embeddings: the TF-IDF best plus ``extra_keys`` (database full-text hits), scored
     by TF-IDF. With them, candidates are the nearest articles by meaning plus ``extra_keys``,
@@ -63,15 +64,22 @@ def articles_rank(
     most of the weight on meaning an article far from the query in meaning cannot win (and the
     walk is most of the time a search takes in a large help centre).
     """
-    extra = [key for key in dict.fromkeys(extra_keys) if key in index.units_by_key]
+    kept = [key for key in dict.fromkeys(always) if key in index.units_by_key]
+    extra = [key for key in dict.fromkeys([*extra_keys, *kept]) if key in index.units_by_key]
     if semantic is None:
         lexical = {match.key: match.score for match in index.search(query, limit=limit)}
         unscored = [key for key in extra if key not in lexical]
         lexical.update((match.key, match.score) for match in index.score_articles(query, keys=unscored))
-        return sorted(lexical.items(), key=lambda item: item[1], reverse=True)[:limit]
+        return _with_kept(sorted(lexical.items(), key=lambda item: item[1], reverse=True), limit, kept)
     meaning = semantic.nearest(query, limit=max(limit, SEMANTIC_CANDIDATES), also=extra)
     lexical = {match.key: match.score for match in index.score_articles(query, keys=meaning)}
     weight = settings.semantic_weight
     fused = {key: max(0.0, weight * score + (1.0 - weight) * lexical.get(key, 0.0)) for key, score in meaning.items()}
-    ranked = sorted(fused.items(), key=lambda item: item[1], reverse=True)[:limit]
-    return [(key, round(score, 6)) for key, score in ranked]
+    ranked = sorted(fused.items(), key=lambda item: item[1], reverse=True)
+    return [(key, round(score, 6)) for key, score in _with_kept(ranked, limit, kept)]
+
+
+def _with_kept(ranked: list[tuple[str, float]], limit: int, kept: list[str]) -> list[tuple[str, float]]:
+    top = ranked[:limit]
+    shown = {key for key, _ in top}
+    return top + [(key, score) for key, score in ranked[limit:] if key in kept and key not in shown]

@@ -111,6 +111,7 @@ class ArticleIndex:
         ]
         self.postings = self._postings()
         self._query_vectors = functools.lru_cache(maxsize=256)(self._query_vector_build)
+        self._article_counts = functools.lru_cache(maxsize=4096)(self._article_count_build)
         self.kind_weights = {
             PHRASING: self.settings.phrasing_weight,
             TITLE: self.settings.title_weight,
@@ -151,6 +152,13 @@ class ArticleIndex:
     def word_rarity(self, word: str) -> float:
         """The inverse document frequency of a word's stem; unseen words count as rarest."""
         return self.idf.get(f"w:{word_stem(word=word)}", self.max_idf)
+
+    def article_count(self, stem: str) -> int:
+        """How many articles have a word stem in any of their units."""
+        return self._article_counts(stem)
+
+    def _article_count_build(self, stem: str) -> int:
+        return len({self.units[unit].article for unit, _ in self.postings.get(f"w:{stem}", ())})
 
     def query_vector(self, query: str) -> dict[str, float]:
         """The query's TF-IDF vector; one search asks for it several times (ranking, fusion, passages)."""

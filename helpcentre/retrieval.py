@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -185,23 +186,54 @@ def database_hits(loaded: _LoadedIndex, query: str) -> list[tuple[str, float]]:
     )
 
 
-def _ranked(loaded: _LoadedIndex, query: str, limit: int) -> list[tuple[str, float]]:
+def _ranked(loaded: _LoadedIndex, query: str, limit: int, always: Sequence[str] = ()) -> list[tuple[str, float]]:
     return articles_rank(
         index=loaded.index,
         semantic=loaded.semantic,
         query=query,
         limit=limit,
         extra_keys=[key for key, _ in database_hits(loaded, query) if key in loaded.articles],
+        always=always,
     )
+
+
+def articles_ranked(query: str, *, limit: int = 3, always: Sequence[str] = ()) -> list[tuple[str, float]]:
+    """The best (key, score) pairs for ``query``, then the scores of ``always`` keys that were not among them."""
+    return _ranked(knowledge_index_get(), query, limit, always)
+
+
+def article_indexed_get(key: str) -> IndexedArticle | None:
+    """A published article as the current index holds it."""
+    return knowledge_index_get().articles.get(key)
+
+
+def article_share(stem: str) -> float:
+    """The share of published articles with a word stem in their title, tags, phrasings or sections."""
+    loaded = knowledge_index_get()
+    return loaded.index.article_count(stem) / max(1, len(loaded.articles))
+
+
+def max_rarity() -> float:
+    return knowledge_index_get().index.max_idf
+
+
+def stem_rarity(stem: str) -> float:
+    """The inverse document frequency of a word stem over the index's units (unseen: the rarest)."""
+    index = knowledge_index_get().index
+    return index.idf.get(f"w:{stem}", index.max_idf)
 
 
 def search_articles(query: str, *, limit: int = 5) -> list[Passage]:
     """The ``limit`` best published articles for ``query``, best first, each with its best passage."""
     loaded = knowledge_index_get()
+    idf = loaded.index.idf
+    max_idf = loaded.index.max_idf
     passages = []
     for key, score in _ranked(loaded, query, limit):
         article = loaded.articles[key]
-        text = passage_select(index=loaded.index, key=key, title=article.title, query=query)
+        text = passage_select(
+            body=article.body, title=article.title, query=query, idf=lambda stem: idf.get(f"w:{stem}", max_idf)
+        )
         passages.append(Passage(key=key, title=article.title, url=article.url, text=text, score=score))
     return passages
 

@@ -2,13 +2,32 @@
 
 Routing (the prompt's passages, the offline engine) and conversations (the answer cache's key)
 use only the names here; everything else in this app is its own business.
+
+``history``, wherever it is accepted, is the conversation before the message, oldest first,
+either as the customer's earlier messages (strings), or as turns: anything with ``role``
+("customer"/"user", "assistant"/"bot", "agent"), ``text`` (or ``content``) and, for answers,
+``citations`` (a list of ``{"key": ...}`` dicts, ``Citation`` objects or keys). A stored
+``conversations`` Message has exactly those attributes. Turns let the article an answer actually
+cited (by a model, or from the answer cache) be the one a follow-up refers to.
 """
 
 from __future__ import annotations
 
-from helpcentre.composer import NOT_SURE_TEXT, ComposedAnswer, compose_answer
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from helpcentre.composer import NOT_SURE_TEXT, ComposedAnswer, compose_answer, conversation_passages
 from helpcentre.models import Article
-from helpcentre.retrieval import Citation, Passage, knowledge_index_get, retrieve_for_prompt, search_articles
+from helpcentre.retrieval import (
+    Citation,
+    Passage,
+    confidence_threshold,
+    knowledge_index_get,
+    retrieve_for_prompt,
+    search_articles,
+)
+from helpcentre.smalltalk import small_talk_read, small_talk_reply
 from helpcentre.versioning import help_centre_version
 
 __all__ = [
@@ -16,14 +35,34 @@ __all__ = [
     "Citation",
     "ComposedAnswer",
     "Passage",
+    "StandaloneQuestion",
     "answer_compose",
     "article_published_get",
+    "article_question_answer",
+    "articles_by_tag",
     "articles_published_list",
     "help_centre_index_status",
     "help_centre_version",
+    "help_search",
     "passages_for_prompt",
     "passages_search",
+    "question_standalone",
+    "small_talk_answer",
 ]
+
+# The search page lists articles that match at least this share of the answering threshold.
+HELP_SEARCH_SHARE = 0.8
+UNTAGGED = "other"
+
+
+@dataclass(frozen=True)
+class StandaloneQuestion:
+    """A customer message read in its conversation (the offline rules; see question_standalone)."""
+
+    text: str  # the message, with the words a follow-up carries over in brackets
+    stands_alone: bool  # False: it leans on earlier turns (a model may rewrite it better)
+    kind: str  # "answer", "small_talk" or "not_sure": what the offline engine would do with it
+    topic_key: str | None  # the article it is about, when one was found
 
 
 def article_published_get(*, slug: str) -> Article | None:
@@ -34,18 +73,43 @@ def articles_published_list() -> list[Article]:
     return list(Article.objects.filter(published=True).order_by("title"))
 
 
+def articles_by_tag() -> list[tuple[str, list[Article]]]:
+    """Published articles grouped by their first tag (their main subject), groups and titles in order."""
+    groups: dict[str, list[Article]] = defaultdict(list)
+    for article in articles_published_list():
+        groups[article.tag_list[0].lower() if article.tag_list else UNTAGGED].append(article)
+    return sorted(groups.items(), key=lambda item: (item[0] == UNTAGGED, item[0]))
+
+
 def passages_search(*, query: str, limit: int = 5) -> list[Passage]:
     """The best-matching passages, best first, each with its article's score."""
     return search_articles(query, limit=limit)
 
 
-def passages_for_prompt(*, question: str, limit: int = 3) -> list[Passage]:
-    """Passages worth putting in a model's prompt (at least loosely relevant)."""
+def help_search(*, query: str, limit: int = 8) -> list[Passage]:
+    """The help-centre search page's results: articles that match the query at least loosely, best
+    first, each with the part of it that matches (a table row, a step, a paragraph)."""
+    if not query.strip():
+        return []
+    floor = HELP_SEARCH_SHARE * confidence_threshold()
+    return [passage for passage in search_articles(query, limit=limit) if passage.score >= floor]
+
+
+def passages_for_prompt(*, question: str, limit: int = 3, history: Sequence[object] = ()) -> list[Passage]:
+    """Passages worth putting in a model's prompt (at least loosely relevant).
+
+    With ``history``, the message is read in its conversation: a follow-up ("and for the double
+    size?") brings its article first, with the part that answers it, and the rest are found for
+    the standalone question. Small talk brings none.
+    """
+    if history:
+        return conversation_passages(question, history=history, limit=limit)
     return retrieve_for_prompt(question, limit=limit)
 
 
-def answer_compose(*, question: str, history: tuple[str, ...] | list[str] = ()) -> ComposedAnswer:
-    """The offline engine's answer: the relevant part of the best article, or an honest "not sure"."""
+def answer_compose(*, question: str, history: Sequence[object] = ()) -> ComposedAnswer:
+    """The offline engine's answer: the part of the right article that answers, a small-talk line,
+    or an honest "not sure". ``kind`` says which; small talk is ``confident`` (not a miss)."""
     return compose_answer(question, history=history)
 
 
@@ -54,3 +118,31 @@ def help_centre_index_status() -> dict[str, object]:
     and whether search by meaning is on (it is off without the model package, requirements/model.txt)."""
     loaded = knowledge_index_get()
     return {"articles": len(loaded.articles), "search_by_meaning": loaded.semantic is not None}
+
+
+def question_standalone(*, question: str, history: Sequence[object] = ()) -> StandaloneQuestion:
+    """The message as a question that stands alone, by the offline rules: follow-ups get the words
+    they lean on ("and for the double size? (price ergo)"); a new topic or small talk is unchanged.
+
+    A caller with a model can skip rewriting when ``stands_alone`` is True.
+    """
+    composed = compose_answer(question, history=history)
+    return StandaloneQuestion(
+        text=composed.question or question,
+        stands_alone=composed.stands_alone,
+        kind=composed.kind,
+        topic_key=composed.top_key if composed.kind == "answer" else None,
+    )
+
+
+def small_talk_answer(*, text: str) -> str | None:
+    """The offline line for a message that is only a greeting, thanks, goodbye or acknowledgement
+    ("Hello! I'm the … assistant. How can I help you today?"); None for anything else."""
+    talk = small_talk_read(text)
+    return small_talk_reply(talk=talk) if talk.only else None
+
+
+def article_question_answer(*, article: Article, question: str) -> ComposedAnswer:
+    """A question asked on an article's page, answered with that article as the conversation so far."""
+    context = {"role": "assistant", "text": "", "citations": [{"key": article.key}]}
+    return compose_answer(question, history=[context])

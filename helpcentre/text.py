@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ def text_normalize(*, text: str) -> str:
     return folded
 
 
+@functools.lru_cache(maxsize=65_536)
 def word_stem(*, word: str) -> str:
     """A deliberately light suffix stripper: plural and -ing/-ed forms meet their base word."""
     word = SPELLING_VARIANTS.get(word, word)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from helpcentre.crossvalidate import demo_articles_load
 from helpcentre.index import ArticleIndex, IndexedArticle, IndexSettings
-from helpcentre.passages import passage_select
 
 ARTICLES = [
     IndexedArticle(
@@ -44,10 +43,3 @@ def test_exact_rescoring_agrees_with_the_full_walk() -> None:
     budgeted = ArticleIndex(articles, settings=IndexSettings(posting_budget=50))
     for query in ("how long is the trial", "cash on delivery limit", "error E05 on my bed base"):
         assert budgeted.search(query, limit=1)[0] == full.search(query, limit=1)[0]
-
-
-def test_passage_is_the_matching_section_not_the_whole_article() -> None:
-    index = ArticleIndex(ARTICLES)
-    passage = passage_select(index=index, key="WARRANTY", title="Warranty", query="how do I make a claim with photos")
-    assert "Send photos" in passage
-    assert "Ten years" not in passage

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from helpcentre.models import Article
+from helpcentre.selectors import answer_compose
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.helpcentre.urls")]
 
@@ -28,3 +29,36 @@ def test_unpublished_or_unknown_article_is_404(client) -> None:
     Article.objects.create(key="D", title="Draft", slug="draft", body="Soon", published=False)
     assert client.get("/help/draft/").status_code == 404
     assert client.get("/help/nope/").status_code == 404
+
+
+def test_index_groups_articles_by_their_first_tag(client, demo_helpcentre) -> None:
+    page = client.get("/help/").content.decode()
+    liftbase = page.index(">liftbase</h2>")
+    payments = page.index(">payments</h2>")
+    # Groups in name order; each lists its articles.
+    assert liftbase < payments
+    assert page.index("LiftBase: error codes E01 to E08") > liftbase
+    assert page.index("Cash on delivery (COD)") > payments
+
+
+def test_search_shows_the_matching_part_of_the_best_article(client, demo_helpcentre) -> None:
+    response = client.get("/help/", {"q": "E04"})
+    results = response.context["results"]
+    assert results[0].key == "LIFTBASE_ERROR_CODES"
+    assert "Position sensor lost" in results[0].text
+    assert "Position sensor lost" in response.content.decode()
+
+
+def test_search_that_matches_nothing_says_so(client, demo_helpcentre) -> None:
+    response = client.get("/help/", {"q": "zzqx vvbn"})
+    assert response.context["results"] == []
+    assert "No article matches" in response.content.decode()
+
+
+def test_question_on_an_article_page_is_read_with_that_article_as_context(client, demo_helpcentre) -> None:
+    response = client.get("/help/liftbase-error-codes/", {"q": "how long do I hold it?"})
+    answer = response.context["answer"]
+    assert answer.kind == "answer" and answer.citations[0].key == "LIFTBASE_ERROR_CODES"
+    assert "10 seconds" in answer.text
+    # The same question without the page has nothing to lean on.
+    assert answer_compose(question="how long do I hold it?").kind == "not_sure"

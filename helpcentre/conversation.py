@@ -1,0 +1,432 @@
+"""Reading a customer message in its conversation before anything is searched.
+
+A message is one of:
+
+- **small talk** (greetings, thanks, goodbyes): answered with a fixed line, the topic kept;
+- a **follow-up** of the article the conversation is about ("and for the double size?",
+  "how long does it take?"): answered from that article, with the words of the earlier
+  question carried over at a fading weight, so "and the king?" after a price of the Ergo
+  Queen means the price of the Ergo King;
+- a **new topic**: a message that finds an article confidently on its own, and does not lean
+  on the current one. It never inherits the last answer;
+- **unknown**: neither confident alone nor tied to the current article by its words (the
+  weather, a joke): the honest "not sure".
+
+The rules are plain and cheap (one search, two when the current article's score is needed):
+they run on every message of the offline engine and give the model path its standalone question.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from helpcentre.blocks import TABLE, article_sections, pointers_removed
+from helpcentre.index import IndexedArticle
+from helpcentre.retrieval import article_indexed_get, article_share, articles_ranked, max_rarity, stem_rarity
+from helpcentre.smalltalk import SmallTalk, small_talk_read
+from helpcentre.terms import (
+    Terms,
+    asks_in_context,
+    content_stems,
+    focus_of_passage,
+    has_follow_up_cue,
+    starts_elliptical,
+    stem_variants,
+    terms_carry,
+    terms_of,
+    word_stems,
+)
+
+SMALL_TALK, FOLLOW_UP, NEW_TOPIC, UNKNOWN = "small_talk", "follow_up", "new_topic", "unknown"
+# A topic not answered for more customer turns than this is forgotten.
+TOPIC_MAX_AGE = 3
+# A follow-up made of words the current article mostly has ("what about slats on my bed?").
+FOLLOW_UP_LINKED_SHARE = 0.5
+# A word of an article's title names it when at most this share of articles use it ("offers", not "order").
+NAME_MAX_ARTICLE_SHARE = 0.3
+# The share of a message's words (by rarity) that one part of the article must hold to be asked about.
+ONE_PART_SHARE = 0.6
+# Earlier words count this much in a message that leans back ("and the king?"), and less beside
+# words of its own that do not ("what layers does it have?").
+CARRIED_WEIGHT = 0.5
+CARRIED_WEIGHT_BESIDE_OWN = 0.25
+# Articles scoring within this of the best are told apart by the message's wording.
+NEAR_TIE_MARGIN = 0.05
+# Just under the threshold, a message whose rare words confirm the article needs this share of it.
+CONFIRMED_SHARE = 0.8
+# A word is rare when its rarity (IDF over the index's units) is at least this share of the rarest's.
+RARE_WORD_SHARE = 0.65
+CUSTOMER_ROLES = frozenset({"customer", "user", "visitor"})
+ASSISTANT_ROLES = frozenset({"assistant", "bot"})
+
+
+@dataclass(frozen=True)
+class HistoryTurn:
+    """One earlier message: who wrote it, its text, and for answers the article keys it cited."""
+
+    role: str
+    text: str
+    cited_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TopicState:
+    """What the conversation is about after a turn: the article, its question's words, what was quoted."""
+
+    key: str | None = None
+    terms: Terms = field(default_factory=Terms)
+    shown: tuple[int, ...] = ()  # sections of the article quoted so far
+    age: int = 0  # customer turns since the article was last answered from
+
+
+@dataclass(frozen=True)
+class TurnReading:
+    kind: str
+    question: str  # the message without its small talk
+    key: str | None  # the article to answer from (None: small talk or unknown)
+    score: float  # the article's retrieval score for the message (or its standalone form)
+    terms: Terms  # what to look for in the article: the message's words plus carried ones
+    talk: SmallTalk
+    top_key: str | None = None  # the best article for the message on its own, whatever was decided
+
+    @property
+    def stands_alone(self) -> bool:
+        """Whether the message means the same without the conversation (nothing was carried over)."""
+        return self.kind != FOLLOW_UP and not self.terms.carried_words()
+
+    @property
+    def standalone_question(self) -> str:
+        """The message as a question that stands alone: its own words, then the carried ones."""
+        carried = self.terms.carried_words(min_weight=0.25)
+        own = self.question.strip()
+        return f"{own} ({' '.join(carried)})" if carried else own
+
+
+def history_turns(history: Iterable[object]) -> list[HistoryTurn]:
+    """Earlier messages as turns, whatever shape the caller keeps them in.
+
+    Accepted items: a string (a customer message), a mapping or an object with ``role`` and
+    ``text`` (or ``content``) and optionally ``citations`` (dicts with a ``key``, objects with
+    ``.key``, or keys) or ``cited_keys``. A stored ``conversations`` Message fits as it is.
+    """
+    return [HistoryTurn(role="customer", text=item) if isinstance(item, str) else _turn_of(item) for item in history]
+
+
+def _turn_of(item: object) -> HistoryTurn:
+    def get(name: str) -> object:
+        return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+
+    text = get("text")
+    citations = get("citations") or get("cited_keys") or ()
+    return HistoryTurn(
+        role=_role(str(get("role") or "")),
+        text=str((get("content") if text is None else text) or ""),
+        cited_keys=_keys(citations),
+    )
+
+
+def _role(role: str) -> str:
+    if role in CUSTOMER_ROLES:
+        return "customer"
+    return "assistant" if role in ASSISTANT_ROLES else role
+
+
+def _keys(citations: object) -> tuple[str, ...]:
+    keys = []
+    for citation in citations if isinstance(citations, (list, tuple)) else ():
+        key = citation.get("key") if isinstance(citation, Mapping) else getattr(citation, "key", citation)
+        if isinstance(key, str) and key:
+            keys.append(key)
+    return tuple(keys)
+
+
+@dataclass(frozen=True)
+class ArticleWords:
+    vocabulary: frozenset[str]  # the stems of its title, tags and body (not of its pointers to other articles)
+    names: frozenset[str]  # content stems of its title and tags: what it is about
+    labels: frozenset[str]  # stems of its tables' row and column labels ("queen", "ortho", "e04")
+    units: tuple[frozenset[str], ...]  # the stems of each sentence, list item and table row
+    focus: frozenset[str]  # the kinds of answer it holds: durations, prices, limits, distances
+
+
+@functools.lru_cache(maxsize=1024)
+def article_words(article: IndexedArticle) -> ArticleWords:
+    body = pointers_removed(article.body)
+    labels: set[str] = set()
+    units: list[frozenset[str]] = []
+    for section in article_sections(body):
+        for block in section.blocks:
+            if block.kind == TABLE:
+                labels |= word_stems(" ".join([*block.header, *(row[0] for row in block.rows)]))
+                units += [frozenset(word_stems(" ".join([*block.header, *row]))) for row in block.rows]
+            else:
+                units += [frozenset(word_stems(text)) for text in block.items]
+    return ArticleWords(
+        vocabulary=frozenset(word_stems(" ".join([article.title, *article.tags, body]))),
+        names=frozenset(content_stems(" ".join([article.title, *article.tags]))),
+        labels=frozenset(labels),
+        units=tuple(units),
+        focus=focus_of_passage(article.body),
+    )
+
+
+@dataclass(frozen=True)
+class _Message:
+    """One message against the current article: what it says, and how it relates to the article."""
+
+    question: str
+    own: Terms
+    carried: Terms
+    meaningful: list[str]  # its content stems, less numbers the article does not know
+    linked: list[str]  # those the article has (or has a synonym of)
+    ranked: list[tuple[str, float]]  # the message's own search, the article's score included
+
+    @property
+    def top(self) -> tuple[str | None, float]:
+        return self.ranked[0] if self.ranked else (None, 0.0)
+
+    @property
+    def mostly_linked(self) -> bool:
+        return bool(self.linked) and len(self.linked) >= FOLLOW_UP_LINKED_SHARE * len(self.meaningful)
+
+
+def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReading:
+    """Decide what ``message`` is in a conversation about ``state.key``, and what to look for.
+
+    ``threshold``: the score a message needs to be answered on its own (a little less when its
+    rare words confirm the article, see :func:`_confirmed`).
+    """
+    floor = CONFIRMED_SHARE * threshold
+    talk = small_talk_read(message)
+    if talk.only:
+        return TurnReading(kind=SMALL_TALK, question="", key=None, score=0.0, terms=Terms(), talk=talk)
+    question = talk.rest or message
+    topic = article_indexed_get(state.key) if state.key and state.age <= TOPIC_MAX_AGE else None
+    own = terms_of(question)
+    ranked = articles_ranked(question, limit=3, always=[topic.key] if topic else [])
+    ranked = _near_ties_by_wording(question, ranked, threshold=threshold)
+    top_key, top_score = ranked[0] if ranked else (None, 0.0)
+
+    def reading(kind: str, key: str | None, terms: Terms, score: float | None = None) -> TurnReading:
+        found = dict(ranked).get(key, 0.0) if key else top_score
+        return TurnReading(
+            kind=kind,
+            question=question,
+            key=key,
+            score=found if score is None else score,
+            terms=terms,
+            talk=talk,
+            top_key=top_key,
+        )
+
+    if topic is None:
+        if top_score >= threshold:
+            return reading(NEW_TOPIC, top_key, own)
+        confirmed = _confirmed_among(question, ranked, floor=floor)
+        return reading(NEW_TOPIC, confirmed, own) if confirmed else reading(UNKNOWN, None, own)
+    words = article_words(topic)
+    # Numbers ("2+2", an order number, an amount) say nothing about the topic on their own; they
+    # still pick a table's row or column once the article is chosen.
+    meaningful = [stem for stem in content_stems(question) if not stem.isdigit()]
+    elliptical = starts_elliptical(question) or not meaningful
+    current = _Message(
+        question=question,
+        own=own,
+        # An elliptical message keeps asking what the last one asked ("and for the king?": a price);
+        # otherwise its own words make the earlier ones count for less ("what layers does it have?").
+        carried=terms_carry(
+            latest=own,
+            earlier=state.terms,
+            keep_focus=elliptical,
+            decay=CARRIED_WEIGHT if elliptical else CARRIED_WEIGHT_BESIDE_OWN,
+        ),
+        meaningful=meaningful,
+        linked=[stem for stem in meaningful if _known(stem, words.vocabulary)],
+        ranked=ranked,
+    )
+    kind, key, terms, score = _decide(current, topic=topic, words=words, threshold=threshold)
+    confirmed = _confirmed_among(question, ranked, floor=floor) if kind == UNKNOWN else None
+    if confirmed:
+        return reading(NEW_TOPIC, confirmed, own)
+    return reading(kind, key, terms, score)
+
+
+def _decide(
+    message: _Message, *, topic: IndexedArticle, words: ArticleWords, threshold: float
+) -> tuple[str, str | None, Terms, float | None]:
+    """The rules, in order; each returns (kind, article key, terms to look for, score or None)."""
+    top_key, top_score = message.top
+    carried, question = message.carried, message.question
+    if top_key == topic.key and (top_score >= threshold or message.linked):
+        return FOLLOW_UP, topic.key, carried, None
+    if not message.meaningful and asks_in_context(question):
+        # "how long does it take?", "how much is it?", "what else can I try?", "still not working":
+        # even when such words alone find some article, they ask about this one
+        wanted = set(message.own.focus_map())
+        if wanted and not wanted <= words.focus:
+            # The article has no duration (or price...) to give: the earlier question may find one that has.
+            other = _contextual(message, threshold=threshold, besides=topic.key, focus=wanted)
+            if other is not None:
+                return FOLLOW_UP, other[0], carried, other[1]
+        return FOLLOW_UP, topic.key, carried, None
+    # "is it free under warranty?" about the remote: two of its words side by side in the article
+    # outweigh "warranty" naming the warranty article.
+    names_other = (
+        top_score >= threshold
+        and _names_another(message, other_key=top_key, words=words)
+        and not _together_in_one_part(message.meaningful, words)
+    )
+    leans_back = has_follow_up_cue(question)
+    if not names_other and ((leans_back and message.mostly_linked) or _in_one_part(message.meaningful, words)):
+        # "what about the ortho?" after a price; "can I wash the cover?" about the mattress just described.
+        return FOLLOW_UP, topic.key, carried, None
+    if top_score >= threshold:
+        return NEW_TOPIC, top_key, carried if leans_back else message.own, None
+    if message.linked and len(message.linked) == len(message.meaningful):
+        return FOLLOW_UP, topic.key, carried, None
+    wanted = set(message.own.focus_map())
+    if message.linked and wanted and wanted <= words.focus:
+        # "how long do I hold the button?" about the recalibration steps: a duration the article has.
+        return FOLLOW_UP, topic.key, carried, None
+    if leans_back:
+        # "and how long does it take to make?" after a price: the earlier words find the article,
+        # provided it knows most words of the message ("and tomorrow?" is still not a follow-up).
+        other = _contextual(message, threshold=threshold, known_share=FOLLOW_UP_LINKED_SHARE, below=topic.key)
+        if other is not None:
+            return FOLLOW_UP, other[0], carried, other[1]
+    return UNKNOWN, None, message.own, None
+
+
+def _near_ties_by_wording(
+    question: str, ranked: list[tuple[str, float]], *, threshold: float
+) -> list[tuple[str, float]]:
+    """Confident articles within a hair of the best are ordered by how much of the message one of
+    their parts says ("exchange … for a bigger size": the exchange rules, not the custom sizes)."""
+    if len(ranked) < 2 or ranked[0][1] < threshold or ranked[1][1] < ranked[0][1] - NEAR_TIE_MARGIN:
+        return ranked
+    stems = [stem for stem in content_stems(question) if not stem.isdigit()]
+    close = [(key, score) for key, score in ranked if score >= max(threshold, ranked[0][1] - NEAR_TIE_MARGIN)]
+    coverage = {key: _part_coverage(stems, key) for key, _ in close}
+    best = max(close, key=lambda item: coverage[item[0]])
+    if coverage[best[0]] <= coverage[ranked[0][0]]:
+        return ranked
+    # The article the wording favours answers, with the best score of the near tie.
+    return [(best[0], ranked[0][1]), *[item for item in ranked if item[0] != best[0]]]
+
+
+def _part_coverage(stems: list[str], key: str) -> float:
+    article = article_indexed_get(key)
+    if article is None or not stems:
+        return 0.0
+    rarity = {stem: stem_rarity(stem) for stem in stems}
+    return max(
+        (sum(weight for stem, weight in rarity.items() if _known(stem, unit)) for unit in article_words(article).units),
+        default=0.0,
+    )
+
+
+def _confirmed_among(question: str, ranked: list[tuple[str, float]], *, floor: float) -> str | None:
+    """The first of the best articles that the message's rare words confirm (see _confirmed)."""
+    return next((key for key, score in ranked if _confirmed(question, key, score, floor=floor)), None)
+
+
+def _confirmed(question: str, key: str | None, score: float, *, floor: float) -> bool:
+    """Just under the threshold, but two of the message's rarest words stand in one sentence of the
+    article ("makes a grinding noise"), or it names a code the article's table lists: that is not a
+    coincidence an off-topic message makes."""
+    article = article_indexed_get(key) if key and score >= floor else None
+    if article is None:
+        return False
+    cutoff = RARE_WORD_SHARE * max_rarity()
+    rare = [stem for stem in content_stems(question) if not stem.isdigit() and stem_rarity(stem) >= cutoff]
+    words = article_words(article)
+    if any(_is_code(stem) and stem in words.labels for stem in rare):
+        return True  # "E07 on the remote display": a code the article's table lists
+    return len(rare) >= 2 and any(sum(stem in unit for stem in rare) >= 2 for unit in words.units)
+
+
+def _is_code(stem: str) -> bool:
+    return any(c.isdigit() for c in stem) and any(c.isalpha() for c in stem)
+
+
+def _names_another(message: _Message, *, other_key: str | None, words: ArticleWords) -> bool:
+    """The message names another article: its whole title ("and the warranty?") or a word of its title
+    or tags that few articles have ("any offers on it?"), which the current article does not name itself."""
+    other = article_indexed_get(other_key) if other_key else None
+    if other is None:
+        return False
+    names = article_words(other).names
+    own = set(message.meaningful)
+    title = set(content_stems(other.title))
+    if title and title <= own and not title <= words.names:
+        return True
+    return any(
+        stem in names and stem not in words.names and stem not in words.labels and _few_articles(stem) for stem in own
+    )
+
+
+def _few_articles(stem: str) -> bool:
+    return article_share(stem) <= NAME_MAX_ARTICLE_SHARE
+
+
+def _together_in_one_part(stems: list[str], words: ArticleWords) -> bool:
+    """Two or more of the message's words, and all of them, in one part of the article."""
+    return len(stems) >= 2 and any(all(_known(stem, unit) for stem in stems) for unit in words.units)
+
+
+def _in_one_part(stems: list[str], words: ArticleWords) -> bool:
+    """The message's words, weighted by rarity, mostly in one sentence, item or row of the article:
+    a question about its detail ("can I wash the cover?", "how long do you hold unconfirmed orders?")."""
+    if not stems:
+        return False
+    rarity = {stem: stem_rarity(stem) for stem in stems}
+    total = sum(rarity.values())
+    return any(
+        sum(weight for stem, weight in rarity.items() if _known(stem, unit)) >= ONE_PART_SHARE * total
+        for unit in words.units
+    )
+
+
+def _contextual(
+    message: _Message,
+    *,
+    threshold: float,
+    besides: str = "",
+    focus: set[str] = frozenset(),  # type: ignore[assignment]
+    known_share: float = 0.0,
+    below: str = "",
+) -> tuple[str, float] | None:
+    """The best article for the message with the carried words, when it holds the kind of answer
+    asked for and knows at least ``known_share`` of the message's content words; ``besides`` is
+    never chosen, and nothing ranked below ``below`` is."""
+    query = " ".join([message.question, *message.carried.carried_words(min_weight=0.25)])
+    for key, score in articles_ranked(query, limit=3):
+        if key == below:
+            return None
+        article = article_indexed_get(key)
+        if score < threshold or key == besides or article is None:
+            continue
+        words = article_words(article)
+        known = sum(_known(stem, words.vocabulary) for stem in message.meaningful)
+        if focus <= words.focus and known >= known_share * len(message.meaningful) and (known or not known_share):
+            return key, score
+    return None
+
+
+def _known(stem: str, vocabulary: frozenset[str]) -> bool:
+    return stem in vocabulary or any(variant in vocabulary for variant in stem_variants(stem))
+
+
+def topic_after(*, state: TopicState, reading: TurnReading, sections: tuple[int, ...]) -> TopicState:
+    """The conversation's topic once ``reading`` has been answered (``sections``: the ones quoted)."""
+    if reading.key is None:
+        return TopicState(key=state.key, terms=state.terms, shown=state.shown, age=state.age + 1)
+    shown = state.shown if reading.key == state.key else ()
+    return TopicState(
+        key=reading.key,
+        terms=reading.terms,
+        shown=tuple(sorted(set(shown) | set(sections))),
+        age=0,
+    )
