@@ -79,7 +79,9 @@ def turn_action(
 
 
 def turn_plan_make(*, conversation: Conversation, question: Message) -> TurnPlan:
-    """Everything the bot will do about ``question``; reads only (runs in a worker thread)."""
+    """Everything the bot will do about ``question`` (runs in a worker thread). It only reads, but for
+    one thing: with a model configured, a follow-up is rewritten by Mini for retrieval, and that
+    call's ledger row is written as it happens."""
     history = summaries.history_compact(conversation_id=conversation.pk, before_seq=question.seq)
     has_image = attachments.message_has_image(message=question)
     model_configured = bool(settings.OPENAI_API_KEY)
@@ -89,6 +91,7 @@ def turn_plan_make(*, conversation: Conversation, question: Message) -> TurnPlan
         conversation_spent=conversation.total_cost,
         has_image=has_image,
         image_data_url=attachments.message_image_data_url(message=question) if model_configured else None,
+        on_call=services.ledger_sink(conversation_id=conversation.pk, attempt="", in_sync_caller=True),
     )
     action, reason, trigger = turn_action(
         decision=route.decision,

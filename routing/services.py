@@ -16,12 +16,13 @@ from routing.budgets import budget_state
 from routing.cache import answer_cache_write, cache_hit_call, cache_hit_data
 from routing.citations import GroundedAnswer, answer_ground
 from routing.classifier import classifier_load
-from routing.gateway import Gateway
+from routing.gateway import CallSink, Gateway
 from routing.models import LedgerEntry
 from routing.pricing import COST_QUANTUM
 from routing.prompts import HistoryLike, prompt_messages
 from routing.providers.base import CallRecord, ChatRequest
 from routing.redaction import customer_text_redact
+from routing.rewrite import retrieval_question
 from routing.router import BudgetState, HistoryItem, RouteDecision, route_message
 from routing.runtime import runtime_get, runtime_reset
 from routing.selectors import tier_catalogue_in_force
@@ -182,15 +183,22 @@ def answer_plan_make(
     conversation_spent: Decimal,
     has_image: bool = False,
     image_data_url: str | None = None,
+    on_call: CallSink | None = None,
 ) -> AnswerPlan:
     """Pick the tier for a customer message and build the request the gateway will send.
 
     A photo (``image_data_url``, a base64 data URL) rides in the last user message as an
     ``image_url`` content part. Runs in a worker thread (it reads the database); nothing here
-    is on the token path.
+    is on the token path. With a model, a follow-up is rewritten by Mini for retrieval first
+    (routing/rewrite.py); ``on_call`` records that call in the ledger as it happens.
     """
     catalogue = tier_catalogue_in_force()
-    passages = passages_for_prompt(question=question, limit=3) if settings.OPENAI_API_KEY else []
+    passages: list[Passage] = []
+    if settings.OPENAI_API_KEY:
+        query = retrieval_question(
+            question=question, history=history, gateway=gateway_get(), catalogue=catalogue, on_call=on_call
+        )
+        passages = passages_for_prompt(question=query, limit=3, history=history)
     shop = settings.SUPPORTBOT_SHOP_NAME
     messages = prompt_messages(question=question, history=history, passages=passages, shop=shop)
     if image_data_url:
@@ -212,7 +220,12 @@ def answer_plan_make(
         classifier=classifier_load(),
     )
     request = ChatRequest(
-        messages=messages, purpose="answer", max_output_tokens=settings.SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS
+        messages=messages,
+        purpose="answer",
+        max_output_tokens=settings.SUPPORTBOT_ANSWER_MAX_OUTPUT_TOKENS,
+        # The offline engine reads the conversation itself, citations included (which article a
+        # follow-up is about); a remote model gets it as chat messages above.
+        conversation=tuple(_conversation_turn(item) for item in history),
     )
     refusal = (
         _spend_refusal(request=request, tier=decision.tier, catalogue=catalogue, budget=budget)
@@ -227,6 +240,11 @@ def answer_plan_make(
         refusal=refusal,
         passages=tuple(passages),
     )
+
+
+def _conversation_turn(item: HistoryLike) -> dict[str, Any]:
+    citations = getattr(item, "citations", None) or []
+    return {"role": item.role, "text": item.text, "citations": [{"key": c.get("key", "")} for c in citations]}
 
 
 def _spend_refusal(

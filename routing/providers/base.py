@@ -19,9 +19,12 @@ class ChatRequest:
     """One upstream call. ``messages`` are Chat Completions messages (role/content dicts)."""
 
     messages: list[dict[str, Any]]
-    purpose: str = "answer"  # "answer" | "summary" | "classification"
+    purpose: str = "answer"  # "answer" | "summary" | "rewrite" | "tagging"
     max_output_tokens: int | None = None
     temperature: float | None = None
+    # The conversation before the question as turns ({"role", "text", "citations"}), for an engine
+    # that reads it itself (the offline one); never sent to a remote model, which gets ``messages``.
+    conversation: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 from channels.db import database_sync_to_async
 
@@ -42,7 +43,10 @@ class OfflineProvider:
         question = _last_user_text(request)
         if not question.strip():
             raise ProviderError("offline engine got no question", retryable=False)
-        history = [str(m.get("content", "")) for m in request.messages[1:-1] if m.get("role") == "user"]
+        # The conversation as turns (with the articles answers cited), else the customer's earlier messages.
+        history: list[Any] = list(request.conversation) or [
+            str(m.get("content", "")) for m in request.messages[1:-1] if m.get("role") == "user"
+        ]
         composed = await database_sync_to_async(answer_compose)(question=question, history=history)
         output_tokens = 0
         for word in _WORDS.findall(composed.text):

@@ -1,0 +1,73 @@
+"""The model path's follow-up rewrite, through the real widget socket and a real local model server."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from channels.db import database_sync_to_async
+
+from conversations.models import Conversation
+from helpcentre.services import demo_helpcentre_load
+from routing.models import LedgerEntry
+from routing.rewrite import REWRITE_INSTRUCTION
+from tests.conftest import frames_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def is_answer(frame: dict) -> bool:
+    return frame["type"] == "message" and frame["role"] == "assistant"
+
+
+async def ask(widget, text: str, client_id: str) -> dict:
+    await widget.send_json_to({"type": "message", "text": text, "client_id": client_id})
+    return (await frames_until(widget, is_answer, timeout=15))[-1]
+
+
+def rewrites(server) -> list[dict]:
+    return [
+        request.body for request in server.requests if request.body["messages"][0]["content"] == REWRITE_INSTRUCTION
+    ]
+
+
+def ledger_by_purpose() -> dict[str, list[str]]:
+    rows: dict[str, list[str]] = {}
+    for purpose, tier in LedgerEntry.objects.values_list("purpose", "tier").order_by("id"):
+        rows.setdefault(purpose, []).append(tier)
+    return rows
+
+
+async def test_a_follow_up_is_rewritten_by_mini_for_retrieval_and_the_call_is_in_the_ledger(widget, llm, settings):
+    settings.SUPPORTBOT_MODELS = {**settings.SUPPORTBOT_MODELS, "mini": "test-mini"}
+    await database_sync_to_async(demo_helpcentre_load)()
+    await ask(widget, "How much does the Ergo mattress cost?", "q1")
+    assert rewrites(llm) == []  # the first question stands alone: no rewrite
+
+    llm.text = "How much does the Ergo mattress cost in Queen size, 8 inch?"
+    await ask(widget, "and for the queen in 8 inch?", "q2")
+    (rewrite,) = rewrites(llm)
+    assert rewrite["model"] == "test-mini"
+    turns = json.loads(rewrite["messages"][1]["content"])
+    assert turns[-1] == {"role": "customer", "text": "and for the queen in 8 inch?"}
+    assert turns[0] == {"role": "customer", "text": "How much does the Ergo mattress cost?"}
+    # The answer's prompt holds the passages found for the rewritten question.
+    answer_prompt = llm.requests[-1].body["messages"][0]["content"]
+    assert "Help-centre passages:" in answer_prompt and "(none found" not in answer_prompt
+
+    rows = await database_sync_to_async(ledger_by_purpose)()
+    assert rows["rewrite"] == ["mini"] and rows["answer"] == ["instant", "instant"]
+    conversation = await database_sync_to_async(Conversation.objects.get)()
+    ledger_sum = await database_sync_to_async(
+        lambda: sum((row.cost for row in LedgerEntry.objects.all()), Decimal(0))
+    )()
+    assert conversation.total_cost == ledger_sum > 0
+
+
+async def test_a_new_question_after_an_answer_is_not_rewritten(widget, llm):
+    await database_sync_to_async(demo_helpcentre_load)()
+    await ask(widget, "How much does the Ergo mattress cost?", "q1")
+    await ask(widget, "How long is the 100-night trial?", "q2")
+    assert rewrites(llm) == []
+    assert "rewrite" not in await database_sync_to_async(ledger_by_purpose)()
