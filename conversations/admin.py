@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from conversations import handoff, tickets
+from conversations.console.admin import ContactReasonFilter, TagFilter
 from conversations.models import (
     AgentProfile,
     Attachment,
@@ -146,7 +147,15 @@ class ConversationAdmin(TotalsChangeListMixin, admin.ModelAdmin):
         "satisfaction_estimate",
         "rating_score",
     )
-    list_filter = ("status", AnswerTierFilter, HandoffFilter, "created_at", RatingFilter)
+    list_filter = (
+        "status",
+        AnswerTierFilter,
+        HandoffFilter,
+        "created_at",
+        RatingFilter,
+        TagFilter,
+        ContactReasonFilter,
+    )
     search_fields = ("public_id", "origin", "messages__text")
     list_select_related = ("assigned_agent", "rating")
     list_per_page = 50

@@ -28,7 +28,17 @@ from conversations import (
     tickets,
 )
 from conversations.models import Conversation, Message
-from conversations.protocol import HELLO_TIMEOUT_S, MAX_SEQ, Close, Frame, conversation_group, frame_queue
+from conversations.protocol import (
+    COMPOSING_MIN_GAP_S,
+    HELLO_TIMEOUT_S,
+    MAX_SEQ,
+    Close,
+    Event,
+    Frame,
+    conversation_group,
+    frame_composing,
+    frame_queue,
+)
 from conversations.sockets import JsonSocketConsumer
 from conversations.tokens import VisitorTokenInvalid
 from routing.services import customer_text_redact
@@ -82,6 +92,9 @@ class WidgetConsumer(JsonSocketConsumer):
     last_sent_seq: int = 0
     queue_position_sent: int | None = None
     expiry_timer: asyncio.TimerHandle | None = None
+    # The conversation's state as this socket last told the client (typing only matters with a person).
+    status: str = ""
+    composing_sent_at: float = 0.0
 
     async def connect(self) -> None:
         await self.accept()
@@ -143,6 +156,7 @@ class WidgetConsumer(JsonSocketConsumer):
             conversation_id=conversation.pk, after_seq=min(last_seq, conversation.last_seq)
         )
         async with self.send_lock:
+            self.status = status
             self.last_sent_seq = min(last_seq, server_seq)
             await self.send_json(
                 {
@@ -253,6 +267,20 @@ class WidgetConsumer(JsonSocketConsumer):
             return
         await self.send_json({"type": Frame.TRANSCRIPT_EMAIL_QUEUED, "request_id": request_id, "email": queued.to})
 
+    async def on_composing(self, frame: dict[str, Any]) -> None:
+        """The customer is typing: passed on to the consoles watching, at most once a second, never
+        stored; while the bot has the conversation nobody is told (no agent is looking)."""
+        now = time.monotonic()
+        if self.status not in (Conversation.Status.WAITING, Conversation.Status.AGENT):
+            return
+        if now - self.composing_sent_at < COMPOSING_MIN_GAP_S:
+            return
+        self.composing_sent_at = now
+        await self.channel_layer.group_send(
+            conversation_group(self.public_id),
+            {"type": Event.COMPOSING, "role": "customer", "conversation": self.public_id},
+        )
+
     HANDLERS = {
         Frame.HELLO: on_hello,
         Frame.MESSAGE: on_message,
@@ -261,6 +289,7 @@ class WidgetConsumer(JsonSocketConsumer):
         Frame.HANDOFF: on_handoff,
         Frame.TICKET: on_ticket,
         Frame.TRANSCRIPT_EMAIL: on_transcript_email,
+        Frame.COMPOSING: on_composing,
     }
 
     # --- outbound ----------------------------------------------------------------------
@@ -269,6 +298,11 @@ class WidgetConsumer(JsonSocketConsumer):
 
     async def conversation_queue(self, event: dict[str, Any]) -> None:
         await self._queue_position_send(event["position"])
+
+    async def conversation_composing(self, event: dict[str, Any]) -> None:
+        # Only a person on the team typing is news to the customer (not their own other tab).
+        if event.get("role") == "agent":
+            await self.send_json(frame_composing(role="agent", author=str(event.get("author", ""))))
 
     async def _queue_position_send(self, position: int | None) -> None:
         # Every change to the queue rings every waiting customer: say only what changed for this one.
@@ -303,6 +337,9 @@ class WidgetConsumer(JsonSocketConsumer):
             if frame["seq"] > self.last_sent_seq:
                 await self.send_json(frame)
                 self.last_sent_seq = frame["seq"]
+                status = (frame.get("data") or {}).get("status")
+                if isinstance(status, str):
+                    self.status = status
 
     async def _send_raw(self, text: str) -> None:
         await self.send(text_data=text)

@@ -16,7 +16,13 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from conversations.models import Conversation
-from conversations.protocol import CONSOLE_QUEUE_GROUP, Event, console_agent_group, conversation_group
+from conversations.protocol import (
+    CONSOLE_QUEUE_GROUP,
+    Event,
+    console_agent_group,
+    console_conversation_group,
+    conversation_group,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -79,3 +85,25 @@ def queue_positions_broadcast() -> None:
 def console_logout_ring(*, agent_id: int) -> None:
     """Close the agent's open console sockets, on every process."""
     group_send(console_agent_group(agent_id), {"type": Event.LOGOUT})
+
+
+def console_note_broadcast(*, public_id: str, frame: dict[str, Any]) -> None:
+    """After commit: an internal note reaches the consoles that opened the conversation.
+
+    It rides on the staff-only group, which no widget ever joins, never on the conversation's.
+    """
+    event = {"type": Event.NOTE, "conversation": public_id, "frame": frame}
+    group = console_conversation_group(public_id)
+    after_commit(lambda: group_send(group, event))
+
+
+def console_labels_ring(*, public_id: str) -> None:
+    """After commit: consoles re-read a conversation's tags and contact reasons (and the queue's cards)."""
+    event = {"type": Event.STAFF_CHANGED, "conversation": public_id}
+    group = console_conversation_group(public_id)
+
+    def ring() -> None:
+        group_send(group, event)
+        group_send(CONSOLE_QUEUE_GROUP, {"type": Event.QUEUE_CHANGED})
+
+    after_commit(ring)

@@ -1,4 +1,5 @@
-"""Human handoff as a strict state machine: bot -> waiting -> agent -> (bot | closed).
+"""Human handoff as a strict state machine: bot -> waiting -> agent -> (bot | closed), and transfers:
+agent -> agent (to another online agent) or agent -> waiting (back to the queue).
 
 Every transition is one conditional UPDATE (``filter(pk=..., status=<from>).update(...) == 1``):
 of two agents clicking "claim" at the same moment exactly one moves the row, the other is told.
@@ -20,18 +21,19 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from conversations import business_hours, services, tasks
-from conversations.assignment import agent_profile_for
+from conversations import business_hours, offers, services, tasks
+from conversations.assignment import agent_loads, agent_profile_for
 from conversations.doorbells import consoles_ring
 from conversations.events import ConversationEvent, conversation_event_send
-from conversations.models import AgentProfile, Conversation, Message, Summary
+from conversations.models import AgentProfile, ChatOffer, Conversation, Message, Summary
 from conversations.selectors import agent_name, queue_position
 
 Status = Conversation.Status
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.BOT: frozenset({Status.WAITING}),
     Status.WAITING: frozenset({Status.AGENT}),
-    Status.AGENT: frozenset({Status.BOT, Status.CLOSED}),
+    # agent -> agent and agent -> waiting are transfers: to another agent, or back to the queue.
+    Status.AGENT: frozenset({Status.BOT, Status.CLOSED, Status.AGENT, Status.WAITING}),
     Status.CLOSED: frozenset(),
 }
 
@@ -51,6 +53,10 @@ class ClaimLost(IllegalTransition):
 
 class NotYourConversation(Exception):
     """The agent acted on a conversation another agent owns."""
+
+
+class TransferRefused(Exception):
+    """The chosen agent cannot take the chat: not an online agent, at their cap, or the sender."""
 
 
 def transition_allowed(*, current: str, target: str) -> bool:
@@ -181,6 +187,7 @@ def conversation_claim(*, conversation_id: int, agent_id: int) -> Message:
             if refused.current == Status.AGENT:
                 raise ClaimLost(current=refused.current, target=Status.AGENT) from None
             raise
+        offers.offers_settle(conversation_id=conversation_id, agent_id=agent.pk)
         name = agent_name(agent)
         message = services.event_record(
             conversation_id=conversation_id,
@@ -276,3 +283,85 @@ def agent_reply(*, conversation_id: int, agent_id: int, text: str, client_id: st
             author_id=agent_id,
             data={"author_name": agent_name(agent)},
         )
+
+
+# --- transfers -----------------------------------------------------------------------------
+
+
+def _transfer_target(*, to_agent_id: int, from_agent_id: int) -> Any:
+    """The agent a chat may go to: another active staff member, online, under their cap."""
+    if to_agent_id == from_agent_id:
+        raise TransferRefused("the chat is already yours")
+    profile = (
+        AgentProfile.objects.select_for_update()
+        .filter(user_id=to_agent_id, online=True, user__is_active=True, user__is_staff=True)
+        .select_related("user")
+        .first()
+    )
+    if profile is None:
+        raise TransferRefused("that agent is not online")
+    if agent_loads().get(to_agent_id, 0) >= profile.max_concurrent_chats:
+        raise TransferRefused("that agent has no room for another chat")
+    return profile.user
+
+
+def conversation_transfer(*, conversation_id: int, agent_id: int, to_agent_id: int | None) -> Message:
+    """agent -> agent (``to_agent_id``) or agent -> waiting (None): only the owning agent may do it.
+
+    To an agent: the chat is theirs at once (it moves to their console's "My chats"). To the queue:
+    it waits again, for anyone but the sender, and automatic assignment looks for someone.
+    """
+    sender = _agent(agent_id)
+    with transaction.atomic():
+        # Whose chat it is decides first: a stranger is told so, whoever they name.
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        if conversation.status != Status.AGENT:
+            raise IllegalTransition(
+                current=conversation.status, target=Status.WAITING if to_agent_id is None else Status.AGENT
+            )
+        if conversation.assigned_agent_id != agent_id:
+            raise NotYourConversation(f"conversation {conversation.public_id} belongs to another agent")
+        if to_agent_id is None:
+            return _transfer_to_queue(conversation_id=conversation_id, sender=sender)
+        receiver = _transfer_target(to_agent_id=to_agent_id, from_agent_id=agent_id)
+        _owned_transition(
+            conversation_id=conversation_id, agent_id=agent_id, target=Status.AGENT, assigned_agent=receiver
+        )
+        message = services.event_record(
+            conversation_id=conversation_id,
+            text=f"{agent_name(sender)} transferred the chat to {agent_name(receiver)}.",
+            event="transferred",
+            status=Status.AGENT,
+            author_id=sender.pk,
+            agent=agent_name(receiver),
+            previous_agent=agent_name(sender),
+        )
+        consoles_ring(assigned_to=receiver.pk, conversation_public_id=conversation.public_id)
+    return message
+
+
+def _transfer_to_queue(*, conversation_id: int, sender: Any) -> Message:
+    now = timezone.now()
+    _owned_transition(
+        conversation_id=conversation_id,
+        agent_id=sender.pk,
+        target=Status.WAITING,
+        assigned_agent=None,
+        waiting_since=now,
+    )
+    # The sender is passed over when the chat is assigned again during this wait.
+    ChatOffer.objects.create(
+        conversation_id=conversation_id, agent=sender, status=ChatOffer.Status.DECLINED, offered_at=now
+    )
+    message = services.event_record(
+        conversation_id=conversation_id,
+        text=f"{agent_name(sender)} passed the chat to the next person available on our team.",
+        event="transferred",
+        status=Status.WAITING,
+        author_id=sender.pk,
+        previous_agent=agent_name(sender),
+        position=queue_position(conversation_id=conversation_id),
+    )
+    tasks.task_enqueue_after_commit(tasks.conversation_assign, conversation_id=conversation_id)
+    consoles_ring()
+    return message

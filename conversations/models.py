@@ -7,6 +7,14 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+# The staff side (notes, tags, offers, contact reasons, console settings) lives in its own module.
+from conversations.console.models import ChatOffer as ChatOffer
+from conversations.console.models import ConsoleSettings as ConsoleSettings
+from conversations.console.models import ContactReason as ContactReason
+from conversations.console.models import ConversationReason as ConversationReason
+from conversations.console.models import ConversationTag as ConversationTag
+from conversations.console.models import InternalNote as InternalNote
+from conversations.console.models import ReasonTagging as ReasonTagging
 from conversations.protocol import conversation_group
 
 

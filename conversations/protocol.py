@@ -48,6 +48,13 @@ class Frame(StrEnum):
     CLOSE = "close"
     ONLINE = "online"
     TICKET_DONE = "ticket_done"
+    NOTE = "note"  # also console <- server: an internal note (staff only)
+    TRANSFER = "transfer"
+    TAG = "tag"
+    REASONS = "reasons"
+    SEARCH = "search"
+    # both sockets, both directions: a person is typing (never stored, never replayed)
+    COMPOSING = "composing"
     # server -> client
     READY = "ready"
     TYPING = "typing"
@@ -62,6 +69,8 @@ class Frame(StrEnum):
     CLAIM_LOST = "claim_lost"
     DONE = "done"
     TRANSCRIPT_EMAIL_QUEUED = "transcript_email_queued"
+    LABELS = "labels"  # a conversation's tags and contact reasons
+    SEARCH_RESULTS = "search_results"
 
 
 class Event(StrEnum):
@@ -72,6 +81,9 @@ class Event(StrEnum):
     QUEUE_CHANGED = "queue.changed"  # consoles re-read the queue
     ASSIGNED = "console.assigned"  # a chat was assigned to this agent
     LOGOUT = "console.logout"  # this agent signed out
+    COMPOSING = "conversation.composing"  # someone is typing (not stored)
+    NOTE = "console.note"  # an internal note, on the staff-only group
+    STAFF_CHANGED = "console.staff_changed"  # a conversation's tags or contact reasons changed
 
 
 CONSOLE_QUEUE_GROUP = "console.queue"
@@ -84,6 +96,11 @@ def conversation_group(public_id: str) -> str:
 
 def console_agent_group(agent_id: int) -> str:
     return f"console.agent.{agent_id}"
+
+
+def console_conversation_group(public_id: str) -> str:
+    """Only the consoles that opened one conversation (never a widget): internal notes ride here."""
+    return f"console.conversation.{public_id}"
 
 
 def frame_error(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -113,3 +130,22 @@ def frame_notice(*, reply_to: int, text: str) -> str:
 
 def frame_queue(*, position: int | None) -> dict[str, Any]:
     return {"type": Frame.QUEUE, "position": position}
+
+
+# Typing indicators: a client sends at most one "composing" every COMPOSING_EVERY_S while its
+# person types; the server passes on at most one per socket (and conversation) every
+# COMPOSING_MIN_GAP_S and a client shows the indicator for COMPOSING_SHOWN_S after the last one.
+COMPOSING_EVERY_S = 2.0
+COMPOSING_MIN_GAP_S = 1.0
+COMPOSING_SHOWN_S = 5.0
+
+
+def frame_composing(*, role: str, author: str = "", conversation: str = "") -> dict[str, Any]:
+    """ "composing" as the other side sees it: to a widget ``role="agent"`` with the agent's name, to a
+    console ``role="customer"`` with the conversation's id."""
+    frame: dict[str, Any] = {"type": Frame.COMPOSING, "role": role}
+    if author:
+        frame["author"] = author
+    if conversation:
+        frame["conversation"] = conversation
+    return frame

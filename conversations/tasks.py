@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from conversations import assignment, feedback, services, summaries
+from conversations import assignment, contact_reasons, feedback, offers, services, summaries
 from conversations.doorbells import after_commit, consoles_ring
 from conversations.models import Conversation, Message, TaskFailure
 
@@ -142,6 +142,25 @@ def satisfaction_estimates_refresh(*, hours: int = 24) -> int:
     return feedback.satisfaction_estimates_refresh(since=timezone.now() - timedelta(hours=hours))
 
 
+@shared_task(name="conversations.offers_move_on", soft_time_limit=20, time_limit=30, **TASK_OPTIONS)
+def offers_move_on() -> int:
+    """Beat: chats assigned automatically and not opened in time go to the next online agent."""
+    return offers.offers_lapsed_move_on()
+
+
+# One batch is one model call; a run stops after a few so that beat's next run is never stacked up.
+CONTACT_REASON_BATCHES_PER_RUN = 10
+
+
+@shared_task(name="conversations.contact_reasons_tag", soft_time_limit=240, time_limit=300, bind=True, **TASK_OPTIONS)
+def contact_reasons_tag(self: Task) -> int:
+    """Beat: tag closed conversations with contact reasons, a batch per model call; how many were tagged."""
+    _, tagged = contact_reasons.reasons_tag_all(
+        delivery=self.request.id or "", max_batches=CONTACT_REASON_BATCHES_PER_RUN
+    )
+    return tagged
+
+
 # Queues per task, given at enqueue time (Celery 6 drops the per-task ``queue`` attribute).
 TASK_QUEUES: dict[str, Queue] = {
     summary_make.name: Queue.SUMMARY,
@@ -154,6 +173,8 @@ TASK_QUEUES: dict[str, Queue] = {
     "conversations.email_send": Queue.INTEGRATIONS,
     "conversations.webhook_deliver": Queue.INTEGRATIONS,
     "conversations.integrations_due": Queue.INTEGRATIONS,
+    offers_move_on.name: Queue.HANDOFF,
+    contact_reasons_tag.name: Queue.SUMMARY,
 }
 
 

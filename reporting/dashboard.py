@@ -13,7 +13,10 @@ Definitions (the dashboard's help text repeats them):
 - cost per resolved conversation: all ledger cost in the period / conversations resolved by the bot;
 - CSAT: mean rating (1-5) and the share of ratings that are 4 or 5;
 - estimate agreement: over conversations with both a rating and an estimate, the mean absolute
-  error and Pearson's correlation.
+  error and Pearson's correlation;
+- contact reasons: a conversation has a reason when a batch or agent tag for it stands (not
+  removed); per reason, its conversations, their bot resolution and CSAT, and the agents'
+  corrections (batch tags removed plus tags agents added).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from conversations.models import Conversation, Message
+from conversations.models import ContactReason, Conversation, ConversationReason, Message
 from routing.models import LedgerEntry
 from routing.types import COST_QUANTUM, TIER_ORDER
 
@@ -293,6 +296,7 @@ class DashboardFigures:
     rates: ConversationRates
     satisfaction: Satisfaction
     days: list[DayFigures] = field(default_factory=list)
+    contact_reasons: ContactReasonFigures | None = None
 
 
 def cost_per_resolved(*, cost: Decimal, resolved: int) -> Decimal | None:
@@ -315,6 +319,7 @@ def dashboard_figures(*, period: DateRange) -> DashboardFigures:
         rates=rates,
         satisfaction=satisfaction(facts=facts),
         days=_day_figures(facts=facts, by_day_and_tier=by_day_and_tier),
+        contact_reasons=contact_reason_figures(facts=facts),
     )
 
 
@@ -338,6 +343,87 @@ def _day_figures(
             )
         )
     return days
+
+
+# --- Contact reasons ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReasonFigures:
+    reason: str
+    conversations: int
+    resolved_by_bot: int
+    bot_resolution_rate: float | None
+    ratings: int
+    csat_mean: float | None
+    batch_tags: int  # tags the batch gave, including those agents removed since
+    corrections: int  # batch tags agents removed, plus tags agents added
+
+
+@dataclass(frozen=True)
+class ContactReasonFigures:
+    reasons: list[ReasonFigures]  # most conversations first
+    tagged: int  # conversations in the period the batch has tagged
+    untagged_closed: int  # closed conversations the batch has not reached yet
+    batch_tags: int
+    corrections: int
+
+    @property
+    def correction_share(self) -> float | None:
+        return _share(self.corrections, self.batch_tags)
+
+
+def contact_reason_figures(*, facts: Sequence[ConversationFacts]) -> ContactReasonFigures:
+    """Per contact reason, over the conversations of ``facts``: how many, resolved by the bot, CSAT, corrections."""
+    by_id = {fact.conversation_id: fact for fact in facts}
+    rows = ConversationReason.objects.filter(conversation_id__in=list(by_id)).values_list(
+        "conversation_id", "reason_id", "source", "removed"
+    )
+    standing: defaultdict[int, set[int]] = defaultdict(set)
+    batch: defaultdict[int, int] = defaultdict(int)
+    corrected: defaultdict[int, int] = defaultdict(int)
+    for conversation_id, reason_id, source, removed in rows:
+        if not removed:
+            standing[reason_id].add(conversation_id)
+        if source == ConversationReason.Source.BATCH:
+            batch[reason_id] += 1
+        if (source == ConversationReason.Source.BATCH) == removed:  # a batch tag removed, or an agent's added
+            corrected[reason_id] += 1
+    names = dict(ContactReason.objects.values_list("pk", "name"))
+    reasons = [
+        _reason_figures(
+            name=names[reason_id],
+            facts=[by_id[pk] for pk in standing[reason_id]],
+            batch_tags=batch[reason_id],
+            corrections=corrected[reason_id],
+        )
+        for reason_id in set(standing) | set(batch)
+    ]
+    conversations = Conversation.objects.filter(pk__in=list(by_id))
+    return ContactReasonFigures(
+        reasons=sorted(reasons, key=lambda figures: (-figures.conversations, figures.reason)),
+        tagged=conversations.filter(reason_tagging__status="done").count(),
+        untagged_closed=conversations.filter(status=Conversation.Status.CLOSED, reason_tagging__isnull=True).count(),
+        batch_tags=sum(batch.values()),
+        corrections=sum(corrected.values()),
+    )
+
+
+def _reason_figures(
+    *, name: str, facts: Sequence[ConversationFacts], batch_tags: int, corrections: int
+) -> ReasonFigures:
+    resolved = sum(fact.resolved_by_bot for fact in facts)
+    scores = [float(fact.rating) for fact in facts if fact.rating is not None]
+    return ReasonFigures(
+        reason=name,
+        conversations=len(facts),
+        resolved_by_bot=resolved,
+        bot_resolution_rate=_share(resolved, len(facts)),
+        ratings=len(scores),
+        csat_mean=_mean(scores),
+        batch_tags=batch_tags,
+        corrections=corrections,
+    )
 
 
 def budget_downgrades(*, period: DateRange) -> int:

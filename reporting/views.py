@@ -15,6 +15,7 @@ from reporting.dashboard import DashboardFigures, DateRange, budget_downgrades, 
 from routing.selectors import budget_alerts, budget_settings_get
 
 DEFAULT_DAYS = 30
+TOP_REASONS = 10
 MAX_DAYS = 366
 
 
@@ -87,6 +88,15 @@ def chart_data(*, figures: DashboardFigures) -> dict[str, Any]:
         "time_to_first_token": {
             tier: [latency["p50"], latency["p95"]] for tier, latency in figures.time_to_first_token.items()
         },
+        "contact_reasons": [
+            {
+                "reason": reason.reason,
+                "conversations": reason.conversations,
+                "bot_resolution_rate": reason.bot_resolution_rate,
+                "csat_mean": reason.csat_mean,
+            }
+            for reason in (figures.contact_reasons.reasons if figures.contact_reasons else [])[:TOP_REASONS]
+        ],
     }
 
 

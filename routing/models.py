@@ -70,6 +70,8 @@ class LedgerEntry(models.Model):
         ANSWER = "answer", "Answer"
         SUMMARY = "summary", "Summary"
         CLASSIFICATION = "classification", "Classification"
+        TAGGING = "tagging", "Contact-reason tagging"
+        REWRITE = "rewrite", "Follow-up rewritten for retrieval"
 
     class Outcome(models.TextChoices):
         OK = "ok", "OK"

@@ -72,6 +72,15 @@ def classify_complexity(text: str, *, classifier: ComplexityClassifier | None = 
     return label, reason
 
 
+def text_categories(text: str) -> tuple[str, ...]:
+    """The router's categories for one message by its written rules alone, so the same text always
+    gets the same answer: its complexity class, the signals behind it, and the mood signals that
+    escalate (``not_helped``, ``frustration``), e.g. ``("thinking", "error_code", "already_tried")``."""
+    label, _, found = _complexity(text, classifier=None)
+    mood = (("not_helped", signals.NOT_HELPED), ("frustration", signals.FRUSTRATION))
+    return (label, *found, *(name for name, pattern in mood if pattern.search(text)))
+
+
 def _complexity(text: str, *, classifier: ComplexityClassifier | None) -> tuple[str, str, tuple[str, ...]]:
     ruled = rule_complexity(text)
     if ruled is not None:

@@ -10,6 +10,7 @@ from routing.cache import answer_cache_key, answer_cache_read
 from routing.models import Tier
 from routing.pricing import cost_for_usage
 from routing.redaction import text_redact
+from routing.router import text_categories
 from routing.runtime import catalogue_in_force, runtime_get
 from routing.tiers import TIER_ORDER, TierConfig, TierName, default_catalogue
 from routing.tokens import input_tokens_estimate, text_tokens_estimate
@@ -24,6 +25,7 @@ __all__ = [
     "text_frustrated",
     "text_is_small_talk",
     "input_tokens_estimate",
+    "text_categories",
     "text_not_helped",
     "text_redact",
     "text_repeats",

@@ -214,6 +214,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15.0,
         "options": {"queue": "integrations"},
     },
+    # An automatically assigned chat its agent has not opened in time goes to the next online agent.
+    "offers-move-on": {"task": "conversations.offers_move_on", "schedule": 15.0, "options": {"queue": "handoff"}},
+    # Closed conversations get their contact reasons, a batch of conversations per model call.
+    "contact-reasons-tag": {
+        "task": "conversations.contact_reasons_tag",
+        "schedule": 600.0,
+        "options": {"queue": "summary"},
+    },
 }
 
 # --- Model providers ------------------------------------------------------------------

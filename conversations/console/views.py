@@ -22,6 +22,7 @@ def console_home(request: HttpRequest) -> HttpResponse:
     context = {
         "agent_name": selectors.agent_name(request.user),
         "canned_responses": console_selectors.canned_responses(),
+        "labels": {"tags": console_selectors.tag_choices(), "reasons": console_selectors.contact_reason_choices()},
         "max_message_chars": settings.SUPPORTBOT_MAX_MESSAGE_CHARS,
     }
     return render(request, "console/index.html", context)

@@ -5,6 +5,7 @@
 (function () {
   "use strict";
   var canned = JSON.parse(document.getElementById("canned-data").textContent);
+  var labels = JSON.parse(document.getElementById("labels-data").textContent);   // {tags, reasons}
   var strings = document.getElementById("console-strings").dataset;
   // A string in the agent's language; "%(name)s" placeholders are filled from values.
   function t(key, values) {
@@ -19,7 +20,12 @@
   }
   var $ = function (id) { return document.getElementById(id); };
   var socket = null, retries = 0, queue = null, selected = null, reconnectTimer = null;
-  var conversations = {};   // public id -> {lastSeq, messages: [frames]}
+  var conversations = {};   // public id -> {lastSeq, messages: [frames], notes: {id: frame}, labels}
+  var waitingSeen = null;   // waiting chats already announced (null until the first snapshot)
+  var composingSentAt = 0, composingTimer = null;
+  var COMPOSING_EVERY_MS = 2000, COMPOSING_SHOWN_MS = 5000;
+  var ASKED_KEY = "supportbot:console:notifications-asked", SOUND_KEY = "supportbot:console:sound";
+  var audio = null;
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -85,19 +91,32 @@
 
   // ---- frames from the server -------------------------------------------------------------
   var handlers = {
-    queue: function (f) { queue = f; renderQueue(); renderHead(); },
+    queue: function (f) { queue = f; announceWaiting(); renderQueue(); renderHead(); },
     transcript: function (f) {
-      var state = conversations[f.conversation] || (conversations[f.conversation] = { lastSeq: 0, messages: [] });
+      var state = stateOf(f.conversation);
       state.card = f.card;
+      state.labels = { tags: f.tags, reasons: f.reasons, batch_reasons: f.batch_reasons };
       f.messages.forEach(function (m) { addMessage(f.conversation, m); });
-      if (selected === f.conversation) { renderHead(); renderLog(); }
+      (f.notes || []).forEach(function (n) { state.notes[n.id] = n; });
+      if (selected === f.conversation) { renderHead(); renderLog(); renderLabels(); }
     },
     message: function (f) {
       addMessage(f.conversation, f);
+      if (f.role === "customer" && selected === f.conversation) customerTyping(false);
       if (selected === f.conversation) renderLog();
     },
+    note: function (f) {
+      stateOf(f.conversation).notes[f.id] = f;
+      if (selected === f.conversation) renderLog();
+    },
+    labels: function (f) {
+      stateOf(f.conversation).labels = f;
+      if (selected === f.conversation) renderLabels();
+    },
+    composing: function (f) { if (f.role === "customer" && f.conversation === selected) customerTyping(true); },
+    search_results: renderSearch,
     assigned: function (f) {
-      notify(t("assigned"));
+      notify(t("assigned"), f.conversation);
       if (!selected) select(f.conversation);
     },
     claim_lost: function (f) { showError(f.message); },
@@ -106,18 +125,67 @@
     pong: function () {}
   };
 
+  function stateOf(id) {
+    return conversations[id] || (conversations[id] = { lastSeq: 0, messages: [], notes: {}, labels: null });
+  }
   function addMessage(id, frame) {
-    var state = conversations[id] || (conversations[id] = { lastSeq: 0, messages: [] });
+    var state = stateOf(id);
     if (frame.seq <= state.lastSeq) return;   // already shown: a reconnect or a late doorbell
     state.messages.push(frame);
     state.lastSeq = frame.seq;
   }
 
-  function notify(text) {
+  // ---- telling the agent: the title, a desktop notification, and a sound if they want one ----------
+  function notify(text, conversation) {
     document.title = "(!) " + t("title") + " · Supportbot";
     setTimeout(function () { document.title = t("title") + " · Supportbot"; }, 4000);
     showError(text);
+    if ("Notification" in window && Notification.permission === "granted") {
+      try {
+        var shown = new Notification(text, { tag: "supportbot-" + (conversation || "console"), body: t("title") + " · Supportbot" });
+        shown.onclick = function () { window.focus(); if (conversation) select(conversation); shown.close(); };
+      } catch (e) { /* some browsers allow notifications only from a service worker */ }
+    }
+    if ($("sound-toggle").checked) chime();
   }
+  function chime() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var tone = audio.createOscillator(), volume = audio.createGain();
+      tone.frequency.value = 880;
+      volume.gain.setValueAtTime(0.08, audio.currentTime);
+      volume.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.35);
+      tone.connect(volume); volume.connect(audio.destination);
+      tone.start(); tone.stop(audio.currentTime + 0.35);
+    } catch (e) { /* no audio here */ }
+  }
+  // A chat that starts waiting while the agent takes chats is announced once (not those already there on load).
+  function announceWaiting() {
+    var ids = queue.waiting.map(function (item) { return item.conversation; });
+    if (waitingSeen !== null && queue.agent.online) {
+      var fresh = ids.filter(function (id) { return !waitingSeen[id]; });
+      if (fresh.length) notify(t("newWaiting"), fresh[0]);
+    }
+    waitingSeen = waitingSeen || {};
+    ids.forEach(function (id) { waitingSeen[id] = true; });
+  }
+  // Permission is asked once, ever: from the button, or at the agent's first click on the page.
+  function notificationsRender() {
+    var button = $("notify-btn");
+    if (!("Notification" in window)) { button.hidden = true; return; }
+    button.hidden = Notification.permission === "granted";
+    button.disabled = Notification.permission === "denied";
+    if (Notification.permission === "denied") button.textContent = t("notifyBlocked");
+  }
+  var askedNow = false;
+  function notificationsAsk() {
+    if (askedNow || !("Notification" in window) || Notification.permission !== "default") return;
+    askedNow = true;
+    try { localStorage.setItem(ASKED_KEY, "1"); } catch (e) { /* private mode */ }
+    var asked = Notification.requestPermission(notificationsRender);
+    if (asked && asked.then) asked.then(notificationsRender);
+  }
+  function askedBefore() { try { return !!localStorage.getItem(ASKED_KEY); } catch (e) { return false; } }
   function showError(text) { $("chat-error").textContent = text || ""; }
 
   // ---- rendering ----------------------------------------------------------------------------
@@ -138,19 +206,37 @@
     var summary = item.summary && item.summary.status === "done" ? item.summary.text
       : t("summaryStatus", { status: statusWord("summary", item.summary ? item.summary.status : "none") });
     li.appendChild(el("div", "summary-line", summary));
+    var names = tagNames(item.tags);
+    if (names.length) li.appendChild(el("div", "tag-line", "# " + names.join(" · # ")));
     li.addEventListener("click", function () { select(item.conversation); });
     li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(item.conversation); });
     return li;
   }
 
+  function tagged(item) {
+    var tag = $("tag-filter").value;
+    return !tag || (item.tags || []).indexOf(Number(tag)) !== -1;
+  }
+  function tagNames(ids) {
+    return labels.tags.filter(function (tag) { return (ids || []).indexOf(tag.id) !== -1; }).map(function (tag) { return tag.name; });
+  }
   function renderQueue() {
     if (!queue) return;
     clear($("mine"));
-    queue.mine.forEach(function (item) { $("mine").appendChild(card(item)); });
+    queue.mine.filter(tagged).forEach(function (item) { $("mine").appendChild(card(item)); });
     clear($("waiting"));
-    queue.waiting.forEach(function (item) {
+    queue.waiting.filter(tagged).forEach(function (item) {
       $("waiting").appendChild(card(item, item.assigned_to_id === queue.agent.id ? " assigned-to-me" : ""));
     });
+    var transfer = $("transfer-to"), chosen = transfer.value;
+    while (transfer.options.length > 1) transfer.remove(1);
+    (queue.agents || []).forEach(function (agent) {
+      var option = el("option", "", agent.name);
+      option.value = String(agent.id);
+      transfer.appendChild(option);
+    });
+    transfer.value = chosen;
+    if (transfer.value !== chosen) transfer.value = "";
     $("waiting-count").textContent = String(queue.waiting.length);
     clear($("tickets"));
     queue.tickets.forEach(function (ticket) {
@@ -188,51 +274,146 @@
     $("claim-btn").disabled = item.status !== "waiting";
     $("handback-btn").disabled = !mine;
     $("close-btn").disabled = !mine;
-    $("reply-text").disabled = !mine;
+    $("transfer-btn").disabled = !mine;
+    $("transfer-to").disabled = !mine;
+    // Anyone on the team may leave a note; only the chat's agent writes to the customer.
+    $("reply-text").disabled = !mine && !$("note-mode").checked;
     renderCustomer(item.customer);
     $("chat-summary").textContent = item.summary && item.summary.text ? item.summary.text
       : item.summary && item.summary.status !== "none" ? t("summaryStatus", { status: statusWord("summary", item.summary.status) })
       : t("summaryUnavailable");
   }
 
+  // Notes sit after the message whose seq they name; they are the team's, never the customer's.
+  function notesAfter(state) {
+    var after = {};
+    Object.keys(state.notes).map(function (id) { return state.notes[id]; })
+      .sort(function (a, b) { return a.after_seq - b.after_seq || a.id - b.id; })
+      .forEach(function (note) { (after[note.after_seq] = after[note.after_seq] || []).push(note); });
+    return after;
+  }
+  function noteNode(note) {
+    var node = el("div", "msg note");
+    node.appendChild(el("span", "who", note.author ? t("noteBy", { name: note.author }) : t("note")));
+    var body = el("span", "body", note.text);
+    body.dir = "auto";
+    node.appendChild(body);
+    return node;
+  }
+  function eventText(m) {
+    var data = m.data || {};
+    if (data.event === "reoffered") return t("reoffered", { agent: data.agent, previous: data.previous_agent, time: waitedFor(data.unopened_s) });
+    if (data.event === "transferred") return data.agent ? t("transferredTo", { previous: data.previous_agent, agent: data.agent }) : t("transferredQueue", { previous: data.previous_agent });
+    return m.text;
+  }
+  function waitedFor(seconds) {
+    seconds = Number(seconds) || 0;
+    return seconds < 60 ? t("waitedSeconds", { seconds: seconds }) : t("waitedMinutes", { minutes: Math.floor(seconds / 60), seconds: seconds % 60 });
+  }
   function renderLog() {
     var log = $("chat-log");
     clear(log);
-    (conversations[selected] ? conversations[selected].messages : []).forEach(function (m) {
-      if (m.kind === "event") { log.appendChild(el("div", "event", m.text)); return; }
-      var node = el("div", "msg " + m.role);
-      var who = m.role === "customer" ? t("customer") : m.role === "agent" ? (m.author || t("agent"))
-        : m.tier ? t("assistantTier", { tier: m.tier }) : t("assistant");
-      node.appendChild(el("span", "who", who));
-      var body = el("span", "body", m.text);
-      body.dir = "auto";   // a customer may write in another script than the console's
-      node.appendChild(body);
-      if (m.attachment && /^[\w-]{1,32}$/.test(m.attachment.id)) {
-        // Served to staff by their session; a click opens it full size.
-        var photo = el("a", "photo-link");
-        photo.href = "/api/widget/attachments/" + m.attachment.id;
-        photo.target = "_blank"; photo.rel = "noopener noreferrer";
-        var img = el("img", "photo");
-        img.src = photo.href;
-        img.alt = t("photo");
-        photo.appendChild(img);
-        node.appendChild(photo);
-      }
-      if (m.citations && m.citations.length) {
-        var sources = el("div", "sources", t("sources") + " ");
-        m.citations.forEach(function (c, i) {
-          var href = safeUrl(c.url);
-          if (i) sources.appendChild(document.createTextNode(" · "));
-          if (!href) { sources.appendChild(document.createTextNode(c.title)); return; }
-          var a = el("a", "", c.title);
-          a.href = href; a.target = "_blank"; a.rel = "noopener noreferrer";
-          sources.appendChild(a);
-        });
-        node.appendChild(sources);
-      }
-      log.appendChild(node);
+    var state = conversations[selected];
+    if (!state) return;
+    var after = notesAfter(state);
+    (after[0] || []).forEach(function (note) { log.appendChild(noteNode(note)); });
+    var shownSeqs = {};
+    state.messages.forEach(function (m) {
+      shownSeqs[m.seq] = true;
+      renderMessage(log, m);
+      (after[m.seq] || []).forEach(function (note) { log.appendChild(noteNode(note)); });
+    });
+    // A note after a message this page has not loaded (opened mid-conversation) still shows, at the end.
+    Object.keys(after).forEach(function (seq) {
+      if (Number(seq) && !shownSeqs[seq]) after[seq].forEach(function (note) { log.appendChild(noteNode(note)); });
     });
     log.scrollTop = log.scrollHeight;
+  }
+  function renderMessage(log, m) {
+    if (m.kind === "event") { log.appendChild(el("div", "event", eventText(m))); return; }
+    var node = el("div", "msg " + m.role);
+    var who = m.role === "customer" ? t("customer") : m.role === "agent" ? (m.author || t("agent"))
+      : m.tier ? t("assistantTier", { tier: m.tier }) : t("assistant");
+    node.appendChild(el("span", "who", who));
+    var body = el("span", "body", m.text);
+    body.dir = "auto";   // a customer may write in another script than the console's
+    node.appendChild(body);
+    if (m.attachment && /^[\w-]{1,32}$/.test(m.attachment.id)) {
+      // Served to staff by their session; a click opens it full size.
+      var photo = el("a", "photo-link");
+      photo.href = "/api/widget/attachments/" + m.attachment.id;
+      photo.target = "_blank"; photo.rel = "noopener noreferrer";
+      var img = el("img", "photo");
+      img.src = photo.href;
+      img.alt = t("photo");
+      photo.appendChild(img);
+      node.appendChild(photo);
+    }
+    if (m.citations && m.citations.length) {
+      var sources = el("div", "sources", t("sources") + " ");
+      m.citations.forEach(function (c, i) {
+        var href = safeUrl(c.url);
+        if (i) sources.appendChild(document.createTextNode(" · "));
+        if (!href) { sources.appendChild(document.createTextNode(c.title)); return; }
+        var a = el("a", "", c.title);
+        a.href = href; a.target = "_blank"; a.rel = "noopener noreferrer";
+        sources.appendChild(a);
+      });
+      node.appendChild(sources);
+    }
+    log.appendChild(node);
+  }
+
+  function renderLabels() {
+    var state = conversations[selected];
+    var current = state && state.labels ? state.labels : { tags: [], reasons: [], batch_reasons: [] };
+    Array.prototype.forEach.call($("tag-boxes").querySelectorAll("input"), function (box) {
+      box.checked = current.tags.indexOf(Number(box.value)) !== -1;
+    });
+    Array.prototype.forEach.call($("reason-boxes").querySelectorAll("label"), function (label) {
+      var box = label.querySelector("input");
+      box.checked = current.reasons.indexOf(Number(box.value)) !== -1;
+      var mark = label.querySelector(".suggested");
+      var suggested = current.batch_reasons.indexOf(Number(box.value)) !== -1;
+      if (suggested && !mark) label.appendChild(el("span", "suggested", " " + t("suggested")));
+      if (!suggested && mark) label.removeChild(mark);
+    });
+  }
+
+  function customerTyping(on) {
+    clearTimeout(composingTimer);
+    $("chat-composing").hidden = !on;
+    $("chat-composing").textContent = on ? t("customerTyping") : "";
+    if (on) composingTimer = setTimeout(function () { customerTyping(false); }, COMPOSING_SHOWN_MS);
+  }
+
+  function renderSearch(f) {
+    var list = $("search-results");
+    clear(list);
+    $("search-box").hidden = false;
+    $("search-count").textContent = String(f.results.length);
+    if (!f.results.length) { list.appendChild(el("li", "meta", t("noResults"))); return; }
+    f.results.forEach(function (item) {
+      var li = el("li", "card" + (item.conversation === selected ? " selected" : ""));
+      li.tabIndex = 0;
+      var line = el("div", "line");
+      line.appendChild(el("span", "", statusWord("status", item.status)));
+      line.appendChild(el("span", "", t("started", { date: new Date(item.created_at).toLocaleString() })));
+      if (item.assigned_to) line.appendChild(el("span", "", "→ " + item.assigned_to));
+      li.appendChild(line);
+      if (item.match) {
+        var text = el("div", "text", item.match.text);
+        text.dir = "auto";
+        li.appendChild(text);
+      } else {
+        li.appendChild(el("div", "text", t("conversation", { id: item.conversation.slice(0, 8) })));
+      }
+      var names = tagNames(item.tags);
+      if (names.length) li.appendChild(el("div", "tag-line", "# " + names.join(" · # ")));
+      li.addEventListener("click", function () { select(item.conversation); });
+      li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(item.conversation); });
+      list.appendChild(li);
+    });
   }
 
   function select(id) {
@@ -240,9 +421,10 @@
     $("chat").hidden = false;
     $("empty").hidden = true;
     showError("");
+    customerTyping(false);
     var state = conversations[id];
     send({ type: "open", conversation: id, last_seq: state ? state.lastSeq : 0 });
-    renderQueue(); renderHead(); renderLog();
+    renderQueue(); renderHead(); renderLog(); renderLabels();
   }
 
   // ---- who the customer is, and replies to tickets by email (docs/integrations.md) ---------------
@@ -292,9 +474,55 @@
   function reply() {
     var text = $("reply-text").value.trim();
     if (!text || !selected) return;
-    send({ type: "reply", conversation: selected, text: text, client_id: newId() });
+    send({ type: $("note-mode").checked ? "note" : "reply", conversation: selected, text: text, client_id: newId() });
     $("reply-text").value = "";
   }
+  $("note-mode").addEventListener("change", function (e) {
+    $("reply-form").classList.toggle("noting", e.target.checked);
+    $("reply-text").placeholder = e.target.checked ? t("writeNote") : t("writeReply");
+    renderHead();
+  });
+  // The customer sees "Sam is typing…": at most one frame every 2 s, and never for a note.
+  $("reply-text").addEventListener("input", function () {
+    if ($("note-mode").checked || !selected || !$("reply-text").value.trim()) return;
+    var now = Date.now();
+    if (now - composingSentAt < COMPOSING_EVERY_MS) return;
+    composingSentAt = now;
+    send({ type: "composing", conversation: selected });
+  });
+  $("transfer-btn").addEventListener("click", function () {
+    var to = $("transfer-to").value;
+    send({ type: "transfer", conversation: selected, to: to ? Number(to) : null });
+  });
+  $("tag-boxes").addEventListener("change", function (e) {
+    if (selected && e.target.type === "checkbox") send({ type: "tag", conversation: selected, tag: Number(e.target.value), on: e.target.checked });
+  });
+  $("reason-boxes").addEventListener("change", function () {
+    if (!selected) return;
+    var chosen = Array.prototype.filter.call($("reason-boxes").querySelectorAll("input"), function (box) { return box.checked; })
+      .map(function (box) { return Number(box.value); });
+    send({ type: "reasons", conversation: selected, reasons: chosen });
+  });
+  function search() {
+    var query = $("search-text").value.trim(), tag = $("tag-filter").value;
+    if (!query && !tag) { $("search-box").hidden = true; return; }
+    send({ type: "search", query: query, tag: tag ? Number(tag) : null });
+  }
+  var searchTimer = null;
+  $("search-form").addEventListener("submit", function (e) { e.preventDefault(); search(); });
+  $("search-text").addEventListener("input", function () { clearTimeout(searchTimer); searchTimer = setTimeout(search, 300); });
+  $("tag-filter").addEventListener("change", function () { renderQueue(); search(); });
+  $("notify-btn").addEventListener("click", notificationsAsk);
+  document.addEventListener("click", function once() {
+    document.removeEventListener("click", once, true);
+    if (!askedBefore()) notificationsAsk();
+  }, true);
+  try { $("sound-toggle").checked = localStorage.getItem(SOUND_KEY) === "1"; } catch (e) { /* private mode */ }
+  $("sound-toggle").addEventListener("change", function (e) {
+    try { localStorage.setItem(SOUND_KEY, e.target.checked ? "1" : "0"); } catch (err) { /* private mode */ }
+    if (e.target.checked) chime();
+  });
+  notificationsRender();
   $("reply-form").addEventListener("submit", function (e) { e.preventDefault(); reply(); });
   $("reply-text").addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); reply(); }

@@ -127,6 +127,24 @@
     legend(container, seriesNames);
   }
 
+  // One row per category: its name, a bar for the count, and the figures that go with it as text.
+  function horizontalBars(container, rows, label, value, note) {
+    if (!rows.length) { container.textContent = "No tagged conversations in this period."; return; }
+    var rowHeight = 26, left = 230, right = 250;
+    var svg = frame(container);
+    var height = PAD.top + rows.length * rowHeight;
+    svg.setAttribute("viewBox", "0 0 " + W + " " + height);
+    var max = niceMax(Math.max.apply(null, rows.map(value).concat([0])));
+    var width = Math.max(W - left - right, 40);
+    rows.forEach(function (row, i) {
+      var y0 = PAD.top + i * rowHeight;
+      text(svg, left - 8, y0 + 16, label(row), { "text-anchor": "end", "font-size": 12, fill: "#333" });
+      var bar = node("rect", { x: left, y: y0 + 4, width: Math.max(width * value(row) / max, 1), height: rowHeight - 9, fill: SERIES_COLOURS[0] }, svg);
+      tooltip(bar, label(row) + ": " + note(row));
+      text(svg, left + width * value(row) / max + 6, y0 + 16, note(row), { "font-size": 11 });
+    });
+  }
+
   var money = function (v) { return "$" + (v >= 1 ? v.toFixed(2) : v.toFixed(4)); };
   var percent = function (v) { return Math.round(v * 100) + "%"; };
   var score = function (v) { return v.toFixed(1); };
@@ -148,6 +166,12 @@
     },
     satisfaction: function (c, d) {
       lines(c, d.days, [{ name: "CSAT (ratings)", values: d.csat_mean }, { name: "estimate", values: d.estimate_mean }], 5, score);
+    },
+    contact_reasons: function (c, d) {
+      horizontalBars(c, d.contact_reasons, function (r) { return r.reason; }, function (r) { return r.conversations; }, function (r) {
+        return r.conversations + " \u00b7 bot " + (r.bot_resolution_rate === null ? "\u2013" : percent(r.bot_resolution_rate))
+          + " \u00b7 CSAT " + (r.csat_mean === null ? "\u2013" : score(r.csat_mean));
+      });
     },
     time_to_first_token: function (c, d) {
       var tiers = Object.keys(d.time_to_first_token);

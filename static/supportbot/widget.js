@@ -98,6 +98,8 @@
       ".notice{font-size:12px;color:#8a5a00;margin-top:4px;display:block;}",
       ".deep{font-size:12px;color:#5a3fc0;display:block;margin-bottom:4px;}",
       ".typing{display:inline-block;letter-spacing:2px;color:#5a6275;}",
+      ".composing{font-size:12px;color:#4a5163;padding:2px 14px;font-style:italic;}",
+      ".composing[hidden]{display:none;}",
       ".typing[hidden]{display:none;}",
       ".cites{margin-top:6px;font-size:13px;border-top:1px solid #eceef4;padding-top:4px;}",
       ".cites a,.msg a{color:#2346c4;text-decoration:underline;}",
@@ -239,6 +241,9 @@
     stateBar.hidden = true;
     var log = el("div", "log", { role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": gettext("Conversation"), tabindex: "0" });
     var errorLine = el("div", "error", { role: "alert" });
+    // "Sam is typing...": shown a few seconds after each "composing" frame from the agent, never stored.
+    var composingLine = el("div", "composing");
+    composingLine.hidden = true;
     var form = el("form");
     var input = el("textarea", "", { "aria-label": gettext("Type your message"), placeholder: gettext("Ask us anything\u2026"), rows: "1", dir: "auto" });
     var sendBtn = el("button", "btn", { type: "submit" });
@@ -258,6 +263,7 @@
     panel.appendChild(head);
     panel.appendChild(stateBar);
     panel.appendChild(log);
+    panel.appendChild(composingLine);
     panel.appendChild(errorLine);
     panel.appendChild(form);
     panel.appendChild(actions);
@@ -383,6 +389,9 @@
     var pending = {};             // reply_to seq -> {node, body, i, text}
     var answered = {};            // reply_to seq -> true once the stored answer arrived
     var maxChars = 4000;
+    var status = "";              // the conversation's state: the customer's typing is sent only with a person
+    var composingSentAt = 0, composingTimer = null;
+    var COMPOSING_EVERY_MS = 2000, COMPOSING_SHOWN_MS = 5000;
     var currentSession = null;    // {token, ...} from the session endpoint, for photo uploads and downloads
 
     function setState(text) { stateBar.textContent = text || ""; stateBar.hidden = !text; }
@@ -485,10 +494,17 @@
     var handlers = {
       ready: function (f) {
         ready = true; retries = 0; setState(""); showError("");
+        status = f.status;
         personBtn.hidden = f.status !== "bot";
         outbox.forEach(function (m) { sendFrame(m); });
       },
-      message: function (f) { renderMessage(f); if (f.data && f.data.status) personBtn.hidden = f.data.status !== "bot"; ratingOffer(f); handoffState(f); },
+      message: function (f) {
+        renderMessage(f);
+        if (f.data && f.data.status) { status = f.data.status; personBtn.hidden = status !== "bot"; }
+        if (f.role === "agent" || (f.data && f.data.status && f.data.status !== "agent")) agentTyping(null);
+        ratingOffer(f); handoffState(f);
+      },
+      composing: function (f) { if (f.role === "agent") agentTyping(f.author || ""); },
       queue: queuePosition,
       transcript_email_queued: transcriptQueued,
       typing: function (f) {
@@ -539,6 +555,23 @@
     // here; on others the server refuses the message and it is shown as not sent.
     function wellFormed(text) {
       return typeof text.toWellFormed === "function" ? text.toWellFormed() : text;
+    }
+
+    function agentTyping(author) {
+      clearTimeout(composingTimer);
+      composingLine.hidden = author === null;
+      if (author === null) return;
+      composingLine.textContent = author ? interpolate(gettext("%(name)s is typing\u2026"), { name: author })
+        : gettext("Someone from our team is typing\u2026");
+      composingTimer = setTimeout(function () { composingLine.hidden = true; }, COMPOSING_SHOWN_MS);
+    }
+    // Throttled: at most one frame every 2 s while the customer types, and only when a person may be reading.
+    function composing() {
+      if (!ready || (status !== "waiting" && status !== "agent") || !input.value.trim()) return;
+      var now = Date.now();
+      if (now - composingSentAt < COMPOSING_EVERY_MS) return;
+      composingSentAt = now;
+      sendFrame({ type: "composing" });
     }
 
     function sendFrame(frame) {
@@ -659,6 +692,7 @@
     input.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
     });
+    input.addEventListener("input", composing);
     personBtn.addEventListener("click", function () { sendFrame({ type: "handoff" }); });
     attachBtn.addEventListener("click", function () { fileInput.click(); });
     fileInput.addEventListener("change", function () {

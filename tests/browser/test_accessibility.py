@@ -54,6 +54,15 @@ SHOW_LATER_FORMS_JS = """
 """
 
 
+SHOW_TYPING_JS = """
+() => {
+  const line = document.getElementById('chat-composing');
+  line.hidden = false;
+  line.textContent = 'typing';
+}
+"""
+
+
 def _report(found: dict[str, list[dict]]) -> str:
     lines = []
     for where, violations in found.items():
@@ -129,6 +138,15 @@ def test_console_has_no_serious_violation_signed_out_idle_or_in_a_chat(product_s
         agent.locator("#waiting li").first.click()
         agent.locator("#chat-log .msg.customer").first.wait_for()
         found[f"console, a chat open ({language})"] = severe_violations(agent)
+        # The staff-only tools as an agent sees them: a note in the transcript, search results, typing.
+        agent.locator("#note-mode").check()
+        agent.locator("#reply-text").fill("A note for the team")
+        agent.locator("#reply-text").press("Enter")
+        agent.locator("#chat-log .msg.note").last.wait_for()
+        agent.locator("#search-text").fill("person")
+        agent.locator("#search-results li").first.wait_for()
+        agent.evaluate(SHOW_TYPING_JS)
+        found[f"console, a note, search results and typing ({language})"] = severe_violations(agent)
     found = {where: violations for where, violations in found.items() if violations}
     assert found == {}, _report(found)
 

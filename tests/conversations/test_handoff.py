@@ -18,6 +18,9 @@ LEGAL = {
     (Status.WAITING, Status.AGENT),
     (Status.AGENT, Status.BOT),
     (Status.AGENT, Status.CLOSED),
+    # transfers: to another agent, or back to the queue (tests/conversations/test_transfer.py)
+    (Status.AGENT, Status.AGENT),
+    (Status.AGENT, Status.WAITING),
 }
 
 

@@ -52,7 +52,15 @@ VALUES = st.recursive(
 )
 WIDGET_TYPES = [
     str(frame)
-    for frame in (Frame.MESSAGE, Frame.PING, Frame.RATING, Frame.HANDOFF, Frame.TICKET, Frame.TRANSCRIPT_EMAIL)
+    for frame in (
+        Frame.MESSAGE,
+        Frame.PING,
+        Frame.RATING,
+        Frame.HANDOFF,
+        Frame.TICKET,
+        Frame.TRANSCRIPT_EMAIL,
+        Frame.COMPOSING,
+    )
 ]
 CONSOLE_TYPES = [
     str(frame)
@@ -66,6 +74,12 @@ CONSOLE_TYPES = [
         Frame.ONLINE,
         Frame.TICKET_DONE,
         Frame.PING,
+        Frame.TRANSFER,
+        Frame.NOTE,
+        Frame.TAG,
+        Frame.REASONS,
+        Frame.SEARCH,
+        Frame.COMPOSING,
     )
 ]
 FIELDS = [
@@ -82,6 +96,11 @@ FIELDS = [
     "ticket",
     "reply",
     "request_id",
+    "to",
+    "tag",
+    "on",
+    "reasons",
+    "query",
 ]
 
 
@@ -98,6 +117,9 @@ KNOWN_HOSTILE = [
     '{"type": "message", "text": ["a"], "attachment": {"id": 1}}',
     '{"type": "open", "conversation": [], "last_seq": "7"}',
     '{"type": "ticket_done", "ticket": 1e300}',
+    '{"type": "search", "query": "\\"* OR NEAR(", "tag": 1e300}',
+    '{"type": "reasons", "conversation": "x", "reasons": [true, 1e300]}',
+    '{"type": "transfer", "conversation": "x", "to": 1e300}',
 ]
 
 

@@ -14,8 +14,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from conversations.models import Conversation, Message, Rating
+from conversations.console.services import contact_reasons_correct
+from conversations.models import ContactReason, Conversation, ConversationReason, Message, Rating
+from helpcentre.services import demo_helpcentre_load
 from reporting.dashboard import DateRange, dashboard_csv_rows, dashboard_figures, pearson, percentile
+from reporting.views import chart_data
 from routing.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +78,7 @@ def _expected_conversations(period: DateRange) -> list[dict]:
         )
         facts.append(
             {
+                "id": conversation.pk,
                 "day": timezone.localtime(conversation.created_at).date(),
                 "handed": handed,
                 "escalated": any(tiers[i] > max(tiers[:i]) for i in range(1, len(tiers))),
@@ -181,6 +185,75 @@ def test_csv_export_carries_the_same_numbers(month):
             assert Decimal(values[("cost", day.isoformat(), tier)]) == cost
     for tier, latency in figures.time_to_first_token.items():
         assert float(values[("time_to_first_token_p95_ms", "", tier)]) == pytest.approx(latency["p95"], abs=1e-6)
+
+
+@pytest.fixture
+def tagged_month(month, agent) -> DateRange:
+    """The month with its closed conversations tagged by the batch (offline), and a few agent corrections."""
+    demo_helpcentre_load()
+    call_command("tag_contact_reasons", stdout=io.StringIO())
+    reasons = list(ContactReason.objects.values_list("pk", flat=True))
+    tagged = Conversation.objects.filter(contact_reasons__isnull=False).distinct().order_by("-created_at")
+    for index, conversation in enumerate(tagged[:12]):
+        # Some replaced, some with one more: corrections of both kinds.
+        extra = [reasons[index % len(reasons)]]
+        keep = [] if index % 2 else [r.reason_id for r in conversation.contact_reasons.all()]
+        contact_reasons_correct(conversation_id=conversation.pk, reason_ids=keep + extra, agent_id=agent.pk)
+    return month
+
+
+def test_contact_reason_chart_matches_the_tags_ratings_and_transcripts(tagged_month):
+    figures = dashboard_figures(period=tagged_month).contact_reasons
+    assert figures is not None
+    in_period = {c.pk: c for c in Conversation.objects.all() if _in_period(c.created_at, tagged_month)}
+    facts = {fact["id"]: fact for fact in _expected_conversations(tagged_month)}
+    standing: dict[str, set[int]] = defaultdict(set)
+    batch: dict[str, int] = defaultdict(int)
+    corrections: dict[str, int] = defaultdict(int)
+    for row in ConversationReason.objects.select_related("reason"):
+        if row.conversation_id not in in_period:
+            continue
+        if not row.removed:
+            standing[row.reason.name].add(row.conversation_id)
+        batch[row.reason.name] += row.source == "batch"
+        corrections[row.reason.name] += (row.source == "batch" and row.removed) or (
+            row.source == "agent" and not row.removed
+        )
+
+    shown = {reason.reason: reason for reason in figures.reasons}
+    assert set(shown) == set(standing) | set(batch) and len(shown) >= 6
+    for name, conversation_ids in standing.items():
+        found = shown[name]
+        resolved = sum(facts[pk]["resolved"] for pk in conversation_ids)
+        scores = [facts[pk]["rating"] for pk in conversation_ids if facts[pk]["rating"] is not None]
+        assert found.conversations == len(conversation_ids)
+        assert found.resolved_by_bot == resolved
+        assert found.bot_resolution_rate == pytest.approx(resolved / len(conversation_ids))
+        assert found.ratings == len(scores)
+        assert found.csat_mean == (pytest.approx(numpy.mean(scores)) if scores else None)
+        assert found.batch_tags == batch[name] and found.corrections == corrections[name]
+    counts = [reason.conversations for reason in figures.reasons]
+    assert counts == sorted(counts, reverse=True)  # the top reasons first
+    assert figures.corrections == sum(corrections.values()) > 0
+    assert figures.batch_tags == sum(batch.values())
+    closed_in_period = [c for c in in_period.values() if c.status == "closed"]
+    assert figures.tagged == len(closed_in_period) and figures.untagged_closed == 0
+
+    drawn = chart_data(figures=dashboard_figures(period=tagged_month))["contact_reasons"]
+    assert [(r["reason"], r["conversations"]) for r in drawn] == [(r.reason, r.conversations) for r in figures.reasons][
+        :10
+    ]
+
+
+def test_the_dashboard_shows_the_top_contact_reasons(client, admin_user, tagged_month):
+    client.force_login(admin_user)
+    response = client.get(
+        "/admin/dashboard/", {"start": tagged_month.start.isoformat(), "end": tagged_month.end.isoformat()}
+    )
+    page = response.content.decode()
+    top = response.context["figures"].contact_reasons.reasons[0]
+    assert "Top contact reasons" in page and 'data-chart="contact_reasons"' in page
+    assert f'<th scope="row">{top.reason}</th><td>{top.conversations}</td>' in page
 
 
 def test_statistics_helpers_agree_with_numpy():

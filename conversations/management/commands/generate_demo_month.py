@@ -89,6 +89,20 @@ SCENARIOS: dict[str, tuple[float, tuple[tuple[str, str], ...]]] = {
     ),
 }
 
+# The help-centre article each scenario's answers cite (key, title, slug): what the contact-reason
+# batch reads offline. The double charge finds no article: its answer cites nothing.
+SCENARIO_ARTICLES: dict[str, tuple[str, str, str] | None] = {
+    "question_thanks": ("RETURN_EXCHANGE", "Returns, refunds and exchanges", "returns-refunds-exchanges"),
+    "question_only": ("CHECK_PINCODE", "Do we deliver to your pincode?", "check-pincode"),
+    "greeting_question": ("PRODUCT_VARIANTS", "Our mattresses at a glance", "our-mattresses"),
+    "troubleshooting": ("LIFTBASE_ERROR_CODES", "LiftBase: error codes E01 to E08", "liftbase-error-codes"),
+    "escalated": ("ORDER_STATUS", "Tracking your order", "order-status"),
+    "repeated": ("COMPARISON", "Ergo or Ortho? Comparing our mattresses", "ergo-vs-ortho"),
+    "handoff": None,
+    "frustrated": ("LIFTBASE_REMOTE", "LiftBase: the remote doesn't work", "liftbase-remote"),
+    "abandoned": ("EMI", "Paying in instalments (EMI)", "emi"),
+}
+
 ANSWER_TEXT = {
     "mini": "You're welcome! Anything else I can help with?",
     "instant": "Here is what our help centre says about that, with the steps to follow.",
@@ -181,7 +195,14 @@ def _conversation_draft(*, rng: random.Random, started: datetime, catalogue, age
         if tier == "handoff":
             clock = _handoff(draft, clock=clock, agent=agent, rng=rng)
             break
-        clock = _answer(draft, clock=clock, tier=_tier_draw(rng, tier), catalogue=catalogue, rng=rng)
+        clock = _answer(
+            draft,
+            clock=clock,
+            tier=_tier_draw(rng, tier),
+            catalogue=catalogue,
+            rng=rng,
+            article=SCENARIO_ARTICLES[name],
+        )
     _conversation_finish(draft, clock=clock, scenario=name, rng=rng, now=now)
     return draft
 
@@ -203,7 +224,9 @@ def _say(draft: _Draft, *, clock: datetime, role: str, text: str, rng: random.Ra
     return clock
 
 
-def _answer(draft: _Draft, *, clock: datetime, tier: str, catalogue, rng: random.Random) -> datetime:
+def _answer(
+    draft: _Draft, *, clock: datetime, tier: str, catalogue, rng: random.Random, article: tuple[str, str, str] | None
+) -> datetime:
     config: TierConfig = catalogue[TierName(tier)]
     (low_in, high_in), (low_out, high_out), ttft_median = TIER_PROFILE[tier]
     input_tokens = rng.randint(low_in, high_in)
@@ -234,8 +257,8 @@ def _answer(draft: _Draft, *, clock: datetime, tier: str, catalogue, rng: random
         cost=cost,
         time_to_first_token_ms=ttft,
         duration_ms=duration,
-        citations=[{"key": "returns", "title": "Returns and refunds", "url": "/help/returns-and-refunds/"}]
-        if tier != "mini"
+        citations=[{"key": article[0], "title": article[1], "url": f"/help/{article[2]}/"}]
+        if tier != "mini" and article
         else [],
     )
     draft.messages.append(message)
