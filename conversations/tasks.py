@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any
 
 from celery import Task, shared_task
@@ -25,18 +24,9 @@ from django.utils import timezone
 from conversations import assignment, contact_reasons, feedback, offers, services, summaries
 from conversations.doorbells import after_commit, consoles_ring
 from conversations.models import Conversation, Message, TaskFailure
+from conversations.queues import Queue
 
 logger = logging.getLogger(__name__)
-
-
-class Queue(StrEnum):
-    """Queue names in one enum, so producers and workers agree (``worker -Q celery,handoff,summary,integrations``)."""
-
-    DEFAULT = "celery"
-    HANDOFF = "handoff"
-    SUMMARY = "summary"
-    # Email and webhooks wait on other people's servers: their own queue keeps that off handoffs.
-    INTEGRATIONS = "integrations"
 
 
 # A locked SQLite file or a dropped database connection pass; anything else is a bug to see, not retry.
