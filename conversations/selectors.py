@@ -2,18 +2,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from conversations.channel_groups import GroupCounts
+from conversations.channel_groups import channel_group_counts as _channel_group_counts
 from conversations.models import Conversation, Message
+from conversations.queues import Queue, queue_lengths
 from conversations.sockets import open_sockets_by_process
 from conversations.tokens import VisitorTokenInvalid, visitor_token_read
 
 __all__ = [
+    "GroupCounts",
     "agent_name",
+    "channel_group_counts",
     "conversation_and_expiry_for_token",
     "conversation_for_token",
     "message_frame",
     "messages_after",
     "open_sockets_by_process",
     "queue_position",
+    "task_queue_lengths",
+    "task_queue_names",
     "unanswered_question",
 ]
 
@@ -92,3 +102,18 @@ def queue_position(*, conversation_id: int) -> int | None:
 def agent_name(user: Any) -> str:
     """How customers see an agent: their first name, else their user name."""
     return user.first_name or user.get_username()
+
+
+def task_queue_names() -> list[str]:
+    """The Celery queues the tasks are sent to (the worker consumes all of them)."""
+    return [str(queue) for queue in Queue]
+
+
+def channel_group_counts() -> GroupCounts:
+    """Live channel-layer groups and their members per group kind; raises when the layer's Redis is unreadable."""
+    return _channel_group_counts(layer=get_channel_layer())
+
+
+def task_queue_lengths() -> dict[str, int]:
+    """Messages waiting per Celery queue, read from the broker; raises when it cannot be reached."""
+    return queue_lengths(broker_url=settings.CELERY_BROKER_URL, queues=task_queue_names())

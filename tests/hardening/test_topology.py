@@ -23,7 +23,6 @@ import asyncio
 import itertools
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 from websockets.typing import Origin
@@ -416,8 +416,13 @@ def metrics_sockets(port: int) -> dict[str, int]:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         text = response.read().decode()
-    pattern = re.compile(r'^supportbot_open_sockets\{process="([^"]+)",kind="widget"\} (\d+)$', re.MULTILINE)
-    return {process: int(count) for process, count in pattern.findall(text)}
+    return {
+        sample.labels["process"]: int(sample.value)
+        for family in text_string_to_metric_families(text)
+        if family.name == "supportbot_open_sockets"
+        for sample in family.samples
+        if sample.labels["kind"] == "widget"
+    }
 
 
 async def gauge_settles(topology: Topology, *, expected: int, timeout_s: float = 30.0) -> tuple[float, dict]:
