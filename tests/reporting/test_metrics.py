@@ -198,7 +198,8 @@ def private_redis(tmp_path) -> Iterator[Path]:
 
 def test_queue_lengths_match_the_tasks_waiting_in_redis(db, staff_client, settings, private_redis):
     settings.CELERY_BROKER_URL = f"redis+socket://{private_redis}"
-    producer = Celery(broker=settings.CELERY_BROKER_URL)
+    # Not the current app: the product's shared tasks would otherwise send to this Redis after the test.
+    producer = Celery(broker=settings.CELERY_BROKER_URL, set_as_current=False)
     for _ in range(3):
         producer.send_task("conversations.queue_assign", queue="handoff")
     producer.send_task("conversations.summary_make", kwargs={"summary_id": 1}, queue="summary")
