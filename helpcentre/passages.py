@@ -35,7 +35,7 @@ from helpcentre.blocks import (
     pointers_removed,
     row_text,
 )
-from helpcentre.terms import Terms, focus_of_passage, terms_of, word_stems
+from helpcentre.terms import Terms, focus_of_passage, stem_variants, terms_of, word_stems
 
 PASSAGE_MAX_CHARS = 750
 OPENING_SENTENCE_MAX_CHARS = 200
@@ -230,7 +230,10 @@ def _says_more_than_title(parts: _ArticleParts, *, terms: Terms, title_stems: se
     wanted = set(terms.focus_map())
     if wanted and not any(wanted & focus_of_passage(part.text) for part in parts.parts if part.section == 0):
         return True  # "how many times can I exchange?" asks for something the opening does not say
-    distinct = {stem for stem, weight in terms.weights if weight >= 1.0 and stem not in title_stems}
+    # A word the customer wrote or its synonym ("register": "registration"), but not a synonym of
+    # the title's words ("prices": "cost"), which says no more than the title does.
+    named = title_stems | {variant for stem in title_stems for variant in stem_variants(stem)}
+    distinct = {stem for stem, weight in terms.weights if weight >= OWN_WORD_MIN_WEIGHT and stem not in named}
     return bool(distinct) and any(distinct & (part.stems | part.extra | part.heading) for part in parts.parts)
 
 

@@ -147,3 +147,26 @@ def test_extra_days_are_a_duration_asked_and_given():
     asked = terms_carry(latest=terms_of("how many extra days does it take?"), earlier=terms_of("custom sizes"))
     extract = answer_extract(body=CUSTOM, title="Custom sizes", terms=asked, idf=_rare, follow_up=True)
     assert "4 extra working days" in extract.text and "10% charge" not in extract.text
+
+
+WARRANTY = """Every mattress has a 10-year warranty from the date of delivery.
+
+## What is covered
+
+- Sagging deeper than 1 inch.
+
+## How to claim
+
+1. Send photos of the problem in chat.
+2. We reply within 3 working days.
+
+## Good to know
+
+The warranty needs no registration: your order is your warranty card.
+"""
+
+
+def test_a_question_in_other_words_than_the_article_still_finds_its_part():
+    # "register" is only in the article as "registration": the synonym counts, the opening does not answer.
+    passage = passage_select(body=WARRANTY, title="Warranty", query="do I need to register my warranty?", idf=_rare)
+    assert "needs no registration" in passage and "Sagging" not in passage
