@@ -109,7 +109,9 @@ NOT_HELPED = _at_word_starts(
 )
 FRUSTRATION = _at_word_starts(
     r"\b(useless|ridiculous|terrible|awful|worst|pathetic|frustrat\w*|annoy\w*|fed up|sick of|sick and tired|"
-    r"unacceptable|waste of (my )?time|fraud|wtf|ffs|damn|hell|joke|shambles|disgrace\w*|disgusting|outrage\w*|"
+    r"unacceptable|waste of (my )?time|fraud|wtf|ffs|damn|hell|shambles|disgrace\w*|disgusting|outrage\w*|"
+    # "this is a joke" is angry; "tell me a joke" is small talk.
+    r"(?<!tell me a )(?<!tell us a )(?<!know a )(?<!know any )(?<!another )joke|"
     r"shocking|appalling|hopeless|nightmare|furious|livid|unbelievable|can'?t believe|rip ?off|robbery|rubbish|"
     r"seriously\W*\?|are you (kidding|joking|serious)|you'?re (joking|kidding)|for god'?s sake|losing (my )?patience|"
     r"had enough|a mess|beyond a joke|lied|costing (us|me)|seriously|come on(?= *[.!,]| *$)|not happy|unhappy|"

@@ -146,3 +146,13 @@ def test_word_start_check_changes_no_match() -> None:
         for text in texts:
             found = [match.group(0) for match in pattern.finditer(text)]
             assert found == [match.group(0) for match in plain.finditer(text)], (pattern.pattern[:60], text)
+
+
+@pytest.mark.parametrize("text", ["tell me a joke", "do you know a joke?", "another joke please"])
+def test_asking_for_a_joke_is_not_frustration(text):
+    assert signals.FRUSTRATION.search(text) is None
+
+
+@pytest.mark.parametrize("text", ["this is a joke", "your service is a joke!"])
+def test_calling_the_service_a_joke_still_is(text):
+    assert signals.FRUSTRATION.search(text) is not None
