@@ -388,6 +388,19 @@ def text_asks(text: str) -> int:
     return max(questions, text_question_count(text))
 
 
+# "When are your agents available?", "what hours does support work?": a fact to answer, not a request.
+WHEN_AVAILABLE = re.compile(
+    r"^\W*(when|what (time|times|hours|days)|which (days|hours))\b[^.!?]{0,40}\b(available|open|work|working|online"
+    r"|reachable)\b[^.!]*\?\W*$",
+    re.IGNORECASE,
+)
+
+
+def text_asks_when_available(text: str) -> bool:
+    """Asks when people are available (their hours), without asking for one now."""
+    return WHEN_AVAILABLE.search(text) is not None and not text_asks_for_person(text)
+
+
 def text_asks_something(text: str) -> bool:
     """A question that is not small talk: "thanks! also, what's the ATM limit?" asks something, "you there?" not."""
     for clause in re.split(r"(?<=[.?!;,\n])", text):
