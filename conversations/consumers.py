@@ -41,13 +41,17 @@ from conversations.protocol import (
 )
 from conversations.sockets import JsonSocketConsumer
 from conversations.tokens import VisitorTokenInvalid
+from helpcentre.selectors import article_context_get
 from routing.services import customer_text_redact
 
 logger = logging.getLogger(__name__)
 
+# The longest key an article can have (helpcentre's Article.key).
+ARTICLE_KEY_MAX_CHARS = 100
+
 
 def _customer_message_take(
-    *, conversation_id: int, text: str, client_id: str, attachment: str = ""
+    *, conversation_id: int, text: str, client_id: str, attachment: str = "", article: str = ""
 ) -> tuple[dict[str, Any], bool, str]:
     ratelimit.visitor_message_hit(conversation_id=conversation_id)
     text = customer_text_redact(text)  # the transcript, summaries and the model never see a card number
@@ -56,15 +60,23 @@ def _customer_message_take(
             conversation_id=conversation_id, attachment_public_id=attachment, text=text, client_id=client_id
         )
     else:
+        # An article that is not (or no longer) published is no context: the message stands alone.
+        context = article_context_get(key=article) if article else None
         message, created = services.message_record(
-            conversation_id=conversation_id, role=Message.Role.CUSTOMER, text=text, client_id=client_id
+            conversation_id=conversation_id,
+            role=Message.Role.CUSTOMER,
+            text=text,
+            client_id=client_id,
+            data={"article": context.key} if context else None,
         )
     status = Conversation.objects.values_list("status", flat=True).get(pk=conversation_id)
     return selectors.message_frame(message), created, status
 
 
-def _message_refusal(*, text: object, attachment: object) -> tuple[str, str] | None:
+def _message_refusal(*, text: object, attachment: object, article: object = "") -> tuple[str, str] | None:
     """(code, message) when a customer message frame cannot be stored as it is, else None."""
+    if not isinstance(article, str) or len(article) > ARTICLE_KEY_MAX_CHARS:
+        return "bad_article", f"article must be an article's key of at most {ARTICLE_KEY_MAX_CHARS} characters."
     # A photo (uploaded first, named here by its id) may come without a caption.
     if not isinstance(attachment, str) or len(attachment) > 32:
         return "bad_attachment", "attachment must be the id the upload returned."
@@ -182,7 +194,7 @@ class WidgetConsumer(JsonSocketConsumer):
         if not isinstance(client_id, str) or len(client_id) > 64:
             await self.send_error("bad_client_id", "client_id must be a string of at most 64 characters.")
             return
-        refusal = _message_refusal(text=text, attachment=frame.get("attachment", ""))
+        refusal = _message_refusal(text=text, attachment=frame.get("attachment", ""), article=frame.get("article", ""))
         if refusal is not None:
             await self._refuse_message(*refusal, client_id=client_id)
             return
@@ -192,6 +204,7 @@ class WidgetConsumer(JsonSocketConsumer):
                 text=text.strip(),
                 client_id=client_id,
                 attachment=frame.get("attachment", ""),
+                article=frame.get("article", ""),
             )
         except attachments.AttachmentRefused as refused:
             await self._refuse_message(refused.code, refused.message, client_id=client_id)

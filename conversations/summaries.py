@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from conversations import services
 from conversations.models import Message, Summary
+from helpcentre.selectors import article_context_get
 from routing import selectors as routing_selectors
 from routing.selectors import text_tokens_estimate, tier_catalogue_in_force
 from routing.services import gateway_get, ledger_record, ledger_totals
@@ -413,6 +414,14 @@ class HistoryItem:
     tier: str = ""
 
 
+def message_with_context(*, message: Message) -> list[Any]:
+    """A customer message sent from a help-centre article's page comes after that article, as a
+    turn that cites it: the engines then read the message as a follow-up of the article."""
+    key = (message.data or {}).get("article") if message.role == Message.Role.CUSTOMER else None
+    context = article_context_get(key=key) if isinstance(key, str) and key else None
+    return [context, message] if context else [message]
+
+
 def history_compact(*, conversation_id: int, before_seq: int, limit: int = 40) -> list[Any]:
     """The history for a prompt: the latest context summary, then the messages after it."""
     summary = context_summary_latest(conversation_id=conversation_id, before_seq=before_seq)
@@ -420,9 +429,11 @@ def history_compact(*, conversation_id: int, before_seq: int, limit: int = 40) -
     rows = (
         Message.objects.filter(conversation_id=conversation_id, seq__gt=after, seq__lt=before_seq, kind="text")
         .order_by("-seq")
-        .only("role", "text", "tier", "seq")[:limit]
+        .only("role", "text", "tier", "seq", "data")[:limit]
     )
-    history: list[Any] = list(reversed(rows))
+    history: list[Any] = []
+    for row in reversed(rows):
+        history.extend(message_with_context(message=row))
     if summary is not None:
         history.insert(0, HistoryItem(role="assistant", text="(Summary of the conversation so far)\n" + summary.text))
     return history

@@ -83,6 +83,9 @@ def turn_plan_make(*, conversation: Conversation, question: Message) -> TurnPlan
     one thing: with a model configured, a follow-up is rewritten by Mini for retrieval, and that
     call's ledger row is written as it happens."""
     history = summaries.history_compact(conversation_id=conversation.pk, before_seq=question.seq)
+    # Asked from an article's page: the article comes last, as the turn the question follows up.
+    from_article = summaries.message_with_context(message=question)[:-1]
+    history += from_article
     has_image = attachments.message_has_image(message=question)
     model_configured = bool(settings.OPENAI_API_KEY)
     route = answer_plan_make(
@@ -101,7 +104,8 @@ def turn_plan_make(*, conversation: Conversation, question: Message) -> TurnPlan
         refusal=route.refusal,
     )
     cache_key = None
-    if action == TurnAction.ANSWER:
+    # An answer read against an article's page fits only that page: never from or to the cache.
+    if action == TurnAction.ANSWER and not from_article:
         cache_key = routing_selectors.answer_cache_key(
             question=question.text,
             tier=str(route.decision.tier),

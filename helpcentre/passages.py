@@ -35,7 +35,7 @@ from helpcentre.blocks import (
     pointers_removed,
     row_text,
 )
-from helpcentre.terms import Terms, focus_of_passage, terms_of, word_stems
+from helpcentre.terms import Terms, focus_of_passage, stem_variants, terms_of, word_stems
 
 PASSAGE_MAX_CHARS = 750
 OPENING_SENTENCE_MAX_CHARS = 200
@@ -55,6 +55,8 @@ ROW_LABEL_BONUS = 2.0
 # Holding the kind of answer asked for is worth about one moderately rare word.
 FOCUS_WEIGHT = 3.0
 DETAIL_FOCUS = frozenset({"duration", "price", "limit", "distance"})
+# A part holding the detail asked for answers instead of the best one when it scores at least this share of it.
+DETAIL_HOLDER_SHARE = 0.5
 # Other items of the same list join the best one when they score at least this share of it.
 COMPANION_SHARE = 0.75
 # Parts of the opening section are preferred this much when a question does not follow up.
@@ -139,6 +141,7 @@ def answer_extract(
         # "how much does a mattress cost?" asks what the whole article is about, and "my remote
         # doesn't light up" where to start: its opening answers (then the section it leads to).
         units = [unit for unit in units if unit.section == 0] or units
+    units = _holding_detail(units, parts=parts, scorer=scorer)
     best = max(units, key=lambda unit: unit.score, default=None)
     if best is not None and best.section == 0:
         best = _section_named(parts, every_unit, best=best, terms=terms, title_stems=title_stems)
@@ -156,6 +159,23 @@ def answer_extract(
         # ("The Lullmoor Ortho is our firm orthopaedic mattress…", then who it is for).
         lines = _opening_sentence(sections[0]) + lines
     return _extract(sections, lines, max_chars=max_chars, section=best.section, score=best.score)
+
+
+def _holding_detail(units: list[_Unit], *, parts: _ArticleParts, scorer: _Scorer) -> list[_Unit]:
+    """A question after one detail ("how much is a new one?", "when will you pick it up?") is
+    answered by a part that holds that kind of detail (an amount, a duration), when a matching one
+    does: a part that only shares a word with the question cannot say how much or how long."""
+    wanted = DETAIL_FOCUS.intersection(scorer.focus)
+    if not wanted:
+        return units
+    holding = {(part.section, part.block, part.item) for part in parts.parts if wanted & focus_of_passage(part.text)}
+    best = max((unit.score for unit in units), default=0.0)
+    kept = [
+        unit
+        for unit in units
+        if unit.score >= DETAIL_HOLDER_SHARE * best > 0 and (unit.section, unit.block, unit.item) in holding
+    ]
+    return kept or units
 
 
 def _extract(
@@ -210,7 +230,10 @@ def _says_more_than_title(parts: _ArticleParts, *, terms: Terms, title_stems: se
     wanted = set(terms.focus_map())
     if wanted and not any(wanted & focus_of_passage(part.text) for part in parts.parts if part.section == 0):
         return True  # "how many times can I exchange?" asks for something the opening does not say
-    distinct = {stem for stem, weight in terms.weights if weight >= 1.0 and stem not in title_stems}
+    # A word the customer wrote or its synonym ("register": "registration"), but not a synonym of
+    # the title's words ("prices": "cost"), which says no more than the title does.
+    named = title_stems | {variant for stem in title_stems for variant in stem_variants(stem)}
+    distinct = {stem for stem, weight in terms.weights if weight >= OWN_WORD_MIN_WEIGHT and stem not in named}
     return bool(distinct) and any(distinct & (part.stems | part.extra | part.heading) for part in parts.parts)
 
 

@@ -37,6 +37,8 @@ __all__ = [
     "Passage",
     "StandaloneQuestion",
     "answer_compose",
+    "ArticleContext",
+    "article_context_get",
     "article_published_get",
     "article_question_answer",
     "articles_by_tag",
@@ -63,6 +65,35 @@ class StandaloneQuestion:
     stands_alone: bool  # False: it leans on earlier turns (a model may rewrite it better)
     kind: str  # "answer", "small_talk" or "not_sure": what the offline engine would do with it
     topic_key: str | None  # the article it is about, when one was found
+
+
+@dataclass(frozen=True)
+class ArticleContext:
+    """The article a customer opened the chat from, as a turn of the conversation.
+
+    Both engines read it as the answer just given (it cites the article), so the first question
+    asked from an article's page is resolved against that article the way a follow-up is.
+    """
+
+    key: str
+    title: str
+    url: str
+    role: str = "assistant"
+    tier: str = ""
+
+    @property
+    def text(self) -> str:
+        return f'(The customer opened this chat from the help-centre article "{self.title}".)'
+
+    @property
+    def citations(self) -> list[dict[str, str]]:
+        return [{"key": self.key, "title": self.title, "url": self.url}]
+
+
+def article_context_get(*, key: str) -> ArticleContext | None:
+    """The published article ``key`` as a conversation's context; None for anything else."""
+    article = Article.objects.filter(key=key, published=True).only("key", "title", "slug").first()
+    return ArticleContext(key=article.key, title=article.title, url=article.url) if article else None
 
 
 def article_published_get(*, slug: str) -> Article | None:

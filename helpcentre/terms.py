@@ -76,12 +76,15 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
 # What kind of answer the question wants, and how a passage shows it has one.
 _FOCUS_QUESTIONS = {
     "duration": re.compile(
-        r"\bhow (long|soon|quickly|fast|many (days|hours|minutes|weeks|nights|months|years))\b"
-        r"|\bwhen (will|would|can i expect)\b|\b(until|till)\b|\bdeadline\b",
+        r"\bhow (long|soon|quickly|fast"
+        r"|many (extra |more |additional )?(days|hours|minutes|weeks|nights|months|years))\b"
+        r"|\bwhen (will|would|can i expect)\b|\bwhen (do|does|can|should) (i|we|you) (get|receive|have)\b"
+        r"|\b(until|till)\b|\bdeadline\b",
         re.IGNORECASE,
     ),
     "price": re.compile(
-        r"\bhow much\b|\bprices?\b|\bcosts?\b|\bcharges?d?\b|\bfees?\b|\bexpensive\b|\bcheap(er)?\b|\bextra\b",
+        r"\bhow much\b|\bprices?\b|\bcosts?\b|\bcharges?d?\b|\bfees?\b|\bexpensive\b|\bcheap(er)?\b"
+        r"|\bextra\b(?! (working |business )?(days?|hours?|minutes?|weeks?|nights?|months?))",
         re.IGNORECASE,
     ),
     "limit": re.compile(
@@ -99,7 +102,7 @@ _FOCUS_QUESTIONS = {
 }
 _FOCUS_ANSWERS = {
     "duration": re.compile(
-        r"\d[\s-]*(?:[–-]\s*\d+\s*)?(?:working |business )?"
+        r"\d[\s-]*(?:[–-]\s*\d+\s*)?(?:extra |more |additional |further )?(?:working |business )?"
         r"(?:days?|hours?|minutes?|seconds?|weeks?|months?|years?|nights?)\b"
         r"|\b(?:same|next) (?:day|working day)\b",
         re.IGNORECASE,
@@ -226,6 +229,15 @@ def stem_variants(stem: str) -> tuple[str, ...]:
     """Other stems that say the same here: listed synonyms, and the comparative of a short adjective
     or the adjective of a comparative ("deep"/"deeper"), which the light stemmer keeps apart."""
     variants = [word_stem(word=synonym) for synonym in SYNONYMS.get(stem, ())]
+    # The light stemmer keeps a silent "e" on the base word but not on its -ed/-ing forms ("replace",
+    # "replaced" -> "replac"), and leaves nouns in -ment apart ("replacement"): let them meet here.
+    if stem.isalpha() and len(stem) >= 5:
+        if stem.endswith("ment") and len(stem) >= 8:
+            variants.append(stem[:-4])
+        elif stem.endswith("e"):
+            variants += [stem[:-1], stem + "ment"]
+        elif stem[-1] not in "aeiouy" and stem[-2] in "aeiou" and stem[-3] not in "aeiou":
+            variants.append(stem + "e")  # "replac" -> "replace"
     if stem.isalpha() and 4 <= len(stem) <= 6 and not stem.endswith(("e", "er")):
         variants.append(stem + "er")
     elif stem.endswith("er") and len(stem) >= 6:

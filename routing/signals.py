@@ -109,7 +109,9 @@ NOT_HELPED = _at_word_starts(
 )
 FRUSTRATION = _at_word_starts(
     r"\b(useless|ridiculous|terrible|awful|worst|pathetic|frustrat\w*|annoy\w*|fed up|sick of|sick and tired|"
-    r"unacceptable|waste of (my )?time|fraud|wtf|ffs|damn|hell|joke|shambles|disgrace\w*|disgusting|outrage\w*|"
+    r"unacceptable|waste of (my )?time|fraud|wtf|ffs|damn|hell|shambles|disgrace\w*|disgusting|outrage\w*|"
+    # "this is a joke" is angry; "tell me a joke" is small talk.
+    r"(?<!tell me a )(?<!tell us a )(?<!know a )(?<!know any )(?<!another )joke|"
     r"shocking|appalling|hopeless|nightmare|furious|livid|unbelievable|can'?t believe|rip ?off|robbery|rubbish|"
     r"seriously\W*\?|are you (kidding|joking|serious)|you'?re (joking|kidding)|for god'?s sake|losing (my )?patience|"
     r"had enough|a mess|beyond a joke|lied|costing (us|me)|seriously|come on(?= *[.!,]| *$)|not happy|unhappy|"
@@ -384,6 +386,19 @@ def text_asks(text: str) -> int:
             if _QUESTION_START.match(part) and not (position and _RELATIVE_START.match(part)):
                 questions += 1
     return max(questions, text_question_count(text))
+
+
+# "When are your agents available?", "what hours does support work?": a fact to answer, not a request.
+WHEN_AVAILABLE = re.compile(
+    r"^\W*(when|what (time|times|hours|days)|which (days|hours))\b[^.!?]{0,40}\b(available|open|work|working|online"
+    r"|reachable)\b[^.!]*\?\W*$",
+    re.IGNORECASE,
+)
+
+
+def text_asks_when_available(text: str) -> bool:
+    """Asks when people are available (their hours), without asking for one now."""
+    return WHEN_AVAILABLE.search(text) is not None and not text_asks_for_person(text)
 
 
 def text_asks_something(text: str) -> bool:

@@ -2,6 +2,8 @@
  *   <script src="https://support.example/static/supportbot/widget.js" data-title="Help" defer></script>
  * Vanilla JS inside a shadow root, so the host page's CSS cannot reach it. Model text is only
  * ever inserted as text nodes or as links we build ourselves: never as HTML.
+ * On a help-centre article's page, data-article="KEY" (or open({article: "KEY"})) sends the article
+ * with the next question, which is then read as a follow-up of that article.
  * The protocol is documented in docs/protocol.md.
  *
  * Every string a visitor sees goes through gettext(): the English msgids are built in, and the
@@ -393,6 +395,9 @@
     var composingSentAt = 0, composingTimer = null;
     var COMPOSING_EVERY_MS = 2000, COMPOSING_SHOWN_MS = 5000;
     var currentSession = null;    // {token, ...} from the session endpoint, for photo uploads and downloads
+    // The help-centre article this page shows (data-article, or open({article: key})): sent with the
+    // next question only, which the server then reads as a follow-up of that article.
+    var articleContext = script.getAttribute("data-article") || "";
 
     function setState(text) { stateBar.textContent = text || ""; stateBar.hidden = !text; }
     function showError(text) { errorLine.textContent = text || ""; }
@@ -667,13 +672,15 @@
       // Translators: the limit is at least 100, so a plural form for small numbers is never needed.
       if (text.length > maxChars) { showError(interpolate(gettext("Messages are limited to %(limit)s characters."), { limit: maxChars })); return; }
       var frame = { type: "message", text: text, client_id: newId() };
+      if (articleContext) { frame.article = articleContext; articleContext = ""; }
       outbox.push(frame);
       input.value = "";
       showError("");
       if (ready) sendFrame(frame);
     }
 
-    function open() {
+    function open(options) {
+      if (options && typeof options.article === "string" && options.article) articleContext = options.article;
       panel.hidden = false;
       launcher.setAttribute("aria-expanded", "true");
       input.focus();

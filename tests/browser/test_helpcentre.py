@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import screenshot_save
-from tests.browser.widget import FIRST_ANSWER_TIMEOUT_MS, widget_ask, widget_open
+from tests.browser.widget import FIRST_ANSWER_TIMEOUT_MS, widget_ask, widget_open, widget_ready_wait
 
 # Each test starts the product under daphne and drives Chromium.
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -54,6 +54,22 @@ def test_a_question_on_an_article_page_is_answered_with_that_article_as_context(
 
     page.get_by_role("button", name="Chat with us", exact=True).click()
     assert page.get_by_role("dialog", name="Chat with us").is_visible()  # the chat widget opens
+    assert watch.page_errors == [] and watch.console_errors == []
+
+
+def test_the_chat_opened_on_an_article_page_answers_a_follow_up_from_that_article(product_start, browser_context_new):
+    product = product_start(SUPPORTBOT_OFFLINE_WORD_DELAY_MS="0")
+    page, watch = browser_context_new(local_origins={product.url})
+    page.goto(f"{product.url}/help/liftbase-firmware-update/")
+
+    page.get_by_role("button", name="Chat with us", exact=True).click()
+    widget_ready_wait(page)
+    # Alone, "how long does it take?" names nothing; asked from this page it is about the update.
+    answer = _answer_after(page, "how long does it take?")
+    assert "about 5 minutes" in answer
+    cites = page.locator(".msg.assistant[data-seq]").last.locator(".cites a")
+    assert cites.count() == 1 and cites.first.text_content() == "LiftBase: updating the firmware"
+    screenshot_save(page, "help-centre-article-chat")
     assert watch.page_errors == [] and watch.console_errors == []
 
 

@@ -9,6 +9,8 @@ from channels.db import database_sync_to_async
 from django.core import signing
 
 from conversations.models import Conversation, Message
+from helpcentre.selectors import answer_compose
+from helpcentre.services import demo_helpcentre_load
 from routing.models import LedgerEntry
 from routing.pricing import cost_for_usage
 from routing.providers.base import Usage
@@ -186,3 +188,40 @@ async def test_a_waiting_customer_hears_their_queue_position_once_per_change(wid
     while not await widget.receive_nothing(timeout=0.3):
         frames.append(await widget.receive_json_from())
     assert [frame for frame in frames if frame["type"] == "queue"] == [{"type": "queue", "position": 1}]
+
+
+async def test_a_question_sent_from_an_article_page_is_answered_as_a_follow_up_of_that_article(widget):
+    await database_sync_to_async(demo_helpcentre_load)()
+    question = "how long does it take?"
+    alone = await database_sync_to_async(answer_compose)(question=question)
+    assert [c.key for c in alone.citations] != ["LIFTBASE_FIRMWARE_UPDATE"]  # alone it means something else
+
+    await widget.send_json_to(
+        {"type": "message", "text": question, "client_id": "q1", "article": "LIFTBASE_FIRMWARE_UPDATE"}
+    )
+    answer = (await frames_until(widget, is_answer, timeout=15))[-1]
+    assert [c["key"] for c in answer["citations"]] == ["LIFTBASE_FIRMWARE_UPDATE"]
+    assert "5 minutes" in answer["text"]
+    stored = await database_sync_to_async(Message.objects.get)(role="customer")
+    assert stored.data == {"article": "LIFTBASE_FIRMWARE_UPDATE"}
+
+    # The next question, sent without an article, still follows the conversation's article.
+    await widget.send_json_to({"type": "message", "text": "and if it gets stuck?", "client_id": "q2"})
+    answer = (await frames_until(widget, is_answer, timeout=15))[-1]
+    assert [c["key"] for c in answer["citations"]] == ["LIFTBASE_FIRMWARE_UPDATE"]
+
+
+async def test_an_unknown_article_is_no_context_and_a_malformed_one_is_refused(widget):
+    await database_sync_to_async(demo_helpcentre_load)()
+    await widget.send_json_to(
+        {"type": "message", "text": "How long is the trial?", "client_id": "q1", "article": "NO_SUCH"}
+    )
+    answer = (await frames_until(widget, is_answer, timeout=15))[-1]
+    assert [c["key"] for c in answer["citations"]] == ["100_NIGHT_TRIAL_OFFER"]
+    stored = await database_sync_to_async(Message.objects.get)(role="customer")
+    assert stored.data == {}
+
+    await widget.send_json_to({"type": "message", "text": "and then?", "client_id": "q2", "article": 7})
+    error = await widget.receive_json_from()
+    assert error["type"] == "error" and error["code"] == "bad_article" and error["client_id"] == "q2"
+    assert await database_sync_to_async(Message.objects.filter(role="customer").count)() == 1

@@ -109,3 +109,64 @@ def test_words_pointing_at_another_article_do_not_make_a_part_match() -> None:
 def test_a_question_that_only_names_the_article_gets_its_opening() -> None:
     passage = passage_select(body=PRICES, title="Mattress prices", query="prices", idf=_rare)
     assert "Queen (78×60) — Ergo 6 inch" in passage and "Custom sizes cost" not in passage
+
+
+REMOTE = """The remote talks to the base by radio.
+
+## Replace the batteries
+
+1. Slide off the back cover.
+2. Fit two new AAA batteries.
+
+## Still not working
+
+- Lost the remote? The app does everything the remote does. Replacement remotes cost ₹1,499.
+"""
+
+
+def test_a_follow_up_asking_for_a_detail_gets_the_part_that_holds_one_not_a_shared_word():
+    asked = terms_carry(latest=terms_of("how much is a new one?"), earlier=terms_of("I lost the remote"))
+    # "new" is a rare word here, and only the batteries' step has it.
+    extract = answer_extract(
+        body=REMOTE, title="The remote", terms=asked, idf=lambda stem: 5.0 if stem == "new" else 1.0, follow_up=True
+    )
+    assert "₹1,499" in extract.text and "AAA" not in extract.text
+
+
+CUSTOM = """Any mattress can be made to your size.
+
+## Good to know
+
+- Price: the next larger standard size plus a 10% charge.
+- Custom mattresses are made to order and take 4 extra working days.
+- Cash on delivery is not available.
+"""
+
+
+def test_extra_days_are_a_duration_asked_and_given():
+    asked = terms_carry(latest=terms_of("how many extra days does it take?"), earlier=terms_of("custom sizes"))
+    extract = answer_extract(body=CUSTOM, title="Custom sizes", terms=asked, idf=_rare, follow_up=True)
+    assert "4 extra working days" in extract.text and "10% charge" not in extract.text
+
+
+WARRANTY = """Every mattress has a 10-year warranty from the date of delivery.
+
+## What is covered
+
+- Sagging deeper than 1 inch.
+
+## How to claim
+
+1. Send photos of the problem in chat.
+2. We reply within 3 working days.
+
+## Good to know
+
+The warranty needs no registration: your order is your warranty card.
+"""
+
+
+def test_a_question_in_other_words_than_the_article_still_finds_its_part():
+    # "register" is only in the article as "registration": the synonym counts, the opening does not answer.
+    passage = passage_select(body=WARRANTY, title="Warranty", query="do I need to register my warranty?", idf=_rare)
+    assert "needs no registration" in passage and "Sagging" not in passage

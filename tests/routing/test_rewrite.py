@@ -71,3 +71,20 @@ async def test_a_new_question_after_an_answer_is_not_rewritten(widget, llm):
     await ask(widget, "How long is the 100-night trial?", "q2")
     assert rewrites(llm) == []
     assert "rewrite" not in await database_sync_to_async(ledger_by_purpose)()
+
+
+async def test_a_question_from_an_article_page_is_rewritten_with_that_article_and_its_passage_leads(widget, llm):
+    await database_sync_to_async(demo_helpcentre_load)()
+    llm.text = "How long does a LiftBase firmware update take?"
+    await widget.send_json_to(
+        {"type": "message", "text": "how long does it take?", "client_id": "q1", "article": "LIFTBASE_FIRMWARE_UPDATE"}
+    )
+    await frames_until(widget, is_answer, timeout=15)
+
+    (rewrite,) = rewrites(llm)  # alone the question means nothing: read with the article, it is a follow-up
+    turns = json.loads(rewrite["messages"][1]["content"])
+    assert "LiftBase: updating the firmware" in turns[-2]["text"] and turns[-2]["role"] == "assistant"
+    assert turns[-1] == {"role": "customer", "text": "how long does it take?"}
+    answer_prompt = llm.requests[-1].body["messages"][0]["content"]
+    first_passage = answer_prompt.split("--- ", 1)[1]
+    assert first_passage.startswith("[LiftBase: updating the firmware](/help/liftbase-firmware-update/)")

@@ -146,3 +146,23 @@ def test_word_start_check_changes_no_match() -> None:
         for text in texts:
             found = [match.group(0) for match in pattern.finditer(text)]
             assert found == [match.group(0) for match in plain.finditer(text)], (pattern.pattern[:60], text)
+
+
+@pytest.mark.parametrize("text", ["tell me a joke", "do you know a joke?", "another joke please"])
+def test_asking_for_a_joke_is_not_frustration(text):
+    assert signals.FRUSTRATION.search(text) is None
+
+
+@pytest.mark.parametrize("text", ["this is a joke", "your service is a joke!"])
+def test_calling_the_service_a_joke_still_is(text):
+    assert signals.FRUSTRATION.search(text) is not None
+
+
+@pytest.mark.parametrize("text", ["when are your agents available?", "what time does your support team work?"])
+def test_asking_when_people_are_available_is_a_question(text):
+    assert signals.text_asks_when_available(text) and not signals.text_asks_for_person(text)
+
+
+@pytest.mark.parametrize("text", ["when is someone available to talk to me?", "agents available? connect me to one"])
+def test_asking_for_a_person_now_is_not_a_question_about_hours(text):
+    assert not signals.text_asks_when_available(text)
