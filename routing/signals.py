@@ -104,8 +104,22 @@ NOT_HELPED = _at_word_starts(
     r"|\b(don'?t|doesn'?t|do not|does not) (match|exist)\b|\bno \w+ (option|button|setting|menu|link|tab)\b"
     r"|\bthat'?s not what\b|\bi did,? but\b|\bbut what about\b|\bdid all (this|that)\b"
     r"|\b(asked|told you|said) (this |that )?(twice|before|already|again|\w+ times)\b"
-    r"|\bonly (lets|let|allows|gives|shows|has|offers) (me|us|an?|the|one)\b|\b(takes|sends|brings) me back\b",
+    r"|\bonly (lets|let|allows|gives|shows|has|offers) (me|us|an?|the|one)\b|\b(takes|sends|brings) me back\b"
+    r"|\b(goes|going|sends? me|takes? me) (round |around )?in (a )?(loop|circles?)\b"
+    r"|\b(was|were|am|i'?m|we'?re) already (on|in|using|doing)\b|\byou('ve| have)? (just )?(repeated|copied)\b"
+    r"|\b(that'?s|this is|it'?s|those are|these are) (only )?(for|about) (an? )?(android|iphone|ios|windows|mac|"
+    r"different|another|the other|old|the old)\b|\b(looks|is) nothing like\b",
     elsewhere=r"^\W*(tried|done|did) (that|this|it|all that)\b|(^|, )nothing\b",
+)
+# What a follow-up points at when it says the answer fell short ("that link", "the code you sent").
+ANSWER_REFERENCE = _at_word_starts(
+    r"\b(that|this|the|those|these|your) (link|page|option|button|setting|menu|code|guide|steps?|instructions?|"
+    r"article|form|email|method|fix|tip|answer|screen|tab|tracking number|video|manual|number you)s?\b"
+    r"|\byou (gave|sent|mentioned|suggested|said|told|linked|showed)\b",
+)
+NEGATIVE = _at_word_starts(
+    r"\b(no|not|never|nothing|nowhere|none|same|still|cannot|invalid|expired|broken|wrong|fails?|failed|error\w*|"
+    r"\w+n't|dont|doesnt|didnt|cant|wont|isnt|hasnt|havent|wasnt|arent)\b",
 )
 FRUSTRATION = _at_word_starts(
     r"\b(useless|ridiculous|terrible|awful|worst|pathetic|frustrat\w*|annoy\w*|fed up|sick of|sick and tired|"
@@ -114,8 +128,10 @@ FRUSTRATION = _at_word_starts(
     r"seriously\W*\?|are you (kidding|joking|serious)|you'?re (joking|kidding)|for god'?s sake|losing (my )?patience|"
     r"had enough|a mess|beyond a joke|lied|costing (us|me)|seriously|come on(?= *[.!,]| *$)|not happy|unhappy|"
     r"(very |so )?(bad|poor) service|every time I|getting (silly|ridiculous|stupid|worse)|"
-    r"how many times (do|have|must) I|still waiting|disaster|impossible|incompetent|clueless|unreal|disgusted|"
-    r"disappointed|let down|fuming|gutted|not good enough|taking forever|what is going on|sort it out|you people|"
+    r"how many times (do|have|must) I|still waiting|disaster|impossible|incompetent|"
+    r"(?<!i am )(?<!i'm )(?<!im )clueless|unreal|disgusted|disappointed|let down|fuming|gutted|"
+    r"not good enough|taking forever|what is going on|"
+    r"(?<!managed to )(?<!i'll )(?<!i will )(?<!we'll )sort it out|you people|"
     r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) time (i'?m |i am |i have |i'?ve )?(asking|asked|contacting|"
     r"chasing|calling|writing))\b",
     elsewhere=r"[!?]{3,}",
@@ -135,6 +151,23 @@ RESOLVED_WORDS = frozenset(
     """worked works working fixed sorted solved did trick done back now it its it's all good found booked loaded
     brilliant fab fantastic excellent amazing ta cheers pal mate what needed just everything thanks thank that
     this one sec minute moment hold on wait brb""".split()
+)
+# Replies with nothing to look up that the word list cannot see: asking the bot to repeat itself, "are you
+# online?", "I don't know", "let me think about it and come back". Anchored at both ends, so "I don't know why
+# my card was declined" is not one.
+SMALL_TALK_PHRASE = re.compile(
+    r"^\W*((sorry|ok|okay|hmm|oh|ah|right|thanks)\W+)*("
+    r"(can|could|would) (you|u) (please )?(repeat|say)( (that|it|this|what you said))?( again)?( please)?"
+    r"|what did (you|u) (just )?say|come again|say (that|it) again|repeat (that|please)"
+    r"|(are|r) (you|u) (still )?(online|there|awake|around|alive)( still)?"
+    r"|i (didn'?t|did not) (catch|get|hear|understand) (that|you|what you said)"
+    r"|(i|we) (really |honestly )?(don'?t|do not|dont) (really )?know( yet| sorry)?|dunno|no idea"
+    r"|((i'?m|i am|we'?re|we are) )?(still )?not (really )?sure( yet| about that| sorry)?"
+    r"|(i'?m|i am|we'?re|we are) still (deciding|undecided|thinking( about it)?)\b[^?]{0,50}"
+    r"|(i'?ll|i will|let me|we'?ll|we will) (have a )?(check|think|look|ask|talk it over|discuss|measure|sleep on it)"
+    r"\b[^?]{0,40}\b(come back|get back|let you know|back to you|later|tomorrow)"
+    r")\W*$",
+    re.IGNORECASE,
 )
 SMALL_TALK_MAX_WORDS = 10
 FAILURE_REPORT_MAX_WORDS = 12
@@ -156,6 +189,10 @@ def text_reports_failure(text: str) -> bool:
     """
     if NOT_HELPED.search(text):
         return True
+    # "the link you sent says expired", "that page is not there": the answer itself named, and it fell short.
+    names_answer = ANSWER_REFERENCE.search(text) is not None
+    if names_answer and NEGATIVE.search(text) and len(text_words(text)) <= 2 * FAILURE_REPORT_MAX_WORDS:
+        return True
     if len(text_words(text)) > FAILURE_REPORT_MAX_WORDS or ERROR_CODE.search(text) or "?" in text:
         return False
     return _distinct(SYMPTOM, text) >= 1 and not text_is_small_talk(text) and not text_asks(text)
@@ -168,7 +205,11 @@ def text_words(text: str) -> list[str]:
 def text_is_small_talk(text: str) -> bool:
     """Greetings, thanks and acknowledgements (including "that worked, thanks") with nothing else in them."""
     words = text_words(text)
-    return 0 < len(words) <= SMALL_TALK_MAX_WORDS and all(
+    if not 0 < len(words) <= SMALL_TALK_MAX_WORDS + 4:
+        return False
+    if SMALL_TALK_PHRASE.match(text):
+        return True
+    return len(words) <= SMALL_TALK_MAX_WORDS and all(
         word in SMALL_TALK_WORDS or word in RESOLVED_WORDS for word in words
     )
 
@@ -300,7 +341,10 @@ SYMPTOM = _at_word_starts(
     r"pending|twice|dead|faded|split|snapped|scratch\w*|dent\w*|wrong|lost|disappeared|locked|frozen|bounced|"
     r"cut(s|ting)? out|buffer\w*|lag\w*|jam\w*|rattl\w*|grind\w*|click\w*|spark\w*|burnt|damp|blank|black|dies|"
     r"died|unknown|delayed|late|cancelled|sinking|poking|crackl\w*|muffled|swallowed|charged|less than|more than|"
-    r"errors?|erroring|expired|empty|didn'?t (get|receive|come|arrive)|never (got|came|arrived)|not received)\b",
+    r"errors?|erroring|expired|empty|loop\w*|spins?|spinning|404|timed out|times out|"
+    r"(logs?|kicks?|throws?) (me|us) out|never (arrives?|comes?|shows?|loads?|works?)|"
+    r"didn'?t (get|receive|come|arrive)|never (got|came|arrived)|"
+    r"not received)\b",
 )
 TRIED = _at_word_starts(
     r"\b(tried|already|restart\w*|reboot\w*|reset|reinstall\w*|re-?install\w*|cleared|cleaned|checked|unplugged|"

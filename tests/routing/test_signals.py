@@ -44,6 +44,26 @@ def test_acknowledgements_after_an_answer_are_small_talk(text: str) -> None:
     assert signals.text_is_small_talk(text) or signals.REPLY_START.search(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["sorry, can you repeat that?", "are you online", "I honestly don't know", "I'll measure it and get back to you"],
+)
+def test_repeat_requests_dont_know_and_come_back_later_are_small_talk(text: str) -> None:
+    assert signals.text_is_small_talk(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["I don't know why my card was declined", "I'm not sure where my phone is", "i didn't get the code"]
+)
+def test_a_problem_after_i_dont_know_is_not_small_talk(text: str) -> None:
+    assert not signals.text_is_small_talk(text)
+
+
+@pytest.mark.parametrize("text", ["I managed to sort it out, thanks", "i am clueless about routers"])
+def test_the_customer_describing_themself_is_not_frustration(text: str) -> None:
+    assert not signals.FRUSTRATION.search(text)
+
+
 @pytest.mark.parametrize("text", ["it is not working", "still not working", "did it again?"])
 def test_problems_are_not_small_talk(text: str) -> None:
     assert not signals.text_is_small_talk(text) or "?" in text
@@ -98,7 +118,16 @@ def test_long_story_with_one_plain_ask_has_its_own_shape() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["no luck", "I did that and it still doesn't connect", "the form only lets me add adults", "nothing happens"],
+    [
+        "no luck",
+        "I did that and it still doesn't connect",
+        "the form only lets me add adults",
+        "nothing happens",
+        "the tracking number you gave me doesn't work",
+        "that link asks me to log in and then goes round in a loop",
+        "that's for android, I've got an iphone",
+        "the code never arrives",
+    ],
 )
 def test_reports_that_an_answer_failed(text: str) -> None:
     assert signals.text_reports_failure(text)
