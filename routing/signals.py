@@ -122,7 +122,8 @@ NEGATIVE = _at_word_starts(
     r"\w+n't|dont|doesnt|didnt|cant|wont|isnt|hasnt|havent|wasnt|arent)\b",
 )
 FRUSTRATION = _at_word_starts(
-    r"\b(useless|ridiculous|terrible|awful|worst|pathetic|frustrat\w*|annoy\w*|fed up|sick of|sick and tired|"
+    r"\b(useless|ridiculous|terrible|awful|worst|pathetic|frustrat\w*|"
+    r"(?<!which is )(?<!which was )(?<!a bit )(?<!bit )(?<!slightly )annoy\w*|fed up|sick of|sick and tired|"
     r"unacceptable|waste of (my )?time|fraud|wtf|ffs|damn|hell|joke|shambles|disgrace\w*|disgusting|outrage\w*|"
     r"shocking|appalling|hopeless|nightmare|furious|livid|unbelievable|can'?t believe|rip ?off|robbery|rubbish|"
     r"seriously\W*\?|are you (kidding|joking|serious)|you'?re (joking|kidding)|for god'?s sake|losing (my )?patience|"
@@ -130,7 +131,7 @@ FRUSTRATION = _at_word_starts(
     r"(very |so )?(bad|poor) service|every time I|getting (silly|ridiculous|stupid|worse)|"
     r"how many times (do|have|must) I|still waiting|disaster|impossible|incompetent|"
     r"(?<!i am )(?<!i'm )(?<!im )clueless|unreal|disgusted|disappointed|let down|fuming|gutted|"
-    r"not good enough|taking forever|what is going on|"
+    r"not good enough|(?<!which )(it'?s|this is|that'?s|you'?re|you are|is|are|been) taking forever|what is going on|"
     r"(?<!managed to )(?<!i'll )(?<!i will )(?<!we'll )sort it out|you people|"
     r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) time (i'?m |i am |i have |i'?ve )?(asking|asked|contacting|"
     r"chasing|calling|writing))\b",
@@ -322,7 +323,11 @@ RECOMMEND = _at_word_starts(
     r"recommend|need|get|pick|choose)|best (for|option|plan|phone|laptop|tv|mattress|account|card)|looking for|"
     r"what (are )?my options|should i (get|buy|choose|pick|go for)|would suit|suits? me|what would work|"
     r"(what|which) \w+( \w+)? (do|would|should|will) (i|we) (need|get|choose|pick|go for|want)|"
-    r"which \w+( \w+)? (is best|suits|fits|works))\b",
+    r"which \w+( \w+)? (is best|suits|fits|works)|(what|which) \w+( \w+)? (should|would|do|could) (i|we) (book|"
+    r"buy|take|order)|what (\w+ )?(do|would|can) you (have|offer|do) for|what (do|would|can) you (have|offer)\b"
+    r"(?=[^.!]*\?)|(what|which) (mattress|sofa|bed|chair|laptop|tv|phone|plan|tariff|account|card|fare|hotel|"
+    r"package|deal|option|tier|one)(?=\W*$)|(what|which) (mattress|sofa|bed|chair|laptop|tv|phone|plan|tariff|account|"
+    r"card|fare|hotel|package|deal|tier) for\b)\b",
 )
 PERSONAL_CONSTRAINT = _at_word_starts(
     r"\b((side|back|stomach) sleeper|sleeps? hot|back pain|bad back|neck pain|hip|knee|arthritis|asthma|allerg\w*|"
@@ -330,7 +335,10 @@ PERSONAL_CONSTRAINT = _at_word_starts(
     r"teen\w*|elderly|grand\w*|mum|dad|parents|pregnan\w*|dogs?|cats?|pets?|tall|short|heavy|small (room|flat|space)|"
     r"narrow|stairs|lift|sloped|vegan|vegetarian|coeliac|gluten|halal|self-employed|freelanc\w*|student|retired|"
     r"must|needs? to|has to|have to|can'?t be|cannot|only|ideally|prefer\w*|don'?t want|doesn'?t want|hates?|"
-    r"quiet|light|portable|frost free|wipe\w*|step-free|near|rural|village|abroad|travel\w*)\b",
+    r"quiet|light|portable|frost free|wipe\w*|step-free|near|rural|village|abroad|travel\w*|snor\w*|light sleeper|"
+    r"\d+ ?(year|yr)s? old|aged|sciatica|glasses|hard of|wants?|might|need(s)? (it|one|something)|i have|we have|"
+    r"we'?re|partner|husband|wife|son|daughter|nan|flatmates?|work from home|commut\w*|emergency|irregular\w*|"
+    r"weekly|shifts?|beginners?|first time)\b",
 )
 SYMPTOM = _at_word_starts(
     r"\b(no (internet|signal|service|sound|picture|power|dial tone|data|wifi|hot water|heating|light|cash|tracking)|"
@@ -392,7 +400,9 @@ POLICY_GENERAL = _at_word_starts(
 )
 # Something that should have happened by now: a status question becomes a problem once it is overdue.
 OVERDUE = _at_word_starts(
-    r"\b(since (last |this )?\w+|\d+ (days?|weeks?|months?|hours?) (ago|now|later)|ages|long ago|(was|were) "
+    r"\b(since (last |this )?(mon|tues|wednes|thurs|fri|satur|sun)day|since (last|this|yesterday|the \d+|\d+\w*|"
+    r"jan\w*|feb\w*|march|april|may|june|july|aug\w*|sept?\w*|oct\w*|nov\w*|dec\w*|morning|then|before|ages)\b|"
+    r"\d+ (days?|weeks?|months?|hours?) (ago|now|later)|ages|long ago|(was|were) "
     r"(supposed|meant|due|promised|expected) to|still (not|no|hasn'?t|haven'?t|waiting|nothing)|not (yet|arrived|"
     r"received|here|come)|hasn'?t (arrived|come|shown|appeared|gone through)|never (arrived|came|received|showed)|"
     r"overdue|late|delayed|waiting (for|since)|where('s| is| are) (my|the) (money|refund|transfer|payment|order|"
@@ -446,6 +456,29 @@ def text_list_shape(text: str) -> tuple[int, float]:
     if not segments:
         return 0, 0.0
     return len(segments), sum(len(text_words(segment)) for segment in segments) / len(segments)
+
+
+def text_final_ask_is_plain(text: str) -> bool:
+    """The message ends in one plain ask (a fact, a policy, one action) and nothing before it reports a problem.
+
+    The shape of a long friendly message that asks one thing ("...we've just moved in and the kids are thrilled.
+    Does the Ellis bed come in white?"): the story may carry ages, dates and family, but the ask itself weighs
+    nothing, compares nothing and claims nothing.
+    """
+    sentences = [sentence for sentence in re.split(r"(?<=[.?!])\s+|\n+", text.strip()) if text_words(sentence)]
+    if not sentences:
+        return False
+    final = sentences[-1]
+    if text_asks(final) != 1 or any(text_asks(sentence) for sentence in sentences[:-1]):
+        return False
+    weighing = (RECOMMEND, COMPARISON, CLAIM, CONDITIONAL, ORDER_PARTS)
+    if any(pattern.search(final) for pattern in weighing):
+        return False
+    problem = (OVERDUE, NOT_HELPED, ALREADY_TRIED, ERROR_CODE)
+    if _distinct(SYMPTOM, text) or any(pattern.search(text) for pattern in problem):
+        return False
+    # Several changes, or a business order with quantities, are worked out whatever the last sentence asks.
+    return _distinct(CHANGE, text) <= 1 and not (BUSINESS.search(text) and _distinct(QUANTITY, text) >= 2)
 
 
 def text_complexity_features(text: str) -> dict[str, float]:
@@ -515,6 +548,8 @@ def text_complexity_features(text: str) -> dict[str, float]:
         "conditional_personal": conditional and personal >= 1,
         # The long-but-simple shape: a story, then one plain ask.
         "story_then_one_ask": len(words) >= 30 and asks <= 1 and symptoms <= 1 and changes <= 1 and quantities <= 1,
+        "story_then_plain_final_ask": len(words) >= 25 and text_final_ask_is_plain(text),
+        "plain_final_ask": text_final_ask_is_plain(text),
     }
     found.update({f"flag:{name}": 1.0 for name, present in flags.items() if present})
     return found

@@ -175,3 +175,22 @@ def test_word_start_check_changes_no_match() -> None:
         for text in texts:
             found = [match.group(0) for match in pattern.finditer(text)]
             assert found == [match.group(0) for match in plain.finditer(text)], (pattern.pattern[:60], text)
+
+
+def test_a_story_ending_in_one_plain_ask_is_told_from_one_ending_in_a_recommendation() -> None:
+    story = "Our daughter starts uni in Leeds next month and we're all very proud, she's the first of us to go. "
+    assert signals.text_final_ask_is_plain(story + "Do you deliver single beds to Leeds?")
+    assert not signals.text_final_ask_is_plain(story + "Which mattress would you recommend for her?")
+    assert not signals.text_final_ask_is_plain("My parcel hasn't arrived since Friday. Where is it?")
+
+
+def test_overdue_needs_a_time_after_since() -> None:
+    assert signals.OVERDUE.search("waiting since Friday for the transfer")
+    assert signals.OVERDUE.search("no signal since 6am")
+    assert not signals.OVERDUE.search("our first holiday since the kids were born")
+
+
+def test_recommendation_wordings_without_the_word_recommend() -> None:
+    assert signals.RECOMMEND.search("he snores, I'm a light sleeper, king size, what mattress?")
+    assert signals.RECOMMEND.search("Which fare should I book? I might need to change the date")
+    assert not signals.RECOMMEND.search("Do you have the Harlow sofa in grey?")
