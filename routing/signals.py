@@ -26,8 +26,8 @@ def _at_word_starts(pattern: str, *, elsewhere: str = "") -> re.Pattern[str]:
 
 
 _PERSON = (
-    r"human|humans|person|people|agent|agents|someone|somebody|anyone|anybody|representative|rep|operator|manager|"
-    r"supervisor|boss|staff|member of staff|team member|executive|adviser|advisor|advisers|advisors|consultant|"
+    r"human|humans|person|people|agent|agents|someone|somebody|anyone|anybody|whoever|representative|rep|operator|"
+    r"manager|supervisor|boss|staff|member of staff|team member|executive|adviser|advisor|advisers|advisors|consultant|"
     r"colleague|specialist|designers?|engineers?|experts?|department|reception|billing|sales team|accounts team|"
     r"support team|customer (care|service|support)( team)?"
 )
@@ -36,9 +36,14 @@ _CURT_PERSON = r"human|humans|agent|agents|operator|representative|rep|person|ma
 # A request for a person, in the ways people ask for one: with a verb of talking or being called, by naming a
 # real person or a manager, or curtly as a single word. Asking for a phone number is not one (that is a fact).
 # "Call me" asks for a person unless it asks whether someone will ("will the driver call me first?").
-CALL_ME = re.compile(r"\b(call|ring|phone) me\b", re.IGNORECASE)
+# The driver or engineer calling ahead is part of a delivery, not a person taking the conversation over.
+_CALLED = r"((call|ring|phone) me|(get|be) in touch with (me|us))\b"
+CALL_ME = re.compile(rf"\b{_CALLED}", re.IGNORECASE)
 CALL_QUESTION = re.compile(
-    r"\b(will|would|do|does|did|should|is|are|when)\b[^.?!,]{0,25}\b(call|ring|phone) me\b[^.!]*\?", re.IGNORECASE
+    rf"\b(will|would|do|does|did|should|is|are|when)\b[^.?!,]{{0,25}}\b{_CALLED}[^.!]*\?"
+    rf"|\b(the|your|my) (driver|courier|engineer|technician|installer|fitter|delivery \w+)s?\b[^.?!,]{{0,25}}"
+    rf"\b{_CALLED}",
+    re.IGNORECASE,
 )
 HANDOFF = _at_word_starts(
     rf"\b(talk|speak|chat|connect|transfer|put|pass|hand|discuss|deal)\w*\b[^.?!]{{0,40}}?\b(to|with) "
@@ -68,8 +73,20 @@ HANDOFF = _at_word_starts(
     r"consultant|specialist|agent))\b"
     r"|\b(not|stop|don'?t want to (be|keep)?) ?(talking|chatting|speaking|dealing) (to|with) (a |the |this |these )?"
     r"(bots?|robots?|machines?|chatbots?|computers?)\b"
-    r"|\b(pass|hand) me (on|over)\b|\bescalate (this|it|me|my)\b",
-    elsewhere=rf"^\W*escalate\W*$|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$",
+    r"|\b(pass|hand) me (on|over)\b|\bescalate\W+(this|it|me|my)\b"
+    r"|\b(have|get) a (quick )?word with\b|\bwho (can|could) (i|we) (speak|talk|chat)( to| with)?\b"
+    r"|\b(an? |one )?(actual |real )?(person|member|someone|somebody) (from|of|on|in) (your|the) "
+    r"(team|staff|company)\b"
+    r"[^.?!]{0,30}\b(help|on this|deal|look|handle|sort|call|contact)"
+    r"|\barrange (a |the |an? )?(call|callback|call back|phone call|ring)\b"
+    r"|\bsenior (person|manager|member|staff|someone)\b"
+    r"|\b(someone|somebody|anyone) else (to )?(take|look|help|deal|handle|check)\b"
+    r"|\b(put|transfer) me (through|to)\b|\b(other|another|different) (agent|adviser|advisor|"
+    r"operator|representative)\b|\b(don'?t|do not) want to (talk|speak|chat) (to|with) (you|a bot|this|a machine)\b"
+    r"|\b(is there|are there|any) (a |an |any )?(real |actual )?(person|human|someone|adviser|advisor|agent)\b"
+    r"[^.?!]{0,30}\b(discuss|go through|deal with|sort|help)\b",
+    elsewhere=r"^\W*escalate\W*$|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
+    rf"|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$",
 )
 
 ERROR_CODE = _at_word_starts(

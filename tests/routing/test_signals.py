@@ -18,6 +18,11 @@ from routing.signals import text_complexity_features
         "is there a human I can speak to",
         "put me through to your supervisor",
         "can u call me on 07700 900123",
+        "Can I have a word with whoever handles complaints?",
+        "could your billing department get in touch with me please",
+        "escalate. this. now.",
+        "plz arrange call to my number",
+        "Can somebody else take a look at my refund claim?",
     ],
 )
 def test_requests_for_a_person_however_worded(text: str) -> None:
@@ -33,6 +38,8 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "Can I send the cheque to someone else?",
         "Do you have a password manager app?",
         "hello is anyone there?",
+        "Can the delivery driver call me when he's 10 minutes away?",
+        "we want to drop one traveller and add a different person to the booking",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
