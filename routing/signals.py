@@ -26,8 +26,8 @@ def _at_word_starts(pattern: str, *, elsewhere: str = "") -> re.Pattern[str]:
 
 
 _PERSON = (
-    r"human|humans|person|people|agent|agents|someone|somebody|anyone|anybody|representative|rep|operator|manager|"
-    r"supervisor|boss|staff|member of staff|team member|executive|adviser|advisor|advisers|advisors|consultant|"
+    r"human|humans|person|people|agent|agents|someone|somebody|anyone|anybody|whoever|representative|rep|operator|"
+    r"manager|supervisor|boss|staff|member of staff|team member|executive|adviser|advisor|advisers|advisors|consultant|"
     r"colleague|specialist|designers?|engineers?|experts?|department|reception|billing|sales team|accounts team|"
     r"support team|customer (care|service|support)( team)?"
 )
@@ -36,9 +36,14 @@ _CURT_PERSON = r"human|humans|agent|agents|operator|representative|rep|person|ma
 # A request for a person, in the ways people ask for one: with a verb of talking or being called, by naming a
 # real person or a manager, or curtly as a single word. Asking for a phone number is not one (that is a fact).
 # "Call me" asks for a person unless it asks whether someone will ("will the driver call me first?").
-CALL_ME = re.compile(r"\b(call|ring|phone) me\b", re.IGNORECASE)
+# The driver or engineer calling ahead is part of a delivery, not a person taking the conversation over.
+_CALLED = r"((call|ring|phone) me|(get|be) in touch with (me|us))\b"
+CALL_ME = re.compile(rf"\b{_CALLED}", re.IGNORECASE)
 CALL_QUESTION = re.compile(
-    r"\b(will|would|do|does|did|should|is|are|when)\b[^.?!,]{0,25}\b(call|ring|phone) me\b[^.!]*\?", re.IGNORECASE
+    rf"\b(will|would|do|does|did|should|is|are|when)\b[^.?!,]{{0,25}}\b{_CALLED}[^.!]*\?"
+    rf"|\b(the|your|my) (driver|courier|engineer|technician|installer|fitter|delivery \w+)s?\b[^.?!,]{{0,25}}"
+    rf"\b{_CALLED}",
+    re.IGNORECASE,
 )
 HANDOFF = _at_word_starts(
     rf"\b(talk|speak|chat|connect|transfer|put|pass|hand|discuss|deal)\w*\b[^.?!]{{0,40}}?\b(to|with) "
@@ -68,8 +73,20 @@ HANDOFF = _at_word_starts(
     r"consultant|specialist|agent))\b"
     r"|\b(not|stop|don'?t want to (be|keep)?) ?(talking|chatting|speaking|dealing) (to|with) (a |the |this |these )?"
     r"(bots?|robots?|machines?|chatbots?|computers?)\b"
-    r"|\b(pass|hand) me (on|over)\b|\bescalate (this|it|me|my)\b",
-    elsewhere=rf"^\W*escalate\W*$|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$",
+    r"|\b(pass|hand) me (on|over)\b|\bescalate\W+(this|it|me|my)\b"
+    r"|\b(have|get) a (quick )?word with\b|\bwho (can|could) (i|we) (speak|talk|chat)( to| with)?\b"
+    r"|\b(an? |one )?(actual |real )?(person|member|someone|somebody) (from|of|on|in) (your|the) "
+    r"(team|staff|company)\b"
+    r"[^.?!]{0,30}\b(help|on this|deal|look|handle|sort|call|contact)"
+    r"|\barrange (a |the |an? )?(call|callback|call back|phone call|ring)\b"
+    r"|\bsenior (person|manager|member|staff|someone)\b"
+    r"|\b(someone|somebody|anyone) else (to )?(take|look|help|deal|handle|check)\b"
+    r"|\b(put|transfer) me (through|to)\b|\b(other|another|different) (agent|adviser|advisor|"
+    r"operator|representative)\b|\b(don'?t|do not) want to (talk|speak|chat) (to|with) (you|a bot|this|a machine)\b"
+    r"|\b(is there|are there|any) (a |an |any )?(real |actual )?(person|human|someone|adviser|advisor|agent)\b"
+    r"[^.?!]{0,30}\b(discuss|go through|deal with|sort|help)\b",
+    elsewhere=r"^\W*escalate\W*$|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
+    rf"|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$",
 )
 
 ERROR_CODE = _at_word_starts(
@@ -104,11 +121,26 @@ NOT_HELPED = _at_word_starts(
     r"|\b(don'?t|doesn'?t|do not|does not) (match|exist)\b|\bno \w+ (option|button|setting|menu|link|tab)\b"
     r"|\bthat'?s not what\b|\bi did,? but\b|\bbut what about\b|\bdid all (this|that)\b"
     r"|\b(asked|told you|said) (this |that )?(twice|before|already|again|\w+ times)\b"
-    r"|\bonly (lets|let|allows|gives|shows|has|offers) (me|us|an?|the|one)\b|\b(takes|sends|brings) me back\b",
+    r"|\bonly (lets|let|allows|gives|shows|has|offers) (me|us|an?|the|one)\b|\b(takes|sends|brings) me back\b"
+    r"|\b(goes|going|sends? me|takes? me) (round |around )?in (a )?(loop|circles?)\b"
+    r"|\b(was|were|am|i'?m|we'?re) already (on|in|using|doing)\b|\byou('ve| have)? (just )?(repeated|copied)\b"
+    r"|\b(that'?s|this is|it'?s|those are|these are) (only )?(for|about) (an? )?(android|iphone|ios|windows|mac|"
+    r"different|another|the other|old|the old)\b|\b(looks|is) nothing like\b",
     elsewhere=r"^\W*(tried|done|did) (that|this|it|all that)\b|(^|, )nothing\b",
 )
+# What a follow-up points at when it says the answer fell short ("that link", "the code you sent").
+ANSWER_REFERENCE = _at_word_starts(
+    r"\b(that|this|the|those|these|your) (link|page|option|button|setting|menu|code|guide|steps?|instructions?|"
+    r"article|form|email|method|fix|tip|answer|screen|tab|tracking number|video|manual|number you)s?\b"
+    r"|\byou (gave|sent|mentioned|suggested|said|told|linked|showed)\b",
+)
+NEGATIVE = _at_word_starts(
+    r"\b(no|not|never|nothing|nowhere|none|same|still|cannot|invalid|expired|broken|wrong|fails?|failed|error\w*|"
+    r"\w+n't|dont|doesnt|didnt|cant|wont|isnt|hasnt|havent|wasnt|arent)\b",
+)
 FRUSTRATION = _at_word_starts(
-    r"\b(useless|ridiculous|terrible|awful|worst|pathetic|frustrat\w*|annoy\w*|fed up|sick of|sick and tired|"
+    r"\b(useless|ridiculous|terrible|awful|worst|pathetic|frustrat\w*|"
+    r"(?<!which is )(?<!which was )(?<!a bit )(?<!bit )(?<!slightly )annoy\w*|fed up|sick of|sick and tired|"
     r"unacceptable|waste of (my )?time|fraud|wtf|ffs|damn|hell|shambles|disgrace\w*|disgusting|outrage\w*|"
     # "this is a joke" is angry; "tell me a joke" is small talk.
     r"(?<!tell me a )(?<!tell us a )(?<!know a )(?<!know any )(?<!another )joke|"
@@ -116,8 +148,10 @@ FRUSTRATION = _at_word_starts(
     r"seriously\W*\?|are you (kidding|joking|serious)|you'?re (joking|kidding)|for god'?s sake|losing (my )?patience|"
     r"had enough|a mess|beyond a joke|lied|costing (us|me)|seriously|come on(?= *[.!,]| *$)|not happy|unhappy|"
     r"(very |so )?(bad|poor) service|every time I|getting (silly|ridiculous|stupid|worse)|"
-    r"how many times (do|have|must) I|still waiting|disaster|impossible|incompetent|clueless|unreal|disgusted|"
-    r"disappointed|let down|fuming|gutted|not good enough|taking forever|what is going on|sort it out|you people|"
+    r"how many times (do|have|must) I|still waiting|disaster|impossible|incompetent|"
+    r"(?<!i am )(?<!i'm )(?<!im )clueless|unreal|disgusted|disappointed|let down|fuming|gutted|"
+    r"not good enough|(?<!which )(it'?s|this is|that'?s|you'?re|you are|is|are|been) taking forever|what is going on|"
+    r"(?<!managed to )(?<!i'll )(?<!i will )(?<!we'll )sort it out|you people|"
     r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) time (i'?m |i am |i have |i'?ve )?(asking|asked|contacting|"
     r"chasing|calling|writing))\b",
     elsewhere=r"[!?]{3,}",
@@ -137,6 +171,23 @@ RESOLVED_WORDS = frozenset(
     """worked works working fixed sorted solved did trick done back now it its it's all good found booked loaded
     brilliant fab fantastic excellent amazing ta cheers pal mate what needed just everything thanks thank that
     this one sec minute moment hold on wait brb""".split()
+)
+# Replies with nothing to look up that the word list cannot see: asking the bot to repeat itself, "are you
+# online?", "I don't know", "let me think about it and come back". Anchored at both ends, so "I don't know why
+# my card was declined" is not one.
+SMALL_TALK_PHRASE = re.compile(
+    r"^\W*((sorry|ok|okay|hmm|oh|ah|right|thanks)\W+)*("
+    r"(can|could|would) (you|u) (please )?(repeat|say)( (that|it|this|what you said))?( again)?( please)?"
+    r"|what did (you|u) (just )?say|come again|say (that|it) again|repeat (that|please)"
+    r"|(are|r) (you|u) (still )?(online|there|awake|around|alive)( still)?"
+    r"|i (didn'?t|did not) (catch|get|hear|understand) (that|you|what you said)"
+    r"|(i|we) (really |honestly )?(don'?t|do not|dont) (really )?know( yet| sorry)?|dunno|no idea"
+    r"|((i'?m|i am|we'?re|we are) )?(still )?not (really )?sure( yet| about that| sorry)?"
+    r"|(i'?m|i am|we'?re|we are) still (deciding|undecided|thinking( about it)?)\b[^?]{0,50}"
+    r"|(i'?ll|i will|let me|we'?ll|we will) (have a )?(check|think|look|ask|talk it over|discuss|measure|sleep on it)"
+    r"\b[^?]{0,40}\b(come back|get back|let you know|back to you|later|tomorrow)"
+    r")\W*$",
+    re.IGNORECASE,
 )
 SMALL_TALK_MAX_WORDS = 10
 FAILURE_REPORT_MAX_WORDS = 12
@@ -158,6 +209,10 @@ def text_reports_failure(text: str) -> bool:
     """
     if NOT_HELPED.search(text):
         return True
+    # "the link you sent says expired", "that page is not there": the answer itself named, and it fell short.
+    names_answer = ANSWER_REFERENCE.search(text) is not None
+    if names_answer and NEGATIVE.search(text) and len(text_words(text)) <= 2 * FAILURE_REPORT_MAX_WORDS:
+        return True
     if len(text_words(text)) > FAILURE_REPORT_MAX_WORDS or ERROR_CODE.search(text) or "?" in text:
         return False
     return _distinct(SYMPTOM, text) >= 1 and not text_is_small_talk(text) and not text_asks(text)
@@ -170,7 +225,11 @@ def text_words(text: str) -> list[str]:
 def text_is_small_talk(text: str) -> bool:
     """Greetings, thanks and acknowledgements (including "that worked, thanks") with nothing else in them."""
     words = text_words(text)
-    return 0 < len(words) <= SMALL_TALK_MAX_WORDS and all(
+    if not 0 < len(words) <= SMALL_TALK_MAX_WORDS + 4:
+        return False
+    if SMALL_TALK_PHRASE.match(text):
+        return True
+    return len(words) <= SMALL_TALK_MAX_WORDS and all(
         word in SMALL_TALK_WORDS or word in RESOLVED_WORDS for word in words
     )
 
@@ -283,7 +342,11 @@ RECOMMEND = _at_word_starts(
     r"recommend|need|get|pick|choose)|best (for|option|plan|phone|laptop|tv|mattress|account|card)|looking for|"
     r"what (are )?my options|should i (get|buy|choose|pick|go for)|would suit|suits? me|what would work|"
     r"(what|which) \w+( \w+)? (do|would|should|will) (i|we) (need|get|choose|pick|go for|want)|"
-    r"which \w+( \w+)? (is best|suits|fits|works))\b",
+    r"which \w+( \w+)? (is best|suits|fits|works)|(what|which) \w+( \w+)? (should|would|do|could) (i|we) (book|"
+    r"buy|take|order)|what (\w+ )?(do|would|can) you (have|offer|do) for|what (do|would|can) you (have|offer)\b"
+    r"(?=[^.!]*\?)|(what|which) (mattress|sofa|bed|chair|laptop|tv|phone|plan|tariff|account|card|fare|hotel|"
+    r"package|deal|option|tier|one)(?=\W*$)|(what|which) (mattress|sofa|bed|chair|laptop|tv|phone|plan|tariff|account|"
+    r"card|fare|hotel|package|deal|tier) for\b)\b",
 )
 PERSONAL_CONSTRAINT = _at_word_starts(
     r"\b((side|back|stomach) sleeper|sleeps? hot|back pain|bad back|neck pain|hip|knee|arthritis|asthma|allerg\w*|"
@@ -291,7 +354,10 @@ PERSONAL_CONSTRAINT = _at_word_starts(
     r"teen\w*|elderly|grand\w*|mum|dad|parents|pregnan\w*|dogs?|cats?|pets?|tall|short|heavy|small (room|flat|space)|"
     r"narrow|stairs|lift|sloped|vegan|vegetarian|coeliac|gluten|halal|self-employed|freelanc\w*|student|retired|"
     r"must|needs? to|has to|have to|can'?t be|cannot|only|ideally|prefer\w*|don'?t want|doesn'?t want|hates?|"
-    r"quiet|light|portable|frost free|wipe\w*|step-free|near|rural|village|abroad|travel\w*)\b",
+    r"quiet|light|portable|frost free|wipe\w*|step-free|near|rural|village|abroad|travel\w*|snor\w*|light sleeper|"
+    r"\d+ ?(year|yr)s? old|aged|sciatica|glasses|hard of|wants?|might|need(s)? (it|one|something)|i have|we have|"
+    r"we'?re|partner|husband|wife|son|daughter|nan|flatmates?|work from home|commut\w*|emergency|irregular\w*|"
+    r"weekly|shifts?|beginners?|first time)\b",
 )
 SYMPTOM = _at_word_starts(
     r"\b(no (internet|signal|service|sound|picture|power|dial tone|data|wifi|hot water|heating|light|cash|tracking)|"
@@ -302,7 +368,10 @@ SYMPTOM = _at_word_starts(
     r"pending|twice|dead|faded|split|snapped|scratch\w*|dent\w*|wrong|lost|disappeared|locked|frozen|bounced|"
     r"cut(s|ting)? out|buffer\w*|lag\w*|jam\w*|rattl\w*|grind\w*|click\w*|spark\w*|burnt|damp|blank|black|dies|"
     r"died|unknown|delayed|late|cancelled|sinking|poking|crackl\w*|muffled|swallowed|charged|less than|more than|"
-    r"errors?|erroring|expired|empty|didn'?t (get|receive|come|arrive)|never (got|came|arrived)|not received)\b",
+    r"errors?|erroring|expired|empty|loop\w*|spins?|spinning|404|timed out|times out|"
+    r"(logs?|kicks?|throws?) (me|us) out|never (arrives?|comes?|shows?|loads?|works?)|"
+    r"didn'?t (get|receive|come|arrive)|never (got|came|arrived)|"
+    r"not received)\b",
 )
 TRIED = _at_word_starts(
     r"\b(tried|already|restart\w*|reboot\w*|reset|reinstall\w*|re-?install\w*|cleared|cleaned|checked|unplugged|"
@@ -350,7 +419,9 @@ POLICY_GENERAL = _at_word_starts(
 )
 # Something that should have happened by now: a status question becomes a problem once it is overdue.
 OVERDUE = _at_word_starts(
-    r"\b(since (last |this )?\w+|\d+ (days?|weeks?|months?|hours?) (ago|now|later)|ages|long ago|(was|were) "
+    r"\b(since (last |this )?(mon|tues|wednes|thurs|fri|satur|sun)day|since (last|this|yesterday|the \d+|\d+\w*|"
+    r"jan\w*|feb\w*|march|april|may|june|july|aug\w*|sept?\w*|oct\w*|nov\w*|dec\w*|morning|then|before|ages)\b|"
+    r"\d+ (days?|weeks?|months?|hours?) (ago|now|later)|ages|long ago|(was|were) "
     r"(supposed|meant|due|promised|expected) to|still (not|no|hasn'?t|haven'?t|waiting|nothing)|not (yet|arrived|"
     r"received|here|come)|hasn'?t (arrived|come|shown|appeared|gone through)|never (arrived|came|received|showed)|"
     r"overdue|late|delayed|waiting (for|since)|where('s| is| are) (my|the) (money|refund|transfer|payment|order|"
@@ -417,6 +488,29 @@ def text_list_shape(text: str) -> tuple[int, float]:
     if not segments:
         return 0, 0.0
     return len(segments), sum(len(text_words(segment)) for segment in segments) / len(segments)
+
+
+def text_final_ask_is_plain(text: str) -> bool:
+    """The message ends in one plain ask (a fact, a policy, one action) and nothing before it reports a problem.
+
+    The shape of a long friendly message that asks one thing ("...we've just moved in and the kids are thrilled.
+    Does the Ellis bed come in white?"): the story may carry ages, dates and family, but the ask itself weighs
+    nothing, compares nothing and claims nothing.
+    """
+    sentences = [sentence for sentence in re.split(r"(?<=[.?!])\s+|\n+", text.strip()) if text_words(sentence)]
+    if not sentences:
+        return False
+    final = sentences[-1]
+    if text_asks(final) != 1 or any(text_asks(sentence) for sentence in sentences[:-1]):
+        return False
+    weighing = (RECOMMEND, COMPARISON, CLAIM, CONDITIONAL, ORDER_PARTS)
+    if any(pattern.search(final) for pattern in weighing):
+        return False
+    problem = (OVERDUE, NOT_HELPED, ALREADY_TRIED, ERROR_CODE)
+    if _distinct(SYMPTOM, text) or any(pattern.search(text) for pattern in problem):
+        return False
+    # Several changes, or a business order with quantities, are worked out whatever the last sentence asks.
+    return _distinct(CHANGE, text) <= 1 and not (BUSINESS.search(text) and _distinct(QUANTITY, text) >= 2)
 
 
 def text_complexity_features(text: str) -> dict[str, float]:
@@ -486,6 +580,8 @@ def text_complexity_features(text: str) -> dict[str, float]:
         "conditional_personal": conditional and personal >= 1,
         # The long-but-simple shape: a story, then one plain ask.
         "story_then_one_ask": len(words) >= 30 and asks <= 1 and symptoms <= 1 and changes <= 1 and quantities <= 1,
+        "story_then_plain_final_ask": len(words) >= 25 and text_final_ask_is_plain(text),
+        "plain_final_ask": text_final_ask_is_plain(text),
     }
     found.update({f"flag:{name}": 1.0 for name, present in flags.items() if present})
     return found

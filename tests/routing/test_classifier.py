@@ -161,8 +161,8 @@ def test_threshold_is_chosen_on_the_dev_split_to_reach_the_recall_target() -> No
     pytest.importorskip("sklearn")
     from routing.classifier import DevSet, classifier_train
 
-    # Thinking rows on dev that look like instant ones: only a low threshold recalls them all.
-    dev = [*TOY_DEV, ("what is the price of the broken pillow", "thinking"), ("price of the stuck pillow", "thinking")]
+    # Thinking rows on dev that look like instant ones (a plain ask, no symptom): only a low threshold recalls them.
+    dev = [*TOY_DEV, ("what is the price of the motor pillow", "thinking"), ("price of the base pillow", "thinking")]
     strict, strict_report = classifier_train(
         rows=TOY_ROWS, dev=[DevSet("toy", dev, 1.0)], regularisations=(4.0,), signal_scales=(1.0,)
     )
@@ -180,14 +180,14 @@ def test_threshold_counts_rows_the_rules_decide() -> None:
     pytest.importorskip("sklearn")
     from routing.classifier import DevSet, classifier_train
 
-    dev = [*TOY_DEV, ("what is the price of the broken pillow", "thinking")]
+    dev = [*TOY_DEV, ("what is the price of the motor pillow", "thinking")]
     # A rule that already sends the hard row to Thinking leaves the threshold where the classifier alone needs it.
     ruled, _ = classifier_train(
         rows=TOY_ROWS,
         dev=[DevSet("toy", dev, 1.0)],
         regularisations=(4.0,),
         signal_scales=(1.0,),
-        rule_label=lambda text: "thinking" if "broken pillow" in text else None,
+        rule_label=lambda text: "thinking" if "motor pillow" in text else None,
     )
     unruled, _ = classifier_train(
         rows=TOY_ROWS, dev=[DevSet("toy", dev, 1.0)], regularisations=(4.0,), signal_scales=(1.0,)

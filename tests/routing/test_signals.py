@@ -18,6 +18,11 @@ from routing.signals import text_complexity_features
         "is there a human I can speak to",
         "put me through to your supervisor",
         "can u call me on 07700 900123",
+        "Can I have a word with whoever handles complaints?",
+        "could your billing department get in touch with me please",
+        "escalate. this. now.",
+        "plz arrange call to my number",
+        "Can somebody else take a look at my refund claim?",
     ],
 )
 def test_requests_for_a_person_however_worded(text: str) -> None:
@@ -33,6 +38,8 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "Can I send the cheque to someone else?",
         "Do you have a password manager app?",
         "hello is anyone there?",
+        "Can the delivery driver call me when he's 10 minutes away?",
+        "we want to drop one traveller and add a different person to the booking",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
@@ -42,6 +49,26 @@ def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
 @pytest.mark.parametrize("text", ["that worked, thanks!", "never mind", "it's working now", "ok, 10am then"])
 def test_acknowledgements_after_an_answer_are_small_talk(text: str) -> None:
     assert signals.text_is_small_talk(text) or signals.REPLY_START.search(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["sorry, can you repeat that?", "are you online", "I honestly don't know", "I'll measure it and get back to you"],
+)
+def test_repeat_requests_dont_know_and_come_back_later_are_small_talk(text: str) -> None:
+    assert signals.text_is_small_talk(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["I don't know why my card was declined", "I'm not sure where my phone is", "i didn't get the code"]
+)
+def test_a_problem_after_i_dont_know_is_not_small_talk(text: str) -> None:
+    assert not signals.text_is_small_talk(text)
+
+
+@pytest.mark.parametrize("text", ["I managed to sort it out, thanks", "i am clueless about routers"])
+def test_the_customer_describing_themself_is_not_frustration(text: str) -> None:
+    assert not signals.FRUSTRATION.search(text)
 
 
 @pytest.mark.parametrize("text", ["it is not working", "still not working", "did it again?"])
@@ -98,7 +125,16 @@ def test_long_story_with_one_plain_ask_has_its_own_shape() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["no luck", "I did that and it still doesn't connect", "the form only lets me add adults", "nothing happens"],
+    [
+        "no luck",
+        "I did that and it still doesn't connect",
+        "the form only lets me add adults",
+        "nothing happens",
+        "the tracking number you gave me doesn't work",
+        "that link asks me to log in and then goes round in a loop",
+        "that's for android, I've got an iphone",
+        "the code never arrives",
+    ],
 )
 def test_reports_that_an_answer_failed(text: str) -> None:
     assert signals.text_reports_failure(text)
@@ -166,3 +202,22 @@ def test_asking_when_people_are_available_is_a_question(text):
 @pytest.mark.parametrize("text", ["when is someone available to talk to me?", "agents available? connect me to one"])
 def test_asking_for_a_person_now_is_not_a_question_about_hours(text):
     assert not signals.text_asks_when_available(text)
+
+
+def test_a_story_ending_in_one_plain_ask_is_told_from_one_ending_in_a_recommendation() -> None:
+    story = "Our daughter starts uni in Leeds next month and we're all very proud, she's the first of us to go. "
+    assert signals.text_final_ask_is_plain(story + "Do you deliver single beds to Leeds?")
+    assert not signals.text_final_ask_is_plain(story + "Which mattress would you recommend for her?")
+    assert not signals.text_final_ask_is_plain("My parcel hasn't arrived since Friday. Where is it?")
+
+
+def test_overdue_needs_a_time_after_since() -> None:
+    assert signals.OVERDUE.search("waiting since Friday for the transfer")
+    assert signals.OVERDUE.search("no signal since 6am")
+    assert not signals.OVERDUE.search("our first holiday since the kids were born")
+
+
+def test_recommendation_wordings_without_the_word_recommend() -> None:
+    assert signals.RECOMMEND.search("he snores, I'm a light sleeper, king size, what mattress?")
+    assert signals.RECOMMEND.search("Which fare should I book? I might need to change the date")
+    assert not signals.RECOMMEND.search("Do you have the Harlow sofa in grey?")
