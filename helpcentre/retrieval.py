@@ -21,7 +21,7 @@ from helpcentre.embeddings import SentenceEncoder, sentence_encoder_get
 from helpcentre.fts import fts_search
 from helpcentre.fusion import FusionSettings, articles_rank
 from helpcentre.index import ArticleIndex, IndexedArticle
-from helpcentre.models import HELP_CENTRE_PATH, Article
+from helpcentre.models import HELP_CENTRE_PATH, Article, shop_language
 from helpcentre.passages import passage_select
 from helpcentre.semantic import EmbeddingCache, SemanticIndex
 from helpcentre.versioning import help_centre_version
@@ -69,7 +69,9 @@ _embedding_cache: EmbeddingCache | None = None
 
 
 def _published_articles() -> list[IndexedArticle]:
-    rows = Article.objects.filter(published=True).values_list("key", "title", "slug", "body", "tags", "phrasings")
+    rows = Article.objects.filter(published=True, language=shop_language()).values_list(
+        "key", "title", "slug", "body", "tags", "phrasings"
+    )
     return [
         IndexedArticle(
             key=key,

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from helpcentre.composer import NOT_SURE_TEXT, ComposedAnswer, compose_answer, conversation_passages
-from helpcentre.models import Article
+from helpcentre.models import Article, shop_language
 from helpcentre.retrieval import (
     Citation,
     Passage,
@@ -70,7 +70,9 @@ def article_published_get(*, slug: str) -> Article | None:
 
 
 def articles_published_list() -> list[Article]:
-    return list(Article.objects.filter(published=True).order_by("title"))
+    """The help centre's contents page: the articles in the shop's language (each translation has
+    a page of its own at its slug)."""
+    return list(Article.objects.filter(published=True, language=shop_language()).order_by("title"))
 
 
 def articles_by_tag() -> list[tuple[str, list[Article]]]:
