@@ -44,6 +44,8 @@ def message_frame(message: Message) -> dict[str, Any]:
     }
     if message.client_id:
         frame["client_id"] = message.client_id
+    if message.language:
+        frame["language"] = message.language
     if message.reply_to_seq is not None:
         frame["reply_to"] = message.reply_to_seq
     if message.role == Message.Role.ASSISTANT:

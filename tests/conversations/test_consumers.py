@@ -186,3 +186,20 @@ async def test_a_waiting_customer_hears_their_queue_position_once_per_change(wid
     while not await widget.receive_nothing(timeout=0.3):
         frames.append(await widget.receive_json_from())
     assert [frame for frame in frames if frame["type"] == "queue"] == [{"type": "queue", "position": 1}]
+
+
+async def test_a_customer_message_is_stored_with_its_language_and_a_short_follow_up_keeps_it(widget, llm):
+    await widget.send_json_to(
+        {"type": "message", "text": "¿Cuánto tarda el reembolso de mi pedido?", "client_id": "es-1"}
+    )
+    first = (await frames_until(widget, lambda f: f.get("client_id") == "es-1"))[-1]
+    await frames_until(widget, is_answer)
+    await widget.send_json_to({"type": "message", "text": "ok", "client_id": "es-2"})
+    second = (await frames_until(widget, lambda f: f.get("client_id") == "es-2"))[-1]
+    assert (first["language"], second["language"]) == ("es", "es")
+    stored = await database_sync_to_async(
+        lambda: list(Message.objects.filter(role="customer").order_by("seq").values_list("language", flat=True))
+    )()
+    assert stored == ["es", "es"]
+    answer = await database_sync_to_async(lambda: Message.objects.filter(role="assistant").first())()
+    assert answer is not None and answer.language == ""
