@@ -37,7 +37,7 @@ def _lingua_language(code: str) -> Language | None:
 @functools.lru_cache(maxsize=4)
 def language_detector_get(languages: tuple[str, ...]) -> LanguageDetector:
     """One detector per set of languages per process; each language's model loads on first use
-    (seven languages: 1.7 s and 150 MB in all in high-accuracy mode, see docs/benchmarks.md)."""
+    (seven languages: about 2 s and 150 MB in all in high-accuracy mode, see docs/benchmarks.md)."""
     known = [language for language in map(_lingua_language, languages) if language is not None]
     if len(known) < 2:
         known += [Language.ENGLISH, Language.SPANISH]  # lingua needs two candidates; the result is ignored anyway
