@@ -319,3 +319,31 @@ def retrieve_for_prompt(question: str, *, limit: int = 3) -> list[Passage]:
     """Passages worth putting in an LLM prompt: the best ``limit`` that are at least loosely relevant."""
     floor = prompt_floor()
     return [passage for passage in search_articles(question, limit=limit) if passage.score >= floor]
+
+
+def passages_in_language(*, question: str, language: str, keys: Sequence[str] = (), limit: int = 3) -> list[Passage]:
+    """Passages from articles written in ``language`` only: the versions of ``keys`` (articles
+    already found in another language) that exist in it, then the best for ``question`` that are
+    at least loosely relevant; each with the part of it that best matches ``question``."""
+    if not _other_language(language) or not _has_articles(language):
+        return []
+    loaded = language_index_get(language)
+    own_urls = {
+        f"{HELP_CENTRE_PATH}{slug}/"
+        for slug in Article.objects.filter(published=True, language=language).values_list("slug", flat=True)
+    }
+    floor = prompt_floor(language)
+    scores = {key: score for key, score in _ranked(loaded, question, limit, language=language) if score >= floor}
+    passages = []
+    for key in dict.fromkeys([*keys, *scores]):
+        article = loaded.articles.get(key)
+        if article is None or article.url not in own_urls:
+            continue
+        text = passage_select(
+            body=article.body,
+            title=article.title,
+            query=question,
+            idf=lambda stem: loaded.index.idf.get(f"w:{stem}", loaded.index.max_idf),
+        )
+        passages.append(Passage(key=key, title=article.title, url=article.url, text=text, score=scores.get(key, 0.0)))
+    return passages[: max(limit, len(keys))]

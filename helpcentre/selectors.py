@@ -24,6 +24,7 @@ from helpcentre.retrieval import (
     Passage,
     confidence_threshold,
     knowledge_index_get,
+    passages_in_language,
     retrieve_for_prompt,
     search_articles,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "help_centre_version",
     "help_search",
     "passages_for_prompt",
+    "passages_in_language",
     "passages_search",
     "question_standalone",
     "small_talk_answer",
