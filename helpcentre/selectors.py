@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from helpcentre.composer import NOT_SURE_TEXT, ComposedAnswer, compose_answer, conversation_passages
 from helpcentre.models import Article, shop_language
+from helpcentre.multilingual import language_answer_compose
 from helpcentre.retrieval import (
     Citation,
     Passage,
@@ -111,9 +112,16 @@ def passages_for_prompt(*, question: str, limit: int = 3, history: Sequence[obje
     return retrieve_for_prompt(question, limit=limit)
 
 
-def answer_compose(*, question: str, history: Sequence[object] = ()) -> ComposedAnswer:
+def answer_compose(*, question: str, history: Sequence[object] = (), language: str = "") -> ComposedAnswer:
     """The offline engine's answer: the part of the right article that answers, a small-talk line,
-    or an honest "not sure". ``kind`` says which; small talk is ``confident`` (not a miss)."""
+    or an honest "not sure". ``kind`` says which; small talk is ``confident`` (not a miss).
+
+    ``language``: the question's, when known. In another language than the shop's, the answer
+    comes from an article in that language, or says in it that there is none and offers a person
+    (helpcentre/multilingual.py).
+    """
+    if language and language.split("-")[0].lower() != shop_language().split("-")[0].lower():
+        return language_answer_compose(question=question, language=language, history=history)
     return compose_answer(question, history=history)
 
 

@@ -242,6 +242,7 @@ def answer_plan_make(
         # The offline engine reads the conversation itself, citations included (which article a
         # follow-up is about); a remote model gets it as chat messages above.
         conversation=tuple(_conversation_turn(item) for item in history),
+        language=language,
     )
     refusal = (
         _spend_refusal(request=request, tier=decision.tier, catalogue=catalogue, budget=budget)

@@ -9,6 +9,8 @@ from channels.db import database_sync_to_async
 from django.core import signing
 
 from conversations.models import Conversation, Message
+from helpcentre.models import Article
+from helpcentre.services import demo_helpcentre_load
 from routing.models import LedgerEntry
 from routing.pricing import cost_for_usage
 from routing.providers.base import Usage
@@ -203,3 +205,13 @@ async def test_a_customer_message_is_stored_with_its_language_and_a_short_follow
     assert stored == ["es", "es"]
     answer = await database_sync_to_async(lambda: Message.objects.filter(role="assistant").first())()
     assert answer is not None and answer.language == ""
+
+
+async def test_offline_a_spanish_question_is_answered_from_the_spanish_article(widget):
+    await database_sync_to_async(demo_helpcentre_load)()
+    await widget.send_json_to(
+        {"type": "message", "text": "¿Cuánto tarda en llegar el reembolso de la devolución?", "client_id": "es-1"}
+    )
+    answer = (await frames_until(widget, is_answer, timeout=15))[-1]
+    spanish = await database_sync_to_async(lambda: Article.objects.get(key="RETURN_EXCHANGE", language="es").url)()
+    assert [citation["url"] for citation in answer["citations"]] == [spanish]
