@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conversations.languages import language_detector_warm
 from conversations.models import Conversation, Message
 from conversations.sockets import open_sockets_by_process
 from conversations.tokens import VisitorTokenInvalid, visitor_token_read
@@ -10,6 +11,7 @@ __all__ = [
     "agent_name",
     "conversation_and_expiry_for_token",
     "conversation_for_token",
+    "language_detector_warm",
     "message_frame",
     "messages_after",
     "open_sockets_by_process",
