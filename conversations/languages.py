@@ -72,4 +72,3 @@ def language_detector_warm() -> dict[str, object]:
         for text in WARM_UP_TEXTS:
             detector.compute_language_confidence_values(text)
     return {"languages": list(languages)}
-
