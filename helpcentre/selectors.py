@@ -157,4 +157,7 @@ def small_talk_answer(*, text: str) -> str | None:
 def article_question_answer(*, article: Article, question: str) -> ComposedAnswer:
     """A question asked on an article's page, answered with that article as the conversation so far."""
     context = {"role": "assistant", "text": "", "citations": [{"key": article.key}]}
+    if article.language != shop_language():
+        # A translated article's page: answered from the articles in its language (or said so in it).
+        return language_answer_compose(question=question, language=article.language, history=[context])
     return compose_answer(question, history=[context])

@@ -33,3 +33,11 @@ def test_without_an_article_in_the_language_it_says_so_in_that_language_and_offe
 def test_romanised_hindi_gets_the_shop_language_engine(demo_helpcentre) -> None:
     composed = answer_compose(question="cod available hai kya", language="hi")
     assert [c.url for c in composed.citations] == [Article.objects.get(key="COD", language="en").url]
+
+
+def test_a_question_on_a_translated_article_page_is_answered_in_its_language(demo_helpcentre) -> None:
+    from helpcentre.selectors import article_question_answer
+
+    spanish = Article.objects.get(key="RETURN_EXCHANGE", language="es")
+    composed = article_question_answer(article=spanish, question="¿cuánto tarda el reembolso?")
+    assert [c.url for c in composed.citations] == [spanish.url]
