@@ -21,6 +21,8 @@ from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBui
 MIN_CONFIDENCE = 0.6
 # Fewer letters than this say too little (lingua guesses "ok" as English or German at 0.44/0.41).
 MIN_LETTERS = 4
+# One word, however long, is not a sentence: "yyyy…" reads as Spanish ("y") with full confidence.
+MIN_WORDS = 2
 
 
 def shop_languages() -> tuple[str, ...]:
@@ -50,6 +52,8 @@ def text_language_detect(*, text: str, fallback: str = "") -> str:
     fallback = fallback or settings.LANGUAGE_CODE.split("-")[0].lower()
     languages = shop_languages()
     if len(languages) < 2 or sum(character.isalpha() for character in text) < MIN_LETTERS:
+        return fallback
+    if sum(any(character.isalpha() for character in word) for word in text.split()) < MIN_WORDS:
         return fallback
     values = language_detector_get(languages).compute_language_confidence_values(text)
     if not values or values[0].value < MIN_CONFIDENCE:

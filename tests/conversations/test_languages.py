@@ -24,7 +24,7 @@ def test_a_clear_sentence_is_detected_in_its_language(text, language):
     assert text_language_detect(text=text) == language
 
 
-@pytest.mark.parametrize("text", ["ok", "hola", "trial period kitna hai sir", "12345 ??"])
+@pytest.mark.parametrize("text", ["ok", "hola", "trial period kitna hai sir", "12345 ??", "y" * 4000])
 def test_short_or_unclear_text_gets_the_fallback(text):
     # Romanised Hindi reads as English or Spanish at low confidence: it keeps the conversation's language.
     assert text_language_detect(text=text, fallback="fr") == "fr"
