@@ -67,7 +67,7 @@ def main() -> None:
     body = "\n".join(
         [
             f"lingua-language-detector, high-accuracy mode, restricted to the shop's {len(languages)} languages "
-            f"({', '.join(languages)}); confidence below {MIN_CONFIDENCE} or fewer than 4 letters: the "
+            f"({', '.join(languages)}); confidence below {MIN_CONFIDENCE}, fewer than 4 letters or one word: the "
             "conversation's language so far, else the shop's default (here `en`).",
             "",
             f"Loading every model: {load_s:.2f} s and {after - before:.0f} MB resident "
