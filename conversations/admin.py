@@ -97,6 +97,7 @@ class TranscriptInline(admin.TabularInline):
         "seq",
         "created_at",
         "role",
+        "language",
         "body",
         "tier",
         "model",
@@ -213,6 +214,7 @@ class MessageAdmin(admin.ModelAdmin):
         "conversation_link",
         "seq",
         "role",
+        "language",
         "short_text",
         "tier",
         "model",
@@ -221,7 +223,7 @@ class MessageAdmin(admin.ModelAdmin):
         "cost",
         "time_to_first_token_ms",
     )
-    list_filter = ("role", "kind", TierNameFilter, "created_at", "fell_back")
+    list_filter = ("role", "kind", "language", TierNameFilter, "created_at", "fell_back")
     search_fields = ("text", "conversation__public_id")
     list_select_related = ("conversation",)
     list_per_page = 100

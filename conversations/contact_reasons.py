@@ -130,9 +130,11 @@ def reasons_offline(
 
 
 def article_tags_by_key(*, keys: Iterable[str]) -> dict[str, set[str]]:
-    return {
-        key: split_labels(tags) for key, tags in Article.objects.filter(key__in=set(keys)).values_list("key", "tags")
-    }
+    """Each key's tags, from all its languages: reasons are tagged with any of them."""
+    tags_by_key: dict[str, set[str]] = {}
+    for key, tags in Article.objects.filter(key__in=set(keys)).values_list("key", "tags"):
+        tags_by_key.setdefault(key, set()).update(split_labels(tags))
+    return tags_by_key
 
 
 # --- with a model: one Mini call per batch -------------------------------------------------------

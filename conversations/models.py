@@ -84,6 +84,8 @@ class Message(models.Model):
     seq = models.PositiveBigIntegerField()
     role = models.CharField(max_length=16, choices=Role.choices)
     text = models.TextField()
+    # For a customer's message: the language detected in it (conversations/languages.py), e.g. "es".
+    language = models.CharField(max_length=35, blank=True)
     # "text" for what people and models wrote; "event" for state changes shown in the chat (agent joined, ...).
     kind = models.CharField(max_length=16, default="text")
     data = models.JSONField(default=dict, blank=True)

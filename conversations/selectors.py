@@ -7,6 +7,7 @@ from django.conf import settings
 
 from conversations.channel_groups import GroupCounts
 from conversations.channel_groups import channel_group_counts as _channel_group_counts
+from conversations.languages import language_detector_warm
 from conversations.models import Conversation, Message
 from conversations.queues import Queue, queue_lengths
 from conversations.sockets import open_sockets_by_process
@@ -18,6 +19,7 @@ __all__ = [
     "channel_group_counts",
     "conversation_and_expiry_for_token",
     "conversation_for_token",
+    "language_detector_warm",
     "message_frame",
     "messages_after",
     "open_sockets_by_process",
@@ -54,6 +56,8 @@ def message_frame(message: Message) -> dict[str, Any]:
     }
     if message.client_id:
         frame["client_id"] = message.client_id
+    if message.language:
+        frame["language"] = message.language
     if message.reply_to_seq is not None:
         frame["reply_to"] = message.reply_to_seq
     if message.role == Message.Role.ASSISTANT:

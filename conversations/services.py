@@ -13,6 +13,7 @@ from django.db.models import F
 
 from conversations.doorbells import conversation_broadcast
 from conversations.events import ConversationEvent, conversation_event_send
+from conversations.languages import text_language_detect
 from conversations.models import Conversation, Message
 from conversations.selectors import message_frame
 from conversations.tokens import visitor_token_issue
@@ -65,6 +66,7 @@ def message_record(
         existing = Message.objects.filter(conversation_id=conversation_id, client_id=client_id).first()
         if existing is not None:
             return existing, False
+    language = _customer_language(conversation_id=conversation_id, text=text) if role == Message.Role.CUSTOMER else ""
     try:
         with transaction.atomic():
             conversation, seq = _seq_next(conversation_id=conversation_id)
@@ -73,6 +75,7 @@ def message_record(
                 seq=seq,
                 role=role,
                 text=text,
+                language=language,
                 kind=kind,
                 data=data or {},
                 client_id=client_id,
@@ -86,6 +89,18 @@ def message_record(
             raise
         return existing, False
     return message, True
+
+
+def _customer_language(*, conversation_id: int, text: str) -> str:
+    # Detected outside the transaction: the first message in a script loads its models (up to ~1.5 s).
+    earlier = (
+        Message.objects.filter(conversation_id=conversation_id, role=Message.Role.CUSTOMER)
+        .exclude(language="")
+        .order_by("-seq")
+        .values_list("language", flat=True)
+        .first()
+    )
+    return text_language_detect(text=text, fallback=earlier or "")
 
 
 def event_record(

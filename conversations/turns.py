@@ -95,6 +95,7 @@ def turn_plan_make(*, conversation: Conversation, question: Message) -> TurnPlan
         has_image=has_image,
         image_data_url=attachments.message_image_data_url(message=question) if model_configured else None,
         on_call=services.ledger_sink(conversation_id=conversation.pk, attempt="", in_sync_caller=True),
+        language=question.language,
     )
     action, reason, trigger = turn_action(
         decision=route.decision,

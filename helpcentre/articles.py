@@ -14,6 +14,9 @@ LIST_FIELDS = ("tags", "phrasings")
 REQUIRED_FIELDS = ("key", "title", "slug")
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# A BCP 47 tag as shops use them: a language, then optional script or region subtags (hi, pt-BR, zh-Hant).
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+DEFAULT_LANGUAGE = "en"
 
 
 class ArticleFormatError(ValueError):
@@ -34,6 +37,8 @@ class ArticleData:
     tags: tuple[str, ...] = ()
     phrasings: tuple[str, ...] = ()
     published: bool = True
+    # The article's language; articles with the same key in several languages are one translation group.
+    language: str = DEFAULT_LANGUAGE
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
 
@@ -43,6 +48,10 @@ def article_validate(*, article: ArticleData, location: str) -> ArticleData:
         raise ArticleFormatError(f"invalid key {article.key!r} (letters, digits, _ . - only)", location=location)
     if not SLUG_PATTERN.match(article.slug):
         raise ArticleFormatError(f"invalid slug {article.slug!r} (lowercase words joined by -)", location=location)
+    if not LANGUAGE_PATTERN.match(article.language):
+        raise ArticleFormatError(
+            f"invalid language {article.language!r} (a BCP 47 tag: en, hi, pt-BR)", location=location
+        )
     if not article.title.strip() or len(article.title) > 200:
         raise ArticleFormatError("title must be 1 to 200 characters", location=location)
     if not article.body.strip():
@@ -105,8 +114,11 @@ def _field_list(value: str | list[str] | None) -> tuple[str, ...]:
     return split_list(value)
 
 
-def article_parse_markdown(*, text: str, source: str) -> ArticleData:
-    """Parse one article file: ``---`` front matter ``---`` then the Markdown body."""
+def article_parse_markdown(*, text: str, source: str, default_language: str = DEFAULT_LANGUAGE) -> ArticleData:
+    """Parse one article file: ``---`` front matter ``---`` then the Markdown body.
+
+    Without a ``language`` field the article is in ``default_language`` (the shop's).
+    """
     lines = text.lstrip("\ufeff").splitlines()
     if not lines or lines[0].strip() != FRONT_MATTER_FENCE:
         raise ArticleFormatError("missing front matter (the file must start with ---)", location=source)
@@ -127,6 +139,7 @@ def article_parse_markdown(*, text: str, source: str) -> ArticleData:
         tags=_field_list(fields.get("tags")),
         phrasings=_field_list(fields.get("phrasings")),
         published=parse_bool(published if isinstance(published, str) else "", location=source),
+        language=str(fields.get("language") or default_language),
     )
     return article_validate(article=article, location=source)
 
@@ -143,6 +156,7 @@ def article_render_markdown(*, article: ArticleData) -> str:
     lines = [
         FRONT_MATTER_FENCE,
         f"key: {article.key}",
+        f"language: {article.language}",
         f"title: {_quote_if_needed(article.title)}",
         f"slug: {article.slug}",
         f"tags: {', '.join(article.tags)}",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from helpcentre.retrieval import confidence_threshold, knowledge_index_get, search_articles
+from helpcentre.retrieval import confidence_threshold, knowledge_index_get, question_language, search_articles
 
 OUT_OF_SCOPE_LABEL = "NO_NODES_DETECTED"
 HINT3_ATTRIBUTION = (
@@ -28,6 +28,7 @@ class LabelledQuestion:
     line: int
     sentence: str
     label: str
+    language: str = ""  # the optional ``language`` column: searched as a question in that language
 
 
 @dataclass
@@ -38,16 +39,34 @@ class EvaluationReport:
     out_of_scope: int = 0
     out_of_scope_abstained: int = 0
     errors: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    language: str = ""
+    # With a language column: one report per language (the figures above are over all rows).
+    languages: dict[str, EvaluationReport] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, float | int | None]:
-        return {
+    def as_dict(self) -> dict[str, object]:
+        figures: dict[str, object] = {
             "in_scope_top1": _share(self.in_scope_correct, self.in_scope),
             "in_scope_answered": _share(self.in_scope_answered, self.in_scope),
             "out_of_scope_abstained": _share(self.out_of_scope_abstained, self.out_of_scope),
             "in_scope_count": self.in_scope,
             "out_of_scope_count": self.out_of_scope,
-            "threshold": confidence_threshold(),
+            "threshold": confidence_threshold(self.language or None),
         }
+        if self.languages:
+            figures["languages"] = {code: report.as_dict() for code, report in sorted(self.languages.items())}
+        return figures
+
+    def add(self, *, question: LabelledQuestion, key: str | None, score: float, threshold: float) -> None:
+        if question.label == OUT_OF_SCOPE_LABEL:
+            self.out_of_scope += 1
+            self.out_of_scope_abstained += score < threshold
+            return
+        self.in_scope += 1
+        self.in_scope_answered += score >= threshold
+        if key == question.label:
+            self.in_scope_correct += 1
+        else:
+            self.errors[question.label][key or "(nothing)"] += 1
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -55,25 +74,32 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def labelled_questions_read(*, path: Path, known_keys: Collection[str]) -> list[LabelledQuestion]:
-    """Rows ``sentence,label`` after a header row; raises on the first bad line, naming it."""
+    """Rows ``sentence,label`` after a header row, with an optional ``language`` column (other
+    columns are ignored); raises on the first bad line, naming it."""
     questions = []
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None:
             raise EvaluationInputError(f"{path.name}: the file is empty")
-        if [column.strip().lower() for column in header[:2]] != ["sentence", "label"]:
+        columns = [column.strip().lower() for column in header]
+        if columns[:2] != ["sentence", "label"]:
             raise EvaluationInputError(f"{path.name}:1: expected the header 'sentence,label'")
+        language_column = columns.index("language") if "language" in columns else None
         line = reader.line_num + 1
         for row in reader:
-            questions.append(_question(row, line=line, known_keys=known_keys, name=path.name))
+            question = _question(row, line=line, known_keys=known_keys, name=path.name, width=len(columns))
+            if language_column is not None:
+                question = replace(question, language=row[language_column].strip())
+            questions.append(question)
             line = reader.line_num + 1
     return questions
 
 
-def _question(row: list[str], *, line: int, known_keys: Collection[str], name: str) -> LabelledQuestion:
-    if len(row) != 2 or not row[0].strip() or not row[1].strip():
-        raise EvaluationInputError(f"{name}:{line}: expected two non-empty columns 'sentence,label', got {row!r}")
+def _question(row: list[str], *, line: int, known_keys: Collection[str], name: str, width: int = 2) -> LabelledQuestion:
+    if len(row) != width or not row[0].strip() or not row[1].strip():
+        columns = "'sentence,label'" if width == 2 else f"{width} columns, 'sentence,label' non-empty"
+        raise EvaluationInputError(f"{name}:{line}: expected {columns}, got {row!r}")
     label = row[1].strip()
     if label != OUT_OF_SCOPE_LABEL and label not in known_keys:
         raise EvaluationInputError(f"{name}:{line}: label {label!r} is not an article key nor {OUT_OF_SCOPE_LABEL}")
@@ -81,22 +107,21 @@ def _question(row: list[str], *, line: int, known_keys: Collection[str], name: s
 
 
 def knowledge_evaluate(*, questions: Sequence[LabelledQuestion]) -> EvaluationReport:
-    """Top-1 accuracy regardless of the threshold; answering and abstaining against it."""
-    threshold = confidence_threshold()
+    """Top-1 accuracy regardless of the threshold; answering and abstaining against it.
+
+    A question with a language is searched as one in that language, against that language's
+    threshold, and counted in its language's report too.
+    """
     report = EvaluationReport()
     for question in questions:
-        passages = search_articles(question.sentence, limit=1)
+        language = question_language(question.sentence, question.language or None)
+        threshold = confidence_threshold(language)
+        passages = search_articles(question.sentence, limit=1, language=language)
         key, score = (passages[0].key, passages[0].score) if passages else (None, 0.0)
-        if question.label == OUT_OF_SCOPE_LABEL:
-            report.out_of_scope += 1
-            report.out_of_scope_abstained += score < threshold
-            continue
-        report.in_scope += 1
-        report.in_scope_answered += score >= threshold
-        if key == question.label:
-            report.in_scope_correct += 1
-        else:
-            report.errors[question.label][key or "(nothing)"] += 1
+        report.add(question=question, key=key, score=score, threshold=threshold)
+        if question.language:
+            by_language = report.languages.setdefault(question.language, EvaluationReport(language=question.language))
+            by_language.add(question=question, key=key, score=score, threshold=threshold)
     return report
 
 

@@ -45,6 +45,8 @@ class IndexSettings:
     # help centres reach it (the whole demo help centre holds about 40,000 postings).
     posting_budget: int = 8_000
     rescored_units: int = 40
+    # The articles' language when it is not the shop's English: Snowball stems and stop words.
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,8 @@ def _unit_texts(article: IndexedArticle) -> Iterable[tuple[str, str, str]]:
         yield SECTION, section.text, section.heading
 
 
-def _counts(text: str) -> tuple[Counter[str], Counter[str]]:
-    words, chars = text_features(text=text)
+def _counts(text: str, language: str = "") -> tuple[Counter[str], Counter[str]]:
+    words, chars = text_features(text=text, language=language)
     return Counter(words), Counter(chars)
 
 
@@ -98,7 +100,7 @@ class ArticleIndex:
                 self.units_by_key[article.key].append(len(self.units))
                 self.units.append(_Unit(article=number, kind=kind, text=text, heading=heading))
                 # Sections are long: character n-grams would cost memory and say little there.
-                words, chars = _counts(f"{heading}\n{text}")
+                words, chars = _counts(f"{heading}\n{text}", self.settings.language)
                 unit_counts.append((words, Counter() if kind == SECTION else chars))
         self.idf = self._idf(unit_counts)
         self.max_idf = max(self.idf.values(), default=1.0)
@@ -165,7 +167,7 @@ class ArticleIndex:
         return self._query_vectors(query)
 
     def _query_vector_build(self, query: str) -> dict[str, float]:
-        return self._vector(*_counts(query), word_share=self.settings.word_share)
+        return self._vector(*_counts(query, self.settings.language), word_share=self.settings.word_share)
 
     def _unit_scores(self, query: dict[str, float]) -> dict[int, float]:
         features = sorted((f for f in query if f in self.postings), key=lambda f: len(self.postings[f]))

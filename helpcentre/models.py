@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from helpcentre.articles import ArticleData, split_list
@@ -8,10 +9,25 @@ from helpcentre.articles import ArticleData, split_list
 HELP_CENTRE_PATH = "/help/"
 
 
-class Article(models.Model):
-    """One help-centre article. ``key`` is stable across imports; ``slug`` is its public URL."""
+def shop_language() -> str:
+    """The shop's default language (``LANGUAGE_CODE``): articles without one are in it."""
+    return str(settings.LANGUAGE_CODE)
 
-    key = models.CharField(max_length=100, unique=True, help_text="Stable identifier used by imports and citations.")
+
+class Article(models.Model):
+    """One help-centre article. ``key`` is stable across imports; ``slug`` is its public URL.
+
+    The same ``key`` in several languages is one translation group: one article per language.
+    """
+
+    key = models.CharField(
+        max_length=100,
+        db_index=True,
+        help_text="Stable identifier used by imports and citations; the same in every language of the article.",
+    )
+    language = models.CharField(
+        max_length=35, default=shop_language, db_index=True, help_text="BCP 47 tag: en, hi, es, pt-BR."
+    )
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=120, unique=True)
     body = models.TextField(help_text="Markdown. Raw HTML is shown as text, never rendered.")
@@ -22,6 +38,7 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["title"]
+        constraints = [models.UniqueConstraint(fields=["key", "language"], name="knowledge_article_key_language")]
 
     def __str__(self) -> str:
         return self.title
@@ -47,6 +64,7 @@ class Article(models.Model):
             tags=self.tag_list,
             phrasings=self.phrasing_list,
             published=self.published,
+            language=self.language,
         )
 
 

@@ -20,10 +20,11 @@ from django.db import connection
 from helpcentre.embeddings import SentenceEncoder, sentence_encoder_get
 from helpcentre.fts import fts_search
 from helpcentre.fusion import FusionSettings, articles_rank
-from helpcentre.index import ArticleIndex, IndexedArticle
-from helpcentre.models import HELP_CENTRE_PATH, Article
+from helpcentre.index import ArticleIndex, IndexedArticle, IndexSettings
+from helpcentre.models import HELP_CENTRE_PATH, Article, shop_language
 from helpcentre.passages import passage_select
 from helpcentre.semantic import EmbeddingCache, SemanticIndex
+from helpcentre.text import NON_LATIN
 from helpcentre.versioning import help_centre_version
 
 FTS_CANDIDATES = 8
@@ -60,16 +61,27 @@ class _LoadedIndex:
     index: ArticleIndex
     articles: dict[str, IndexedArticle]
     semantic: SemanticIndex | None  # None without the embedding model: TF-IDF alone
+    latin: bool = True  # the articles are written in the Latin script (False: Hindi's Devanagari...)
 
 
 _loaded: _LoadedIndex | None = None
 _rebuilding: str | None = None  # the version a background thread is indexing
 _load_lock = threading.Lock()
 _embedding_cache: EmbeddingCache | None = None
+_loaded_by_language: dict[str, _LoadedIndex] = {}  # other languages than the shop's, by language
 
 
-def _published_articles() -> list[IndexedArticle]:
-    rows = Article.objects.filter(published=True).values_list("key", "title", "slug", "body", "tags", "phrasings")
+def _published_articles(language: str | None = None) -> list[IndexedArticle]:
+    """The shop's articles, or for another ``language`` its articles plus the shop's articles in no
+    version of that language (a Spanish question may still be answered by an English-only article)."""
+    languages = [shop_language()] if language in (None, shop_language()) else [language, shop_language()]
+    rows = Article.objects.filter(published=True, language__in=languages).values_list(
+        "key", "language", "title", "slug", "body", "tags", "phrasings"
+    )
+    chosen: dict[str, tuple[str, ...]] = {}
+    for key, row_language, *fields in rows:
+        if key not in chosen or row_language == languages[0]:
+            chosen[key] = (key, *fields)
     return [
         IndexedArticle(
             key=key,
@@ -79,25 +91,31 @@ def _published_articles() -> list[IndexedArticle]:
             tags=tuple(t.strip() for t in tags.split(",") if t.strip()),
             phrasings=tuple(line.strip() for line in phrasings.splitlines() if line.strip()),
         )
-        for key, title, slug, body, tags, phrasings in rows
+        for key, title, slug, body, tags, phrasings in chosen.values()
     ]
 
 
-def confidence_threshold() -> float:
+def confidence_threshold(language: str | None = None) -> float:
     """Below this score the bot does not guess; ``KNOWLEDGE_CONFIDENCE_THRESHOLD`` overrides it.
 
     Fused scores and TF-IDF-only scores have their own scales, so the default depends on
-    whether the embedding model is installed.
+    whether the embedding model is installed, and is used for the question's language.
     """
     override = getattr(settings, "KNOWLEDGE_CONFIDENCE_THRESHOLD", None)
     if override is not None:
         return float(override)
-    return FusionSettings().threshold(semantic=_semantic_scores())
+    return FusionSettings().threshold(semantic=_semantic_scores(language))
 
 
-def _semantic_scores() -> bool:
+def _semantic_scores(language: str | None = None) -> bool:
+    if _other_language(language) and _has_articles(language or ""):
+        return False  # see _language_index_build
     current = _loaded
     return current.semantic is not None if current else _encoder() is not None
+
+
+def _other_language(language: str | None) -> bool:
+    return bool(language) and language != shop_language()
 
 
 def _encoder() -> SentenceEncoder | None:
@@ -105,12 +123,12 @@ def _encoder() -> SentenceEncoder | None:
     return sentence_encoder_get() if getattr(settings, "KNOWLEDGE_EMBEDDINGS", True) else None
 
 
-def prompt_floor() -> float:
+def prompt_floor(language: str | None = None) -> float:
     """Passages scoring below this are left out of LLM prompts: too loosely related to help."""
     override = getattr(settings, "KNOWLEDGE_CONFIDENCE_THRESHOLD", None)
     if override is not None:
         return float(override) / 2
-    return FusionSettings().prompt_floor(semantic=_semantic_scores())
+    return FusionSettings().prompt_floor(semantic=_semantic_scores(language))
 
 
 def _semantic_build(articles: list[IndexedArticle]) -> SemanticIndex | None:
@@ -175,7 +193,57 @@ def knowledge_index_get() -> _LoadedIndex:
         return _loaded
 
 
-def database_hits(loaded: _LoadedIndex, query: str) -> list[tuple[str, float]]:
+def _language_index_build(version: str, language: str) -> _LoadedIndex:
+    # TF-IDF only: the sentence encoder (all-MiniLM-L6-v2) was trained on English, and on these
+    # languages its neighbours by meaning are mostly neighbours by shared Latin letters or none.
+    articles = _published_articles(language)
+    titles = Article.objects.filter(published=True, language=language).values_list("title", flat=True)
+    latin = sum(not NON_LATIN.search(title) for title in titles) * 2 >= len(titles)
+    loaded = _LoadedIndex(
+        version=version,
+        index=ArticleIndex(articles, settings=IndexSettings(language=language)),
+        articles={a.key: a for a in articles},
+        semantic=None,
+        latin=latin,
+    )
+    _loaded_by_language[language] = loaded
+    return loaded
+
+
+def language_index_get(language: str | None) -> _LoadedIndex:
+    """The index a question in ``language`` is searched in: the shop's for its own language (or
+    none given), else one over that language's articles and the shop's untranslated ones, built
+    once per help-centre version and language in a process."""
+    if not _other_language(language) or not _has_articles(language or ""):
+        return knowledge_index_get()
+    language = str(language)
+    version = help_centre_version()
+    current = _loaded_by_language.get(language)
+    if current is not None and current.version == version:
+        return current
+    with _load_lock:
+        current = _loaded_by_language.get(language)
+        if current is not None and current.version == version:
+            return current
+        return _language_index_build(version, language)
+
+
+def question_language(query: str, language: str | None) -> str | None:
+    """The language ``query`` is searched in: ``language``, unless its articles are in another
+    script than the query (romanised Hindi, "refund kab milega", finds nothing in Devanagari
+    articles): then the shop's own, whose phrasings hold what customers type in Latin letters."""
+    if not _other_language(language):
+        return None
+    if not language_index_get(language).latin and not NON_LATIN.search(query):
+        return None
+    return language
+
+
+def _has_articles(language: str) -> bool:
+    return Article.objects.filter(published=True, language=language).exists()
+
+
+def database_hits(loaded: _LoadedIndex, query: str, language: str | None = None) -> list[tuple[str, float]]:
     """The database's full-text candidates for ``query``: its rarest words only."""
     return fts_search(
         query=query,
@@ -183,16 +251,19 @@ def database_hits(loaded: _LoadedIndex, query: str) -> list[tuple[str, float]]:
         rarity=loaded.index.word_rarity,
         min_rarity=loaded.index.rare_word_idf,
         max_documents=max(FTS_MIN_COMMON_ARTICLES, int(FTS_COMMON_SHARE * len(loaded.articles))),
+        language=language if _other_language(language) else None,
     )
 
 
-def _ranked(loaded: _LoadedIndex, query: str, limit: int, always: Sequence[str] = ()) -> list[tuple[str, float]]:
+def _ranked(
+    loaded: _LoadedIndex, query: str, limit: int, always: Sequence[str] = (), language: str | None = None
+) -> list[tuple[str, float]]:
     return articles_rank(
         index=loaded.index,
         semantic=loaded.semantic,
         query=query,
         limit=limit,
-        extra_keys=[key for key, _ in database_hits(loaded, query) if key in loaded.articles],
+        extra_keys=[key for key, _ in database_hits(loaded, query, language) if key in loaded.articles],
         always=always,
     )
 
@@ -223,13 +294,19 @@ def stem_rarity(stem: str) -> float:
     return index.idf.get(f"w:{stem}", index.max_idf)
 
 
-def search_articles(query: str, *, limit: int = 5) -> list[Passage]:
-    """The ``limit`` best published articles for ``query``, best first, each with its best passage."""
-    loaded = knowledge_index_get()
+def search_articles(query: str, *, limit: int = 5, language: str | None = None) -> list[Passage]:
+    """The ``limit`` best published articles for ``query``, best first, each with its best passage.
+
+    With ``language`` (the question's), articles in that language are searched with the shop's
+    untranslated ones (see :func:`language_index_get`); scores are then on the TF-IDF scale,
+    which ``confidence_threshold(language)`` matches.
+    """
+    language = question_language(query, language)
+    loaded = language_index_get(language)
     idf = loaded.index.idf
     max_idf = loaded.index.max_idf
     passages = []
-    for key, score in _ranked(loaded, query, limit):
+    for key, score in _ranked(loaded, query, limit, language=language):
         article = loaded.articles[key]
         text = passage_select(
             body=article.body, title=article.title, query=query, idf=lambda stem: idf.get(f"w:{stem}", max_idf)
@@ -242,3 +319,31 @@ def retrieve_for_prompt(question: str, *, limit: int = 3) -> list[Passage]:
     """Passages worth putting in an LLM prompt: the best ``limit`` that are at least loosely relevant."""
     floor = prompt_floor()
     return [passage for passage in search_articles(question, limit=limit) if passage.score >= floor]
+
+
+def passages_in_language(*, question: str, language: str, keys: Sequence[str] = (), limit: int = 3) -> list[Passage]:
+    """Passages from articles written in ``language`` only: the versions of ``keys`` (articles
+    already found in another language) that exist in it, then the best for ``question`` that are
+    at least loosely relevant; each with the part of it that best matches ``question``."""
+    if not _other_language(language) or not _has_articles(language):
+        return []
+    loaded = language_index_get(language)
+    own_urls = {
+        f"{HELP_CENTRE_PATH}{slug}/"
+        for slug in Article.objects.filter(published=True, language=language).values_list("slug", flat=True)
+    }
+    floor = prompt_floor(language)
+    scores = {key: score for key, score in _ranked(loaded, question, limit, language=language) if score >= floor}
+    passages = []
+    for key in dict.fromkeys([*keys, *scores]):
+        article = loaded.articles.get(key)
+        if article is None or article.url not in own_urls:
+            continue
+        text = passage_select(
+            body=article.body,
+            title=article.title,
+            query=question,
+            idf=lambda stem: loaded.index.idf.get(f"w:{stem}", loaded.index.max_idf),
+        )
+        passages.append(Passage(key=key, title=article.title, url=article.url, text=text, score=scores.get(key, 0.0)))
+    return passages[: max(limit, len(keys))]

@@ -18,12 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from helpcentre.composer import NOT_SURE_TEXT, ComposedAnswer, compose_answer, conversation_passages
-from helpcentre.models import Article
+from helpcentre.models import Article, shop_language
+from helpcentre.multilingual import language_answer_compose
 from helpcentre.retrieval import (
     Citation,
     Passage,
     confidence_threshold,
     knowledge_index_get,
+    passages_in_language,
     retrieve_for_prompt,
     search_articles,
 )
@@ -47,6 +49,7 @@ __all__ = [
     "help_centre_version",
     "help_search",
     "passages_for_prompt",
+    "passages_in_language",
     "passages_search",
     "question_standalone",
     "small_talk_answer",
@@ -101,7 +104,9 @@ def article_published_get(*, slug: str) -> Article | None:
 
 
 def articles_published_list() -> list[Article]:
-    return list(Article.objects.filter(published=True).order_by("title"))
+    """The help centre's contents page: the articles in the shop's language (each translation has
+    a page of its own at its slug)."""
+    return list(Article.objects.filter(published=True, language=shop_language()).order_by("title"))
 
 
 def articles_by_tag() -> list[tuple[str, list[Article]]]:
@@ -138,9 +143,16 @@ def passages_for_prompt(*, question: str, limit: int = 3, history: Sequence[obje
     return retrieve_for_prompt(question, limit=limit)
 
 
-def answer_compose(*, question: str, history: Sequence[object] = ()) -> ComposedAnswer:
+def answer_compose(*, question: str, history: Sequence[object] = (), language: str = "") -> ComposedAnswer:
     """The offline engine's answer: the part of the right article that answers, a small-talk line,
-    or an honest "not sure". ``kind`` says which; small talk is ``confident`` (not a miss)."""
+    or an honest "not sure". ``kind`` says which; small talk is ``confident`` (not a miss).
+
+    ``language``: the question's, when known. In another language than the shop's, the answer
+    comes from an article in that language, or says in it that there is none and offers a person
+    (helpcentre/multilingual.py).
+    """
+    if language and language.split("-")[0].lower() != shop_language().split("-")[0].lower():
+        return language_answer_compose(question=question, language=language, history=history)
     return compose_answer(question, history=history)
 
 
@@ -176,4 +188,7 @@ def small_talk_answer(*, text: str) -> str | None:
 def article_question_answer(*, article: Article, question: str) -> ComposedAnswer:
     """A question asked on an article's page, answered with that article as the conversation so far."""
     context = {"role": "assistant", "text": "", "citations": [{"key": article.key}]}
+    if article.language != shop_language():
+        # A translated article's page: answered from the articles in its language (or said so in it).
+        return language_answer_compose(question=question, language=article.language, history=[context])
     return compose_answer(question, history=[context])

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from helpcentre.articles import (
+    LANGUAGE_PATTERN,
     ArticleData,
     ArticleFormatError,
     article_parse_markdown,
@@ -20,11 +21,11 @@ from helpcentre.articles import (
     parse_bool,
     split_list,
 )
-from helpcentre.models import Article
+from helpcentre.models import Article, shop_language
 from helpcentre.versioning import help_centre_version_bump
 
 DEMO_FOLDER = Path(__file__).parent / "demo"
-CSV_COLUMNS = ("key", "title", "slug", "tags", "published", "phrasings", "body")
+CSV_COLUMNS = ("key", "language", "title", "slug", "tags", "published", "phrasings", "body")
 BATCH_SIZE = 500
 ProgressCallback = Callable[[int, int], None]
 
@@ -51,7 +52,8 @@ def articles_read_folder(*, path: Path) -> list[ArticleData]:
         if file.name.lower() == "readme.md":
             continue
         try:
-            articles.append(article_parse_markdown(text=file.read_text(encoding="utf-8"), source=file.name))
+            text = file.read_text(encoding="utf-8")
+            articles.append(article_parse_markdown(text=text, source=file.name, default_language=shop_language()))
         except (ArticleFormatError, UnicodeDecodeError) as error:
             errors.append(str(error) if isinstance(error, ArticleFormatError) else f"{file.name}: not UTF-8 text")
     if errors:
@@ -71,6 +73,7 @@ def _csv_row_article(row: dict[str, str], *, location: str) -> ArticleData:
         tags=split_list((row.get("tags") or "").replace("\n", ",")),
         phrasings=tuple(line.strip() for line in (row.get("phrasings") or "").splitlines() if line.strip()),
         published=parse_bool(row.get("published") or "true", location=location),
+        language=(row.get("language") or "").strip() or shop_language(),
     )
     return article_validate(article=article, location=location)
 
@@ -95,31 +98,61 @@ def articles_read_csv(*, path: Path) -> list[ArticleData]:
     return articles
 
 
+def articles_read_tree(*, path: Path) -> list[ArticleData]:
+    """The articles in ``path`` and in its language sub-folders (``hi/``, ``pt-BR/``: translations)."""
+    articles, errors = [], []
+    folders = [path, *sorted(sub for sub in path.iterdir() if sub.is_dir() and LANGUAGE_PATTERN.match(sub.name))]
+    for folder in folders:
+        try:
+            articles += articles_read_folder(path=folder)
+        except ArticleImportError as error:
+            prefix = "" if folder == path else f"{folder.name}/"
+            errors += [prefix + message for message in error.errors]
+    if errors:
+        raise ArticleImportError(errors)
+    return articles
+
+
 def articles_read(*, path: Path) -> list[ArticleData]:
     if path.is_dir():
-        return articles_read_folder(path=path)
+        return articles_read_tree(path=path)
     if path.suffix.lower() == ".csv":
         return articles_read_csv(path=path)
     if path.suffix.lower() == ".md":
         try:
-            return [article_parse_markdown(text=path.read_text(encoding="utf-8"), source=path.name)]
+            text = path.read_text(encoding="utf-8")
+            return [article_parse_markdown(text=text, source=path.name, default_language=shop_language())]
         except ArticleFormatError as error:
             raise ArticleImportError([str(error)]) from error
     raise ArticleImportError([f"{path}: expected a folder of .md files, a .md file or a .csv file"])
 
 
+def _identity(article: ArticleData | Article) -> tuple[str, str]:
+    """An article is its key in its language; the key alone names its translation group."""
+    return article.key, article.language
+
+
+def _shown(identity: tuple[str, str]) -> str:
+    key, language = identity
+    return repr(key) if language == shop_language() else f"{key!r} ({language})"
+
+
 def _duplicates(articles: Sequence[ArticleData]) -> list[str]:
-    errors = []
-    for field in ("key", "slug"):
-        counts = Counter(getattr(article, field) for article in articles)
-        errors += [f"{field} {value!r} appears {n} times in the import" for value, n in counts.items() if n > 1]
-    return errors
+    keys = Counter(_identity(article) for article in articles)
+    slugs = Counter(article.slug for article in articles)
+    return [f"key {_shown(value)} appears {n} times in the import" for value, n in keys.items() if n > 1] + [
+        f"slug {value!r} appears {n} times in the import" for value, n in slugs.items() if n > 1
+    ]
 
 
 def _slug_conflicts(articles: Sequence[ArticleData]) -> list[str]:
-    by_slug = {article.slug: article.key for article in articles}
-    taken = Article.objects.filter(slug__in=by_slug).exclude(key__in=by_slug.values()).values_list("slug", "key")
-    return [f"slug {slug!r} already belongs to article {key!r}" for slug, key in taken if by_slug[slug] != key]
+    by_slug = {article.slug: _identity(article) for article in articles}
+    taken = Article.objects.filter(slug__in=by_slug).values_list("slug", "key", "language")
+    return [
+        f"slug {slug!r} already belongs to article {_shown((key, language))}"
+        for slug, key, language in taken
+        if by_slug[slug] != (key, language)
+    ]
 
 
 def _apply(row: Article, article: ArticleData) -> None:
@@ -129,17 +162,22 @@ def _apply(row: Article, article: ArticleData) -> None:
 
 
 def articles_upsert(*, articles: Sequence[ArticleData], progress: ProgressCallback | None = None) -> ImportResult:
-    """Create or update articles by key, all or nothing: any bad article means nothing is written."""
+    """Create or update articles by key and language, all or nothing: any bad article means nothing is written."""
     errors = _duplicates(articles) or _slug_conflicts(articles)
     if errors:
         raise ArticleImportError(errors)
-    existing = {row.key: row for row in Article.objects.filter(key__in=[a.key for a in articles])}
+    rows = Article.objects.filter(key__in={a.key for a in articles})
+    existing = {_identity(row): row for row in rows}
     created = []
     for article in articles:
-        if article.key not in existing:
-            created.append(Article(key=article.key))
+        if _identity(article) not in existing:
+            created.append(Article(key=article.key, language=article.language))
             _apply(created[-1], article)
-    changed = [(existing[a.key], a) for a in articles if a.key in existing and existing[a.key].as_data() != a]
+    changed = [
+        (existing[_identity(a)], a)
+        for a in articles
+        if _identity(a) in existing and existing[_identity(a)].as_data() != a
+    ]
     now = timezone.now()
     for row, article in changed:
         _apply(row, article)
@@ -178,17 +216,23 @@ def articles_import(*, path: Path, progress: ProgressCallback | None = None) -> 
 
 
 def demo_helpcentre_load() -> ImportResult:
-    """Upsert the demo help centre; unchanged articles are left alone so caches stay valid."""
+    """Upsert the demo help centre and its translations (one sub-folder per language, the English
+    article's key in each); unchanged articles are left alone so caches stay valid."""
     return articles_import(path=DEMO_FOLDER)
 
 
 def articles_export(*, path: Path, file_format: str, articles: Iterable[Article] | None = None) -> int:
-    """Write articles as a folder of Markdown files or one CSV file; returns how many."""
-    rows = list(articles if articles is not None else Article.objects.order_by("key"))
+    """Write articles as a folder of Markdown files or one CSV file; returns how many.
+
+    In a folder, an article in the shop's language is ``KEY.md`` and a translation is
+    ``<language>/KEY.md``, the layout the demo help centre uses; both carry their language.
+    """
+    rows = list(articles if articles is not None else Article.objects.order_by("key", "language"))
     if file_format == "md":
-        path.mkdir(parents=True, exist_ok=True)
         for row in rows:
-            (path / f"{row.key}.md").write_text(article_render_markdown(article=row.as_data()), encoding="utf-8")
+            folder = path if row.language == shop_language() else path / row.language
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{row.key}.md").write_text(article_render_markdown(article=row.as_data()), encoding="utf-8")
     elif file_format == "csv":
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -197,6 +241,7 @@ def articles_export(*, path: Path, file_format: str, articles: Iterable[Article]
                 writer.writerow(
                     [
                         row.key,
+                        row.language,
                         row.title,
                         row.slug,
                         row.tags,

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
-WORD_PATTERN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*%?")
+import snowballstemmer
+
+# Letters of scripts past Greek (Cyrillic, Devanagari, Arabic, CJK...) with their combining marks:
+# text_normalize keeps them as they are, where Latin letters lose their accents.
+WORD_PATTERN = re.compile(r"[a-z0-9\u0370-\U0010ffff]+(?:[.'][a-z0-9\u0370-\U0010ffff]+)*%?")
+# The blocks of those scripts' letters, leaving out punctuation and symbols ("’", "—", "₹") so that
+# English text takes the plain ASCII fold.
+NON_LATIN = re.compile(r"[\u0370-\u1fff\u2c00-\u2dff\u3040-\ud7ff\uf900-\ufaff]")
 SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?])\s+(?=[A-Z0-9*\"(])")
 MARKDOWN_NOISE = re.compile(r"[*_`>#|]+")
 LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -32,9 +42,24 @@ SPELLING_VARIANTS = {
 
 
 def text_normalize(*, text: str) -> str:
-    """Lowercase ASCII-folded text; spelling variants folded to one form."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    return folded
+    """Lowercase text with Latin letters ASCII-folded ("devolución" → "devolucion"); letters and
+    marks of other scripts (Devanagari, Cyrillic, Arabic...) are kept, everything else dropped."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    if not NON_LATIN.search(decomposed):
+        return decomposed.encode("ascii", "ignore").decode("ascii").lower()
+    return unicodedata.normalize("NFC", "".join(_kept_characters(decomposed))).lower()
+
+
+def _kept_characters(decomposed: str) -> list[str]:
+    kept: list[str] = []
+    for character in decomposed:
+        if character.isascii():
+            kept.append(character)
+        elif ord(character) >= 0x370 and unicodedata.category(character)[0] in "LMN":
+            # A combining mark after an ASCII letter is a Latin accent: dropped, as the ASCII fold does.
+            if unicodedata.category(character)[0] != "M" or not (kept and kept[-1].isascii()):
+                kept.append(character)
+    return kept
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -54,15 +79,65 @@ def word_stem(*, word: str) -> str:
     return word[:-1] if word.endswith("s") else word
 
 
+# Snowball's stemmer per language (primary subtag), for help-centre articles in other languages
+# than English; the light English stripper above stays the shop language's (its figures rest on it).
+SNOWBALL_ALGORITHMS = {
+    "ar": "arabic",
+    "ca": "catalan",
+    "da": "danish",
+    "de": "german",
+    "es": "spanish",
+    "fr": "french",
+    "hi": "hindi",
+    "it": "italian",
+    "nl": "dutch",
+    "pt": "portuguese",
+    "ru": "russian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+# Words that carry no topic in the languages of the demo help centre's translations.
+LANGUAGE_STOP_WORDS = {
+    "es": frozenset(
+        "a al con de del el en es esta este la las lo los me mi mis para por que se su sus un una y o"
+        " yo tu te le les hay como cual cuando donde puedo quiero tengo".split()
+    ),
+    "hi": frozenset(
+        "का की के को में से पर है हैं था थी थे हो और या तो भी ही मैं मेरा मेरी मेरे मुझे हम आप आपका"
+        " क्या कैसे कब कहाँ कितना कितने कितनी यह वह इस उस एक ना नहीं कर करना करें करूँ".split()
+    ),
+}
+_stemmers = threading.local()
+
+
+def language_stemmer(language: str) -> Callable[[str], str] | None:
+    """A word → stem function for ``language`` (Snowball), None for English and unknown languages.
+    Snowball stemmers keep state, so one per thread."""
+    algorithm = SNOWBALL_ALGORITHMS.get(language.split("-")[0].lower())
+    if algorithm is None:
+        return None
+    cache: dict[str, Any] = _stemmers.__dict__
+    if algorithm not in cache:
+        cache[algorithm] = snowballstemmer.stemmer(algorithm)
+    return cast(Callable[[str], str], cache[algorithm].stemWord)
+
+
 def text_words(*, text: str) -> list[str]:
     return WORD_PATTERN.findall(text_normalize(text=text))
 
 
-def text_features(*, text: str, char_sizes: tuple[int, ...] = (3, 4, 5)) -> tuple[list[str], list[str]]:
-    """Word features (stems and stem bigrams) and character n-grams within padded words."""
+def text_features(
+    *, text: str, char_sizes: tuple[int, ...] = (3, 4, 5), language: str = ""
+) -> tuple[list[str], list[str]]:
+    """Word features (stems and stem bigrams) and character n-grams within padded words.
+
+    ``language`` (other than English) stems with Snowball and leaves out that language's stop words.
+    """
     words = text_words(text=text)
-    stems = [word_stem(word=word) for word in words]
-    content = [stem for stem, word in zip(stems, words, strict=True) if word not in STOP_WORDS]
+    stemmer = language_stemmer(language) if language else None
+    stop_words = LANGUAGE_STOP_WORDS.get(language.split("-")[0].lower(), STOP_WORDS) if stemmer else STOP_WORDS
+    stems = [stemmer(word) if stemmer else word_stem(word=word) for word in words]
+    content = [stem for stem, word in zip(stems, words, strict=True) if word not in stop_words]
     word_features = [f"w:{stem}" for stem in content]
     word_features += [f"b:{first}_{second}" for first, second in zip(content, content[1:], strict=False)]
     char_features: list[str] = []

@@ -4,6 +4,7 @@ The prompt shows each passage as ``[title](url)`` and asks the model to cite wha
 way. After the answer, every link is checked against those passages: a link to a passage becomes
 a citation (title, URL and key, as the offline engine gives them); a link to anything else is not
 the help centre speaking, so it is taken out of the stored text (a Markdown link keeps its words).
+A link to an article given in two languages cites the version given first (the customer's).
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ def answer_ground(*, text: str, passages: Sequence[PassageLike], own_hosts: Iter
     ``own_hosts`` are the host names an absolute link to this help centre may carry (the public URL's).
     """
     hosts = {host.lower() for host in own_hosts}
-    by_path = {_path(passage.url, hosts=hosts): passage for passage in passages}
+    # One article may be given in two languages (same key): the first given, the customer's, is cited.
+    first_by_key: dict[str, PassageLike] = {}
+    for passage in passages:
+        first_by_key.setdefault(passage.key, passage)
+    by_path = {_path(passage.url, hosts=hosts): first_by_key[passage.key] for passage in passages}
     cited: dict[str, Citation] = {}
     removed = 0
 

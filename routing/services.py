@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 
-from helpcentre.selectors import Passage, passages_for_prompt
+from helpcentre.selectors import Passage, passages_for_prompt, passages_in_language
 from routing.budgets import budget_state
 from routing.cache import answer_cache_write, cache_hit_call, cache_hit_data
 from routing.citations import GroundedAnswer, answer_ground
@@ -22,7 +22,7 @@ from routing.pricing import COST_QUANTUM
 from routing.prompts import HistoryLike, prompt_messages
 from routing.providers.base import CallRecord, ChatRequest
 from routing.redaction import customer_text_redact
-from routing.rewrite import retrieval_question
+from routing.rewrite import language_name, language_primary, retrieval_question
 from routing.router import BudgetState, HistoryItem, RouteDecision, route_message
 from routing.runtime import runtime_get, runtime_reset
 from routing.selectors import tier_catalogue_in_force
@@ -184,6 +184,7 @@ def answer_plan_make(
     has_image: bool = False,
     image_data_url: str | None = None,
     on_call: CallSink | None = None,
+    language: str = "",
 ) -> AnswerPlan:
     """Pick the tier for a customer message and build the request the gateway will send.
 
@@ -191,16 +192,31 @@ def answer_plan_make(
     ``image_url`` content part. Runs in a worker thread (it reads the database); nothing here
     is on the token path. With a model, a follow-up is rewritten by Mini for retrieval first
     (routing/rewrite.py); ``on_call`` records that call in the ledger as it happens.
+
+    A message in another ``language`` than the shop's (the one detected in it) is rewritten into the
+    shop's language by that same call; the prompt then holds the passages in the customer's language
+    (first, so citations go to them) and in the shop's, and asks for an answer in that language.
     """
     catalogue = tier_catalogue_in_force()
     passages: list[Passage] = []
     if settings.OPENAI_API_KEY:
         query = retrieval_question(
-            question=question, history=history, gateway=gateway_get(), catalogue=catalogue, on_call=on_call
+            question=question,
+            history=history,
+            gateway=gateway_get(),
+            catalogue=catalogue,
+            on_call=on_call,
+            language=language,
         )
         passages = passages_for_prompt(question=query, limit=3, history=history)
+        if language:
+            own = passages_in_language(question=question, language=language, keys=[p.key for p in passages])
+            shown = {p.url for p in own}
+            passages = [*own, *(p for p in passages if p.url not in shown)]
     shop = settings.SUPPORTBOT_SHOP_NAME
-    messages = prompt_messages(question=question, history=history, passages=passages, shop=shop)
+    messages = prompt_messages(
+        question=question, history=history, passages=passages, shop=shop, answer_language=_answer_language(language)
+    )
     if image_data_url:
         messages[-1] = _message_with_image(messages[-1], image_data_url=image_data_url)
     context_tokens = input_tokens_estimate(messages=messages)
@@ -226,6 +242,7 @@ def answer_plan_make(
         # The offline engine reads the conversation itself, citations included (which article a
         # follow-up is about); a remote model gets it as chat messages above.
         conversation=tuple(_conversation_turn(item) for item in history),
+        language=language,
     )
     refusal = (
         _spend_refusal(request=request, tier=decision.tier, catalogue=catalogue, budget=budget)
@@ -240,6 +257,13 @@ def answer_plan_make(
         refusal=refusal,
         passages=tuple(passages),
     )
+
+
+def _answer_language(language: str) -> str:
+    """The language the model is told to answer in: named when it is not the shop's."""
+    if not language or language_primary(language) == language_primary(settings.LANGUAGE_CODE):
+        return ""
+    return language_name(language)
 
 
 def _conversation_turn(item: HistoryLike) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 ``GET /healthz``: the process is up and serving HTTP. No I/O, always 200.
 ``GET /readyz``: everything a web process needs answers: the database, Redis (cache and channel
-layer), the Celery broker, every migration applied, and the help-centre index loaded in this
-process. 200 when all pass, 503 otherwise; the JSON body names each check. Neither needs
-authentication, so bodies carry no configuration and a failure only names the exception class
-(the log has the message).
+layer), the Celery broker, every migration applied, and the help-centre index and the
+language-detection models loaded in this process. 200 when all pass, 503 otherwise; the JSON
+body names each check. Neither needs authentication, so bodies carry no configuration and a
+failure only names the exception class (the log has the message).
 
 Containers without an HTTP server use the command line (exit status 0 when healthy)::
 
@@ -129,6 +129,13 @@ def help_centre_check() -> dict[str, Any]:
     return help_centre_index_status()
 
 
+def language_detection_check() -> dict[str, Any]:
+    """The models that detect a customer message's language, loaded now rather than on the first message."""
+    from conversations.selectors import language_detector_warm
+
+    return language_detector_warm()
+
+
 def worker_check() -> dict[str, Any]:
     """This host's worker (Celery's default node name, celery@<hostname>) answers a ping."""
     from supportbot.celery import app
@@ -146,7 +153,11 @@ DEPENDENCY_CHECKS: tuple[tuple[str, Check], ...] = (
     ("channel_layer", channel_layer_check),
     ("broker", broker_check),
 )
-READINESS_CHECKS: tuple[tuple[str, Check], ...] = (*DEPENDENCY_CHECKS, ("help_centre", help_centre_check))
+READINESS_CHECKS: tuple[tuple[str, Check], ...] = (
+    *DEPENDENCY_CHECKS,
+    ("help_centre", help_centre_check),
+    ("language_detection", language_detection_check),
+)
 WORKER_CHECKS: tuple[tuple[str, Check], ...] = (*DEPENDENCY_CHECKS, ("worker", worker_check))
 
 

@@ -25,6 +25,9 @@ class ChatRequest:
     # The conversation before the question as turns ({"role", "text", "citations"}), for an engine
     # that reads it itself (the offline one); never sent to a remote model, which gets ``messages``.
     conversation: tuple[dict[str, Any], ...] = ()
+    # The language detected in the question (``es``), for an engine that answers in it itself (the
+    # offline one); a remote model is told in ``messages``.
+    language: str = ""
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,9 @@ class OfflineProvider:
         history: list[Any] = list(request.conversation) or [
             str(m.get("content", "")) for m in request.messages[1:-1] if m.get("role") == "user"
         ]
-        composed = await database_sync_to_async(answer_compose)(question=question, history=history)
+        composed = await database_sync_to_async(answer_compose)(
+            question=question, history=history, language=request.language
+        )
         output_tokens = 0
         for word in _WORDS.findall(composed.text):
             output_tokens += text_tokens_estimate(word)

@@ -329,14 +329,22 @@
     });
     log.scrollTop = log.scrollHeight;
   }
+  // The language detected in a customer's message, named in the console's language ("es" → "Spanish").
+  var languageNames = null;
+  try { languageNames = new Intl.DisplayNames([document.documentElement.lang || "en"], { type: "language" }); } catch (e) { /* older browsers: the code */ }
+  function languageName(code) {
+    try { return (languageNames && languageNames.of(code)) || code; } catch (e) { return code; }
+  }
   function renderMessage(log, m) {
     if (m.kind === "event") { log.appendChild(el("div", "event", eventText(m))); return; }
     var node = el("div", "msg " + m.role);
     var who = m.role === "customer" ? t("customer") : m.role === "agent" ? (m.author || t("agent"))
       : m.tier ? t("assistantTier", { tier: m.tier }) : t("assistant");
+    if (m.language) who += " · " + languageName(m.language);
     node.appendChild(el("span", "who", who));
     var body = el("span", "body", m.text);
     body.dir = "auto";   // a customer may write in another script than the console's
+    if (m.language) body.lang = m.language;
     node.appendChild(body);
     if (m.attachment && /^[\w-]{1,32}$/.test(m.attachment.id)) {
       // Served to staff by their session; a click opens it full size.

@@ -10,6 +10,7 @@ from django.core import signing
 
 from conversations.models import Conversation, Message
 from helpcentre.selectors import answer_compose
+from helpcentre.models import Article
 from helpcentre.services import demo_helpcentre_load
 from routing.models import LedgerEntry
 from routing.pricing import cost_for_usage
@@ -225,3 +226,30 @@ async def test_an_unknown_article_is_no_context_and_a_malformed_one_is_refused(w
     error = await widget.receive_json_from()
     assert error["type"] == "error" and error["code"] == "bad_article" and error["client_id"] == "q2"
     assert await database_sync_to_async(Message.objects.filter(role="customer").count)() == 1
+
+
+async def test_a_customer_message_is_stored_with_its_language_and_a_short_follow_up_keeps_it(widget, llm):
+    await widget.send_json_to(
+        {"type": "message", "text": "¿Cuánto tarda el reembolso de mi pedido?", "client_id": "es-1"}
+    )
+    first = (await frames_until(widget, lambda f: f.get("client_id") == "es-1"))[-1]
+    await frames_until(widget, is_answer)
+    await widget.send_json_to({"type": "message", "text": "ok", "client_id": "es-2"})
+    second = (await frames_until(widget, lambda f: f.get("client_id") == "es-2"))[-1]
+    assert (first["language"], second["language"]) == ("es", "es")
+    stored = await database_sync_to_async(
+        lambda: list(Message.objects.filter(role="customer").order_by("seq").values_list("language", flat=True))
+    )()
+    assert stored == ["es", "es"]
+    answer = await database_sync_to_async(lambda: Message.objects.filter(role="assistant").first())()
+    assert answer is not None and answer.language == ""
+
+
+async def test_offline_a_spanish_question_is_answered_from_the_spanish_article(widget):
+    await database_sync_to_async(demo_helpcentre_load)()
+    await widget.send_json_to(
+        {"type": "message", "text": "¿Cuánto tarda en llegar el reembolso de la devolución?", "client_id": "es-1"}
+    )
+    answer = (await frames_until(widget, is_answer, timeout=15))[-1]
+    spanish = await database_sync_to_async(lambda: Article.objects.get(key="RETURN_EXCHANGE", language="es").url)()
+    assert [citation["url"] for citation in answer["citations"]] == [spanish]

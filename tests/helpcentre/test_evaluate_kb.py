@@ -77,3 +77,24 @@ def test_report_section_carries_the_figures_and_the_attribution(tmp_path: Path, 
     assert "`python -m bench.bench_kb hint3/test/questions.csv`" in text
     assert f"| in_scope_top1 | {round(2 / 3, 4)} |" in text
     assert "ODbL 1.0 / DbCL 1.0" in text and "Arora et al." in text
+
+
+@pytest.mark.django_db
+def test_a_language_column_searches_each_question_in_its_language_and_reports_per_language(tmp_path: Path) -> None:
+    path = tmp_path / "questions.csv"
+    path.write_text(
+        "sentence,label,language,script\n"
+        "¿Cuánto tarda en llegar el reembolso de la devolución?,RETURN_EXCHANGE,es,Latn\n"
+        "¿Qué tiempo hará mañana en Madrid?,NO_NODES_DETECTED,es,Latn\n"
+        "क्या कैश ऑन डिलीवरी मिलता है?,COD,hi,Deva\n"
+        "Is cash on delivery available?,WARRANTY,,Latn\n"  # no language: the shop's; labelled wrongly on purpose
+    )
+    report = json.loads(_run(path, "--json"))
+    assert (report["in_scope_count"], report["out_of_scope_count"]) == (3, 1)
+    assert report["in_scope_top1"] == round(2 / 3, 4)
+    assert set(report["languages"]) == {"es", "hi"}
+    spanish = report["languages"]["es"]
+    assert (spanish["in_scope_count"], spanish["out_of_scope_count"]) == (1, 1)
+    assert (spanish["in_scope_top1"], spanish["out_of_scope_abstained"]) == (1.0, 1.0)
+    assert report["languages"]["hi"]["in_scope_top1"] == 1.0
+    assert "Language es:" in _run(path)

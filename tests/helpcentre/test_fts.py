@@ -56,3 +56,29 @@ def test_words_the_stemmer_folds_into_a_common_term_are_left_out(articles: None)
     assert fts_search(query="plugs", max_documents=1) == []
     assert [key for key, _ in fts_search(query="plugs aaa", max_documents=1)] == ["REMOTE"]
     assert {key for key, _ in fts_search(query="plugs", max_documents=2)} == {"POWER", "PLUGS"}
+
+
+@pytest.fixture
+def translated(db) -> None:
+    Article.objects.create(key="RETURNS", title="Returns", slug="returns", body="Return the mattress for a refund.")
+    Article.objects.create(
+        key="RETURNS", language="es", title="Devoluciones", slug="devoluciones", body="Devolución con reembolso."
+    )
+    Article.objects.create(
+        key="RETURNS", language="hi", title="वापसी", slug="vapasi", body="गद्दा वापस करने पर रिफ़ंड मिलता है।"
+    )
+
+
+def test_a_language_is_searched_without_diacritics_and_only_in_its_own_articles(translated):
+    assert [key for key, _ in fts_search(query="devolucion reembolso", language="es")] == ["RETURNS"]
+    assert fts_search(query="devolucion", language="hi") == []
+    assert fts_search(query="refund", language="es") == []
+
+
+def test_hindi_words_with_their_vowel_signs_are_searched(translated):
+    assert [key for key, _ in fts_search(query="गद्दा रिफ़ंड", language="hi")] == ["RETURNS"]
+
+
+def test_english_search_leaves_translations_out(translated):
+    assert [key for key, _ in fts_search(query="refund")] == ["RETURNS"]
+    assert fts_search(query="devolucion") == []

@@ -8,6 +8,7 @@ from helpcentre.retrieval import (
     confidence_threshold,
     knowledge_index_get,
     prompt_floor,
+    question_language,
     retrieve_for_prompt,
     search_articles,
 )
@@ -19,7 +20,7 @@ def test_search_returns_passages_with_public_urls(demo_helpcentre) -> None:
     assert passages[0].key == "COD"
     assert passages[0].url == "/help/cash-on-delivery/"
     assert passages[0].score >= confidence_threshold()
-    assert passages[0].text and len(passages[0].text) < len(Article.objects.get(key="COD").body)
+    assert passages[0].text and len(passages[0].text) < len(Article.objects.get(key="COD", language="en").body)
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
 
 
@@ -99,3 +100,42 @@ def test_embeddings_can_be_switched_off(demo_helpcentre, settings, monkeypatch) 
     assert search_articles("Is cash on delivery available?", limit=1)[0].key == "COD"
     assert knowledge_index_get().semantic is None
     assert confidence_threshold() == FusionSettings().threshold(semantic=False)
+
+
+@pytest.mark.django_db
+def test_a_spanish_question_finds_the_spanish_article_with_its_own_url(demo_helpcentre) -> None:
+    best = search_articles("¿Cuánto tarda en llegar el reembolso de la devolución?", limit=1, language="es")[0]
+    assert best.key == "RETURN_EXCHANGE"
+    assert best.url == "/help/devoluciones-reembolsos-cambios/"
+    assert best.score >= confidence_threshold("es")
+
+
+@pytest.mark.django_db
+def test_a_hindi_question_finds_the_hindi_article(demo_helpcentre) -> None:
+    hindi = Article.objects.get(key="COD", language="hi")
+    best = search_articles("क्या कैश ऑन डिलीवरी मिलता है?", limit=1, language="hi")[0]
+    assert (best.key, best.url) == ("COD", hindi.url)
+
+
+@pytest.mark.django_db
+def test_articles_not_translated_are_searched_in_the_shop_language(demo_helpcentre) -> None:
+    assert not Article.objects.filter(key="LIFTBASE_ERROR_CODES", language="es").exists()
+    best = search_articles("LiftBase error E04", limit=1, language="es")[0]
+    assert (best.key, best.url) == ("LIFTBASE_ERROR_CODES", Article.objects.get(key="LIFTBASE_ERROR_CODES").url)
+
+
+@pytest.mark.django_db
+def test_romanised_hindi_is_searched_in_the_shop_language(demo_helpcentre) -> None:
+    # The Hindi articles are in Devanagari: Latin letters find nothing there, the English phrasings do.
+    assert question_language("cod available hai kya", "hi") is None
+    assert question_language("क्या कैश ऑन डिलीवरी मिलता है?", "hi") == "hi"
+    assert question_language("¿hay pago contra reembolso?", "es") == "es"
+    best = search_articles("cod available hai kya", limit=1, language="hi")[0]
+    assert best.url == Article.objects.get(key="COD", language="en").url
+
+
+@pytest.mark.django_db
+def test_a_language_without_articles_is_searched_in_the_shop_language(demo_helpcentre) -> None:
+    assert search_articles("Is cash on delivery available?", limit=1, language="fr")[0].key == "COD"
+    # Scored on the shop index's scale, so judged by its threshold.
+    assert confidence_threshold("fr") == confidence_threshold()

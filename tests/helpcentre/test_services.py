@@ -17,7 +17,9 @@ from helpcentre.services import (
 
 def _snapshot() -> list[tuple]:
     return list(
-        Article.objects.order_by("key").values_list("key", "title", "slug", "body", "tags", "phrasings", "published")
+        Article.objects.order_by("key", "language").values_list(
+            "key", "language", "title", "slug", "body", "tags", "phrasings", "published"
+        )
     )
 
 
@@ -38,11 +40,52 @@ def test_export_then_import_round_trip(tmp_path: Path, file_format: str) -> None
 @pytest.mark.django_db
 def test_demo_load_is_idempotent() -> None:
     first = demo_helpcentre_load()
-    versions = dict(Article.objects.values_list("key", "updated_at"))
+    versions = list(Article.objects.order_by("key", "language").values_list("key", "language", "updated_at"))
     second = demo_helpcentre_load()
-    assert first.created == len(list(DEMO_FOLDER.glob("*.md"))) - 1  # README.md is not an article
+    # README.md in each folder is not an article.
+    english, hindi, spanish = (
+        len(list(folder.glob("*.md"))) - 1 for folder in (DEMO_FOLDER, DEMO_FOLDER / "hi", DEMO_FOLDER / "es")
+    )
+    assert first.created == english + hindi + spanish
+    assert Article.objects.filter(language="hi").count() == hindi >= 10
+    assert Article.objects.filter(language="es").count() == spanish >= 10
     assert (second.created, second.updated, second.unchanged) == (0, 0, first.created)
-    assert dict(Article.objects.values_list("key", "updated_at")) == versions
+    assert list(Article.objects.order_by("key", "language").values_list("key", "language", "updated_at")) == versions
+
+
+@pytest.mark.django_db
+def test_translations_share_the_key_of_their_english_article() -> None:
+    demo_helpcentre_load()
+    languages = set(Article.objects.filter(key="RETURN_EXCHANGE").values_list("language", flat=True))
+    assert languages == {"en", "hi", "es"}
+    assert Article.objects.get(key="RETURN_EXCHANGE", language="es").slug == "devoluciones-reembolsos-cambios"
+
+
+@pytest.mark.django_db
+def test_export_writes_translations_in_a_folder_per_language_with_their_language(tmp_path: Path) -> None:
+    demo_helpcentre_load()
+    articles_export(path=tmp_path, file_format="md")
+    assert "language: es\n" in (tmp_path / "es" / "RETURN_EXCHANGE.md").read_text()
+    assert "language: en\n" in (tmp_path / "RETURN_EXCHANGE.md").read_text()
+    articles_export(path=tmp_path / "all.csv", file_format="csv")
+    assert (tmp_path / "all.csv").read_text().startswith("key,language,title,")
+
+
+@pytest.mark.django_db
+def test_same_key_twice_in_one_language_rejected_but_allowed_across_languages(tmp_path: Path) -> None:
+    rows = "key,language,title,slug,body\nSAME,en,T,same-en,Body\nSAME,es,T,same-es,Cuerpo\n"
+    (tmp_path / "ok.csv").write_text(rows)
+    assert articles_import(path=tmp_path / "ok.csv").created == 2
+    (tmp_path / "bad.csv").write_text(rows + "SAME,es,T,same-es-2,Otro\n")
+    with pytest.raises(ArticleImportError, match="key 'SAME' \\(es\\) appears 2 times"):
+        articles_import(path=tmp_path / "bad.csv")
+
+
+@pytest.mark.django_db
+def test_invalid_language_rejected(tmp_path: Path) -> None:
+    (tmp_path / "bad.md").write_text("---\nkey: X\nlanguage: Spanish!\ntitle: T\nslug: t\n---\nBody\n")
+    with pytest.raises(ArticleImportError, match="invalid language"):
+        articles_import(path=tmp_path)
 
 
 @pytest.mark.django_db
@@ -53,7 +96,7 @@ def test_import_updates_by_key(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("title: Cash on delivery (COD)", "title: Paying cash on delivery"))
     result = articles_import(path=tmp_path)
     assert (result.created, result.updated) == (0, 1)
-    assert Article.objects.get(key="COD").title == "Paying cash on delivery"
+    assert Article.objects.get(key="COD", language="en").title == "Paying cash on delivery"
 
 
 CSV_WITH_BAD_ROWS = (
@@ -115,5 +158,5 @@ def test_version_changes_only_when_articles_change(tmp_path: Path) -> None:
     with pytest.raises(ArticleImportError):
         articles_import(path=tmp_path / "bad.csv")
     assert help_centre_version() == loaded
-    Article.objects.get(key="COD").delete()
+    Article.objects.get(key="COD", language="en").delete()
     assert help_centre_version() != loaded

@@ -50,3 +50,12 @@ def test_bare_paths_and_urls_to_given_passages_cite_too():
     grounded = answer_ground(text=text, passages=[TRIAL, RETURNS], own_hosts=["support.example"])
     assert {citation.key for citation in grounded.citations} == {"RETURN_EXCHANGE", "100_NIGHT_TRIAL_OFFER"}
     assert grounded.text == text
+
+
+def test_a_link_to_an_article_given_in_two_languages_cites_the_version_given_first():
+    spanish = Passage(key="RETURN_EXCHANGE", title="Devoluciones", url="/help/devoluciones/")
+    grounded = answer_ground(text="Mira [Returns](/help/returns/).", passages=[spanish, RETURNS, TRIAL])
+    assert [(citation.key, citation.url) for citation in grounded.citations] == [
+        ("RETURN_EXCHANGE", "/help/devoluciones/")
+    ]
+    assert grounded.links_removed == 0

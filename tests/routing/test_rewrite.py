@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 from channels.db import database_sync_to_async
 
-from conversations.models import Conversation
+from conversations.models import Conversation, Message
+from helpcentre.models import Article
 from helpcentre.services import demo_helpcentre_load
 from routing.models import LedgerEntry
-from routing.rewrite import REWRITE_INSTRUCTION
+from routing.rewrite import REWRITE_INSTRUCTION, rewrite_request
 from tests.conftest import frames_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -88,3 +89,50 @@ async def test_a_question_from_an_article_page_is_rewritten_with_that_article_an
     answer_prompt = llm.requests[-1].body["messages"][0]["content"]
     first_passage = answer_prompt.split("--- ", 1)[1]
     assert first_passage.startswith("[LiftBase: updating the firmware](/help/liftbase-firmware-update/)")
+
+
+async def test_a_spanish_question_is_rewritten_in_english_and_answered_in_spanish_citing_the_spanish_article(
+    widget, llm, settings
+):
+    settings.SUPPORTBOT_MODELS = {**settings.SUPPORTBOT_MODELS, "mini": "test-mini"}
+    await database_sync_to_async(demo_helpcentre_load)()
+    english, spanish = await database_sync_to_async(
+        lambda: [Article.objects.get(key="RETURN_EXCHANGE", language=code).url for code in ("en", "es")]
+    )()
+    # The local server gives every call this text: as the rewrite, an English question; as the
+    # answer, one that links the English article.
+    llm.text = f"How do I return the mattress and get a refund? [Returns]({english})"
+    answer = await ask(widget, "¿Cómo devuelvo el colchón y cuánto tarda el reembolso?", "q1")
+
+    (rewrite,) = [
+        request.body
+        for request in llm.requests
+        if request.body["messages"][0]["content"].startswith("Rewrite the customer's last message, written in Spanish")
+    ]
+    assert "as one short question in English" in rewrite["messages"][0]["content"]
+    assert rewrite["model"] == "test-mini"
+    prompt = llm.requests[-1].body["messages"][0]["content"]
+    assert "answer in Spanish" in prompt
+    assert f"]({spanish})" in prompt and f"]({english})" in prompt
+    assert prompt.index(f"]({spanish})") < prompt.index(f"]({english})")
+    assert [citation["url"] for citation in answer["citations"]] == [spanish]
+    stored = await database_sync_to_async(lambda: Message.objects.get(role="assistant").citations)()
+    assert [citation["url"] for citation in stored] == [spanish]
+    rows = await database_sync_to_async(ledger_by_purpose)()
+    assert rows["rewrite"] == ["mini"]
+
+
+async def test_an_english_question_asks_for_no_language_and_stands_alone_without_a_rewrite(widget, llm):
+    await database_sync_to_async(demo_helpcentre_load)()
+    await ask(widget, "How do I return the mattress and get a refund?", "q1")
+    assert rewrites(llm) == [] and len(llm.requests) == 1
+    assert "answer in" not in llm.requests[-1].body["messages"][0]["content"]
+
+
+def test_the_rewrite_names_the_customer_language_and_the_shop_language(settings):
+    settings.LANGUAGE_CODE = "en"
+    request = rewrite_request(question="गद्दा कैसे लौटाऊं?", history=[], language="hi")
+    assert request.messages[0]["content"].startswith(
+        "Rewrite the customer's last message, written in Hindi, as one short question in English"
+    )
+    assert rewrite_request(question="q", history=[]).messages[0]["content"] == REWRITE_INSTRUCTION

@@ -16,7 +16,15 @@ from helpcentre.models import Article
 from supportbot.health import probe
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPECTED_CHECKS = {"database", "migrations", "cache", "channel_layer", "broker", "help_centre"}
+EXPECTED_CHECKS = {
+    "database",
+    "migrations",
+    "cache",
+    "channel_layer",
+    "broker",
+    "help_centre",
+    "language_detection",
+}
 
 
 @pytest.fixture
@@ -43,6 +51,7 @@ def test_readyz_names_every_check_and_counts_the_indexed_articles(db, client, le
     assert all(check["ok"] for check in body["checks"].values())
     assert body["checks"]["help_centre"]["articles"] == 1
     assert body["checks"]["help_centre"]["search_by_meaning"] is False
+    assert body["checks"]["language_detection"]["languages"][0] == "en"
     assert "no-store" in response["Cache-Control"]
     assert "Set-Cookie" not in response
 

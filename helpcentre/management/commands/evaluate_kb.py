@@ -19,7 +19,8 @@ from helpcentre.services import demo_helpcentre_load
 class Command(BaseCommand):
     help = (
         "Measure the help centre on a CSV 'sentence,label' (label: an article key, or NO_NODES_DETECTED for "
-        "out of scope). Loads the demo help centre first if there are no articles."
+        "out of scope), with an optional 'language' column: each question is then searched in its language "
+        "and the figures are given per language too. Loads the demo help centre first if there are no articles."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -45,7 +46,12 @@ class Command(BaseCommand):
 
     def _print(self, report: EvaluationReport) -> None:
         for name, value in report.as_dict().items():
-            self.stdout.write(f"{name:24} {value}")
+            if name != "languages":
+                self.stdout.write(f"{name:24} {value}")
+        for language, by_language in sorted(report.languages.items()):
+            self.stdout.write(f"\nLanguage {language}:")
+            for name, value in by_language.as_dict().items():
+                self.stdout.write(f"  {name:22} {value}")
         if report.errors:
             self.stdout.write("\nIn-scope errors (label: wrong top article x count):")
         for label, wrong in sorted(report.errors.items(), key=lambda item: -sum(item[1].values())):

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from helpcentre.models import Article
+from helpcentre.multilingual import NO_ARTICLE_IN_LANGUAGE
+from helpcentre.selectors import answer_compose
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_spanish_question_is_answered_from_the_spanish_article(demo_helpcentre) -> None:
+    composed = answer_compose(question="¿Cuánto tarda en llegar el reembolso de la devolución?", language="es")
+    spanish = Article.objects.get(key="RETURN_EXCHANGE", language="es")
+    assert composed.confident and composed.kind == "answer"
+    assert [(c.key, c.url) for c in composed.citations] == [("RETURN_EXCHANGE", spanish.url)]
+    assert "reembolso" in composed.text.lower()
+
+
+def test_a_hindi_question_is_answered_from_the_hindi_article(demo_helpcentre) -> None:
+    composed = answer_compose(question="क्या कैश ऑन डिलीवरी मिलता है?", language="hi")
+    assert [c.url for c in composed.citations] == [Article.objects.get(key="COD", language="hi").url]
+
+
+def test_without_an_article_in_the_language_it_says_so_in_that_language_and_offers_a_person(demo_helpcentre):
+    composed = answer_compose(question="¿Qué significa el error E04 de la base LiftBase?", language="es")
+    assert not composed.confident and composed.citations == []
+    assert "Hablar con una persona" in composed.text and composed.text != NO_ARTICLE_IN_LANGUAGE
+    french = answer_compose(question="Combien de temps pour le remboursement ?", language="fr")
+    assert "Parler à un conseiller" in french.text and not french.confident
+
+
+def test_romanised_hindi_gets_the_shop_language_engine(demo_helpcentre) -> None:
+    composed = answer_compose(question="cod available hai kya", language="hi")
+    assert [c.url for c in composed.citations] == [Article.objects.get(key="COD", language="en").url]
+
+
+def test_a_question_on_a_translated_article_page_is_answered_in_its_language(demo_helpcentre) -> None:
+    from helpcentre.selectors import article_question_answer
+
+    spanish = Article.objects.get(key="RETURN_EXCHANGE", language="es")
+    composed = article_question_answer(article=spanish, question="¿cuánto tarda el reembolso?")
+    assert [c.url for c in composed.citations] == [spanish.url]
