@@ -42,3 +42,8 @@ def build_application() -> ProtocolTypeRouter:
 
 
 application = build_application()
+
+if settings.SUPPORTBOT_WARM_UP:
+    from supportbot.warmup import warm_up_start
+
+    warm_up_start()

@@ -2,8 +2,8 @@
 
 ``GET /healthz``: the process is up and serving HTTP. No I/O, always 200.
 ``GET /readyz``: everything a web process needs answers: the database, Redis (cache and channel
-layer), the Celery broker, every migration applied, and the help-centre index loaded in this
-process. 200 when all pass, 503 otherwise; the JSON body names each check. Neither needs
+layer), the Celery broker, every migration applied, the help-centre index loaded in this
+process, and the process's warm-up finished (``supportbot/warmup.py``). 200 when all pass, 503 otherwise; the JSON body names each check. Neither needs
 authentication, so bodies carry no configuration and a failure only names the exception class
 (the log has the message).
 
@@ -129,6 +129,19 @@ def help_centre_check() -> dict[str, Any]:
     return help_centre_index_status()
 
 
+def warm_up_check() -> dict[str, Any]:
+    """Not ready while the warm-up started at process start still runs; a failed warm-up is named but
+    does not hold readiness back (the first answer then loads what is missing, only slower)."""
+    from supportbot.warmup import warm_up_status
+
+    state = warm_up_status()
+    if not state.started:
+        return {"started": False}
+    if not state.finished:
+        raise CheckFailed("warming up")
+    return {"started": True, "warm_up_ms": round(state.ms), **({"failed": state.failed} if state.failed else {})}
+
+
 def worker_check() -> dict[str, Any]:
     """This host's worker (Celery's default node name, celery@<hostname>) answers a ping."""
     from supportbot.celery import app
@@ -146,7 +159,11 @@ DEPENDENCY_CHECKS: tuple[tuple[str, Check], ...] = (
     ("channel_layer", channel_layer_check),
     ("broker", broker_check),
 )
-READINESS_CHECKS: tuple[tuple[str, Check], ...] = (*DEPENDENCY_CHECKS, ("help_centre", help_centre_check))
+READINESS_CHECKS: tuple[tuple[str, Check], ...] = (
+    ("warm_up", warm_up_check),
+    *DEPENDENCY_CHECKS,
+    ("help_centre", help_centre_check),
+)
 WORKER_CHECKS: tuple[tuple[str, Check], ...] = (*DEPENDENCY_CHECKS, ("worker", worker_check))
 
 

@@ -16,7 +16,7 @@ from helpcentre.models import Article
 from supportbot.health import probe
 
 ROOT = Path(__file__).resolve().parents[2]
-EXPECTED_CHECKS = {"database", "migrations", "cache", "channel_layer", "broker", "help_centre"}
+EXPECTED_CHECKS = {"warm_up", "database", "migrations", "cache", "channel_layer", "broker", "help_centre"}
 
 
 @pytest.fixture
