@@ -3,9 +3,9 @@
 ``GET /healthz``: the process is up and serving HTTP. No I/O, always 200.
 ``GET /readyz``: everything a web process needs answers: the database, Redis (cache and channel
 layer), the Celery broker, every migration applied, the help-centre index loaded in this
-process, and the process's warm-up finished (``supportbot/warmup.py``). 200 when all pass, 503 otherwise; the JSON body names each check. Neither needs
-authentication, so bodies carry no configuration and a failure only names the exception class
-(the log has the message).
+process, and the process's warm-up finished (``supportbot/warmup.py``). 200 when all pass, 503
+otherwise; the JSON body names each check. Neither needs authentication, so bodies carry no
+configuration and a failure only names the exception class (the log has the message).
 
 Containers without an HTTP server use the command line (exit status 0 when healthy)::
 
