@@ -59,7 +59,8 @@ def _customer_message_take(
         message, created = services.message_record(
             conversation_id=conversation_id, role=Message.Role.CUSTOMER, text=text, client_id=client_id
         )
-    status = Conversation.objects.values_list("status", flat=True).get(pk=conversation_id)
+    # Read with the conversation's row when the message took its seq: no query more.
+    status = message.conversation.status
     return selectors.message_frame(message), created, status
 
 
