@@ -222,7 +222,7 @@ async def cold_run(target: Target, *, restarts: int, warm_asks: int, chunks: int
     cold = Cold()
     for restart in range(restarts):
         target.stop()
-        target.start()  # ready: it serves HTTP (for the product: Django loaded, static files served)
+        target.start()  # ready: /readyz passes (for the product: Django loaded, warm-up finished)
         widgets = await asyncio.to_thread(target.widgets, 1 + warm_asks)
         for index, widget in enumerate(widgets):
             await customer.widget_open(widget, port=target.port)

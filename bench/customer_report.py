@@ -360,7 +360,8 @@ def report(*, settings: list[Setting], ceilings: dict[str, list[CeilingStep]], a
         lines += [
             "#### The first answer after a restart",
             "",
-            "The web process is stopped and started again (ready when it serves HTTP); then a new visitor opens a "
+            "The web process is stopped and started again (ready when `/readyz` passes, as a load balancer sees it: "
+            "Django loaded, dependencies answering, warm-up finished); then a new visitor opens a "
             f"session and asks; then {args.warm_asks} more visitors ask one after another (the warm answers).",
             "",
             *cold_table(settings),

@@ -21,7 +21,9 @@ BIN = Path(sys.executable).parent
 ORIGIN = "http://127.0.0.1:8000"  # in the default allow-list; the servers check Origin, not the port
 WEBSOCKET_MAX_BYTES = 1024 * 1024  # daphne's default message and frame limit; uvicorn gets the same
 PRODUCT_APPLICATION = "supportbot.asgi:application"
-READY_PATH = "/static/supportbot/widget.js"  # served once Django is loaded; the relay answers any path
+# Ready as a load balancer sees it: /readyz passes once Django is loaded, the dependencies answer and
+# the process's warm-up (supportbot/warmup.py) has finished; the relay answers any path.
+READY_PATH = "/readyz"
 
 
 def port_free() -> int:

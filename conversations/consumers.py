@@ -69,7 +69,8 @@ def _customer_message_take(
             client_id=client_id,
             data={"article": context.key} if context else None,
         )
-    status = Conversation.objects.values_list("status", flat=True).get(pk=conversation_id)
+    # Read with the conversation's row when the message took its seq: no query more.
+    status = message.conversation.status
     return selectors.message_frame(message), created, status
 
 

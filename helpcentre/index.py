@@ -195,9 +195,10 @@ class ArticleIndex:
 
     @staticmethod
     def _cosine(query: dict[str, float], vector: dict[str, float]) -> float:
-        if len(vector) < len(query):
-            return sum(weight * query.get(feature, 0.0) for feature, weight in vector.items())
-        return sum(weight * vector.get(feature, 0.0) for feature, weight in query.items())
+        # The shared features by a set intersection (in C), then products over those few only:
+        # half the time of a lookup per feature, on every unit of every candidate of every search.
+        # fsum is exact whatever order the set yields the features in.
+        return math.fsum(query[feature] * vector[feature] for feature in query.keys() & vector.keys())
 
     def _article_scores(self, unit_scores: dict[int, float]) -> dict[int, tuple[float, float, int]]:
         best: dict[int, tuple[float, float, int]] = {}

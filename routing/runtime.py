@@ -63,14 +63,24 @@ def provider_build() -> Provider:
         from routing.providers.openai_compat import OpenAICompatProvider
         from routing.redaction import RedactingProvider
 
-        remote = OpenAICompatProvider(
-            base_url=settings.OPENAI_BASE_URL or "https://api.openai.com/v1", api_key=settings.OPENAI_API_KEY
-        )
+        remote = OpenAICompatProvider(base_url=_openai_base_url(), api_key=settings.OPENAI_API_KEY)
         # Nothing leaves for an external provider with the configured PII kinds in it.
         return RedactingProvider(inner=remote, kinds=lambda: settings.SUPPORTBOT_REDACT)
     from routing.providers.offline import OfflineProvider
 
     return OfflineProvider(word_delay_s=settings.SUPPORTBOT_OFFLINE_WORD_DELAY_MS / 1000)
+
+
+def _openai_base_url() -> str:
+    return settings.OPENAI_BASE_URL or "https://api.openai.com/v1"
+
+
+def model_client_warm() -> None:
+    """On the event loop that will stream answers: build its model client ahead of the first answer."""
+    if settings.OPENAI_API_KEY:
+        from routing.providers.openai_compat import openai_client_warm
+
+        openai_client_warm(base_url=_openai_base_url(), api_key=settings.OPENAI_API_KEY)
 
 
 def catalogue_in_force(catalogue: dict[TierName, TierConfig]) -> dict[TierName, TierConfig]:

@@ -24,7 +24,7 @@ from routing.providers.base import CallRecord, ChatRequest
 from routing.redaction import customer_text_redact
 from routing.rewrite import language_name, language_primary, retrieval_question
 from routing.router import BudgetState, HistoryItem, RouteDecision, route_message
-from routing.runtime import runtime_get, runtime_reset
+from routing.runtime import model_client_warm, runtime_get, runtime_reset
 from routing.selectors import tier_catalogue_in_force
 from routing.spend_limits import answer_cost_bound, spend_refusal
 from routing.tiers import TierConfig, TierName
@@ -313,6 +313,16 @@ def answer_citations(*, text: str, passages: Sequence[Passage]) -> GroundedAnswe
 def gateway_get() -> Gateway:
     """This process's gateway (built once, from settings, in ``routing.runtime``)."""
     return runtime_get().gateway
+
+
+def gateway_warm_up() -> None:
+    """Build the process's gateway and provider (importing the ``openai`` SDK when a key is set)."""
+    runtime_get()
+
+
+async def gateway_warm_up_on_loop() -> None:
+    """Build the running event loop's model client (an ``AsyncOpenAI`` per loop) before the first answer."""
+    model_client_warm()
 
 
 def gateway_reset() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -41,4 +42,10 @@ def build_application() -> ProtocolTypeRouter:
     )
 
 
-application = build_application()
+application: Any = build_application()
+
+if settings.SUPPORTBOT_WARM_UP:
+    from supportbot.warmup import WarmUpMiddleware, warm_up_start
+
+    warm_up_start()
+    application = WarmUpMiddleware(application)

@@ -2,10 +2,11 @@
 
 ``GET /healthz``: the process is up and serving HTTP. No I/O, always 200.
 ``GET /readyz``: everything a web process needs answers: the database, Redis (cache and channel
-layer), the Celery broker, every migration applied, and the help-centre index and the
-language-detection models loaded in this process. 200 when all pass, 503 otherwise; the JSON
-body names each check. Neither needs authentication, so bodies carry no configuration and a
-failure only names the exception class (the log has the message).
+layer), the Celery broker, every migration applied, the help-centre index and the
+language-detection models loaded in this process, and the process's warm-up finished
+(``supportbot/warmup.py``). 200 when all pass, 503 otherwise; the JSON body names each check.
+Neither needs authentication, so bodies carry no configuration and a failure only names the
+exception class (the log has the message).
 
 Containers without an HTTP server use the command line (exit status 0 when healthy)::
 
@@ -136,6 +137,19 @@ def language_detection_check() -> dict[str, Any]:
     return language_detector_warm()
 
 
+def warm_up_check() -> dict[str, Any]:
+    """Not ready while the warm-up started at process start still runs; a failed warm-up is named but
+    does not hold readiness back (the first answer then loads what is missing, only slower)."""
+    from supportbot.warmup import warm_up_status
+
+    state = warm_up_status()
+    if not state.started:
+        return {"started": False}
+    if not state.finished:
+        raise CheckFailed("warming up")
+    return {"started": True, "warm_up_ms": round(state.ms), **({"failed": state.failed} if state.failed else {})}
+
+
 def worker_check() -> dict[str, Any]:
     """This host's worker (Celery's default node name, celery@<hostname>) answers a ping."""
     from supportbot.celery import app
@@ -157,6 +171,9 @@ READINESS_CHECKS: tuple[tuple[str, Check], ...] = (
     *DEPENDENCY_CHECKS,
     ("help_centre", help_centre_check),
     ("language_detection", language_detection_check),
+    ("warm_up", warm_up_check),
+    *DEPENDENCY_CHECKS,
+    ("help_centre", help_centre_check),
 )
 WORKER_CHECKS: tuple[tuple[str, Check], ...] = (*DEPENDENCY_CHECKS, ("worker", worker_check))
 

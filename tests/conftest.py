@@ -10,11 +10,17 @@ from pathlib import Path
 
 import pytest
 from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from bench.openai_server import OpenAICompatServer
 
 ALLOWED_ORIGIN = "http://127.0.0.1:8000"
+
+# pytest-django has loaded the settings before this file. A test module that imports
+# supportbot.asgi would otherwise start the web process's warm-up thread, which reads the
+# database outside any test (tests/supportbot/test_warmup.py runs it on purpose).
+django_settings.SUPPORTBOT_WARM_UP = False
 
 
 @pytest.fixture(autouse=True)

@@ -80,6 +80,13 @@ def openai_client_get(*, base_url: str, api_key: str) -> openai.AsyncOpenAI:
     return client
 
 
+def openai_client_warm(*, base_url: str, api_key: str) -> None:
+    """Build this event loop's client and load the SDK's lazily imported chat resources, so the
+    first answer does not (about 50 ms on the event loop, stalling every socket of the process)."""
+    client = openai_client_get(base_url=base_url, api_key=api_key)
+    _ = client.chat.completions.with_streaming_response
+
+
 class OpenAICompatProvider:
     """The Provider protocol over ``AsyncOpenAI`` for OpenAI and compatible servers.
 

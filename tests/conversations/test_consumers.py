@@ -9,8 +9,8 @@ from channels.db import database_sync_to_async
 from django.core import signing
 
 from conversations.models import Conversation, Message
-from helpcentre.selectors import answer_compose
 from helpcentre.models import Article
+from helpcentre.selectors import answer_compose
 from helpcentre.services import demo_helpcentre_load
 from routing.models import LedgerEntry
 from routing.pricing import cost_for_usage

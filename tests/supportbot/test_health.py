@@ -17,6 +17,7 @@ from supportbot.health import probe
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_CHECKS = {
+    "warm_up",
     "database",
     "migrations",
     "cache",
