@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
 
-from helpcentre.composer import NOT_SURE, ComposedAnswer, compose_answer
+from helpcentre.composer import NOT_SURE, SMALL_TALK_KIND, ComposedAnswer, compose_answer
 from helpcentre.models import HELP_CENTRE_PATH, Article
 from helpcentre.retrieval import Citation, confidence_threshold, question_language, search_articles
+from helpcentre.smalltalk import ABOUT_ME, GOODBYE, GREETING, HOW_ARE_YOU, THANKS, SmallTalk, small_talk_read
 
 ANSWER = "answer"
 # Translators: the chat bot's reply when no help-centre article in the customer's language answers
@@ -28,6 +30,16 @@ NO_ARTICLE_IN_LANGUAGE = (
 )
 
 
+# Translators: the chat bot's reply to a greeting; %(shop)s is the shop's name.
+SMALL_TALK_HELLO = "Hello! I'm the %(shop)s assistant. How can I help you today?"
+# Translators: the chat bot's reply to thanks.
+SMALL_TALK_THANKS = "You're welcome! Is there anything else I can help you with?"
+# Translators: the chat bot's reply to a goodbye; %(shop)s is the shop's name.
+SMALL_TALK_GOODBYE = "Goodbye, and thank you for chatting with %(shop)s!"
+# Translators: the chat bot's reply to "ok", "yes", "no" and the like on their own.
+SMALL_TALK_ALRIGHT = "Alright. Is there anything else I can help you with?"
+
+
 def no_article_in_language_text(*, language: str) -> str:
     with translation.override(language):
         return gettext(NO_ARTICLE_IN_LANGUAGE)
@@ -35,6 +47,12 @@ def no_article_in_language_text(*, language: str) -> str:
 
 def language_answer_compose(*, question: str, language: str, history: Sequence[object] = ()) -> ComposedAnswer:
     """The offline reply to ``question`` written in ``language`` (not the shop's)."""
+    talk = small_talk_read(question)
+    if talk.only:
+        # "hola", "gracias", "धन्यवाद": a line in the customer's language, never a "no article".
+        return ComposedAnswer(
+            text=small_talk_text(talk=talk, language=language), confident=True, kind=SMALL_TALK_KIND, question=question
+        )
     if question_language(question, language) is None:
         return compose_answer(question, history=history)
     found = search_articles(question, limit=1, language=language)
@@ -52,6 +70,22 @@ def language_answer_compose(*, question: str, language: str, history: Sequence[o
             question=question,
         )
     return ComposedAnswer(text=no_article_in_language_text(language=language), kind=NOT_SURE, question=question)
+
+
+def small_talk_text(*, talk: SmallTalk, language: str) -> str:
+    """The shop's small-talk line for ``talk``, in ``language`` (English where no catalogue has it)."""
+    kinds = set(talk.kinds)
+    line = (
+        SMALL_TALK_GOODBYE
+        if GOODBYE in kinds
+        else SMALL_TALK_THANKS
+        if THANKS in kinds
+        else SMALL_TALK_HELLO
+        if kinds & {GREETING, HOW_ARE_YOU, ABOUT_ME}
+        else SMALL_TALK_ALRIGHT
+    )
+    with translation.override(language):
+        return gettext(line) % {"shop": settings.SUPPORTBOT_SHOP_NAME}
 
 
 def _written_in(url: str, language: str) -> bool:

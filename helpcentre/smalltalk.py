@@ -29,17 +29,24 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             GOODBYE,
             r"(?:good)?-?bye+(?: bye)?|see (?:you|ya)(?: later| soon)?|good ?night|take care|ttyl"
             r"|have a (?:good|nice|great|lovely) (?:day|night|evening|weekend|one)|talk (?:to you )?later"
-            r"|that'?s (?:all|it)(?: for now| for today)?|nothing else|no more questions|i'?m done",
+            r"|that'?s (?:all|it)(?: for now| for today)?|nothing else|no more questions|i'?m done"
+            r"|adiós|adios|hasta (?:luego|pronto)|au revoir|tschüss|tschüs|auf wiedersehen|tchau|até (?:logo|mais)"
+            r"|अलविदा|مع السلامة",
         ),
         (
             GREETING,
             r"good (?:morning|afternoon|evening|day)|hi+|hello+|hey+|hiya|heya|howdy|greetings|namaste|hola"
-            r"|(?:is )?(?:any ?one|any ?body|some ?one) (?:there|here|around)|are you there",
+            r"|(?:is )?(?:any ?one|any ?body|some ?one) (?:there|here|around)|are you there"
+            # The widget's other languages: a greeting there is small talk too (helpcentre/multilingual.py).
+            r"|buen(?:os|as) (?:días|dias|tardes|noches)|bonjour|bonsoir|salut|hallo|guten (?:morgen|tag|abend)"
+            r"|moin|olá|ola|oi|bom dia|boa (?:tarde|noite)|नमस्ते|नमस्कार|مرحبا|أهلا|اهلا|السلام عليكم",
         ),
         (
             THANKS,
             r"thanks?(?: you)?|thank u|thx|tnx|thanx|ty|tysm|cheers|much appreciated|(?:i )?appreciate (?:it|that)"
-            r"|(?:that was |you were |very |really |so )*helpful|that help(?:ed|s)|(?:that|it) worked",
+            r"|(?:that was |you were |very |really |so )*helpful|that help(?:ed|s)|(?:that|it) worked"
+            r"|(?:muchas )?gracias|merci(?: beaucoup)?|danke(?: schön| sehr)?|vielen dank|obrigad[oa]"
+            r"|धन्यवाद|शुक्रिया|थैंक्स|شكرا|شكراً",
         ),
         (
             ACKNOWLEDGEMENT,
@@ -56,7 +63,7 @@ _FILLER = re.compile(
     re.IGNORECASE,
 )
 _AND = re.compile(r"and\s+", re.IGNORECASE)
-_SEPARATORS = re.compile(r"[\s,.!?;:()\-–—~*]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]+")
+_SEPARATORS = re.compile(r"[\s,.!?;:()\-–—~*¡¿]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]+")
 
 
 @dataclass(frozen=True)

@@ -41,3 +41,34 @@ def test_a_question_on_a_translated_article_page_is_answered_in_its_language(dem
     spanish = Article.objects.get(key="RETURN_EXCHANGE", language="es")
     composed = article_question_answer(article=spanish, question="¿cuánto tarda el reembolso?")
     assert [c.url for c in composed.citations] == [spanish.url]
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "expected"),
+    [
+        ("hola", "es", "¡Hola! Soy el asistente de"),
+        ("¡Hola, buenos días!", "es", "¡Hola! Soy el asistente de"),
+        ("muchas gracias", "es", "¡De nada!"),
+        ("adiós", "es", "¡Adiós, y gracias por conversar con"),
+        ("नमस्ते", "hi", "नमस्ते! मैं"),
+        ("धन्यवाद", "hi", "आपका स्वागत है!"),
+        ("merci beaucoup", "fr", "Je vous en prie !"),
+        ("danke schön", "de", "Gern geschehen!"),
+        ("obrigado", "pt-br", "De nada!"),
+        ("شكرا", "ar", "على الرحب والسعة!"),
+        ("ok", "es", "De acuerdo."),
+    ],
+)
+def test_small_talk_in_another_language_gets_a_line_in_it_not_a_no_article(
+    demo_helpcentre, settings, question, language, expected
+) -> None:
+    settings.SUPPORTBOT_SHOP_NAME = "Lullmoor"
+    composed = answer_compose(question=question, language=language)
+    assert composed.kind == "small_talk" and composed.confident and composed.citations == []
+    assert composed.text.startswith(expected), composed.text
+    assert NO_ARTICLE_IN_LANGUAGE not in composed.text and "Hablar con una persona" not in composed.text
+
+
+def test_a_greeting_with_a_question_in_another_language_is_still_the_question(demo_helpcentre) -> None:
+    composed = answer_compose(question="hola, ¿aceptan pago contra reembolso?", language="es")
+    assert composed.kind != "small_talk"
