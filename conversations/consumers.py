@@ -195,7 +195,9 @@ class WidgetConsumer(JsonSocketConsumer):
         if not isinstance(client_id, str) or len(client_id) > 64:
             await self.send_error("bad_client_id", "client_id must be a string of at most 64 characters.")
             return
-        refusal = _message_refusal(text=text, attachment=frame.get("attachment", ""), article=frame.get("article", ""))
+        # An optional field sent as null is the same as one left out.
+        attachment, article = ("" if frame.get(name) is None else frame[name] for name in ("attachment", "article"))
+        refusal = _message_refusal(text=text, attachment=attachment, article=article)
         if refusal is not None:
             await self._refuse_message(*refusal, client_id=client_id)
             return
@@ -204,8 +206,8 @@ class WidgetConsumer(JsonSocketConsumer):
                 conversation_id=self.conversation_id,
                 text=text.strip(),
                 client_id=client_id,
-                attachment=frame.get("attachment", ""),
-                article=frame.get("article", ""),
+                attachment=attachment,
+                article=article,
             )
         except attachments.AttachmentRefused as refused:
             await self._refuse_message(refused.code, refused.message, client_id=client_id)

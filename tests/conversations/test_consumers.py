@@ -8,7 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.core import signing
 
-from conversations.models import Conversation, Message
+from conversations.models import Attachment, Conversation, Message
 from helpcentre.models import Article
 from helpcentre.selectors import answer_compose
 from helpcentre.services import demo_helpcentre_load
@@ -253,3 +253,15 @@ async def test_offline_a_spanish_question_is_answered_from_the_spanish_article(w
     answer = (await frames_until(widget, is_answer, timeout=15))[-1]
     spanish = await database_sync_to_async(lambda: Article.objects.get(key="RETURN_EXCHANGE", language="es").url)()
     assert [citation["url"] for citation in answer["citations"]] == [spanish]
+
+
+async def test_optional_fields_sent_as_null_are_the_same_as_left_out(widget):
+    await database_sync_to_async(demo_helpcentre_load)()
+    await widget.send_json_to(
+        {"type": "message", "text": "How long is the trial?", "client_id": "q1", "attachment": None, "article": None}
+    )
+    answer = (await frames_until(widget, is_answer, timeout=15))[-1]
+    assert [c["key"] for c in answer["citations"]] == ["100_NIGHT_TRIAL_OFFER"]
+    stored = await database_sync_to_async(Message.objects.get)(role="customer")
+    assert stored.data == {}
+    assert not await database_sync_to_async(Attachment.objects.exists)()
