@@ -28,7 +28,7 @@ def _at_word_starts(pattern: str, *, elsewhere: str = "") -> re.Pattern[str]:
 _PERSON = (
     r"human|humans|person|people|agent|agents|someone|somebody|anyone|anybody|whoever|representative|rep|operator|"
     r"manager|supervisor|boss|staff|member of staff|team member|executive|adviser|advisor|advisers|advisors|consultant|"
-    r"colleague|specialist|designers?|engineers?|experts?|department|reception|billing|sales team|accounts team|"
+    r"employee|employees|colleague|specialist|designers?|engineers?|experts?|department|reception|billing|sales team|accounts team|"
     r"support team|customer (care|service|support)( team)?"
 )
 _PERSON_ROLE = r"human|agent|operator|representative|manager|supervisor|boss|person|someone|somebody"
@@ -73,6 +73,7 @@ HANDOFF = _at_word_starts(
     r"consultant|specialist|agent))\b"
     r"|\b(not|stop|don'?t want to (be|keep)?) ?(talking|chatting|speaking|dealing) (to|with) (a |the |this |these )?"
     r"(bots?|robots?|machines?|chatbots?|computers?)\b"
+    r"|\b(no more|enough( of)?( this| the| you| these)?) (bots?|robots?|chatbots?|automated (replies|answers))\b"
     r"|\b(pass|hand) me (on|over)\b|\bescalate\W+(this|it|me|my)\b"
     r"|\b(have|get) a (quick )?word with\b|\bwho (can|could) (i|we) (speak|talk|chat)( to| with)?\b"
     r"|\b(an? |one )?(actual |real )?(person|member|someone|somebody) (from|of|on|in) (your|the) "

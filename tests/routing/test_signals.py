@@ -23,6 +23,9 @@ from routing.signals import text_complexity_features
         "escalate. this. now.",
         "plz arrange call to my number",
         "Can somebody else take a look at my refund claim?",
+        "no more bots please",
+        "enough of this chatbot",
+        "i'd rather deal with an actual employee",
     ],
 )
 def test_requests_for_a_person_however_worded(text: str) -> None:
@@ -40,6 +43,9 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "hello is anyone there?",
         "Can the delivery driver call me when he's 10 minutes away?",
         "we want to drop one traveller and add a different person to the booking",
+        "is there an employee discount?",
+        "no more questions, thanks",
+        "does the robot vacuum come with a spare brush?",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
