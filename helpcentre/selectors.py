@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from helpcentre.composer import NOT_SURE_TEXT, ComposedAnswer, compose_answer, conversation_passages
 from helpcentre.models import Article, shop_language
 from helpcentre.multilingual import language_answer_compose
@@ -43,6 +45,8 @@ __all__ = [
     "article_context_get",
     "article_published_get",
     "article_question_answer",
+    "ArticleTranslation",
+    "article_translations_list",
     "articles_by_tag",
     "articles_published_list",
     "help_centre_index_status",
@@ -101,6 +105,30 @@ def article_context_get(*, key: str) -> ArticleContext | None:
 
 def article_published_get(*, slug: str) -> Article | None:
     return Article.objects.filter(slug=slug, published=True).first()
+
+
+@dataclass(frozen=True)
+class ArticleTranslation:
+    """Another language's version of an article: its language tag, that language's own name, its page."""
+
+    language: str
+    name: str
+    url: str
+
+
+def article_translations_list(*, article: Article) -> list[ArticleTranslation]:
+    """The article's other published languages (same ``key``), named as their readers name them."""
+    names = {code.lower(): name for code, name in settings.LANGUAGES}
+    others = (
+        Article.objects.filter(key=article.key, published=True)
+        .exclude(pk=article.pk)
+        .only("language", "slug")
+        .order_by("language")
+    )
+    return [
+        ArticleTranslation(language=other.language, name=names.get(other.language.lower(), other.language), url=other.url)
+        for other in others
+    ]
 
 
 def articles_published_list() -> list[Article]:

@@ -4,7 +4,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from helpcentre.rendering import markdown_render
-from helpcentre.selectors import article_published_get, article_question_answer, articles_by_tag, help_search
+from helpcentre.selectors import (
+    article_published_get,
+    article_question_answer,
+    article_translations_list,
+    articles_by_tag,
+    help_search,
+)
 
 # A search or a question on a page is one line from a form, not an essay.
 QUERY_MAX_CHARS = 300
@@ -32,5 +38,11 @@ def help_article(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "knowledge/article.html",
-        {"article": article, "body_html": markdown_render(text=article.body), "question": question, "answer": answer},
+        {
+            "article": article,
+            "body_html": markdown_render(text=article.body),
+            "question": question,
+            "answer": answer,
+            "translations": article_translations_list(article=article),
+        },
     )

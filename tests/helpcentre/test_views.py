@@ -25,6 +25,24 @@ def test_article_page_renders_markdown_and_escapes_html(client) -> None:
     assert 'href="javascript:' not in page
 
 
+def test_article_page_links_its_published_translations_by_their_own_names(client) -> None:
+    Article.objects.create(key="RET", language="en", title="Returns", slug="returns", body="Return it.")
+    Article.objects.create(key="RET", language="es", title="Devoluciones", slug="devoluciones", body="Devuélvelo.")
+    Article.objects.create(key="RET", language="hi", title="वापसी", slug="vapasi", body="लौटाएँ।", published=False)
+    Article.objects.create(key="OTHER", language="fr", title="Autre", slug="autre", body="Autre chose.")
+    english = client.get("/help/returns/").content.decode()
+    assert 'href="/help/devoluciones/" hreflang="es" lang="es">Español</a>' in english
+    assert "/help/vapasi/" not in english and "/help/autre/" not in english
+    spanish = client.get("/help/devoluciones/").content.decode()
+    assert 'href="/help/returns/" hreflang="en" lang="en">English</a>' in spanish
+    assert 'href="/help/devoluciones/" hreflang' not in spanish
+
+
+def test_an_article_in_one_language_only_has_no_translations_list(client) -> None:
+    Article.objects.create(key="ONE", title="Only", slug="only", body="Just English.")
+    assert 'class="tags translations"' not in client.get("/help/only/").content.decode()
+
+
 def test_unpublished_or_unknown_article_is_404(client) -> None:
     Article.objects.create(key="D", title="Draft", slug="draft", body="Soon", published=False)
     assert client.get("/help/draft/").status_code == 404
