@@ -18,7 +18,7 @@ from bench.report import REPORT, section_write
 GOALS = {"in_scope_top1": "≥ 0.75", "in_scope_answered": "", "out_of_scope_abstained": "≥ 0.60"}
 
 
-def _top1_by_translation(questions: list, translated: dict[str, set[str]]) -> dict[str, tuple[float, float]]:
+def _top1_by_translation(questions: list, translated: dict[str, set[str]]) -> dict[str, tuple[float | None, float | None]]:
     """Per language: top-1 on questions whose article exists in that language, and on the others."""
     from helpcentre.evaluation import OUT_OF_SCOPE_LABEL, knowledge_evaluate
 
@@ -30,7 +30,11 @@ def _top1_by_translation(questions: list, translated: dict[str, set[str]]) -> di
     return shares  # type: ignore[return-value]
 
 
-def _body(figures: dict[str, object], *, shown: str, split: dict[str, tuple[float, float]]) -> str:
+def _shown(value: float | None) -> str:
+    return "—" if value is None else str(value)
+
+
+def _body(figures: dict[str, object], *, shown: str, split: dict[str, tuple[float | None, float | None]]) -> str:
     languages: dict[str, dict[str, object]] = figures["languages"]  # type: ignore[assignment]
     codes = sorted(languages)
     lines = [
@@ -47,14 +51,15 @@ def _body(figures: dict[str, object], *, shown: str, split: dict[str, tuple[floa
         lines.append(f"| {measure} | " + " | ".join(str(languages[c][measure]) for c in codes) + f" | {goal} |")
     for count in ("in_scope_count", "out_of_scope_count"):
         lines.append(f"| {count} | " + " | ".join(str(languages[c][count]) for c in codes) + " | |")
-    lines.append("| in_scope_top1, article in that language | " + " | ".join(str(split[c][0]) for c in codes) + " | |")
-    lines.append("| in_scope_top1, article in English only | " + " | ".join(str(split[c][1]) for c in codes) + " | |")
+    lines.append("| in_scope_top1, article in that language | " + " | ".join(_shown(split[c][0]) for c in codes) + " | |")
+    lines.append("| in_scope_top1, article in English only | " + " | ".join(_shown(split[c][1]) for c in codes) + " | |")
     met = [c for c in codes if float(languages[c]["in_scope_top1"]) >= 0.75]  # type: ignore[arg-type]
     lines += [
         "",
         f"Top-1 goal met for: {', '.join(met) or 'none'}; abstained met for every language. Offline, a "
         "question in one language reaches an English-only article only through words both share (product "
-        "names, codes, loanwords): a translation of the article, not a better rule, is what lifts those.",
+        "names, codes, loanwords): a translation of the article, not a better rule, is what lifts those "
+        "(a dash: no article asked about is in English only).",
     ]
     return "\n".join(lines)
 
