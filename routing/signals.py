@@ -45,6 +45,13 @@ CALL_QUESTION = re.compile(
     rf"\b{_CALLED}",
     re.IGNORECASE,
 )
+# "will someone call me before dispatch?", "is someone going to phone me to confirm?": how the shop works, a
+# fact, however the caller is named; "would someone call me back please?" and "can someone ring me?" ask for one.
+CALL_PROCESS_QUESTION = re.compile(
+    r"^\W*(when )?(will|does|do|is|are|did|should)\b[^.?!,]{0,30}\b(call|ring|phone)(ing)? (me|us)\b"
+    r"(?![^.?!]*\b(back|please|pls|plz|asap|now|urgently|immediately)\b)[^.!?]*\?",
+    re.IGNORECASE,
+)
 HANDOFF = _at_word_starts(
     rf"\b(talk|speak|chat|connect|transfer|put|pass|hand|discuss|deal)\w*\b[^.?!]{{0,40}}?\b(to|with) "
     rf"(a |an |the |your |my |some |any |one of (your|the) )?(real |actual |live )?(\w+ )?({_PERSON})\b"
@@ -196,8 +203,12 @@ LONG_MESSAGE_WORDS = 60
 
 
 def text_asks_for_person(text: str) -> bool:
-    """A request for a person: :data:`HANDOFF`, or "call me" that is not a question about being called."""
-    if HANDOFF.search(text):
+    """A request for a person: :data:`HANDOFF`, or "call me" that is not a question about being called.
+
+    A question about whether the shop calls (:data:`CALL_PROCESS_QUESTION`) is not one; what follows it may be.
+    """
+    process = CALL_PROCESS_QUESTION.search(text)
+    if HANDOFF.search(text[process.end() :] if process else text):
         return True
     return CALL_ME.search(text) is not None and CALL_QUESTION.search(text) is None
 

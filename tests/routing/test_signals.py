@@ -26,6 +26,8 @@ from routing.signals import text_complexity_features
         "no more bots please",
         "enough of this chatbot",
         "i'd rather deal with an actual employee",
+        "will someone call me back?",
+        "will someone call me before dispatch? I want to talk to a manager",
     ],
 )
 def test_requests_for_a_person_however_worded(text: str) -> None:
@@ -46,6 +48,8 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "is there an employee discount?",
         "no more questions, thanks",
         "does the robot vacuum come with a spare brush?",
+        "will someone call me before dispatch?",
+        "is someone going to phone me to confirm my COD order?",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
