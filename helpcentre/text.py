@@ -39,6 +39,42 @@ SPELLING_VARIANTS = {
     "cancelling": "canceling",
     "cancelled": "canceled",
 }
+# Irregular past forms meet their verb, as -ed forms do ("held for 48 hours" answers "how long do you
+# hold it?"). Forms that are also other common words ("left", "fell", "found" as in "founded") are not here.
+IRREGULAR_FORMS = {
+    "held": "hold",
+    "paid": "pay",
+    "bought": "buy",
+    "took": "take",
+    "taken": "take",
+    "gave": "give",
+    "given": "give",
+    "kept": "keep",
+    "told": "tell",
+    "brought": "bring",
+    "broke": "break",
+    "chose": "choose",
+    "chosen": "choose",
+    "sold": "sell",
+    "spent": "spend",
+    "slept": "sleep",
+    "felt": "feel",
+    "worn": "wear",
+    "wore": "wear",
+    "torn": "tear",
+    "tore": "tear",
+    "sank": "sink",
+    "sunk": "sink",
+    "began": "begin",
+    "begun": "begin",
+    "woke": "wake",
+    "woken": "wake",
+    "built": "build",
+    "bent": "bend",
+    "shook": "shake",
+    "shaken": "shake",
+    "gotten": "get",
+}
 
 
 def text_normalize(*, text: str) -> str:
@@ -66,6 +102,7 @@ def _kept_characters(decomposed: str) -> list[str]:
 def word_stem(*, word: str) -> str:
     """A deliberately light suffix stripper: plural and -ing/-ed forms meet their base word."""
     word = SPELLING_VARIANTS.get(word, word)
+    word = IRREGULAR_FORMS.get(word, word)
     if len(word) < 4 or word.endswith(("ss", "us", "is")):
         return word
     if word.endswith("ies") and len(word) >= 5:
