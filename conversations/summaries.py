@@ -418,7 +418,7 @@ def message_with_context(*, message: Message) -> list[Any]:
     """A customer message sent from a help-centre article's page comes after that article, as a
     turn that cites it: the engines then read the message as a follow-up of the article."""
     key = (message.data or {}).get("article") if message.role == Message.Role.CUSTOMER else None
-    context = article_context_get(key=key) if isinstance(key, str) and key else None
+    context = article_context_get(key=key, language=message.language) if isinstance(key, str) and key else None
     return [context, message] if context else [message]
 
 

@@ -97,9 +97,15 @@ class ArticleContext:
         return [{"key": self.key, "title": self.title, "url": self.url}]
 
 
-def article_context_get(*, key: str) -> ArticleContext | None:
-    """The published article ``key`` as a conversation's context; None for anything else."""
-    article = Article.objects.filter(key=key, published=True).only("key", "title", "slug").first()
+def article_context_get(*, key: str, language: str = "") -> ArticleContext | None:
+    """The published article ``key`` as a conversation's context; None for anything else.
+
+    Of its translations, the one in ``language`` (the customer's), else in the shop's language, else any.
+    """
+    versions = list(Article.objects.filter(key=key, published=True).only("key", "title", "slug", "language"))
+    preferred = [code.lower() for code in (language, shop_language()) if code]
+    versions.sort(key=lambda version: (preferred + [version.language.lower()]).index(version.language.lower()))
+    article = versions[0] if versions else None
     return ArticleContext(key=article.key, title=article.title, url=article.url) if article else None
 
 

@@ -80,3 +80,18 @@ def test_question_on_an_article_page_is_read_with_that_article_as_context(client
     assert "10 seconds" in answer.text
     # The same question without the page has nothing to lean on.
     assert answer_compose(question="how long do I hold it?").kind == "not_sure"
+
+
+def test_a_chat_opened_from_an_article_reads_it_in_the_customers_language_else_the_shops() -> None:
+    from helpcentre.selectors import article_context_get
+
+    # Titles chosen so that the alphabetical first is neither the customer's nor the shop's version.
+    Article.objects.create(key="FW", language="en", title="Updating the firmware", slug="fw", body="Update.")
+    Article.objects.create(key="FW", language="es", title="Actualizar el firmware", slug="fw-es", body="Actualiza.")
+    Article.objects.create(key="FW", language="de", title="Aktualisieren", slug="fw-de", body="Aktualisiere.")
+    assert article_context_get(key="FW", language="es").url == "/help/fw-es/"
+    assert article_context_get(key="FW", language="hi").url == "/help/fw/"
+    assert article_context_get(key="FW").title == "Updating the firmware"
+    Article.objects.filter(key="FW", language="en").update(published=False)
+    assert article_context_get(key="FW").url in ("/help/fw-es/", "/help/fw-de/")
+    assert article_context_get(key="NOPE") is None
