@@ -30,6 +30,7 @@ from helpcentre.terms import (
     Terms,
     asks_in_context,
     content_stems,
+    final_question,
     focus_of_passage,
     has_follow_up_cue,
     starts_elliptical,
@@ -56,6 +57,9 @@ CARRIED_WEIGHT_BESIDE_OWN = 0.25
 NEAR_TIE_MARGIN = 0.05
 # Just under the threshold, a message whose rare words confirm the article needs this share of it.
 CONFIRMED_SHARE = 0.8
+# A code the article's table lists ("E07") confirms it from this share of the threshold: the rest of a
+# long message ("the kids were playing with it…") dilutes the score, not the code.
+CODE_CONFIRMED_SHARE = 0.6
 # A word is rare when its rarity (IDF over the index's units) is at least this share of the rarest's.
 RARE_WORD_SHARE = 0.65
 CUSTOMER_ROLES = frozenset({"customer", "user", "visitor"})
@@ -196,8 +200,19 @@ def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReadi
     """Decide what ``message`` is in a conversation about ``state.key``, and what to look for.
 
     ``threshold``: the score a message needs to be answered on its own (a little less when its
-    rare words confirm the article, see :func:`_confirmed`).
+    rare words confirm the article, see :func:`_confirmed`). A story that ends in a question ("I
+    bought the Ortho two weeks ago and it feels too hard. Can I return it?") and finds nothing as a
+    whole is read by its question.
     """
+    reading = _turn_read(message=message, state=state, threshold=threshold)
+    ask = final_question(reading.question) if reading.kind == UNKNOWN else None
+    if ask is None:
+        return reading
+    asked = _turn_read(message=ask, state=state, threshold=threshold)
+    return reading if asked.kind in (UNKNOWN, SMALL_TALK) else asked
+
+
+def _turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReading:
     floor = CONFIRMED_SHARE * threshold
     talk = small_talk_read(message)
     if talk.only:
@@ -336,7 +351,8 @@ def _confirmed(question: str, key: str | None, score: float, *, floor: float) ->
     """Just under the threshold, but two of the message's rarest words stand in one sentence of the
     article ("makes a grinding noise"), or it names a code the article's table lists: that is not a
     coincidence an off-topic message makes."""
-    article = article_indexed_get(key) if key and score >= floor else None
+    code_floor = floor * CODE_CONFIRMED_SHARE / CONFIRMED_SHARE
+    article = article_indexed_get(key) if key and score >= code_floor else None
     if article is None:
         return False
     cutoff = RARE_WORD_SHARE * max_rarity()
@@ -344,7 +360,7 @@ def _confirmed(question: str, key: str | None, score: float, *, floor: float) ->
     words = article_words(article)
     if any(_is_code(stem) and stem in words.labels for stem in rare):
         return True  # "E07 on the remote display": a code the article's table lists
-    return len(rare) >= 2 and any(sum(stem in unit for stem in rare) >= 2 for unit in words.units)
+    return score >= floor and len(rare) >= 2 and any(sum(stem in unit for stem in rare) >= 2 for unit in words.units)
 
 
 def _is_code(stem: str) -> bool:

@@ -396,7 +396,8 @@ def _table_lines(sections: Sequence[ArticleSection], best: _Unit, *, block: Bloc
     label_scores = [scorer.matched(word_stems(row[0])) for row in block.rows]
     row_scores = [scorer.matched(word_stems(" ".join(row))) for row in block.rows]
     if max(label_scores) > 0:
-        rows = [i for i, score in enumerate(label_scores) if score == max(label_scores)]
+        # "queen and king?": every row the message names, however rare each name is
+        rows = [i for i, score in enumerate(label_scores) if score >= COMPANION_SHARE * max(label_scores)]
     elif max(row_scores) > 0 and min(row_scores) < max(row_scores):
         rows = [i for i, score in enumerate(row_scores) if score >= COMPANION_SHARE * max(row_scores)]
     else:

@@ -165,6 +165,18 @@ _WANTS_MORE = re.compile(
 )
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def final_question(text: str) -> str | None:
+    """The last question of a message of several sentences ("… it feels too hard. Can I return it?"),
+    or None when the message is one sentence or asks nothing."""
+    sentences = [sentence.strip() for sentence in _SENTENCE_END.split(text.strip()) if sentence.strip()]
+    if len(sentences) < 2:
+        return None
+    return next((sentence for sentence in reversed(sentences) if sentence.endswith("?")), None)
+
+
 def asks_in_context(text: str) -> bool:
     """A question that only makes sense about something already said: "how much?", "how long will it
     take?", "what should I do?", "and?", "what else?" (but not "what's 2+2?" nor "what time is it?")."""

@@ -114,3 +114,21 @@ def test_troubleshooting_moves_section_by_section_then_says_it_has_nothing_more(
 def test_how_much_after_a_product_asks_that_products_price(demo_helpcentre) -> None:
     *_, price = _conversation("do you sell pillows?", "which one is good for neck pain?", "how much is it?")
     assert price.top_key == "PILLOWS" and "₹2,499" in price.text
+
+
+def test_a_story_that_finds_nothing_as_a_whole_is_answered_by_its_question(demo_helpcentre) -> None:
+    story = "Good evening. I bought the Ortho 2 weeks back and honestly it feels too hard for me. Can I return it?"
+    answer = compose_answer(story)
+    assert answer.top_key == "RETURN_EXCHANGE" and answer.confident and "100-night trial" in answer.text
+    # A story with no question, or an off-topic question at its end, is still "not sure".
+    assert compose_answer("I went to the beach yesterday. What's the weather tomorrow?").kind == "not_sure"
+
+
+def test_a_code_the_article_lists_finds_it_through_a_long_description(demo_helpcentre) -> None:
+    answer = compose_answer("remote display showing E07. the kids were playing with it, moving it up and down nonstop")
+    assert answer.top_key == "LIFTBASE_ERROR_CODES" and answer.text.startswith("E07")
+
+
+def test_two_rows_named_in_one_question_are_both_given(demo_helpcentre) -> None:
+    answer = compose_answer("how much are the queen and king ergo 8 inch?")
+    assert answer.text.splitlines() == ["Queen (78×60), Ergo 8 inch: ₹20,499", "King (78×72), Ergo 8 inch: ₹23,999"]

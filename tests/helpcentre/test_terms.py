@@ -14,3 +14,11 @@ def test_a_base_word_meets_its_ed_form_and_its_noun_in_ment():
     assert "replac" in stem_variants("replace")  # "replaced" stems to "replac"
     assert "replace" in stem_variants("replac")
     assert "replace" in stem_variants("replacement") and "replacement" in stem_variants("replace")
+
+
+def test_the_final_question_of_a_story():
+    from helpcentre.terms import final_question
+
+    assert final_question("I bought it in May. It sags. Can I return it? Thanks.") == "Can I return it?"
+    assert final_question("Can I return it?") is None  # one sentence: the message is the question
+    assert final_question("It arrived torn. Foam is coming out.") is None  # no question asked
