@@ -27,7 +27,7 @@ from helpcentre.conversation import (
     topic_after,
     turn_read,
 )
-from helpcentre.passages import answer_extract
+from helpcentre.passages import DETAIL_FOCUS, answer_extract
 from helpcentre.retrieval import (
     Citation,
     Passage,
@@ -38,7 +38,7 @@ from helpcentre.retrieval import (
     stem_rarity,
 )
 from helpcentre.smalltalk import small_talk_reply
-from helpcentre.terms import states_a_problem, wants_more
+from helpcentre.terms import focus_of_passage, focus_of_question, states_a_problem, wants_more
 
 NOT_SURE_TEXT = (
     "I'm not sure I can answer that from our help centre. Could you rephrase your question? "
@@ -136,7 +136,7 @@ def _turn_memo(
         answer = ComposedAnswer(text=small_talk_reply(talk=reading.talk), confident=True, kind=SMALL_TALK_KIND)
         return answer, TopicState(key=state.key, terms=state.terms, shown=state.shown, age=state.age + 1)
     article = article_indexed_get(reading.key) if reading.key else None
-    if article is None:
+    if article is None or _lacks_the_detail(reading.question, body=article.body):
         return _not_sure(reading), topic_after(state=state, reading=reading, sections=())
     follow_up = reading.kind == FOLLOW_UP
     extract = answer_extract(
@@ -164,6 +164,14 @@ def _turn_memo(
         stands_alone=reading.stands_alone,
     )
     return answer, topic_after(state=state, reading=reading, sections=extract.sections)
+
+
+def _lacks_the_detail(question: str, *, body: str) -> bool:
+    """The message asks for a price, a duration, a limit or a distance, and the article has none of
+    them ("what's the price of the LiftBase?" read against the pairing steps): any part of it quoted
+    would not answer."""
+    wanted = DETAIL_FOCUS & focus_of_question(question)
+    return bool(wanted) and not wanted & focus_of_passage(body)
 
 
 def _not_sure(reading: TurnReading, *, text: str = NOT_SURE_TEXT) -> ComposedAnswer:

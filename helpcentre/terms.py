@@ -107,7 +107,7 @@ _FOCUS_ANSWERS = {
         r"|\b(?:same|next) (?:day|working day)\b",
         re.IGNORECASE,
     ),
-    "price": re.compile(r"[₹$€£]\s?\d|\b\d+\s?%|\bfees?\b|\bcharges?\b|\bcosts?\b", re.IGNORECASE),
+    "price": re.compile(r"[₹$€£]\s?\d|\b\d+\s?%|\bfees?\b|\bcharges?\b|\bcosts?\b|\bprices?\b", re.IGNORECASE),
     "limit": re.compile(
         r"\bfrom \d+(?:\.\d+)? to \d+|\b(?:up to|at least|at most|minimum|maximum|limit)\b", re.IGNORECASE
     ),

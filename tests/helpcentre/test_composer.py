@@ -132,3 +132,12 @@ def test_a_code_the_article_lists_finds_it_through_a_long_description(demo_helpc
 def test_two_rows_named_in_one_question_are_both_given(demo_helpcentre) -> None:
     answer = compose_answer("how much are the queen and king ergo 8 inch?")
     assert answer.text.splitlines() == ["Queen (78×60), Ergo 8 inch: ₹20,499", "King (78×72), Ergo 8 inch: ₹23,999"]
+
+
+def test_a_price_asked_of_an_article_that_has_none_is_not_sure(demo_helpcentre) -> None:
+    pairing, price = _conversation("how do I pair the liftbase with my phone?", "and what's the price of the liftbase?")
+    assert pairing.top_key == "LIFTBASE_PAIRING"
+    assert price.kind == "not_sure" and price.citations == []
+    # An article that speaks of prices in words answers a price question.
+    _, store = _conversation("is there a store in Pune?", "price in the store will be same as website?")
+    assert store.top_key == "DISTRIBUTORS" and "price" in store.text.lower()
