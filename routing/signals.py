@@ -49,9 +49,12 @@ CALL_QUESTION = re.compile(
 # fact, however the caller is named; "would someone call me back please?" and "can someone ring me?" ask for one.
 CALL_PROCESS_QUESTION = re.compile(
     r"^\W*(when )?(will|does|do|is|are|did|should)\b[^.?!,]{0,30}\b(call|ring|phone)(ing)? (me|us)\b"
-    r"(?![^.?!]*\b(back|please|pls|plz|asap|now|urgently|immediately)\b)[^.!?]*\?",
+    r"(?![^.?!]*\b(back|please|pls|plz|asap|now|urgently|immediately)\b)[^.!?]*\?"
+    # "how does the callback thing work?": how a callback is arranged, asked as a question
+    r"|^\W*how (does|do|would|will|can)\b[^.?!,]{0,25}\b(call ?backs?|callbacks?)\b[^.?!,]{0,20}\bwork\w*\b[^.!?]*\??$",
     re.IGNORECASE,
 )
+LAUGHTER = re.compile(r"\b(lol|lmao|rofl|haha\w*|hehe\w*)\b|[\U0001F602\U0001F923\U0001F606]", re.IGNORECASE)
 HANDOFF = _at_word_starts(
     rf"\b(talk|speak|chat|connect|transfer|put|pass|hand|discuss|deal)\w*\b[^.?!]{{0,40}}?\b(to|with) "
     rf"(a |an |the |your |my |some |any |one of (your|the) )?(real |actual |live )?(\w+ )?({_PERSON})\b"
@@ -227,6 +230,8 @@ def text_reports_failure(text: str) -> bool:
         return True
     if len(text_words(text)) > FAILURE_REPORT_MAX_WORDS or ERROR_CODE.search(text) or "?" in text:
         return False
+    if LAUGHTER.search(text):
+        return False  # "so humid today, even my phone is sweating lol": chatter, not how the answer went
     return _distinct(SYMPTOM, text) >= 1 and not text_is_small_talk(text) and not text_asks(text)
 
 

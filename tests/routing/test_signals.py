@@ -50,6 +50,7 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "does the robot vacuum come with a spare brush?",
         "will someone call me before dispatch?",
         "is someone going to phone me to confirm my COD order?",
+        "how does the callback thing work",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
@@ -231,3 +232,8 @@ def test_recommendation_wordings_without_the_word_recommend() -> None:
     assert signals.RECOMMEND.search("he snores, I'm a light sleeper, king size, what mattress?")
     assert signals.RECOMMEND.search("Which fare should I book? I might need to change the date")
     assert not signals.RECOMMEND.search("Do you have the Harlow sofa in grey?")
+
+
+def test_chatter_with_a_laugh_is_not_a_report_that_the_answer_failed():
+    assert not signals.text_reports_failure("so humid today, even my phone is sweating lol")
+    assert signals.text_reports_failure("it still beeps")
