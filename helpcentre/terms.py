@@ -92,6 +92,11 @@ _FOCUS_QUESTIONS = {
         re.IGNORECASE,
     ),
     "distance": re.compile(r"\bhow (close|far|near)\b|\bdistance\b|\brange\b", re.IGNORECASE),
+    "hours": re.compile(
+        r"\bwhat time\b|\b(till|until) (when|what time)\b|\b(opening|working|office|support|business) hours\b"
+        r"|\bopen (on|at|till|until)\b|\b(on )?(sundays?|saturdays?|weekends?|public holidays?)\b",
+        re.IGNORECASE,
+    ),
     "count": re.compile(r"\bhow (many times|often)\b|\bhow many (returns|exchanges)\b", re.IGNORECASE),
     "procedure": re.compile(
         r"\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\bsteps?\b|\bprocess\b|\bprocedure\b"
@@ -112,6 +117,11 @@ _FOCUS_ANSWERS = {
         r"\bfrom \d+(?:\.\d+)? to \d+|\b(?:up to|at least|at most|minimum|maximum|limit)\b", re.IGNORECASE
     ),
     "distance": re.compile(r"\d+\s?(?:metres?|meters?|m|feet|ft|km)\b", re.IGNORECASE),
+    "hours": re.compile(
+        r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2} ?(?:am|pm)\b|\bevery day\b|\bdays a week\b"
+        r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+        re.IGNORECASE,
+    ),
     "count": re.compile(r"\b(?:once|twice|\d+ times)\b|\bone\b[^.]{0,30}\bper\b", re.IGNORECASE),
     "procedure": re.compile(r"^$"),  # a procedure is a numbered list, which the extractor knows by its shape
 }

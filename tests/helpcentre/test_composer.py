@@ -141,3 +141,8 @@ def test_a_price_asked_of_an_article_that_has_none_is_not_sure(demo_helpcentre) 
     # An article that speaks of prices in words answers a price question.
     _, store = _conversation("is there a store in Pune?", "price in the store will be same as website?")
     assert store.top_key == "DISTRIBUTORS" and "price" in store.text.lower()
+
+
+def test_a_question_about_opening_hours_gets_the_hours(demo_helpcentre) -> None:
+    answer = compose_answer("till what time is your support team available?")
+    assert answer.top_key == "LEAD_GEN" and "10:00–19:00" in answer.text
