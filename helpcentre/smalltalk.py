@@ -29,7 +29,7 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             GOODBYE,
             r"(?:good)?-?bye+(?: bye)?|see (?:you|ya)(?: later| soon)?|good ?night|take care|ttyl"
             r"|have a (?:good|nice|great|lovely) (?:day|night|evening|weekend|one)|talk (?:to you )?later"
-            r"|that'?s (?:all|it)(?: for now| for today)?|nothing else|no more questions|i'?m done"
+            r"|that'?s (?:all|it|everything)(?: for now| for today| i needed)?|nothing else|no more questions|i'?m done"
             r"|adiós|adios|hasta (?:luego|pronto)|au revoir|tschüss|tschüs|auf wiedersehen|tchau|até (?:logo|mais)"
             r"|अलविदा|مع السلامة",
         ),
@@ -52,14 +52,17 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             ACKNOWLEDGEMENT,
             r"ok(?:ay)?|k+|alright|all right|great|cool|perfect|nice|awesome|excellent|lovely|good|fine"
             r"|sure|got it|understood|noted|i see|makes sense|sounds good|never ?mind|nvm|no (?:worries|problem)"
-            r"|yes|yeah|yep|yup|no|nope|nah|hmm+|oh|ah|wow",
+            r"|yes|yeah|yep|yup|no|nope|nah|hmm+|oh|ah|wow"
+            # Words that also start a question ("super soft?", "right size?") only when a pause follows.
+            r"|(?:super|brilliant|fantastic|wonderful|right|will do|(?:i'?ll|i will) (?:do that|try (?:that|it|this)"
+            r"|check(?: it| that)?))(?=\s*(?:[,.!;]|$))",
         ),
     )
 )
 # Words that ride along with small talk without asking anything ("thanks a lot", "hello there").
 _FILLER = re.compile(
     r"(?:so much|a lot|very much|a ton|again|anyway|there|team|everyone|everybody|all|guys|folks|sir|madam|ma'?am"
-    r"|friend|bot|then|please|pls|for (?:the|your) help|for that|for this)(?![\w'])",
+    r"|friend|mate|buddy|bro|dear|bot|then|please|pls|for (?:the|your) help|for that|for this)(?![\w'])",
     re.IGNORECASE,
 )
 _AND = re.compile(r"and\s+", re.IGNORECASE)

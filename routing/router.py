@@ -110,7 +110,11 @@ def _classifier_complexity(text: str, *, classifier: ComplexityClassifier) -> tu
     # A weak "human" does not pull a person in; "mini" is for messages with nothing to answer, and a message
     # that thanks and then asks something new ("thanks! also, what's the ATM limit?") has something to answer.
     excluded = set()
-    if label == "human" and (probability < HANDOFF_MIN_PROBABILITY or signals.text_asks_when_available(text)):
+    if label == "human" and (
+        probability < HANDOFF_MIN_PROBABILITY
+        or signals.text_asks_when_available(text)
+        or signals.text_asks_how_calls_work(text)
+    ):
         excluded.add("human")
     if label == "mini" and signals.text_asks_something(text):
         excluded.add("mini")

@@ -47,11 +47,17 @@ CALL_QUESTION = re.compile(
 )
 # "will someone call me before dispatch?", "is someone going to phone me to confirm?": how the shop works, a
 # fact, however the caller is named; "would someone call me back please?" and "can someone ring me?" ask for one.
+# "how does the callback thing work?", "if I ask for a callback, how soon does someone ring?": how callbacks
+# work, asked as a question; neither the rules nor a classifier's vote for "human" make it a request for one.
+CALLBACK_HOW_QUESTION = re.compile(
+    r"^\W*how (does|do|would|will|can)\b[^.?!,]{0,25}\b(call ?backs?|callbacks?)\b[^.?!,]{0,20}\bwork\w*\b[^.!?]*\??$"
+    r"|^\W*(if|once|after|when) [^.!?]{0,40}\b(call ?backs?|callbacks?)\b[^.!?]*\bhow (soon|long|quickly|fast)\b[^.!]*\?",
+    re.IGNORECASE,
+)
 CALL_PROCESS_QUESTION = re.compile(
     r"^\W*(when )?(will|does|do|is|are|did|should)\b[^.?!,]{0,30}\b(call|ring|phone)(ing)? (me|us)\b"
     r"(?![^.?!]*\b(back|please|pls|plz|asap|now|urgently|immediately)\b)[^.!?]*\?"
-    # "how does the callback thing work?": how a callback is arranged, asked as a question
-    r"|^\W*how (does|do|would|will|can)\b[^.?!,]{0,25}\b(call ?backs?|callbacks?)\b[^.?!,]{0,20}\bwork\w*\b[^.!?]*\??$",
+    rf"|{CALLBACK_HOW_QUESTION.pattern}",
     re.IGNORECASE,
 )
 LAUGHTER = re.compile(r"\b(lol|lmao|rofl|haha\w*|hehe\w*)\b|[\U0001F602\U0001F923\U0001F606]", re.IGNORECASE)
@@ -214,6 +220,11 @@ def text_asks_for_person(text: str) -> bool:
     if HANDOFF.search(text[process.end() :] if process else text):
         return True
     return CALL_ME.search(text) is not None and CALL_QUESTION.search(text) is None
+
+
+def text_asks_how_calls_work(text: str) -> bool:
+    """A question how callbacks work (:data:`CALLBACK_HOW_QUESTION`): a fact, not a handoff."""
+    return CALLBACK_HOW_QUESTION.search(text) is not None and not text_asks_for_person(text)
 
 
 def text_reports_failure(text: str) -> bool:

@@ -217,3 +217,13 @@ def test_threshold_pulls_instant_up_to_thinking_but_not_small_talk() -> None:
         thinking_threshold=0.3,
     )
     assert mini_first.predict("the sofa")[0] == "mini"
+
+
+def test_a_classifier_human_gives_way_to_a_question_about_how_callbacks_work() -> None:
+    classifier = ComplexityClassifier(
+        labels=("human", "instant"), vocabulary={}, idf=(), weights=(), intercepts=(3.0, 0.0)
+    )  # human at p = 0.95
+    assert classify_complexity("if I ask for a callback how soon does someone ring?", classifier=classifier)[0] == (
+        "instant"
+    )
+    assert classify_complexity("please arrange a callback", classifier=classifier)[0] == "human"

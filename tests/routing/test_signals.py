@@ -51,6 +51,7 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "will someone call me before dispatch?",
         "is someone going to phone me to confirm my COD order?",
         "how does the callback thing work",
+        "if I ask for a callback how soon does someone ring?",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
