@@ -59,6 +59,8 @@ DETAIL_FOCUS = frozenset({"duration", "price", "limit", "distance", "hours"})
 DETAIL_HOLDER_SHARE = 0.5
 # Other items of the same list join the best one when they score at least this share of it.
 COMPANION_SHARE = 0.75
+# A part of another section scoring this share of the best is quoted after it.
+RUNNER_UP_SHARE = 0.8
 # Parts of the opening section are preferred this much when a question does not follow up.
 LEAD_BONUS = 1.25
 # A word the customer wrote (or its close synonym) in a section's heading names that section.
@@ -154,11 +156,27 @@ def answer_extract(
             lines += [("", False), *_section_lines(sections[1])]
         return _extract(sections, lines, max_chars=max_chars, section=index, score=0.0)
     lines = _render(sections, best, units=units, scorer=scorer, follow_up=follow_up)
+    lines += _runner_up(sections, best, units=units, lines=lines)
     if not follow_up and best.section > 0 and sections[best.section].blocks[best.block].kind != TABLE:
         # A new question answered from deep in the article first hears what the article is about
         # ("The Lullmoor Ortho is our firm orthopaedic mattress…", then who it is for).
         lines = _opening_sentence(sections[0]) + lines
     return _extract(sections, lines, max_chars=max_chars, section=best.section, score=best.score)
+
+
+def _runner_up(sections: Sequence[ArticleSection], best: _Unit, *, units: list[_Unit], lines: list[_Line]) -> list[_Line]:
+    """A part of another section that answers almost as well (the photos rule under "Damaged on
+    delivery" beside the exchange rules): its heading and that one part, when not quoted already."""
+    others = [unit for unit in units if unit.section not in (best.section, 0) and unit.score > 0]
+    second = max(others, key=lambda unit: unit.score, default=None)
+    if second is None or second.score < RUNNER_UP_SHARE * best.score:
+        return []
+    block = sections[second.section].blocks[second.block]
+    if block.kind == TABLE:
+        return []
+    quoted = {text for text, _ in lines}
+    extra = [(line, False) for line in block_text(block, items=(second.item,)).splitlines() if line not in quoted]
+    return [("", False), *_heading(sections[second.section]), *extra] if extra else []
 
 
 def _holding_detail(units: list[_Unit], *, parts: _ArticleParts, scorer: _Scorer) -> list[_Unit]:

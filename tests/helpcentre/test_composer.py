@@ -146,3 +146,10 @@ def test_a_price_asked_of_an_article_that_has_none_is_not_sure(demo_helpcentre) 
 def test_a_question_about_opening_hours_gets_the_hours(demo_helpcentre) -> None:
     answer = compose_answer("till what time is your support team available?")
     assert answer.top_key == "LEAD_GEN" and "10:00–19:00" in answer.text
+
+
+def test_a_part_of_another_section_that_answers_almost_as_well_is_quoted_too(demo_helpcentre) -> None:
+    _, refund = _conversation("how long is your sleep trial?", "and if I return it, when do I get my money back?")
+    assert refund.top_key == "100_NIGHT_TRIAL_OFFER"
+    assert "refund the full amount to the original payment method within 5–7 working days" in refund.text
+    assert len(refund.text) <= 750
