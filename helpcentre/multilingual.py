@@ -11,6 +11,7 @@ script, go to the shop-language engine (``retrieval.question_language``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from django.conf import settings
 from django.utils import translation
@@ -18,8 +19,16 @@ from django.utils.translation import gettext
 
 from helpcentre.composer import NOT_SURE, SMALL_TALK_KIND, ComposedAnswer, compose_answer
 from helpcentre.models import HELP_CENTRE_PATH, Article
-from helpcentre.retrieval import Citation, confidence_threshold, question_language, search_articles
+from helpcentre.retrieval import (
+    Citation,
+    Passage,
+    confidence_threshold,
+    passages_in_language,
+    question_language,
+    search_articles,
+)
 from helpcentre.smalltalk import ABOUT_ME, GOODBYE, GREETING, HOW_ARE_YOU, THANKS, SmallTalk, small_talk_read
+from helpcentre.text import text_words
 
 ANSWER = "answer"
 # Translators: the chat bot's reply when no help-centre article in the customer's language answers
@@ -55,7 +64,7 @@ def language_answer_compose(*, question: str, language: str, history: Sequence[o
         )
     if question_language(question, language) is None:
         return compose_answer(question, history=history)
-    found = search_articles(question, limit=1, language=language)
+    found = _by_code(question, language=language) or search_articles(question, limit=1, language=language)
     # The best article must be one in the customer's language: an English-only article ranked first
     # is the answer, and the customer cannot read it here.
     if found and found[0].score >= confidence_threshold(language) and _written_in(found[0].url, language):
@@ -70,6 +79,30 @@ def language_answer_compose(*, question: str, language: str, history: Sequence[o
             question=question,
         )
     return ComposedAnswer(text=no_article_in_language_text(language=language), kind=NOT_SURE, question=question)
+
+
+def _by_code(question: str, *, language: str) -> list[Passage]:
+    """A code in the question ("मेरा LiftBase E04 दिखा रहा है") that an article in the language quotes
+    finds that article and the passage quoting it, however the rest of the question is worded; it is
+    as sure an answer as a confident search (the English engine reads codes the same way)."""
+    codes = [word for word in text_words(text=question) if _is_code(word)]
+    if not codes:
+        return []
+    # Codes are Latin letters and digits: they are searched among all articles, then read in the
+    # customer's language's version of the article that quotes them.
+    found = search_articles(" ".join(codes), limit=1)
+    if not found:
+        return []
+    versions = passages_in_language(question=" ".join(codes), language=language, keys=[found[0].key], limit=1)
+    if not versions or versions[0].key != found[0].key:
+        return []
+    if not all(code in text_words(text=versions[0].text) for code in codes):
+        return []
+    return [replace(versions[0], score=max(found[0].score, confidence_threshold(language)))]
+
+
+def _is_code(word: str) -> bool:
+    return any(c.isdigit() for c in word) and any(c.isalpha() for c in word) and len(word) <= 8
 
 
 def small_talk_text(*, talk: SmallTalk, language: str) -> str:

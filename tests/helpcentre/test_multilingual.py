@@ -73,3 +73,12 @@ def test_small_talk_in_another_language_gets_a_line_in_it_not_a_no_article(
 def test_a_greeting_with_a_question_in_another_language_is_still_the_question(demo_helpcentre) -> None:
     composed = answer_compose(question="hola, ¿aceptan pago contra reembolso?", language="es")
     assert composed.kind != "small_talk"
+
+
+def test_a_code_in_a_hindi_question_finds_the_hindi_article_that_quotes_it(demo_helpcentre) -> None:
+    hindi = Article.objects.get(key="LIFTBASE_ERROR_CODES", language="hi")
+    composed = answer_compose(question="मेरा LiftBase E04 दिखा रहा है", language="hi")
+    assert [c.url for c in composed.citations] == [hindi.url] and composed.text.startswith("E04")
+    # A code no article quotes is not made up: the search decides as for any other question.
+    unknown = answer_compose(question="मेरा LiftBase X123 दिखा रहा है", language="hi")
+    assert not unknown.text.startswith("X123")
