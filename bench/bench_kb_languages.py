@@ -18,7 +18,9 @@ from bench.report import REPORT, section_write
 GOALS = {"in_scope_top1": "≥ 0.75", "in_scope_answered": "", "out_of_scope_abstained": "≥ 0.60"}
 
 
-def _top1_by_translation(questions: list, translated: dict[str, set[str]]) -> dict[str, tuple[float | None, float | None]]:
+def _top1_by_translation(
+    questions: list, translated: dict[str, set[str]]
+) -> dict[str, tuple[float | None, float | None]]:
     """Per language: top-1 on questions whose article exists in that language, and on the others."""
     from helpcentre.evaluation import OUT_OF_SCOPE_LABEL, knowledge_evaluate
 
@@ -51,8 +53,12 @@ def _body(figures: dict[str, object], *, shown: str, split: dict[str, tuple[floa
         lines.append(f"| {measure} | " + " | ".join(str(languages[c][measure]) for c in codes) + f" | {goal} |")
     for count in ("in_scope_count", "out_of_scope_count"):
         lines.append(f"| {count} | " + " | ".join(str(languages[c][count]) for c in codes) + " | |")
-    lines.append("| in_scope_top1, article in that language | " + " | ".join(_shown(split[c][0]) for c in codes) + " | |")
-    lines.append("| in_scope_top1, article in English only | " + " | ".join(_shown(split[c][1]) for c in codes) + " | |")
+    lines.append(
+        "| in_scope_top1, article in that language | " + " | ".join(_shown(split[c][0]) for c in codes) + " | |"
+    )
+    lines.append(
+        "| in_scope_top1, article in English only | " + " | ".join(_shown(split[c][1]) for c in codes) + " | |"
+    )
     met = [c for c in codes if float(languages[c]["in_scope_top1"]) >= 0.75]  # type: ignore[arg-type]
     lines += [
         "",

@@ -164,7 +164,9 @@ def answer_extract(
     return _extract(sections, lines, max_chars=max_chars, section=best.section, score=best.score)
 
 
-def _runner_up(sections: Sequence[ArticleSection], best: _Unit, *, units: list[_Unit], lines: list[_Line]) -> list[_Line]:
+def _runner_up(
+    sections: Sequence[ArticleSection], best: _Unit, *, units: list[_Unit], lines: list[_Line]
+) -> list[_Line]:
     """A part of another section that answers almost as well (the photos rule under "Damaged on
     delivery" beside the exchange rules): its heading and that one part, when not quoted already."""
     others = [unit for unit in units if unit.section not in (best.section, 0) and unit.score > 0]

@@ -132,7 +132,9 @@ def article_translations_list(*, article: Article) -> list[ArticleTranslation]:
         .order_by("language")
     )
     return [
-        ArticleTranslation(language=other.language, name=names.get(other.language.lower(), other.language), url=other.url)
+        ArticleTranslation(
+            language=other.language, name=names.get(other.language.lower(), other.language), url=other.url
+        )
         for other in others
     ]
 

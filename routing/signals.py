@@ -28,7 +28,8 @@ def _at_word_starts(pattern: str, *, elsewhere: str = "") -> re.Pattern[str]:
 _PERSON = (
     r"human|humans|person|people|agent|agents|someone|somebody|anyone|anybody|whoever|representative|rep|operator|"
     r"manager|supervisor|boss|staff|member of staff|team member|executive|adviser|advisor|advisers|advisors|consultant|"
-    r"employee|employees|colleague|specialist|designers?|engineers?|experts?|department|reception|billing|sales team|accounts team|"
+    r"employee|employees|colleague|specialist|designers?|engineers?|experts?|department|reception|billing|"
+    r"sales team|accounts team|"
     r"support team|customer (care|service|support)( team)?"
 )
 _PERSON_ROLE = r"human|agent|operator|representative|manager|supervisor|boss|person|someone|somebody"
@@ -51,7 +52,8 @@ CALL_QUESTION = re.compile(
 # work, asked as a question; neither the rules nor a classifier's vote for "human" make it a request for one.
 CALLBACK_HOW_QUESTION = re.compile(
     r"^\W*how (does|do|would|will|can)\b[^.?!,]{0,25}\b(call ?backs?|callbacks?)\b[^.?!,]{0,20}\bwork\w*\b[^.!?]*\??$"
-    r"|^\W*(if|once|after|when) [^.!?]{0,40}\b(call ?backs?|callbacks?)\b[^.!?]*\bhow (soon|long|quickly|fast)\b[^.!]*\?",
+    r"|^\W*(if|once|after|when) [^.!?]{0,40}\b(call ?backs?|callbacks?)\b[^.!?]*"
+    r"\bhow (soon|long|quickly|fast)\b[^.!]*\?",
     re.IGNORECASE,
 )
 CALL_PROCESS_QUESTION = re.compile(

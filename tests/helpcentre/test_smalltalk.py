@@ -57,11 +57,15 @@ def test_questions_about_the_assistant_are_small_talk_that_points_to_a_person() 
     assert small_talk_read("are you a real person? I want to talk to one").rest == "I want to talk to one"
 
 
-@pytest.mark.parametrize("text", ["super, thanks mate", "ok will do, thanks", "that's everything, thank you", "brilliant!"])
+@pytest.mark.parametrize(
+    "text", ["super, thanks mate", "ok will do, thanks", "that's everything, thank you", "brilliant!"]
+)
 def test_more_ways_of_closing_a_conversation_are_small_talk(text):
     assert small_talk_read(text).only
 
 
-@pytest.mark.parametrize("text", ["super soft mattress?", "I'll check the tracking page tomorrow", "right size for a cot?"])
+@pytest.mark.parametrize(
+    "text", ["super soft mattress?", "I'll check the tracking page tomorrow", "right size for a cot?"]
+)
 def test_words_that_also_start_a_question_are_not_taken_for_small_talk(text):
     assert small_talk_read(text).rest == text
