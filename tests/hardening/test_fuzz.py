@@ -180,6 +180,21 @@ def _examples(frames: list[str]):
     return decorate
 
 
+@pytest.fixture(autouse=True)
+def _recursion_limit_left_alone(monkeypatch):
+    """Hypothesis sets the interpreter's recursion limit around each example (its depth + 2000);
+    from the fuzzing thread that lowered pytest's limit under the event loop's thread while it
+    parsed frames nested thousands deep, and the interpreter now and then aborted ("Cannot recover
+    from stack overflow"). The limit is left as pytest set it; nothing here recurses deeply."""
+    from contextlib import nullcontext
+
+    import hypothesis.core
+    import hypothesis.internal.conjecture.engine
+
+    for module in (hypothesis.core, hypothesis.internal.conjecture.engine):
+        monkeypatch.setattr(module, "ensure_free_stackframes", nullcontext)
+
+
 async def fuzz_on_this_loop(fuzz) -> None:
     errors: list[BaseException] = []
 
