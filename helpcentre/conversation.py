@@ -33,6 +33,7 @@ from helpcentre.terms import (
     final_question,
     focus_of_passage,
     has_follow_up_cue,
+    is_code,
     starts_elliptical,
     stem_variants,
     terms_carry,
@@ -358,13 +359,9 @@ def _confirmed(question: str, key: str | None, score: float, *, floor: float) ->
     cutoff = RARE_WORD_SHARE * max_rarity()
     rare = [stem for stem in content_stems(question) if not stem.isdigit() and stem_rarity(stem) >= cutoff]
     words = article_words(article)
-    if any(_is_code(stem) and stem in words.labels for stem in rare):
+    if any(is_code(stem) and stem in words.labels for stem in rare):
         return True  # "E07 on the remote display": a code the article's table lists
     return score >= floor and len(rare) >= 2 and any(sum(stem in unit for stem in rare) >= 2 for unit in words.units)
-
-
-def _is_code(stem: str) -> bool:
-    return any(c.isdigit() for c in stem) and any(c.isalpha() for c in stem)
 
 
 def _names_another(message: _Message, *, other_key: str | None, words: ArticleWords) -> bool:

@@ -28,6 +28,7 @@ from helpcentre.retrieval import (
     search_articles,
 )
 from helpcentre.smalltalk import ABOUT_ME, GOODBYE, GREETING, HOW_ARE_YOU, THANKS, SmallTalk, small_talk_read
+from helpcentre.terms import is_code
 from helpcentre.text import text_words
 
 ANSWER = "answer"
@@ -85,7 +86,7 @@ def _by_code(question: str, *, language: str) -> list[Passage]:
     """A code in the question ("मेरा LiftBase E04 दिखा रहा है") that an article in the language quotes
     finds that article and the passage quoting it, however the rest of the question is worded; it is
     as sure an answer as a confident search (the English engine reads codes the same way)."""
-    codes = [word for word in text_words(text=question) if _is_code(word)]
+    codes = [word for word in text_words(text=question) if is_code(word) and len(word) <= 8]
     if not codes:
         return []
     # Codes are Latin letters and digits: they are searched among all articles, then read in the
@@ -99,10 +100,6 @@ def _by_code(question: str, *, language: str) -> list[Passage]:
     if not all(code in text_words(text=versions[0].text) for code in codes):
         return []
     return [replace(versions[0], score=max(found[0].score, confidence_threshold(language)))]
-
-
-def _is_code(word: str) -> bool:
-    return any(c.isdigit() for c in word) and any(c.isalpha() for c in word) and len(word) <= 8
 
 
 def small_talk_text(*, talk: SmallTalk, language: str) -> str:

@@ -35,7 +35,7 @@ from helpcentre.blocks import (
     pointers_removed,
     row_text,
 )
-from helpcentre.terms import Terms, focus_of_passage, stem_variants, terms_of, word_stems
+from helpcentre.terms import Terms, focus_of_passage, is_code, stem_variants, terms_of, word_stems
 
 PASSAGE_MAX_CHARS = 750
 OPENING_SENTENCE_MAX_CHARS = 200
@@ -120,11 +120,11 @@ def answer_extract(
     if not sections:
         return Extract(text="", section=-1, score=0.0)
     # Codes stay telling even when the title lists them ("error codes E01 to E08").
-    title_stems = {stem for stem in word_stems(title) if not _is_code(stem)}
+    title_stems = {stem for stem in word_stems(title) if not is_code(stem)}
     weights = _carried_capped(
         {
             stem: weight
-            * (TITLE_WORD_SHARE if stem in title_stems else CODE_WEIGHT if _is_code(stem) else 1.0)
+            * (TITLE_WORD_SHARE if stem in title_stems else CODE_WEIGHT if is_code(stem) else 1.0)
             * idf(stem)
             for stem, weight in terms.weights
         },
@@ -239,10 +239,6 @@ def _carried_capped(weights: dict[str, float], *, own: set[str]) -> dict[str, fl
         return weights
     scale = CARRIED_MAX_SHARE * own_total / carried_total
     return {stem: weight if stem in own else weight * scale for stem, weight in weights.items()}
-
-
-def _is_code(stem: str) -> bool:
-    return any(c.isdigit() for c in stem) and any(c.isalpha() for c in stem)
 
 
 def _says_more_than_title(parts: _ArticleParts, *, terms: Terms, title_stems: set[str]) -> bool:

@@ -156,6 +156,11 @@ def content_words(text: str) -> dict[str, str]:
     return found
 
 
+def is_code(word: str) -> bool:
+    """A product or error code such as "E04" or "X2": letters and digits together in one word."""
+    return any(c.isdigit() for c in word) and any(c.isalpha() for c in word)
+
+
 def content_stems(text: str) -> list[str]:
     return list(content_words(text))
 
