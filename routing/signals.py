@@ -33,7 +33,7 @@ _PERSON = (
     r"support team|customer (care|service|support)( team)?"
 )
 _PERSON_ROLE = r"human|agent|operator|representative|manager|supervisor|boss|person|someone|somebody"
-_CURT_PERSON = r"human|humans|agent|agents|operator|representative|rep|person|manager|supervisor"
+_CURT_PERSON = r"human|humans|agent|agents|operator|representative|rep|person|manager|supervisor|reception|front desk"
 # A request for a person, in the ways people ask for one: with a verb of talking or being called, by naming a
 # real person or a manager, or curtly as a single word. Asking for a phone number is not one (that is a fact).
 # "Call me" asks for a person unless it asks whether someone will ("will the driver call me first?").
@@ -98,6 +98,8 @@ HANDOFF = _at_word_starts(
     r"(team|staff|company)\b"
     r"[^.?!]{0,30}\b(help|on this|deal|look|handle|sort|call|contact)"
     r"|\barrange (a |the |an? )?(call|callback|call back|phone call|ring)\b"
+    r"|(^\W*|\b(need|want|like|prefer|request|get|please|pls)\b[^.?!]{0,15}?)(assistance|help|support) from "
+    rf"(a |an |the |your |one of your )?(real |actual |live )?({_PERSON})\b"
     r"|\bsenior (person|manager|member|staff|someone)\b"
     r"|\b(someone|somebody|anyone) else (to )?(take|look|help|deal|handle|check)\b"
     r"|\b(put|transfer) me (through|to)\b|\b(other|another|different) (agent|adviser|advisor|"
@@ -105,6 +107,8 @@ HANDOFF = _at_word_starts(
     r"|\b(is there|are there|any) (a |an |any )?(real |actual )?(person|human|someone|adviser|advisor|agent)\b"
     r"[^.?!]{0,30}\b(discuss|go through|deal with|sort|help)\b",
     elsewhere=r"^\W*escalate\W*$|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
+    r"|^\W*(talk|speak|live (chat|support|help))\W*(please|pls|plz|now)?\W*$"
+    r"|(^|[.!?,]\s*)\W*(then |just |now |please |pls )?(connect|transfer) me\W*(please|pls|plz|now)?\W*$"
     rf"|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$",
 )
 

@@ -28,6 +28,11 @@ from routing.signals import text_complexity_features
         "i'd rather deal with an actual employee",
         "will someone call me back?",
         "will someone call me before dispatch? I want to talk to a manager",
+        "Talk",
+        "live chat please",
+        "I need assistance from an agent",
+        "ok, then connect me",
+        "front desk",
     ],
 )
 def test_requests_for_a_person_however_worded(text: str) -> None:
@@ -52,6 +57,9 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "is someone going to phone me to confirm my COD order?",
         "how does the callback thing work",
         "if I ask for a callback how soon does someone ring?",
+        "talk about prices",
+        "chat",
+        "I got help from someone at your store last week",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
