@@ -295,6 +295,10 @@ def _decide(
         and not _together_in_one_part(message.meaningful, words)
     )
     leans_back = has_follow_up_cue(question)
+    if top_score >= threshold and _holds_what_is_asked(message, other_key=top_key, words=words):
+        # "is there a minimum number of nights?" after the return steps: the trial article, which
+        # the message finds on its own, has the limit the return steps lack.
+        return NEW_TOPIC, top_key, carried if leans_back else message.own, None
     if not names_other and ((leans_back and message.mostly_linked) or _in_one_part(message.meaningful, words)):
         # "what about the ortho?" after a price; "can I wash the cover?" about the mattress just described.
         return FOLLOW_UP, topic.key, carried, None
@@ -378,6 +382,16 @@ def _names_another(message: _Message, *, other_key: str | None, words: ArticleWo
     return any(
         stem in names and stem not in words.names and stem not in words.labels and _few_articles(stem) for stem in own
     )
+
+
+def _holds_what_is_asked(message: _Message, *, other_key: str | None, words: ArticleWords) -> bool:
+    """The message asks for a kind of detail (a limit, a duration, a price...) that the current
+    article has none of and the other article has."""
+    other = article_indexed_get(other_key) if other_key else None
+    wanted = set(message.own.focus_map())
+    if other is None or not wanted or wanted <= words.focus:
+        return False
+    return wanted <= article_words(other).focus
 
 
 def _few_articles(stem: str) -> bool:
