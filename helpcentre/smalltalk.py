@@ -24,7 +24,12 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"how old are (?:you|u)|what(?:'?s| is) your name|who (?:made|built|created|programmed) (?:you|u)"
             r"|are (?:you|u) (?:a |an )?(?:bot|robot|human|real person|real|ai|machine|computer|person)",
         ),
-        (HOW_ARE_YOU, r"how (?:are|r) (?:you|u|things)(?: doing| today)?|how'?s it going|how do you do|what'?s up|sup"),
+        (
+            HOW_ARE_YOU,
+            r"how (?:are|r) (?:you|u|things)(?: doing| today)?|how'?s it going|how do you do|what'?s up|sup"
+            r"|(?:i )?hope (?:you(?:'re| are)|u r|you'?re doing|all is) (?:well|good|fine|great|ok)"
+            r"|(?:i )?hope you(?:'re| are) having a (?:good|nice|great|lovely) (?:day|one|evening|morning)",
+        ),
         (
             GOODBYE,
             r"(?:good)?-?bye+(?: bye)?|see (?:you|ya)(?: later| soon)?|good ?night|take care|ttyl"
@@ -36,6 +41,7 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             GREETING,
             r"good (?:morning|afternoon|evening|day)|hi+|hello+|hey+|hiya|heya|howdy|greetings|namaste|hola"
+            r"|(?:morning|afternoon|evening)(?=\s*(?:[,.!;]|$))"
             r"|(?:is )?(?:any ?one|any ?body|some ?one) (?:there|here|around)|are you there"
             # The widget's other languages: a greeting there is small talk too (helpcentre/multilingual.py).
             r"|buen(?:os|as) (?:días|dias|tardes|noches)|bonjour|bonsoir|salut|hallo|guten (?:morgen|tag|abend)"
@@ -43,7 +49,8 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             THANKS,
-            r"thanks?(?: you)?|thank u|thx|tnx|thanx|ty|tysm|cheers|much appreciated|(?:i )?appreciate (?:it|that)"
+            r"thanks?(?: you)?|thank u|thx|tnx|thanx|ty|tysm|cheers|much appreciated"
+            r"|(?:i |really |much )*appreciate (?:it|that|this|the (?:\w+ )?(?:answer|reply|help|response|info\w*))"
             r"|(?:that was |you were |very |really |so )*helpful|that help(?:ed|s)|(?:that|it) worked"
             r"|(?:muchas )?gracias|merci(?: beaucoup)?|danke(?: schön| sehr)?|vielen dank|obrigad[oa]"
             r"|धन्यवाद|शुक्रिया|थैंक्स|شكرا|شكراً",
@@ -62,7 +69,8 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 # Words that ride along with small talk without asking anything ("thanks a lot", "hello there").
 _FILLER = re.compile(
     r"(?:so much|a lot|very much|a ton|again|anyway|there|team|everyone|everybody|all|guys|folks|sir|madam|ma'?am"
-    r"|friend|mate|buddy|bro|dear|bot|then|please|pls|for (?:the|your) help|for that|for this)(?![\w'])",
+    r"|friend|mate|buddy|bro|dear|bot|then|please|pls|for (?:the|your) help|for that|for this|for now|for today"
+    r"|to you(?: too| as well| all)?)(?![\w'])",
     re.IGNORECASE,
 )
 _AND = re.compile(r"and\s+", re.IGNORECASE)
@@ -148,5 +156,5 @@ def small_talk_reply(*, talk: SmallTalk) -> str:
 
 
 def _hello(words: str) -> str:
-    part_of_day = re.match(r"good (morning|afternoon|evening)", words, re.IGNORECASE)
+    part_of_day = re.match(r"(?:good )?(morning|afternoon|evening)", words, re.IGNORECASE)
     return f"Good {part_of_day.group(1).lower()}! " if part_of_day else "Hello! "

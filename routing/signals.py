@@ -66,12 +66,15 @@ LAUGHTER = re.compile(r"\b(lol|lmao|rofl|haha\w*|hehe\w*)\b|[\U0001F602\U0001F92
 HANDOFF = _at_word_starts(
     rf"\b(talk|speak|chat|connect|transfer|put|pass|hand|discuss|deal)\w*\b[^.?!]{{0,40}}?\b(to|with) "
     rf"(a |an |the |your |my |some |any |one of (your|the) )?(real |actual |live )?(\w+ )?({_PERSON})\b"
-    rf"|\b(talk|speak|chat)\w* (an? |the |your |some |one )?({_PERSON})\b"
+    # Not "your chat agents work weekends?": "chat" naming the agents is a question about them.
+    rf"|(?<!your )(?<!the )(?<!our )\b(talk|speak|chat)\w* (an? |the |your |some |one )?({_PERSON})\b"
     r"|\bcustomer (care|service|support) (executive|agent|representative|person|officer)\b"
     rf"|\b(is there|are there|any) (a |an |any )?(real |actual )?({_PERSON})\b[^.?!]{{0,30}}?\b(talk|speak|chat)\b"
     r"|\b(someone|somebody|anyone|anybody|a person|a human|an agent)\b[^.?!]{0,20}\bto (talk|speak|chat)\b"
     r"|\b(anyone|anybody|someone|somebody|a person|a human|an agent) (available|free|around) to\b"
-    r"|\b(talk|speak|chat)\w* (directly )?(to|with) (the|your|some of your|one of your) \w+"
+    r"|\b(talk|speak|chat)\w* (directly )?(to|with) (the|your|some of your|one of your) "
+    # A device talking to another ("what does the app use to talk to the base?") is not a person.
+    r"(?!(base|app|bed|remote|phone|router|modem|device|motor|box|controller|hub|network|wi-?fi|bluetooth)\b)\w+"
     r"|\b(get|find|send) (me )?(someone|somebody|a person|a human|an agent|a manager)\b"
     r"|\b(need|want) (to (speak|talk) to )?(the )?customer (support|service|care)\b(?!'s| number| phone| email| hours)"
     r"|(?<!are you a )(?<!are you an )(?<!you're a )\b(real|live|actual|proper) (person|human|agent|people|someone"
@@ -496,7 +499,11 @@ def text_asks(text: str) -> int:
 # "When are your agents available?", "what hours does support work?": a fact to answer, not a request.
 WHEN_AVAILABLE = re.compile(
     r"^\W*(when|what (time|times|hours|days)|which (days|hours))\b[^.!?]{0,40}\b(available|open|work|working|online"
-    r"|reachable)\b[^.!]*\?\W*$",
+    r"|reachable)\b[^.!]*\?\W*$"
+    # "do your chat agents work on weekends, and until what time?": their hours, asked yes-or-no.
+    r"|^\W*(do|does|are|is|will)\b[^.!?]{0,30}\b(agents?|team|staff|people|support|someone|anyone)\b[^.!?]{0,20}"
+    r"\b(work|working|available|open|online|around)\b[^.!]*\b(weekends?|sundays?|saturdays?|holidays?|nights?"
+    r"|evenings?|late|what time|hours)\b[^.!]*\?\W*$",
     re.IGNORECASE,
 )
 

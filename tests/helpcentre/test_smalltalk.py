@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpcentre.smalltalk import GOODBYE, GREETING, HOW_ARE_YOU, THANKS, small_talk_read, small_talk_reply
+from helpcentre.smalltalk import ACKNOWLEDGEMENT, GOODBYE, GREETING, HOW_ARE_YOU, THANKS, small_talk_read, small_talk_reply
 
 
 @pytest.mark.parametrize(
@@ -11,6 +11,11 @@ from helpcentre.smalltalk import GOODBYE, GREETING, HOW_ARE_YOU, THANKS, small_t
         ("hello there", (GREETING,)),
         ("Good morning!", (GREETING,)),
         ("hello, how are you?", (GREETING, HOW_ARE_YOU)),
+        ("hello, hope you're well", (GREETING, HOW_ARE_YOU)),
+        ("evening! anybody around?", (GREETING,)),
+        ("hi team, good day to you", (GREETING,)),
+        ("no worries, appreciate the quick answer", (ACKNOWLEDGEMENT, THANKS)),
+        ("bye for now", (GOODBYE,)),
         ("thank you so much", (THANKS,)),
         ("thanks and bye", (THANKS, GOODBYE)),
         ("no that's all", ("ack", GOODBYE)),
@@ -65,7 +70,14 @@ def test_more_ways_of_closing_a_conversation_are_small_talk(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["super soft mattress?", "I'll check the tracking page tomorrow", "right size for a cot?"]
+    "text",
+    [
+        "super soft mattress?",
+        "I'll check the tracking page tomorrow",
+        "right size for a cot?",
+        "morning delivery possible?",
+        "evening slots for delivery?",
+    ],
 )
 def test_words_that_also_start_a_question_are_not_taken_for_small_talk(text):
     assert small_talk_read(text).rest == text

@@ -60,6 +60,8 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "talk about prices",
         "chat",
         "I got help from someone at your store last week",
+        "ok. what does the app use to talk to the base then?",
+        "do your chat agents work on weekends, and until what time?",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
@@ -214,7 +216,15 @@ def test_calling_the_service_a_joke_still_is(text):
     assert signals.FRUSTRATION.search(text) is not None
 
 
-@pytest.mark.parametrize("text", ["when are your agents available?", "what time does your support team work?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "when are your agents available?",
+        "what time does your support team work?",
+        "do your chat agents work on weekends, and until what time?",
+        "are your agents online late at night?",
+    ],
+)
 def test_asking_when_people_are_available_is_a_question(text):
     assert signals.text_asks_when_available(text) and not signals.text_asks_for_person(text)
 
