@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from helpcentre.smalltalk import ACKNOWLEDGEMENT, GOODBYE, GREETING, HOW_ARE_YOU, THANKS, small_talk_read, small_talk_reply
+from helpcentre.smalltalk import (
+    ACKNOWLEDGEMENT,
+    GOODBYE,
+    GREETING,
+    HOW_ARE_YOU,
+    THANKS,
+    small_talk_read,
+    small_talk_reply,
+)
 
 
 @pytest.mark.parametrize(
