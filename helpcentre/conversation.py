@@ -287,6 +287,9 @@ def _decide(
             if other is not None:
                 return FOLLOW_UP, other[0], carried, other[1]
         return FOLLOW_UP, topic.key, carried, None
+    if not message.meaningful and "?" in question and has_follow_up_cue(question):
+        # "who is it meant for?": a question about what was just described, in words of its own.
+        return FOLLOW_UP, topic.key, carried, None
     # "is it free under warranty?" about the remote: two of its words side by side in the article
     # outweigh "warranty" naming the warranty article.
     names_other = (

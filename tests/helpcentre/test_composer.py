@@ -153,3 +153,36 @@ def test_a_part_of_another_section_that_answers_almost_as_well_is_quoted_too(dem
     assert refund.top_key == "100_NIGHT_TRIAL_OFFER"
     assert "refund the full amount to the original payment method within 5–7 working days" in refund.text
     assert len(refund.text) <= 750
+
+
+def test_a_limit_the_current_article_lacks_comes_from_the_article_that_has_it(demo_helpcentre) -> None:
+    _, nights = _conversation(
+        "I bought the Ortho 2 weeks back and it feels too hard. Can I return it?",
+        "is there some minimum number of nights i have to try it first",
+    )
+    assert nights.top_key == "100_NIGHT_TRIAL_OFFER" and "21 nights" in nights.text
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "key", "fact"),
+    [
+        ("is the classic pillow something I can wash at home?", "who is it meant for?", "PILLOWS", "back and stomach"),
+        (
+            "there's a clicking sound from the foot end whenever it moves",
+            "which bolts exactly?",
+            "LIFTBASE_MOTOR_NOT_MOVING",
+            "four leg bolts",
+        ),
+        (
+            "is the top layer of the ergo natural latex?",
+            "and what's at the very bottom?",
+            "ERGO_FEATURES",
+            "High-density support foam",
+        ),
+    ],
+)
+def test_a_short_question_about_what_was_just_described_is_a_follow_up(
+    demo_helpcentre, first: str, follow_up: str, key: str, fact: str
+) -> None:
+    _, answer = _conversation(first, follow_up)
+    assert answer.top_key == key and fact in answer.text
