@@ -27,7 +27,8 @@ GENERIC_WORDS = frozenset(
     there here if then than only even now again sorry meant ask asked question questions happen happens
     try tried trying use using used way thing things sure well good great bit take takes taking took
     work works worked working already before after during until till within time meaning
-    extra additional available possible nothing everything something must exactly exact specifically precisely""".split()
+    extra additional available possible nothing everything something must
+    exactly exact specifically precisely""".split()
 )
 # A few everyday words for what articles say in other words (each side is a stem).
 SYNONYMS: Mapping[str, tuple[str, ...]] = {
