@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from helpcentre.blocks import TABLE, article_sections, pointers_removed
 from helpcentre.index import IndexedArticle
+from helpcentre.passages import DETAIL_FOCUS
 from helpcentre.retrieval import article_indexed_get, article_share, articles_ranked, max_rarity, stem_rarity
 from helpcentre.smalltalk import SmallTalk, small_talk_read
 from helpcentre.terms import (
@@ -32,6 +33,7 @@ from helpcentre.terms import (
     content_stems,
     final_question,
     focus_of_passage,
+    focus_of_question,
     has_follow_up_cue,
     is_code,
     starts_elliptical,
@@ -239,7 +241,7 @@ def _turn_read(*, message: str, state: TopicState, threshold: float) -> TurnRead
 
     if topic is None:
         if top_score >= threshold:
-            return reading(NEW_TOPIC, top_key, own)
+            return reading(NEW_TOPIC, _holding_the_detail(question, ranked, floor=floor) or top_key, own)
         confirmed = _confirmed_among(question, ranked, floor=floor)
         return reading(NEW_TOPIC, confirmed, own) if confirmed else reading(UNKNOWN, None, own)
     words = article_words(topic)
@@ -320,6 +322,20 @@ def _decide(
         if other is not None:
             return FOLLOW_UP, other[0], carried, other[1]
     return UNKNOWN, None, message.own, None
+
+
+def _holding_the_detail(question: str, ranked: list[tuple[str, float]], *, floor: float) -> str | None:
+    """When the best article has none of the detail asked for ("what would a double Ergo set me back?":
+    a price, and the Ergo's features have none), the next best that has it, if it scores ``floor``."""
+    wanted = DETAIL_FOCUS & focus_of_question(question)
+    best = article_indexed_get(ranked[0][0]) if wanted and ranked else None
+    if best is None or wanted & article_words(best).focus:
+        return None
+    for key, score in ranked[1:]:
+        article = article_indexed_get(key)
+        if score >= floor and article is not None and wanted <= article_words(article).focus:
+            return key
+    return None
 
 
 def _near_ties_by_wording(

@@ -87,6 +87,7 @@ _FOCUS_QUESTIONS = {
     ),
     "price": re.compile(
         r"\bhow much\b|\bprices?\b|\bcosts?\b|\bcharges?d?\b|\bfees?\b|\bexpensive\b|\bcheap(er)?\b"
+        r"|\bset (me|us|you) back\b"
         r"|\bextra\b(?! (working |business )?(days?|hours?|minutes?|weeks?|nights?|months?))",
         re.IGNORECASE,
     ),

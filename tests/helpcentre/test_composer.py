@@ -186,3 +186,11 @@ def test_a_short_question_about_what_was_just_described_is_a_follow_up(
 ) -> None:
     _, answer = _conversation(first, follow_up)
     assert answer.top_key == key and fact in answer.text
+
+
+def test_a_price_the_best_article_lacks_comes_from_the_next_best_that_has_it(demo_helpcentre) -> None:
+    price, other = _conversation(
+        "what would a double Ergo in 8 inch set me back?", "now compare that with a 6 inch Ortho in queen"
+    )
+    assert price.top_key == "MATTRESS_COST" and "16,999" in price.text
+    assert other.top_key == "MATTRESS_COST" and "18,499" in other.text
