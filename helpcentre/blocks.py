@@ -47,6 +47,11 @@ def has_pointers(body: str) -> bool:
     return _POINTER.search(body) is not None
 
 
+def pointer_titles(text: str) -> list[str]:
+    """The titles of the articles ``text`` points to ("see *Tracking your order*" -> "Tracking your order")."""
+    return [match.group(0).split("*")[1].strip() for match in _POINTER.finditer(text)]
+
+
 def pointers_removed(body: str) -> str:
     """The body without its pointers to other articles ("see *Tracking your order*")."""
     return _POINTER.sub("", body)

@@ -22,10 +22,17 @@ import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from helpcentre.blocks import TABLE, article_sections, pointers_removed
+from helpcentre.blocks import TABLE, article_sections, pointer_titles, pointers_removed
 from helpcentre.index import IndexedArticle
 from helpcentre.passages import DETAIL_FOCUS
-from helpcentre.retrieval import article_indexed_get, article_share, articles_ranked, max_rarity, stem_rarity
+from helpcentre.retrieval import (
+    article_indexed_get,
+    article_share,
+    article_titled,
+    articles_ranked,
+    max_rarity,
+    stem_rarity,
+)
 from helpcentre.smalltalk import SmallTalk, small_talk_read
 from helpcentre.terms import (
     Terms,
@@ -239,6 +246,10 @@ def _turn_read(*, message: str, state: TopicState, threshold: float) -> TurnRead
             top_key=top_key,
         )
 
+    listing = _listing_a_code(question, ranked)
+    if listing and (topic is None or listing != topic.key) and top_score >= floor:
+        # "E06 on the remote screen. what now": the error-code table that lists E06, not the remote article.
+        return reading(NEW_TOPIC, listing, own)
     if topic is None:
         if top_score >= threshold:
             return reading(NEW_TOPIC, _holding_the_detail(question, ranked, floor=floor) or top_key, own)
@@ -277,6 +288,11 @@ def _decide(
     """The rules, in order; each returns (kind, article key, terms to look for, score or None)."""
     top_key, top_score = message.top
     carried, question = message.carried, message.question
+    pointed = _pointed_to(message, topic=topic)
+    if pointed is not None:
+        # "how do I pair it again?" after the E06 row, which says "Re-pair the remote (see *LiftBase: the
+        # remote doesn't work*)": the steps are in the article it points to.
+        return FOLLOW_UP, pointed, carried, None
     if top_key == topic.key and (top_score >= threshold or message.linked):
         return FOLLOW_UP, topic.key, carried, None
     if not message.meaningful and asks_in_context(question):
@@ -304,6 +320,14 @@ def _decide(
         # "is there a minimum number of nights?" after the return steps: the trial article, which
         # the message finds on its own, has the limit the return steps lack.
         return NEW_TOPIC, top_key, carried if leans_back else message.own, None
+    wanted = set(message.own.focus_map()) & DETAIL_FOCUS
+    if wanted and not wanted & words.focus:
+        # "ok how much is the 8 inch double of that one" about the Ergo's layers: the earlier words
+        # with the message find the article that has the price; a little under the threshold will do,
+        # since the kind of detail asked for confirms it.
+        other = _contextual(message, threshold=CONFIRMED_SHARE * threshold, besides=topic.key, focus=wanted)
+        if other is not None:
+            return FOLLOW_UP, other[0], carried, other[1]
     if not names_other and ((leans_back and message.mostly_linked) or _in_one_part(message.meaningful, words)):
         # "what about the ortho?" after a price; "can I wash the cover?" about the mattress just described.
         return FOLLOW_UP, topic.key, carried, None
@@ -322,6 +346,38 @@ def _decide(
         if other is not None:
             return FOLLOW_UP, other[0], carried, other[1]
     return UNKNOWN, None, message.own, None
+
+
+def _listing_a_code(question: str, ranked: list[tuple[str, float]]) -> str | None:
+    """The best-ranked article whose table lists a code the message names ("E06"), when the best
+    article itself does not list it."""
+    codes = {stem for stem in content_stems(question) if is_code(stem)}
+    if not codes or not ranked:
+        return None
+    listed = []
+    for key, _ in ranked:
+        article = article_indexed_get(key)
+        listed.append(key if article is not None and codes & article_words(article).labels else None)
+    return None if listed[0] else next((key for key in listed if key), None)
+
+
+def _pointed_to(message: _Message, *, topic: IndexedArticle) -> str | None:
+    """The article a part of the topic points to ("see *…*"), when the message asks how to do (or how
+    long, how much…) what that part names in all its words and the other article knows them too."""
+    if not message.meaningful or not message.own.focus_map():
+        return None
+    for line in topic.body.splitlines():  # a line: a sentence or two, a list item or a table row
+        titles = pointer_titles(line)
+        stems = frozenset(word_stems(pointers_removed(line))) if titles else frozenset()
+        if not titles or not all(_known(stem, stems) for stem in message.meaningful):
+            continue
+        for title in titles:
+            other = article_titled(title)
+            if other is not None and other.key != topic.key:
+                vocabulary = article_words(other).vocabulary
+                if all(_known(stem, vocabulary) for stem in message.meaningful):
+                    return other.key
+    return None
 
 
 def _holding_the_detail(question: str, ranked: list[tuple[str, float]], *, floor: float) -> str | None:

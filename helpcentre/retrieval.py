@@ -278,6 +278,12 @@ def article_indexed_get(key: str) -> IndexedArticle | None:
     return knowledge_index_get().articles.get(key)
 
 
+def article_titled(title: str) -> IndexedArticle | None:
+    """A published article by its title, however it is capitalised."""
+    wanted = title.strip().casefold()
+    return next((a for a in knowledge_index_get().articles.values() if a.title.strip().casefold() == wanted), None)
+
+
 def article_share(stem: str) -> float:
     """The share of published articles with a word stem in their title, tags, phrasings or sections."""
     loaded = knowledge_index_get()

@@ -73,6 +73,7 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "cod": ("cash", "delivery"),
     "maximum": ("most",),
     "slide": ("slip",),
+    "rate": ("price",),
     "bottom": ("base",),
 }
 
@@ -87,7 +88,7 @@ _FOCUS_QUESTIONS = {
     ),
     "price": re.compile(
         r"\bhow much\b|\bprices?\b|\bcosts?\b|\bcharges?d?\b|\bfees?\b|\bexpensive\b|\bcheap(er)?\b"
-        r"|\bset (me|us|you) back\b"
+        r"|\bset (me|us|you) back\b|\b(what is|what's|whats) the rate\b|\brates? (of|for)\b"
         r"|\bextra\b(?! (working |business )?(days?|hours?|minutes?|weeks?|nights?|months?))",
         re.IGNORECASE,
     ),

@@ -194,3 +194,32 @@ def test_a_price_the_best_article_lacks_comes_from_the_next_best_that_has_it(dem
     )
     assert price.top_key == "MATTRESS_COST" and "16,999" in price.text
     assert other.top_key == "MATTRESS_COST" and "18,499" in other.text
+
+
+def test_a_code_goes_to_the_article_whose_table_lists_it_then_follows_its_pointer(demo_helpcentre) -> None:
+    code, pair, seconds = _conversation(
+        "E06 on the remote screen. what now",
+        "how do i pair it again",
+        "how many seconds do I get to press it after plugging back in?",
+    )
+    assert code.top_key == "LIFTBASE_ERROR_CODES" and "Remote not paired" in code.text
+    # The E06 row says "Re-pair the remote (see *LiftBase: the remote doesn't work*)": the steps are there.
+    assert pair.top_key == "LIFTBASE_REMOTE" and "PAIR button on the control box" in pair.text
+    assert seconds.top_key == "LIFTBASE_REMOTE" and "30 seconds" in seconds.text
+
+
+def test_the_rate_of_a_size_is_its_price_and_gst_follows_it(demo_helpcentre) -> None:
+    rate, gst = _conversation(
+        "what is the rate of ortho queen size, 6 inch thickness?", "that is including GST or GST extra?"
+    )
+    assert rate.top_key == "MATTRESS_COST" and "18,499" in rate.text
+    assert gst.top_key == "MATTRESS_COST" and "include GST" in gst.text
+
+
+def test_a_price_asked_about_a_product_described_comes_from_the_price_article(demo_helpcentre) -> None:
+    *_, price = _conversation(
+        "I've had sciatica for two years now. will the ortho actually help or is that just marketing?",
+        "which layer is right on top, the one I'd feel first?",
+        "ok how much is the 8 inch double of that one",
+    )
+    assert price.top_key == "MATTRESS_COST" and "18,499" in price.text
