@@ -28,7 +28,7 @@ GENERIC_WORDS = frozenset(
     try tried trying use using used way thing things sure well good great bit take takes taking took
     work works worked working already before after during until till within time meaning
     extra additional available possible nothing everything something must
-    exactly exact specifically precisely""".split()
+    exactly exact specifically precisely all he she him her his they them their came went""".split()
 )
 # A few everyday words for what articles say in other words (each side is a stem).
 SYNONYMS: Mapping[str, tuple[str, ...]] = {

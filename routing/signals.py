@@ -57,7 +57,10 @@ CALLBACK_HOW_QUESTION = re.compile(
     re.IGNORECASE,
 )
 CALL_PROCESS_QUESTION = re.compile(
-    r"^\W*(when )?(will|does|do|is|are|did|should)\b[^.?!,]{0,30}\b(call|ring|phone)(ing)? (me|us)\b"
+    # "what details do you need from me to arrange a call from a sleep consultant?": how callbacks work.
+    r"^\W*what (details|information|info|documents|do you need)\b[^.!?]{0,40}\b(a|the) (call|callback|call back)\b"
+    r"[^.!]*\?"
+    r"|^\W*(when )?(will|does|do|is|are|did|should)\b[^.?!,]{0,30}\b(call|ring|phone)(ing)? (me|us)\b"
     r"(?![^.?!]*\b(back|please|pls|plz|asap|now|urgently|immediately)\b)[^.!?]*\?"
     rf"|{CALLBACK_HOW_QUESTION.pattern}",
     re.IGNORECASE,
@@ -228,7 +231,9 @@ def text_asks_for_person(text: str) -> bool:
     process = CALL_PROCESS_QUESTION.search(text)
     if HANDOFF.search(text[process.end() :] if process else text):
         return True
-    return CALL_ME.search(text) is not None and CALL_QUESTION.search(text) is None
+    # "call me" outside every question about being called ("what do you need to call me back? … call me now").
+    asked = [match.span() for match in CALL_QUESTION.finditer(text)]
+    return any(not any(start <= call.start() < end for start, end in asked) for call in CALL_ME.finditer(text))
 
 
 def text_asks_how_calls_work(text: str) -> bool:

@@ -223,3 +223,10 @@ def test_a_price_asked_about_a_product_described_comes_from_the_price_article(de
         "ok how much is the 8 inch double of that one",
     )
     assert price.top_key == "MATTRESS_COST" and "18,499" in price.text
+
+
+def test_what_all_asks_about_the_article_just_cited(demo_helpcentre) -> None:
+    _, send = _conversation(
+        "the zip on my mattress cover broke after 8 months of use. is that covered?", "what all do I need to send you?"
+    )
+    assert send.top_key == "WARRANTY" and "order number" in send.text and "photo" in send.text

@@ -33,6 +33,7 @@ from routing.signals import text_complexity_features
         "I need assistance from an agent",
         "ok, then connect me",
         "front desk",
+        "what do you need to call me back? my number is 98200 12345, call me now",
     ],
 )
 def test_requests_for_a_person_however_worded(text: str) -> None:
@@ -62,6 +63,7 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "I got help from someone at your store last week",
         "ok. what does the app use to talk to the base then?",
         "do your chat agents work on weekends, and until what time?",
+        "what details do you need from me to arrange a call from a sleep consultant?",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
