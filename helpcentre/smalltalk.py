@@ -41,7 +41,7 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             GREETING,
             r"good (?:morning|afternoon|evening|day)|hi+|hello+|hey+|hiya|heya|howdy|greetings|namaste|hola"
-            r"|(?:morning|afternoon|evening)(?=\s*(?:[,.!;]|$))"
+            r"|(?:morning|afternoon|evening|yo|sup)(?=\s*(?:[,.!;]|$))"
             r"|(?:is )?(?:any ?one|any ?body|some ?one) (?:there|here|around)|are you there"
             # The widget's other languages: a greeting there is small talk too (helpcentre/multilingual.py).
             r"|buen(?:os|as) (?:días|dias|tardes|noches)|bonjour|bonsoir|salut|hallo|guten (?:morgen|tag|abend)"

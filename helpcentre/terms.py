@@ -74,6 +74,7 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "maximum": ("most",),
     "slide": ("slip",),
     "rate": ("price",),
+    "tool": ("key", "screwdriver", "spanner"),
     "bottom": ("base",),
 }
 

@@ -24,6 +24,7 @@ from helpcentre.smalltalk import (
         ("hi team, good day to you", (GREETING,)),
         ("no worries, appreciate the quick answer", (ACKNOWLEDGEMENT, THANKS)),
         ("bye for now", (GOODBYE,)),
+        ("yo", (GREETING,)),
         ("thank you so much", (THANKS,)),
         ("thanks and bye", (THANKS, GOODBYE)),
         ("no that's all", ("ack", GOODBYE)),
