@@ -59,6 +59,8 @@ FOLLOW_UP_LINKED_SHARE = 0.5
 NAME_MAX_ARTICLE_SHARE = 0.3
 # The share of a message's words (by rarity) that one part of the article must hold to be asked about.
 ONE_PART_SHARE = 0.6
+# Naming another article gives way to the current one when this share of the message sits in one of its parts.
+TOGETHER_SHARE = 0.7
 # Earlier words count this much in a message that leans back ("and the king?"), and less beside
 # words of its own that do not ("what layers does it have?").
 CARRIED_WEIGHT = 0.5
@@ -474,11 +476,13 @@ def _few_articles(stem: str) -> bool:
 
 
 def _together_in_one_part(stems: list[str], words: ArticleWords) -> bool:
-    """Two or more of the message's words, and all of them, in one part of the article."""
-    return len(stems) >= 2 and any(all(_known(stem, unit) for stem in stems) for unit in words.units)
+    """Two or more of the message's words in one part of the article, and with them most of its
+    weight ("I chose cash on delivery, so how does the refund work?" after the cancellation steps:
+    "Cash-on-delivery orders need no refund")."""
+    return len(stems) >= 2 and _in_one_part(stems, words, share=TOGETHER_SHARE)
 
 
-def _in_one_part(stems: list[str], words: ArticleWords) -> bool:
+def _in_one_part(stems: list[str], words: ArticleWords, *, share: float = ONE_PART_SHARE) -> bool:
     """The message's words, weighted by rarity, mostly in one sentence, item or row of the article:
     a question about its detail ("can I wash the cover?", "how long do you hold unconfirmed orders?")."""
     if not stems:
@@ -486,7 +490,7 @@ def _in_one_part(stems: list[str], words: ArticleWords) -> bool:
     rarity = {stem: stem_rarity(stem) for stem in stems}
     total = sum(rarity.values())
     return any(
-        sum(weight for stem, weight in rarity.items() if _known(stem, unit)) >= ONE_PART_SHARE * total
+        sum(weight for stem, weight in rarity.items() if _known(stem, unit)) >= share * total
         for unit in words.units
     )
 

@@ -230,3 +230,11 @@ def test_what_all_asks_about_the_article_just_cited(demo_helpcentre) -> None:
         "the zip on my mattress cover broke after 8 months of use. is that covered?", "what all do I need to send you?"
     )
     assert send.top_key == "WARRANTY" and "order number" in send.text and "photo" in send.text
+
+
+def test_naming_another_article_gives_way_when_the_current_one_answers_in_one_sentence(demo_helpcentre) -> None:
+    _, refund = _conversation(
+        "I just pressed cancel on my order, will I get any confirmation?",
+        "I chose cash on delivery, so how does the refund work?",
+    )
+    assert refund.top_key == "CANCEL_ORDER" and "Cash-on-delivery orders need no refund" in refund.text
