@@ -490,8 +490,7 @@ def _in_one_part(stems: list[str], words: ArticleWords, *, share: float = ONE_PA
     rarity = {stem: stem_rarity(stem) for stem in stems}
     total = sum(rarity.values())
     return any(
-        sum(weight for stem, weight in rarity.items() if _known(stem, unit)) >= share * total
-        for unit in words.units
+        sum(weight for stem, weight in rarity.items() if _known(stem, unit)) >= share * total for unit in words.units
     )
 
 
