@@ -278,6 +278,8 @@ def _turn_read(*, message: str, state: TopicState, threshold: float) -> TurnRead
         ranked=ranked,
     )
     kind, key, terms, score = _decide(current, topic=topic, words=words, threshold=threshold)
+    if kind == NEW_TOPIC and key == top_key:
+        key = _holding_the_detail(question, ranked, floor=floor) or key
     confirmed = _confirmed_among(question, ranked, floor=floor) if kind == UNKNOWN else None
     if confirmed:
         return reading(NEW_TOPIC, confirmed, own)

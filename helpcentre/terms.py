@@ -84,7 +84,7 @@ _FOCUS_QUESTIONS = {
         r"\bhow (long|soon|quickly|fast"
         r"|many (extra |more |additional )?(days|hours|minutes|weeks|nights|months|years))\b"
         r"|\bwhen (will|would|can i expect)\b|\bwhen (do|does|can|should) (i|we|you) (get|receive|have)\b"
-        r"|\b(until|till)\b|\bdeadline\b",
+        r"|\b(until|till)\b|\bdeadline\b|\btakes? (any |much )?longer\b|\blonger to (arrive|reach|come|deliver)\b",
         re.IGNORECASE,
     ),
     "price": re.compile(

@@ -238,3 +238,20 @@ def test_naming_another_article_gives_way_when_the_current_one_answers_in_one_se
         "I chose cash on delivery, so how does the refund work?",
     )
     assert refund.top_key == "CANCEL_ORDER" and "Cash-on-delivery orders need no refund" in refund.text
+
+
+def test_a_new_price_question_mid_conversation_goes_to_the_article_with_prices(demo_helpcentre) -> None:
+    _, price = _conversation(
+        "we got a king ergo but the bedroom turned out smaller than we thought. can we change it to a queen?",
+        "how much is the difference between king and queen ergo in 8 inch?",
+    )
+    assert price.top_key == "MATTRESS_COST" and "20,499" in price.text and "23,999" in price.text
+
+
+def test_taking_longer_asks_a_duration(demo_helpcentre) -> None:
+    *_, longer = _conversation(
+        "how do I order a customised mattress on your site? can't find where to put my size",
+        "should I measure my old mattress or the cot?",
+        "will it take longer to reach me than a normal one?",
+    )
+    assert longer.top_key == "SIZE_CUSTOMIZATION" and "4 extra working days" in longer.text
