@@ -68,6 +68,9 @@ CARRIED_WEIGHT_BESIDE_OWN = 0.25
 # Articles scoring within this of the best are told apart by the message's wording.
 NEAR_TIE_MARGIN = 0.05
 # Just under the threshold, a message whose rare words confirm the article needs this share of it.
+# A story's last question, answered confidently by another article, is read alone when the whole
+# message finds that article at least this share as well as its best.
+FINAL_QUESTION_MIN_SHARE = 0.7
 CONFIRMED_SHARE = 0.8
 # A code the article's table lists ("E07") confirms it from this share of the threshold: the rest of a
 # long message ("the kids were playing with it…") dilutes the score, not the code.
@@ -217,10 +220,19 @@ def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReadi
     whole is read by its question.
     """
     reading = _turn_read(message=message, state=state, threshold=threshold)
-    ask = final_question(reading.question) if reading.kind == UNKNOWN else None
+    ask = final_question(reading.question) if reading.kind in (UNKNOWN, NEW_TOPIC) else None
     if ask is None:
         return reading
     asked = _turn_read(message=ask, state=state, threshold=threshold)
+    if reading.kind == NEW_TOPIC:
+        # "I want a king ortho plus pillows, about 28,500. Can I pay at the door?": the story names
+        # pillows, the question asks about paying; a confident answer to the question wins.
+        # The whole message must still find that article among its best and nearly as well, so a vague
+        # last question ("is my base bricked??" after "Firmware damaged") does not take the story elsewhere.
+        confident = asked.kind == NEW_TOPIC and asked.key != reading.key and asked.score >= threshold
+        whole = dict(articles_ranked(reading.question, limit=3))
+        supported = whole.get(asked.key or "", 0.0) >= FINAL_QUESTION_MIN_SHARE * reading.score
+        return asked if confident and supported else reading
     return reading if asked.kind in (UNKNOWN, SMALL_TALK) else asked
 
 

@@ -255,3 +255,11 @@ def test_taking_longer_asks_a_duration(demo_helpcentre) -> None:
         "will it take longer to reach me than a normal one?",
     )
     assert longer.top_key == "SIZE_CUSTOMIZATION" and "4 extra working days" in longer.text
+
+
+def test_a_story_is_answered_by_its_last_question_when_the_story_supports_it(demo_helpcentre) -> None:
+    cod = compose_answer("I want a king ortho 8 inch plus pillows, comes to about 28,500. can I pay at the door?")
+    assert cod.top_key == "COD" and "30,000" in cod.text
+    # A vague last question does not take the story away from the article it names.
+    bricked = compose_answer("update failed midway and now the app says Firmware damaged. is my base bricked??")
+    assert bricked.top_key == "LIFTBASE_FIRMWARE_UPDATE"
