@@ -67,10 +67,10 @@ CARRIED_WEIGHT = 0.5
 CARRIED_WEIGHT_BESIDE_OWN = 0.25
 # Articles scoring within this of the best are told apart by the message's wording.
 NEAR_TIE_MARGIN = 0.05
-# Just under the threshold, a message whose rare words confirm the article needs this share of it.
 # A story's last question, answered confidently by another article, is read alone when the whole
 # message finds that article at least this share as well as its best.
 FINAL_QUESTION_MIN_SHARE = 0.7
+# Just under the threshold, a message whose rare words confirm the article needs this share of it.
 CONFIRMED_SHARE = 0.8
 # A code the article's table lists ("E07") confirms it from this share of the threshold: the rest of a
 # long message ("the kids were playing with it…") dilutes the score, not the code.
