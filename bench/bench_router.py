@@ -193,6 +193,17 @@ def latency_lines(*, classifier: ComplexityClassifier | None, rounds: int, load_
                 f"| {name} | {clock_name} | {len(timings)} | {percentile(timings, 0.5):.3f} | {p99:.3f} "
                 f"| {max(timings):.3f} | {statistics.fmean(timings):.3f} | {met} |"
             )
+    if classifier is not None:
+        # The classifier remembers the n-grams of words it has scored; the first pass after start-up sees every
+        # word for the first time, so it is measured on its own as well.
+        classifier.words_forget()
+        timings = decision_times_ms(texts=texts, classifier=classifier, rounds=1, clock=time.thread_time)
+        p99 = percentile(timings, 0.99)
+        lines.append(
+            f"| rules + classifier, first pass after start-up | CPU | {len(timings)} | {percentile(timings, 0.5):.3f} "
+            f"| {p99:.3f} | {max(timings):.3f} | {statistics.fmean(timings):.3f} "
+            f"| {'met' if p99 <= P99_TARGET_MS else 'not met'} |"
+        )
     return lines
 
 

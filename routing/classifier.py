@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 from pathlib import Path
 
 from routing.signals import text_complexity_features
@@ -35,6 +36,17 @@ CALIBRATION_MAX_BIAS = 3.0
 
 _WORD = re.compile(r"\w+")
 _CHAR_NGRAM_SIZES = (2, 3, 4)
+# Words whose scored n-grams :class:`ComplexityClassifier` remembers (a few MB); customers reuse most words.
+WORD_MEMO_SIZE = 20_000
+
+
+def _word_features(word: str) -> list[str]:
+    """One word's own features: the word, and its character 2-4-grams with a space either side."""
+    padded = f" {word} "
+    features = [f"w:{word}"]
+    for size in _CHAR_NGRAM_SIZES:
+        features += [padded[i : i + size] for i in range(len(padded) - size + 1)]
+    return [features[0], *(f"c:{gram}" for gram in features[1:])]
 
 
 def text_features(text: str) -> list[str]:
@@ -43,9 +55,7 @@ def text_features(text: str) -> list[str]:
     features = [f"w:{word}" for word in words]
     features += [f"b:{left} {right}" for left, right in zip(words, words[1:], strict=False)]
     for word in words:
-        padded = f" {word} "
-        for size in _CHAR_NGRAM_SIZES:
-            features += [f"c:{padded[i : i + size]}" for i in range(len(padded) - size + 1)]
+        features += _word_features(word)[1:]
     # Message length matters for complexity but is invisible to n-grams; a few coarse buckets carry it.
     features.append(f"len:{min(len(words) // 8, 6)}")
     return features
@@ -66,23 +76,74 @@ class ComplexityClassifier:
     calibration_bias: tuple[float, ...] = ()  # ... and shifted per label before the softmax
 
     @cached_property
-    def _columns(self) -> tuple[list[float], ...]:
-        """The n-gram weights label by label, built once per model for :meth:`scores`."""
-        return tuple(list(column) for column in zip(*self.weights, strict=True)) if self.weights else ()
+    def _scaled_columns(self) -> tuple[list[float], ...]:
+        """Label by label, each n-gram's weight times its idf: the score of one occurrence before normalising."""
+        if not self.weights:
+            return tuple([] for _ in self.intercepts)
+        return tuple(
+            [weight * idf for weight, idf in zip(column, self.idf, strict=True)]
+            for column in zip(*self.weights, strict=True)
+        )
+
+    @cached_property
+    def _squared_idf(self) -> list[float]:
+        return [idf * idf for idf in self.idf]
+
+    @cached_property
+    def _word_parts(self) -> dict[str, tuple[tuple[int, ...], tuple[float, ...], float]]:
+        """A memo of :meth:`_word_part`, emptied when it reaches :data:`WORD_MEMO_SIZE` words."""
+        return {}
+
+    def words_forget(self) -> None:
+        """Empty the memo of scored words, as in a process that has just started."""
+        self._word_parts.clear()
+
+    def _word_part(self, word: str) -> tuple[tuple[int, ...], tuple[float, ...], float]:
+        """One word's known n-grams (the word and its character n-grams, as in :func:`text_features`), their summed
+        per-label scores and summed squared idf, as if each occurred once in the message."""
+        part = self._word_parts.get(word)
+        if part is None:
+            known = [self.vocabulary.get(feature) for feature in _word_features(word)]
+            indices = tuple(index for index in known if index is not None)
+            part = self._part(indices)
+            if len(self._word_parts) >= WORD_MEMO_SIZE:
+                self._word_parts.clear()
+            self._word_parts[word] = part
+        return part
+
+    def _part(self, indices: Sequence[int]) -> tuple[tuple[int, ...], tuple[float, ...], float]:
+        sums = tuple(sum(map(column.__getitem__, indices)) for column in self._scaled_columns)
+        return tuple(indices), sums, sum(map(self._squared_idf.__getitem__, indices))
 
     def scores(self, text: str) -> list[float]:
-        """Uncalibrated per-label scores (logits), in the order of :attr:`labels`."""
-        counts = Counter(map(self.vocabulary.get, text_features(text)))
-        counts.pop(None, None)  # features outside the vocabulary
-        indices: list[int] = list(counts)  # type: ignore[arg-type]
-        values = [(1.0 + math.log(counts[index])) * self.idf[index] for index in indices]
-        norm = math.sqrt(sum(value * value for value in values)) or 1.0
-        # Label by label, the weights of the n-grams present times their values: map() keeps the loop in C,
-        # which matters because this runs before every reply.
-        scores = [
-            intercept + sum(map(operator.mul, map(column.__getitem__, indices), values)) / norm
-            for intercept, column in zip(self.intercepts, self._columns or ([],) * len(self.intercepts), strict=True)
-        ]
+        """Uncalibrated per-label scores (logits), in the order of :attr:`labels`.
+
+        The same sublinear TF-IDF over :func:`text_features` that training used, computed word by word: a word's
+        n-grams are scored once and remembered, and only n-grams that occur more than once in the message are
+        corrected from ``count`` to ``1 + log(count)``. This runs before every reply, so it avoids a Python step
+        per n-gram (a long message has several hundred).
+        """
+        words = _WORD.findall(text.lower())
+        others = [self.vocabulary.get(f"b:{left} {right}") for left, right in zip(words, words[1:], strict=False)]
+        others.append(self.vocabulary.get(f"len:{min(len(words) // 8, 6)}"))
+        memo = self._word_parts
+        parts = [memo.get(word) or self._word_part(word) for word in words]
+        parts.append(self._part([index for index in others if index is not None]))
+        totals = [sum(label_sums) for label_sums in zip(*(sums for _, sums, _ in parts), strict=True)]
+        squared = sum(part_squared for _, _, part_squared in parts)
+        counts = Counter(chain.from_iterable(indices for indices, _, _ in parts))
+        repeated = [index for index, count in counts.items() if count > 1]
+        if repeated:
+            # Each repeated n-gram was summed `count` times; TF-IDF weighs it 1 + log(count).
+            times = list(map(counts.__getitem__, repeated))
+            tf = [1.0 + math.log(count) for count in times]
+            excess = list(map(operator.sub, tf, times))
+            for label, scaled in enumerate(self._scaled_columns):
+                totals[label] += sum(map(operator.mul, map(scaled.__getitem__, repeated), excess))
+            squared_excess = map(operator.sub, map(operator.mul, tf, tf), times)
+            squared += sum(map(operator.mul, map(self._squared_idf.__getitem__, repeated), squared_excess))
+        norm = math.sqrt(squared) if squared > 0 else 1.0
+        scores = [intercept + total / norm for intercept, total in zip(self.intercepts, totals, strict=True)]
         for name, value in text_complexity_features(text).items():
             if (row := self.signal_weights.get(name)) is not None:
                 for column, weight in enumerate(row):

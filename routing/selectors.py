@@ -62,11 +62,11 @@ def breaker_states() -> dict[str, str]:
 
 def text_not_helped(text: str) -> bool:
     """The customer says an answer did not help ("that didn't work", "still broken")."""
-    return bool(signals.NOT_HELPED.search(text))
+    return signals.text_has(signals.NOT_HELPED, text)
 
 
 def text_frustrated(text: str) -> bool:
-    return bool(signals.FRUSTRATION.search(text))
+    return signals.text_has(signals.FRUSTRATION, text)
 
 
 def text_repeats(text: str, *, earlier: list[str]) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9']+")
 
@@ -247,13 +248,13 @@ def text_reports_failure(text: str) -> bool:
     Short, because that is how the outcome of an answer is reported ("it beeps and does nothing"); a long
     message or one with a new error code describes a new problem, which is routed on its own content.
     """
-    if NOT_HELPED.search(text):
+    if text_has(NOT_HELPED, text):
         return True
     # "the link you sent says expired", "that page is not there": the answer itself named, and it fell short.
     names_answer = ANSWER_REFERENCE.search(text) is not None
     if names_answer and NEGATIVE.search(text) and len(text_words(text)) <= 2 * FAILURE_REPORT_MAX_WORDS:
         return True
-    if len(text_words(text)) > FAILURE_REPORT_MAX_WORDS or ERROR_CODE.search(text) or "?" in text:
+    if len(text_words(text)) > FAILURE_REPORT_MAX_WORDS or text_has(ERROR_CODE, text) or "?" in text:
         return False
     if LAUGHTER.search(text):
         return False  # "so humid today, even my phone is sweating lol": chatter, not how the answer went
@@ -290,7 +291,7 @@ def text_complexity_signals(text: str) -> list[tuple[str, str]]:
     signals = []
     if match := ERROR_CODE.search(text):
         signals.append(("error_code", f"mentions error code {match.group(0)!r}"))
-    if ALREADY_TRIED.search(text):
+    if text_has(ALREADY_TRIED, text):
         signals.append(("already_tried", "says what was already tried"))
     return signals
 
@@ -486,6 +487,19 @@ def _bucket(count: int, *, edges: tuple[int, ...]) -> str:
     return f"{reached[-1]}+" if reached[-1] == edges[-1] else str(reached[-1])
 
 
+# One routing decision asks several of its checks whether the same pattern is in the same message (the rules, the
+# escalation and the classifier's features all look for "didn't help" or frustration); the answers are remembered
+# for the last few messages, so each long pattern runs once per message.
+_RECENT = 256
+
+
+@lru_cache(maxsize=_RECENT)
+def text_has(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether ``pattern`` occurs in ``text``: ``pattern.search(text) is not None``, remembered."""
+    return pattern.search(text) is not None
+
+
+@lru_cache(maxsize=_RECENT)
 def _distinct(pattern: re.Pattern[str], text: str) -> int:
     return len({match.group(0).lower() for match in pattern.finditer(text)})
 
@@ -543,6 +557,20 @@ def text_final_ask_is_plain(text: str) -> bool:
     Does the Ellis bed come in white?"): the story may carry ages, dates and family, but the ask itself weighs
     nothing, compares nothing and claims nothing.
     """
+    return _final_ask_is_plain(
+        text,
+        symptoms=_distinct(SYMPTOM, text),
+        changes=_distinct(CHANGE, text),
+        business=BUSINESS.search(text) is not None,
+        quantities=_distinct(QUANTITY, text),
+    )
+
+
+def _final_ask_is_plain(text: str, *, symptoms: int, changes: int, business: bool, quantities: int) -> bool:
+    """:func:`text_final_ask_is_plain`, given the counts the caller has already taken of the whole text."""
+    # Symptoms, several changes, or a business order with quantities are worked out whatever the last sentence asks.
+    if symptoms or changes > 1 or (business and quantities >= 2):
+        return False
     sentences = [sentence for sentence in re.split(r"(?<=[.?!])\s+|\n+", text.strip()) if text_words(sentence)]
     if not sentences:
         return False
@@ -550,13 +578,10 @@ def text_final_ask_is_plain(text: str) -> bool:
     if text_asks(final) != 1 or any(text_asks(sentence) for sentence in sentences[:-1]):
         return False
     weighing = (RECOMMEND, COMPARISON, CLAIM, CONDITIONAL, ORDER_PARTS)
-    if any(pattern.search(final) for pattern in weighing):
-        return False
     problem = (OVERDUE, NOT_HELPED, ALREADY_TRIED, ERROR_CODE)
-    if _distinct(SYMPTOM, text) or any(pattern.search(text) for pattern in problem):
-        return False
-    # Several changes, or a business order with quantities, are worked out whatever the last sentence asks.
-    return _distinct(CHANGE, text) <= 1 and not (BUSINESS.search(text) and _distinct(QUANTITY, text) >= 2)
+    return not any(pattern.search(final) for pattern in weighing) and not any(
+        text_has(pattern, text) for pattern in problem
+    )
 
 
 def text_complexity_features(text: str) -> dict[str, float]:
@@ -569,7 +594,8 @@ def text_complexity_features(text: str) -> dict[str, float]:
     quantities = _distinct(QUANTITY, text)
     asks = text_asks(text)
     symptoms = _distinct(SYMPTOM, text)
-    constraints = _distinct(PERSONAL_CONSTRAINT, text) + _distinct(BUDGET, text)
+    budget = _distinct(BUDGET, text)
+    constraints = _distinct(PERSONAL_CONSTRAINT, text) + budget
     changes = _distinct(CHANGE, text)
     business = _distinct(BUSINESS, text)
     order_parts = _distinct(ORDER_PARTS, text)
@@ -582,6 +608,10 @@ def text_complexity_features(text: str) -> dict[str, float]:
     price_question = PRICE_QUESTION.search(text) is not None
     claim = CLAIM.search(text) is not None
     policy_general = POLICY_GENERAL.search(text) is not None
+    reply_start = REPLY_START.search(text) is not None
+    plain_final_ask = _final_ask_is_plain(
+        text, symptoms=symptoms, changes=changes, business=business > 0, quantities=quantities
+    )
     found = {
         f"quantities:{_bucket(quantities, edges=(1, 2, 3))}": 1.0,
         f"asks:{_bucket(asks, edges=(1, 2, 3))}": 1.0,
@@ -598,19 +628,19 @@ def text_complexity_features(text: str) -> dict[str, float]:
     flags = {
         "comparison": comparison,
         "conditional": conditional,
-        "budget": BUDGET.search(text) is not None,
+        "budget": budget > 0,
         "recommend": recommend,
         "ask_marker": ASK_MARKER.search(text) is not None,
         "price_question": price_question,
         "claim": claim,
         "policy_general": policy_general,
         "no_question": not has_question,
-        "frustration": FRUSTRATION.search(text) is not None,
-        "not_helped": NOT_HELPED.search(text) is not None,
+        "frustration": text_has(FRUSTRATION, text),
+        "not_helped": text_has(NOT_HELPED, text),
         "overdue": OVERDUE.search(text) is not None,
         "several_asks": asks >= 2,
-        "reply_start": REPLY_START.search(text) is not None,
-        "short_reply": REPLY_START.search(text) is not None and len(words) <= 8 and not has_question,
+        "reply_start": reply_start,
+        "short_reply": reply_start and len(words) <= 8 and not has_question,
         # Interactions a linear model cannot form itself: most name a kind of case in RULES.md.
         "terse_symptom_list": segments >= 2 and words_per_segment <= 6 and symptoms >= 2,
         "symptoms_without_question": symptoms >= 2 and not has_question,
@@ -626,8 +656,8 @@ def text_complexity_features(text: str) -> dict[str, float]:
         "conditional_personal": conditional and personal >= 1,
         # The long-but-simple shape: a story, then one plain ask.
         "story_then_one_ask": len(words) >= 30 and asks <= 1 and symptoms <= 1 and changes <= 1 and quantities <= 1,
-        "story_then_plain_final_ask": len(words) >= 25 and text_final_ask_is_plain(text),
-        "plain_final_ask": text_final_ask_is_plain(text),
+        "story_then_plain_final_ask": len(words) >= 25 and plain_final_ask,
+        "plain_final_ask": plain_final_ask,
     }
     found.update({f"flag:{name}": 1.0 for name, present in flags.items() if present})
     return found

@@ -70,10 +70,33 @@ def test_pure_python_probabilities_match_scikit_learn(toy_classifier: Complexity
     pure = classifier_from_pipeline(fitted, thinking_threshold=0.5)
     assert pure.signal_weights, "the named complexity features are part of the model"
     # Texts whose named features differ (quantities, several asks, a symptom list), so those weights are exercised.
-    for text in ("the motor is stuck", "hello", "talk to agent about the price", "2 beds, 3 sofas and 40 chairs?"):
+    # Repeated words and n-grams ("the the", "stuck ... stuck") take 1 + log(count), which the word-by-word scoring
+    # corrects for after summing; an empty message and one with no known n-gram have nothing to normalise.
+    for text in (
+        "the motor is stuck",
+        "hello",
+        "talk to agent about the price",
+        "2 beds, 3 sofas and 40 chairs?",
+        "the the the base is stuck stuck, the motor is stuck and the base is broken",
+        "",
+        "zzqx",
+    ):
         expected = dict(zip(fitted.classes_, fitted.predict_proba([text])[0], strict=True))
         for label, probability in pure.probabilities(text).items():
             assert math.isclose(probability, expected[label], abs_tol=1e-9)
+
+
+def test_scored_words_are_remembered_within_a_bound(
+    toy_classifier: ComplexityClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("routing.classifier.WORD_MEMO_SIZE", 3)
+    toy_classifier.words_forget()
+    first = toy_classifier.scores("the base is stuck")
+    assert len(toy_classifier._word_parts) <= 3
+    # The memo only saves work: the same message scores the same with it full, emptied, or refilled.
+    assert toy_classifier.scores("the base is stuck") == first
+    toy_classifier.words_forget()
+    assert toy_classifier.scores("the base is stuck") == first
 
 
 def test_json_round_trip_keeps_predictions(toy_classifier: ComplexityClassifier, tmp_path: Path) -> None:

@@ -258,3 +258,27 @@ def test_recommendation_wordings_without_the_word_recommend() -> None:
 def test_chatter_with_a_laugh_is_not_a_report_that_the_answer_failed():
     assert not signals.text_reports_failure("so humid today, even my phone is sweating lol")
     assert signals.text_reports_failure("it still beeps")
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("What are your opening hours on Sunday?", True),
+        ("We moved in last week and love the place. Does the Ellis bed come in white?", True),
+        ("The base beeps and the light flashes red. Does the warranty cover it?", False),
+        ("We need 40 chairs and 10 desks for the office. Do you deliver to Pune?", False),
+        ("Can I change the colour and also the size, and what would it cost?", False),
+    ],
+)
+def test_the_plain_final_ask_feature_agrees_with_the_public_check(text: str, plain: bool) -> None:
+    # The features reuse counts they have already taken; the result must be the check's own.
+    assert signals.text_final_ask_is_plain(text) is plain
+    assert ("flag:plain_final_ask" in text_complexity_features(text)) is plain
+
+
+def test_remembered_pattern_checks_answer_as_the_pattern_does() -> None:
+    for text in ("that didn't help at all", "thanks, that worked", "this is ridiculous!!"):
+        for pattern in (signals.NOT_HELPED, signals.FRUSTRATION):
+            assert signals.text_has(pattern, text) is (pattern.search(text) is not None)
+            assert signals.text_has(pattern, text) is (pattern.search(text) is not None)  # from the memo
+    assert signals.text_has(signals.NOT_HELPED, "that didn't help at all")
