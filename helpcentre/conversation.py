@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from helpcentre.blocks import TABLE, article_sections, pointer_titles, pointers_removed
 from helpcentre.index import IndexedArticle
@@ -232,7 +232,9 @@ def turn_read(*, message: str, state: TopicState, threshold: float) -> TurnReadi
         confident = asked.kind == NEW_TOPIC and asked.key != reading.key and asked.score >= threshold
         whole = dict(articles_ranked(reading.question, limit=3))
         supported = whole.get(asked.key or "", 0.0) >= FINAL_QUESTION_MIN_SHARE * reading.score
-        return asked if confident and supported else reading
+        # The question picks the article; the whole story picks its part ("custom size … can I cancel?": the
+        # row about custom orders), and stays the question a model is asked.
+        return replace(asked, question=reading.question, terms=reading.terms) if confident and supported else reading
     return reading if asked.kind in (UNKNOWN, SMALL_TALK) else asked
 
 

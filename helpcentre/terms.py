@@ -16,7 +16,10 @@ from helpcentre.text import STOP_WORDS, text_words, word_stem
 
 QUESTION_WORDS = frozenset("how what when where which who whom whose why".split())
 # Words that point back at the conversation ("what about the ortho?", "how long does it take?").
-ANAPHORA = frozenset("it its it's that that's this these those they them their there one ones same".split())
+ANAPHORA = frozenset(
+    "it its it's it'll that that's that'll this these those they they're they've they'll them their there one ones"
+    " same".split()
+)
 CUE_WORDS = frozenset("and also too else instead then so but or about".split())
 # Words of the conversation itself, not of any topic: left out of the content words.
 GENERIC_WORDS = frozenset(
@@ -28,7 +31,8 @@ GENERIC_WORDS = frozenset(
     try tried trying use using used way thing things sure well good great bit take takes taking took
     work works worked working already before after during until till within time meaning
     extra additional available possible nothing everything something must
-    exactly exact specifically precisely all he she him her his they them their came went""".split()
+    exactly exact specifically precisely all he she him her his they them their came went
+    whats wat wats hows next meanwhile""".split()
 )
 # A few everyday words for what articles say in other words (each side is a stem).
 SYNONYMS: Mapping[str, tuple[str, ...]] = {
@@ -76,6 +80,15 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "rate": ("price",),
     "tool": ("key", "screwdriver", "spanner"),
     "bottom": ("base",),
+    # A superlative of size asks for the limit of that dimension ("the longest you can make").
+    "longest": ("length",),
+    "shortest": ("length",),
+    "widest": ("width",),
+    "narrowest": ("width",),
+    "rectangle": ("rectangular",),
+    "sound": ("noise",),
+    "noise": ("sound",),
+    "tenure": ("month",),
 }
 
 # What kind of answer the question wants, and how a passage shows it has one.
@@ -113,14 +126,15 @@ _FOCUS_QUESTIONS = {
 }
 _FOCUS_ANSWERS = {
     "duration": re.compile(
-        r"\d[\s-]*(?:[–-]\s*\d+\s*)?(?:extra |more |additional |further )?(?:working |business )?"
+        r"\d\**[\s-]*(?:[–-]\s*\d+\**\s*)?(?:extra |more |additional |further )?(?:working |business )?"
         r"(?:days?|hours?|minutes?|seconds?|weeks?|months?|years?|nights?)\b"
         r"|\b(?:same|next) (?:day|working day)\b",
         re.IGNORECASE,
     ),
     "price": re.compile(r"[₹$€£]\s?\d|\b\d+\s?%|\bfees?\b|\bcharges?\b|\bcosts?\b|\bprices?\b", re.IGNORECASE),
+    # Figures may be in bold ("from **60 to 84 inches**").
     "limit": re.compile(
-        r"\bfrom \d+(?:\.\d+)? to \d+|\b(?:up to|at least|at most|minimum|maximum|limit)\b", re.IGNORECASE
+        r"\bfrom \**\d+(?:\.\d+)? to \d+|\b(?:up to|at least|at most|minimum|maximum|limits?)\b", re.IGNORECASE
     ),
     "distance": re.compile(r"\d+\s?(?:metres?|meters?|m|feet|ft|km)\b", re.IGNORECASE),
     "hours": re.compile(
@@ -186,7 +200,8 @@ _WANTS_MORE = re.compile(
 )
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# A chat message's sentences also end at an emoji ("the carpenter says the size is different 😩 can I cancel?").
+_SENTENCE_END = re.compile(r"(?<=[.!?\u2600-\u27bf\U0001f300-\U0001faff])\s+")
 
 
 def final_question(text: str) -> str | None:

@@ -36,8 +36,9 @@ CALIBRATION_MAX_BIAS = 3.0
 
 _WORD = re.compile(r"\w+")
 _CHAR_NGRAM_SIZES = (2, 3, 4)
-# Words whose scored n-grams :class:`ComplexityClassifier` remembers (a few MB); customers reuse most words.
-WORD_MEMO_SIZE = 20_000
+# Words whose scored n-grams :class:`ComplexityClassifier` remembers (about 5 MB when full); customers reuse
+# most words, and a new one costs what every word cost before.
+WORD_MEMO_SIZE = 5_000
 
 
 def _word_features(word: str) -> list[str]:

@@ -263,3 +263,36 @@ def test_a_story_is_answered_by_its_last_question_when_the_story_supports_it(dem
     # A vague last question does not take the story away from the article it names.
     bricked = compose_answer("update failed midway and now the app says Firmware damaged. is my base bricked??")
     assert bricked.top_key == "LIFTBASE_FIRMWARE_UPDATE"
+
+
+def test_a_story_ending_at_an_emoji_is_answered_by_its_question_and_the_part_its_story_names(
+    demo_helpcentre,
+) -> None:
+    cancel, refund = _conversation(
+        "Ordered a custom size ortho 2 days ago, now the carpenter says the bed size is different 😩 can I cancel?",
+        "how long till the refund comes?",
+    )
+    # The question picks the cancellation article; the story (a custom size) picks its custom-size rule.
+    assert cancel.top_key == "CANCEL_ORDER" and "10% customis" in cancel.text
+    assert refund.top_key == "CANCEL_ORDER" and "5–7 working days" in refund.text
+
+
+def test_the_longest_asks_the_length_limit_of_what_was_just_described(demo_helpcentre) -> None:
+    _, longest = _conversation(
+        "My grandmother has an antique round bed, can you make a round mattress to fit it?",
+        "ok what's the longest you can do for a normal rectangle one",
+    )
+    assert longest.top_key == "SIZE_CUSTOMIZATION" and "84 inches" in longest.text
+
+
+def test_a_sound_is_the_noise_an_article_describes(demo_helpcentre) -> None:
+    hum = compose_answer("when the head section goes up there's a soft humming sound. is it going to break?")
+    assert hum.top_key == "LIFTBASE_MOTOR_NOT_MOVING" and "light hum while moving is normal" in hum.text
+
+
+def test_a_question_about_a_step_with_meanwhile_is_a_follow_up(demo_helpcentre) -> None:
+    _, aside = _conversation(
+        "how near should my phone be to the base while the firmware is updating?",
+        "can I lock the phone and keep it aside meanwhile?",
+    )
+    assert aside.top_key == "LIFTBASE_FIRMWARE_UPDATE" and "screen on" in aside.text

@@ -22,3 +22,6 @@ def test_the_final_question_of_a_story():
     assert final_question("I bought it in May. It sags. Can I return it? Thanks.") == "Can I return it?"
     assert final_question("Can I return it?") is None  # one sentence: the message is the question
     assert final_question("It arrived torn. Foam is coming out.") is None  # no question asked
+    # In a chat an emoji ends a sentence as a full stop does.
+    assert final_question("the carpenter says the size is different 😩 can I cancel?") == "can I cancel?"
+    assert final_question("thanks 👍") is None
