@@ -105,6 +105,11 @@ HANDOFF = _at_word_starts(
     r"(team|staff|company)\b"
     r"[^.?!]{0,30}\b(help|on this|deal|look|handle|sort|call|contact)"
     r"|\barrange (a |the |an? )?(call|callback|call back|phone call|ring)\b"
+    # "I need an executive to look into my account", "please let an employee handle this".
+    r"|\b(need|want|get|let) (an? |your |one of your |some )?(executive|employee|agent|representative|person"
+    r"|human|manager|supervisor|staff member|member of staff)\b[^.?!]{0,15}?\b(look|handle|check|help|deal|sort"
+    r"|review|take over)"
+    r"|\b(anybody|anyone|someone|somebody) (there |here )?who (can|could) help\b"
     r"|(^\W*|\b(need|want|like|prefer|request|get|please|pls)\b[^.?!]{0,15}?)(assistance|help|support) from "
     rf"(a |an |the |your |one of your )?(real |actual |live )?({_PERSON})\b"
     r"|\bsenior (person|manager|member|staff|someone)\b"

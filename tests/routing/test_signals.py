@@ -34,6 +34,9 @@ from routing.signals import text_complexity_features
         "ok, then connect me",
         "front desk",
         "what do you need to call me back? my number is 98200 12345, call me now",
+        "I need an executive to look into my account",
+        "please let an employee handle this",
+        "is there anybody there who can help me",
     ],
 )
 def test_requests_for_a_person_however_worded(text: str) -> None:
@@ -64,6 +67,8 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "ok. what does the app use to talk to the base then?",
         "do your chat agents work on weekends, and until what time?",
         "what details do you need from me to arrange a call from a sleep consultant?",
+        "I have an agent who handles my bookings",
+        "the agent said it would take a week to look into it",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
