@@ -191,7 +191,9 @@ def word_stems(text: str) -> set[str]:
 
 
 _WANTS_MORE = re.compile(
-    r"\b(else|another|other|more|next)\b|\bstill (not|doesn'?t|won'?t|isn'?t|can'?t|nothing|the same)\b"
+    # "how much more time?" asks an amount, not for more of the article.
+    r"\b(else|another|other|(?<!much )(?<!many )more|next)\b"
+    r"|\bstill (not|doesn'?t|won'?t|isn'?t|can'?t|nothing|the same)\b"
     r"|\b(didn'?t|did not|doesn'?t|does not|hasn'?t|not) (help|work|fix|solve)|\balready (did|done|tried)\b"
     r"|\b(did|done|tried) (that|it|this|those|them|all that|everything) already\b"
     r"|\bi(?:'ve| have)? (?:already )?(?:changed|replaced|tried|checked|unplugged|restarted|reset|reinstalled"

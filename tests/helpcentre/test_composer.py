@@ -296,3 +296,13 @@ def test_a_question_about_a_step_with_meanwhile_is_a_follow_up(demo_helpcentre) 
         "can I lock the phone and keep it aside meanwhile?",
     )
     assert aside.top_key == "LIFTBASE_FIRMWARE_UPDATE" and "screen on" in aside.text
+
+
+def test_how_much_more_time_asks_an_amount_not_for_more_of_the_article(demo_helpcentre) -> None:
+    days, custom = _conversation(
+        "ordering from Chennai city, how many days will delivery take?",
+        "and if I go for custom size, how much more time?",
+    )
+    assert days.top_key == "CHECK_PINCODE" and "3–5 working days" in days.text
+    # The delivery-times section was just shown; "how much more" still asks within it.
+    assert custom.top_key == "CHECK_PINCODE" and "add 4 working days" in custom.text

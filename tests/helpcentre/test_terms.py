@@ -25,3 +25,12 @@ def test_the_final_question_of_a_story():
     # In a chat an emoji ends a sentence as a full stop does.
     assert final_question("the carpenter says the size is different 😩 can I cancel?") == "can I cancel?"
     assert final_question("thanks 👍") is None
+
+
+def test_more_asks_for_more_of_the_article_but_how_much_more_asks_an_amount():
+    from helpcentre.terms import wants_more
+
+    assert wants_more("what more can I try?")
+    assert wants_more("anything else?")
+    assert not wants_more("how much more time?")
+    assert not wants_more("how many more days will it take?")
