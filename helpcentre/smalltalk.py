@@ -69,7 +69,8 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 # Words that ride along with small talk without asking anything ("thanks a lot", "hello there").
 _FILLER = re.compile(
     r"(?:so much|a lot|very much|a ton|again|anyway|there|team|everyone|everybody|all|guys|folks|sir|madam|ma'?am"
-    r"|friend|mate|buddy|bro|dear|bot|then|please|pls|for (?:the|your) help|for that|for this|for now|for today"
+    r"|friend|mate|buddy|bro|dear|(?:doctor |chat ?)?bot|doc(?:tor)?|dude|boss|yaar|bhai|ji|then|please|pls"
+    r"|for (?:the|your) help|for that|for this|for now|for today"
     r"|to you(?: too| as well| all)?)(?![\w'])",
     re.IGNORECASE,
 )

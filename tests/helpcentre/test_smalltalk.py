@@ -72,7 +72,16 @@ def test_questions_about_the_assistant_are_small_talk_that_points_to_a_person() 
 
 
 @pytest.mark.parametrize(
-    "text", ["super, thanks mate", "ok will do, thanks", "that's everything, thank you", "brilliant!"]
+    "text",
+    [
+        "super, thanks mate",
+        "ok will do, thanks",
+        "that's everything, thank you",
+        "brilliant!",
+        "thank you doctor bot 😄",
+        "thanks yaar",
+        "thank you chatbot",
+    ],
 )
 def test_more_ways_of_closing_a_conversation_are_small_talk(text):
     assert small_talk_read(text).only
