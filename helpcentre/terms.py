@@ -43,7 +43,7 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "wash": ("clean",),
     "washable": ("clean", "washable"),
     "firmer": ("firm",),
-    "softer": ("soft",),
+    "softer": ("soft", "softening"),
     "thick": ("thickness", "inch"),
     "wifi": ("wi", "fi"),
     "respond": ("reply",),
@@ -89,6 +89,8 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "sound": ("noise",),
     "noise": ("sound",),
     "tenure": ("month",),
+    "dip": ("sagging", "impression"),
+    "sag": ("sagging", "dip"),
 }
 
 # What kind of answer the question wants, and how a passage shows it has one.

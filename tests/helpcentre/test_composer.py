@@ -306,3 +306,17 @@ def test_how_much_more_time_asks_an_amount_not_for_more_of_the_article(demo_help
     assert days.top_key == "CHECK_PINCODE" and "3–5 working days" in days.text
     # The delivery-times section was just shown; "how much more" still asks within it.
     assert custom.top_key == "CHECK_PINCODE" and "add 4 working days" in custom.text
+
+
+def test_a_dip_is_the_sagging_the_warranty_covers_and_softer_the_softening_it_does_not(demo_helpcentre) -> None:
+    dip, softer = _conversation(
+        "after 3 yrs there's a dip in the middle where i sleep. how deep does it have to be for warranty?",
+        "also it feels softer overall than when new. is that covered?",
+    )
+    assert dip.top_key == "WARRANTY" and "deeper than 1 inch" in dip.text
+    assert softer.top_key == "WARRANTY" and "Normal softening" in softer.text
+
+
+def test_whether_pairing_needs_wifi_is_answered_by_the_pairing_article(demo_helpcentre) -> None:
+    wifi = compose_answer("Trying to connect the liftbase to my phone for the first time. do i need wifi for this?")
+    assert wifi.top_key == "LIFTBASE_PAIRING" and "no Wi-Fi is needed" in wifi.text
