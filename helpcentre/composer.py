@@ -24,6 +24,7 @@ from helpcentre.conversation import (
     TopicState,
     TurnReading,
     history_turns,
+    names_what_is_sold,
     topic_after,
     turn_read,
 )
@@ -136,7 +137,11 @@ def _turn_memo(
         answer = ComposedAnswer(text=small_talk_reply(talk=reading.talk), confident=True, kind=SMALL_TALK_KIND)
         return answer, TopicState(key=state.key, terms=state.terms, shown=state.shown, age=state.age + 1)
     article = article_indexed_get(reading.key) if reading.key else None
-    if article is None or _lacks_the_detail(reading.question, body=article.body):
+    if (
+        article is None
+        or _lacks_the_detail(reading.question, body=article.body)
+        or not names_what_is_sold(reading.question, article)
+    ):
         return _not_sure(reading), topic_after(state=state, reading=reading, sections=())
     follow_up = reading.kind == FOLLOW_UP
     extract = answer_extract(

@@ -19,6 +19,7 @@ they run on every message of the offline engine and give the model path its stan
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -534,6 +535,24 @@ def _contextual(
         if focus <= words.focus and known >= known_share * len(message.meaningful) and (known or not known_share):
             return key, score
     return None
+
+
+# "do you sell bedsheets?", "do you also make headboards?": whether the shop sells a thing.
+_ASKS_IF_SOLD = re.compile(
+    r"\b(?:do|does|can) (?:you|u|they|lullmoor) (?:also |even )?(?:sell|stock|carry|make|manufacture)\b"
+    r"(?P<thing>[^?.!,]*)",
+    re.IGNORECASE,
+)
+
+
+def names_what_is_sold(question: str, article: IndexedArticle) -> bool:
+    """False when the message asks whether the shop sells a thing the article never names: "do you sell
+    bedsheets?" finds the pillows ("Yes, we sell pillows…") by its words, but the pillows do not answer it."""
+    match = _ASKS_IF_SOLD.search(question)
+    if match is None:
+        return True
+    stems = [stem for stem in content_stems(match.group("thing")) if not stem.isdigit()]
+    return not stems or _known(stems[0], article_words(article).vocabulary)
 
 
 def _known(stem: str, vocabulary: frozenset[str]) -> bool:

@@ -320,3 +320,15 @@ def test_a_dip_is_the_sagging_the_warranty_covers_and_softer_the_softening_it_do
 def test_whether_pairing_needs_wifi_is_answered_by_the_pairing_article(demo_helpcentre) -> None:
     wifi = compose_answer("Trying to connect the liftbase to my phone for the first time. do i need wifi for this?")
     assert wifi.top_key == "LIFTBASE_PAIRING" and "no Wi-Fi is needed" in wifi.text
+
+
+@pytest.mark.parametrize("question", ["do you sell bedsheets?", "ok. do you sell headboards as well?"])
+def test_asking_whether_we_sell_a_thing_no_article_names_is_not_sure(demo_helpcentre, question) -> None:
+    # The pillows article ("Yes, we sell pillows…") is found by the words "do you sell", not by the thing.
+    answer = compose_answer(question)
+    assert answer.text == NOT_SURE_TEXT and not answer.citations
+
+
+def test_asking_whether_we_sell_a_thing_an_article_names_is_answered(demo_helpcentre) -> None:
+    assert compose_answer("do you sell pillows?").top_key == "PILLOWS"
+    assert compose_answer("do you make custom sizes?").top_key == "SIZE_CUSTOMIZATION"
