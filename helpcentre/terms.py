@@ -290,6 +290,10 @@ def stem_variants(stem: str) -> tuple[str, ...]:
             variants += [stem[:-1], stem + "ment"]
         elif stem[-1] not in "aeiouy" and stem[-2] in "aeiou" and stem[-3] not in "aeiou":
             variants.append(stem + "e")  # "replac" -> "replace"
+    # A noun in -ation meets its verb ("confirmation"/"confirm", "cancellation"/"cancel", "installation"/"install").
+    if stem.isalpha() and stem.endswith("ation") and len(stem) >= 10:
+        verb = stem[:-5]
+        variants.append(verb[:-1] if verb.endswith("ell") else verb)
     if stem.isalpha() and 4 <= len(stem) <= 6 and not stem.endswith(("e", "er")):
         variants.append(stem + "er")
     elif stem.endswith("er") and len(stem) >= 6:

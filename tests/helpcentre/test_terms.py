@@ -13,6 +13,10 @@ def test_extra_days_ask_for_a_duration_and_paying_extra_for_a_price():
 def test_a_base_word_meets_its_ed_form_and_its_noun_in_ment():
     assert "replac" in stem_variants("replace")  # "replaced" stems to "replac"
     assert "replace" in stem_variants("replac")
+    # A noun in -ation meets its verb.
+    assert "confirm" in stem_variants("confirmation")
+    assert "cancel" in stem_variants("cancellation")
+    assert "install" in stem_variants("installation")
     assert "replace" in stem_variants("replacement") and "replacement" in stem_variants("replace")
 
 
