@@ -562,19 +562,10 @@ def text_final_ask_is_plain(text: str) -> bool:
     Does the Ellis bed come in white?"): the story may carry ages, dates and family, but the ask itself weighs
     nothing, compares nothing and claims nothing.
     """
-    return _final_ask_is_plain(
-        text,
-        symptoms=_distinct(SYMPTOM, text),
-        changes=_distinct(CHANGE, text),
-        business=BUSINESS.search(text) is not None,
-        quantities=_distinct(QUANTITY, text),
-    )
-
-
-def _final_ask_is_plain(text: str, *, symptoms: int, changes: int, business: bool, quantities: int) -> bool:
-    """:func:`text_final_ask_is_plain`, given the counts the caller has already taken of the whole text."""
     # Symptoms, several changes, or a business order with quantities are worked out whatever the last sentence asks.
-    if symptoms or changes > 1 or (business and quantities >= 2):
+    if _distinct(SYMPTOM, text) or _distinct(CHANGE, text) > 1:
+        return False
+    if text_has(BUSINESS, text) and _distinct(QUANTITY, text) >= 2:
         return False
     sentences = [sentence for sentence in re.split(r"(?<=[.?!])\s+|\n+", text.strip()) if text_words(sentence)]
     if not sentences:
@@ -614,9 +605,7 @@ def text_complexity_features(text: str) -> dict[str, float]:
     claim = CLAIM.search(text) is not None
     policy_general = POLICY_GENERAL.search(text) is not None
     reply_start = REPLY_START.search(text) is not None
-    plain_final_ask = _final_ask_is_plain(
-        text, symptoms=symptoms, changes=changes, business=business > 0, quantities=quantities
-    )
+    plain_final_ask = text_final_ask_is_plain(text)
     found = {
         f"quantities:{_bucket(quantities, edges=(1, 2, 3))}": 1.0,
         f"asks:{_bucket(asks, edges=(1, 2, 3))}": 1.0,
