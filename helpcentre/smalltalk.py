@@ -14,6 +14,7 @@ from django.conf import settings
 
 GREETING, HOW_ARE_YOU, THANKS, GOODBYE, ACKNOWLEDGEMENT = "greeting", "how_are_you", "thanks", "goodbye", "ack"
 ABOUT_ME = "about_me"
+JOKE = "joke"
 
 # Tried in this order at the start of what is left of the message; each must end at a word boundary.
 _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -23,6 +24,11 @@ _PHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             ABOUT_ME,
             r"how old are (?:you|u)|what(?:'?s| is) your name|who (?:made|built|created|programmed) (?:you|u)"
             r"|are (?:you|u) (?:a |an )?(?:bot|robot|human|real person|real|ai|machine|computer|person)",
+        ),
+        (
+            JOKE,
+            r"tell (?:me|us) (?:a |another |some )?(?:jokes?|something funny)|make me (?:laugh|smile)"
+            r"|(?:do you )?(?:know|have) any (?:good )?jokes",
         ),
         (
             HOW_ARE_YOU,
@@ -71,7 +77,7 @@ _FILLER = re.compile(
     r"(?:so much|a lot|very much|a ton|again|anyway|there|team|everyone|everybody|all|guys|folks|sir|madam|ma'?am"
     r"|friend|mate|buddy|bro|dear|(?:doctor |chat ?)?bot|doc(?:tor)?|dude|boss|yaar|bhai|ji|then|please|pls"
     r"|for (?:the|your) help|for that|for this|for now|for today"
-    r"|to you(?: too| as well| all)?)(?![\w'])",
+    r"|to you(?: too| as well| all)?|it'?s been a (?:long|tough|hard|rough) (?:day|week))(?![\w'])",
     re.IGNORECASE,
 )
 _AND = re.compile(r"and\s+", re.IGNORECASE)
@@ -149,6 +155,8 @@ def small_talk_reply(*, talk: SmallTalk) -> str:
             f"{hello}I'm the {shop} assistant, a program that answers from our help centre. "
             'Write "talk to a person" any time to reach our team.'
         )
+    if JOKE in kinds:
+        return f"{hello}I'm better with mattresses than with jokes, I'm afraid! How can I help you today?"
     if HOW_ARE_YOU in kinds:
         return f"{hello}I'm doing well, thank you for asking! How can I help you today?"
     if GREETING in kinds:

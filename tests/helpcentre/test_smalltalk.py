@@ -99,3 +99,17 @@ def test_more_ways_of_closing_a_conversation_are_small_talk(text):
 )
 def test_words_that_also_start_a_question_are_not_taken_for_small_talk(text):
     assert small_talk_read(text).rest == text
+
+
+@pytest.mark.parametrize(
+    "text", ["tell me a joke", "do you know any jokes?", "tell me something funny, it's been a long day"]
+)
+def test_asking_for_a_joke_is_small_talk_with_a_reply_of_its_own(text) -> None:
+    talk = small_talk_read(text)
+    assert talk.only and talk.kinds == ("joke",)
+    assert "jokes" in small_talk_reply(talk=talk)
+
+
+def test_a_long_day_is_set_aside_only_beside_small_talk() -> None:
+    assert small_talk_read("thanks, it's been a long day").only
+    assert small_talk_read("it's been a long day").rest == "it's been a long day"
