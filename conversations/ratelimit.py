@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,16 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window_s: int) -> None:
 
 
 def _count(counter: str, *, window_s: int) -> int:
-    # add() is atomic in both backends: exactly one hit creates the counter, the others increment it.
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        # One round trip: create the counter with its lifetime if it is new, then count this hit.
+        key = backend.make_and_validate_key(counter)
+        with backend._cache.get_client(key, write=True).pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=window_s + 1, nx=True)
+            pipe.incr(key)
+            _, count = pipe.execute()
+        return int(count)
+    # add() is atomic in every backend: exactly one hit creates the counter, the others increment it.
     if cache.add(counter, 1, timeout=window_s + 1):
         return 1
     try:

@@ -72,18 +72,21 @@ def ledger_record(
             for row in LedgerEntry.objects.select_for_update().filter(call_id__in=[call.call_id for call in calls])
         }
         before = _rows_totals(existing.values())
-        created, changed = [], []
+        created = []
         for call in calls:
             row = existing.get(call.call_id)
             if row is None:
                 row = LedgerEntry(call_id=call.call_id, conversation_id=conversation_id)
                 created.append(row)
-            else:
-                changed.append(row)
+                _ledger_row_fill(row, call=call, message_id=message_id, attempt=attempt or row.attempt)
+                continue
+            held = {name: getattr(row, name) for name in _LEDGER_FIELDS}
             _ledger_row_fill(row, call=call, message_id=message_id or row.message_id, attempt=attempt or row.attempt)
+            # Only what changed: the answer's save usually adds just its message to the row the call's end wrote.
+            changed = {name: getattr(row, name) for name in _LEDGER_FIELDS if getattr(row, name) != held[name]}
+            if changed:
+                LedgerEntry.objects.filter(pk=row.pk).update(**changed)
         LedgerEntry.objects.bulk_create(created)
-        if changed:
-            LedgerEntry.objects.bulk_update(changed, _LEDGER_FIELDS)
     after = ledger_totals(calls=calls)
     return LedgerTotals(
         input_tokens=after.input_tokens - before.input_tokens,
