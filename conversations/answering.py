@@ -221,6 +221,7 @@ def _answer_finish(
         abstained=bool(finished and finished.abstained),
         signals=plan.signals,
         tier=str(finished.tier if finished and finished.tier else plan.tier),
+        catalogue=plan.catalogue,
     )
 
 
@@ -234,7 +235,11 @@ async def _answer_from_cache(live: LiveAnswer, plan: TurnPlan, *, hit: CachedAns
     duration_ms = int((time.monotonic() - started) * 1000)
     await database_sync_to_async(_cached_answer_save)(live=live, hit=hit, duration_ms=duration_ms)
     await database_sync_to_async(turns.turn_after_answer)(
-        conversation_id=live.conversation_id, abstained=False, signals=plan.signals, tier=hit.tier
+        conversation_id=live.conversation_id,
+        abstained=False,
+        signals=plan.signals,
+        tier=hit.tier,
+        catalogue=plan.catalogue,
     )
 
 

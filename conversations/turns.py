@@ -12,7 +12,7 @@ help", frustration. Two in a row bring in a person (``MISSES_BEFORE_HANDOFF``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -165,13 +165,23 @@ def after_answer_step(name: str, step: Callable[..., object], /, **kwargs: Any) 
         logger.exception("after the answer in conversation %s: %s failed", kwargs.get("conversation_id", "?"), name)
 
 
-def turn_after_answer(*, conversation_id: int, abstained: bool, signals: Iterable[str], tier: str) -> bool:
+def turn_after_answer(
+    *,
+    conversation_id: int,
+    abstained: bool,
+    signals: Iterable[str],
+    tier: str,
+    catalogue: Mapping[TierName, TierConfig] | None = None,
+) -> bool:
     """Count an answer the engine was unsure of; two misses in a row bring in a person. True if handed off.
 
     A long conversation also gets its early part summarised in the background, so the next
-    prompt still fits the window of the tier that just answered.
+    prompt still fits the window of the tier that just answered. ``catalogue``: the tier table
+    the turn was planned with (read again when not given).
     """
-    after_answer_step("context summary", _context_summary_maybe, conversation_id=conversation_id, tier=tier)
+    after_answer_step(
+        "context summary", _context_summary_maybe, conversation_id=conversation_id, tier=tier, catalogue=catalogue
+    )
     if abstained:
         if _miss_count(conversation_id=conversation_id) >= MISSES_BEFORE_HANDOFF:
             return _handoff_quietly(
@@ -227,8 +237,11 @@ def _refusal_save(*, plan: TurnPlan) -> None:
 # --- long conversations ------------------------------------------------------------------------
 
 
-def _context_summary_maybe(*, conversation_id: int, tier: str) -> None:
-    catalogue = routing_selectors.tier_catalogue()
+def _context_summary_maybe(
+    *, conversation_id: int, tier: str, catalogue: Mapping[TierName, TierConfig] | None = None
+) -> None:
+    if catalogue is None:
+        catalogue = routing_selectors.tier_catalogue()
     config = catalogue.get(TierName(tier)) if tier in set(TierName) else None
     window = config.context_window if config else min(c.context_window for c in catalogue.values())
     context_summary_request(conversation_id=conversation_id, window_tokens=window)

@@ -92,3 +92,23 @@ def _decision(*, handoff: bool = False, signals: tuple[str, ...] = ()) -> RouteD
 def test_one_action_per_turn_in_order_of_precedence(kwargs, action):
     arguments = dict(bot_misses=0, has_image=False, model_configured=True, refusal="") | kwargs
     assert turns.turn_action(**arguments)[0] == action
+
+
+@pytest.mark.parametrize(("window", "summarised"), [(400, True), (10**6, False)])
+def test_after_an_answer_the_window_of_the_planned_catalogue_decides_the_summary(
+    conversation, django_capture_on_commit_callbacks, window, summarised
+):
+    from dataclasses import replace
+
+    from conversations.models import Summary
+    from routing.tiers import default_catalogue
+
+    for index in range(12):
+        message_record(conversation_id=conversation.pk, role="customer", text=f"Detail number {index}: " + "word " * 60)
+    catalogue = default_catalogue()
+    catalogue[TierName.INSTANT] = replace(catalogue[TierName.INSTANT], context_window=window)
+    with django_capture_on_commit_callbacks(execute=False):
+        turns.turn_after_answer(
+            conversation_id=conversation.pk, abstained=False, signals=(), tier="instant", catalogue=catalogue
+        )
+    assert Summary.objects.filter(conversation=conversation, purpose="context").exists() is summarised
