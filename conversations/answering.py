@@ -106,8 +106,10 @@ class _LeaseBusy(Exception):
     """Another process holds the question's lease: it is answering, or died doing so."""
 
 
-def _turn_claim(*, conversation_id: int, holder: str) -> TurnPlan | None:
-    """Pick the question to answer, take its lease and plan the turn; None when the bot has nothing to do."""
+def _turn_claim(*, conversation_id: int, holder: str) -> tuple[TurnPlan, bool] | None:
+    """Pick the question to answer, take its lease, plan the turn and carry out what the plan
+    decided, in one trip to the database thread: (plan, True when the bot should now stream its
+    answer), or None when the bot has nothing to do."""
     conversation = Conversation.objects.get(pk=conversation_id)
     if conversation.status != Conversation.Status.BOT:
         return None  # an agent owns the conversation (or it is closed): the bot stays silent
@@ -118,7 +120,13 @@ def _turn_claim(*, conversation_id: int, holder: str) -> TurnPlan | None:
         conversation_id=conversation_id, seq=question.seq, holder=holder, seconds=LEASE_SECONDS
     ):
         raise _LeaseBusy()
-    return turns.turn_plan_make(conversation=conversation, question=question)
+    try:
+        plan = turns.turn_plan_make(conversation=conversation, question=question)
+        # Refused, or handed to a person: turn_take stored what the customer sees.
+        return plan, turns.turn_take(plan)
+    except Exception:
+        leases.answer_lease_release(conversation_id=conversation_id, seq=question.seq, holder=holder)
+        raise
 
 
 async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
@@ -128,15 +136,16 @@ async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
         while True:
             holder = leases.lease_holder_new()
             try:
-                plan = await database_sync_to_async(_turn_claim)(conversation_id=conversation_id, holder=holder)
+                claimed = await database_sync_to_async(_turn_claim)(conversation_id=conversation_id, holder=holder)
             except _LeaseBusy:
                 if waited >= LEASE_WAIT_S:
                     return
                 await asyncio.sleep(LEASE_RETRY_S)
                 waited += LEASE_RETRY_S
                 continue
-            if plan is None:
+            if claimed is None:
                 return
+            plan, to_stream = claimed
             live.again = False
             live.parts = []
             live.reply_to_seq = plan.question.seq
@@ -144,7 +153,8 @@ async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
             lease = {"conversation_id": conversation_id, "seq": plan.question.seq, "holder": holder}
             keeper = asyncio.create_task(_lease_keep(**lease))
             try:
-                await _answer_one(live, plan)
+                if to_stream:
+                    await _answer_one(live, plan)
             finally:
                 keeper.cancel()
                 await database_sync_to_async(leases.answer_lease_release)(**lease)
@@ -167,8 +177,6 @@ async def _lease_keep(*, conversation_id: int, seq: int, holder: str) -> None:
 
 
 async def _answer_one(live: LiveAnswer, plan: TurnPlan) -> None:
-    if not await database_sync_to_async(turns.turn_take)(plan):
-        return  # refused, or handed to a person: turn_take stored what the customer sees
     if plan.cached is not None:
         await _answer_from_cache(live, plan, hit=plan.cached)
         return
