@@ -42,8 +42,9 @@ PRODUCT_PHASES: list[tuple[str, tuple[str, ...]]] = [
         ("get_new_connection", "DatabaseWrapper.close", "close_old_connections", "aclose_old_connections"),
     ),
     ("before the model request: store the customer's message (ORM thread)", ("_customer_message_take",)),
-    ("before the model request: claim, history, route, retrieve, plan (ORM thread)", ("_job_claim",)),
-    ("before the model request: handoff and photo checks (ORM thread)", ("bot_turn_before_answer",)),
+    ("before the model request: claim, history, route, retrieve, plan (ORM thread)", ("turn_plan_make",)),
+    ("before the model request: claim, lease, handoff and refusal (ORM thread)", ("_turn_claim",)),
+    ("any phase: a call's ledger row, written as it is sent and as it ends (ORM thread)", ("ledger_call_note",)),
     (
         "before the model request: build and send it (gateway, SDK, HTTP client)",
         ("_completion_response_open", "_first_content_chunk", "Gateway._call_open"),
