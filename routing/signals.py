@@ -31,9 +31,18 @@ _PERSON = (
     r"manager|supervisor|boss|staff|member of staff|team member|executive|adviser|advisor|advisers|advisors|consultant|"
     r"employee|employees|colleague|specialist|designers?|engineers?|experts?|department|reception|billing|"
     r"sales team|accounts team|"
-    r"support team|customer (care|service|support)( team)?"
+    r"support team|c[ou]st[aou]?m[eo]r (care|service|support|caee)( team)?|repr?[ae]?s[ae]?n?t[ai]t?[iy]ves?|officers?|"
+    # Hotel desks and bank staff by their role, and the typos of "someone" and "agent" people type.
+    r"front desk|concierge|housekeeping|room service|switchboard|receptionists?|bankers?|tellers?|clerks?|"
+    r"some1|somone|someon|agnt|agrnt"
 )
 _PERSON_ROLE = r"human|agent|operator|representative|manager|supervisor|boss|person|someone|somebody"
+# Who a customer reaches, contacts or gets hold of when they want a person ("the person who sent it" is not one).
+_REACH_PERSON = (
+    r"humans?|agents?|someone|somebody|anyone|anybody|person|representatives?|rep|operators?|executives?|"
+    r"advis[eo]rs?|consultants?|specialists?|experts?|staff|employees?|managers?|supervisors?|reception|front desk|"
+    r"concierge|customer (care|service|support) (executive|agent|representative|person|team)|support team|some1|agrnt"
+)
 _CURT_PERSON = r"human|humans|agent|agents|operator|representative|rep|person|manager|supervisor|reception|front desk"
 # A request for a person, in the ways people ask for one: with a verb of talking or being called, by naming a
 # real person or a manager, or curtly as a single word. Asking for a phone number is not one (that is a fact).
@@ -68,10 +77,12 @@ CALL_PROCESS_QUESTION = re.compile(
 )
 LAUGHTER = re.compile(r"\b(lol|lmao|rofl|haha\w*|hehe\w*)\b|[\U0001F602\U0001F923\U0001F606]", re.IGNORECASE)
 HANDOFF = _at_word_starts(
-    rf"\b(talk|speak|chat|connect|transfer|put|pass|hand|discuss|deal)\w*\b[^.?!]{{0,40}}?\b(to|with) "
+    rf"\b(talk|tlk|speak|speek|spek|chat|connect|transfer|put|pass|hand|discuss|deal|converse)"
+    rf"\w*\b[^.?!]{{0,40}}?\b(to|with) "
     rf"(a |an |the |your |my |some |any |one of (your|the) )?(real |actual |live )?(\w+ )?({_PERSON})\b"
     # Not "your chat agents work weekends?": "chat" naming the agents is a question about them.
-    rf"|(?<!your )(?<!the )(?<!our )\b(talk|speak|chat)\w* (an? |the |your |some |one )?({_PERSON})\b"
+    rf"|(?<!your )(?<!the )(?<!our )\b(talk|tlk|speak|speek|chat)\w* (an? |the |your |some |one )?({_PERSON})\b"
+    rf"|\b(talk|tlk|speak|speek|chat)\w* 2 (an? |the |your |some |one )?({_PERSON})\b"
     r"|\bcustomer (care|service|support) (executive|agent|representative|person|officer)\b"
     rf"|\b(is there|are there|any) (a |an |any )?(real |actual )?({_PERSON})\b[^.?!]{{0,30}}?\b(talk|speak|chat)\b"
     r"|\b(someone|somebody|anyone|anybody|a person|a human|an agent)\b[^.?!]{0,20}\bto (talk|speak|chat)\b"
@@ -80,7 +91,13 @@ HANDOFF = _at_word_starts(
     # A device talking to another ("what does the app use to talk to the base?") is not a person.
     r"(?!(base|app|bed|remote|phone|router|modem|device|motor|box|controller|hub|network|wi-?fi|bluetooth)\b)\w+"
     r"|\b(get|find|send) (me )?(someone|somebody|a person|a human|an agent|a manager)\b"
-    r"|\b(need|want) (to (speak|talk) to )?(the )?customer (support|service|care)\b(?!'s| number| phone| email| hours)"
+    r"|\b(need|want|wanna) (to (speak|talk|chat) (to |with )?)?(the |your )?customer (support|service|care|caee)\b"
+    r"(?!'s| number| phone| email| hours)"
+    # "I need to contact customer care", not "do I need to contact customer care to close it?" nor "... by email".
+    r"|(?<!do i )(?<!do we )(?<!will i )(?<!would i )\b(need|want|wanna) to "
+    r"(contact|reach|get in touch with|get hold of) "
+    r"(the |your )?customer (support|service|care|caee)\b(?!'s| no\b)"
+    r"(?![^.?!]{0,20}\b(number|phone|email|e-?mail|mail|hours|line|address|post|letter|website|whatsapp)\b)"
     r"|(?<!are you a )(?<!are you an )(?<!you're a )\b(real|live|actual|proper) (person|human|agent|people|someone"
     r"|being)\b"
     r"|(?<!are you a )(?<!you're a )\bhumans?\b(?! error)"
@@ -92,8 +109,10 @@ HANDOFF = _at_word_starts(
     r"|\b(your|a|the|ur|duty) (manager|supervisor|boss|superior)\b(?! app| role| account| tool| view)"
     r"|\b(manager|supervisor|agent|operator|rep|person)\W*(now|please|pls|plz|asap|immediately|today)\b"
     r"|\b(someone|somebody|anyone|person) (senior|in charge|with authority)\b|\bwho('s| is) in charge\b"
-    r"|\b(someone|somebody|a person|a member of (your )?(staff|team)|one of your (team|staff|agents|advisers))"
-    r"\b[^.?!]{0,40}\b((call|ring|phone|contact)( me| us| back)|take over)\b"
+    r"|\b(someone|somebody|a person|a member of (your )?(staff|team)|one of your (team|staff|agents|advisers)"
+    r"|(a|your) (staff member|agent|advis[eo]r|representative|manager|supervisor))"
+    r"\b(?:(?!\b(said|says|promised|supposed|meant|never|was|were|did|didn'?t|would)\b)[^.?!]){0,40}"
+    r"\b((call|ring|phone|contact)( me| us| back)|take over|(get back|reach out) to (me|us))\b"
     r"|\b(appointment|meeting|call|session) with (someone|somebody|a person|an? (\w+ )?(adviser|advisor|engineer|"
     r"consultant|specialist|agent))\b"
     r"|\b(not|stop|don'?t want to (be|keep)?) ?(talking|chatting|speaking|dealing) (to|with) (a |the |this |these )?"
@@ -107,7 +126,8 @@ HANDOFF = _at_word_starts(
     r"|\barrange (a |the |an? )?(call|callback|call back|phone call|ring)\b"
     # "I need an executive to look into my account", "please let an employee handle this".
     r"|\b(need|want|get|let) (an? |your |one of your |some )?(executive|employee|agent|representative|person"
-    r"|human|manager|supervisor|staff member|member of staff)\b[^.?!]{0,15}?\b(look|handle|check|help|deal|sort"
+    r"|human|manager|supervisor|staff member|member of staff|expert|specialist|advis[eo]r|consultant)\b[^.?!]{0,15}?"
+    r"\b(look|handle|check|help|deal|sort"
     r"|review|take over)"
     r"|\b(anybody|anyone|someone|somebody) (there |here )?who (can|could) help\b"
     r"|(^\W*|\b(need|want|like|prefer|request|get|please|pls)\b[^.?!]{0,15}?)(assistance|help|support) from "
@@ -117,7 +137,35 @@ HANDOFF = _at_word_starts(
     r"|\b(put|transfer) me (through|to)\b|\b(other|another|different) (agent|adviser|advisor|"
     r"operator|representative)\b|\b(don'?t|do not) want to (talk|speak|chat) (to|with) (you|a bot|this|a machine)\b"
     r"|\b(is there|are there|any) (a |an |any )?(real |actual )?(person|human|someone|adviser|advisor|agent)\b"
-    r"[^.?!]{0,30}\b(discuss|go through|deal with|sort|help)\b",
+    r"[^.?!]{0,30}\b(discuss|go through|deal with|sort|help)\b"
+    # Reaching a person: "how do I get hold of someone", "how can I contact an agent", "reach one of your advisors".
+    # Not "should I contact an agent if...?" (whether to), nor "contact someone who sent me money".
+    rf"|(?<!should i )(?<!should we )(?<!do i need to )(?<!do i have to )(?<!do we need to )(?<!must i )"
+    # A bare "contact" or "reach" only as asked for ("how can I reach", "need to contact"), not "didn't reach anyone".
+    rf"(((?<=\bto )|(?<=\bi )|(?<=\bwe )|(?<=\bcan )|(?<=\bcould )|(?<=\bplease )|(?<=\bpls )|(?<=\bjust )|(?<=\bthen )"
+    rf"|(?<=\band )|^)(contact|reach)|reach out to|get hold of|get ahold of|get in touch with|get through to) (a |an |"
+    rf"one of your |your "
+    rf"|some |any )?(real |actual |live |human )?({_REACH_PERSON})\b"
+    rf"(?!\s+(who|that|whom)\b(?!\s+(can|could|will)\b))"
+    # A call from a person, asked for: "request a call from an executive", "schedule a call with customer service".
+    rf"|\b(request|want|need|like|arrange|schedule|book|set up|organi[sz]e|(can|could|may) (i|we) (get|have)|please)\b"
+    rf"[^.?!]{{0,12}}?\b(phone |quick )?(call|callback|call back|ring)s? (from|with) "
+    rf"(a |an |the |your |one of your |some )?(\w+ )?({_PERSON})\b"
+    # "I want to be called by an agent", "could I be contacted by a representative".
+    rf"|(?<!n't )(?<!dont )(?<!not )\b(want|like|prefer|need|request|can i|could i|please)\b[^.?!]{{0,15}}?"
+    rf"\bbe (called|contacted|phoned|rung)"
+    rf"( back)? by (a |an |the |your |one of your |some )?(\w+ )?({_PERSON})\b"
+    rf"|\b(forward|redirect|route|reroute) (me|us|my call|this call|the call)( back)? (through |over |on )?to "
+    rf"(a |an |the |your |one of your |some )?(real |actual |live |human )?({_PERSON})\b"
+    # "I need to have a conversation with someone"; not "my last conversation with an agent".
+    rf"|\b(have|having|start|open|need|want|like|hold) (a |an )?(quick |short |proper |private )?"
+    rf"(conversation|discussion) (with|to) (a |an |the |your |some |one of your )?(real |actual |live )?(\w+ )?"
+    rf"({_PERSON})\b"
+    rf"|\b(get|put) (me )?(an? |the |your |one of your |some )?(\w+ )?({_PERSON}) on the (phone|line|call)\b"
+    # "are any of your agents available", "is a human available now"; not "are agents available on Sunday?" (hours).
+    r"|\b(any|an|a)( of your| of the)? (real |live |human )?(agents?|advis[eo]rs?|humans?"
+    r"|representatives?|operators?|executives?) (available|free|online)\b(?! (on|at|in|during|until|till|from|after"
+    r"|before|between|over|every|each|24|weekends?|sundays?|saturdays?|tomorrow|tonight|today)\b)",
     elsewhere=r"^\W*escalate\W*$|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
     r"|^\W*(talk|speak|live (chat|support|help))\W*(please|pls|plz|now)?\W*$"
     r"|(^|[.!?,]\s*)\W*(then |just |now |please |pls )?(connect|transfer) me\W*(please|pls|plz|now)?\W*$"
