@@ -43,7 +43,10 @@ _REACH_PERSON = (
     r"advis[eo]rs?|consultants?|specialists?|experts?|staff|employees?|managers?|supervisors?|reception|front desk|"
     r"concierge|customer (care|service|support) (executive|agent|representative|person|team)|support team|some1|agrnt"
 )
-_CURT_PERSON = r"human|humans|agent|agents|operator|representative|rep|person|manager|supervisor|reception|front desk"
+_CURT_PERSON = (
+    r"human|humans|agent|agents|operator|representative|rep|person|manager|supervisor|reception|front desk|"
+    r"executive|customer care executive"
+)
 # A request for a person, in the ways people ask for one: with a verb of talking or being called, by naming a
 # real person or a manager, or curtly as a single word. Asking for a phone number is not one (that is a fact).
 # "Call me" asks for a person unless it asks whether someone will ("will the driver call me first?").
@@ -84,7 +87,8 @@ HANDOFF = _at_word_starts(
     rf"|(?<!your )(?<!the )(?<!our )\b(talk|tlk|speak|speek|chat)\w* (an? |the |your |some |one )?({_PERSON})\b"
     rf"|\b(talk|tlk|speak|speek|chat)\w* 2 (an? |the |your |some |one )?({_PERSON})\b"
     r"|\bcustomer (care|service|support) (executive|agent|representative|person|officer)\b"
-    rf"|\b(is there|are there|any) (a |an |any )?(real |actual )?({_PERSON})\b[^.?!]{{0,30}}?\b(talk|speak|chat)\b"
+    rf"|\b(is there|are there|any) (a |an |any )?(real |actual )?({_PERSON})\b[^.?!]{{0,30}}?"
+    rf"\b(talk|speak|chat|call|phone|ring|contact)\b"
     r"|\b(someone|somebody|anyone|anybody|a person|a human|an agent)\b[^.?!]{0,20}\bto (talk|speak|chat)\b"
     r"|\b(anyone|anybody|someone|somebody|a person|a human|an agent) (available|free|around) to\b"
     r"|\b(talk|speak|chat)\w* (directly )?(to|with) (the|your|some of your|one of your) "
@@ -152,8 +156,9 @@ HANDOFF = _at_word_starts(
     rf"[^.?!]{{0,12}}?\b(phone |quick )?(call|callback|call back|ring)s? (from|with) "
     rf"(a |an |the |your |one of your |some )?(\w+ )?({_PERSON})\b"
     # "I want to be called by an agent", "could I be contacted by a representative".
-    rf"|(?<!n't )(?<!dont )(?<!not )\b(want|like|prefer|need|request|can i|could i|please)\b[^.?!]{{0,15}}?"
-    rf"\bbe (called|contacted|phoned|rung)"
+    # "I want to be called by an agent", "I'd rather be assisted by an employee".
+    rf"|(?<!n't )(?<!dont )(?<!not )\b(want|like|prefer|rather|need|request|can i|could i|please)\b[^.?!]{{0,15}}?"
+    rf"\bbe (called|contacted|phoned|rung|helped|assisted|served|attended to|dealt with|looked after)"
     rf"( back)? by (a |an |the |your |one of your |some )?(\w+ )?({_PERSON})\b"
     rf"|\b(forward|redirect|route|reroute) (me|us|my call|this call|the call)( back)? (through |over |on )?to "
     rf"(a |an |the |your |one of your |some )?(real |actual |live |human )?({_PERSON})\b"
@@ -162,6 +167,19 @@ HANDOFF = _at_word_starts(
     rf"(conversation|discussion) (with|to) (a |an |the |your |some |one of your )?(real |actual |live )?(\w+ )?"
     rf"({_PERSON})\b"
     rf"|\b(get|put) (me )?(an? |the |your |one of your |some )?(\w+ )?({_PERSON}) on the (phone|line|call)\b"
+    # "can one of your colleagues assist me", "can a member of staff help me with my reservation".
+    r"|\b(can|could|would|will|may) (one of your (colleagues|agents|staff|team|advisers|advisors)|an agent"
+    r"|a colleague|a member of (your )?(staff|team)|a staff member|a human|a real person|an advis[eo]r|an employee"
+    r"|a representative)"
+    r" (please )?(assist|help|serve|attend to)\b"
+    # "I need an expert", "can I consult a specialist"; not "I need expert advice" nor "an expert opinion".
+    r"|\b(need|want|consult|consult with|speak to an?|talk to an?)( an?| your| some| one of your)?"
+    r"( sleep| mattress| product| technical| financial| mortgage| banking)? (experts?|specialists?|advis[eo]rs?"
+    r"|consultants?)\b(?!'s| (advice|opinion|review|tips?|guide|recommend\w*|says?|said|reviews?|view|fees?|costs?"
+    r"|charges?|prices?|rates?|commission))"
+    # "need a customer care call", "I want an agent call back".
+    r"|\b(need|want|request|get|like)\b[^.?!]{0,10}?\b(an? |the )?(customer (care|service|support)|agent|executive"
+    r"|advis[eo]r|manager) (call|call back|callback)\b(?! (cent|charg|cost|fee|time|hour|log|record))"
     # "are any of your agents available", "is a human available now"; not "are agents available on Sunday?" (hours).
     r"|\b(any|an|a)( of your| of the)? (real |live |human )?(agents?|advis[eo]rs?|humans?"
     r"|representatives?|operators?|executives?) (available|free|online)\b(?! (on|at|in|during|until|till|from|after"

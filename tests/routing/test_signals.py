@@ -54,6 +54,13 @@ from routing.signals import text_complexity_features
         "talk to custumer service",
         "wanna speak to a reprsentative",
         "can a staff member reach out to me",
+        "i would rather be assisted by an employee",
+        "can one of your colleagues assist me",
+        "Executive",
+        "need a customer care call",
+        "i need an expert",
+        "consult with a specialist",
+        "is there somebody i can phone",
     ],
 )
 def test_requests_for_a_person_however_worded(text: str) -> None:
@@ -101,6 +108,12 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "are any staff available to help with luggage",
         "can i transfer 2 people to another room",
         "how do i get in touch with the seller",
+        "i need expert advice on mattresses",
+        "i want advisor fees explained",
+        "i was assisted by an employee at the branch",
+        "executive lounge access",
+        "can an employee access my account",
+        "customer care call centre hours",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
