@@ -180,6 +180,20 @@ HANDOFF = _at_word_starts(
     # "need a customer care call", "I want an agent call back".
     r"|\b(need|want|request|get|like)\b[^.?!]{0,10}?\b(an? |the )?(customer (care|service|support)|agent|executive"
     r"|advis[eo]r|manager) (call|call back|callback)\b(?! (cent|charg|cost|fee|time|hour|log|record))"
+    # "can someone from the bank help me with that?", "I need somebody at reception to call me".
+    r"|\b(can|could|would|will|please|need|want|like|let|get|have)\b (someone|somebody|a person|a human) "
+    r"(from|at|in|on) (the |your )?(bank|hotel|branch|office|shop|store|reception|front desk"
+    r"|(\w+ )?(team|department|desk))"
+    r"\b[^.?!]{0,30}?\b(help|assist|look|handle|sort|deal|call|ring|phone|contact|get back)\b"
+    # "can the reception call my room please", "have the fraud department contact me".
+    rf"|\b(can|could|would|please|have|get) (the |your |one of (the|your) )?({_PERSON}|(\w+ )?(team|department|desk))"
+    r" (please )?(call|ring|phone|contact|get back to) (me|us|my room|my phone|my mobile)\b(?! an? (taxi|cab|car|uber))"
+    # "i need the card department", "I want the fraud team".
+    r"|\b(need|want|wanna)( to (speak|talk|chat) (to|with))? (the |your )?(\w+ )?(department|dept)"
+    r"(?=\W*$|\W*(please|pls|now|asap|to|for|about|regarding)\b)"
+    r"|\b(need|want|wanna)( to (speak|talk|chat) (to|with))? (the |your )?(fraud|mortgages?|loans?|cards?|sales|billing"
+    r"|accounts|complaints|support|customer service|lost cards?) team"
+    r"(?=\W*$|\W*(please|pls|now|asap|to|for|about|regarding)\b)"
     # "are any of your agents available", "is a human available now"; not "are agents available on Sunday?" (hours).
     r"|\b(any|an|a)( of your| of the)? (real |live |human )?(agents?|advis[eo]rs?|humans?"
     r"|representatives?|operators?|executives?) (available|free|online)\b(?! (on|at|in|during|until|till|from|after"

@@ -61,6 +61,10 @@ from routing.signals import text_complexity_features
         "i need an expert",
         "consult with a specialist",
         "is there somebody i can phone",
+        "I want to close my savings account, can someone from the bank help me with that?",
+        "can the reception call my room please",
+        "have the fraud department contact me",
+        "i need the card department",
     ],
 )
 def test_requests_for_a_person_however_worded(text: str) -> None:
@@ -114,6 +118,9 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "executive lounge access",
         "can an employee access my account",
         "customer care call centre hours",
+        "can anyone at the branch help me open an account?",
+        "i need the department code for my expense claim",
+        "i want the sales team discount",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
