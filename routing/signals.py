@@ -141,10 +141,22 @@ HANDOFF = _at_word_starts(
     r"|\b(put|transfer) me (through|to)\b|\b(other|another|different) (agent|adviser|advisor|"
     r"operator|representative)\b|\b(don'?t|do not) want to (talk|speak|chat) (to|with) (you|a bot|this|a machine)\b"
     r"|\b(is there|are there|any) (a |an |any )?(real |actual )?(person|human|someone|adviser|advisor|agent)\b"
-    r"[^.?!]{0,30}\b(discuss|go through|deal with|sort|help)\b"
+    r"[^.?!]{0,30}\b(discuss|go through|deal with|sort|help)\b",
+    elsewhere=r"^\W*escalate\W*$|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
+    r"|^\W*(talk|speak|live (chat|support|help))\W*(please|pls|plz|now)?\W*$"
+    r"|(^|[.!?,]\s*)\W*(then |just |now |please |pls )?(connect|transfer) me\W*(please|pls|plz|now)?\W*$"
+    rf"|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$",
+)
+
+# Requests that name whom they want reached, called, consulted or put through to: searched only in a message that
+# names a person, a desk or a team (PERSON_NAMED), which keeps these patterns off most messages.
+PERSON_NAMED = _at_word_starts(
+    rf"({_PERSON}|{_REACH_PERSON}|colleagues|team|department|dept|desk)\b",
+)
+HANDOFF_NAMED = _at_word_starts(
     # Reaching a person: "how do I get hold of someone", "how can I contact an agent", "reach one of your advisors".
     # Not "should I contact an agent if...?" (whether to), nor "contact someone who sent me money".
-    rf"|(?<!should i )(?<!should we )(?<!do i need to )(?<!do i have to )(?<!do we need to )(?<!must i )"
+    rf"(?<!should i )(?<!should we )(?<!do i need to )(?<!do i have to )(?<!do we need to )(?<!must i )"
     # A bare "contact" or "reach" only as asked for ("how can I reach", "need to contact"), not "didn't reach anyone".
     rf"(((?<=\bto )|(?<=\bi )|(?<=\bwe )|(?<=\bcan )|(?<=\bcould )|(?<=\bplease )|(?<=\bpls )|(?<=\bjust )|(?<=\bthen )"
     rf"|(?<=\band )|^)(contact|reach)|reach out to|get hold of|get ahold of|get in touch with|get through to) (a |an |"
@@ -197,11 +209,7 @@ HANDOFF = _at_word_starts(
     # "are any of your agents available", "is a human available now"; not "are agents available on Sunday?" (hours).
     r"|\b(any|an|a)( of your| of the)? (real |live |human )?(agents?|advis[eo]rs?|humans?"
     r"|representatives?|operators?|executives?) (available|free|online)\b(?! (on|at|in|during|until|till|from|after"
-    r"|before|between|over|every|each|24|weekends?|sundays?|saturdays?|tomorrow|tonight|today)\b)",
-    elsewhere=r"^\W*escalate\W*$|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
-    r"|^\W*(talk|speak|live (chat|support|help))\W*(please|pls|plz|now)?\W*$"
-    r"|(^|[.!?,]\s*)\W*(then |just |now |please |pls )?(connect|transfer) me\W*(please|pls|plz|now)?\W*$"
-    rf"|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$",
+    r"|before|between|over|every|each|24|weekends?|sundays?|saturdays?|tomorrow|tonight|today)\b)"
 )
 
 ERROR_CODE = _at_word_starts(
@@ -310,12 +318,14 @@ LONG_MESSAGE_WORDS = 60
 
 
 def text_asks_for_person(text: str) -> bool:
-    """A request for a person: :data:`HANDOFF`, or "call me" that is not a question about being called.
+    """A request for a person: :data:`HANDOFF` or :data:`HANDOFF_NAMED`, or "call me" that is not a question about
+    being called.
 
     A question about whether the shop calls (:data:`CALL_PROCESS_QUESTION`) is not one; what follows it may be.
     """
     process = CALL_PROCESS_QUESTION.search(text)
-    if HANDOFF.search(text[process.end() :] if process else text):
+    rest = text[process.end() :] if process else text
+    if HANDOFF.search(rest) or (PERSON_NAMED.search(rest) and HANDOFF_NAMED.search(rest)):
         return True
     # "call me" outside every question about being called ("what do you need to call me back? … call me now").
     asked = [match.span() for match in CALL_QUESTION.finditer(text)]
