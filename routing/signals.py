@@ -31,10 +31,22 @@ _PERSON = (
     r"manager|supervisor|boss|staff|member of staff|team member|executive|adviser|advisor|advisers|advisors|consultant|"
     r"employee|employees|colleague|specialist|designers?|engineers?|experts?|department|reception|billing|"
     r"sales team|accounts team|"
-    r"support team|customer (care|service|support)( team)?"
+    r"support team|c[ou]st[aou]?m[eo]r (care|service|support|caee)( team)?|repr?[ae]?s[ae]?n?t[ai]t?[iy]ves?|officers?|"
+    # Hotel desks and bank staff by their role, and the typos of "someone" and "agent" people type.
+    r"front desk|concierge|housekeeping|room service|switchboard|receptionists?|bankers?|tellers?|clerks?|"
+    r"some1|somone|someon|agnt|agrnt"
 )
 _PERSON_ROLE = r"human|agent|operator|representative|manager|supervisor|boss|person|someone|somebody"
-_CURT_PERSON = r"human|humans|agent|agents|operator|representative|rep|person|manager|supervisor|reception|front desk"
+# Who a customer reaches, contacts or gets hold of when they want a person ("the person who sent it" is not one).
+_REACH_PERSON = (
+    r"humans?|agents?|someone|somebody|anyone|anybody|person|representatives?|rep|operators?|executives?|"
+    r"advis[eo]rs?|consultants?|specialists?|experts?|staff|employees?|managers?|supervisors?|reception|front desk|"
+    r"concierge|customer (care|service|support) (executive|agent|representative|person|team)|support team|some1|agrnt"
+)
+_CURT_PERSON = (
+    r"human|humans|agent|agents|operator|representative|rep|person|manager|supervisor|reception|front desk|"
+    r"executive|customer care executive"
+)
 # A request for a person, in the ways people ask for one: with a verb of talking or being called, by naming a
 # real person or a manager, or curtly as a single word. Asking for a phone number is not one (that is a fact).
 # "Call me" asks for a person unless it asks whether someone will ("will the driver call me first?").
@@ -68,19 +80,28 @@ CALL_PROCESS_QUESTION = re.compile(
 )
 LAUGHTER = re.compile(r"\b(lol|lmao|rofl|haha\w*|hehe\w*)\b|[\U0001F602\U0001F923\U0001F606]", re.IGNORECASE)
 HANDOFF = _at_word_starts(
-    rf"\b(talk|speak|chat|connect|transfer|put|pass|hand|discuss|deal)\w*\b[^.?!]{{0,40}}?\b(to|with) "
+    rf"\b(talk|tlk|speak|speek|spek|chat|connect|transfer|put|pass|hand|discuss|deal|converse)"
+    rf"\w*\b[^.?!]{{0,40}}?\b(to|with) "
     rf"(a |an |the |your |my |some |any |one of (your|the) )?(real |actual |live )?(\w+ )?({_PERSON})\b"
     # Not "your chat agents work weekends?": "chat" naming the agents is a question about them.
-    rf"|(?<!your )(?<!the )(?<!our )\b(talk|speak|chat)\w* (an? |the |your |some |one )?({_PERSON})\b"
+    rf"|(?<!your )(?<!the )(?<!our )\b(talk|tlk|speak|speek|chat)\w* (an? |the |your |some |one )?({_PERSON})\b"
+    rf"|\b(talk|tlk|speak|speek|chat)\w* 2 (an? |the |your |some |one )?({_PERSON})\b"
     r"|\bcustomer (care|service|support) (executive|agent|representative|person|officer)\b"
-    rf"|\b(is there|are there|any) (a |an |any )?(real |actual )?({_PERSON})\b[^.?!]{{0,30}}?\b(talk|speak|chat)\b"
+    rf"|\b(is there|are there|any) (a |an |any )?(real |actual )?({_PERSON})\b[^.?!]{{0,30}}?"
+    rf"\b(talk|speak|chat|call|phone|ring|contact)\b"
     r"|\b(someone|somebody|anyone|anybody|a person|a human|an agent)\b[^.?!]{0,20}\bto (talk|speak|chat)\b"
     r"|\b(anyone|anybody|someone|somebody|a person|a human|an agent) (available|free|around) to\b"
     r"|\b(talk|speak|chat)\w* (directly )?(to|with) (the|your|some of your|one of your) "
     # A device talking to another ("what does the app use to talk to the base?") is not a person.
     r"(?!(base|app|bed|remote|phone|router|modem|device|motor|box|controller|hub|network|wi-?fi|bluetooth)\b)\w+"
     r"|\b(get|find|send) (me )?(someone|somebody|a person|a human|an agent|a manager)\b"
-    r"|\b(need|want) (to (speak|talk) to )?(the )?customer (support|service|care)\b(?!'s| number| phone| email| hours)"
+    r"|\b(need|want|wanna) (to (speak|talk|chat) (to |with )?)?(the |your )?customer (support|service|care|caee)\b"
+    r"(?!'s| number| phone| email| hours)"
+    # "I need to contact customer care", not "do I need to contact customer care to close it?" nor "... by email".
+    r"|(?<!do i )(?<!do we )(?<!will i )(?<!would i )\b(need|want|wanna) to "
+    r"(contact|reach|get in touch with|get hold of) "
+    r"(the |your )?customer (support|service|care|caee)\b(?!'s| no\b)"
+    r"(?![^.?!]{0,20}\b(number|phone|email|e-?mail|mail|hours|line|address|post|letter|website|whatsapp)\b)"
     r"|(?<!are you a )(?<!are you an )(?<!you're a )\b(real|live|actual|proper) (person|human|agent|people|someone"
     r"|being)\b"
     r"|(?<!are you a )(?<!you're a )\bhumans?\b(?! error)"
@@ -92,8 +113,10 @@ HANDOFF = _at_word_starts(
     r"|\b(your|a|the|ur|duty) (manager|supervisor|boss|superior)\b(?! app| role| account| tool| view)"
     r"|\b(manager|supervisor|agent|operator|rep|person)\W*(now|please|pls|plz|asap|immediately|today)\b"
     r"|\b(someone|somebody|anyone|person) (senior|in charge|with authority)\b|\bwho('s| is) in charge\b"
-    r"|\b(someone|somebody|a person|a member of (your )?(staff|team)|one of your (team|staff|agents|advisers))"
-    r"\b[^.?!]{0,40}\b((call|ring|phone|contact)( me| us| back)|take over)\b"
+    r"|\b(someone|somebody|a person|a member of (your )?(staff|team)|one of your (team|staff|agents|advisers)"
+    r"|(a|your) (staff member|agent|advis[eo]r|representative|manager|supervisor))"
+    r"\b(?:(?!\b(said|says|promised|supposed|meant|never|was|were|did|didn'?t|would)\b)[^.?!]){0,40}"
+    r"\b((call|ring|phone|contact)( me| us| back)|take over|(get back|reach out) to (me|us))\b"
     r"|\b(appointment|meeting|call|session) with (someone|somebody|a person|an? (\w+ )?(adviser|advisor|engineer|"
     r"consultant|specialist|agent))\b"
     r"|\b(not|stop|don'?t want to (be|keep)?) ?(talking|chatting|speaking|dealing) (to|with) (a |the |this |these )?"
@@ -107,7 +130,8 @@ HANDOFF = _at_word_starts(
     r"|\barrange (a |the |an? )?(call|callback|call back|phone call|ring)\b"
     # "I need an executive to look into my account", "please let an employee handle this".
     r"|\b(need|want|get|let) (an? |your |one of your |some )?(executive|employee|agent|representative|person"
-    r"|human|manager|supervisor|staff member|member of staff)\b[^.?!]{0,15}?\b(look|handle|check|help|deal|sort"
+    r"|human|manager|supervisor|staff member|member of staff|expert|specialist|advis[eo]r|consultant)\b[^.?!]{0,15}?"
+    r"\b(look|handle|check|help|deal|sort"
     r"|review|take over)"
     r"|\b(anybody|anyone|someone|somebody) (there |here )?who (can|could) help\b"
     r"|(^\W*|\b(need|want|like|prefer|request|get|please|pls)\b[^.?!]{0,15}?)(assistance|help|support) from "
@@ -122,6 +146,70 @@ HANDOFF = _at_word_starts(
     r"|^\W*(talk|speak|live (chat|support|help))\W*(please|pls|plz|now)?\W*$"
     r"|(^|[.!?,]\s*)\W*(then |just |now |please |pls )?(connect|transfer) me\W*(please|pls|plz|now)?\W*$"
     rf"|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$",
+)
+
+# Requests that name whom they want reached, called, consulted or put through to: searched only in a message that
+# names a person, a desk or a team (PERSON_NAMED), which keeps these patterns off most messages.
+PERSON_NAMED = _at_word_starts(
+    rf"({_PERSON}|{_REACH_PERSON}|colleagues|team|department|dept|desk)\b",
+)
+HANDOFF_NAMED = _at_word_starts(
+    # Reaching a person: "how do I get hold of someone", "how can I contact an agent", "reach one of your advisors".
+    # Not "should I contact an agent if...?" (whether to), nor "contact someone who sent me money".
+    rf"(?<!should i )(?<!should we )(?<!do i need to )(?<!do i have to )(?<!do we need to )(?<!must i )"
+    # A bare "contact" or "reach" only as asked for ("how can I reach", "need to contact"), not "didn't reach anyone".
+    rf"(((?<=\bto )|(?<=\bi )|(?<=\bwe )|(?<=\bcan )|(?<=\bcould )|(?<=\bplease )|(?<=\bpls )|(?<=\bjust )|(?<=\bthen )"
+    rf"|(?<=\band )|^)(contact|reach)|reach out to|get hold of|get ahold of|get in touch with|get through to) (a |an |"
+    rf"one of your |your "
+    rf"|some |any )?(real |actual |live |human )?({_REACH_PERSON})\b"
+    rf"(?!\s+(who|that|whom)\b(?!\s+(can|could|will)\b))"
+    # A call from a person, asked for: "request a call from an executive", "schedule a call with customer service".
+    rf"|\b(request|want|need|like|arrange|schedule|book|set up|organi[sz]e|(can|could|may) (i|we) (get|have)|please)\b"
+    rf"[^.?!]{{0,12}}?\b(phone |quick )?(call|callback|call back|ring)s? (from|with) "
+    rf"(a |an |the |your |one of your |some )?(\w+ )?({_PERSON})\b"
+    # "I want to be called by an agent", "could I be contacted by a representative".
+    # "I want to be called by an agent", "I'd rather be assisted by an employee".
+    rf"|(?<!n't )(?<!dont )(?<!not )\b(want|like|prefer|rather|need|request|can i|could i|please)\b[^.?!]{{0,15}}?"
+    rf"\bbe (called|contacted|phoned|rung|helped|assisted|served|attended to|dealt with|looked after)"
+    rf"( back)? by (a |an |the |your |one of your |some )?(\w+ )?({_PERSON})\b"
+    rf"|\b(forward|redirect|route|reroute) (me|us|my call|this call|the call)( back)? (through |over |on )?to "
+    rf"(a |an |the |your |one of your |some )?(real |actual |live |human )?({_PERSON})\b"
+    # "I need to have a conversation with someone"; not "my last conversation with an agent".
+    rf"|\b(have|having|start|open|need|want|like|hold) (a |an )?(quick |short |proper |private )?"
+    rf"(conversation|discussion) (with|to) (a |an |the |your |some |one of your )?(real |actual |live )?(\w+ )?"
+    rf"({_PERSON})\b"
+    rf"|\b(get|put) (me )?(an? |the |your |one of your |some )?(\w+ )?({_PERSON}) on the (phone|line|call)\b"
+    # "can one of your colleagues assist me", "can a member of staff help me with my reservation".
+    r"|\b(can|could|would|will|may) (one of your (colleagues|agents|staff|team|advisers|advisors)|an agent"
+    r"|a colleague|a member of (your )?(staff|team)|a staff member|a human|a real person|an advis[eo]r|an employee"
+    r"|a representative)"
+    r" (please )?(assist|help|serve|attend to)\b"
+    # "I need an expert", "can I consult a specialist"; not "I need expert advice" nor "an expert opinion".
+    r"|\b(need|want|consult|consult with|speak to an?|talk to an?)( an?| your| some| one of your)?"
+    r"( sleep| mattress| product| technical| financial| mortgage| banking)? (experts?|specialists?|advis[eo]rs?"
+    r"|consultants?)\b(?!'s| (advice|opinion|review|tips?|guide|recommend\w*|says?|said|reviews?|view|fees?|costs?"
+    r"|charges?|prices?|rates?|commission))"
+    # "need a customer care call", "I want an agent call back".
+    r"|\b(need|want|request|get|like)\b[^.?!]{0,10}?\b(an? |the )?(customer (care|service|support)|agent|executive"
+    r"|advis[eo]r|manager) (call|call back|callback)\b(?! (cent|charg|cost|fee|time|hour|log|record))"
+    # "can someone from the bank help me with that?", "I need somebody at reception to call me".
+    r"|\b(can|could|would|will|please|need|want|like|let|get|have)\b (someone|somebody|a person|a human) "
+    r"(from|at|in|on) (the |your )?(bank|hotel|branch|office|shop|store|reception|front desk"
+    r"|(\w+ )?(team|department|desk))"
+    r"\b[^.?!]{0,30}?\b(help|assist|look|handle|sort|deal|call|ring|phone|contact|get back)\b"
+    # "can the reception call my room please", "have the fraud department contact me".
+    rf"|\b(can|could|would|please|have|get) (the |your |one of (the|your) )?({_PERSON}|(\w+ )?(team|department|desk))"
+    r" (please )?(call|ring|phone|contact|get back to) (me|us|my room|my phone|my mobile)\b(?! an? (taxi|cab|car|uber))"
+    # "i need the card department", "I want the fraud team".
+    r"|\b(need|want|wanna)( to (speak|talk|chat) (to|with))? (the |your )?(\w+ )?(department|dept)"
+    r"(?=\W*$|\W*(please|pls|now|asap|to|for|about|regarding)\b)"
+    r"|\b(need|want|wanna)( to (speak|talk|chat) (to|with))? (the |your )?(fraud|mortgages?|loans?|cards?|sales|billing"
+    r"|accounts|complaints|support|customer service|lost cards?) team"
+    r"(?=\W*$|\W*(please|pls|now|asap|to|for|about|regarding)\b)"
+    # "are any of your agents available", "is a human available now"; not "are agents available on Sunday?" (hours).
+    r"|\b(any|an|a)( of your| of the)? (real |live |human )?(agents?|advis[eo]rs?|humans?"
+    r"|representatives?|operators?|executives?) (available|free|online)\b(?! (on|at|in|during|until|till|from|after"
+    r"|before|between|over|every|each|24|weekends?|sundays?|saturdays?|tomorrow|tonight|today)\b)"
 )
 
 ERROR_CODE = _at_word_starts(
@@ -230,12 +318,14 @@ LONG_MESSAGE_WORDS = 60
 
 
 def text_asks_for_person(text: str) -> bool:
-    """A request for a person: :data:`HANDOFF`, or "call me" that is not a question about being called.
+    """A request for a person: :data:`HANDOFF` or :data:`HANDOFF_NAMED`, or "call me" that is not a question about
+    being called.
 
     A question about whether the shop calls (:data:`CALL_PROCESS_QUESTION`) is not one; what follows it may be.
     """
     process = CALL_PROCESS_QUESTION.search(text)
-    if HANDOFF.search(text[process.end() :] if process else text):
+    rest = text[process.end() :] if process else text
+    if HANDOFF.search(rest) or (PERSON_NAMED.search(rest) and HANDOFF_NAMED.search(rest)):
         return True
     # "call me" outside every question about being called ("what do you need to call me back? … call me now").
     asked = [match.span() for match in CALL_QUESTION.finditer(text)]
