@@ -114,6 +114,7 @@ def _classifier_complexity(text: str, *, classifier: ComplexityClassifier) -> tu
         probability < HANDOFF_MIN_PROBABILITY
         or signals.text_asks_when_available(text)
         or signals.text_asks_how_calls_work(text)
+        or signals.text_refuses_a_call(text)
     ):
         excluded.add("human")
     if label == "mini" and signals.text_asks_something(text):

@@ -312,6 +312,15 @@ SMALL_TALK_PHRASE = re.compile(
     r")\W*$",
     re.IGNORECASE,
 )
+# Being called, refused or meant otherwise: "please don't call me", "no need to ring me back", "ask them not
+# to phone me", "stop calling me", "can reception call me a cab?". Not a request for a person by itself;
+# what else the message says may be one ("don't call me, let me chat with an agent").
+NOT_CALLED = re.compile(
+    r"(?<!\bwhy )\b(don'?t|do not|does not|doesn'?t|never|no need to|not to|stop|quit)\b[^.?!,;]{0,20}?"
+    r"\b(call|ring|phone|contact)(ing)? (me|us)( back| again| anymore| any more)?\b"
+    r"|\b(call|ring|phone|get) (me|us) an? (taxi|cab|car|uber|ola|ride|ambulance)\b",
+    re.IGNORECASE,
+)
 SMALL_TALK_MAX_WORDS = 10
 FAILURE_REPORT_MAX_WORDS = 12
 LONG_MESSAGE_WORDS = 60
@@ -323,6 +332,7 @@ def text_asks_for_person(text: str) -> bool:
 
     A question about whether the shop calls (:data:`CALL_PROCESS_QUESTION`) is not one; what follows it may be.
     """
+    text = NOT_CALLED.sub(" ", text)
     process = CALL_PROCESS_QUESTION.search(text)
     rest = text[process.end() :] if process else text
     if HANDOFF.search(rest) or (PERSON_NAMED.search(rest) and HANDOFF_NAMED.search(rest)):
@@ -330,6 +340,11 @@ def text_asks_for_person(text: str) -> bool:
     # "call me" outside every question about being called ("what do you need to call me back? … call me now").
     asked = [match.span() for match in CALL_QUESTION.finditer(text)]
     return any(not any(start <= call.start() < end for start, end in asked) for call in CALL_ME.finditer(text))
+
+
+def text_refuses_a_call(text: str) -> bool:
+    """Being called refused or meant otherwise (:data:`NOT_CALLED`), and no request for a person besides."""
+    return NOT_CALLED.search(text) is not None and not text_asks_for_person(text)
 
 
 def text_asks_how_calls_work(text: str) -> bool:

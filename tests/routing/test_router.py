@@ -227,3 +227,11 @@ def test_a_classifier_human_gives_way_to_a_question_about_how_callbacks_work() -
         "instant"
     )
     assert classify_complexity("please arrange a callback", classifier=classifier)[0] == "human"
+
+
+def test_a_classifier_human_gives_way_to_a_call_refused() -> None:
+    classifier = ComplexityClassifier(
+        labels=("human", "instant"), vocabulary={}, idf=(), weights=(), intercepts=(3.0, 0.0)
+    )  # human at p = 0.95
+    assert classify_complexity("stop calling me", classifier=classifier)[0] == "instant"
+    assert classify_complexity("stop calling me and put me through to a manager", classifier=classifier)[0] == "human"

@@ -121,10 +121,30 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "can anyone at the branch help me open an account?",
         "i need the department code for my expense claim",
         "i want the sales team discount",
+        "please dont call me",
+        "no need to ring me back, the email was enough",
+        "ask the courier not to phone me before 9",
+        "can reception call me a cab",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
     assert not signals.text_asks_for_person(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("please don't call me again", True),
+        ("stop calling me", True),
+        ("do not call me, email only", True),
+        ("don't call me, I want to chat with an agent", False),
+        ("why don't you call me back?", False),
+        ("please call me back", False),
+    ],
+)
+def test_a_call_refused_is_told_from_a_call_asked_for(text: str, refused: bool) -> None:
+    assert signals.text_refuses_a_call(text) is refused
+    assert signals.text_asks_for_person(text) is not refused
 
 
 @pytest.mark.parametrize("text", ["that worked, thanks!", "never mind", "it's working now", "ok, 10am then"])
