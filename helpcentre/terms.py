@@ -91,6 +91,23 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "tenure": ("month",),
     "dip": ("sagging", "impression"),
     "sag": ("sagging", "dip"),
+    # What happened to a mattress, in the customer's words and in the article's.
+    "spill": ("stain", "stained"),
+    "spilt": ("stain", "stained"),
+    "tear": ("damaged", "faulty"),
+    "ripp": ("damaged", "faulty"),
+    # "use it together with", "can I club two offers": offers that combine.
+    "together": ("combine",),
+    "club": ("combine",),
+    "manufacture": ("make", "made", "factory"),
+    "manufactur": ("make", "made", "factory"),
+    "cell": ("battery",),
+    "toddler": ("child",),
+    "kid": ("child",),
+    "baby": ("child",),
+    "children": ("child",),
+    "buy": ("buyer",),
+    "collect": ("pickup",),
 }
 
 # What kind of answer the question wants, and how a passage shows it has one.
