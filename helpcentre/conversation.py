@@ -459,7 +459,9 @@ def _confirmed(question: str, key: str | None, score: float, *, floor: float) ->
     words = article_words(article)
     if any(is_code(stem) and stem in words.labels for stem in rare):
         return True  # "E07 on the remote display": a code the article's table lists
-    return score >= floor and len(rare) >= 2 and any(sum(stem in unit for stem in rare) >= 2 for unit in words.units)
+    return (
+        score >= floor and len(rare) >= 2 and any(sum(_known(stem, unit) for stem in rare) >= 2 for unit in words.units)
+    )
 
 
 def _names_another(message: _Message, *, other_key: str | None, words: ArticleWords) -> bool:
