@@ -249,6 +249,7 @@ def _turn_read(*, message: str, state: TopicState, threshold: float) -> TurnRead
     own = terms_of(question)
     ranked = articles_ranked(question, limit=3, always=[topic.key] if topic else [])
     ranked = _near_ties_by_wording(question, ranked, threshold=threshold)
+    ranked = _naming_what_the_best_lacks(question, ranked, floor=floor)
     top_key, top_score = ranked[0] if ranked else (None, 0.0)
 
     def reading(kind: str, key: str | None, terms: Terms, score: float | None = None) -> TurnReading:
@@ -428,6 +429,39 @@ def _near_ties_by_wording(
         return ranked
     # The article the wording favours answers, with the best score of the near tie.
     return [(best[0], ranked[0][1]), *[item for item in ranked if item[0] != best[0]]]
+
+
+def _naming_what_the_best_lacks(
+    question: str, ranked: list[tuple[str, float]], *, floor: float
+) -> list[tuple[str, float]]:
+    """When the best article never names a thing the message names ("warranty on the contour pillow":
+    the mattress warranty has no pillow), another of the best that is about that thing (its title or
+    tags name it), knows every word of the message some of them know, and says more of it in one part
+    ("The contour pillow has a 1-year warranty"), answers with the best score."""
+    if len(ranked) < 2 or ranked[0][1] < floor:
+        return ranked
+    found = {key: article_indexed_get(key) for key, _ in ranked}
+    words = {key: article_words(article) for key, article in found.items() if article is not None}
+    best = ranked[0][0]
+    if best not in words:
+        return ranked
+    stems = [
+        stem
+        for stem in content_stems(question)
+        if not stem.isdigit() and any(_known(stem, known.vocabulary) for known in words.values())
+    ]
+    missing = [stem for stem in stems if not _known(stem, words[best].vocabulary)]
+    for key, score in ranked[1:]:
+        if (
+            missing
+            and score >= floor
+            and key in words
+            and any(stem in words[key].names for stem in missing)
+            and all(_known(stem, words[key].vocabulary) for stem in stems)
+            and _part_coverage(stems, key) > _part_coverage(stems, best)
+        ):
+            return [(key, ranked[0][1]), *[item for item in ranked if item[0] != key]]
+    return ranked
 
 
 def _part_coverage(stems: list[str], key: str) -> float:
