@@ -150,7 +150,8 @@ _FOCUS_ANSWERS = {
         r"|\b(?:same|next) (?:day|working day)\b",
         re.IGNORECASE,
     ),
-    "price": re.compile(r"[₹$€£]\s?\d|\b\d+\s?%|\bfees?\b|\bcharges?\b|\bcosts?\b|\bprices?\b", re.IGNORECASE),
+    # "Is the pickup charged?": "a free pickup" says what it costs.
+    "price": re.compile(r"[₹$€£]\s?\d|\b\d+\s?%|\bfees?\b|\bcharges?\b|\bcosts?\b|\bprices?\b|\bfree\b", re.IGNORECASE),
     # Figures may be in bold ("from **60 to 84 inches**").
     "limit": re.compile(
         r"\bfrom \**\d+(?:\.\d+)? to \d+|\b(?:up to|at least|at most|minimum|maximum|limits?)\b", re.IGNORECASE
