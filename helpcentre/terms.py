@@ -108,6 +108,10 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "children": ("child",),
     "buy": ("buyer",),
     "collect": ("pickup",),
+    # A discount code is a coupon.
+    "code": ("coupon",),
+    "voucher": ("coupon", "code"),
+    "promo": ("coupon", "code"),
 }
 
 # What kind of answer the question wants, and how a passage shows it has one.
