@@ -130,7 +130,10 @@ def answer_extract(
         },
         own={stem for stem, weight in terms.weights if weight >= OWN_WORD_MIN_WEIGHT},
     )
-    scorer = _Scorer(weights=weights, focus=terms.focus_map(), follow_up=follow_up)
+    # A synonym stands in for the customer's word; beside that word it adds nothing ("the code" in
+    # "Enter the code in Apply coupon" is one match, not two).
+    stand_ins = {variant: stem for stem, weight in terms.weights if weight >= 1.0 for variant in stem_variants(stem)}
+    scorer = _Scorer(weights=weights, focus=terms.focus_map(), follow_up=follow_up, stand_ins=stand_ins)
     every_unit = units = [scorer.unit(part) for part in parts.parts]
     if shown and not any(weight >= OWN_WORD_MIN_WEIGHT for _, weight in terms.weights):
         # "what else can I try?", "I did that already": the next section, in the article's order.
@@ -337,13 +340,25 @@ def _article_parts(body: str) -> _ArticleParts:
 
 
 class _Scorer:
-    def __init__(self, *, weights: dict[str, float], focus: dict[str, float], follow_up: bool):
+    def __init__(
+        self,
+        *,
+        weights: dict[str, float],
+        focus: dict[str, float],
+        follow_up: bool,
+        stand_ins: dict[str, str] | None = None,
+    ):
         self.weights = weights
         self.focus = focus
         self.follow_up = follow_up
+        self.stand_ins = stand_ins or {}
 
     def matched(self, stems: set[str] | frozenset[str]) -> float:
-        return sum(weight for stem, weight in self.weights.items() if stem in stems)
+        return sum(
+            weight
+            for stem, weight in self.weights.items()
+            if stem in stems and self.stand_ins.get(stem, stem) not in (stems - {stem})
+        )
 
     def unit(self, part: _Part) -> _Unit:
         score = self.matched(part.stems) + HEADING_SHARE * self.matched((part.heading | part.extra) - part.stems)
