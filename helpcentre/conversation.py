@@ -581,14 +581,33 @@ _ASKS_IF_SOLD = re.compile(
 )
 
 
+# "does the liftbase have a massage function?", "does it come with a stand?", "do you ship abroad?":
+# whether a product has a feature, or the shop a service; the thing ends where a phrase about it starts.
+_ASKS_IF_IT_HAS = re.compile(
+    r"\b(?:do|does|will|can) (?:it|this|that|they|the \w+(?: \w+)?|your \w+(?: \w+)?)"
+    r" (?:also |even )?(?:have|has|come with|support)\b(?P<thing>[^?.!,]*)"
+    r"|\b(?:do|does|can|will) (?:you|u|they|lullmoor) (?:also |even )?(?:ship|deliver)\b(?P<place>[^?.!,]*)",
+    re.IGNORECASE,
+)
+_THING_ENDS = re.compile(r"\b(?:to|for|that|which|when|at|in|on|so|while|if|like)\b", re.IGNORECASE)
+
+
 def names_what_is_sold(question: str, article: IndexedArticle) -> bool:
     """False when the message asks whether the shop sells a thing the article never names: "do you sell
-    bedsheets?" finds the pillows ("Yes, we sell pillows…") by its words, but the pillows do not answer it."""
+    bedsheets?" finds the pillows ("Yes, we sell pillows…") by its words, but the pillows do not answer it.
+    Likewise when it asks whether a product has (or the shop offers) a thing of which the article
+    knows no word: "does the liftbase have a massage function?" is not answered by its motor steps."""
+    vocabulary = article_words(article).vocabulary
     match = _ASKS_IF_SOLD.search(question)
+    if match is not None:
+        stems = [stem for stem in content_stems(match.group("thing")) if not stem.isdigit()]
+        return not stems or _known(stems[0], vocabulary)
+    match = _ASKS_IF_IT_HAS.search(question)
     if match is None:
         return True
-    stems = [stem for stem in content_stems(match.group("thing")) if not stem.isdigit()]
-    return not stems or _known(stems[0], article_words(article).vocabulary)
+    thing = _THING_ENDS.split(match.group("thing") or match.group("place") or "", maxsplit=1)[0]
+    stems = [stem for stem in content_stems(thing) if not stem.isdigit()]
+    return not stems or any(_known(stem, vocabulary) for stem in stems)
 
 
 def _known(stem: str, vocabulary: frozenset[str]) -> bool:

@@ -332,3 +332,17 @@ def test_asking_whether_we_sell_a_thing_no_article_names_is_not_sure(demo_helpce
 def test_asking_whether_we_sell_a_thing_an_article_names_is_answered(demo_helpcentre) -> None:
     assert compose_answer("do you sell pillows?").top_key == "PILLOWS"
     assert compose_answer("do you make custom sizes?").top_key == "SIZE_CUSTOMIZATION"
+
+
+@pytest.mark.parametrize("question", ["does the liftbase have a heating function?", "do you ship overseas?"])
+def test_asking_whether_a_product_has_a_thing_no_word_of_which_the_article_knows_is_not_sure(
+    demo_helpcentre, question
+) -> None:
+    answer = compose_answer(question)
+    assert answer.text == NOT_SURE_TEXT and not answer.citations
+
+
+def test_asking_whether_a_product_has_a_thing_its_article_names_is_answered(demo_helpcentre) -> None:
+    # The warranty article is found first by "warranty"; the pillows article names the pillow and its warranty.
+    answer = compose_answer("does the contour pillow come with a warranty?")
+    assert answer.top_key == "PILLOWS" and "1-year warranty" in answer.text
