@@ -108,6 +108,8 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "children": ("child",),
     "buy": ("buyer",),
     "collect": ("pickup",),
+    # "will it be ok on its own?": "it recovers by itself".
+    "own": ("itself",),
     # A discount code is a coupon.
     "code": ("coupon",),
     "voucher": ("coupon", "code"),
