@@ -39,7 +39,7 @@ from helpcentre.retrieval import (
     stem_rarity,
 )
 from helpcentre.smalltalk import small_talk_reply
-from helpcentre.terms import focus_of_passage, focus_of_question, states_a_problem, wants_more
+from helpcentre.terms import asks_what_next, focus_of_passage, focus_of_question, states_a_problem, wants_more
 
 NOT_SURE_TEXT = (
     "I'm not sure I can answer that from our help centre. Could you rephrase your question? "
@@ -152,6 +152,7 @@ def _turn_memo(
         follow_up=follow_up,
         shown=state.shown if follow_up and wants_more(reading.question) else (),
         problem=states_a_problem(reading.question),
+        next_step=follow_up and asks_what_next(reading.question),
     )
     if not extract.text:
         # A follow-up asked for more and the article has nothing left: say so, and where help is.

@@ -247,6 +247,18 @@ def asks_in_context(text: str) -> bool:
     return bool(focus_of_question(text)) or starts_elliptical(text) or wants_more(text)
 
 
+# "the light is blinking blue. now?", "waited, nothing happened. next?", "what next?", "do I let go now?"
+_ASKS_WHAT_NEXT = re.compile(
+    r"\b(?:what(?:'s| is)? next|next step|now what|what now|then what|what then)\b|\b(?:now|next|then)\W*$",
+    re.IGNORECASE,
+)
+
+
+def asks_what_next(text: str) -> bool:
+    """Asks what to do after what the customer just did or saw."""
+    return bool(_ASKS_WHAT_NEXT.search(text.strip()))
+
+
 def wants_more(text: str) -> bool:
     """Asks for something beyond what was already said ("what else can I try?", "still not working")."""
     return bool(_WANTS_MORE.search(text))

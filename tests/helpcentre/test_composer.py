@@ -346,3 +346,15 @@ def test_asking_whether_a_product_has_a_thing_its_article_names_is_answered(demo
     # The warranty article is found first by "warranty"; the pillows article names the pillow and its warranty.
     answer = compose_answer("does the contour pillow come with a warranty?")
     assert answer.top_key == "PILLOWS" and "1-year warranty" in answer.text
+
+
+def test_telling_what_was_done_and_asking_what_now_gets_the_step_after_it(demo_helpcentre) -> None:
+    history = ["how do I pair my phone with the liftbase?"]
+    answer = compose_answer("I pressed FLAT and LIGHT together and it blinks blue, what next?", history=history)
+    assert answer.top_key == "LIFTBASE_PAIRING" and "3 metres" in answer.text and "FLAT + LIGHT" not in answer.text
+
+
+def test_what_now_after_a_lists_last_step_gets_the_section_after_it(demo_helpcentre) -> None:
+    history = ["the foot of my liftbase won't go up"]
+    answer = compose_answer("I moved the bed away from the headboard and wall. now what?", history=history)
+    assert answer.top_key == "LIFTBASE_MOTOR_NOT_MOVING" and "60 seconds" in answer.text
