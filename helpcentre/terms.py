@@ -182,10 +182,15 @@ def focus_of_passage(text: str) -> frozenset[str]:
     return frozenset(name for name, pattern in _FOCUS_ANSWERS.items() if pattern.search(text))
 
 
+# "available" alone says nothing ("is it available in king?"); "not available" is a state articles name.
+_NOT_AVAILABLE = re.compile(r"\b(?:not|isn't|aren't|wasn't|no longer)\s+available\b", re.IGNORECASE)
+
+
 def content_words(text: str) -> dict[str, str]:
     """The words that say what a message is about, by stem, in order, without repeats."""
     found: dict[str, str] = {}
-    for word in text_words(text=text.replace("’", "'")):
+    text = _NOT_AVAILABLE.sub("unavailable", text.replace("’", "'"))
+    for word in text_words(text=text):
         word = word.removesuffix("'s")
         if word in STOP_WORDS or word in QUESTION_WORDS or word in ANAPHORA or word in CUE_WORDS:
             continue
