@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from helpcentre.blocks import TABLE, article_sections, pointer_titles, pointers_removed
+from helpcentre.blocks import LIST, TABLE, article_sections, pointer_titles, pointers_removed
 from helpcentre.index import IndexedArticle
 from helpcentre.passages import DETAIL_FOCUS
 from helpcentre.retrieval import (
@@ -167,6 +167,7 @@ class ArticleWords:
     vocabulary: frozenset[str]  # the stems of its title, tags and body (not of its pointers to other articles)
     names: frozenset[str]  # content stems of its title and tags: what it is about
     labels: frozenset[str]  # stems of its tables' row and column labels ("queen", "ortho", "e04")
+    defined: frozenset[str]  # stems of the terms its lists define ("In production: custom sizes only…")
     units: tuple[frozenset[str], ...]  # the stems of each sentence, list item and table row
     focus: frozenset[str]  # the kinds of answer it holds: durations, prices, limits, distances
 
@@ -175,6 +176,7 @@ class ArticleWords:
 def article_words(article: IndexedArticle) -> ArticleWords:
     body = pointers_removed(article.body)
     labels: set[str] = set()
+    defined: set[str] = set()
     units: list[frozenset[str]] = []
     for section in article_sections(body):
         for block in section.blocks:
@@ -183,13 +185,25 @@ def article_words(article: IndexedArticle) -> ArticleWords:
                 units += [frozenset(word_stems(" ".join([*block.header, *row]))) for row in block.rows]
             else:
                 units += [frozenset(word_stems(text)) for text in block.items]
+                if block.kind == LIST:
+                    defined |= {stem for text in block.items for stem in word_stems(_defined_term(text))}
     return ArticleWords(
         vocabulary=frozenset(word_stems(" ".join([article.title, *article.tags, body]))),
         names=frozenset(content_stems(" ".join([article.title, *article.tags]))),
         labels=frozenset(labels),
+        defined=frozenset(defined),
         units=tuple(units),
         focus=focus_of_passage(article.body),
     )
+
+
+_DEFINED_TERM = re.compile(r"^(?P<term>[^:.;,]{2,30}):\s")
+
+
+def _defined_term(item: str) -> str:
+    """The term a list item defines ("In production: custom sizes only…"), or ""."""
+    match = _DEFINED_TERM.match(item)
+    return match.group("term") if match else ""
 
 
 @dataclass(frozen=True)
@@ -493,6 +507,8 @@ def _confirmed(question: str, key: str | None, score: float, *, floor: float) ->
     words = article_words(article)
     if any(is_code(stem) and stem in words.labels for stem in rare):
         return True  # "E07 on the remote display": a code the article's table lists
+    if score >= floor and any(stem in words.defined for stem in rare):
+        return True  # "what does in production mean?": a term the article's list defines
     return (
         score >= floor and len(rare) >= 2 and any(sum(_known(stem, unit) for stem in rare) >= 2 for unit in words.units)
     )

@@ -358,3 +358,9 @@ def test_what_now_after_a_lists_last_step_gets_the_section_after_it(demo_helpcen
     history = ["the foot of my liftbase won't go up"]
     answer = compose_answer("I moved the bed away from the headboard and wall. now what?", history=history)
     assert answer.top_key == "LIFTBASE_MOTOR_NOT_MOVING" and "60 seconds" in answer.text
+
+
+def test_asking_about_a_term_an_articles_list_defines_is_answered_from_it(demo_helpcentre) -> None:
+    # Just under the threshold on its words, but "In production: custom sizes only…" defines the term.
+    answer = compose_answer("in production means what for my order")
+    assert answer.top_key == "ORDER_STATUS" and "custom sizes only" in answer.text
