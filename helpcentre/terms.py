@@ -110,6 +110,9 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "collect": ("pickup",),
     # "will it be ok on its own?": "it recovers by itself".
     "own": ("itself",),
+    "guarantee": ("warranty",),
+    "guarante": ("warranty",),
+    "warrant": ("warranty",),
     # A discount code is a coupon.
     "code": ("coupon",),
     "voucher": ("coupon", "code"),
