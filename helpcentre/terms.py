@@ -267,6 +267,19 @@ def asks_what_next(text: str) -> bool:
     return bool(_ASKS_WHAT_NEXT.search(text.strip()))
 
 
+# "I put fresh batteries in the remote but the bed still ignores it": a step done, and it did not help.
+_DONE_IN_VAIN = re.compile(
+    r"\b(?:changed|replaced|put (?:in )?(?:new|fresh)|fitted|tried|unplugged|restarted|reset|checked|updated)\b"
+    r".*\bstill\b",
+    re.IGNORECASE,
+)
+
+
+def tells_a_step_done_in_vain(text: str) -> bool:
+    """Tells that something was done already and the problem is still there."""
+    return bool(_DONE_IN_VAIN.search(text))
+
+
 def wants_more(text: str) -> bool:
     """Asks for something beyond what was already said ("what else can I try?", "still not working")."""
     return bool(_WANTS_MORE.search(text))

@@ -364,3 +364,9 @@ def test_asking_about_a_term_an_articles_list_defines_is_answered_from_it(demo_h
     # Just under the threshold on its words, but "In production: custom sizes only…" defines the term.
     answer = compose_answer("in production means what for my order")
     assert answer.top_key == "ORDER_STATUS" and "custom sizes only" in answer.text
+
+
+def test_a_first_message_telling_a_step_done_in_vain_gets_what_comes_after_it(demo_helpcentre) -> None:
+    answer = compose_answer("I replaced the AAA batteries of my liftbase remote and the base still won't react")
+    assert answer.top_key == "LIFTBASE_REMOTE" and "PAIR" in answer.text
+    assert "Slide off the back cover" not in answer.text
