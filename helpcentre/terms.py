@@ -113,6 +113,10 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "guarantee": ("warranty",),
     "guarante": ("warranty",),
     "warrant": ("warranty",),
+    # A shop that accepts an online offer honours it.
+    "accept": ("honour", "honoured"),
+    "honor": ("honour", "honoured"),
+    "valid": ("honour", "honoured"),
     # A discount code is a coupon.
     "code": ("coupon",),
     "voucher": ("coupon", "code"),
