@@ -39,7 +39,14 @@ from helpcentre.retrieval import (
     stem_rarity,
 )
 from helpcentre.smalltalk import small_talk_reply
-from helpcentre.terms import focus_of_passage, focus_of_question, states_a_problem, wants_more
+from helpcentre.terms import (
+    asks_what_next,
+    focus_of_passage,
+    focus_of_question,
+    states_a_problem,
+    tells_a_step_done_in_vain,
+    wants_more,
+)
 
 NOT_SURE_TEXT = (
     "I'm not sure I can answer that from our help centre. Could you rephrase your question? "
@@ -152,7 +159,20 @@ def _turn_memo(
         follow_up=follow_up,
         shown=state.shown if follow_up and wants_more(reading.question) else (),
         problem=states_a_problem(reading.question),
+        next_step=follow_up and asks_what_next(reading.question),
     )
+    if extract.text and not follow_up and tells_a_step_done_in_vain(reading.question) and extract.section > 0:
+        # "I put fresh batteries in the remote but the bed still ignores it": the part that matches is
+        # what was done already; what comes after it answers, as for a follow-up asking for more.
+        again = answer_extract(
+            body=article.body,
+            title=article.title,
+            terms=reading.terms,
+            idf=stem_rarity,
+            shown=extract.sections,
+            problem=states_a_problem(reading.question),
+        )
+        extract = again if again.text else extract
     if not extract.text:
         # A follow-up asked for more and the article has nothing left: say so, and where help is.
         text = ARTICLE_EXHAUSTED_TEXT if follow_up else NOT_SURE_TEXT

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from helpcentre.blocks import TABLE, article_sections, pointer_titles, pointers_removed
+from helpcentre.blocks import LIST, TABLE, article_sections, pointer_titles, pointers_removed
 from helpcentre.index import IndexedArticle
 from helpcentre.passages import DETAIL_FOCUS
 from helpcentre.retrieval import (
@@ -167,6 +167,7 @@ class ArticleWords:
     vocabulary: frozenset[str]  # the stems of its title, tags and body (not of its pointers to other articles)
     names: frozenset[str]  # content stems of its title and tags: what it is about
     labels: frozenset[str]  # stems of its tables' row and column labels ("queen", "ortho", "e04")
+    defined: frozenset[str]  # stems of the terms its lists define ("In production: custom sizes only…")
     units: tuple[frozenset[str], ...]  # the stems of each sentence, list item and table row
     focus: frozenset[str]  # the kinds of answer it holds: durations, prices, limits, distances
 
@@ -175,6 +176,7 @@ class ArticleWords:
 def article_words(article: IndexedArticle) -> ArticleWords:
     body = pointers_removed(article.body)
     labels: set[str] = set()
+    defined: set[str] = set()
     units: list[frozenset[str]] = []
     for section in article_sections(body):
         for block in section.blocks:
@@ -183,13 +185,25 @@ def article_words(article: IndexedArticle) -> ArticleWords:
                 units += [frozenset(word_stems(" ".join([*block.header, *row]))) for row in block.rows]
             else:
                 units += [frozenset(word_stems(text)) for text in block.items]
+                if block.kind == LIST:
+                    defined |= {stem for text in block.items for stem in word_stems(_defined_term(text))}
     return ArticleWords(
         vocabulary=frozenset(word_stems(" ".join([article.title, *article.tags, body]))),
         names=frozenset(content_stems(" ".join([article.title, *article.tags]))),
         labels=frozenset(labels),
+        defined=frozenset(defined),
         units=tuple(units),
         focus=focus_of_passage(article.body),
     )
+
+
+_DEFINED_TERM = re.compile(r"^(?P<term>[^:.;,]{2,30}):\s")
+
+
+def _defined_term(item: str) -> str:
+    """The term a list item defines ("In production: custom sizes only…"), or ""."""
+    match = _DEFINED_TERM.match(item)
+    return match.group("term") if match else ""
 
 
 @dataclass(frozen=True)
@@ -249,6 +263,7 @@ def _turn_read(*, message: str, state: TopicState, threshold: float) -> TurnRead
     own = terms_of(question)
     ranked = articles_ranked(question, limit=3, always=[topic.key] if topic else [])
     ranked = _near_ties_by_wording(question, ranked, threshold=threshold)
+    ranked = _naming_what_the_best_lacks(question, ranked, floor=floor)
     top_key, top_score = ranked[0] if ranked else (None, 0.0)
 
     def reading(kind: str, key: str | None, terms: Terms, score: float | None = None) -> TurnReading:
@@ -430,6 +445,39 @@ def _near_ties_by_wording(
     return [(best[0], ranked[0][1]), *[item for item in ranked if item[0] != best[0]]]
 
 
+def _naming_what_the_best_lacks(
+    question: str, ranked: list[tuple[str, float]], *, floor: float
+) -> list[tuple[str, float]]:
+    """When the best article never names a thing the message names ("warranty on the contour pillow":
+    the mattress warranty has no pillow), another of the best that is about that thing (its title or
+    tags name it), knows every word of the message some of them know, and says more of it in one part
+    ("The contour pillow has a 1-year warranty"), answers with the best score."""
+    if len(ranked) < 2 or ranked[0][1] < floor:
+        return ranked
+    found = {key: article_indexed_get(key) for key, _ in ranked}
+    words = {key: article_words(article) for key, article in found.items() if article is not None}
+    best = ranked[0][0]
+    if best not in words:
+        return ranked
+    stems = [
+        stem
+        for stem in content_stems(question)
+        if not stem.isdigit() and any(_known(stem, known.vocabulary) for known in words.values())
+    ]
+    missing = [stem for stem in stems if not _known(stem, words[best].vocabulary)]
+    for key, score in ranked[1:]:
+        if (
+            missing
+            and score >= floor
+            and key in words
+            and any(stem in words[key].names for stem in missing)
+            and all(_known(stem, words[key].vocabulary) for stem in stems)
+            and _part_coverage(stems, key) > _part_coverage(stems, best)
+        ):
+            return [(key, ranked[0][1]), *[item for item in ranked if item[0] != key]]
+    return ranked
+
+
 def _part_coverage(stems: list[str], key: str) -> float:
     article = article_indexed_get(key)
     if article is None or not stems:
@@ -459,7 +507,11 @@ def _confirmed(question: str, key: str | None, score: float, *, floor: float) ->
     words = article_words(article)
     if any(is_code(stem) and stem in words.labels for stem in rare):
         return True  # "E07 on the remote display": a code the article's table lists
-    return score >= floor and len(rare) >= 2 and any(sum(stem in unit for stem in rare) >= 2 for unit in words.units)
+    if score >= floor and any(stem in words.defined for stem in rare):
+        return True  # "what does in production mean?": a term the article's list defines
+    return (
+        score >= floor and len(rare) >= 2 and any(sum(_known(stem, unit) for stem in rare) >= 2 for unit in words.units)
+    )
 
 
 def _names_another(message: _Message, *, other_key: str | None, words: ArticleWords) -> bool:
@@ -545,14 +597,33 @@ _ASKS_IF_SOLD = re.compile(
 )
 
 
+# "does the liftbase have a massage function?", "does it come with a stand?", "do you ship abroad?":
+# whether a product has a feature, or the shop a service; the thing ends where a phrase about it starts.
+_ASKS_IF_IT_HAS = re.compile(
+    r"\b(?:do|does|will|can) (?:it|this|that|they|the \w+(?: \w+)?|your \w+(?: \w+)?)"
+    r" (?:also |even )?(?:have|has|come with|support)\b(?P<thing>[^?.!,]*)"
+    r"|\b(?:do|does|can|will) (?:you|u|they|lullmoor) (?:also |even )?(?:ship|deliver)\b(?P<place>[^?.!,]*)",
+    re.IGNORECASE,
+)
+_THING_ENDS = re.compile(r"\b(?:to|for|that|which|when|at|in|on|so|while|if|like)\b", re.IGNORECASE)
+
+
 def names_what_is_sold(question: str, article: IndexedArticle) -> bool:
     """False when the message asks whether the shop sells a thing the article never names: "do you sell
-    bedsheets?" finds the pillows ("Yes, we sell pillows…") by its words, but the pillows do not answer it."""
+    bedsheets?" finds the pillows ("Yes, we sell pillows…") by its words, but the pillows do not answer it.
+    Likewise when it asks whether a product has (or the shop offers) a thing of which the article
+    knows no word: "does the liftbase have a massage function?" is not answered by its motor steps."""
+    vocabulary = article_words(article).vocabulary
     match = _ASKS_IF_SOLD.search(question)
+    if match is not None:
+        stems = [stem for stem in content_stems(match.group("thing")) if not stem.isdigit()]
+        return not stems or _known(stems[0], vocabulary)
+    match = _ASKS_IF_IT_HAS.search(question)
     if match is None:
         return True
-    stems = [stem for stem in content_stems(match.group("thing")) if not stem.isdigit()]
-    return not stems or _known(stems[0], article_words(article).vocabulary)
+    thing = _THING_ENDS.split(match.group("thing") or match.group("place") or "", maxsplit=1)[0]
+    stems = [stem for stem in content_stems(thing) if not stem.isdigit()]
+    return not stems or any(_known(stem, vocabulary) for stem in stems)
 
 
 def _known(stem: str, vocabulary: frozenset[str]) -> bool:

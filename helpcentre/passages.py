@@ -107,6 +107,7 @@ def answer_extract(
     follow_up: bool = False,
     shown: Sequence[int] = (),
     problem: bool = False,
+    next_step: bool = False,
     max_chars: int = PASSAGE_MAX_CHARS,
 ) -> Extract:
     """The part of the article answering ``terms``.
@@ -114,6 +115,8 @@ def answer_extract(
     ``shown``: sections quoted earlier that the customer wants to get past ("what else can I
     try?"); they count for little, and with nothing matching the next one not shown is quoted.
     ``problem``: the message states a problem rather than asks; the article's opening leads.
+    ``next_step``: the message tells what the customer did or saw and asks what now: when that is a
+    step of a numbered list, the step after it (or the section after the list's last step) answers.
     """
     parts = _article_parts(body)
     sections = parts.sections
@@ -130,8 +133,14 @@ def answer_extract(
         },
         own={stem for stem, weight in terms.weights if weight >= OWN_WORD_MIN_WEIGHT},
     )
-    scorer = _Scorer(weights=weights, focus=terms.focus_map(), follow_up=follow_up)
+    # A synonym stands in for the customer's word; beside that word it adds nothing ("the code" in
+    # "Enter the code in Apply coupon" is one match, not two).
+    stand_ins = {variant: stem for stem, weight in terms.weights if weight >= 1.0 for variant in stem_variants(stem)}
+    scorer = _Scorer(weights=weights, focus=terms.focus_map(), follow_up=follow_up, stand_ins=stand_ins)
     every_unit = units = [scorer.unit(part) for part in parts.parts]
+    after = _step_after(sections, max(every_unit, key=lambda unit: unit.score)) if next_step else None
+    if after is not None:
+        return _extract(sections, after[1], max_chars=max_chars, section=after[0], score=0.0)
     if shown and not any(weight >= OWN_WORD_MIN_WEIGHT for _, weight in terms.weights):
         # "what else can I try?", "I did that already": the next section, in the article's order.
         units = []
@@ -162,6 +171,20 @@ def answer_extract(
         # ("The Lullmoor Ortho is our firm orthopaedic mattress…", then who it is for).
         lines = _opening_sentence(sections[0]) + lines
     return _extract(sections, lines, max_chars=max_chars, section=best.section, score=best.score)
+
+
+def _step_after(sections: Sequence[ArticleSection], done: _Unit) -> tuple[int, list[_Line]] | None:
+    """The step after ``done`` when it is a step of a numbered list ("I held FLAT and LIGHT, it blinks
+    blue. now?"), or the section after a list's last step; None when ``done`` is no step."""
+    block = sections[done.section].blocks[done.block]
+    if done.score <= 0.0 or block.kind != LIST or not block.ordered:
+        return None
+    if done.item + 1 < len(block.items):
+        lines = block_text(block, items=(done.item + 1,)).splitlines()
+        return done.section, _heading(sections[done.section]) + [(line, False) for line in lines]
+    if done.section + 1 < len(sections):
+        return done.section + 1, _section_lines(sections[done.section + 1])
+    return None
 
 
 def _runner_up(
@@ -337,13 +360,25 @@ def _article_parts(body: str) -> _ArticleParts:
 
 
 class _Scorer:
-    def __init__(self, *, weights: dict[str, float], focus: dict[str, float], follow_up: bool):
+    def __init__(
+        self,
+        *,
+        weights: dict[str, float],
+        focus: dict[str, float],
+        follow_up: bool,
+        stand_ins: dict[str, str] | None = None,
+    ):
         self.weights = weights
         self.focus = focus
         self.follow_up = follow_up
+        self.stand_ins = stand_ins or {}
 
     def matched(self, stems: set[str] | frozenset[str]) -> float:
-        return sum(weight for stem, weight in self.weights.items() if stem in stems)
+        return sum(
+            weight
+            for stem, weight in self.weights.items()
+            if stem in stems and self.stand_ins.get(stem, stem) not in (stems - {stem})
+        )
 
     def unit(self, part: _Part) -> _Unit:
         score = self.matched(part.stems) + HEADING_SHARE * self.matched((part.heading | part.extra) - part.stems)

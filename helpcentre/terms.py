@@ -91,6 +91,36 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "tenure": ("month",),
     "dip": ("sagging", "impression"),
     "sag": ("sagging", "dip"),
+    # What happened to a mattress, in the customer's words and in the article's.
+    "spill": ("stain", "stained"),
+    "spilt": ("stain", "stained"),
+    "tear": ("damaged", "faulty"),
+    "ripp": ("damaged", "faulty"),
+    # "use it together with", "can I club two offers": offers that combine.
+    "together": ("combine",),
+    "club": ("combine",),
+    "manufacture": ("make", "made", "factory"),
+    "manufactur": ("make", "made", "factory"),
+    "cell": ("battery",),
+    "toddler": ("child",),
+    "kid": ("child",),
+    "baby": ("child",),
+    "children": ("child",),
+    "buy": ("buyer",),
+    "collect": ("pickup",),
+    # "will it be ok on its own?": "it recovers by itself".
+    "own": ("itself",),
+    "guarantee": ("warranty",),
+    "guarante": ("warranty",),
+    "warrant": ("warranty",),
+    # A shop that accepts an online offer honours it.
+    "accept": ("honour", "honoured"),
+    "honor": ("honour", "honoured"),
+    "valid": ("honour", "honoured"),
+    # A discount code is a coupon.
+    "code": ("coupon",),
+    "voucher": ("coupon", "code"),
+    "promo": ("coupon", "code"),
 }
 
 # What kind of answer the question wants, and how a passage shows it has one.
@@ -133,7 +163,8 @@ _FOCUS_ANSWERS = {
         r"|\b(?:same|next) (?:day|working day)\b",
         re.IGNORECASE,
     ),
-    "price": re.compile(r"[₹$€£]\s?\d|\b\d+\s?%|\bfees?\b|\bcharges?\b|\bcosts?\b|\bprices?\b", re.IGNORECASE),
+    # "Is the pickup charged?": "a free pickup" says what it costs.
+    "price": re.compile(r"[₹$€£]\s?\d|\b\d+\s?%|\bfees?\b|\bcharges?\b|\bcosts?\b|\bprices?\b|\bfree\b", re.IGNORECASE),
     # Figures may be in bold ("from **60 to 84 inches**").
     "limit": re.compile(
         r"\bfrom \**\d+(?:\.\d+)? to \d+|\b(?:up to|at least|at most|minimum|maximum|limits?)\b", re.IGNORECASE
@@ -158,10 +189,15 @@ def focus_of_passage(text: str) -> frozenset[str]:
     return frozenset(name for name, pattern in _FOCUS_ANSWERS.items() if pattern.search(text))
 
 
+# "available" alone says nothing ("is it available in king?"); "not available" is a state articles name.
+_NOT_AVAILABLE = re.compile(r"\b(?:not|isn't|aren't|wasn't|no longer)\s+available\b", re.IGNORECASE)
+
+
 def content_words(text: str) -> dict[str, str]:
     """The words that say what a message is about, by stem, in order, without repeats."""
     found: dict[str, str] = {}
-    for word in text_words(text=text.replace("’", "'")):
+    text = _NOT_AVAILABLE.sub("unavailable", text.replace("’", "'"))
+    for word in text_words(text=text):
         word = word.removesuffix("'s")
         if word in STOP_WORDS or word in QUESTION_WORDS or word in ANAPHORA or word in CUE_WORDS:
             continue
@@ -221,6 +257,31 @@ def asks_in_context(text: str) -> bool:
     """A question that only makes sense about something already said: "how much?", "how long will it
     take?", "what should I do?", "and?", "what else?" (but not "what's 2+2?" nor "what time is it?")."""
     return bool(focus_of_question(text)) or starts_elliptical(text) or wants_more(text)
+
+
+# "the light is blinking blue. now?", "waited, nothing happened. next?", "what next?", "do I let go now?"
+_ASKS_WHAT_NEXT = re.compile(
+    r"\b(?:what(?:'s| is)? next|next step|now what|what now|then what|what then)\b|\b(?:now|next|then)\W*$",
+    re.IGNORECASE,
+)
+
+
+def asks_what_next(text: str) -> bool:
+    """Asks what to do after what the customer just did or saw."""
+    return bool(_ASKS_WHAT_NEXT.search(text.strip()))
+
+
+# "I put fresh batteries in the remote but the bed still ignores it": a step done, and it did not help.
+_DONE_IN_VAIN = re.compile(
+    r"\b(?:changed|replaced|put (?:in )?(?:new|fresh)|fitted|tried|unplugged|restarted|reset|checked|updated)\b"
+    r".*\bstill\b",
+    re.IGNORECASE,
+)
+
+
+def tells_a_step_done_in_vain(text: str) -> bool:
+    """Tells that something was done already and the problem is still there."""
+    return bool(_DONE_IN_VAIN.search(text))
 
 
 def wants_more(text: str) -> bool:
