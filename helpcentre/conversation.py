@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from django.conf import settings
+
 from helpcentre.blocks import LIST, TABLE, article_sections, pointer_titles, pointers_removed
 from helpcentre.index import IndexedArticle
 from helpcentre.passages import DETAIL_FOCUS
@@ -589,9 +591,16 @@ def _contextual(
     return None
 
 
+def _the_shop() -> str:
+    """Who a customer asks about the shop: "you", "they", or the shop by the first word of its name."""
+    words = ["you", "u", "they", *settings.SUPPORTBOT_SHOP_NAME.lower().split()[:1]]
+    return "(?:" + "|".join(re.escape(word) for word in words) + ")"
+
+
+_THE_SHOP = _the_shop()
 # "do you sell bedsheets?", "do you also make headboards?": whether the shop sells a thing.
 _ASKS_IF_SOLD = re.compile(
-    r"\b(?:do|does|can) (?:you|u|they|lullmoor) (?:also |even )?(?:sell|stock|carry|make|manufacture)\b"
+    rf"\b(?:do|does|can) {_THE_SHOP} (?:also |even )?(?:sell|stock|carry|make|manufacture)\b"
     r"(?P<thing>[^?.!,]*)",
     re.IGNORECASE,
 )
@@ -602,7 +611,7 @@ _ASKS_IF_SOLD = re.compile(
 _ASKS_IF_IT_HAS = re.compile(
     r"\b(?:do|does|will|can) (?:it|this|that|they|the \w+(?: \w+)?|your \w+(?: \w+)?)"
     r" (?:also |even )?(?:have|has|come with|support)\b(?P<thing>[^?.!,]*)"
-    r"|\b(?:do|does|can|will) (?:you|u|they|lullmoor) (?:also |even )?(?:ship|deliver)\b(?P<place>[^?.!,]*)",
+    rf"|\b(?:do|does|can|will) {_THE_SHOP} (?:also |even )?(?:ship|deliver)\b(?P<place>[^?.!,]*)",
     re.IGNORECASE,
 )
 _THING_ENDS = re.compile(r"\b(?:to|for|that|which|when|at|in|on|so|while|if|like)\b", re.IGNORECASE)
