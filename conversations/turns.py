@@ -22,7 +22,7 @@ from django.db.models import F
 
 from conversations import attachments, handoff, services, summaries, tasks
 from conversations.models import Conversation, Message, Summary
-from helpcentre.selectors import Passage, help_centre_version
+from helpcentre.selectors import Passage, help_centre_pinned, help_centre_version
 from routing import selectors as routing_selectors
 from routing.services import answer_plan_make
 from routing.types import REFUSAL_TEXT, BudgetState, CachedAnswer, ChatRequest, RouteDecision, TierConfig, TierName
@@ -78,6 +78,7 @@ def turn_action(
     return TurnAction.ANSWER, decision.reason, ""
 
 
+@help_centre_pinned()
 def turn_plan_make(*, conversation: Conversation, question: Message) -> TurnPlan:
     """Everything the bot will do about ``question`` (runs in a worker thread). It only reads, but for
     one thing: with a model configured, a follow-up is rewritten by Mini for retrieval, and that

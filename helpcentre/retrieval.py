@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -69,6 +71,8 @@ _rebuilding: str | None = None  # the version a background thread is indexing
 _load_lock = threading.Lock()
 _embedding_cache: EmbeddingCache | None = None
 _loaded_by_language: dict[str, _LoadedIndex] = {}  # other languages than the shop's, by language
+# Inside help_centre_pinned(): the index the block's first lookup found (an empty list until then).
+_pinned: ContextVar[list[_LoadedIndex] | None] = ContextVar("help_centre_pinned", default=None)
 
 
 def _published_articles(language: str | None = None) -> list[IndexedArticle]:
@@ -169,12 +173,38 @@ def _index_build_in_background(version: str) -> None:
         connection.close()  # this thread's own database connection
 
 
+@contextmanager
+def help_centre_pinned() -> Iterator[None]:
+    """Within the block, every lookup reads the index its first lookup found: one help-centre
+    version per answer, read once. Without it each lookup asks the database for the version, and
+    composing one answer looks up dozens of word rarities. Also a decorator; blocks nest."""
+    if _pinned.get() is not None:
+        yield
+        return
+    token = _pinned.set([])
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 def knowledge_index_get() -> _LoadedIndex:
     """The index for the current help-centre version, built at most once per version per process.
 
     A large help centre takes seconds to index, so after a change it is rebuilt in a
-    background thread while questions are answered from the previous version.
+    background thread while questions are answered from the previous version. Inside
+    :func:`help_centre_pinned` the block's first answer is kept.
     """
+    pinned = _pinned.get()
+    if pinned:
+        return pinned[0]
+    loaded = _knowledge_index_current()
+    if pinned is not None:
+        pinned.append(loaded)
+    return loaded
+
+
+def _knowledge_index_current() -> _LoadedIndex:
     global _rebuilding
     version = help_centre_version()
     current = _loaded

@@ -26,6 +26,7 @@ from helpcentre.retrieval import (
     Citation,
     Passage,
     confidence_threshold,
+    help_centre_pinned,
     knowledge_index_get,
     passages_in_language,
     retrieve_for_prompt,
@@ -50,6 +51,7 @@ __all__ = [
     "articles_by_tag",
     "articles_published_list",
     "help_centre_index_status",
+    "help_centre_pinned",
     "help_centre_version",
     "help_search",
     "passages_for_prompt",
@@ -153,11 +155,13 @@ def articles_by_tag() -> list[tuple[str, list[Article]]]:
     return sorted(groups.items(), key=lambda item: (item[0] == UNTAGGED, item[0]))
 
 
+@help_centre_pinned()
 def passages_search(*, query: str, limit: int = 5) -> list[Passage]:
     """The best-matching passages, best first, each with its article's score."""
     return search_articles(query, limit=limit)
 
 
+@help_centre_pinned()
 def help_search(*, query: str, limit: int = 8) -> list[Passage]:
     """The help-centre search page's results: articles that match the query at least loosely, best
     first, each with the part of it that matches (a table row, a step, a paragraph)."""
@@ -167,6 +171,7 @@ def help_search(*, query: str, limit: int = 8) -> list[Passage]:
     return [passage for passage in search_articles(query, limit=limit) if passage.score >= floor]
 
 
+@help_centre_pinned()
 def passages_for_prompt(*, question: str, limit: int = 3, history: Sequence[object] = ()) -> list[Passage]:
     """Passages worth putting in a model's prompt (at least loosely relevant).
 
@@ -179,6 +184,7 @@ def passages_for_prompt(*, question: str, limit: int = 3, history: Sequence[obje
     return retrieve_for_prompt(question, limit=limit)
 
 
+@help_centre_pinned()
 def answer_compose(*, question: str, history: Sequence[object] = (), language: str = "") -> ComposedAnswer:
     """The offline engine's answer: the part of the right article that answers, a small-talk line,
     or an honest "not sure". ``kind`` says which; small talk is ``confident`` (not a miss).
@@ -199,6 +205,7 @@ def help_centre_index_status() -> dict[str, object]:
     return {"articles": len(loaded.articles), "search_by_meaning": loaded.semantic is not None}
 
 
+@help_centre_pinned()
 def question_standalone(*, question: str, history: Sequence[object] = ()) -> StandaloneQuestion:
     """The message as a question that stands alone, by the offline rules: follow-ups get the words
     they lean on ("and for the double size? (price ergo)"); a new topic or small talk is unchanged.
@@ -221,6 +228,7 @@ def small_talk_answer(*, text: str) -> str | None:
     return small_talk_reply(talk=talk) if talk.only else None
 
 
+@help_centre_pinned()
 def article_question_answer(*, article: Article, question: str) -> ComposedAnswer:
     """A question asked on an article's page, answered with that article as the conversation so far."""
     context = {"role": "assistant", "text": "", "citations": [{"key": article.key}]}

@@ -6,6 +6,7 @@ from helpcentre.fusion import FusionSettings
 from helpcentre.models import Article
 from helpcentre.retrieval import (
     confidence_threshold,
+    help_centre_pinned,
     knowledge_index_get,
     prompt_floor,
     question_language,
@@ -45,6 +46,31 @@ def test_index_rebuilt_when_the_help_centre_changes(demo_helpcentre) -> None:
     article.save()
     assert knowledge_index_get() is not first
     assert search_articles("zebra pattern headrest", limit=1)[0].key == "PILLOWS"
+
+
+@pytest.mark.django_db
+def test_a_pinned_block_reads_the_version_once_and_keeps_its_index(demo_helpcentre) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from helpcentre.selectors import answer_compose
+
+    first = knowledge_index_get()
+    with CaptureQueriesContext(connection) as queries:
+        answer = answer_compose(question="my bed base makes a clicking noise when it goes up, I tried unplugging it")
+    version_reads = [query for query in queries.captured_queries if "helpcentreversion" in query["sql"]]
+    assert answer.kind == "answer"
+    assert len(version_reads) == 1  # one answer, one version (it was one per word looked up)
+
+    with help_centre_pinned():
+        assert knowledge_index_get() is first
+        article = Article.objects.get(key="PILLOWS", language="en")
+        article.phrasings += "\nzebra pattern headrest"
+        article.save()
+        assert knowledge_index_get() is first  # an answer is not composed from two versions
+        with help_centre_pinned():
+            assert knowledge_index_get() is first
+    assert knowledge_index_get() is not first  # the next answer reads the new one
 
 
 @pytest.mark.django_db
