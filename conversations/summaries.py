@@ -429,7 +429,7 @@ def history_compact(*, conversation_id: int, before_seq: int, limit: int = 40) -
     rows = (
         Message.objects.filter(conversation_id=conversation_id, seq__gt=after, seq__lt=before_seq, kind="text")
         .order_by("-seq")
-        .only("role", "text", "tier", "seq", "data")[:limit]
+        .only("role", "text", "tier", "seq", "data", "citations", "language")[:limit]
     )
     history: list[Any] = []
     for row in reversed(rows):

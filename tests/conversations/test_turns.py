@@ -112,3 +112,28 @@ def test_after_an_answer_the_window_of_the_planned_catalogue_decides_the_summary
             conversation_id=conversation.pk, abstained=False, signals=(), tier="instant", catalogue=catalogue
         )
     assert Summary.objects.filter(conversation=conversation, purpose="context").exists() is summarised
+
+
+def test_planning_a_turn_reads_the_history_in_one_query_however_long_it_is(conversation):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def plan_queries() -> int:
+        question, _ = message_record(conversation_id=conversation.pk, role="customer", text="what is the warranty?")
+        conversation.refresh_from_db()
+        with CaptureQueriesContext(connection) as queries:
+            turns.turn_plan_make(conversation=conversation, question=question)
+        return len(queries.captured_queries)
+
+    def answer(text: str) -> None:
+        message, _ = message_record(conversation_id=conversation.pk, role="assistant", text=text)
+        Message.objects.filter(pk=message.pk).update(citations=[{"key": "WARRANTY", "title": "Warranty"}])
+
+    answer("Ten years.")
+    plan_queries()  # the first plan also fills the process's caches (tier table, help-centre index)
+    short = plan_queries()
+    for index in range(8):
+        message_record(conversation_id=conversation.pk, role="customer", text=f"and the base {index}?")
+        answer("Five years.")
+    # Each earlier answer's citations come with the history's one query (they were fetched one by one).
+    assert plan_queries() == short
