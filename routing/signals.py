@@ -28,13 +28,17 @@ def _at_word_starts(pattern: str, *, elsewhere: str = "") -> re.Pattern[str]:
 
 _PERSON = (
     r"human|humans|person|people|agent|agents|someone|somebody|anyone|anybody|whoever|representative|rep|operator|"
-    r"manager|supervisor|boss|staff|member of staff|team member|executive|adviser|advisor|advisers|advisors|consultant|"
+    r"manager|supervisor|boss|staff|member of (your |the )?(staff|team)|team member|executive|adviser|advisor|advisers|"
+    r"advisors|consultant|"
     r"employee|employees|colleague|specialist|designers?|engineers?|experts?|department|reception|billing|"
     r"sales team|accounts team|"
     r"support team|c[ou]st[aou]?m[eo]r (care|service|support|caee)( team)?|repr?[ae]?s[ae]?n?t[ai]t?[iy]ves?|officers?|"
     # Hotel desks and bank staff by their role, and the typos of "someone" and "agent" people type.
     r"front desk|concierge|housekeeping|room service|switchboard|receptionists?|bankers?|tellers?|clerks?|"
-    r"some1|somone|someon|agnt|agrnt"
+    r"some1|somone|someon|agnt|agrnt|"
+    # "put me on with the front office", "transfer to concerned team", "a fraud investigator".
+    r"front office|help ?desk|service desk|concerned (team|dept|department|authority|officials?|persons?)|"
+    r"investigators?"
 )
 _PERSON_ROLE = r"human|agent|operator|representative|manager|supervisor|boss|person|someone|somebody"
 # Who a customer reaches, contacts or gets hold of when they want a person ("the person who sent it" is not one).
@@ -45,7 +49,7 @@ _REACH_PERSON = (
 )
 _CURT_PERSON = (
     r"human|humans|agent|agents|operator|representative|rep|person|manager|supervisor|reception|front desk|"
-    r"executive|customer care executive"
+    r"executive|customer care executive|cust(omer)? (care|service|support)( team)?"
 )
 # A request for a person, in the ways people ask for one: with a verb of talking or being called, by naming a
 # real person or a manager, or curtly as a single word. Asking for a phone number is not one (that is a fact).
@@ -73,16 +77,16 @@ CALL_PROCESS_QUESTION = re.compile(
     # "what details do you need from me to arrange a call from a sleep consultant?": how callbacks work.
     r"^\W*what (details|information|info|documents|do you need)\b[^.!?]{0,40}\b(a|the) (call|callback|call back)\b"
     r"[^.!]*\?"
-    r"|^\W*(when )?(will|does|do|is|are|did|should)\b[^.?!,]{0,30}\b(call|ring|phone)(ing)? (me|us)\b"
+    r"|^\W*(when )?(will|does|do|is|are|did|should)\b[^.?!,]{0,30}\b(call|ring|phone|contact)(ing)? (me|us)\b"
     r"(?![^.?!]*\b(back|please|pls|plz|asap|now|urgently|immediately)\b)[^.!?]*\?"
     rf"|{CALLBACK_HOW_QUESTION.pattern}",
     re.IGNORECASE,
 )
 LAUGHTER = re.compile(r"\b(lol|lmao|rofl|haha\w*|hehe\w*)\b|[\U0001F602\U0001F923\U0001F606]", re.IGNORECASE)
 HANDOFF = _at_word_starts(
-    rf"\b(talk|tlk|speak|speek|spek|chat|connect|transfer|put|pass|hand|discuss|deal|converse)"
-    rf"\w*\b[^.?!]{{0,40}}?\b(to|with) "
-    rf"(a |an |the |your |my |some |any |one of (your|the) )?(real |actual |live )?(\w+ )?({_PERSON})\b"
+    rf"\b(talk|tlk|speak|speek|spek|chat|conn?ect|transfer|put|pass(?! on (my|our) (thanks|compliments|regards))|hand"
+    rf"|discuss|deal|converse)\w*\b[^.?!]{{0,40}}?\b(to|with) "
+    rf"(a |an |the |your |my |some |any |one of (your|the) )?(real |actual |live )?(\w+ )?({_PERSON})\b(?!'s)"
     # Not "your chat agents work weekends?": "chat" naming the agents is a question about them.
     rf"|(?<!your )(?<!the )(?<!our )\b(talk|tlk|speak|speek|chat)\w* (an? |the |your |some |one )?({_PERSON})\b"
     rf"|\b(talk|tlk|speak|speek|chat)\w* 2 (an? |the |your |some |one )?({_PERSON})\b"
@@ -102,21 +106,25 @@ HANDOFF = _at_word_starts(
     r"(contact|reach|get in touch with|get hold of) "
     r"(the |your )?customer (support|service|care|caee)\b(?!'s| no\b)"
     r"(?![^.?!]{0,20}\b(number|phone|email|e-?mail|mail|hours|line|address|post|letter|website|whatsapp)\b)"
-    r"|(?<!are you a )(?<!are you an )(?<!you're a )\b(real|live|actual|proper) (person|human|agent|people|someone"
-    r"|being)\b"
-    r"|(?<!are you a )(?<!you're a )\bhumans?\b(?! error)"
+    r"|(?<!are you a )(?<!are you an )(?<!you're a )(?<!like a )\b(real|live|actual|proper) (person|human|agent|people"
+    r"|someone|being|voice|banker|staff|staff member|member of staff|employee|advis[eo]r|operator|representative)\b"
+    # Not a thing named after one: "the real staff discount", "a real voice assistant".
+    r"(?!'s| (discounts?|assistants?|rates?|prices?|cards?|accounts?|recordings?|messages?|mail|mode)\b)"
+    r"|(?<!are you a )(?<!you're a )\bhumans?\b(?! error)(?![ -](resources|rights|readable|touch)\b)"
     r"|\b(please |pls |plz |kindly |can you |could you |can u |someone |somebody |to |then )contact me\b"
-    r"|\bcall ?back\b|\bgive me a (call|ring)\b"
+    r"|\bcal{1,2} ?back\b|\bgive (me|us) an? (quick |short )?(call|ring|bell)\b"
+    r"|\bgive (a )?(call|ring) (on|at) (my|this|\+?\d)"
     rf"|\b(get|give|find) me (an? |the |your |some |a real |a proper )?({_PERSON_ROLE})\b"
     r"|\b(need|want|demand)( to speak to| to talk to)? (an? |the |your |a real |a proper )?"
     r"(human|agent|operator|representative|manager|supervisor)\b"
-    r"|\b(your|a|the|ur|duty) (manager|supervisor|boss|superior)\b(?! app| role| account| tool| view)"
+    r"|\b(your|a|the|ur|duty) (manager|supervisor|boss|superior)\b(?! app| role| account| tool| view|'s)"
     r"|\b(manager|supervisor|agent|operator|rep|person)\W*(now|please|pls|plz|asap|immediately|today)\b"
     r"|\b(someone|somebody|anyone|person) (senior|in charge|with authority)\b|\bwho('s| is) in charge\b"
-    r"|\b(someone|somebody|a person|a member of (your )?(staff|team)|one of your (team|staff|agents|advisers)"
-    r"|(a|your) (staff member|agent|advis[eo]r|representative|manager|supervisor))"
+    r"|\b(someone|somebody|a person|a member of (your |the )?(staff|team)|one of your (team|staff|agents|advisers)"
+    r"|(an?|your) (staff member|agent|advis[eo]r|representative|manager|supervisor))"
     r"\b(?:(?!\b(said|says|promised|supposed|meant|never|was|were|did|didn'?t|would)\b)[^.?!]){0,40}"
-    r"\b((call|ring|phone|contact)( me| us| back)|take over|(get back|reach out) to (me|us))\b"
+    r"\b((call|ring|phone|contact)( me| us| back)|take over|(get back|reach out) to (me|us)|follow up with (me|us)"
+    r"|take (ownership|charge|responsibility)|give (me|us) an? (quick |short )?(call|ring|bell))\b"
     r"|\b(appointment|meeting|call|session) with (someone|somebody|a person|an? (\w+ )?(adviser|advisor|engineer|"
     r"consultant|specialist|agent))\b"
     r"|\b(not|stop|don'?t want to (be|keep)?) ?(talking|chatting|speaking|dealing) (to|with) (a |the |this |these )?"
@@ -134,14 +142,20 @@ HANDOFF = _at_word_starts(
     r"\b(look|handle|check|help|deal|sort"
     r"|review|take over)"
     r"|\b(anybody|anyone|someone|somebody) (there |here )?who (can|could) help\b"
-    r"|(^\W*|\b(need|want|like|prefer|request|get|please|pls)\b[^.?!]{0,15}?)(assistance|help|support) from "
+    r"|(^\W*|\b(need|want|like|prefer|request|require|get|please|pls)\b[^.?!]{0,15}?)(assistance|help|support) "
+    r"(from|of) "
     rf"(a |an |the |your |one of your )?(real |actual |live )?({_PERSON})\b"
     r"|\bsenior (person|manager|member|staff|someone)\b"
     r"|\b(someone|somebody|anyone) else (to )?(take|look|help|deal|handle|check)\b"
     r"|\b(put|transfer) me (through|to)\b|\b(other|another|different) (agent|adviser|advisor|"
     r"operator|representative)\b|\b(don'?t|do not) want to (talk|speak|chat) (to|with) (you|a bot|this|a machine)\b"
     r"|\b(is there|are there|any) (a |an |any )?(real |actual )?(person|human|someone|adviser|advisor|agent)\b"
-    r"[^.?!]{0,30}\b(discuss|go through|deal with|sort|help)\b",
+    r"[^.?!]{0,30}\b(discuss|go through|deal with|sort|help)\b"
+    # "who do I see about opening a business account", "who should I speak to about my refund".
+    r"|\bwho (do|should|would|can|could|shall) (i|we) (see|speak|talk|chat|go and see)( to| with)? about\b"
+    # "can I get on the phone with you guys", "speak to you over the phone".
+    r"|\b(get|be) on the (phone|line|call) with (you|u|your|someone|somebody|a person|an? \w+)\b"
+    r"|\b(speak|talk|chat)\w* (to|with) (you|u)( guys)? (over|on|by) (the )?(phone|telephone)\b",
     elsewhere=r"^\W*escalate\W*$|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
     r"|^\W*(talk|speak|live (chat|support|help))\W*(please|pls|plz|now)?\W*$"
     r"|(^|[.!?,]\s*)\W*(then |just |now |please |pls )?(connect|transfer) me\W*(please|pls|plz|now)?\W*$"
@@ -179,6 +193,36 @@ HANDOFF_NAMED = _at_word_starts(
     rf"(conversation|discussion) (with|to) (a |an |the |your |some |one of your )?(real |actual |live )?(\w+ )?"
     rf"({_PERSON})\b"
     rf"|\b(get|put) (me )?(an? |the |your |one of your |some )?(\w+ )?({_PERSON}) on the (phone|line|call)\b"
+    # "I want to take this up with one of your people", "raise this with somebody at the bank", "go over this with a
+    # person", "sort this out face to face with someone at reception", "sit down with someone from the bank".
+    rf"|\b(take (this|it|that|the matter|this matter|my case|my complaint) up|raise (this|it|that|the matter|my case"
+    rf"|my complaint|the issue)|go (over|through) (this|it|that|everything|my \w+)|sort (this|it|that|things) out"
+    rf"|have it out|sit down|run (this|it|that) (by|past)|talk (this|it|that) (through|over))\b[^.?!]{{0,30}}?"
+    rf"\b(with|by|past) (a |an |the |your |some |one of (your|the) )?(real |actual |live )?(\w+ )?({_PERSON})\b(?!'s)"
+    # "I want it handled by a member of your staff"; not "it was handled by an agent".
+    rf"|\b(want|like|need|prefer|rather|have)\b[^.?!]{{0,20}}?\b(handled|dealt with|looked at|looked into|reviewed"
+    rf"|checked|sorted( out)?|taken care of) by (a |an |the |your |some |one of (your|the) )?(real |actual |live )?"
+    rf"(\w+ )?({_PERSON})\b(?!'s)"
+    # "I need to see someone in person", "can i visit your office and meet someone", "to see a mortgage advisor";
+    # not "I can see someone used my card".
+    r"|\b(need|want|like|wish|(can|could|may) (i|we)|to|and) (to )?(see|meet|visit) (someone|somebody|a person"
+    r"|a member of (your |the )?staff|an? (\w+ )?(advis[eo]r|banker|manager|consultant|specialist|agent|expert)"
+    r"|(the|your|my) (\w+ )?(manager|advis[eo]r|banker))\b(?!'s)"
+    # "can I book some time with my mortgage adviser", "arrange a meeting with my relationship manager",
+    # "book me in with a financial adviser"; not "I had a meeting with my relationship manager", nor how to book one.
+    r"|(?<!how do i )(?<!how can i )(?<!how would i )(?<!how do we )(?<!how can we )"
+    r"\b(book|arrange|schedule|set up|organi[sz]e|make|have|get|request|want|like|need)\b[^.?!]{0,12}?"
+    r"\b(appointment|meeting|consultation|session|time|slot|video call|chat) with (a |an |the |my |your "
+    r"|one of (your|the) )?(\w+ ){0,2}?(advis[eo]rs?|bankers?|managers?|consultants?|specialists?|agents?|experts?"
+    r"|someone|somebody)\b(?!'s)"
+    r"|\bbook (me|us) in with\b"
+    # "I'd like a fraud investigator to handle my claim", "I want a bank officer to go through it with me".
+    r"|(?<!do i )(?<!do we )(?<!would i )(?<!will i )\b(need|want|like|get|let) (an? |your |one of your |some )?(\w+ )?"
+    r"(investigator|officer|banker|executive|employee|agent|representative|manager|supervisor|advis[eo]r)\b"
+    r" to (handle|look|check|review|deal|sort|go (through|over)|take over|call|ring|phone|contact|follow up)\b"
+    # "require a call from customer care".
+    rf"|\brequire\b[^.?!]{{0,12}}?\b(phone |quick )?(call|callback|call back|ring)s? (from|with) "
+    rf"(a |an |the |your |one of your |some )?(\w+ )?({_PERSON})\b"
     # "can one of your colleagues assist me", "can a member of staff help me with my reservation".
     r"|\b(can|could|would|will|may) (one of your (colleagues|agents|staff|team|advisers|advisors)|an agent"
     r"|a colleague|a member of (your )?(staff|team)|a staff member|a human|a real person|an advis[eo]r|an employee"

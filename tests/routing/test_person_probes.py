@@ -1,0 +1,76 @@
+"""The third batch of handoff probes (``data/person_probes_3.csv``), routed row by row by the router as committed.
+
+Each request for a person must be handed to one; each near-miss must not, except the ones listed below, which
+the router still hands over (by the rule or by the classifier's vote) and which are kept as expected failures so
+that a fix shows up as an unexpected pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from routing.classifier import classifier_load, labelled_messages_read
+from routing.router import classify_complexity
+
+PROBES = labelled_messages_read(path=Path(__file__).parent / "data" / "person_probes_3.csv")
+
+# Near-misses still routed to a person when this batch was written; none of them by a rule added for it.
+STILL_HANDED_OVER = frozenset(
+    {
+        "do you speak Spanish?",
+        "does anyone at reception speak german",
+        "I'd like a wake-up call at 6:30 tomorrow",
+        "who is my account manager?",
+        "is there a fee for talking to a financial adviser",
+        "the manager at the branch approved my loan last week but the money isn't in my account yet",
+        "as a manager of a small hotel I'd like a quote for 40 mattresses",
+        "is there a human-readable version of the terms?",
+        "can I transfer money to another person's account",
+        "how long do you take to reply to a complaint",
+        "please pass on my thanks to the reception team",
+        "I'll speak to my bank and get back to you",
+        "can you send someone to pick up our luggage from room 22",
+        "can I leave the parcel with someone at reception",
+        "how do I talk to Alexa through the speaker",
+        "can the speaker call my contacts",
+        "how do I deal with a chargeback from a customer",
+        "I asked for a callback on Monday and no one rang, what's going on with my refund of 230?",
+        "the manager promised a refund of 80 for the broken kettle and it's not on my card",
+        "I talked to an agent last week about the double charge and it's still not fixed",
+        "does someone call to confirm the installation date",
+        "how will I know when a manager has approved my refund",
+        "is my application checked by a human or a computer",
+        "are you a human or AI?",
+        "you sound like a real person",
+        "am I speaking to a machine?",
+        "can I bring a person with me to the spa",
+        "how do I cancel the callback I booked",
+        "how long does an appointment with a financial adviser last",
+        "I want to speak English please, your reply came in Hindi",
+        "speak slower please, I mean write simpler",
+        "talk me through setting up the app",
+        "what would a human do in my situation, keep the fixed rate or switch?",
+        "manager's special on the menu tonight?",
+    }
+)
+
+
+def _param(text: str, label: str):  # type: ignore[no-untyped-def]
+    if label != "human" and text in STILL_HANDED_OVER:
+        return pytest.param(text, label, marks=pytest.mark.xfail(strict=True, reason="still routed to a person"))
+    return pytest.param(text, label)
+
+
+def test_the_batch_holds_what_it_says() -> None:
+    labels = [row.label for row in PROBES]
+    assert labels.count("human") >= 200
+    assert len(labels) - labels.count("human") >= 150
+    assert STILL_HANDED_OVER <= {row.text for row in PROBES if row.label != "human"}
+
+
+@pytest.mark.parametrize(("text", "label"), [_param(row.text, row.label) for row in PROBES])
+def test_probe_is_handed_to_a_person_only_when_it_asks_for_one(text: str, label: str) -> None:
+    routed, reason = classify_complexity(text, classifier=classifier_load())
+    assert (routed == "human") is (label == "human"), reason
