@@ -144,7 +144,7 @@ HANDOFF = _at_word_starts(
     r"|\b(anybody|anyone|someone|somebody) (there |here )?who (can|could) help\b"
     r"|(^\W*|\b(need|want|like|prefer|request|require|get|please|pls)\b[^.?!]{0,15}?)(assistance|help|support) "
     r"(from|of) "
-    rf"(a |an |the |your |one of your )?(real |actual |live )?({_PERSON})\b"
+    rf"(a |an |the |your |one of your )?(real |actual |live )?({_PERSON}|(?<=your )team\b(?![ -](leader|page|app|name|plan|account|settings?|details|dashboard|workspace|site)\b))\b"
     r"|\bsenior (person|manager|member|staff|someone)\b"
     r"|\b(someone|somebody|anyone) else (to )?(take|look|help|deal|handle|check)\b"
     r"|\b(put|transfer) me (through|to)\b|\b(other|another|different) (agent|adviser|advisor|"
@@ -158,6 +158,12 @@ HANDOFF = _at_word_starts(
     r"|\b(speak|talk|chat)\w* (to|with) (you|u)( guys)? (over|on|by) (the )?(phone|telephone)\b",
     elsewhere=r"^\W*escalate\W*$|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
     r"|^\W*(talk|speak|live (chat|support|help))\W*(please|pls|plz|now)?\W*$"
+    # A chat or a call asked for and nothing else ("i want to chat", "can i chat", "need a call", "i want call"), as
+    # customers of a bot ask for its people; not a bare "call", which asks for the number as often.
+    r"|^\W*((i |we )?(want|wanna|need|would like|'?d like)( to)? |(can|could|may) (i|we) |(please|pls|plz) )chat"
+    r"\W*(please|pls|plz|now)?\W*$|^\W*chat\W*(please|pls|plz|now)\W*$"
+    r"|^\W*(i |we )?(want|need|require|request|would like|'?d like)( an?)? (phone )?(call|callback|call back)"
+    r"\W*(please|pls|plz|now|asap|urgently|today)?\W*$"
     r"|(^|[.!?,]\s*)\W*(then |just |now |please |pls )?(connect|transfer) me\W*(please|pls|plz|now)?\W*$"
     rf"|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$",
 )

@@ -85,6 +85,12 @@ from routing.signals import text_complexity_features
         "please transfer to concerned team",
         "require a call from customer care",
         "I want somebody to follow up with me by phone",
+        "i want to chat",
+        "can i chat",
+        "chat please",
+        "I need a call",
+        "i want call",
+        "need help from your team",
     ],
 )
 def test_requests_for_a_person_however_worded(text: str) -> None:
@@ -158,6 +164,14 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "the real staff discount",
         "cust care no pls",
         "please pass on my thanks to the reception team",
+        "I want to chat about my order",
+        "how do i start a chat?",
+        "i dont want to chat",
+        "i want call details",
+        "i need call forwarding",
+        "I want to call you",
+        "need help from the team page",
+        "I need help from your team leader app",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
