@@ -29,6 +29,7 @@ When a stream dies after some text, the next call is asked to continue the text 
 The ledger hears of every call from here (``on_call``): once when it is sent (outcome "running",
 priced at the prompt's estimate) and once when it ends, whatever then happens to the answer, so
 the provider's bill and the ledger agree even when the process dies before the answer is saved.
+Each request carries its row's id (``ChatRequest.call_id``) for the provider's logs.
 """
 
 from __future__ import annotations
@@ -131,11 +132,11 @@ class _Call:
     attempt: int
     first_piece: int
     started: float
+    call_id: str  # also in ``request``: the provider sends it, the ledger row is keyed by it
     first_token_at: float | None = None
     end: StreamEnd | None = None
     error: ProviderError | None = None
     produced_text: bool = False
-    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     opened: asyncio.Future[None] | None = None  # the sink's "sent" write, awaited before its "ended" one
 
 
@@ -247,7 +248,8 @@ class Gateway:
         if state.calls and state.calls[-1].outcome == "error":
             state.calls[-1].outcome = "fallback"
         state.last_config = config
-        call_request = _request_for_call(request=request, config=config, partial="".join(state.pieces))
+        call_id = uuid.uuid4().hex
+        call_request = _request_for_call(request=request, config=config, partial="".join(state.pieces), call_id=call_id)
         provider = self.providers(config)
         return _Call(
             config=config,
@@ -257,6 +259,7 @@ class Gateway:
             attempt=attempt,
             first_piece=len(state.pieces),
             started=time.perf_counter(),
+            call_id=call_id,
         )
 
     async def _call_settle(self, state: _RequestState, *, call: _Call) -> None:
@@ -421,7 +424,7 @@ def _failed_call_usage(*, call_request: ChatRequest, error: ProviderError, outpu
     return Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=error.status_code is None)
 
 
-def _request_for_call(*, request: ChatRequest, config: TierConfig, partial: str) -> ChatRequest:
+def _request_for_call(*, request: ChatRequest, config: TierConfig, partial: str, call_id: str) -> ChatRequest:
     messages = request.messages if config.multimodal else _images_dropped(request.messages)
     if partial:
         messages = [
@@ -429,7 +432,7 @@ def _request_for_call(*, request: ChatRequest, config: TierConfig, partial: str)
             {"role": "assistant", "content": partial},
             {"role": "system", "content": CONTINUE_INSTRUCTION},
         ]
-    return request if messages is request.messages else replace(request, messages=messages)
+    return replace(request, messages=messages, call_id=call_id)
 
 
 def _images_dropped(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
