@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -112,6 +113,25 @@ async def test_each_upstream_call_sends_the_id_of_its_ledger_row(openai_server: 
     assert rows == {sent[0]: "error", sent[1]: "ok"}
     # The sink heard of each call under its id when it was sent, and again when it ended.
     assert sorted(written) == sorted([(sent[0], "running"), (sent[0], "error"), (sent[1], "running"), (sent[1], "ok")])
+
+
+@pytest.mark.asyncio
+async def test_a_call_is_sent_only_once_its_ledger_row_is_written(openai_server: OpenAICompatServer) -> None:
+    """A process killed at any instant then leaves a row for every call the provider received."""
+    received_before_written: list[bool] = []
+
+    async def slow_sink(call: CallRecord) -> None:
+        if call.outcome == "running":
+            await asyncio.sleep(0.05)  # a slow write: a request sent alongside would arrive meanwhile
+            sent = [request.headers.get(CALL_ID_HEADER.lower()) for request in openai_server.requests]
+            received_before_written.append(call.call_id in sent)
+
+    gateway = _gateway(openai_server)
+    events = [event async for event in gateway.stream(QUESTION, tier=TierName.INSTANT, on_call=slow_sink)]
+
+    assert isinstance(events[-1], Finished) and not events[-1].error
+    assert received_before_written == [False]
+    assert len(openai_server.requests) == 1
 
 
 @pytest.mark.asyncio
