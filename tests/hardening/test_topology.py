@@ -418,13 +418,15 @@ def ledger_totals_agree() -> bool:
 def upstream_calls(topology: Topology) -> dict[str, float]:
     """The call id of every chat completion the model server received in this test, and when (monotonic).
 
-    The gateway sends each call's ledger id as a header; a request without one still counts, under a
-    name no ledger row can have.
+    The gateway sends each call's ledger id as a header; a request without one, or a second request
+    under the same id (billed twice, one row), still counts, under a name no ledger row can have.
     """
-    calls = {}
+    calls: dict[str, float] = {}
     for index, request in enumerate(topology.model.requests[topology.requests_mark :]):
         if request.path.rstrip("/") == "/v1/chat/completions":
             call_id = request.headers.get(CALL_ID_HEADER.lower()) or f"(request {index} without a call id)"
+            if call_id in calls:
+                call_id = f"{call_id} (sent again: request {index})"
             calls[call_id] = request.received_at
     return calls
 
