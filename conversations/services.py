@@ -217,10 +217,18 @@ def ledger_sink(
 ) -> Callable[[CallRecord], Awaitable[None]]:
     """The gateway's ``on_call`` for an answer or summary of this conversation (async, for the stream).
 
+    The gateway awaits the write before it sends the call, so on the event loop it runs on a thread
+    of its own: the process's one thread-sensitive ORM thread may be busy with other conversations'
+    work for a while, and the model request would wait in that queue.
+
     ``in_sync_caller``: the stream runs under ``async_to_sync`` inside synchronous code (a Celery
     task), so the write runs on that caller's thread with its connection, which is not closed.
     """
-    note = sync_to_async(ledger_call_note) if in_sync_caller else database_sync_to_async(ledger_call_note)
+    note = (
+        sync_to_async(ledger_call_note)
+        if in_sync_caller
+        else database_sync_to_async(ledger_call_note, thread_sensitive=False)
+    )
 
     async def sink(call: CallRecord) -> None:
         await note(conversation_id=conversation_id, attempt=attempt, call=call)

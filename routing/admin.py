@@ -116,7 +116,9 @@ class LedgerEntryAdmin(TotalsChangeListMixin, admin.ModelAdmin):
         "usage_estimated",
     )
     list_filter = ("purpose", TierNameFilter, "outcome", "created_at", "usage_estimated")
-    search_fields = ("conversation__public_id", "model", "error")
+    # "=call_id": the X-Supportbot-Call-Id of a request in a provider's log finds its row.
+    search_fields = ("=call_id", "conversation__public_id", "model", "error")
+    readonly_fields = ("call_id",)
     list_select_related = ("conversation",)
     list_per_page = 100
     show_full_result_count = False

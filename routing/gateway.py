@@ -26,9 +26,12 @@ half-way fails over like a cut connection. An answer that stopped at the output 
 When a stream dies after some text, the next call is asked to continue the text already shown
 (sent as the assistant's partial answer) so the customer never sees the answer restart.
 
-The ledger hears of every call from here (``on_call``): once when it is sent (outcome "running",
+The ledger hears of every call from here (``on_call``): once before it is sent (outcome "running",
 priced at the prompt's estimate) and once when it ends, whatever then happens to the answer, so
 the provider's bill and the ledger agree even when the process dies before the answer is saved.
+The request goes out only once the first write is done: a process killed at any instant leaves a
+row for every call the provider received (and, at worst, a "running" row for a call it never sent).
+Each request carries its row's id (``ChatRequest.call_id``) for the provider's logs.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ class Finished:
 
 
 GatewayEvent = TextDelta | Notice | Finished
-# Told of each upstream call when it is sent and again when it ends (the ledger writes its row).
+# Told of each upstream call before it is sent and again when it ends (the ledger writes its row).
 CallSink = Callable[[CallRecord], Awaitable[None]]
 
 
@@ -131,12 +134,11 @@ class _Call:
     attempt: int
     first_piece: int
     started: float
+    call_id: str  # also in ``request``: the provider sends it, the ledger row is keyed by it
     first_token_at: float | None = None
     end: StreamEnd | None = None
     error: ProviderError | None = None
     produced_text: bool = False
-    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    opened: asyncio.Future[None] | None = None  # the sink's "sent" write, awaited before its "ended" one
 
 
 class Gateway:
@@ -176,8 +178,8 @@ class Gateway:
         """Answer ``request`` on ``tier`` or its fallbacks; see the module docstring for the policy.
 
         ``catalogue`` is the tier table the caller read for this request (admins edit it); without
-        one the gateway's own source is used. ``on_call`` is told of each upstream call when it is
-        sent and when it ends (its failures are logged, never raised).
+        one the gateway's own source is used. ``on_call`` is told of each upstream call before it
+        is sent, and awaited, and again when it ends (its failures are logged, never raised).
         """
         if catalogue is None:
             catalogue = self.catalogue()
@@ -202,8 +204,11 @@ class Gateway:
                     yield Notice(FAILOVER_NOTICE)
                 call = self._call_open(state, config=config, request=request, attempt=attempt)
                 if on_call is not None:
-                    # Off the token path: the row is written while the request is on its way.
-                    call.opened = asyncio.ensure_future(_sink_tell(on_call, _call_opening(call)))
+                    # The row before the request (the stream sends it when first read): a row written
+                    # alongside lagged the request by 0.1 s under load, and a process killed in between
+                    # left a call the provider bills and the ledger lacks.
+                    await _sink_tell(on_call, _call_opening(call))
+                    call.started = time.perf_counter()  # the call's latency is the provider's
                 # The per-token loop stays inline: no extra generator hop or allocation per token.
                 pieces = state.pieces
                 try:
@@ -224,8 +229,6 @@ class Gateway:
                     await _stream_close(call.stream)
                 await self._call_settle(state, call=call)
                 if on_call is not None:
-                    if call.opened is not None:
-                        await call.opened
                     await _sink_tell(on_call, state.calls[-1])
                 if call.error is None:
                     if _is_truncated(call.end):
@@ -247,7 +250,8 @@ class Gateway:
         if state.calls and state.calls[-1].outcome == "error":
             state.calls[-1].outcome = "fallback"
         state.last_config = config
-        call_request = _request_for_call(request=request, config=config, partial="".join(state.pieces))
+        call_id = uuid.uuid4().hex
+        call_request = _request_for_call(request=request, config=config, partial="".join(state.pieces), call_id=call_id)
         provider = self.providers(config)
         return _Call(
             config=config,
@@ -257,6 +261,7 @@ class Gateway:
             attempt=attempt,
             first_piece=len(state.pieces),
             started=time.perf_counter(),
+            call_id=call_id,
         )
 
     async def _call_settle(self, state: _RequestState, *, call: _Call) -> None:
@@ -362,7 +367,7 @@ def _call_opening(call: _Call) -> CallRecord:
 async def _sink_tell(sink: CallSink, record: CallRecord) -> None:
     try:
         await sink(record)
-    except Exception:  # noqa: BLE001 - the ledger is written again when the answer is stored
+    except Exception:  # noqa: BLE001 - the ledger is written again when the call ends and when the answer is stored
         logger.warning("could not record upstream call %s in the ledger now", record.call_id, exc_info=True)
 
 
@@ -421,7 +426,7 @@ def _failed_call_usage(*, call_request: ChatRequest, error: ProviderError, outpu
     return Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=error.status_code is None)
 
 
-def _request_for_call(*, request: ChatRequest, config: TierConfig, partial: str) -> ChatRequest:
+def _request_for_call(*, request: ChatRequest, config: TierConfig, partial: str, call_id: str) -> ChatRequest:
     messages = request.messages if config.multimodal else _images_dropped(request.messages)
     if partial:
         messages = [
@@ -429,7 +434,7 @@ def _request_for_call(*, request: ChatRequest, config: TierConfig, partial: str)
             {"role": "assistant", "content": partial},
             {"role": "system", "content": CONTINUE_INSTRUCTION},
         ]
-    return request if messages is request.messages else replace(request, messages=messages)
+    return replace(request, messages=messages, call_id=call_id)
 
 
 def _images_dropped(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

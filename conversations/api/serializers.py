@@ -163,6 +163,7 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
         model = LedgerEntry
         fields = [
             "id",
+            "call_id",
             "conversation",
             "message_seq",
             "purpose",

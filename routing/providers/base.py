@@ -28,6 +28,10 @@ class ChatRequest:
     # The language detected in the question (``es``), for an engine that answers in it itself (the
     # offline one); a remote model is told in ``messages``.
     language: str = ""
+    # The gateway's id of this upstream call, the ``call_id`` of its ledger row; the OpenAI-compatible
+    # provider sends it as the ``X-Supportbot-Call-Id`` header, so a provider's request log can be
+    # matched with the ledger row by row. Empty outside the gateway.
+    call_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ ERROR_NAME_STATUSES = {
     "api_error": 500,
     "overloaded_error": 529,
 }
+# Each request carries the gateway's call id, its ledger row's ``call_id``.
+CALL_ID_HEADER = "X-Supportbot-Call-Id"
 # How much of a JSON body sent instead of an event stream is read to find its error object.
 JSON_ERROR_BODY_LIMIT = 64 * 1024
 _TIMER_SLACK_S = 0.001
@@ -310,6 +312,8 @@ async def _completion_response_open(
         # No read timeout: the asyncio deadlines already bound a silent socket, and httpx would
         # otherwise arm and disarm a timer on every network read, that is on every token.
         timeout=openai.Timeout(tier.total_timeout_s, connect=tier.connect_timeout_s, read=None),
+        # The ledger row's id: an operator can match the provider's request log with the ledger.
+        extra_headers={CALL_ID_HEADER: request.call_id} if request.call_id else None,
     )
     # Entered by hand: the response outlives this function and stream() closes it.
     return (await manager.__aenter__()).http_response

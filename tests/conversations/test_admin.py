@@ -93,6 +93,16 @@ def test_ledger_totals_row_sums_every_filtered_row(staff_client, demo):
     assert "Totals for all matching rows" in response.content.decode()
 
 
+def test_ledger_search_finds_a_row_by_the_call_id_a_provider_logged(staff_client, demo):
+    row = LedgerEntry.objects.create(
+        call_id="0f" * 16, purpose="answer", tier="instant", model="m", provider="openai", outcome="ok"
+    )
+    response = staff_client.get("/admin/routing/ledgerentry/", {"q": row.call_id})
+    assert [entry.pk for entry in response.context["cl"].result_list] == [row.pk]
+    page = staff_client.get(f"/admin/routing/ledgerentry/{row.pk}/change/").content.decode()
+    assert row.call_id in page
+
+
 def test_conversation_page_shows_the_transcript_with_costs_and_sources(staff_client, demo):
     answer = Message.objects.filter(role="assistant", tier="thinking").exclude(citations=[]).first()
     response = staff_client.get(f"/admin/conversations/conversation/{answer.conversation_id}/change/")

@@ -5,9 +5,10 @@ Each test injects one fault by hand, as an operator would meet it: a web process
 mid-stream, the worker killed mid-summary, Redis restarted mid-run, the model slowed to a chunk a
 second and back. Each then checks what the customers saw and what is stored: no message lost or
 doubled, every question answered, no "unavailable" reply while the model works, every summary
-written within 90 s of the fault, one ledger row per upstream call, and the open-socket gauge
-equal to the sockets the client holds. The figures go into docs/reliability.md
-(``python -m tests.hardening.report --section topology``).
+written within 90 s of the fault, the ledger against the model server's requests call id by call
+id (every call received has its row; a row whose request never arrived is a call a killed process
+had not sent yet, still "running"), and the open-socket gauge equal to the sockets the client
+holds. The figures go into docs/reliability.md (``python -m tests.hardening.report --section topology``).
 
 PostgreSQL only: the processes write concurrently, which SQLite serialises; the SQLite phase skips
 this module and CI's PostgreSQL phase (SUPPORTBOT_REQUIRE_SERVICES=1) runs it.
@@ -46,6 +47,7 @@ from bench.openai_server import OpenAICompatServer
 from conversations.answering import UNAVAILABLE_TEXT
 from conversations.models import Conversation, Message, Summary
 from routing.models import LedgerEntry, Tier
+from routing.providers.openai_compat import CALL_ID_HEADER
 from routing.tiers import default_catalogue
 from supportbot.embedded_redis import redis_start
 from tests.conftest import ALLOWED_ORIGIN
@@ -91,8 +93,9 @@ class Topology:
     redis: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
     worker_starts: int = 0
-    # The model server's call count when the running test began (each test starts with an empty ledger).
-    calls_mark: int = 0
+    # How many requests the model server had received when the running test began (each test starts
+    # with an empty ledger).
+    requests_mark: int = 0
 
     # Redis ------------------------------------------------------------------------------------
     def redis_up(self) -> None:
@@ -126,6 +129,10 @@ class Topology:
 
     def web_logs(self) -> str:
         return "".join(path.read_text(errors="replace") for path in self.directory.glob("web-*.log"))
+
+    def logs(self) -> str:
+        """What the web processes and the worker logged."""
+        return "".join(path.read_text(errors="replace") for path in sorted(self.directory.glob("*.log")))
 
     # the worker, with beat --------------------------------------------------------------------------
     def worker_start(self) -> None:
@@ -388,8 +395,11 @@ def _conversation_of(customer: Customer) -> Conversation:
     return conversation_for_token(token=customer.token)
 
 
-def ledger_rows() -> int:
-    return LedgerEntry.objects.exclude(outcome=LedgerEntry.Outcome.CACHE_HIT).count()
+def ledger_rows() -> dict[str, dict[str, Any]]:
+    """Every ledger row of an upstream call (answers from the cache made none), by call id."""
+    rows = LedgerEntry.objects.exclude(outcome=LedgerEntry.Outcome.CACHE_HIT).order_by("pk")
+    fields = ("call_id", "outcome", "purpose", "tier", "attempt", "conversation_id", "message_id", "created_at")
+    return {row["call_id"]: row for row in rows.values(*fields)}
 
 
 def ledger_totals_agree() -> bool:
@@ -405,8 +415,60 @@ def ledger_totals_agree() -> bool:
     return True
 
 
-def upstream_calls(topology: Topology) -> int:
-    return sum(1 for request in topology.model.requests if request.path.rstrip("/") == "/v1/chat/completions")
+def upstream_calls(topology: Topology) -> dict[str, float]:
+    """The call id of every chat completion the model server received in this test, and when (monotonic).
+
+    The gateway sends each call's ledger id as a header; a request without one, or a second request
+    under the same id (billed twice, one row), still counts, under a name no ledger row can have.
+    """
+    calls: dict[str, float] = {}
+    for index, request in enumerate(topology.model.requests[topology.requests_mark :]):
+        if request.path.rstrip("/") == "/v1/chat/completions":
+            call_id = request.headers.get(CALL_ID_HEADER.lower()) or f"(request {index} without a call id)"
+            if call_id in calls:
+                call_id = f"{call_id} (sent again: request {index})"
+            calls[call_id] = request.received_at
+    return calls
+
+
+@dataclass(frozen=True)
+class LedgerCheck:
+    """The ledger against the model server's request log, call id by call id.
+
+    Every call the server received must have its row. A row whose request never arrived can only be a
+    call its process was killed on after writing the row and before the request was out: still
+    "running", and no more of them than calls the kill could have caught in flight.
+    """
+
+    calls: dict[str, float]
+    rows: dict[str, dict[str, Any]]
+
+    @property
+    def calls_without_a_row(self) -> list[str]:
+        return sorted(set(self.calls) - set(self.rows))
+
+    @property
+    def rows_never_received(self) -> list[str]:
+        return sorted(set(self.rows) - set(self.calls))
+
+    def assert_exact(self, *, interrupted_at_most: int, fault_at: float | None = None, logs: str = "") -> None:
+        unsent = [self.rows[call_id] for call_id in self.rows_never_received]
+        message = self.describe(fault_at=fault_at, logs=logs)
+        assert not self.calls_without_a_row and len(unsent) <= interrupted_at_most, message
+        assert all(row["outcome"] == LedgerEntry.Outcome.RUNNING for row in unsent), message
+
+    def describe(self, *, fault_at: float | None, logs: str = "") -> str:
+        def when(call_id: str) -> str:
+            if call_id not in self.calls or fault_at is None:
+                return ""
+            return f", received {self.calls[call_id] - fault_at:+.3f} s from the fault"
+
+        lines = [f"{len(self.calls)} upstream calls, {len(self.rows)} ledger rows"]
+        lines += [f"call without a row: {call_id}{when(call_id)}" for call_id in self.calls_without_a_row]
+        lines += [f"row never received: {self.rows[call_id]}" for call_id in self.rows_never_received]
+        lines += [f"  row: {row}{when(call_id)}" for call_id, row in self.rows.items()]
+        lines += [f"  logged: {line}" for line in logs.splitlines() if "in the ledger" in line][:10]
+        return "\n".join(lines)
 
 
 def metrics_sockets(port: int) -> dict[str, int]:
@@ -466,26 +528,35 @@ def _never_retrieved_excerpt(topology: Topology) -> str:
 
 
 def _figures_common(
-    figures: dict[str, Any], checks: dict[str, int], *, calls: int, rows: int, gauge: tuple[float, dict], sockets: int
+    figures: dict[str, Any], checks: dict[str, int], *, ledger: LedgerCheck, gauge: tuple[float, dict], sockets: int
 ) -> None:
     figures.update(
         messages_lost=checks["lost"],
         messages_doubled=checks["doubled"],
         unanswered=checks["unanswered"],
         unavailable_replies=checks["unavailable"],
-        upstream_calls=calls,
-        ledger_rows=rows,
+        upstream_calls=len(ledger.calls),
+        ledger_rows=len(ledger.rows),
+        calls_without_a_ledger_row=len(ledger.calls_without_a_row),
+        ledger_rows_of_calls_never_received=len(ledger.rows_never_received),
         open_sockets=sockets,
         socket_gauge=sum(next(iter(gauge[1].values())).values()) if gauge[1] else 0,
         seconds_until_gauge_true=gauge[0],
     )
 
 
-def _assert_all_right(figures: dict[str, Any]) -> None:
+def _assert_all_right(
+    figures: dict[str, Any],
+    ledger: LedgerCheck,
+    topology: Topology,
+    *,
+    interrupted_at_most: int = 0,
+    fault_at: float | None = None,
+) -> None:
     assert figures["messages_lost"] == 0
     assert figures["messages_doubled"] == 0
     assert figures["unanswered"] == 0
-    assert figures["ledger_rows"] == figures["upstream_calls"]
+    ledger.assert_exact(interrupted_at_most=interrupted_at_most, fault_at=fault_at, logs=topology.logs())
     assert figures["socket_gauge"] == figures["open_sockets"]
 
 
@@ -512,8 +583,8 @@ async def test_a_web_process_killed_mid_stream(topology: Topology, figures) -> N
 
     checks = await db(conversation_checks, customers)
     gauge = await gauge_settles(topology, expected=len(customers))
-    calls, rows = calls_in_test(topology), await db(ledger_rows)
-    _figures_common(figures, checks, calls=calls, rows=rows, gauge=gauge, sockets=len(customers))
+    ledger = LedgerCheck(calls=upstream_calls(topology), rows=await db(ledger_rows))
+    _figures_common(figures, checks, ledger=ledger, gauge=gauge, sockets=len(customers))
     figures.update(
         customers_on_the_killed_process=sum(1 for customer in customers if customer.reconnects),
         seconds_to_recover=recovered_s,
@@ -521,8 +592,10 @@ async def test_a_web_process_killed_mid_stream(topology: Topology, figures) -> N
     )
     for customer in customers:
         await customer.close()
-    _assert_all_right(figures)
-    assert figures["customers_on_the_killed_process"] >= 1 and figures["totals_equal_ledger"]
+    # Each customer of the killed process had at most one call in flight.
+    on_killed = figures["customers_on_the_killed_process"]
+    _assert_all_right(figures, ledger, topology, interrupted_at_most=on_killed, fault_at=killed_at)
+    assert on_killed >= 1 and figures["totals_equal_ledger"]
 
 
 async def test_the_worker_killed_mid_summary(topology: Topology, figures) -> None:
@@ -547,11 +620,11 @@ async def test_the_worker_killed_mid_summary(topology: Topology, figures) -> Non
     await customers_settle(topology, customers)
     checks = await db(conversation_checks, customers)
     gauge = await gauge_settles(topology, expected=len(customers))
-    rows, calls = await db(ledger_rows), calls_in_test(topology)
+    ledger = LedgerCheck(calls=upstream_calls(topology), rows=await db(ledger_rows))
     summary_calls = await db(
         lambda: LedgerEntry.objects.filter(purpose="summary", conversation_id__in=conversations).count()
     )
-    _figures_common(figures, checks, calls=calls, rows=rows, gauge=gauge, sockets=len(customers))
+    _figures_common(figures, checks, ledger=ledger, gauge=gauge, sockets=len(customers))
     figures.update(
         summaries=len(conversations),
         seconds_from_kill_to_every_summary=written_s,
@@ -559,19 +632,16 @@ async def test_the_worker_killed_mid_summary(topology: Topology, figures) -> Non
     )
     for customer in customers:
         await customer.close()
-    _assert_all_right(figures)
+    # One worker process, one summary at a time: the kill caught at most one call in flight.
+    _assert_all_right(figures, ledger, topology, interrupted_at_most=1, fault_at=killed_at)
     assert written_s <= SUMMARY_BOUND_S
 
 
 @pytest.fixture(autouse=True)
-def _calls_mark(request) -> None:
+def _requests_mark(request) -> None:
     if "topology" in request.fixturenames:
         topology: Topology = request.getfixturevalue("topology")
-        topology.calls_mark = upstream_calls(topology)
-
-
-def calls_in_test(topology: Topology) -> int:
-    return upstream_calls(topology) - topology.calls_mark
+        topology.requests_mark = len(topology.model.requests)
 
 
 async def test_redis_restarted_mid_run(topology: Topology, figures) -> None:
@@ -603,9 +673,8 @@ async def test_redis_restarted_mid_run(topology: Topology, figures) -> None:
     open_now = len(customers)
     gauge = await gauge_settles(topology, expected=open_now)
     every_process_listed = all(len(view) == len(topology.live_ports()) for view in gauge[1].values())
-    rows = await db(ledger_rows)
-    calls = calls_in_test(topology)
-    _figures_common(figures, checks, calls=calls, rows=rows, gauge=gauge, sockets=open_now)
+    ledger = LedgerCheck(calls=upstream_calls(topology), rows=await db(ledger_rows))
+    _figures_common(figures, checks, ledger=ledger, gauge=gauge, sockets=open_now)
     figures.update(
         seconds_to_recover=recovered_s,
         summaries=len(conversations),
@@ -616,7 +685,7 @@ async def test_redis_restarted_mid_run(topology: Topology, figures) -> None:
     )
     for customer in customers:
         await customer.close()
-    _assert_all_right(figures)
+    _assert_all_right(figures, ledger, topology)
     assert every_process_listed
     assert figures["task_exceptions_never_retrieved"] == 0, _never_retrieved_excerpt(topology)
     assert figures["totals_equal_ledger"] and written_s <= SUMMARY_BOUND_S
@@ -654,9 +723,8 @@ async def test_the_model_slowed_to_a_chunk_a_second_and_back(topology: Topology,
 
     checks = await db(conversation_checks, customers)
     gauge = await gauge_settles(topology, expected=len(customers))
-    rows = await db(ledger_rows)
-    calls = calls_in_test(topology)
-    _figures_common(figures, checks, calls=calls, rows=rows, gauge=gauge, sockets=len(customers))
+    ledger = LedgerCheck(calls=upstream_calls(topology), rows=await db(ledger_rows))
+    _figures_common(figures, checks, ledger=ledger, gauge=gauge, sockets=len(customers))
     figures.update(
         questions_while_slow=len(slow),
         complete_while_slow=sum(1 for answer in slow if answer["text"] == ANSWER_TEXT and not answer.get("fell_back")),
@@ -666,6 +734,6 @@ async def test_the_model_slowed_to_a_chunk_a_second_and_back(topology: Topology,
     )
     for customer in customers:
         await customer.close()
-    _assert_all_right(figures)
+    _assert_all_right(figures, ledger, topology)
     assert figures["unavailable_replies"] == 0
     assert figures["complete_while_slow"] == len(slow) and figures["complete_after"] == len(normal)

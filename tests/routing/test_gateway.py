@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import sync_to_async
 
 from bench.openai_server import Fault, OpenAICompatServer, ServedUsage
 from routing.breaker import MemoryBreaker
@@ -18,9 +20,11 @@ from routing.gateway import (
     Notice,
     tier_chain,
 )
+from routing.models import LedgerEntry
 from routing.pricing import cost_for_usage
-from routing.providers.base import ChatRequest, StreamEnd, TextDelta
-from routing.providers.openai_compat import OpenAICompatProvider
+from routing.providers.base import CallRecord, ChatRequest, StreamEnd, TextDelta
+from routing.providers.openai_compat import CALL_ID_HEADER, OpenAICompatProvider
+from routing.services import ledger_record
 from routing.tiers import TierConfig, TierName, default_catalogue
 
 QUESTION = ChatRequest(messages=[{"role": "user", "content": "How do I reset my password?"}])
@@ -86,6 +90,48 @@ async def test_answer_streams_through_with_exact_usage_and_cost(openai_server: O
     assert call.time_to_first_token_ms is not None and call.time_to_first_token_ms <= call.latency_ms
     # 1000 * 0.002/1k + 500 * 0.001/1k + 321 * 0.0025/1k
     assert finished.cost == call.cost == Decimal("0.00330250")
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_each_upstream_call_sends_the_id_of_its_ledger_row(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.http_error(status=500))
+    written: list[tuple[str, str]] = []
+
+    async def sink(call: CallRecord) -> None:
+        written.append((call.call_id, call.outcome))
+        await sync_to_async(ledger_record)(conversation_id=None, message_id=None, calls=[call])
+
+    events = [event async for event in _gateway(openai_server).stream(QUESTION, tier=TierName.INSTANT, on_call=sink)]
+
+    finished = events[-1]
+    assert isinstance(finished, Finished) and not finished.error
+    sent = [request.headers[CALL_ID_HEADER.lower()] for request in openai_server.requests]
+    assert len(set(sent)) == 2  # the 500, then its retry: a new id for each call
+    assert sent == [call.call_id for call in finished.calls]
+    rows = await sync_to_async(lambda: dict(LedgerEntry.objects.values_list("call_id", "outcome")))()
+    assert rows == {sent[0]: "error", sent[1]: "ok"}
+    # The sink heard of each call under its id when it was sent, and again when it ended.
+    assert sorted(written) == sorted([(sent[0], "running"), (sent[0], "error"), (sent[1], "running"), (sent[1], "ok")])
+
+
+@pytest.mark.asyncio
+async def test_a_call_is_sent_only_once_its_ledger_row_is_written(openai_server: OpenAICompatServer) -> None:
+    """A process killed at any instant then leaves a row for every call the provider received."""
+    received_before_written: list[bool] = []
+
+    async def slow_sink(call: CallRecord) -> None:
+        if call.outcome == "running":
+            await asyncio.sleep(0.05)  # a slow write: a request sent alongside would arrive meanwhile
+            sent = [request.headers.get(CALL_ID_HEADER.lower()) for request in openai_server.requests]
+            received_before_written.append(call.call_id in sent)
+
+    gateway = _gateway(openai_server)
+    events = [event async for event in gateway.stream(QUESTION, tier=TierName.INSTANT, on_call=slow_sink)]
+
+    assert isinstance(events[-1], Finished) and not events[-1].error
+    assert received_before_written == [False]
+    assert len(openai_server.requests) == 1
 
 
 @pytest.mark.asyncio

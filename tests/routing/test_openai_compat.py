@@ -11,6 +11,7 @@ import pytest
 from bench.openai_server import Fault, OpenAICompatServer, ServedUsage
 from routing.providers.base import ChatRequest, ProviderError, StreamEnd, TextDelta
 from routing.providers.openai_compat import (
+    CALL_ID_HEADER,
     OpenAICompatProvider,
     SSEDataReader,
     openai_client_get,
@@ -78,6 +79,16 @@ async def test_stream_asks_for_usage_and_sends_messages_unchanged(openai_server:
     assert body["max_completion_tokens"] == 300
     assert openai_server.requests[-1].headers["authorization"] == "Bearer test-key"
     assert openai_server.requests[-1].headers["x-stainless-retry-count"] == "0"
+
+
+@pytest.mark.asyncio
+async def test_the_call_id_is_sent_as_a_header_only_when_there_is_one(openai_server: OpenAICompatServer) -> None:
+    await _collect(_provider(openai_server), dataclasses.replace(QUESTION, call_id="0123abcd"), _tier())
+    await _collect(_provider(openai_server), QUESTION, _tier())
+
+    with_id, without_id = openai_server.requests
+    assert with_id.headers[CALL_ID_HEADER.lower()] == "0123abcd"
+    assert CALL_ID_HEADER.lower() not in without_id.headers
 
 
 @pytest.mark.asyncio

@@ -34,6 +34,7 @@ def world(db, agent) -> World:
     answer, _ = message_record(conversation_id=conversation.pk, role="assistant", text="Let me find a person.")
     for tier, cost in (("instant", "0.00120000"), ("thinking", "0.00340000")):
         LedgerEntry.objects.create(
+            call_id=f"{tier:0<32}",
             conversation=conversation,
             message=answer,
             purpose="answer",

@@ -149,6 +149,8 @@ def test_the_rating_and_the_ledger_of_a_conversation(client, world, token_for):
     assert sorted((r["tier"], r["cost"]) for r in rows) == [("instant", "0.00120000"), ("thinking", "0.00340000")]
     assert {r["message_seq"] for r in rows} == {world.answer.seq}
     assert {r["conversation"] for r in rows} == {world.public_id}
+    # The id each request carried as X-Supportbot-Call-Id, to match a provider's log.
+    assert sorted(r["call_id"] for r in rows) == [f"{'instant':0<32}", f"{'thinking':0<32}"]
 
 
 def test_an_unrated_or_unknown_conversation_is_a_404(client, world, token_for):
