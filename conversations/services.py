@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -19,6 +20,11 @@ from conversations.selectors import message_frame
 from conversations.tokens import visitor_token_issue
 from routing.services import LedgerTotals, ledger_record, ledger_totals
 from routing.types import CallRecord
+
+# The ledger's writes from the event loop: one thread of their own, beside the process's shared ORM
+# thread, so a call's opening row (written before its request goes out) never queues behind other
+# conversations' work there.
+_ledger_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +233,7 @@ def ledger_sink(
     note = (
         sync_to_async(ledger_call_note)
         if in_sync_caller
-        else database_sync_to_async(ledger_call_note, thread_sensitive=False)
+        else database_sync_to_async(ledger_call_note, thread_sensitive=False, executor=_ledger_thread)
     )
 
     async def sink(call: CallRecord) -> None:
