@@ -5,6 +5,10 @@ way. After the answer, every link is checked against those passages: a link to a
 a citation (title, URL and key, as the offline engine gives them); a link to anything else is not
 the help centre speaking, so it is taken out of the stored text (a Markdown link keeps its words).
 A link to an article given in two languages cites the version given first (the customer's).
+
+Models that ignore the link format often cite by reference instead: a passage's title in brackets
+(``[Returns and exchanges]``) or its place in the prompt (``[1]`` for the first passage given).
+Those cite the passage too, and stay in the text as written.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ MARKDOWN_LINK = re.compile(r"\[([^\[\]\n]{1,300})\]\(\s*<?([^()\s<>]{1,2000})>?\
 # A bare absolute URL, or a bare site path that looks like a help-centre page.
 BARE_LINK = re.compile(r"(?<![\w(<\[/])(?:https?://[^\s<>()\[\]]{1,2000}|/help/[\w%-]+/?)")
 TRAILING_PUNCTUATION = ".,;:!?'\""
+# [words] not followed by a link target: a reference to a passage by its title or its number.
+REFERENCE = re.compile(r"\[([^\[\]\n]{1,300})\](?!\()")
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,24 @@ def answer_ground(*, text: str, passages: Sequence[PassageLike], own_hosts: Iter
         position = match.end()
     parts.append(BARE_LINK.sub(bare, text[position:]))
     grounded = "".join(parts)
+    for reference in REFERENCE.finditer(grounded):
+        named = _passage_referenced(reference.group(1), passages)
+        if named is not None:
+            first = first_by_key[named.key]
+            cited.setdefault(first.key, Citation(key=first.key, title=first.title, url=first.url))
     if removed:
         grounded = re.sub(r"[ \t]{2,}", " ", grounded)
     return GroundedAnswer(text=grounded, citations=tuple(cited.values()), links_removed=removed)
+
+
+def _passage_referenced(reference: str, passages: Sequence[PassageLike]) -> PassageLike | None:
+    """The passage ``[reference]`` names: by its number in the prompt (from 1) or by its title."""
+    wanted = reference.strip().strip("#").strip()
+    if wanted.isdigit():
+        number = int(wanted)
+        return passages[number - 1] if 1 <= number <= len(passages) else None
+    wanted = wanted.casefold()
+    return next((passage for passage in passages if passage.title.strip().casefold() == wanted), None)
 
 
 def _path(url: str, *, hosts: set[str]) -> str | None:

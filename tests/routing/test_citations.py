@@ -59,3 +59,18 @@ def test_a_link_to_an_article_given_in_two_languages_cites_the_version_given_fir
         ("RETURN_EXCHANGE", "/help/devoluciones/")
     ]
     assert grounded.links_removed == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "cited"),
+    [
+        ("You have 100 nights [1]. Returns are free [2].", ["100_NIGHT_TRIAL_OFFER", "RETURN_EXCHANGE"]),
+        ("See [Returns and exchanges] for the steps.", ["RETURN_EXCHANGE"]),
+        ("See [returns and exchanges ] and [#1].", ["RETURN_EXCHANGE", "100_NIGHT_TRIAL_OFFER"]),
+        ("Nothing by [3], [0], [the trial] or [x](/help/not-given/).", []),
+    ],
+)
+def test_a_passage_referenced_by_its_number_or_title_is_cited_and_the_text_kept(text, cited):
+    grounded = answer_ground(text=text, passages=[TRIAL, RETURNS])
+    assert [citation.key for citation in grounded.citations] == cited
+    assert grounded.text == text.replace("[x](/help/not-given/)", "x")
