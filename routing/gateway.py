@@ -24,7 +24,9 @@ half-way fails over like a cut connection. An answer that stopped at the output 
 (``finish_reason`` length) is kept, with a notice, and marked truncated: it is not complete.
 
 When a stream dies after some text, the next call is asked to continue the text already shown
-(sent as the assistant's partial answer) so the customer never sees the answer restart.
+(sent as the assistant's partial answer) so the customer never sees the answer restart. Not every
+backup obeys: one that starts the answer over, or repeats the last words shown, has what it repeats
+dropped (:class:`_RepeatTrim`), so the customer reads each part of the answer once.
 
 The ledger hears of every call from here (``on_call``): once before it is sent (outcome "running",
 priced at the prompt's estimate) and once when it ends, whatever then happens to the answer, so
@@ -139,6 +141,8 @@ class _Call:
     end: StreamEnd | None = None
     error: ProviderError | None = None
     produced_text: bool = False
+    # What a continuation repeated of the text already shown, dropped before the customer saw it.
+    repeated_chars: int = 0
 
 
 class Gateway:
@@ -211,15 +215,27 @@ class Gateway:
                     call.started = time.perf_counter()  # the call's latency is the provider's
                 # The per-token loop stays inline: no extra generator hop or allocation per token.
                 pieces = state.pieces
+                trim = _RepeatTrim("".join(pieces)) if pieces else None
                 try:
                     async for event in call.stream:
                         if type(event) is TextDelta:
                             if call.first_token_at is None:
                                 call.first_token_at = time.perf_counter()
+                            if trim is not None:
+                                text = trim.feed(event.text)
+                                if not text:
+                                    continue
+                                if text is not event.text:
+                                    event = TextDelta(text)
                             pieces.append(event.text)
                             yield event
                         else:
                             call.end = event  # type: ignore[assignment]
+                    if trim is not None and call.end is not None:
+                        rest = trim.flush()
+                        if rest:
+                            pieces.append(rest)
+                            yield TextDelta(rest)
                 except ProviderError as error:
                     call.error = error
                 except Exception as error:  # noqa: BLE001 - a provider bug must not reach the customer as a crash
@@ -227,6 +243,8 @@ class Gateway:
                     call.error = ProviderError(f"provider bug: {error!r}", retryable=True)
                 finally:
                     await _stream_close(call.stream)
+                if trim is not None:
+                    call.repeated_chars = trim.dropped + len(trim.held)  # received (and billed), never shown
                 await self._call_settle(state, call=call)
                 if on_call is not None:
                     await _sink_tell(on_call, state.calls[-1])
@@ -276,7 +294,7 @@ class Gateway:
             usage = call.end.usage
             await self.breaker.record_success(tier=config.name)
         else:
-            output_chars = sum(len(piece) for piece in state.pieces[call.first_piece :])
+            output_chars = call.repeated_chars + sum(len(piece) for piece in state.pieces[call.first_piece :])
             usage = _failed_call_usage(call_request=call.request, error=error, output_chars=output_chars)
             state.errors.append(f"{config.name}: {error}")
             if error.retryable and error.tier_fault:
@@ -424,6 +442,63 @@ def _failed_call_usage(*, call_request: ChatRequest, error: ProviderError, outpu
     if output_chars:
         return usage_estimate(messages=call_request.messages, output_chars=output_chars)
     return Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=error.status_code is None)
+
+
+class _RepeatTrim:
+    """Drops what a continuation repeats of the text the customer has already seen.
+
+    A backup asked to continue a cut answer may start it over, or repeat its last words before
+    going on. The continuation's text is held while all of it so far also occurs in the text
+    shown (it may be such a repeat); as soon as it does not, its longest beginning that is also
+    the end of the text shown is dropped, when that is the whole text shown (a restart) or at
+    least ``MIN_CHARS`` long (a repeated phrase, not a coincidence like one letter or word), and
+    the rest goes out. The hold lasts at most as many characters as were shown, and only on
+    continuations; a continuation that ends while held is judged the same way (``flush``), and
+    one that dies while held sends nothing, since the next continues the text shown.
+    """
+
+    MIN_CHARS = 12
+
+    __slots__ = ("shown", "held", "settled", "dropped")
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+        self.held = ""
+        self.settled = False
+        self.dropped = 0
+
+    def feed(self, text: str) -> str:
+        """What of ``text`` (and of what was held before it) to send now."""
+        if self.settled:
+            return text
+        self.held += text
+        if self.held in self.shown:
+            return ""
+        return self._release()
+
+    def flush(self) -> str:
+        """What is still held, judged now that the continuation has ended."""
+        if self.settled or not self.held:
+            return ""
+        if len(self.held) >= self.MIN_CHARS and self.shown.startswith(self.held):
+            self.dropped += len(self.held)  # the answer started over and stopped early: all of it is a repeat
+            self.settled = True
+            return ""
+        return self._release()
+
+    def _release(self) -> str:
+        held, shown = self.held, self.shown
+        overlap = 0
+        for size in range(min(len(held), len(shown)), 0, -1):
+            if size < self.MIN_CHARS and size != len(shown):
+                break
+            if shown.endswith(held[:size]):
+                overlap = size
+                break
+        self.settled = True
+        self.held = ""
+        self.dropped += overlap
+        return held[overlap:]
 
 
 def _request_for_call(*, request: ChatRequest, config: TierConfig, partial: str, call_id: str) -> ChatRequest:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from routing.gateway import (
     Gateway,
     GatewayEvent,
     Notice,
+    _RepeatTrim,
     tier_chain,
 )
 from routing.models import LedgerEntry
@@ -200,7 +202,10 @@ async def test_stream_cut_mid_answer_fails_over_and_continues_the_text(openai_se
     assert notices == [3] and events[3] == Notice(FAILOVER_NOTICE)
     partial = "".join(event.text for event in events[:3])  # type: ignore[attr-defined]
     assert partial and openai_server.text.startswith(partial)
-    assert finished.text == partial + openai_server.text
+    # This backup starts the answer over: what it repeats is dropped, the rest follows the partial.
+    continued = "".join(event.text for event in events[4:])  # type: ignore[attr-defined]
+    assert continued == openai_server.text[len(partial) :]
+    assert finished.text == openai_server.text
     assert finished.failed_over_mid_stream and finished.fell_back
     assert (finished.tier, finished.error) == (TierName.INSTANT, "")
     continuation = openai_server.requests[-1].body["messages"]
@@ -215,15 +220,35 @@ async def test_stream_cut_mid_answer_fails_over_and_continues_the_text(openai_se
 
 
 @pytest.mark.asyncio
+async def test_a_continuation_cut_while_repeating_sends_nothing_of_the_repeat(
+    openai_server: OpenAICompatServer,
+) -> None:
+    # The first backup starts over and dies before it gets past the text shown; the next one starts over too.
+    openai_server.script(Fault.cut(after_chunks=6), model="m-thinking")
+    openai_server.script(Fault.cut(after_chunks=3), model="m-instant")
+
+    events, finished = await _run(_gateway(openai_server), TierName.THINKING)
+
+    streamed = "".join(event.text for event in events if isinstance(event, TextDelta))
+    assert streamed == finished.text == openai_server.text
+    assert _models_called(openai_server) == ["m-thinking", "m-instant", "m-mini"]
+    held = finished.calls[1]
+    # Its text was received (and is billed), but none of it reached the customer.
+    assert held.outcome == "fallback" and held.usage.output_tokens > 0
+
+
+@pytest.mark.asyncio
 async def test_cut_on_the_last_tier_continues_on_the_same_tier(openai_server: OpenAICompatServer) -> None:
     openai_server.script(Fault.cut(after_chunks=2), model="m-instant")
-    openai_server.script(Fault.cut(after_chunks=2), model="m-mini")
+    # The backup starts over (its first two chunks repeat what was shown), adds two, and is cut too.
+    openai_server.script(Fault.cut(after_chunks=4), model="m-mini")
     sleeps = Sleeps()
 
     events, finished = await _run(_gateway(openai_server, sleep=sleeps), TierName.INSTANT)
 
     assert _models_called(openai_server) == ["m-instant", "m-mini", "m-mini"]
     assert sum(isinstance(event, Notice) for event in events) == 2
+    assert finished.text == openai_server.text
     assert finished.failed_over_mid_stream and finished.fell_back and finished.error == ""
     assert sleeps == []
 
@@ -401,3 +426,45 @@ async def test_calls_to_a_free_provider_cost_nothing(openai_server: OpenAICompat
 
     assert finished.error == "" and finished.calls[0].usage.output_tokens > 0
     assert finished.cost == finished.calls[0].cost == Decimal(0)
+
+
+def _trimmed(shown: str, pieces: list[str]) -> tuple[str, int]:
+    trim = _RepeatTrim(shown)
+    sent = "".join(trim.feed(piece) for piece in pieces) + trim.flush()
+    return sent, trim.dropped
+
+
+@pytest.mark.parametrize(
+    ("shown", "pieces", "sent"),
+    [
+        # Started over: everything shown is dropped, whatever the chunking.
+        ("To reset the router, hold", ["To reset", " the router, hold", " the button for ten seconds."],
+         " the button for ten seconds."),
+        ("To reset the router, hold", ["To reset the router, hold the button"], " the button"),
+        # Repeated its last words before going on.
+        ("Hold the reset button for", [" the reset button", " for ten seconds."], " ten seconds."),
+        # Continued as asked; a start that also occurs in the text shown is held a moment, not lost.
+        ("Hello wor", ["l", "d, how can I help?"], "ld, how can I help?"),
+        ("We ship to Spain. Yes", [" Yes", ", and to Portugal."], " Yes, and to Portugal."),
+        # Ended while every word of it also stood in the text shown.
+        ("Thanks for waiting. We ship today", ["."], "."),
+        ("Thanks for waiting. We ship today", ["Thanks for", " waiting."], ""),
+        # A restart that says it differently is not a repeat: all of it is sent.
+        ("To reset the router, hold", ["To reset it, unplug it."], "To reset it, unplug it."),
+    ],
+)
+def test_a_continuation_has_what_it_repeats_of_the_text_shown_dropped(shown: str, pieces: list[str], sent: str) -> None:
+    assert _trimmed(shown, pieces) == (sent, len("".join(pieces)) - len(sent))
+
+
+def test_the_repeat_trim_only_ever_drops_a_beginning_of_the_continuation() -> None:
+    rng = random.Random(7)
+    for _ in range(2000):
+        shown = "".join(rng.choice("ab .") for _ in range(rng.randint(1, 30)))
+        fed = "".join(rng.choice("ab .") for _ in range(rng.randint(0, 40)))
+        cuts = sorted(rng.sample(range(len(fed) + 1), k=min(3, len(fed) + 1)))
+        pieces = [fed[start:end] for start, end in zip([0, *cuts], [*cuts, len(fed)], strict=True) if fed[start:end]]
+        sent, dropped = _trimmed(shown, pieces)
+        assert fed.endswith(sent) and dropped == len(fed) - len(sent)
+        # A restart loses nothing that follows the text shown.
+        assert _trimmed(shown, [shown, fed]) == (fed, len(shown))
