@@ -438,8 +438,11 @@ def _trimmed(shown: str, pieces: list[str]) -> tuple[str, int]:
     ("shown", "pieces", "sent"),
     [
         # Started over: everything shown is dropped, whatever the chunking.
-        ("To reset the router, hold", ["To reset", " the router, hold", " the button for ten seconds."],
-         " the button for ten seconds."),
+        (
+            "To reset the router, hold",
+            ["To reset", " the router, hold", " the button for ten seconds."],
+            " the button for ten seconds.",
+        ),
         ("To reset the router, hold", ["To reset the router, hold the button"], " the button"),
         # Repeated its last words before going on.
         ("Hold the reset button for", [" the reset button", " for ten seconds."], " ten seconds."),
