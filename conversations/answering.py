@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -187,23 +187,54 @@ async def _answer_one(live: LiveAnswer, plan: TurnPlan) -> None:
     finished: Finished | None = None
     conversation_id, reply_to_seq, parts = live.conversation_id, live.reply_to_seq, live.parts
     on_call = services.ledger_sink(conversation_id=conversation_id, attempt=live.attempt)
-    async for event in gateway_get().stream(plan.request, tier=plan.tier, catalogue=plan.catalogue, on_call=on_call):
-        if type(event) is TextDelta:
-            if first_token_at is None:
-                first_token_at = time.monotonic()
-            parts.append(event.text)
-            await _publish(conversation_id, frame_token(reply_to=reply_to_seq, index=len(parts), text=event.text))
-        elif isinstance(event, Notice):
-            await _publish(conversation_id, frame_notice(reply_to=reply_to_seq, text=event.text))
-        elif isinstance(event, Finished):
-            finished = event
+    try:
+        async for event in gateway_get().stream(
+            plan.request, tier=plan.tier, catalogue=plan.catalogue, on_call=on_call
+        ):
+            if type(event) is TextDelta:
+                if first_token_at is None:
+                    first_token_at = time.monotonic()
+                parts.append(event.text)
+                await _publish(conversation_id, frame_token(reply_to=reply_to_seq, index=len(parts), text=event.text))
+            elif isinstance(event, Notice):
+                await _publish(conversation_id, frame_notice(reply_to=reply_to_seq, text=event.text))
+            elif isinstance(event, Finished):
+                finished = event
+    except Exception as error:  # noqa: BLE001 - a bug on the way must still leave the customer an answer
+        logger.exception("streaming the answer in conversation %s failed", conversation_id)
+        finished = _finished_broken(plan=plan, error=error)
     ended = time.monotonic()
-    await database_sync_to_async(_answer_finish)(
-        live=live,
-        plan=plan,
-        finished=finished,
-        time_to_first_token_ms=None if first_token_at is None else int((first_token_at - started) * 1000),
-        duration_ms=int((ended - started) * 1000),
+    outcome = {
+        "live": live,
+        "plan": plan,
+        "finished": finished,
+        "time_to_first_token_ms": None if first_token_at is None else int((first_token_at - started) * 1000),
+        "duration_ms": int((ended - started) * 1000),
+    }
+    try:
+        await database_sync_to_async(_answer_finish)(**outcome)
+    except Exception:
+        # Storing it with its ledger rows failed (a value the database refused, say): the text the
+        # customer read is stored without them, so it is not lost; the rows the calls wrote stay.
+        logger.exception(
+            "saving the answer in conversation %s failed; saving it without its ledger rows", live.conversation_id
+        )
+        if finished is not None:
+            outcome["finished"] = replace(finished, calls=[])
+        await database_sync_to_async(_answer_finish)(**outcome)
+
+
+def _finished_broken(*, plan: TurnPlan, error: Exception) -> Finished:
+    """How an answer ends when something failed unexpectedly while it streamed: the text shown so
+    far is stored marked incomplete, or the apology when there is none."""
+    return Finished(
+        text="",
+        tier=plan.tier,
+        model="",
+        calls=[],
+        fell_back=False,
+        failed_over_mid_stream=False,
+        error=f"internal error while streaming: {error!r}"[:300],
     )
 
 

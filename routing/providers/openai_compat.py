@@ -24,7 +24,7 @@ import sys
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
 import httpx2
 import openai
@@ -39,9 +39,12 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429})
 # How long to wait for the end of the body after [DONE] before giving up the connection (the SDK's figure).
 DRAIN_TIMEOUT_S = 0.1
 # Finish reasons that end a generation without an answer to show: it fails over like a cut stream.
-UNFINISHED_REASONS = frozenset({"content_filter", "error", "abort"})
-# The output token cap was reached: the text is kept and marked truncated (Mistral says model_length).
-LENGTH_REASONS = frozenset({"length", "model_length"})
+UNFINISHED_REASONS = frozenset({"content_filter", "error", "abort", "safety", "recitation", "prohibited_content"})
+# The output token cap was reached: the text is kept and marked truncated (Mistral says model_length;
+# servers that translate other APIs pass on max_tokens or max_output_tokens).
+LENGTH_REASONS = frozenset({"length", "model_length", "max_tokens", "max_output_tokens"})
+# Token counts past this are not a count (no context is this long): the call's usage is estimated instead.
+USAGE_TOKENS_MAX = 10_000_000
 INCOMPLETE_MESSAGE = "stream ended without [DONE] or a finish_reason: the answer is incomplete"
 OVERRUN_MESSAGE = "stream ran past its output token cap without finishing"
 # Error codes and types servers send without a number, as the HTTP status they stand for.
@@ -110,7 +113,11 @@ class OpenAICompatProvider:
         started = loop.time()
         chunk_limit, char_limit = _overrun_limits(request.max_output_tokens)
         received = output_chars = 0
-        finish_reason: str | None = None
+        # Whitespace before the first visible character is held and sent with it: a stream of
+        # only whitespace is no answer, and fails over as cleanly as one with no text at all.
+        visible = False
+        leading = ""
+        finish_reason: object = None
         usage: dict[str, Any] | None = None
         response: httpx2.Response | None = None
         chunks: AsyncGenerator[dict[str, Any], None] | None = None
@@ -132,11 +139,26 @@ class OpenAICompatProvider:
                 choices = chunk.get("choices")
                 if choices:
                     choice = choices[0]
+                    if choice.get("index", 0) != 0:
+                        choice = _first_choice(choices)  # several choices: the answer is choice 0
                     delta = choice.get("delta")
                     content = delta.get("content") if delta else None
                     if content:
+                        if type(content) is not str:
+                            content = _content_text(content)
+                        # Checked before the text goes out: one huge chunk must not get past the cap.
                         output_chars += len(content)
-                        yield TextDelta(content)
+                        if output_chars > char_limit:
+                            raise ProviderError(OVERRUN_MESSAGE, retryable=True)
+                        if not visible:
+                            if content.isspace():
+                                leading += content
+                                content = ""
+                            else:
+                                visible = True
+                                content, leading = leading + content, ""
+                        if content:
+                            yield TextDelta(content)
                     if choice.get("finish_reason") is not None:
                         finish_reason = choice["finish_reason"]
                 if chunk.get("usage") is not None:
@@ -144,7 +166,7 @@ class OpenAICompatProvider:
                 # The watchdog's guard, inlined: a helper coroutine here would cost one more hop per token.
                 if watchdog.expired:
                     raise TimeoutError()
-                if received > chunk_limit or output_chars > char_limit:
+                if received > chunk_limit:
                     raise ProviderError(OVERRUN_MESSAGE, retryable=True)
                 watchdog.waiting_since = now()
                 watchdog.waiting = True
@@ -181,13 +203,13 @@ class OpenAICompatProvider:
                 await chunks.aclose()
             if response is not None:
                 await response.aclose()
-        finish_reason = _finish_reason_checked(finish_reason, output_chars=output_chars)
+        ended_by = _finish_reason_checked(finish_reason, visible=visible)
         provider_usage = _usage_from_provider(usage)
         yield StreamEnd(
             usage=provider_usage
             if provider_usage is not None
             else usage_estimate(messages=request.messages, output_chars=output_chars),
-            finish_reason=finish_reason,
+            finish_reason=ended_by,
         )
 
 
@@ -213,17 +235,35 @@ def _overrun_limits(max_output_tokens: int | None) -> tuple[int, int]:
     return 2 * max_output_tokens + 8, 16 * max_output_tokens
 
 
-def _finish_reason_checked(finish_reason: str | None, *, output_chars: int) -> str | None:
+def _finish_reason_checked(finish_reason: object, *, visible: bool) -> str | None:
     """The finish reason of a stream that ended properly, or ProviderError when its answer is no answer.
 
-    ``length`` (the token cap) keeps the text and the gateway marks it truncated; a filtered or
-    failed generation, or a stream with no text at all, is not an answer and fails over.
+    Read whatever its case (``LENGTH``, ``Stop``). The token cap (``length``, or another name
+    for it) keeps the text and the gateway marks it truncated; a filtered or failed generation,
+    or a stream with no visible text (none, or only whitespace), is not an answer and fails over.
     """
-    if finish_reason in UNFINISHED_REASONS:
+    reason = None if finish_reason is None else str(finish_reason).lower()
+    if reason in UNFINISHED_REASONS:
         raise ProviderError(f"the model stopped with finish_reason {finish_reason!r}", retryable=True)
-    if not output_chars:
+    if not visible:
         raise ProviderError(f"the stream finished without any text (finish_reason {finish_reason!r})", retryable=True)
-    return "length" if finish_reason in LENGTH_REASONS else finish_reason
+    return "length" if reason in LENGTH_REASONS else reason
+
+
+def _first_choice(choices: list[Any]) -> dict[str, Any]:
+    """Choice 0 of a chunk that lists several (in any order), or an empty one when it is not there."""
+    for choice in choices:
+        if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            return choice
+    return {}
+
+
+def _content_text(content: object) -> str:
+    """A delta's content sent as a list of parts (``[{"type": "text", "text": ...}]``) as its text;
+    anything else that is not a string is a malformed stream."""
+    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
+        return "".join(part["text"] for part in content if isinstance(part.get("text"), str))
+    raise ProviderError(f"upstream error: malformed stream event (content is {type(content).__name__})", retryable=True)
 
 
 class _Watchdog:
@@ -334,10 +374,14 @@ async def _completion_chunks(response: httpx2.Response) -> AsyncGenerator[dict[s
                     await _body_drain(response, body)
                     return
                 yield _chunk_decode(data)
+            if events.error is not None:
+                raise events.error
         for data in events.finish():
             if data.startswith(b"[DONE]"):
                 return
             yield _chunk_decode(data)
+        if events.error is not None:
+            raise events.error
     except httpx2.TimeoutException as error:
         raise openai.APITimeoutError(request=response.request) from error
     except httpx2.RequestError as error:
@@ -413,13 +457,17 @@ class SSEDataReader:
     several ``data:`` lines in one event join with LF; comments (``: keep-alive``) and the
     other fields are ignored. Events without data, or with only blank data (``event: ping`` /
     ``data:`` keep-alives), are not reported: the format does not dispatch an empty one either.
+    An event named ``error`` ends the stream: the events before it are reported, and ``error``
+    holds the ProviderError its data describes (the caller raises it once it has used them).
     """
 
-    __slots__ = ("pending", "data")
+    __slots__ = ("pending", "data", "event", "error")
 
     def __init__(self) -> None:
         self.pending = b""
         self.data: list[bytes] = []
+        self.event = b""
+        self.error: ProviderError | None = None
 
     def feed(self, received: bytes) -> list[bytes]:
         text = self.pending + received if self.pending else received
@@ -438,10 +486,16 @@ class SSEDataReader:
         return self._lines_read(lines)
 
     def _lines_read(self, lines: list[bytes]) -> list[bytes]:
-        events = []
+        events: list[bytes] = []
         data = self.data
         for line in lines:
             if not line:
+                if self.event:
+                    if self.event == b"error":
+                        self.error = _error_event(b"\n".join(data))
+                        data.clear()
+                        return events
+                    self.event = b""
                 if data:
                     joined = b"\n".join(data) if len(data) > 1 else data[0]
                     data.clear()
@@ -450,7 +504,20 @@ class SSEDataReader:
             elif line.startswith(b"data:"):
                 value = line[5:]
                 data.append(value[1:] if value.startswith(b" ") else value)
+            elif line.startswith(b"event:"):
+                self.event = line[6:].strip()
         return events
+
+
+def _error_event(data: bytes) -> ProviderError:
+    """The error an ``event: error`` names: its ``error`` object, or the data itself as one."""
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        payload = data.decode("utf-8", "replace").strip() or None
+    if isinstance(payload, dict) and payload.get("error"):
+        payload = payload["error"]
+    return provider_error_from_object(payload)
 
 
 def _usage_from_provider(usage: dict[str, Any] | None) -> Usage | None:
@@ -458,16 +525,20 @@ def _usage_from_provider(usage: dict[str, Any] | None) -> Usage | None:
     if not isinstance(usage, dict):
         return None
     input_tokens, output_tokens = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    if not isinstance(input_tokens, int) or not isinstance(output_tokens, int):
-        return None
+    if not (_is_token_count(input_tokens) and _is_token_count(output_tokens)):
+        return None  # missing, negative or absurd: an estimate is nearer the truth
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     return Usage(
         input_tokens=input_tokens,
-        cached_input_tokens=cached if isinstance(cached, int) else 0,
+        cached_input_tokens=min(cached, input_tokens) if _is_token_count(cached) else 0,
         output_tokens=output_tokens,
         estimated=False,
     )
+
+
+def _is_token_count(value: object) -> TypeGuard[int]:
+    return type(value) is int and 0 <= value <= USAGE_TOKENS_MAX
 
 
 def provider_error_from_sdk(error: openai.APIError) -> ProviderError:

@@ -524,3 +524,160 @@ async def test_error_or_garbage_inside_the_stream_is_retryable(
 
     assert raised.value.retryable is True
     assert received == ["Hi"]
+
+
+# --- Streams from servers unlike ours ------------------------------------------------------------
+
+
+def _finish(reason: object) -> bytes:
+    return _event({"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]})
+
+
+async def _stream_events(raw_server: RawSSEServer) -> tuple[list[str], StreamEnd | ProviderError]:
+    """The text deltas and how the stream ended: its StreamEnd, or the ProviderError it raised."""
+    received: list[str] = []
+    try:
+        async for event in OpenAICompatProvider(base_url=raw_server.url, api_key="k").stream(QUESTION, tier=_tier()):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+            else:
+                return received, event
+    except ProviderError as error:
+        return received, error
+    raise AssertionError("the stream ended without a StreamEnd")
+
+
+@pytest.mark.asyncio
+async def test_an_error_named_by_the_sse_event_field_ends_the_stream_as_an_error(raw_server: RawSSEServer) -> None:
+    # No "error" key in the data: only the event's name says it is one.
+    overloaded = b'event: error\ndata: {"type": "error", "message": "upstream overloaded", "code": 529}\n\n'
+    raw_server.pieces = [_content("Hi"), _content(" there"), overloaded, _finish("stop"), b"data: [DONE]\n\n"]
+
+    received, ended = await _stream_events(raw_server)
+
+    assert received == ["Hi", " there"]
+    assert isinstance(ended, ProviderError) and "upstream overloaded" in str(ended)
+    assert ended.retryable is True and ended.status_code == 529
+
+
+@pytest.mark.asyncio
+async def test_other_event_names_are_read_as_plain_events(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [b"event: message\n" + _content("Hi"), b"event: ping\ndata: {}\n\n", _finish("stop")]
+
+    received, ended = await _stream_events(raw_server)
+
+    assert received == ["Hi"] and isinstance(ended, StreamEnd)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("reason", "read_as"), [("LENGTH", "length"), ("max_tokens", "length"), ("STOP", "stop")])
+async def test_finish_reasons_are_read_whatever_their_case_or_name(
+    raw_server: RawSSEServer, reason: str, read_as: str
+) -> None:
+    raw_server.pieces = [_content("Hi"), _finish(reason), b"data: [DONE]\n\n"]
+
+    _, ended = await _stream_events(raw_server)
+
+    assert isinstance(ended, StreamEnd) and ended.finish_reason == read_as
+
+
+@pytest.mark.asyncio
+async def test_a_stream_of_only_whitespace_is_not_an_answer_and_shows_nothing(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [_content(" "), _content("\n\n"), _content("  "), _finish("stop"), b"data: [DONE]\n\n"]
+
+    received, ended = await _stream_events(raw_server)
+
+    assert received == []
+    assert isinstance(ended, ProviderError) and "without any text" in str(ended)
+
+
+@pytest.mark.asyncio
+async def test_leading_whitespace_is_sent_with_the_first_visible_text(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [_content("\n\n"), _content("Hello"), _content(" you"), _finish("stop")]
+
+    received, ended = await _stream_events(raw_server)
+
+    assert received == ["\n\nHello", " you"] and isinstance(ended, StreamEnd)
+
+
+@pytest.mark.asyncio
+async def test_content_sent_as_a_list_of_parts_is_read_as_its_text(raw_server: RawSSEServer) -> None:
+    parts = {"content": [{"type": "text", "text": " there"}, {"type": "image", "url": "x"}]}
+    raw_server.pieces = [_content("Hi"), _event({"choices": [{"index": 0, "delta": parts}]}), _finish("stop")]
+
+    received, ended = await _stream_events(raw_server)
+
+    assert received == ["Hi", " there"] and isinstance(ended, StreamEnd)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("content", [11, {"text": "x"}, ["x"]])
+async def test_content_of_another_type_is_a_malformed_stream(raw_server: RawSSEServer, content: object) -> None:
+    raw_server.pieces = [_content("Hi"), _event({"choices": [{"index": 0, "delta": {"content": content}}]})]
+
+    received, ended = await _stream_events(raw_server)
+
+    assert received == ["Hi"]
+    assert isinstance(ended, ProviderError) and "malformed" in str(ended) and ended.retryable
+
+
+@pytest.mark.asyncio
+async def test_with_several_choices_the_answer_is_choice_zero_whatever_the_order(raw_server: RawSSEServer) -> None:
+    def both(zero: str, one: str, finish: str | None = None) -> bytes:
+        return _event(
+            {
+                "choices": [
+                    {"index": 1, "delta": {"content": one}, "finish_reason": finish},
+                    {"index": 0, "delta": {"content": zero}, "finish_reason": finish},
+                ]
+            }
+        )
+
+    raw_server.pieces = [both("Yes", "No"), both(", we do.", ", we don't."), both("", "", "stop")]
+
+    received, ended = await _stream_events(raw_server)
+
+    assert "".join(received) == "Yes, we do." and isinstance(ended, StreamEnd)
+
+
+@pytest.mark.asyncio
+async def test_one_huge_chunk_past_the_token_cap_is_cut_before_it_is_shown(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [_content("Hi"), _content("x" * 200_000), _finish("stop")]
+    capped = dataclasses.replace(QUESTION, max_output_tokens=100)
+    received: list[str] = []
+
+    with pytest.raises(ProviderError, match="cap"):
+        async for event in OpenAICompatProvider(base_url=raw_server.url, api_key="k").stream(capped, tier=_tier()):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+
+    assert received == ["Hi"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"prompt_tokens": -100000, "completion_tokens": 3},
+        {"prompt_tokens": 11, "completion_tokens": 10**13},
+        {"prompt_tokens": 11.5, "completion_tokens": 3},
+        {"prompt_tokens": True, "completion_tokens": 3},
+    ],
+)
+async def test_a_usage_that_is_no_count_is_replaced_by_an_estimate(raw_server: RawSSEServer, usage: object) -> None:
+    raw_server.pieces = [_content("Hi"), _finish("stop"), _event({"choices": [], "usage": usage}), b"data: [DONE]\n\n"]
+
+    _, ended = await _stream_events(raw_server)
+
+    assert isinstance(ended, StreamEnd) and ended.usage.estimated is True
+    assert 0 < ended.usage.input_tokens < 1000 and 0 < ended.usage.output_tokens < 10
+
+
+@pytest.mark.asyncio
+async def test_cached_tokens_are_never_counted_above_the_prompt(raw_server: RawSSEServer) -> None:
+    usage = {"prompt_tokens": 11, "completion_tokens": 3, "prompt_tokens_details": {"cached_tokens": 5000}}
+    raw_server.pieces = [_content("Hi"), _finish("stop"), _event({"choices": [], "usage": usage})]
+
+    _, ended = await _stream_events(raw_server)
+
+    assert isinstance(ended, StreamEnd) and ended.usage.cached_input_tokens == 11 and not ended.usage.estimated
