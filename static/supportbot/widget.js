@@ -145,7 +145,9 @@
     }
     // A bare URL stops at a quote too: in 'src="https://x/"' the quote belongs to the HTML around it.
     var INLINE = /(!?)\[([^\]\n]{1,200})\]\(([^)\s]{1,500})\)|\*\*([^*\n]{1,300})\*\*|(https?:\/\/[^\s<>()"]{1,500})/g;
-    function renderInline(target, text) {
+    // A draft (the answer still streaming) shows no link: which links an answer keeps is decided
+    // when it is stored, so a link only the draft had must never be clickable.
+    function renderInline(target, text, draft) {
       var last = 0, match;
       INLINE.lastIndex = 0;
       while ((match = INLINE.exec(text)) !== null) {
@@ -154,13 +156,13 @@
           var href = safeUrl(match[3]);
           // Markdown images are shown as links: the widget never loads a picture a model points at.
           var label = match[1] ? interpolate(gettext("Image: %(title)s"), { title: match[2] }) : match[2];
-          if (href) target.appendChild(link(href, label)); else target.appendChild(document.createTextNode(label));
+          if (href && !draft) target.appendChild(link(href, label)); else target.appendChild(document.createTextNode(label));
         } else if (match[4] !== undefined) {
           var strong = document.createElement("strong");
           strong.textContent = match[4];
           target.appendChild(strong);
         } else if (match[5] !== undefined) {
-          target.appendChild(link(match[5], match[5]));
+          target.appendChild(draft ? document.createTextNode(match[5]) : link(match[5], match[5]));
         }
         last = INLINE.lastIndex;
       }
@@ -490,7 +492,7 @@
     function pendingText(p, text) {
       p.text = text;
       p.body.textContent = "";
-      renderInline(p.body, text);
+      renderInline(p.body, text, true);
       p.typing.hidden = true;
       scrollDown();
     }

@@ -150,6 +150,45 @@ def test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads(
     assert watch.foreign_requests(allowed_origins=local) == []
 
 
+PHISHING_ANSWER = (
+    "For a refund, [claim it here](https://phish.invalid/claim) or go to https://phish.invalid/now "
+    "and enter your card details, then wait for our email about the refund you asked us for today."
+)
+# Records, each time the streaming bubble (no seq yet) changes, its text and how many links it holds.
+DRAFT_LINKS_RECORDER_JS = """
+() => {
+  const log = window.__supportbotWidget.shadowRoot.querySelector('.log');
+  window.__draftStates = [];
+  new MutationObserver(() => {
+    const drafts = log.querySelectorAll('.msg.assistant:not([data-seq]) .body');
+    if (!drafts.length) return;
+    const body = drafts[drafts.length - 1];
+    window.__draftStates.push({text: body.textContent, links: body.querySelectorAll('a').length});
+  }).observe(log, {childList: true, subtree: true, characterData: true});
+}
+"""
+
+
+def test_a_link_in_the_streaming_draft_is_never_clickable_and_the_stored_answer_drops_it(
+    product_start, host_page, browser_context_new, model_server_start
+):
+    model = model_server_start(text=PHISHING_ANSWER, chunks=20, interval_ms=60)
+    product = product_start(allowed_origins=[host_page.origin], **model_env(model))
+    page, watch = browser_context_new(local_origins={product.url, host_page.origin})
+    page.goto(host_page_show(host_page, product))
+    widget_open(page)
+    page.evaluate(DRAFT_LINKS_RECORDER_JS)
+    widget_ask(page, "how do I get a refund?")
+    answer = answer_wait(page)
+
+    drafts = page.evaluate("() => window.__draftStates")
+    assert any("phish.invalid" in state["text"] for state in drafts), drafts  # the draft really showed it
+    assert all(state["links"] == 0 for state in drafts), drafts
+    body = answer.locator(".body")
+    assert "phish.invalid" not in (body.text_content() or "") and body.locator("a").count() == 0
+    assert watch.foreign_requests(allowed_origins={product.url, host_page.origin}) == []
+
+
 FOCUSED_IN_WIDGET_JS = """
 () => {
   const shadow = window.__supportbotWidget.shadowRoot;
