@@ -48,3 +48,53 @@ async def test_an_answer_that_cites_none_of_its_passages_is_logged_as_ungrounded
     assert answer["citations"] == []
     [line] = [record.getMessage() for record in caplog.records if "ungrounded" in record.getMessage()]
     assert "passages given, none cited" in line
+
+
+async def test_a_failure_while_the_answer_streams_still_leaves_the_customer_an_answer(widget, llm, monkeypatch):
+    """A bug on the way (here: building the third token's frame fails) ends the answer as incomplete,
+    with the text shown so far; the customer is never left waiting for an answer that never comes."""
+    from conversations import answering
+
+    built = []
+
+    def frame_token_failing_third(**fields):
+        built.append(fields)
+        if len(built) == 3:
+            raise RuntimeError("a bug on the token path")
+        return real_frame_token(**fields)
+
+    real_frame_token = answering.frame_token
+    monkeypatch.setattr(answering, "frame_token", frame_token_failing_third)
+    await widget.send_json_to({"type": "message", "text": "Where is my parcel?", "client_id": "q"})
+    frames = await frames_until(widget, is_answer, timeout=15)
+
+    shown = "".join(frame["text"] for frame in frames if frame["type"] == "token")
+    answer = frames[-1]
+    assert shown and answer["text"].startswith(shown) and answer["text"] != llm.text
+    assert answering.INCOMPLETE_TEXT in answer["text"]
+    stored = await database_sync_to_async(Message.objects.get)(role="assistant")
+    assert stored.text == answer["text"] and stored.data == {"outcome": "incomplete"}
+
+
+async def test_an_answer_whose_ledger_rows_cannot_be_stored_is_stored_without_them(widget, llm, monkeypatch, caplog):
+    from django.db import IntegrityError
+
+    from conversations import services
+    from routing.models import LedgerEntry
+
+    real_ledger_record = services.ledger_record
+
+    def ledger_record_refusing_the_answers_rows(**fields):
+        if fields["message_id"] is not None and fields["calls"]:
+            raise IntegrityError("CHECK constraint failed: input_tokens")
+        return real_ledger_record(**fields)
+
+    monkeypatch.setattr(services, "ledger_record", ledger_record_refusing_the_answers_rows)
+    await widget.send_json_to({"type": "message", "text": "Where is my parcel?", "client_id": "q"})
+    answer = (await frames_until(widget, is_answer, timeout=15))[-1]
+
+    assert answer["text"] == llm.text
+    assert "saving the answer" in caplog.text and "without its ledger rows" in caplog.text
+    rows = await database_sync_to_async(lambda: list(LedgerEntry.objects.values_list("outcome", "message_id")))()
+    # The call's row, written by the gateway as the call went and ended, stays: the ledger loses nothing.
+    assert rows == [("ok", None)]
