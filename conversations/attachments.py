@@ -101,7 +101,9 @@ def _image_decode(*, data: bytes, content_type: str) -> Image.Image:
             image = ImageOps.exif_transpose(opened)
     except AttachmentRefused:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+    except Image.DecompressionBombError:  # so many pixels that the decoder refuses to open it at all
+        raise AttachmentRefused("too_many_pixels", "This photo is too large to process.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise AttachmentRefused("not_an_image", "This file could not be read as a photo.") from None
     image.info = {}  # EXIF, XMP, ICC and text chunks would otherwise be written back out
     return image

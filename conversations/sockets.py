@@ -101,9 +101,28 @@ def open_sockets_by_process() -> dict[str, dict[str, int]]:
     return {process: kinds for process, kinds in counts.items() if kinds}
 
 
-def _valid_unicode(value: object) -> bool:
+def _unstorable_text(value: object) -> str | None:
+    """Why a string in ``value`` cannot be stored, or None: a lone UTF-16 surrogate (half an emoji,
+    which no encoding can write) or a NUL character (which PostgreSQL's text cannot hold)."""
+    pending = [value]  # walked without recursion: a frame may nest as deep as the JSON parser allows
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return "The text is not valid Unicode (a broken emoji?)."
+            if "\x00" in item:
+                return "The text holds a NUL character, which cannot be stored."
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
+
+
+def _encodable(text: str) -> bool:
     try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
@@ -166,11 +185,12 @@ class JsonSocketConsumer(AsyncWebsocketConsumer):
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_error("bad_frame", "A frame is a JSON object with a string 'type'.")
             return None
-        if not _valid_unicode(frame):
-            # A lone UTF-16 surrogate (half an emoji) is valid JSON but no database can store it.
+        unstorable = _unstorable_text(frame)
+        if unstorable is not None:
+            # A lone UTF-16 surrogate (half an emoji) or a NUL is valid JSON but cannot be stored.
             client_id = frame.get("client_id")
-            named = {"client_id": client_id} if isinstance(client_id, str) and _valid_unicode(client_id) else {}
-            await self.send_error("bad_text", "The text is not valid Unicode (a broken emoji?).", **named)
+            named = {"client_id": client_id} if isinstance(client_id, str) and not _unstorable_text(client_id) else {}
+            await self.send_error("bad_text", unstorable, **named)
             return None
         if frame["type"] not in self.HANDLERS:
             await self.send_error("unknown_type", f"Unknown frame type {frame['type'][:40]!r}.")

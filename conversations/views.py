@@ -69,7 +69,7 @@ def _session_request(request: HttpRequest) -> dict[str, Any]:
     """The session request's JSON object; anything else (an empty or older client's body) is {}."""
     try:
         payload = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python recurses
         return {}
     return payload if isinstance(payload, dict) else {}
 

@@ -130,6 +130,16 @@ def test_decompression_bomb_is_refused():
     assert refused.value.code == "too_many_pixels"
 
 
+def test_a_photo_the_decoder_refuses_to_open_for_its_size_is_too_many_pixels_not_unreadable(monkeypatch):
+    # Past twice Pillow's own limit, opening it raises DecompressionBombError (a 16000 x 12000 photo does).
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000)
+    out = BytesIO()
+    Image.new("RGB", (100, 100)).save(out, format="PNG")
+    with pytest.raises(attachments.AttachmentRefused) as refused:
+        attachments.image_clean(data=out.getvalue())
+    assert refused.value.code == "too_many_pixels"
+
+
 # --- upload and download ---------------------------------------------------------------------
 
 

@@ -265,3 +265,30 @@ async def test_optional_fields_sent_as_null_are_the_same_as_left_out(widget):
     stored = await database_sync_to_async(Message.objects.get)(role="customer")
     assert stored.data == {}
     assert not await database_sync_to_async(Attachment.objects.exists)()
+
+
+@pytest.mark.parametrize(
+    ("frame", "named"),
+    [
+        ({"type": "message", "text": "my order\x00 123", "client_id": "nul"}, "nul"),
+        ({"type": "rating", "score": 4, "comment": "ok\x00"}, None),
+        ({"type": "message", "text": "hi", "client_id": "deep", "x": [[{"k\x00": 1}]]}, "deep"),
+    ],
+)
+async def test_a_nul_anywhere_in_a_frame_is_refused_as_text_that_cannot_be_stored(widget, llm, frame, named):
+    # PostgreSQL's text cannot hold a NUL: refused here, the same on every database, and nothing is stored.
+    await widget.send_json_to(frame)
+    error = await widget.receive_json_from()
+    assert (error["code"], error.get("client_id")) == ("bad_text", named) and "NUL" in error["message"]
+    assert not await database_sync_to_async(Message.objects.exists)()
+    await widget.send_json_to({"type": "ping"})
+    assert (await widget.receive_json_from())["type"] == "pong"
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200b\ufeff", " \u200d \u2060 ", "\u00a0\u3000"])
+async def test_text_that_shows_nothing_is_an_empty_message(widget, llm, text):
+    await widget.send_json_to({"type": "message", "text": text, "client_id": "blank"})
+    error = await widget.receive_json_from()
+    assert (error["code"], error["client_id"]) == ("empty_message", "blank")
+    assert llm.requests == []
+    assert not await database_sync_to_async(Message.objects.exists)()

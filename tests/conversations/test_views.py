@@ -41,3 +41,12 @@ def test_demo_shop_embeds_the_widget_with_one_script_tag(client):
     response = client.get("/")
     assert response.status_code == 200
     assert response.content.count(b"supportbot/widget.js") == 1
+
+
+def test_a_session_body_nested_deeper_than_the_parser_recurses_is_taken_as_empty(client):
+    nested = "[" * 100_000 + "]" * 100_000
+    response = client.post(
+        "/api/widget/session", content_type="application/json", data=nested, HTTP_ORIGIN=ALLOWED_ORIGIN
+    )
+    assert response.status_code == 201 and response["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    assert Conversation.objects.count() == 1
