@@ -61,6 +61,15 @@ BEHAVIOURS: dict[str, str] = {
     "http-403": "HTTP 403 with an error body (no access to the model).",
     "http-404": "HTTP 404 with an error body (no such model).",
     "trickle": "A content chunk at a steady pace (20 ms apart in the tests), forever: never a `finish_reason`.",
+    "error-event-named": "20 chunks, then an SSE `event: error` whose data has no `error` key "
+    "(`{type: error, message, code: 529}`), then `[DONE]`.",
+    "content-parts": "Every delta's `content` as a list of parts (`[{type: text, text}]`), not a string.",
+    "content-number": "20 chunks, then a delta whose `content` is the number 11.",
+    "choices-reversed": "Two choices in every chunk, `index: 1` (other text) listed before `index: 0`.",
+    "length-upper": "40 chunks, then `finish_reason: LENGTH` (upper case), usage, `[DONE]`.",
+    "whitespace-only": "Content chunks of only spaces and newlines, `finish_reason: stop`, usage, `[DONE]`.",
+    "huge-chunk": "20 chunks, then one delta of 20,000 characters (past the output token cap at once).",
+    "usage-negative": "A complete stream whose usage says `prompt_tokens: -100000`.",
 }
 
 
@@ -368,6 +377,93 @@ class HostileServer(OpenAICompatServer):
         await exchange.writer.drain()
         return True
 
+    async def _stream_with(self, exchange: _Exchange, *, after_half: list[dict[str, Any]], reason: str = "") -> bool:
+        """The role chunk and the first half of the answer, then ``after_half``'s chunks; a finish with
+        ``reason`` (and the rest of the answer before it) when one is given."""
+        exchange.head()
+        exchange.role()
+        pieces = answer_pieces(exchange.model)
+        await self._pieces_send(exchange, pieces[:HALF])
+        for chunk in after_half:
+            exchange.event(chunk)
+        if reason:
+            await self._pieces_send(exchange, pieces[HALF:])
+            exchange.finish(reason, output_tokens=PIECES)
+        exchange.done()
+        exchange.end()
+        await exchange.writer.drain()
+        return True
+
+    async def serve_error_event_named(self, exchange: _Exchange) -> bool:
+        exchange.head()
+        exchange.role()
+        await self._pieces_send(exchange, answer_pieces(exchange.model)[:HALF])
+        exchange.raw(b'event: error\ndata: {"type":"error","message":"upstream overloaded","code":529}\n\n')
+        exchange.done()
+        exchange.end()
+        await exchange.writer.drain()
+        return True
+
+    async def serve_content_parts(self, exchange: _Exchange) -> bool:
+        exchange.head()
+        exchange.role()
+        for piece in answer_pieces(exchange.model):
+            exchange.event(exchange.chunk(delta={"content": [{"type": "text", "text": piece}]}))
+            await exchange.writer.drain()
+            await asyncio.sleep(self.interval_s)
+        exchange.finish("stop", output_tokens=PIECES)
+        exchange.done()
+        exchange.end()
+        await exchange.writer.drain()
+        return True
+
+    async def serve_content_number(self, exchange: _Exchange) -> bool:
+        return await self._stream_with(exchange, after_half=[exchange.chunk(delta={"content": 11})], reason="stop")
+
+    async def serve_choices_reversed(self, exchange: _Exchange) -> bool:
+        exchange.head()
+        exchange.role()
+        for index, piece in enumerate(answer_pieces(exchange.model)):
+            chunk = exchange.chunk(delta={"content": piece})
+            chunk["choices"].insert(0, {"index": 1, "delta": {"content": f" other{index + 1}"}, "finish_reason": None})
+            exchange.event(chunk)
+            await exchange.writer.drain()
+            await asyncio.sleep(self.interval_s)
+        exchange.finish("stop", output_tokens=PIECES)
+        exchange.done()
+        exchange.end()
+        await exchange.writer.drain()
+        return True
+
+    async def serve_length_upper(self, exchange: _Exchange) -> bool:
+        return await self._complete(exchange, reason="LENGTH")
+
+    async def serve_whitespace_only(self, exchange: _Exchange) -> bool:
+        exchange.head()
+        exchange.role()
+        await self._pieces_send(exchange, [" ", "\n\n", "  ", "\n"])
+        exchange.finish("stop", output_tokens=4)
+        exchange.done()
+        exchange.end()
+        await exchange.writer.drain()
+        return True
+
+    async def serve_huge_chunk(self, exchange: _Exchange) -> bool:
+        return await self._stream_with(exchange, after_half=[exchange.chunk(delta={"content": "x" * 20_000})])
+
+    async def serve_usage_negative(self, exchange: _Exchange) -> bool:
+        exchange.head()
+        exchange.role()
+        await self._pieces_send(exchange, answer_pieces(exchange.model))
+        exchange.event(exchange.chunk(delta={}, finish_reason="stop"))
+        usage = exchange.chunk(delta=None)
+        usage["usage"] = {"prompt_tokens": -100000, "completion_tokens": PIECES, "total_tokens": -100000 + PIECES}
+        exchange.event(usage)
+        exchange.done()
+        exchange.end()
+        await exchange.writer.drain()
+        return True
+
     async def serve_trickle(self, exchange: _Exchange) -> bool:
         exchange.head()
         exchange.role()
@@ -397,6 +493,14 @@ _SERVES: dict[str, Behaviour] = {
     "reasoning-tools": HostileServer.serve_reasoning_tools,
     "stall": HostileServer.serve_stall,
     "trickle": HostileServer.serve_trickle,
+    "error-event-named": HostileServer.serve_error_event_named,
+    "content-parts": HostileServer.serve_content_parts,
+    "content-number": HostileServer.serve_content_number,
+    "choices-reversed": HostileServer.serve_choices_reversed,
+    "length-upper": HostileServer.serve_length_upper,
+    "whitespace-only": HostileServer.serve_whitespace_only,
+    "huge-chunk": HostileServer.serve_huge_chunk,
+    "usage-negative": HostileServer.serve_usage_negative,
 }
 _STATUS_BEHAVIOURS = {"http-401": 401, "http-403": 403, "http-404": 404}
 _ERRORS = {

@@ -69,6 +69,11 @@ FIRST_CALL_ERRORS = {
     "http-404": "404",
     "refused": "connection failed",
     "trickle": "token cap",
+    "error-event-named": "upstream overloaded",
+    "content-number": "malformed",
+    "length-upper": "truncated",
+    "whitespace-only": "without any text",
+    "huge-chunk": "token cap",
 }
 
 
@@ -146,6 +151,32 @@ CASES: dict[str, Case] = {
             notice="",
             ledger=("fallback (estimated)", "fallback (estimated)", "error (estimated)"),
         ),
+    ),
+    "error-event-named": Case(
+        "An SSE `event: error` is an error whatever its data holds, retryable by its code (529): fails over "
+        "mid-stream like a cut.",
+        _CUT,
+    ),
+    "content-parts": Case("Parsed: the parts' text is the answer.", _PARSED),
+    "content-number": Case("A malformed stream: fails over mid-stream like a cut.", _CUT),
+    "choices-reversed": Case("Parsed: the answer is choice 0's text, wherever it stands in the list.", _PARSED),
+    "length-upper": Case(
+        "Finish reasons are read whatever their case: kept, with the length notice, as `length` is.",
+        Outcome(answered_by="instant", stored="complete", notice=TRUNCATED, ledger=("ok (truncated)",)),
+    ),
+    "whitespace-only": Case(
+        "No visible text is no answer: nothing is shown, and it falls back to the next tier at once, without a notice.",
+        Outcome(answered_by="mini", stored="complete", notice="", ledger=("fallback (estimated)", "ok")),
+    ),
+    "huge-chunk": Case(
+        "A chunk that takes the answer past its output token cap is cut before it is shown: fails over "
+        "mid-stream like a cut.",
+        _CUT,
+    ),
+    "usage-negative": Case(
+        "A usage that is no count (negative, or past ten million tokens) is replaced by a local estimate: "
+        "complete, the row marked estimated.",
+        Outcome(answered_by="instant", stored="complete", notice="", ledger=("ok (estimated)",)),
     ),
     "trickle": Case(
         "Bounded: cut once it has sent more than the answer's output token cap allows (a stream under its "
