@@ -264,12 +264,21 @@ class WidgetConsumer(JsonSocketConsumer):
         except ValidationError:
             await self.send_error("bad_email", "Please give a valid email address.")
             return
-        if not isinstance(text, str) or not text.strip() or len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
+        if not isinstance(text, str) or not _has_visible(text):
             await self.send_error("bad_ticket", "Please write a message for our team.")
             return
-        await database_sync_to_async(tickets.ticket_create)(
+        if len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
+            limit = settings.SUPPORTBOT_MAX_MESSAGE_CHARS
+            await self.send_error("bad_ticket", f"Messages for our team are limited to {limit} characters.")
+            return
+        ticket = await database_sync_to_async(tickets.ticket_create)(
             conversation_id=self.conversation_id, email=email, text=text.strip()
         )
+        if ticket.message != text.strip() or ticket.email != email:
+            # One open ticket per conversation: this one was not stored, and the client must know.
+            await self.send_error(
+                "ticket_open", f"Your message for our team is already waiting; we'll reply to {ticket.email}."
+            )
 
     async def on_transcript_email(self, frame: dict[str, Any]) -> None:
         # Idempotent by request_id: a request sent again after a reconnect is acknowledged, not sent twice.

@@ -160,7 +160,7 @@ class JsonSocketConsumer(AsyncWebsocketConsumer):
         socket_uncounted(self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        frame = await self._frame_parse(text_data)
+        frame = await self._frame_parse(text_data, binary_size=len(bytes_data or b""))
         if frame is None:
             return
         try:
@@ -170,11 +170,11 @@ class JsonSocketConsumer(AsyncWebsocketConsumer):
             logger.exception("%s socket: the %r handler failed", self.socket_kind, frame["type"])
             await self.send_error("internal_error", "Something went wrong on our side; please try again.")
 
-    async def _frame_parse(self, text_data: str | None) -> dict[str, Any] | None:
-        if text_data is None:
+    async def _frame_parse(self, text_data: str | None, *, binary_size: int = 0) -> dict[str, Any] | None:
+        if text_data is None and binary_size <= MAX_FRAME_BYTES:
             await self.send_error("binary_not_supported", "Frames must be JSON text.")
             return None
-        if len(text_data) > MAX_FRAME_BYTES:
+        if text_data is None or len(text_data) > MAX_FRAME_BYTES:
             await self.refuse("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.", Close.TOO_BIG)
             return None
         try:

@@ -228,6 +228,13 @@ async def test_out_of_hours_the_widget_takes_an_email_and_a_message(widget, sett
     assert told[-1]["data"]["event"] == "out_of_hours"
     await widget.send_json_to({"type": "ticket", "email": "not-an-email", "text": "help"})
     assert (await widget.receive_json_from())["code"] == "bad_email"
+    await widget.send_json_to({"type": "ticket", "email": "pat@example.com", "text": "x" * 5000})
+    too_long = await widget.receive_json_from()
+    assert too_long["code"] == "bad_ticket" and "limited to" in too_long["message"]
     await widget.send_json_to({"type": "ticket", "email": "pat@example.com", "text": "My base is stuck at E04"})
     thanks = await frames_until(widget, lambda f: f["type"] == "message")
     assert thanks[-1]["data"]["event"] == "ticket_created" and "pat@example.com" in thanks[-1]["text"]
+    # One open ticket per conversation: a second, different one is refused out loud, never dropped silently.
+    await widget.send_json_to({"type": "ticket", "email": "sam@example.com", "text": "Also the remote"})
+    second = await widget.receive_json_from()
+    assert second["code"] == "ticket_open" and "pat@example.com" in second["message"]

@@ -292,3 +292,13 @@ async def test_text_that_shows_nothing_is_an_empty_message(widget, llm, text):
     assert (error["code"], error["client_id"]) == ("empty_message", "blank")
     assert llm.requests == []
     assert not await database_sync_to_async(Message.objects.exists)()
+
+
+async def test_a_binary_frame_over_the_size_limit_is_refused_as_too_large_and_a_small_one_is_not_supported(widget):
+    from conversations.protocol import MAX_FRAME_BYTES, Close
+
+    await widget.send_to(bytes_data=b"\x00" * 10)
+    assert (await widget.receive_json_from())["code"] == "binary_not_supported"
+    await widget.send_to(bytes_data=b"\x00" * (MAX_FRAME_BYTES + 1))
+    assert (await widget.receive_json_from())["code"] == "frame_too_large"
+    assert await widget.receive_output() == {"type": "websocket.close", "code": Close.TOO_BIG}
