@@ -404,11 +404,12 @@ class HostileServer(OpenAICompatServer):
         await exchange.writer.drain()
         return True
 
-    async def serve_content_parts(self, exchange: _Exchange) -> bool:
+    async def _complete_as(self, exchange: _Exchange, chunk_for: Callable[[int, str], dict[str, Any]]) -> bool:
+        """A complete answer whose content chunks ``chunk_for(index, piece)`` writes its own way."""
         exchange.head()
         exchange.role()
-        for piece in answer_pieces(exchange.model):
-            exchange.event(exchange.chunk(delta={"content": [{"type": "text", "text": piece}]}))
+        for index, piece in enumerate(answer_pieces(exchange.model)):
+            exchange.event(chunk_for(index, piece))
             await exchange.writer.drain()
             await asyncio.sleep(self.interval_s)
         exchange.finish("stop", output_tokens=PIECES)
@@ -416,24 +417,22 @@ class HostileServer(OpenAICompatServer):
         exchange.end()
         await exchange.writer.drain()
         return True
+
+    async def serve_content_parts(self, exchange: _Exchange) -> bool:
+        return await self._complete_as(
+            exchange, lambda _, piece: exchange.chunk(delta={"content": [{"type": "text", "text": piece}]})
+        )
 
     async def serve_content_number(self, exchange: _Exchange) -> bool:
         return await self._stream_with(exchange, after_half=[exchange.chunk(delta={"content": 11})], reason="stop")
 
     async def serve_choices_reversed(self, exchange: _Exchange) -> bool:
-        exchange.head()
-        exchange.role()
-        for index, piece in enumerate(answer_pieces(exchange.model)):
+        def both_choices(index: int, piece: str) -> dict[str, Any]:
             chunk = exchange.chunk(delta={"content": piece})
             chunk["choices"].insert(0, {"index": 1, "delta": {"content": f" other{index + 1}"}, "finish_reason": None})
-            exchange.event(chunk)
-            await exchange.writer.drain()
-            await asyncio.sleep(self.interval_s)
-        exchange.finish("stop", output_tokens=PIECES)
-        exchange.done()
-        exchange.end()
-        await exchange.writer.drain()
-        return True
+            return chunk
+
+        return await self._complete_as(exchange, both_choices)
 
     async def serve_length_upper(self, exchange: _Exchange) -> bool:
         return await self._complete(exchange, reason="LENGTH")
