@@ -152,6 +152,9 @@ class LedgerEntryAdmin(TotalsChangeListMixin, admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: LedgerEntry | None = None) -> bool:
         return False  # what was spent is a record, not a setting
 
+    def has_delete_permission(self, request: HttpRequest, obj: LedgerEntry | None = None) -> bool:
+        return False  # deleting a row would part the totals from the rows they are the sum of
+
 
 @admin.register(BudgetSettings)
 class BudgetSettingsAdmin(admin.ModelAdmin):

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from routing.tiers import TierConfig, TierName
+
+logger = logging.getLogger(__name__)
 
 
 class Tier(models.Model):
@@ -43,6 +47,31 @@ class Tier(models.Model):
     def __str__(self) -> str:
         return self.name.title()
 
+    def clean(self) -> None:
+        """What an admin may save: known fallback tiers, prices that are not negative, deadlines that are not zero."""
+        errors: dict[str, str] = {}
+        names = [name.strip() for name in self.fallbacks.split(",") if name.strip()]
+        unknown = [name for name in names if name not in TierName._value2member_map_]
+        if unknown:
+            known = ", ".join(tier.value for tier in TierName)
+            errors["fallbacks"] = (
+                f"Unknown tier {', '.join(map(repr, unknown))}: use tier names ({known}), comma-separated."
+            )
+        elif len(set(names)) != len(names):
+            errors["fallbacks"] = "Name each fallback tier once."
+        for field in ("price_input_per_1k", "price_cached_input_per_1k", "price_output_per_1k"):
+            value = getattr(self, field)
+            if value is not None and value < 0:
+                errors[field] = "A price cannot be negative."
+        for field in ("connect_timeout_s", "first_token_timeout_s", "idle_timeout_s", "total_timeout_s"):
+            value = getattr(self, field)
+            if value is not None and not value > 0:
+                errors[field] = "A deadline must be more than 0 seconds."
+        if self.context_window is not None and self.context_window < 1:
+            errors["context_window"] = "A context window holds at least one token."
+        if errors:
+            raise ValidationError(errors)
+
     def to_config(self) -> TierConfig:
         return TierConfig(
             name=TierName(self.name),
@@ -59,8 +88,16 @@ class Tier(models.Model):
             first_token_timeout_s=self.first_token_timeout_s,
             idle_timeout_s=self.idle_timeout_s,
             total_timeout_s=self.total_timeout_s,
-            fallbacks=tuple(TierName(name.strip()) for name in self.fallbacks.split(",") if name.strip()),
+            fallbacks=self._fallbacks(),
         )
+
+    def _fallbacks(self) -> tuple[TierName, ...]:
+        """The fallback tiers; a name that is no tier (saved before ``clean`` checked it) is skipped, loudly."""
+        names = [name.strip() for name in self.fallbacks.split(",") if name.strip()]
+        unknown = [name for name in names if name not in TierName._value2member_map_]
+        if unknown:
+            logger.error("tier %s: unknown fallback tier(s) %s ignored; fix them in the admin", self.name, unknown)
+        return tuple(TierName(name) for name in names if name not in unknown)
 
 
 class LedgerEntry(models.Model):
@@ -87,8 +124,9 @@ class LedgerEntry(models.Model):
     attempt = models.CharField(
         max_length=32, blank=True, db_index=True, help_text="The answer or summary attempt that made the call."
     )
+    # What was spent stays spent: erasing a conversation keeps its calls' rows, without the link.
     conversation = models.ForeignKey(
-        "conversations.Conversation", null=True, blank=True, on_delete=models.CASCADE, related_name="ledger_entries"
+        "conversations.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="ledger_entries"
     )
     message = models.ForeignKey(
         "conversations.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="ledger_entries"
@@ -141,3 +179,12 @@ class BudgetSettings(models.Model):
 
     def __str__(self) -> str:
         return "Budget caps"
+
+    def clean(self) -> None:
+        errors = {
+            field: "A cap cannot be negative (leave it blank for no cap)."
+            for field in ("daily_cap", "conversation_cap")
+            if getattr(self, field) is not None and getattr(self, field) < 0
+        }
+        if errors:
+            raise ValidationError(errors)

@@ -151,11 +151,91 @@ def test_a_tier_edited_in_the_admin_applies_to_the_next_message(staff_client):
 
 
 def test_records_are_read_only_in_the_admin(staff_client, demo):
-    entry = LedgerEntry.objects.first()
+    entry = LedgerEntry.objects.filter(cost__gt=0).first()
     response = staff_client.post(f"/admin/routing/ledgerentry/{entry.pk}/change/", {"cost": "0"})
     assert response.status_code == 403
     entry.refresh_from_db()
     assert entry.cost > 0
+    # Nor deleted, alone or by the bulk action: a conversation's totals are the sum of these rows.
+    assert staff_client.post(f"/admin/routing/ledgerentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    bulk = staff_client.post(
+        "/admin/routing/ledgerentry/", {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"}
+    )
+    assert bulk.status_code == 200  # "no such action": the page again, nothing deleted
+    assert LedgerEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_an_erased_conversations_spend_stays_in_the_ledger(staff_client, demo):
+    conversation = Conversation.objects.filter(total_cost__gt=0).first()
+    rows = set(conversation.ledger_entries.values_list("pk", flat=True))
+    spent = LedgerEntry.objects.aggregate(total=Sum("cost"))["total"]
+    response = staff_client.post(f"/admin/conversations/conversation/{conversation.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Conversation.objects.filter(pk=conversation.pk).exists()
+    kept = LedgerEntry.objects.filter(pk__in=rows)
+    assert kept.count() == len(rows) > 0 and not kept.exclude(conversation=None).exists()
+    assert LedgerEntry.objects.aggregate(total=Sum("cost"))["total"] == spent
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"fallbacks": "nonexistent"}, "fallbacks"),
+        ({"fallbacks": "mini, mini"}, "fallbacks"),
+        ({"price_output_per_1k": Decimal("-0.001")}, "price_output_per_1k"),
+        ({"first_token_timeout_s": 0.0}, "first_token_timeout_s"),
+        ({"context_window": 0}, "context_window"),
+    ],
+)
+def test_a_tier_setting_that_cannot_work_is_refused(db, changes, field):
+    from django.core.exceptions import ValidationError
+
+    tier = Tier.objects.get(name="instant")
+    for name, value in changes.items():
+        setattr(tier, name, value)
+    with pytest.raises(ValidationError) as refused:
+        tier.full_clean()
+    assert field in refused.value.message_dict
+
+
+def test_a_tier_fallback_refused_in_the_admin_is_not_saved(staff_client):
+    instant = Tier.objects.get(name="instant")
+    response = staff_client.post(
+        f"/admin/routing/tier/{instant.pk}/change/",
+        {
+            **{
+                name: getattr(instant, name)
+                for name in ("name", "model", "context_window", "latency_target_ms", "connect_timeout_s")
+            },
+            **{
+                name: getattr(instant, name)
+                for name in ("first_token_timeout_s", "idle_timeout_s", "total_timeout_s", "enabled")
+            },
+            "price_input_per_1k": "0.001",
+            "price_cached_input_per_1k": "0.0005",
+            "price_output_per_1k": "0.002",
+            "fallbacks": "nonexistent",
+        },
+    )
+    assert response.status_code == 200 and "Unknown tier" in response.content.decode()
+    instant.refresh_from_db()
+    assert instant.fallbacks != "nonexistent"
+
+
+def test_a_tier_stored_with_an_unknown_fallback_still_answers(db, caplog):
+    # Saved before the admin checked it (or by hand in the database): skipped, said out loud, never a crash.
+    Tier.objects.filter(name="instant").update(fallbacks="nonexistent, mini")
+    assert tier_catalogue()[TierName.INSTANT].fallbacks == (TierName.MINI,)
+    assert "unknown fallback tier(s) ['nonexistent']" in caplog.text
+
+
+def test_a_negative_budget_cap_is_refused(db):
+    from django.core.exceptions import ValidationError
+
+    from routing.models import BudgetSettings
+
+    with pytest.raises(ValidationError) as refused:
+        BudgetSettings(daily_cap=Decimal("-1"), conversation_cap=Decimal("0")).full_clean()
+    assert list(refused.value.message_dict) == ["daily_cap"]
 
 
 # --- generate_demo_month -------------------------------------------------------------------------

@@ -142,6 +142,8 @@ class Command(BaseCommand):
             return
         rng = random.Random(options["seed"])  # type: ignore[arg-type]
         with transaction.atomic():
+            # Demo spend is not spend: its ledger rows go with it (a real conversation's outlive it).
+            LedgerEntry.objects.filter(conversation__in=existing).delete()
             deleted, _ = existing.delete()
             drafts = demo_month_draft(rng=rng, days=int(options["days"]), per_day=int(options["per_day"]))  # type: ignore[call-overload]
             demo_month_save(drafts=drafts)
