@@ -162,8 +162,32 @@ async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
                 return
     except Exception:
         logger.exception("answering conversation %s failed", public_id)
+        try:
+            await database_sync_to_async(_apology_record)(conversation_id=conversation_id)
+        except Exception:
+            logger.exception("could not store the apology in conversation %s either", public_id)
     finally:
         _live.pop(conversation_id, None)
+
+
+def _apology_record(*, conversation_id: int) -> None:
+    """A question left unanswered by a failure gets the apology, so the customer is never left waiting."""
+    question = selectors.unanswered_question(conversation_id=conversation_id)
+    if question is None:
+        return  # answered (or handed over) before the failure
+    try:
+        services.answer_record(
+            conversation_id=conversation_id,
+            reply_to_seq=question.seq,
+            text=UNAVAILABLE_TEXT,
+            tier="",
+            model="",
+            route_reason="internal error",
+            calls=[],
+            data={"outcome": "unavailable"},
+        )
+    except services.BotSilenced:
+        return
 
 
 async def _lease_keep(*, conversation_id: int, seq: int, holder: str) -> None:

@@ -98,3 +98,19 @@ async def test_an_answer_whose_ledger_rows_cannot_be_stored_is_stored_without_th
     rows = await database_sync_to_async(lambda: list(LedgerEntry.objects.values_list("outcome", "message_id")))()
     # The call's row, written by the gateway as the call went and ended, stays: the ledger loses nothing.
     assert rows == [("ok", None)]
+
+
+async def test_a_failure_before_the_model_is_asked_still_answers_with_the_apology(widget, llm, monkeypatch):
+    from conversations import answering, turns
+
+    def plan_failing(**fields):
+        raise RuntimeError("a bug while planning the turn")
+
+    monkeypatch.setattr(turns, "turn_plan_make", plan_failing)
+    await widget.send_json_to({"type": "message", "text": "Where is my parcel?", "client_id": "q"})
+    answer = (await frames_until(widget, is_answer, timeout=15))[-1]
+
+    assert answer["text"] == answering.UNAVAILABLE_TEXT and answer["reply_to"] == 1
+    assert llm.requests == []
+    stored = await database_sync_to_async(Message.objects.get)(role="assistant")
+    assert stored.data == {"outcome": "unavailable"} and stored.tier == ""
