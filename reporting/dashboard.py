@@ -494,4 +494,6 @@ def _text(value: object) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.6f}"
+    if isinstance(value, Decimal):
+        return f"{value:f}"  # plain digits: a zero cost is "0.00000000", never "0E-8"
     return str(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -30,6 +31,8 @@ class PeriodForm(forms.Form):
             raise forms.ValidationError("The start date must not be after the end date.")
         if start and end and (end - start).days >= MAX_DAYS:
             raise forms.ValidationError(f"Choose at most {MAX_DAYS} days.")
+        if end and end >= date.max:
+            raise forms.ValidationError("Choose an end date before 9999-12-31.")
         return cleaned
 
 
@@ -45,6 +48,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     default = DateRange.last_days(days=DEFAULT_DAYS)
     form = PeriodForm(request.GET or None, initial={"start": default.start, "end": default.end})
+    if request.GET.get("format") == "csv" and form.is_bound and not form.is_valid():
+        # An export of other dates than the ones asked for would be read as the right figures.
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
     figures = dashboard_figures(period=period_from(form=form))
     if request.GET.get("format") == "csv":
         return dashboard_csv(figures=figures)

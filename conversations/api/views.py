@@ -47,7 +47,10 @@ def _since(request: Request, name: str) -> Any:
     raw = request.query_params.get(name)
     if not raw:
         return None
-    moment = parse_datetime(raw.replace(" ", "+"))  # a "+" in a query string arrives as a space
+    try:
+        moment = parse_datetime(raw.replace(" ", "+"))  # a "+" in a query string arrives as a space
+    except ValueError:  # well formed, but no such time: 2026-02-31, 25:00, an offset past 24 h
+        moment = None
     if moment is None:
         raise ValidationError({name: "Give a time in ISO 8601, e.g. 2026-11-25T14:00:00Z."})
     return moment

@@ -30,8 +30,13 @@ class TagFilter(admin.SimpleListFilter):
         return [(str(pk), name) for pk, name in ConversationTag.objects.values_list("pk", "name")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        value = self.value()
-        return queryset.filter(tags=int(value)) if value and value.isdigit() else queryset
+        tag = _row_id(self.value())
+        return queryset if tag is None else queryset.filter(tags=tag)
+
+
+def _row_id(value: str | None) -> int | None:
+    """A filter's value as a row's id, or None when it cannot be one (not digits, past a 64-bit integer)."""
+    return int(value) if value and value.isdigit() and len(value) <= 18 else None
 
 
 class ContactReasonFilter(admin.SimpleListFilter):
@@ -42,10 +47,10 @@ class ContactReasonFilter(admin.SimpleListFilter):
         return [(str(pk), name) for pk, name in ContactReason.objects.values_list("pk", "name")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        value = self.value()
-        if not value or not value.isdigit():
+        reason = _row_id(self.value())
+        if reason is None:
             return queryset
-        standing = ConversationReason.objects.filter(conversation=OuterRef("pk"), reason_id=int(value), removed=False)
+        standing = ConversationReason.objects.filter(conversation=OuterRef("pk"), reason_id=reason, removed=False)
         return queryset.filter(Exists(standing))
 
 

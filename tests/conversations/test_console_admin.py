@@ -67,3 +67,10 @@ def test_tags_and_reasons_are_managed_and_filter_the_conversation_list(
         page = staff_client.get("/admin/conversations/contactreason/")
     row = next(reason for reason in page.context["cl"].result_list if reason.pk == person.pk)
     assert row.standing == len(expected) and row.corrected == 2
+
+
+@pytest.mark.parametrize("parameter", ["reason", "tag"])
+def test_a_filter_value_no_row_can_have_shows_the_unfiltered_list_not_an_error(staff_client, parameter):
+    for value in ("99999999999999999999999", "-1", "abc"):
+        response = staff_client.get("/admin/conversations/conversation/", {parameter: value})
+        assert response.status_code in (200, 302), (parameter, value)

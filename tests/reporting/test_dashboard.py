@@ -302,3 +302,26 @@ def test_an_inverted_range_is_refused_and_the_default_month_shown(client, admin_
 def test_agents_without_ledger_access_cannot_see_costs(client, agent):
     client.force_login(agent)
     assert client.get("/admin/dashboard/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "said"),
+    [
+        ("9999-12-31", "9999-12-31", "before 9999-12-31"),
+        ("2026-02-31", "2026-03-01", "Start"),
+        ("2026-11-30", "2026-11-01", "must not be after"),
+    ],
+)
+def test_a_period_that_cannot_be_shown_is_said_so_on_the_page_and_refused_as_csv(client, admin_user, start, end, said):
+    client.force_login(admin_user)
+    page = client.get("/admin/dashboard/", {"start": start, "end": end})
+    assert page.status_code == 200 and said in page.content.decode()
+    export = client.get("/admin/dashboard/", {"start": start, "end": end, "format": "csv"})
+    assert export.status_code == 400 and export["Content-Type"].startswith("text/plain")
+
+
+def test_csv_costs_are_plain_decimals(month):
+    figures = dashboard_figures(period=month)
+    costs = [row[-1] for row in dashboard_csv_rows(figures=figures) if row[0] == "cost"]
+    assert costs and not any("E" in cost for cost in costs)
+    assert any(cost.strip("0.") == "" for cost in costs)  # a zero cost, written out as digits

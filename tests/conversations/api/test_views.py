@@ -105,6 +105,11 @@ def test_conversations_filter_by_status_customer_and_time(client, world, token_f
     assert api(client, "GET", "/api/v1/conversations/", token, created_after=later).json()["results"] == []
     refused = api(client, "GET", "/api/v1/conversations/", token, created_after="yesterday")
     assert refused.status_code == 400 and "created_after" in refused.json()
+    # Well formed but no such time: the same 400, never a 500.
+    for impossible in ("2026-02-31T00:00:00Z", "2026-11-30T25:00:00Z", "2026-11-30T00:00:00+99:00"):
+        for name in ("created_after", "updated_after"):
+            refused = api(client, "GET", "/api/v1/conversations/", token, **{name: impossible})
+            assert refused.status_code == 400 and name in refused.json(), (name, impossible)
 
 
 def test_messages_come_in_seq_order_page_by_page(client, world, token_for):
