@@ -13,11 +13,14 @@ Who gets a waiting chat is ``conversations.assignment``; out-of-hours tickets ar
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -340,7 +343,61 @@ def conversation_transfer(*, conversation_id: int, agent_id: int, to_agent_id: i
     return message
 
 
-def _transfer_to_queue(*, conversation_id: int, sender: Any) -> Message:
+AGENT_LEFT_TEXT = "{agent} had to leave. You're back in line for the next person available on our team."
+# When each agent's console last showed a sign of life (a socket opened, a ping), shared by every process.
+_SEEN_KEY = "console-seen:{agent_id}"
+# Set when the agent was taken offline for leaving, not by their own choice: their return brings them back.
+_LEFT_KEY = "console-left:{agent_id}"
+_PRESENCE_TTL_S = 24 * 3600
+
+
+def agent_seen(*, agent_id: int) -> None:
+    """The agent's console is open (it connected or pinged). One who left is back online."""
+    cache.set(_SEEN_KEY.format(agent_id=agent_id), time.time(), _PRESENCE_TTL_S)
+    if cache.get(_LEFT_KEY.format(agent_id=agent_id)):
+        cache.delete(_LEFT_KEY.format(agent_id=agent_id))
+        agent_set_online(agent_id=agent_id, online=True)
+
+
+def agent_seen_since(*, agent_id: int, since: float) -> bool:
+    seen = cache.get(_SEEN_KEY.format(agent_id=agent_id))
+    return seen is not None and seen > since
+
+
+def agent_gone(*, agent_id: int) -> int:
+    """The agent signed out, or left the console for good: they go offline, each chat they held goes
+    back to the queue (for anyone but them) and each chat offered to them moves on to someone else,
+    so no customer waits on a person who is not there. How many chats went back to the queue."""
+    if not AgentProfile.objects.filter(user_id=agent_id).exists():
+        return 0  # not an agent (an admin signing out of the admin)
+    if AgentProfile.objects.filter(user_id=agent_id, online=True).exists():
+        # Offline for leaving, not by their own choice: they are back online when they return.
+        cache.set(_LEFT_KEY.format(agent_id=agent_id), True, _PRESENCE_TTL_S)
+        agent_set_online(agent_id=agent_id, online=False)
+    held = Conversation.objects.filter(status=Status.AGENT, assigned_agent_id=agent_id).values_list("pk", flat=True)
+    sender = _agent(agent_id)
+    moved = 0
+    for conversation_id in list(held):
+        with transaction.atomic():
+            try:
+                _transfer_to_queue(
+                    conversation_id=conversation_id,
+                    sender=sender,
+                    text=AGENT_LEFT_TEXT.format(agent=agent_name(sender)),
+                    event="agent_left",
+                )
+            except (IllegalTransition, NotYourConversation):
+                continue  # closed, handed back or passed on meanwhile
+        moved += 1
+    later = timezone.now() + timedelta(seconds=1)
+    for offer_id in ChatOffer.objects.filter(agent_id=agent_id, status=ChatOffer.Status.PENDING).values_list(
+        "pk", flat=True
+    ):
+        offers.offer_move_on(offer_id=offer_id, cutoff=later)
+    return moved
+
+
+def _transfer_to_queue(*, conversation_id: int, sender: Any, text: str = "", event: str = "transferred") -> Message:
     now = timezone.now()
     _owned_transition(
         conversation_id=conversation_id,
@@ -355,8 +412,8 @@ def _transfer_to_queue(*, conversation_id: int, sender: Any) -> Message:
     )
     message = services.event_record(
         conversation_id=conversation_id,
-        text=f"{agent_name(sender)} passed the chat to the next person available on our team.",
-        event="transferred",
+        text=text or f"{agent_name(sender)} passed the chat to the next person available on our team.",
+        event=event,
         status=Status.WAITING,
         author_id=sender.pk,
         previous_agent=agent_name(sender),

@@ -259,6 +259,9 @@ SUPPORTBOT_SHOP_NAME = env_str("SUPPORTBOT_SHOP_NAME", "Lullmoor Sleep Co.")
 # Per visitor (one token, one conversation) and per client IP; 0 turns a limit off.
 SUPPORTBOT_MESSAGES_PER_MINUTE = env_int("SUPPORTBOT_MESSAGES_PER_MINUTE", 20, minimum=0)
 SUPPORTBOT_SESSIONS_PER_IP_PER_HOUR = env_int("SUPPORTBOT_SESSIONS_PER_IP_PER_HOUR", 100, minimum=0)
+# An agent whose console has been closed this long (no tab open, no reconnect) has left: their chats
+# go back to the queue (conversations/handoff.py, agent_gone). Longer than two console pings (25 s).
+SUPPORTBOT_AGENT_GONE_AFTER_S = env_int("SUPPORTBOT_AGENT_GONE_AFTER_S", 60, minimum=1)
 # Behind a reverse proxy every request comes from the proxy: name the header it writes the client into.
 SUPPORTBOT_CLIENT_IP_HEADER = env_str("SUPPORTBOT_CLIENT_IP_HEADER")
 # Hard spend limits in USD (routing/spend_limits.py): an answer that could overrun one is refused.

@@ -7,6 +7,7 @@ site cannot drive an agent's socket with the agent's cookies. Every action calls
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -44,6 +45,27 @@ def _same_origin(scope: dict[str, Any]) -> bool:
     headers = dict(scope.get("headers", ()))
     origin, host = headers.get(b"origin", b"").decode("latin-1"), headers.get(b"host", b"").decode("latin-1")
     return bool(origin and host) and urlparse(origin).netloc == host
+
+
+# Absence watches in flight (a task nobody holds may be collected before it runs).
+_absence_watches: set[asyncio.Task[None]] = set()
+
+
+def _absence_watch_start(*, agent_id: int) -> None:
+    """A console closed: if no console of this agent shows a sign of life for a while, the agent has left."""
+    watch = asyncio.get_running_loop().create_task(_absence_watch(agent_id=agent_id, since=time.time()))
+    _absence_watches.add(watch)
+    watch.add_done_callback(_absence_watches.discard)
+
+
+async def _absence_watch(*, agent_id: int, since: float) -> None:
+    await asyncio.sleep(settings.SUPPORTBOT_AGENT_GONE_AFTER_S)
+    try:
+        if not await database_sync_to_async(handoff.agent_seen_since)(agent_id=agent_id, since=since):
+            moved = await database_sync_to_async(handoff.agent_gone)(agent_id=agent_id)
+            logger.info("agent %s left the console: %d chats back in the queue", agent_id, moved)
+    except Exception:
+        logger.exception("could not check whether agent %s left the console", agent_id)
 
 
 MAX_SEARCH_CHARS = 200
@@ -101,11 +123,13 @@ class ConsoleConsumer(JsonSocketConsumer):
         await self.channel_layer.group_add(console_agent_group(self.agent_id), self.channel_name)
         await self.accept()
         await self.socket_opened()
+        await database_sync_to_async(handoff.agent_seen)(agent_id=self.agent_id)
         await self._send_queue()
 
     async def disconnect(self, code: int) -> None:
         if not self.agent_id:
             return
+        _absence_watch_start(agent_id=self.agent_id)
         await self.socket_closed()
         await self.channel_layer.group_discard(CONSOLE_QUEUE_GROUP, self.channel_name)
         await self.channel_layer.group_discard(console_agent_group(self.agent_id), self.channel_name)
@@ -305,6 +329,7 @@ class ConsoleConsumer(JsonSocketConsumer):
             await self.send_error("ticket_not_open", "This ticket was already answered.", ticket=ticket_id)
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(handoff.agent_seen)(agent_id=self.agent_id)
         await self.send_json({"type": Frame.PONG})
 
     HANDLERS = {

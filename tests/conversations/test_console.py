@@ -238,3 +238,68 @@ async def test_out_of_hours_the_widget_takes_an_email_and_a_message(widget, sett
     await widget.send_json_to({"type": "ticket", "email": "sam@example.com", "text": "Also the remote"})
     second = await widget.receive_json_from()
     assert second["code"] == "ticket_open" and "pat@example.com" in second["message"]
+
+
+# --- an agent who leaves ----------------------------------------------------------------------
+
+
+async def _held_by(agent, widget) -> Conversation:
+    from conversations import handoff
+
+    await widget.send_json_to({"type": "handoff"})
+    await frames_until(widget, lambda f: f["type"] == "queue")
+    conversation = await database_sync_to_async(Conversation.objects.get)()
+    await database_sync_to_async(handoff.conversation_claim)(conversation_id=conversation.pk, agent_id=agent.pk)
+    await frames_until(widget, lambda f: f["type"] == "message" and f.get("data", {}).get("event") == "agent_joined")
+    return conversation
+
+
+async def _back_in_line(widget, conversation: Conversation, *, timeout: float = 5.0) -> dict:
+    left = await frames_until(
+        widget, lambda f: f["type"] == "message" and f.get("data", {}).get("event") == "agent_left", timeout=timeout
+    )
+    await database_sync_to_async(conversation.refresh_from_db)()
+    assert (conversation.status, conversation.assigned_agent_id) == ("waiting", None)
+    return left[-1]
+
+
+async def test_an_agent_who_signs_out_puts_their_chats_back_in_line_and_goes_offline(widget, agent):
+    from conversations.models import AgentProfile
+
+    console, client, _ = await console_for(agent)
+    conversation = await _held_by(agent, widget)
+
+    await database_sync_to_async(client.post)("/console/logout/")
+
+    left = await _back_in_line(widget, conversation)
+    assert left["text"].startswith("Sam had to leave") and left["data"]["status"] == "waiting"
+    profile = await database_sync_to_async(AgentProfile.objects.get)(user=agent)
+    assert profile.online is False  # no new chat is offered to someone who is not there
+    # Back at the console, they are online again: they were offline for leaving, not by choice.
+    returned, _, snapshot = await console_for(agent)
+    assert snapshot["agent"]["online"] is True
+    await returned.disconnect()
+
+
+async def test_an_agent_whose_console_stays_closed_puts_their_chats_back_in_line(widget, agent, settings):
+    settings.SUPPORTBOT_AGENT_GONE_AFTER_S = 1
+    console, _, _ = await console_for(agent)
+    conversation = await _held_by(agent, widget)
+
+    await console.disconnect()  # the tab closed, and no other console of theirs is open
+
+    await _back_in_line(widget, conversation, timeout=5)
+
+
+async def test_an_agent_who_reloads_the_console_keeps_their_chats(widget, agent, settings):
+    settings.SUPPORTBOT_AGENT_GONE_AFTER_S = 1
+    console, _, _ = await console_for(agent)
+    conversation = await _held_by(agent, widget)
+
+    await console.disconnect()
+    reloaded, _, _ = await console_for(agent)  # back within the grace: a reload, not a departure
+    await asyncio.sleep(1.5)
+
+    await database_sync_to_async(conversation.refresh_from_db)()
+    assert (conversation.status, conversation.assigned_agent_id) == ("agent", agent.pk)
+    await reloaded.disconnect()
