@@ -38,6 +38,7 @@ from conversations.protocol import (
     conversation_group,
     frame_composing,
     frame_queue,
+    text_shows_something,
 )
 from conversations.sockets import JsonSocketConsumer
 from conversations.tokens import VisitorTokenInvalid
@@ -74,15 +75,6 @@ def _customer_message_take(
     return selectors.message_frame(message), created, status
 
 
-# Characters that show nothing and are not whitespace to str.isspace(): zero-width spaces and joiners, BOM.
-INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
-
-
-def _has_visible(text: str) -> bool:
-    """Whether ``text`` shows anything: not only whitespace and zero-width characters."""
-    return any(not (character.isspace() or character in INVISIBLE) for character in text)
-
-
 def _message_refusal(*, text: object, attachment: object, article: object = "") -> tuple[str, str] | None:
     """(code, message) when a customer message frame cannot be stored as it is, else None."""
     if not isinstance(article, str) or len(article) > ARTICLE_KEY_MAX_CHARS:
@@ -90,7 +82,7 @@ def _message_refusal(*, text: object, attachment: object, article: object = "") 
     # A photo (uploaded first, named here by its id) may come without a caption.
     if not isinstance(attachment, str) or len(attachment) > 32:
         return "bad_attachment", "attachment must be the id the upload returned."
-    if not isinstance(text, str) or not (_has_visible(text) or attachment):
+    if not isinstance(text, str) or not (text_shows_something(text) or attachment):
         return "empty_message", "A message needs non-empty 'text'."
     if len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
         return "message_too_long", f"Messages are limited to {settings.SUPPORTBOT_MAX_MESSAGE_CHARS} characters."
@@ -264,7 +256,7 @@ class WidgetConsumer(JsonSocketConsumer):
         except ValidationError:
             await self.send_error("bad_email", "Please give a valid email address.")
             return
-        if not isinstance(text, str) or not _has_visible(text):
+        if not isinstance(text, str) or not text_shows_something(text):
             await self.send_error("bad_ticket", "Please write a message for our team.")
             return
         if len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:

@@ -149,3 +149,12 @@ def frame_composing(*, role: str, author: str = "", conversation: str = "") -> d
     if conversation:
         frame["conversation"] = conversation
     return frame
+
+
+# Characters that show nothing and are not whitespace to str.isspace(): zero-width spaces and joiners, BOM.
+INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+
+
+def text_shows_something(text: str) -> bool:
+    """Whether ``text`` shows anything: not only whitespace and zero-width characters (an empty message)."""
+    return any(not (character.isspace() or character in INVISIBLE) for character in text)

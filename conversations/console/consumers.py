@@ -35,6 +35,7 @@ from conversations.protocol import (
     console_conversation_group,
     conversation_group,
     frame_composing,
+    text_shows_something,
 )
 from conversations.sockets import JsonSocketConsumer
 
@@ -215,7 +216,11 @@ class ConsoleConsumer(JsonSocketConsumer):
 
     async def on_reply(self, frame: dict[str, Any]) -> None:
         text, client_id = frame.get("text"), frame.get("client_id", "")
-        if not isinstance(text, str) or not text.strip() or len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
+        if (
+            not isinstance(text, str)
+            or not text_shows_something(text)
+            or len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS
+        ):
             await self.send_error("bad_reply", "A reply needs text (within the message limit).")
             return
         if not isinstance(client_id, str) or len(client_id) > 64:
@@ -233,7 +238,11 @@ class ConsoleConsumer(JsonSocketConsumer):
     async def on_note(self, frame: dict[str, Any]) -> None:
         """An internal note: any staff member may write one; consoles get it, widgets never do."""
         text, client_id = frame.get("text"), frame.get("client_id", "")
-        if not isinstance(text, str) or not text.strip() or len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
+        if (
+            not isinstance(text, str)
+            or not text_shows_something(text)
+            or len(text) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS
+        ):
             await self.send_error("bad_note", "A note needs text (within the message limit).")
             return
         if not isinstance(client_id, str) or len(client_id) > 64:

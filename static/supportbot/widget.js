@@ -504,6 +504,11 @@
         status = f.status;
         personBtn.hidden = f.status !== "bot";
         outbox.forEach(function (m) { sendFrame(m); });
+        if (handoffWanted) {
+          handoffWanted = false;
+          personBtn.disabled = false;
+          if (f.status === "bot") sendFrame({ type: "handoff" });
+        }
       },
       message: function (f) {
         renderMessage(f);
@@ -702,7 +707,14 @@
       if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); submit(); }
     });
     input.addEventListener("input", composing);
-    personBtn.addEventListener("click", function () { sendFrame({ type: "handoff" }); });
+    // Pressed before the socket is ready (just after opening the widget, or while reconnecting):
+    // kept and sent once it is, never dropped without a word.
+    var handoffWanted = false;
+    personBtn.addEventListener("click", function () {
+      if (ready && socket && socket.readyState === 1) { sendFrame({ type: "handoff" }); return; }
+      handoffWanted = true;
+      personBtn.disabled = true;
+    });
     attachBtn.addEventListener("click", function () { fileInput.click(); });
     fileInput.addEventListener("change", function () {
       if (fileInput.files && fileInput.files[0]) sendPhoto(fileInput.files[0]);

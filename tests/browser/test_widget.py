@@ -247,3 +247,33 @@ def test_keyboard_only_customer_opens_asks_and_reads_an_announced_answer(product
     assert _focused(page) == "Open chat: Lullmoor Sleep Co. support"
     assert page.get_by_role("dialog").count() == 0 or not page.get_by_role("dialog").is_visible()
     assert watch.page_errors == [] and watch.console_errors == []
+
+
+# Holds the widget's hello back for a moment, so the page is open but the socket not yet ready.
+SLOW_HELLO_JS = """
+(() => {
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (typeof data === 'string' && data.includes('"hello"')) {
+      setTimeout(() => send.call(this, data), 1500);
+      return;
+    }
+    return send.call(this, data);
+  };
+})();
+"""
+
+
+def test_talk_to_a_person_pressed_before_the_socket_is_ready_is_sent_once_it_is(
+    product_start, host_page, browser_context_new
+):
+    product = product_start(allowed_origins=[host_page.origin])
+    page, watch = browser_context_new(local_origins={product.url, host_page.origin})
+    page.add_init_script(SLOW_HELLO_JS)
+    page.goto(host_page_show(host_page, product))
+    page.wait_for_function("() => window.__supportbotWidget !== undefined")
+    page.locator(".launcher").click()
+    page.get_by_role("button", name="Talk to a person").click()  # before the hello has even gone out
+
+    page.locator(".event").filter(has_text="connecting you with a person").wait_for(timeout=15_000)
+    assert watch.page_errors == []

@@ -303,3 +303,17 @@ async def test_an_agent_who_reloads_the_console_keeps_their_chats(widget, agent,
     await database_sync_to_async(conversation.refresh_from_db)()
     assert (conversation.status, conversation.assigned_agent_id) == ("agent", agent.pk)
     await reloaded.disconnect()
+
+
+async def test_a_console_reply_that_shows_nothing_is_refused(widget, agent):
+    console, _, _ = await console_for(agent)
+    conversation = await _held_by(agent, widget)
+    for text in ("\u200b\u200b", " \ufeff\n", ""):
+        await console.send_json_to(
+            {"type": "reply", "conversation": conversation.public_id, "text": text, "client_id": "z"}
+        )
+        refused = await frames_until(console, lambda f: f["type"] == "error")
+        assert refused[-1]["code"] == "bad_reply", text
+    stored = await database_sync_to_async(Message.objects.filter(role="agent").count)()
+    assert stored == 0
+    await console.disconnect()
