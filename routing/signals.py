@@ -117,6 +117,12 @@ HANDOFF = _at_word_starts(
     rf"|\b(get|give|find) me (an? |the |your |some |a real |a proper )?({_PERSON_ROLE})\b"
     r"|\b(need|want|demand)( to speak to| to talk to)? (an? |the |your |a real |a proper )?"
     r"(human|agent|operator|representative|manager|supervisor)\b"
+    # "my order never arrived, I need a person"; not "do I need a person at home?" nor "a person to sign for it".
+    r"|(?<!do i )(?<!do we )(?<!will i )(?<!would i )(?<!does it )(?<!should i )\b(need|want|demand) "
+    r"(an? |a real |a proper )?(person|human being)\b(?![^.?!]{0,30}\b(to (sign|receive|collect|accept|be|deliver"
+    r"|install|assemble|carry|lift|move|help (me |us )?(carry|lift|move))|at home|there|present|in)\b)"
+    # Hindi: "talk to a human / someone / an agent" ("मुझे किसी इंसान से बात करनी है").
+    r"|(इंसान|व्यक्ति|आदमी|एजेंट|मैनेजर|कर्मचारी|किसी) से बात"
     r"|\b(your|a|the|ur|duty) (manager|supervisor|boss|superior)\b(?! app| role| account| tool| view|'s)"
     r"|\b(manager|supervisor|agent|operator|rep|person)\W*(now|please|pls|plz|asap|immediately|today)\b"
     r"|\b(someone|somebody|anyone|person) (senior|in charge|with authority)\b|\bwho('s| is) in charge\b"

@@ -91,6 +91,10 @@ from routing.signals import text_complexity_features
         "I need a call",
         "i want call",
         "need help from your team",
+        "My order 1234 never arrived, I need a person",
+        "I need a person, my order never arrived",
+        "मुझे किसी इंसान से बात करनी है",
+        "क्या मैं किसी से बात कर सकता हूँ?",
     ],
 )
 def test_requests_for_a_person_however_worded(text: str) -> None:
@@ -101,6 +105,9 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
     "text",
     [
         "What's your customer service phone number?",
+        "do I need a person at home to sign for the delivery?",
+        "I need a person there when the sofa arrives?",
+        "Does the warranty need a person to be present?",
         "are you a real person?",
         "will the driver call me before delivery?",
         "Can I send the cheque to someone else?",
