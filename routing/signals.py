@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from routing.prefilter import Pattern, prefiltered
+
 _WORD = re.compile(r"[a-z0-9']+")
 
 # Python's re tries every alternative at every position of a text. Patterns whose alternatives all begin at a
@@ -22,8 +24,8 @@ _WORD = re.compile(r"[a-z0-9']+")
 _WORD_START = r"(?<!\w)(?=\w)"
 
 
-def _at_word_starts(pattern: str, *, elsewhere: str = "") -> re.Pattern[str]:
-    return re.compile(rf"{_WORD_START}(?:{pattern})" + (f"|{elsewhere}" if elsewhere else ""), re.IGNORECASE)
+def _at_word_starts(pattern: str, *, elsewhere: str = "") -> Pattern:
+    return prefiltered(prefix=_WORD_START, pattern=pattern, elsewhere=elsewhere, flags=re.IGNORECASE)
 
 
 _PERSON = (
@@ -661,13 +663,13 @@ _RECENT = 256
 
 
 @lru_cache(maxsize=_RECENT)
-def text_has(pattern: re.Pattern[str], text: str) -> bool:
+def text_has(pattern: Pattern, text: str) -> bool:
     """Whether ``pattern`` occurs in ``text``: ``pattern.search(text) is not None``, remembered."""
     return pattern.search(text) is not None
 
 
 @lru_cache(maxsize=_RECENT)
-def _distinct(pattern: re.Pattern[str], text: str) -> int:
+def _distinct(pattern: Pattern, text: str) -> int:
     return len({match.group(0).lower() for match in pattern.finditer(text)})
 
 
