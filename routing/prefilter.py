@@ -117,24 +117,27 @@ class Prefiltered:
         self.regex = re.compile("|".join([*whole, *others]), flags)
         self.pattern = self.regex.pattern
         self.flags = flags
-        # Per alternative, in order: it compiled alone, and the literals one of which it needs (None: always run).
+        # Per alternative, in order: it compiled alone, the literals one of which it needs (None: always run),
+        # and those literals as one plain pattern, which finds whether any occurs in a single pass.
         branches = [re.compile(f"{prefix}(?:{branch})", flags) for branch in grouped]
         branches += [re.compile(branch, flags) for branch in others]
-        self._branches = tuple((branch, _selective(required_literals(branch))) for branch in branches)
+        self._branches = tuple(
+            (branch, literals, _literals_pattern(literals))
+            for branch, literals in ((branch, _selective(required_literals(branch))) for branch in branches)
+        )
 
     def gated_share(self) -> float:
         """The share of alternatives that only run on texts holding one of their literals."""
-        return sum(literals is not None for _, literals in self._branches) / len(self._branches)
+        return sum(literals is not None for _, literals, _ in self._branches) / len(self._branches)
+
+    def branch_literals(self) -> list[frozenset[str] | None]:
+        return [literals for _, literals, _ in self._branches]
 
     def _candidates(self, text: str) -> list[re.Pattern[str]]:
         if not text.isascii():
             return [self.regex]
         lowered = text.lower()
-        return [
-            branch
-            for branch, literals in self._branches
-            if literals is None or any(literal in lowered for literal in literals)
-        ]
+        return [branch for branch, _, gate in self._branches if gate is None or gate.search(lowered) is not None]
 
     def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
         return self._search(self._candidates(text), text, pos)
@@ -165,6 +168,10 @@ class Prefiltered:
 
 
 Pattern = re.Pattern[str] | Prefiltered
+
+
+def _literals_pattern(literals: frozenset[str] | None) -> re.Pattern[str] | None:
+    return re.compile("|".join(map(re.escape, sorted(literals)))) if literals else None
 
 
 def _selective(literals: frozenset[str] | None) -> frozenset[str] | None:
