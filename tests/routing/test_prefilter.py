@@ -91,7 +91,7 @@ _WORDS = sorted(
     {
         literal.strip()
         for pattern in PREFILTERED.values()
-        for _, literals in pattern._branches
+        for literals in pattern.branch_literals()
         for literal in literals or ()
     }
     | {"i", "a", "to", "the", "me", "my", "please", "not", "can", "you", "order", "it", "?", ".", ",", "!", "2"}
