@@ -105,25 +105,26 @@ def rule_complexity(text: str) -> tuple[str, str, tuple[str, ...]] | None:
 
 def _classifier_complexity(text: str, *, classifier: ComplexityClassifier) -> tuple[str, str, tuple[str, ...]]:
     probabilities = classifier.probabilities(text)
-    label = label_decide(probabilities, thinking_threshold=classifier.thinking_threshold)
-    probability = probabilities[label]
     # A weak "human" does not pull a person in; "mini" is for messages with nothing to answer, and a message
     # that thanks and then asks something new ("thanks! also, what's the ATM limit?") has something to answer.
-    excluded = set()
-    if label == "human" and (
-        probability < HANDOFF_MIN_PROBABILITY
-        or signals.text_asks_when_available(text)
-        or signals.text_asks_how_calls_work(text)
-        or signals.text_refuses_a_call(text)
-    ):
-        excluded.add("human")
-    if label == "mini" and signals.text_asks_something(text):
-        excluded.add("mini")
-    if excluded:
+    # Each exclusion is checked again on the label left after another: "is this a bot?" asks something, so it
+    # is not "mini", and the "human" left at p=0.02 is no request for a person either.
+    excluded: set[str] = set()
+    while True:
         remaining = {name: value for name, value in probabilities.items() if name not in excluded}
         label = label_decide(remaining, thinking_threshold=classifier.thinking_threshold)
-        probability = remaining[label]
-    return label, f"classifier: {label} (p={probability:.2f})", ("classifier",)
+        if label == "human" and (
+            probabilities[label] < HANDOFF_MIN_PROBABILITY
+            or signals.text_asks_when_available(text)
+            or signals.text_asks_how_calls_work(text)
+            or signals.text_refuses_a_call(text)
+        ):
+            excluded.add("human")
+        elif label == "mini" and signals.text_asks_something(text):
+            excluded.add("mini")
+        else:
+            break
+    return label, f"classifier: {label} (p={probabilities[label]:.2f})", ("classifier",)
 
 
 def _fallback_complexity(text: str) -> tuple[str, str, tuple[str, ...]]:

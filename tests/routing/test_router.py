@@ -198,6 +198,14 @@ def test_a_weak_classifier_human_does_not_pull_a_person_in() -> None:
     assert classify_complexity("hmm, not sure about that delivery date", classifier=weaker)[0] == "instant"
 
 
+def test_a_weak_human_left_when_mini_gives_way_does_not_pull_a_person_in() -> None:
+    classifier = ComplexityClassifier(
+        labels=("human", "instant", "mini"), vocabulary={}, idf=(), weights=(), intercepts=(0.3, 0.0, 3.0)
+    )  # mini likeliest; with mini out for a message that asks something, human at p = 0.06 is next
+    assert classify_complexity("is this a bot?", classifier=classifier)[0] == "instant"
+    assert classify_complexity("thanks!", classifier=classifier)[0] == "mini"
+
+
 def test_threshold_pulls_instant_up_to_thinking_but_not_small_talk() -> None:
     classifier = ComplexityClassifier(
         labels=("instant", "mini", "thinking"),
