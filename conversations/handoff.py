@@ -29,7 +29,7 @@ from conversations.assignment import agent_loads, agent_profile_for
 from conversations.doorbells import consoles_ring
 from conversations.events import ConversationEvent, conversation_event_send
 from conversations.models import AgentProfile, ChatOffer, Conversation, Message, Summary
-from conversations.selectors import agent_name, queue_position
+from conversations.selectors import agent_name, agents_online, queue_position
 
 Status = Conversation.Status
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -86,6 +86,11 @@ class HandoffResult:
 
 
 QUEUED_TEXT = "I'm connecting you with a person from our support team. They'll see everything you've written."
+# Said when nobody is signed in to take the chat: the customer stays in line and may also leave an email.
+NOBODY_ONLINE_TEXT = (
+    " Nobody from the team is online at the moment, so this may take a while: you'll keep your place, "
+    "and you can also leave your email and a message below, and we'll reply by email."
+)
 OUT_OF_HOURS_TEXT = (
     "Our support team is offline right now{opening}. Leave your email and a message, "
     "and we'll get back to you when we open."
@@ -93,7 +98,8 @@ OUT_OF_HOURS_TEXT = (
 
 
 def handoff_request(*, conversation_id: int, reason: str, trigger: str) -> HandoffResult:
-    """Queue a bot conversation for an agent (or, out of hours, offer a ticket).
+    """Queue a bot conversation for an agent (or, out of hours, offer a ticket). With nobody online to take
+    it, the customer keeps their place and is also offered a ticket (``nobody_online`` in the event).
 
     ``trigger`` says why: "button", "asked", "misses" or "unsure". Raises IllegalTransition
     when the conversation is not with the bot (already queued, with an agent, or closed).
@@ -111,14 +117,16 @@ def handoff_request(*, conversation_id: int, reason: str, trigger: str) -> Hando
             bot_misses=0,
         )
         position = queue_position(conversation_id=conversation_id)
+        nobody_online = not agents_online()
         message = services.event_record(
             conversation_id=conversation_id,
-            text=QUEUED_TEXT,
+            text=QUEUED_TEXT + (NOBODY_ONLINE_TEXT if nobody_online else ""),
             event="handoff_requested",
             status=Status.WAITING,
             reason=reason[:200],
             trigger=trigger,
             position=position,
+            nobody_online=nobody_online,
         )
         summary = Summary.objects.create(
             conversation_id=conversation_id, purpose=Summary.Purpose.HANDOFF, upto_seq=message.seq
@@ -410,14 +418,18 @@ def _transfer_to_queue(*, conversation_id: int, sender: Any, text: str = "", eve
     ChatOffer.objects.create(
         conversation_id=conversation_id, agent=sender, status=ChatOffer.Status.DECLINED, offered_at=now
     )
+    # The sender is passed over for this chat, so they do not count as someone to take it.
+    nobody_online = not agents_online(besides=sender.pk)
     message = services.event_record(
         conversation_id=conversation_id,
-        text=text or f"{agent_name(sender)} passed the chat to the next person available on our team.",
+        text=(text or f"{agent_name(sender)} passed the chat to the next person available on our team.")
+        + (NOBODY_ONLINE_TEXT if nobody_online else ""),
         event=event,
         status=Status.WAITING,
         author_id=sender.pk,
         previous_agent=agent_name(sender),
         position=queue_position(conversation_id=conversation_id),
+        nobody_online=nobody_online,
     )
     tasks.task_enqueue_after_commit(tasks.conversation_assign, conversation_id=conversation_id)
     consoles_ring()

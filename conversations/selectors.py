@@ -8,7 +8,7 @@ from django.conf import settings
 from conversations.channel_groups import GroupCounts
 from conversations.channel_groups import channel_group_counts as _channel_group_counts
 from conversations.languages import language_detector_warm
-from conversations.models import Conversation, Message
+from conversations.models import AgentProfile, Conversation, Message
 from conversations.queues import Queue, queue_lengths
 from conversations.sockets import open_sockets_by_process
 from conversations.tokens import VisitorTokenInvalid, visitor_token_read
@@ -101,6 +101,13 @@ def queue_position(*, conversation_id: int) -> int | None:
         return None
     ahead = Conversation.objects.filter(status=waiting, waiting_since__lt=conversation.waiting_since).count()
     return ahead + 1
+
+
+def agents_online(*, besides: int | None = None) -> bool:
+    """Whether any agent (other than ``besides``) is signed in to take chats now, whatever their load:
+    a full agent frees up."""
+    online = AgentProfile.objects.filter(online=True, user__is_active=True, user__is_staff=True)
+    return online.exclude(user_id=besides).exists() if besides is not None else online.exists()
 
 
 def agent_name(user: Any) -> str:

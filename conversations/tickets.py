@@ -5,20 +5,21 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from conversations import integrations
+from conversations import business_hours, integrations
 from conversations.doorbells import consoles_ring
 from conversations.models import Conversation, Ticket
 from conversations.services import event_record
 
 
 def ticket_create(*, conversation_id: int, email: str, text: str) -> Ticket:
-    """Keep an out-of-hours message for the morning; a second submit returns the open ticket."""
+    """Keep a message for the team (out of hours, or nobody online); a second submit returns the open ticket."""
+    when = "as soon as we can" if business_hours.business_hours_open(at=timezone.now()) else "as soon as we open"
     try:
         with transaction.atomic():
             ticket = Ticket.objects.create(conversation_id=conversation_id, email=email, message=text)
             event_record(
                 conversation_id=conversation_id,
-                text=f"Thanks! We'll reply to {email} as soon as we open.",
+                text=f"Thanks! We'll reply to {email} {when}.",
                 event="ticket_created",
                 status=Conversation.objects.values_list("status", flat=True).get(pk=conversation_id),
             )

@@ -370,8 +370,14 @@
 
     function handoffState(frame) {
       var data = frame.data || {};
-      if (data.event === "out_of_hours") ticketBox.hidden = false;
+      // Out of hours, or in line with nobody online to take the chat: the customer may leave an email.
+      var ticketOffered = data.event === "out_of_hours" || (data.status === "waiting" && data.nobody_online === true);
       if (data.event === "ticket_created" || data.status === "waiting" || data.status === "agent") ticketBox.hidden = true;
+      if (ticketOffered) {
+        ticketTitle.textContent = data.event === "out_of_hours" ? gettext("Leave your email and a message; we'll reply when we open.")
+          : gettext("Leave your email and a message; we'll reply by email.");
+        ticketBox.hidden = false;
+      }
       if (data.status === "waiting") setState(gettext("Waiting for a person from our team\u2026"));
       else if (data.status) setState("");
       // A person (or the end of the chat) took over: a bot draft still streaming will never be stored.

@@ -277,3 +277,25 @@ def test_talk_to_a_person_pressed_before_the_socket_is_ready_is_sent_once_it_is(
 
     page.locator(".event").filter(has_text="connecting you with a person").wait_for(timeout=15_000)
     assert watch.page_errors == []
+
+
+def test_with_nobody_online_the_waiting_customer_may_leave_an_email_and_stays_in_line(
+    product_start, browser_context_new
+):
+    product = product_start()
+    page, watch = browser_context_new(local_origins={product.url})
+    page.goto(product.url + "/")
+    page.locator(".launcher").click()
+    page.get_by_role("button", name="Talk to a person").click()
+    page.locator(".event").filter(has_text="Nobody from the team is online").wait_for(timeout=15_000)
+    form = page.get_by_role("form", name="Leave a message for our team")
+    form.wait_for(state="visible")
+    assert "we'll reply by email" in form.inner_text()
+    form.get_by_label("Your email").fill("pat@example.com")
+    form.get_by_label("Your message for our team").fill("My base is stuck at E04, please email me.")
+    form.get_by_role("button", name="Send to the team").click()
+    page.locator(".event").filter(has_text="We'll reply to pat@example.com as soon as we can").wait_for()
+    assert form.is_hidden()
+    state = page.locator(".state").inner_text()
+    assert "Waiting for a person" in state or "in line" in state, state  # still in line for a person
+    assert watch.page_errors == []

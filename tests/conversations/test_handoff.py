@@ -171,6 +171,35 @@ def test_queue_positions_follow_the_order_customers_asked_in(db, agent):
     assert [handoff.queue_position(conversation_id=c.pk) for c in conversations] == [None, 1, 2]
 
 
+def test_with_nobody_online_the_customer_keeps_a_place_and_may_leave_an_email(conversation, agent):
+    result = handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
+    assert result.outcome == "queued" and status_of(conversation) == Status.WAITING
+    assert result.message.data["nobody_online"] is True
+    assert result.message.text.startswith(handoff.QUEUED_TEXT) and "Nobody from the team is online" in result.message.text
+    tickets.ticket_create(conversation_id=conversation.pk, email="pat@example.com", text="Base stuck at E04")
+    created = Message.objects.filter(conversation=conversation, data__event="ticket_created").get()
+    assert "as soon as we can" in created.text  # the team works now: not "as soon as we open"
+    # The ticket does not take the customer out of the line: an agent who signs in still gets the chat.
+    handoff.agent_set_online(agent_id=agent.pk, online=True)
+    handoff.conversation_claim(conversation_id=conversation.pk, agent_id=agent.pk)
+    assert status_of(conversation) == Status.AGENT
+
+
+def test_with_an_agent_online_the_handoff_offers_no_email(conversation, agent):
+    handoff.agent_set_online(agent_id=agent.pk, online=True)
+    result = handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
+    assert result.message.data["nobody_online"] is False and result.message.text == handoff.QUEUED_TEXT
+
+
+def test_an_agent_who_leaves_as_the_last_one_online_tells_the_customer_nobody_is_left(conversation, agent):
+    handoff.agent_set_online(agent_id=agent.pk, online=True)
+    handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
+    handoff.conversation_claim(conversation_id=conversation.pk, agent_id=agent.pk)
+    assert handoff.agent_gone(agent_id=agent.pk) == 1
+    left = Message.objects.filter(conversation=conversation, data__event="agent_left").get()
+    assert left.data["nobody_online"] is True and "Nobody from the team is online" in left.text
+
+
 def _closed_today_settings(settings) -> None:
     today = timezone.now().astimezone(UTC).weekday()
     open_day = business_hours.DAYS[(today + 1) % 7]

@@ -88,6 +88,7 @@ def test_back_to_the_queue_the_chat_waits_for_anyone_but_the_sender(agent, other
         "status": "waiting",
         "previous_agent": "Sam",
         "position": 1,
+        "nobody_online": True,  # the sender is passed over, and nobody else is signed in
     }
     assert ChatOffer.objects.get(conversation=conversation, agent=agent).status == ChatOffer.Status.DECLINED
     assert assignment.conversation_assign(conversation_id=conversation.pk) is None
