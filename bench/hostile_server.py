@@ -70,7 +70,15 @@ BEHAVIOURS: dict[str, str] = {
     "whitespace-only": "Content chunks of only spaces and newlines, `finish_reason: stop`, usage, `[DONE]`.",
     "huge-chunk": "20 chunks, then one delta of 20,000 characters (past the output token cap at once).",
     "usage-negative": "A complete stream whose usage says `prompt_tokens: -100000`.",
+    "think-tags": "The content opens with a `<think>…</think>` reasoning block, its tags cut across chunks, "
+    "then the answer (a reasoning model served without a reasoning parser).",
+    "surrogate-split": "Every fifth chunk ends in an emoji whose two UTF-16 halves are JSON escapes in two "
+    "chunks (`\\ud83d`, then `\\ude00`).",
+    "json-completion": "`stream` ignored: HTTP 200 with `content-type: application/json` and the whole "
+    "`chat.completion` (message, finish reason, usage) as the body.",
 }
+# The character the surrogate-split behaviour sends in two halves.
+SPLIT_EMOJI = "\U0001f600"
 
 
 def hostile_model(behaviour: str) -> str:
@@ -83,7 +91,10 @@ def hostile_model(behaviour: str) -> str:
 def answer_pieces(model: str) -> list[str]:
     """The content chunks the server streams for ``model`` (a trickle goes on past them)."""
     word = "hostile" if model.startswith(MODEL_PREFIX) else "fine"
-    return [f"{'' if index == 1 else ' '}{word}{index}" for index in range(1, PIECES + 1)]
+    emoji = SPLIT_EMOJI if model == MODEL_PREFIX + "surrogate-split" else ""
+    return [
+        f"{'' if index == 1 else ' '}{word}{index}{emoji if index % 5 == 0 else ''}" for index in range(1, PIECES + 1)
+    ]
 
 
 def answer_text(model: str, *, pieces: int = PIECES) -> str:
@@ -196,6 +207,8 @@ class HostileServer(OpenAICompatServer):
             return await _error_status_serve(writer, status=_STATUS_BEHAVIOURS[behaviour], model=model)
         if behaviour == "json-error-200":
             return await _error_status_serve(writer, status=200, model=model)
+        if behaviour == "json-completion":
+            return await _json_completion_serve(writer, model=model)
         exchange = _Exchange(
             writer=writer,
             model=model,
@@ -404,6 +417,35 @@ class HostileServer(OpenAICompatServer):
         await exchange.writer.drain()
         return True
 
+    async def serve_think_tags(self, exchange: _Exchange) -> bool:
+        exchange.head()
+        exchange.role()
+        await self._pieces_send(exchange, ["\n<thi", "nk>The customer asks", " about an order.</th", "ink>\n\n"])
+        return await self._rest_complete(exchange, answer_pieces(exchange.model))
+
+    async def serve_surrogate_split(self, exchange: _Exchange) -> bool:
+        exchange.head()
+        exchange.role()
+        high, low = "\ud83d", "\ude00"
+        for piece in answer_pieces(exchange.model):
+            if piece.endswith(SPLIT_EMOJI):
+                # json.dumps writes each lone half as its \u escape, as a proxy cutting by UTF-16 units sends it.
+                exchange.content(piece[: -len(SPLIT_EMOJI)] + high)
+                exchange.content(low)
+            else:
+                exchange.content(piece)
+            await exchange.writer.drain()
+            await asyncio.sleep(self.interval_s)
+        return await self._rest_complete(exchange, [])
+
+    async def _rest_complete(self, exchange: _Exchange, pieces: list[str]) -> bool:
+        await self._pieces_send(exchange, pieces)
+        exchange.finish("stop", output_tokens=PIECES)
+        exchange.done()
+        exchange.end()
+        await exchange.writer.drain()
+        return True
+
     async def _complete_as(self, exchange: _Exchange, chunk_for: Callable[[int, str], dict[str, Any]]) -> bool:
         """A complete answer whose content chunks ``chunk_for(index, piece)`` writes its own way."""
         exchange.head()
@@ -500,6 +542,8 @@ _SERVES: dict[str, Behaviour] = {
     "whitespace-only": HostileServer.serve_whitespace_only,
     "huge-chunk": HostileServer.serve_huge_chunk,
     "usage-negative": HostileServer.serve_usage_negative,
+    "think-tags": HostileServer.serve_think_tags,
+    "surrogate-split": HostileServer.serve_surrogate_split,
 }
 _STATUS_BEHAVIOURS = {"http-401": 401, "http-403": 403, "http-404": 404}
 _ERRORS = {
@@ -518,6 +562,26 @@ async def _error_status_serve(writer: asyncio.StreamWriter, *, status: int, mode
     writer.write(
         f"HTTP/1.1 {status} {_REASONS[status]}\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\n\r\n{body}".encode()
+    )
+    await writer.drain()
+    return True
+
+
+async def _json_completion_serve(writer: asyncio.StreamWriter, *, model: str) -> bool:
+    body = json.dumps(
+        {
+            "id": "chatcmpl-json",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": answer_text(model)}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 100, "completion_tokens": PIECES, "total_tokens": 100 + PIECES},
+        }
+    )
+    writer.write(
+        f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n{body}".encode()
     )
     await writer.drain()
     return True

@@ -15,8 +15,12 @@ Retry policy, per request:
   in ``TierConfig.fallbacks`` (the customer has already waited); only the last tier in the chain
   is tried again instead;
 * disabled tiers and tiers whose circuit breaker is open are skipped;
-* a non-retryable error (400, 401, 403, 404...) ends the request: another try would fail the same
-  way. It is logged once, as an error naming the tier and the model, since it needs a person.
+* a refusal of the tier's own model (403: the key may not use it; 404: no such model) is not tried
+  again on that tier but moves on to the next, whose model may be fine, and counts toward the
+  tier's circuit breaker, so a misnamed model is soon skipped;
+* any other non-retryable error (400, 401...) ends the request: another try, on any tier, would
+  fail the same way. Each refusal is logged once, as an error naming the tier and the model, since
+  it needs a person.
 
 A call succeeds only when its provider says the stream ended (``StreamEnd``); the OpenAI-compatible
 provider says so only on ``[DONE]`` or a ``finish_reason``, so a stream a proxy ended cleanly
@@ -72,6 +76,8 @@ CONTINUE_INSTRUCTION = (
 TRUNCATED_NOTICE = "This answer reached its length limit, so it may stop mid-sentence."
 TRUNCATED_ERROR = "answer truncated: the model reached the output token cap (finish_reason length)"
 IMAGE_OMITTED = "[The customer attached an image that this model cannot see.]"
+# Refusals of one tier's model (its name, or the key's right to use it): the next tier may be fine.
+TIER_REFUSALS = frozenset({403, 404})
 # What a person should check when an endpoint refuses a request for good.
 _REFUSAL_HINTS = {
     401: "check OPENAI_API_KEY",
@@ -254,6 +260,8 @@ class Gateway:
                     yield self._finished(state, end=call.end)
                     return
                 if not call.error.retryable:
+                    if call.error.status_code in TIER_REFUSALS:
+                        break  # this tier's model is refused; the next tier's may not be
                     yield self._finished(state, end=None)
                     return
                 wait_s = self._retry_wait(call=call, is_last_tier=is_last_tier)
@@ -297,7 +305,7 @@ class Gateway:
             output_chars = call.repeated_chars + sum(len(piece) for piece in state.pieces[call.first_piece :])
             usage = _failed_call_usage(call_request=call.request, error=error, output_chars=output_chars)
             state.errors.append(f"{config.name}: {error}")
-            if error.retryable and error.tier_fault:
+            if error.tier_fault and (error.retryable or error.status_code in TIER_REFUSALS):
                 await self.breaker.record_failure(tier=config.name)
             if call.produced_text:
                 state.failed_over = state.notice_due = True
@@ -438,7 +446,10 @@ def _tier_enabled(catalogue: Mapping[TierName, TierConfig], name: TierName) -> b
 
 
 def _failed_call_usage(*, call_request: ChatRequest, error: ProviderError, output_chars: int) -> Usage:
-    """What a failed call probably cost: nothing for a refused call, an estimate when text flowed."""
+    """What a failed call cost: what the server said when it said, else nothing for a refused call and an
+    estimate when text flowed."""
+    if error.usage is not None:
+        return error.usage
     if output_chars:
         return usage_estimate(messages=call_request.messages, output_chars=output_chars)
     return Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=error.status_code is None)
@@ -509,7 +520,7 @@ def _request_for_call(*, request: ChatRequest, config: TierConfig, partial: str,
             {"role": "assistant", "content": partial},
             {"role": "system", "content": CONTINUE_INSTRUCTION},
         ]
-    return replace(request, messages=messages, call_id=call_id)
+    return replace(request, messages=messages, call_id=call_id, continues=bool(partial))
 
 
 def _images_dropped(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -32,6 +32,9 @@ class ChatRequest:
     # provider sends it as the ``X-Supportbot-Call-Id`` header, so a provider's request log can be
     # matched with the ledger row by row. Empty outside the gateway.
     call_id: str = ""
+    # The call continues an answer already shown (the gateway's failover): a reply that adds nothing
+    # and finishes properly says the answer was already whole, not that the model failed.
+    continues: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class ProviderError(Exception):
         self.retry_after_s = retry_after_s
         self.status_code = status_code
         self.tier_fault = tier_fault
+        # What the server said the failed call used, when it said (a stream that finished without an answer).
+        self.usage: Usage | None = None
 
 
 class Provider(Protocol):

@@ -20,6 +20,7 @@ import asyncio
 import email.utils
 import json
 import math
+import re
 import sys
 import time
 import weakref
@@ -64,9 +65,15 @@ ERROR_NAME_STATUSES = {
 }
 # Each request carries the gateway's call id, its ledger row's ``call_id``.
 CALL_ID_HEADER = "X-Supportbot-Call-Id"
-# How much of a JSON body sent instead of an event stream is read to find its error object.
-JSON_ERROR_BODY_LIMIT = 64 * 1024
+# How much of a JSON body sent instead of an event stream is read (a whole completion, or an error object).
+JSON_BODY_LIMIT = 1024 * 1024
 _TIMER_SLACK_S = 0.001
+# Reasoning some models write into the content before the answer (DeepSeek-R1, QwQ and Qwen3 served without a
+# reasoning parser): dropped, never shown or stored. Only at the start of an answer, where those models put it.
+THINK_TAGS = (("<think>", "</think>"), ("<thinking>", "</thinking>"))
+# Half of a UTF-16 surrogate pair: JSON escapes an emoji as two (\ud83d\ude00), and a proxy that cuts text by
+# UTF-16 units can send them in two chunks. Joined again here; one never paired is no character.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Clients hold connection pools bound to the event loop that opened them, so they are shared
 # per loop; in production that is one client per (base_url, key) for the life of the process.
@@ -116,7 +123,8 @@ class OpenAICompatProvider:
         # Whitespace before the first visible character is held and sent with it: a stream of
         # only whitespace is no answer, and fails over as cleanly as one with no text at all.
         visible = False
-        leading = ""
+        opening = _Opening()
+        carry = ""  # a high surrogate whose pair is in the next chunk
         finish_reason: object = None
         usage: dict[str, Any] | None = None
         response: httpx2.Response | None = None
@@ -126,8 +134,9 @@ class OpenAICompatProvider:
             async with asyncio.timeout_at(started + tier.first_token_timeout_s):
                 response = await _completion_response_open(client, request=request, tier=tier)
                 if "json" in response.headers.get("content-type", ""):
-                    raise await _json_body_error(response)
-                chunks = _completion_chunks(response)
+                    chunks = _json_completion_chunks(await _json_body(response))
+                else:
+                    chunks = _completion_chunks(response)
                 chunk = await _first_content_chunk(chunks)
             watchdog = _Watchdog(
                 started=started, total_s=_total_limit_s(request, tier=tier), idle_s=tier.idle_timeout_s
@@ -150,13 +159,16 @@ class OpenAICompatProvider:
                         output_chars += len(content)
                         if output_chars > char_limit:
                             raise ProviderError(OVERRUN_MESSAGE, retryable=True)
+                        if carry:
+                            content, carry = carry + content, ""
+                        if not content.isascii() and _SURROGATE.search(content) is not None:
+                            content, carry = _surrogates_joined(content)
+                        if "\x00" in content:
+                            content = content.replace("\x00", "")  # no database stores it in text
                         if not visible:
-                            if content.isspace():
-                                leading += content
-                                content = ""
-                            else:
-                                visible = True
-                                content, leading = leading + content, ""
+                            shown = opening.feed(content)
+                            visible = shown is not None
+                            content = shown or ""
                         if content:
                             yield TextDelta(content)
                     if choice.get("finish_reason") is not None:
@@ -203,8 +215,16 @@ class OpenAICompatProvider:
                 await chunks.aclose()
             if response is not None:
                 await response.aclose()
-        ended_by = _finish_reason_checked(finish_reason, visible=visible)
+        if not visible and (rest := opening.flush()):
+            visible = True
+            yield TextDelta(rest)
         provider_usage = _usage_from_provider(usage)
+        try:
+            # A continuation that adds nothing and finishes properly says the answer was already whole.
+            ended_by = _finish_reason_checked(finish_reason, visible=visible or request.continues)
+        except ProviderError as error:
+            error.usage = provider_usage  # the server billed the call all the same
+            raise
         yield StreamEnd(
             usage=provider_usage
             if provider_usage is not None
@@ -264,6 +284,58 @@ def _content_text(content: object) -> str:
     if isinstance(content, list) and all(isinstance(part, dict) for part in content):
         return "".join(part["text"] for part in content if isinstance(part.get("text"), str))
     raise ProviderError(f"upstream error: malformed stream event (content is {type(content).__name__})", retryable=True)
+
+
+def _surrogates_joined(text: str) -> tuple[str, str]:
+    """(``text`` with its surrogate pairs joined and lone halves dropped, a trailing high half to carry)."""
+    carry = ""
+    if "\ud800" <= text[-1] <= "\udbff":
+        text, carry = text[:-1], text[-1]
+    joined = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+    return joined, carry
+
+
+class _Opening:
+    """The start of an answer, until its first visible character.
+
+    Whitespace before it is held and sent with it (a stream of only whitespace is no answer, and
+    fails over as cleanly as one with no text at all), and a reasoning block some models write into
+    the content first (:data:`THINK_TAGS`) is dropped, however the chunks cut its tags.
+    """
+
+    __slots__ = ("held", "closing", "reasoned")
+
+    def __init__(self) -> None:
+        self.held = ""
+        self.closing = ""  # the tag that ends the reasoning block being dropped
+        self.reasoned = False  # a reasoning block was dropped: the blank lines after it go too
+
+    def feed(self, content: str) -> str | None:
+        """The text to show, with what was held before it, or None while nothing visible has come."""
+        if self.closing:
+            self.held += content
+            end = self.held.find(self.closing)
+            if end < 0:
+                self.held = self.held[-(len(self.closing) - 1) :]  # the closing tag may be cut in two
+                return None
+            content, self.held = self.held[end + len(self.closing) :], ""
+            self.closing, self.reasoned = "", True
+        held = self.held + content
+        stripped = held.lstrip()
+        for opening_tag, closing_tag in THINK_TAGS:
+            if stripped.startswith(opening_tag):
+                self.held, self.closing = "", closing_tag
+                return self.feed(stripped[len(opening_tag) :])
+        if not stripped or any(opening_tag.startswith(stripped) for opening_tag, _ in THINK_TAGS):
+            self.held = held  # whitespace, or what may be the start of a tag
+            return None
+        self.held = ""
+        return stripped if self.reasoned else held
+
+    def flush(self) -> str:
+        """At the end of the stream: what was held if it shows something (the start of a tag that never came)."""
+        rest, self.held = ("" if self.closing else self.held), ""
+        return "" if not rest.strip() else rest.lstrip() if self.reasoned else rest
 
 
 class _Watchdog:
@@ -406,21 +478,39 @@ def _chunk_decode(data: bytes) -> dict[str, Any]:
     return chunk
 
 
-async def _json_body_error(response: httpx2.Response) -> ProviderError:
-    """A JSON body where an event stream was asked for: the server's error object, sent with a 200."""
+async def _json_body(response: httpx2.Response) -> object:
+    """A JSON body where an event stream was asked for, decoded (None when it is not JSON)."""
     body = b""
     async for piece in response.aiter_bytes():
         body += piece
-        if len(body) > JSON_ERROR_BODY_LIMIT:
-            break  # no error object is this long: enough to say what the server sent
+        if len(body) > JSON_BODY_LIMIT:
+            raise ProviderError(
+                "upstream sent a JSON body instead of an event stream, too long to read", retryable=True
+            )
     try:
-        payload = json.loads(body)
+        return json.loads(body)
     except ValueError:
-        payload = None
+        return None
+
+
+async def _json_completion_chunks(payload: object) -> AsyncGenerator[dict[str, Any], None]:
+    """A whole completion sent as JSON although a stream was asked for (servers that ignore ``stream``), as the
+    one chunk a stream would have sent; the server's error object as its error; anything else is malformed."""
     error = payload.get("error") if isinstance(payload, dict) else None
     if error:
-        return provider_error_from_object(error)
-    return ProviderError("upstream sent a JSON body instead of an event stream", retryable=True)
+        raise provider_error_from_object(error)
+    choices = payload.get("choices") if isinstance(payload, dict) else None
+    choice = _first_choice(choices) if isinstance(choices, list) else {}
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise ProviderError("upstream sent a JSON body instead of an event stream", retryable=True)
+    assert isinstance(payload, dict)
+    yield {
+        "choices": [
+            {"index": 0, "delta": {"content": message.get("content")}, "finish_reason": choice.get("finish_reason")}
+        ],
+        "usage": payload.get("usage"),
+    }
 
 
 async def _body_drain(response: httpx2.Response, body: AsyncIterator[bytes]) -> None:
@@ -445,9 +535,18 @@ async def _first_content_chunk(chunks: AsyncIterator[dict[str, Any]]) -> dict[st
         if chunk.get("usage") is not None:
             return chunk
         choices = chunk.get("choices")
-        if choices and ((choices[0].get("delta") or {}).get("content") or choices[0].get("finish_reason")):
+        if not choices:
+            continue
+        delta = choices[0].get("delta") or {}
+        # Reasoning streamed beside the content (DeepSeek, vLLM, OpenRouter) is the model at work: the first
+        # token's deadline is met by it, though only the content is shown.
+        if delta.get("content") or choices[0].get("finish_reason") or _is_reasoning(delta):
             return chunk
     return None
+
+
+def _is_reasoning(delta: Any) -> bool:
+    return isinstance(delta, dict) and bool(delta.get("reasoning_content") or delta.get("reasoning"))
 
 
 class SSEDataReader:

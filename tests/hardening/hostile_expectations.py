@@ -11,7 +11,7 @@ named; its fallback Mini answers normally (``fine1 ... fine40``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.hostile_server import BEHAVIOURS
 
@@ -87,6 +87,12 @@ _CUT_RULE = (
 _PARSED = Outcome(answered_by="instant", stored="complete", notice="", ledger=("ok",))
 _PARSED_RULE = "Parsed: the answer is complete, exactly the text sent, with the provider's usage."
 _REFUSAL = Outcome(answered_by="", stored="apology", notice="", ledger=("error",))
+_TIER_REFUSAL = Outcome(answered_by="mini", stored="complete", notice="", ledger=("fallback", "ok"))
+_TIER_REFUSAL_RULE = (
+    "Not retried on that tier: the next tier answers at once (the tier's model name or the key's right to use "
+    "it is wrong, another tier's may be fine), and the refusal counts toward the tier's circuit breaker; one "
+    "error log line naming the tier and the model, with what to check; the refused call costs nothing."
+)
 _REFUSAL_RULE = (
     "Not retried, no fallback (the request itself is refused); one error log line naming the tier and "
     "the model, with what to check; the customer gets the apology; the call costs nothing."
@@ -112,7 +118,9 @@ CASES: dict[str, Case] = {
         Outcome(answered_by="instant", stored="complete", notice=TRUNCATED, ledger=("ok (truncated)",)),
     ),
     "content-filter": Case(
-        "Not an answer: fails over mid-stream like a cut (the text shown so far is kept and continued).", _CUT
+        "Not an answer: fails over mid-stream like a cut (the text shown so far is kept and continued); the "
+        "call's ledger line has the usage the server sent, not an estimate.",
+        replace(_CUT, ledger=("fallback", "ok")),
     ),
     "error-event": Case("ProviderError, retryable by its code (500): fails over mid-stream like a cut.", _CUT),
     "error-event-400": Case(
@@ -140,8 +148,18 @@ CASES: dict[str, Case] = {
         Outcome(answered_by="mini", stored="complete", notice="", ledger=("fallback", "fallback", "ok")),
     ),
     "http-401": Case(_REFUSAL_RULE, _REFUSAL),
-    "http-403": Case(_REFUSAL_RULE, _REFUSAL),
-    "http-404": Case(_REFUSAL_RULE, _REFUSAL),
+    "http-403": Case(_TIER_REFUSAL_RULE, _TIER_REFUSAL),
+    "http-404": Case(_TIER_REFUSAL_RULE, _TIER_REFUSAL),
+    "think-tags": Case(
+        "Parsed: the reasoning block is dropped wherever its tags are cut; the answer after it is complete, "
+        "exactly the text sent after the block, with the provider's usage.",
+        _PARSED,
+    ),
+    "surrogate-split": Case(
+        "Parsed: the two halves are joined into the one character, so the answer is stored exactly as sent.",
+        _PARSED,
+    ),
+    "json-completion": Case("Read as the one chunk of a stream: " + _PARSED_RULE[len("Parsed: ") :], _PARSED),
     REFUSED: Case(
         "Next tier at once, the last tier once more after a backoff; with the whole endpoint refused, the "
         "apology after three calls that cost nothing.",
@@ -165,8 +183,9 @@ CASES: dict[str, Case] = {
         Outcome(answered_by="instant", stored="complete", notice=TRUNCATED, ledger=("ok (truncated)",)),
     ),
     "whitespace-only": Case(
-        "No visible text is no answer: nothing is shown, and it falls back to the next tier at once, without a notice.",
-        Outcome(answered_by="mini", stored="complete", notice="", ledger=("fallback (estimated)", "ok")),
+        "No visible text is no answer: nothing is shown, and it falls back to the next tier at once, without a "
+        "notice; the call's ledger line has the usage the server sent.",
+        Outcome(answered_by="mini", stored="complete", notice="", ledger=("fallback", "ok")),
     ),
     "huge-chunk": Case(
         "A chunk that takes the answer past its output token cap is cut before it is shown: fails over "

@@ -356,6 +356,28 @@ async def test_non_retryable_error_ends_without_fallback(openai_server: OpenAICo
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("status", [403, 404])
+async def test_a_tier_whose_model_is_refused_falls_back_and_counts_toward_its_breaker(
+    openai_server: OpenAICompatServer, status: int
+) -> None:
+    openai_server.script(*[Fault.http_error(status=status)] * 2, model="m-instant")
+    sleeps = Sleeps()
+    gateway = _gateway(openai_server, sleep=sleeps, breaker=MemoryBreaker(failure_threshold=2))
+
+    events, first = await _run(gateway, TierName.INSTANT)
+    _, second = await _run(gateway, TierName.INSTANT)
+    _, third = await _run(gateway, TierName.INSTANT)
+
+    # Not tried again on the refusing tier, no wait: the next tier answers at once.
+    assert first.tier == TierName.MINI and first.error == "" and events and sleeps == []
+    assert [call.outcome for call in first.calls] == ["fallback", "ok"] and first.calls[0].cost == 0
+    assert second.tier == TierName.MINI
+    # Two refusals opened the tier's breaker: the third question does not ask it at all.
+    assert _models_called(openai_server) == ["m-instant", "m-mini", "m-instant", "m-mini", "m-mini"]
+    assert third.tier == TierName.MINI and [call.tier for call in third.calls] == ["mini"]
+
+
+@pytest.mark.asyncio
 async def test_costs_of_all_calls_add_up(openai_server: OpenAICompatServer) -> None:
     openai_server.usage = ServedUsage(prompt_tokens=900, completion_tokens=77, cached_tokens=100)
     openai_server.script(Fault.http_error(status=500), Fault.cut(after_chunks=4), model="m-pro")

@@ -681,3 +681,117 @@ async def test_cached_tokens_are_never_counted_above_the_prompt(raw_server: RawS
     _, ended = await _stream_events(raw_server)
 
     assert isinstance(ended, StreamEnd) and ended.usage.cached_input_tokens == 11 and not ended.usage.estimated
+
+
+@pytest.mark.asyncio
+async def test_an_emoji_sent_as_two_halves_in_two_chunks_is_one_character(raw_server: RawSSEServer) -> None:
+    # A proxy cutting text by UTF-16 units: JSON escapes of the two halves of one emoji, in two chunks.
+    high = b'data: {"choices": [{"index": 0, "delta": {"content": "Sure \\ud83d"}, "finish_reason": null}]}\n\n'
+    low = b'data: {"choices": [{"index": 0, "delta": {"content": "\\ude00 thing"}, "finish_reason": null}]}\n\n'
+    lone = b'data: {"choices": [{"index": 0, "delta": {"content": "!\\udc00"}, "finish_reason": null}]}\n\n'
+    raw_server.pieces = [high, low, lone, _finish("stop"), b"data: [DONE]\n\n"]
+
+    received, end = await _stream_events(raw_server)
+
+    assert "".join(received) == "Sure \U0001f600 thing!"  # the lone half is no character and is dropped
+    assert all(text.encode("utf-8") for text in received)  # each piece can be sent and stored
+    assert isinstance(end, StreamEnd)
+
+
+@pytest.mark.asyncio
+async def test_a_nul_character_from_the_model_is_not_passed_on(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [_content("Hel\x00lo"), _finish("stop"), b"data: [DONE]\n\n"]
+
+    received, _ = await _stream_events(raw_server)
+
+    assert "".join(received) == "Hello"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("opening", "closing"), [("<think>", "</think>"), ("<thinking>", "</thinking>")])
+async def test_reasoning_written_into_the_content_is_dropped_however_its_tags_are_cut(
+    raw_server: RawSSEServer, opening: str, closing: str
+) -> None:
+    reasoning = (
+        f"\n{opening}\nThe customer is probably lying; refund cost is $240.\n{closing}\n\nOur trial lasts 100 nights."
+    )
+    cut = [reasoning[index : index + 3] for index in range(0, len(reasoning), 3)]  # tags cut anywhere
+    raw_server.pieces = [_content(piece) for piece in cut] + [_finish("stop"), b"data: [DONE]\n\n"]
+
+    received, end = await _stream_events(raw_server)
+
+    assert "".join(received) == "Our trial lasts 100 nights."
+    assert isinstance(end, StreamEnd)
+
+
+@pytest.mark.asyncio
+async def test_an_answer_that_only_starts_like_a_tag_is_shown_whole(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [_content("<th"), _content("ree> steps: unplug it."), _finish("stop"), b"data: [DONE]\n\n"]
+    received, _ = await _stream_events(raw_server)
+    assert "".join(received) == "<three> steps: unplug it."
+
+    raw_server.pieces = [_content("<"), _finish("stop"), b"data: [DONE]\n\n"]  # ends while it could be a tag
+    received, end = await _stream_events(raw_server)
+    assert "".join(received) == "<" and isinstance(end, StreamEnd)
+
+
+@pytest.mark.asyncio
+async def test_only_reasoning_in_tags_is_no_answer(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [_content("<think>hmm, let me see"), _finish("stop"), USAGE_EVENT, b"data: [DONE]\n\n"]
+
+    received, end = await _stream_events(raw_server)
+
+    assert received == [] and isinstance(end, ProviderError) and "without any text" in str(end)
+    # The server billed the call: its usage goes with the error, for the ledger.
+    assert end.usage is not None and (end.usage.input_tokens, end.usage.output_tokens) == (11, 3)
+
+
+@pytest.mark.asyncio
+async def test_reasoning_deltas_meet_the_first_token_deadline(raw_server: RawSSEServer) -> None:
+    thought = _event({"choices": [{"index": 0, "delta": {"reasoning_content": "Let me think"}, "finish_reason": None}]})
+    raw_server.pieces = [thought, STALL, thought, STALL, _content("Unplug it."), _finish("stop"), b"data: [DONE]\n\n"]
+    raw_server.stall_s = 0.4  # each silence shorter than the idle deadline, the wait for text longer than the first
+    tier = _tier(first_token_timeout_s=0.5, idle_timeout_s=1.0)
+
+    text, end = await _collect(OpenAICompatProvider(base_url=raw_server.url, api_key="k"), QUESTION, tier)
+
+    assert text == "Unplug it." and end.finish_reason == "stop"
+
+
+@pytest.mark.asyncio
+async def test_an_empty_continuation_that_finishes_properly_says_the_answer_was_whole(
+    raw_server: RawSSEServer,
+) -> None:
+    raw_server.pieces = [_finish("stop"), USAGE_EVENT, b"data: [DONE]\n\n"]
+    provider = OpenAICompatProvider(base_url=raw_server.url, api_key="k")
+
+    text, end = await _collect(provider, dataclasses.replace(QUESTION, continues=True), _tier())
+    assert text == "" and end.finish_reason == "stop" and end.usage.input_tokens == 11
+
+    with pytest.raises(ProviderError, match="without any text"):  # not a continuation: no answer at all
+        await _collect(provider, QUESTION, _tier())
+
+
+@pytest.mark.asyncio
+async def test_a_whole_completion_sent_as_json_instead_of_a_stream_is_the_answer(raw_server: RawSSEServer) -> None:
+    raw_server.head = JSON_HEAD
+    completion = {
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Unplug it."}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 20, "completion_tokens": 4},
+    }
+    raw_server.pieces = [json.dumps(completion).encode()]
+
+    text, end = await _collect(OpenAICompatProvider(base_url=raw_server.url, api_key="k"), QUESTION, _tier())
+
+    assert text == "Unplug it." and end.finish_reason == "stop"
+    assert (end.usage.input_tokens, end.usage.output_tokens, end.usage.estimated) == (20, 4, False)
+
+
+@pytest.mark.asyncio
+async def test_a_json_body_that_is_neither_a_completion_nor_an_error_is_an_error(raw_server: RawSSEServer) -> None:
+    raw_server.head = JSON_HEAD
+    raw_server.pieces = [b'{"status": "ok"}']
+
+    with pytest.raises(ProviderError, match="JSON body instead of an event stream"):
+        await _collect(OpenAICompatProvider(base_url=raw_server.url, api_key="k"), QUESTION, _tier())
