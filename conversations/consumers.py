@@ -109,6 +109,7 @@ class WidgetConsumer(JsonSocketConsumer):
     # The conversation's state as this socket last told the client (typing only matters with a person).
     status: str = ""
     composing_sent_at: float = 0.0
+    live_ready: bool = False  # ready and the replay are sent: the live answer's frames may follow
 
     async def connect(self) -> None:
         await self.accept()
@@ -165,7 +166,7 @@ class WidgetConsumer(JsonSocketConsumer):
         )
         self.conversation_id, self.public_id = conversation.pk, conversation.public_id
         await self.channel_layer.group_add(conversation.group_name, self.channel_name)
-        live = answering.live_watch(conversation_id=conversation.pk, send=self._send_raw)
+        answering.live_watch(conversation_id=conversation.pk, send=self._send_raw)
         frames, owed, status, server_seq = await database_sync_to_async(_resume_state)(
             conversation_id=conversation.pk, after_seq=min(last_seq, conversation.last_seq)
         )
@@ -184,6 +185,9 @@ class WidgetConsumer(JsonSocketConsumer):
         if status == Conversation.Status.WAITING:
             position = await database_sync_to_async(handoff.queue_position)(conversation_id=conversation.pk)
             await self._queue_position_send(position)
+        self.live_ready = True
+        # Read again: an answer that started meanwhile sent its first frames before this socket was ready.
+        live = answering.live_watch(conversation_id=conversation.pk, send=self._send_raw)
         if live is not None and live.head_frame:
             await self._send_raw(live.head_frame)
             await self._send_raw(live.snapshot_frame())
@@ -220,6 +224,9 @@ class WidgetConsumer(JsonSocketConsumer):
         if not created:
             await self._acknowledge(message)  # a re-send after a reconnect: acknowledge, never answer twice
             return
+        # The sender sees its message before anything about the answer (the broadcast of it comes later,
+        # through the channel layer, and is then skipped as already sent).
+        await self._deliver(message)
         if status == Conversation.Status.BOT and self.conversation_id is not None:
             answering.answer_start(conversation_id=self.conversation_id, public_id=self.public_id)
 
@@ -368,4 +375,7 @@ class WidgetConsumer(JsonSocketConsumer):
                     self.status = status
 
     async def _send_raw(self, text: str) -> None:
-        await self.send(text_data=text)
+        # The live answer's frames wait for ready and the replay: until then the snapshot sent after them
+        # (the text so far, and its index) covers every token this socket did not get.
+        if self.live_ready:
+            await self.send(text_data=text)

@@ -81,14 +81,17 @@ def messages_after(*, conversation_id: int, after_seq: int, limit: int = 500) ->
 
 
 def unanswered_question(*, conversation_id: int) -> Message | None:
-    """The latest customer message if the bot still owes it an answer."""
+    """The latest customer message if the bot still owes it an answer: no reply to it, and no offer of a ticket
+    after it (a request for a person out of hours is answered by that offer, not again on every reconnect)."""
     last_customer = (
         Message.objects.filter(conversation_id=conversation_id, role=Message.Role.CUSTOMER).order_by("-seq").first()
     )
     if last_customer is None:
         return None
-    answered = Message.objects.filter(
-        conversation_id=conversation_id, role=Message.Role.ASSISTANT, reply_to_seq=last_customer.seq
+    later = Message.objects.filter(conversation_id=conversation_id, seq__gt=last_customer.seq)
+    answered = (
+        later.filter(role=Message.Role.ASSISTANT, reply_to_seq=last_customer.seq)
+        | later.filter(kind="event", data__event="out_of_hours")
     ).exists()
     return None if answered else last_customer
 

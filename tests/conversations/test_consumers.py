@@ -54,6 +54,27 @@ async def test_question_streams_token_by_token_then_is_saved_once_with_usage_and
     assert conversation.total_cost == ledger_total == expected
 
 
+async def test_the_question_is_shown_before_anything_about_its_answer_however_late_the_broadcast(
+    widget, llm, monkeypatch
+):
+    """The broadcast of a stored message goes through the channel layer; under load it comes after the
+    answer's typing frame, and the widget showed the answer above the question."""
+    from conversations.consumers import WidgetConsumer
+
+    deliver = WidgetConsumer.conversation_event
+
+    async def late(self, event):
+        await asyncio.sleep(2.0)  # longer than the first answer takes to start
+        await deliver(self, event)
+
+    monkeypatch.setattr(WidgetConsumer, "conversation_event", late)
+    await widget.send_json_to({"type": "message", "text": "Where is my order?", "client_id": "c-1"})
+    frames = await frames_until(widget, is_answer)
+
+    assert frames[0]["type"] == "message" and frames[0]["client_id"] == "c-1"
+    assert [frame["seq"] for frame in frames if frame["type"] == "message"] == [1, 2]  # each once, in order
+
+
 async def test_invalid_token_is_refused_with_4401():
     communicator = widget_communicator()
     connected, _ = await communicator.connect()
@@ -123,6 +144,38 @@ async def test_resent_message_with_the_same_client_id_is_stored_and_answered_onc
     )()
     assert counts == (1, 1)
     assert len(llm.requests) == 1
+
+
+async def test_a_socket_opened_mid_answer_gets_ready_first_then_the_answer_so_far_then_the_rest(
+    customer_session, widget, llm, monkeypatch
+):
+    from conversations import consumers
+
+    llm.interval_ms = 20
+    resume = consumers._resume_state
+
+    def slow_resume(**kwargs):
+        time.sleep(0.3)  # the replay is read while the answer keeps streaming
+        return resume(**kwargs)
+
+    monkeypatch.setattr(consumers, "_resume_state", slow_resume)
+    await widget.send_json_to({"type": "message", "text": "Where is my order?", "client_id": "c-1"})
+    await frames_until(widget, lambda f: f["type"] == "token")
+    second = widget_communicator()
+    await second.connect()
+    await second.send_json_to({"type": "hello", "token": customer_session[1], "last_seq": 0})
+    frames = await frames_until(second, is_answer)
+
+    assert frames[0]["type"] == "ready"
+    stream = next(index for index, frame in enumerate(frames) if frame["type"] == "stream")
+    assert all(frame["type"] != "token" for frame in frames[:stream])
+    # The snapshot and the tokens after it rebuild the stored answer exactly.
+    text, last = frames[stream]["text"], frames[stream]["i"]
+    for frame in frames[stream + 1 :]:
+        if frame["type"] == "token" and frame["i"] > last:
+            text, last = text + frame["text"], frame["i"]
+    assert text == frames[-1]["text"]
+    await second.disconnect()
 
 
 async def test_answer_is_saved_when_the_customer_drops_mid_answer_and_replayed_on_reconnect(customer_session, llm):

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from conversations import business_hours, handoff, tickets
+from conversations import business_hours, handoff, selectors, tickets
 from conversations.models import Conversation, Message, Summary, Ticket
 from conversations.services import conversation_open, message_record
 
@@ -175,7 +175,9 @@ def test_with_nobody_online_the_customer_keeps_a_place_and_may_leave_an_email(co
     result = handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
     assert result.outcome == "queued" and status_of(conversation) == Status.WAITING
     assert result.message.data["nobody_online"] is True
-    assert result.message.text.startswith(handoff.QUEUED_TEXT) and "Nobody from the team is online" in result.message.text
+    assert (
+        result.message.text.startswith(handoff.QUEUED_TEXT) and "Nobody from the team is online" in result.message.text
+    )
     tickets.ticket_create(conversation_id=conversation.pk, email="pat@example.com", text="Base stuck at E04")
     created = Message.objects.filter(conversation=conversation, data__event="ticket_created").get()
     assert "as soon as we can" in created.text  # the team works now: not "as soon as we open"
@@ -218,3 +220,18 @@ def test_out_of_hours_the_customer_is_told_and_leaves_a_ticket(conversation, set
     twice = tickets.ticket_create(conversation_id=conversation.pk, email="pat@example.com", text="Base stuck at E04")
     assert twice.pk == ticket.pk and Ticket.objects.filter(status="open").count() == 1
     assert events(conversation) == ["out_of_hours", "ticket_created"]
+
+
+def test_a_request_for_a_person_out_of_hours_is_answered_once_not_again_on_each_reconnect(conversation, settings):
+    _closed_today_settings(settings)
+    question = message_record(
+        conversation_id=conversation.pk, role="customer", text="I want to talk to a human", client_id="c2"
+    )[0]
+    assert selectors.unanswered_question(conversation_id=conversation.pk) == question
+    handoff.handoff_request(conversation_id=conversation.pk, reason="asks for a person", trigger="asked")
+    # A reconnect resumes only a question still owed an answer: the offer of a ticket was the answer.
+    assert selectors.unanswered_question(conversation_id=conversation.pk) is None
+    again = message_record(
+        conversation_id=conversation.pk, role="customer", text="what about delivery?", client_id="c3"
+    )[0]
+    assert selectors.unanswered_question(conversation_id=conversation.pk) == again
