@@ -92,7 +92,8 @@ async def _publish(conversation_id: int, frame: str) -> None:
 
 
 def answer_start(*, conversation_id: int, public_id: str) -> None:
-    """Answer the conversation's latest unanswered customer message, unless one is streaming here already."""
+    """Answer the conversation's unanswered customer messages, oldest first, unless an answer is streaming
+    here already (it answers the next one when it is done)."""
     live = _live.get(conversation_id)
     if live is not None:
         live.again = True
@@ -106,16 +107,17 @@ class _LeaseBusy(Exception):
     """Another process holds the question's lease: it is answering, or died doing so."""
 
 
-def _turn_claim(*, conversation_id: int, holder: str) -> tuple[TurnPlan, bool] | None:
-    """Pick the question to answer, take its lease, plan the turn and carry out what the plan
-    decided, in one trip to the database thread: (plan, True when the bot should now stream its
-    answer), or None when the bot has nothing to do."""
+def _turn_claim(*, conversation_id: int, holder: str) -> tuple[TurnPlan, bool, bool] | None:
+    """Pick the question to answer (the oldest owed), take its lease, plan the turn and carry out what
+    the plan decided, in one trip to the database thread: (plan, True when the bot should now stream
+    its answer, True when another question is owed after it), or None when the bot has nothing to do."""
     conversation = Conversation.objects.get(pk=conversation_id)
     if conversation.status != Conversation.Status.BOT:
         return None  # an agent owns the conversation (or it is closed): the bot stays silent
-    question = selectors.unanswered_question(conversation_id=conversation_id)
-    if question is None:
+    owed = selectors.unanswered_questions(conversation_id=conversation_id, limit=2)
+    if not owed:
         return None
+    question = owed[0]
     if not leases.answer_lease_take(
         conversation_id=conversation_id, seq=question.seq, holder=holder, seconds=LEASE_SECONDS
     ):
@@ -123,7 +125,7 @@ def _turn_claim(*, conversation_id: int, holder: str) -> tuple[TurnPlan, bool] |
     try:
         plan = turns.turn_plan_make(conversation=conversation, question=question)
         # Refused, or handed to a person: turn_take stored what the customer sees.
-        return plan, turns.turn_take(plan)
+        return plan, turns.turn_take(plan), len(owed) > 1
     except Exception:
         leases.answer_lease_release(conversation_id=conversation_id, seq=question.seq, holder=holder)
         raise
@@ -145,8 +147,8 @@ async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
                 continue
             if claimed is None:
                 return
-            plan, to_stream = claimed
-            live.again = False
+            plan, to_stream, more = claimed
+            live.again = more  # and set again by a question sent while this one is answered
             live.parts = []
             live.reply_to_seq = plan.question.seq
             live.attempt = holder

@@ -4,6 +4,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db.models import Max, Q
 
 from conversations.channel_groups import GroupCounts
 from conversations.channel_groups import channel_group_counts as _channel_group_counts
@@ -27,6 +28,7 @@ __all__ = [
     "task_queue_lengths",
     "task_queue_names",
     "unanswered_question",
+    "unanswered_questions",
 ]
 
 
@@ -80,20 +82,48 @@ def messages_after(*, conversation_id: int, after_seq: int, limit: int = 500) ->
     return [message_frame(row) for row in rows]
 
 
+# Events after which the customer's earlier messages are no longer the bot's to answer: a person took the
+# conversation (or was asked for), it was handed back or closed, or a request for a person was answered out
+# of hours with the offer of a ticket.
+TAKEN_OVER_EVENTS = (
+    "handoff_requested",
+    "out_of_hours",
+    "image_needs_person",
+    "agent_joined",
+    "transferred",
+    "agent_left",
+    "reoffered",
+    "handed_back",
+    "closed",
+)
+
+
 def unanswered_question(*, conversation_id: int) -> Message | None:
-    """The latest customer message if the bot still owes it an answer: no reply to it, and no offer of a ticket
-    after it (a request for a person out of hours is answered by that offer, not again on every reconnect)."""
-    last_customer = (
-        Message.objects.filter(conversation_id=conversation_id, role=Message.Role.CUSTOMER).order_by("-seq").first()
+    """The customer message the bot owes an answer next, if any: see :func:`unanswered_questions`."""
+    owed = unanswered_questions(conversation_id=conversation_id, limit=1)
+    return owed[0] if owed else None
+
+
+def unanswered_questions(*, conversation_id: int, limit: int = 2) -> list[Message]:
+    """The customer messages the bot still owes an answer, oldest first (at most ``limit``).
+
+    Each is answered in turn, so several sent while an answer streams are each answered, not only the
+    last. Owed are the messages after both the last one an answer replied to and the last time the
+    conversation was taken over (:data:`TAKEN_OVER_EVENTS`, or a person's message).
+    """
+    bounds = Message.objects.filter(conversation_id=conversation_id).aggregate(
+        replied=Max("reply_to_seq", filter=Q(role=Message.Role.ASSISTANT)),
+        taken=Max(
+            "seq",
+            filter=Q(role=Message.Role.AGENT) | Q(kind="event", data__event__in=TAKEN_OVER_EVENTS),
+        ),
     )
-    if last_customer is None:
-        return None
-    later = Message.objects.filter(conversation_id=conversation_id, seq__gt=last_customer.seq)
-    answered = (
-        later.filter(role=Message.Role.ASSISTANT, reply_to_seq=last_customer.seq)
-        | later.filter(kind="event", data__event="out_of_hours")
-    ).exists()
-    return None if answered else last_customer
+    after = max(bounds["replied"] or 0, bounds["taken"] or 0)
+    return list(
+        Message.objects.filter(conversation_id=conversation_id, role=Message.Role.CUSTOMER, seq__gt=after).order_by(
+            "seq"
+        )[:limit]
+    )
 
 
 def queue_position(*, conversation_id: int) -> int | None:

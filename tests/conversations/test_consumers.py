@@ -75,6 +75,30 @@ async def test_the_question_is_shown_before_anything_about_its_answer_however_la
     assert [frame["seq"] for frame in frames if frame["type"] == "message"] == [1, 2]  # each once, in order
 
 
+async def test_questions_sent_while_an_answer_streams_are_each_answered_in_turn(widget, llm):
+    llm.interval_ms = 10
+    questions = [
+        "When will it arrive?",
+        "Is there a warranty?",
+        "Can I pay cash on delivery?",
+        "How long is the trial?",
+    ]
+    for number, text in enumerate(questions):
+        await widget.send_json_to({"type": "message", "text": text, "client_id": f"q{number}"})
+        await asyncio.sleep(0.05)
+    answers: list[dict] = []
+    customer: dict[str, int] = {}
+    while len(answers) < len(questions):
+        for frame in await frames_until(widget, is_answer, timeout=10):
+            if frame["type"] == "message" and frame["role"] == "customer":
+                customer[frame["client_id"]] = frame["seq"]
+            elif is_answer(frame):
+                answers.append(frame)
+
+    assert [answer["reply_to"] for answer in answers] == [customer[f"q{number}"] for number in range(4)]
+    assert len(llm.requests) == 4 and await widget.receive_nothing(timeout=0.3)
+
+
 async def test_invalid_token_is_refused_with_4401():
     communicator = widget_communicator()
     connected, _ = await communicator.connect()
