@@ -53,7 +53,15 @@
   }
 
   // ---- the socket --------------------------------------------------------------------
-  function send(frame) { if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame)); }
+  // What the agent does while the socket is down (a reply, a claim, closing a chat) waits in the outbox and
+  // goes out once it is back, after the catch-up: replies carry a client_id, so a resend is stored once.
+  // Frames that only matter now (typing, pings, searches, catch-ups) are not kept.
+  var outbox = [];
+  var TRANSIENT = { composing: true, ping: true, search: true, open: true };
+  function send(frame) {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
+    else if (!TRANSIENT[frame.type]) outbox.push(frame);
+  }
 
   function connect() {
     clearTimeout(reconnectTimer);
@@ -66,6 +74,9 @@
       Object.keys(conversations).forEach(function (id) {
         send({ type: "open", conversation: id, last_seq: conversations[id].lastSeq });
       });
+      var waiting = outbox;
+      outbox = [];
+      waiting.forEach(send);
     };
     socket.onmessage = function (event) {
       var frame;

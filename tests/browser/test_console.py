@@ -67,3 +67,55 @@ def test_handoff_agent_claims_replies_closes_and_the_customer_rates(product_star
     assert customer.locator(".msg.assistant").count() == 1  # the bot stayed silent once a person took over
     assert customer_watch.page_errors == [] and agent_watch.page_errors == []
     assert customer_watch.console_errors == [] and agent_watch.console_errors == []
+
+
+# Lets the test drop the console's socket and hold off its reconnection, as a network blip does.
+SOCKET_BLIP_JS = """
+(() => {
+  const Native = window.WebSocket;
+  window.__blip = { hold: false, sockets: [] };
+  window.WebSocket = function (url, protocols) {
+    const socket = new Native(url, protocols);
+    if (window.__blip.hold) {
+      setTimeout(() => socket.close(), 0);
+    }
+    window.__blip.sockets.push(socket);
+    return socket;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+})();
+"""
+
+
+def test_a_reply_written_while_the_console_is_reconnecting_reaches_the_customer_once(
+    product_start, host_page, browser_context_new
+):
+    product = product_start(allowed_origins=[host_page.origin], SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    customer, _ = browser_context_new(local_origins={product.url, host_page.origin})
+    agent, agent_watch = browser_context_new(local_origins={product.url}, viewport={"width": 1280, "height": 800})
+    agent.add_init_script(SOCKET_BLIP_JS)
+    customer.goto(host_page_show(host_page, product))
+    widget_open(customer)
+    widget_ask(customer, "I want to talk to a person please")
+    customer.locator(".event").filter(has_text="connecting you with a person").wait_for()
+    _agent_sign_in(agent, product.url)
+    agent.locator("#waiting li").filter(has_text="talk to a person").click()
+    agent.get_by_role("button", name="Claim").click()
+    customer.locator(".event").filter(has_text="Sam joined the chat").wait_for()
+    agent.wait_for_function("() => !document.getElementById('reply-text').disabled")
+
+    agent.evaluate("() => { window.__blip.hold = true; window.__blip.sockets.forEach((s) => s.close()); }")
+    agent.get_by_role("status").filter(has_text="Reconnecting").wait_for()
+    reply_box = agent.get_by_label("Reply")
+    reply_box.fill("Your refund code is R-123.")
+    reply_box.press("Enter")
+    agent.wait_for_timeout(1500)  # a reconnection or two fail meanwhile
+    agent.evaluate("() => { window.__blip.hold = false; }")
+    agent.get_by_role("status").filter(has_text="Live").wait_for(timeout=20_000)
+
+    customer.locator(".msg.agent").filter(has_text="R-123").wait_for()
+    agent.locator("#chat-log .msg.agent").filter(has_text="R-123").wait_for()
+    customer.wait_for_timeout(500)
+    assert customer.locator(".msg.agent").filter(has_text="R-123").count() == 1
+    assert agent_watch.page_errors == []
