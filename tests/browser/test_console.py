@@ -119,3 +119,31 @@ def test_a_reply_written_while_the_console_is_reconnecting_reaches_the_customer_
     customer.wait_for_timeout(500)
     assert customer.locator(".msg.agent").filter(has_text="R-123").count() == 1
     assert agent_watch.page_errors == []
+
+
+def test_the_console_fits_a_phone_wide_screen(product_start, host_page, browser_context_new):
+    product = product_start(allowed_origins=[host_page.origin])
+    customer, _ = browser_context_new(local_origins={product.url, host_page.origin})
+    customer.goto(host_page_show(host_page, product))
+    widget_open(customer)
+    widget_ask(customer, "I want to talk to a person please")
+    customer.locator(".event").filter(has_text="connecting you with a person").wait_for()
+    agent, agent_watch = browser_context_new(local_origins={product.url}, viewport={"width": 375, "height": 800})
+    _agent_sign_in(agent, product.url)
+    agent.locator("#waiting li").filter(has_text="talk to a person").click()
+    agent.locator("#chat-log .msg.customer").filter(has_text="talk to a person").wait_for()
+    widths = agent.evaluate(
+        """() => ({
+          page: document.documentElement.scrollWidth,
+          reply: document.getElementById('reply-text').getBoundingClientRect().width,
+          log: document.getElementById('chat-log').getBoundingClientRect().toJSON(),
+        })"""
+    )
+    screenshot_save(agent, "console-375")
+    wide = agent.evaluate(
+        "() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 376)"
+        ".slice(0, 8).map((e) => e.tagName + '#' + e.id + '.' + e.className + ':' + e.getBoundingClientRect().right)"
+    )
+    assert widths["page"] <= 375, (widths, wide)  # nothing scrolls sideways
+    assert widths["reply"] >= 250 and widths["log"]["width"] >= 300 and widths["log"]["x"] >= 0, widths
+    assert agent_watch.page_errors == []
