@@ -32,6 +32,7 @@ from conversations.protocol import (
     COMPOSING_MIN_GAP_S,
     HELLO_TIMEOUT_S,
     MAX_SEQ,
+    SERVER_ID_PREFIX,
     Close,
     Event,
     Frame,
@@ -196,9 +197,14 @@ class WidgetConsumer(JsonSocketConsumer):
             answering.answer_start(conversation_id=conversation.pk, public_id=conversation.public_id)
 
     async def on_message(self, frame: dict[str, Any]) -> None:
-        text, client_id = frame.get("text", ""), frame.get("client_id", "")
-        if not isinstance(client_id, str) or len(client_id) > 64:
-            await self.send_error("bad_client_id", "client_id must be a string of at most 64 characters.")
+        text, client_id = frame.get("text", ""), frame.get("client_id")
+        if client_id is None:
+            client_id = ""  # left out (or null): the message is stored without idempotency
+        elif not isinstance(client_id, str) or not 1 <= len(client_id) <= 64 or client_id.startswith(SERVER_ID_PREFIX):
+            await self.send_error(
+                "bad_client_id",
+                f"client_id must be a string of 1 to 64 characters, not starting with {SERVER_ID_PREFIX!r}.",
+            )
             return
         # An optional field sent as null is the same as one left out.
         attachment, article = ("" if frame.get(name) is None else frame[name] for name in ("attachment", "article"))

@@ -12,6 +12,8 @@ from typing import Any
 
 # A frame larger than this is refused (the ASGI server drops frames over 1 MiB by itself).
 MAX_FRAME_BYTES = 64 * 1024
+# client_ids the server gives its own messages start with this; a customer's may not.
+SERVER_ID_PREFIX = "supportbot:"
 # Larger than any seq a conversation will reach, and exact in a JavaScript number.
 MAX_SEQ = 2**53
 HELLO_TIMEOUT_S = 10.0

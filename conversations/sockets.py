@@ -174,7 +174,15 @@ class JsonSocketConsumer(AsyncWebsocketConsumer):
         if text_data is None and binary_size <= MAX_FRAME_BYTES:
             await self.send_error("binary_not_supported", "Frames must be JSON text.")
             return None
-        if text_data is None or len(text_data) > MAX_FRAME_BYTES:
+        # Characters first (cheap): a frame of more bytes than characters only needs encoding near the limit.
+        if (
+            text_data is None
+            or len(text_data) > MAX_FRAME_BYTES
+            or (
+                len(text_data) * 4 > MAX_FRAME_BYTES
+                and len(text_data.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
+            )
+        ):
             await self.refuse("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.", Close.TOO_BIG)
             return None
         try:

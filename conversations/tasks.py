@@ -24,6 +24,7 @@ from django.utils import timezone
 from conversations import assignment, contact_reasons, feedback, offers, services, summaries
 from conversations.doorbells import after_commit, consoles_ring
 from conversations.models import Conversation, Message, TaskFailure
+from conversations.protocol import SERVER_ID_PREFIX
 from conversations.queues import Queue
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 MAX_DELIVERIES = 3
 DELIVERY_COUNT_TTL_S = 24 * 3600
-RATING_REQUEST_ID = "rating-request"
+# The server's own ids start with a prefix customers may not use, so no customer message can take them.
+RATING_REQUEST_ID = SERVER_ID_PREFIX + "rating-request"
 RATING_REQUEST_TEXT = "How did we do? Please rate this conversation."
 
 

@@ -379,3 +379,28 @@ async def test_a_binary_frame_over_the_size_limit_is_refused_as_too_large_and_a_
     await widget.send_to(bytes_data=b"\x00" * (MAX_FRAME_BYTES + 1))
     assert (await widget.receive_json_from())["code"] == "frame_too_large"
     assert await widget.receive_output() == {"type": "websocket.close", "code": Close.TOO_BIG}
+
+
+async def test_the_frame_limit_counts_bytes_not_characters(widget):
+    from conversations.protocol import MAX_FRAME_BYTES, Close
+
+    emoji = "\U0001f600"  # four bytes in UTF-8, one character
+    await widget.send_json_to({"type": "ping", "pad": emoji * 1000})
+    assert (await widget.receive_json_from()) == {"type": "pong"}
+    await widget.send_json_to({"type": "ping", "pad": emoji * (MAX_FRAME_BYTES // 4)})  # under 64 Ki characters
+    assert (await widget.receive_json_from())["code"] == "frame_too_large"
+    assert await widget.receive_output() == {"type": "websocket.close", "code": Close.TOO_BIG}
+
+
+@pytest.mark.parametrize("client_id", ["", "supportbot:rating-request", "x" * 65, 7])
+async def test_a_client_id_that_is_empty_reserved_or_too_long_is_refused_and_nothing_is_stored(widget, client_id):
+    await widget.send_json_to({"type": "message", "text": "Where is my order?", "client_id": client_id})
+    [error] = await frames_until(widget, lambda frame: frame["type"] in ("error", "message"))
+    assert error["type"] == "error" and error["code"] == "bad_client_id", error
+    assert not await database_sync_to_async(Message.objects.exists)()
+
+
+async def test_a_message_without_a_client_id_is_stored_without_one(widget):
+    await widget.send_json_to({"type": "message", "text": "Where is my order?", "client_id": None})
+    [stored] = await frames_until(widget, lambda frame: frame["type"] in ("error", "message"))
+    assert stored["type"] == "message" and stored["role"] == "customer" and "client_id" not in stored
