@@ -209,6 +209,9 @@ class WidgetConsumer(JsonSocketConsumer):
         # An optional field sent as null is the same as one left out.
         attachment, article = ("" if frame.get(name) is None else frame[name] for name in ("attachment", "article"))
         refusal = _message_refusal(text=text, attachment=attachment, article=article)
+        if refusal is None and self.status == Conversation.Status.CLOSED:
+            # Nobody would read it: the bot and the team have left a closed chat.
+            refusal = ("conversation_closed", "This chat has ended. Start a new chat to write to us again.")
         if refusal is not None:
             await self._refuse_message(*refusal, client_id=client_id)
             return

@@ -56,7 +56,7 @@ def message_frame(message: Message) -> dict[str, Any]:
         "text": message.text,
         "created_at": message.created_at.isoformat(),
     }
-    if message.client_id:
+    if message.client_id and message.role == Message.Role.CUSTOMER:  # the server's own ids are not the client's
         frame["client_id"] = message.client_id
     if message.language:
         frame["language"] = message.language

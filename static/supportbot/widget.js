@@ -111,6 +111,7 @@
       ".error{font-size:12px;color:#b00020;padding:2px 14px;}",
       ".error:empty{display:none;}",
       "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e1e4ee;background:#fff;margin:0;}",
+      "form[hidden]{display:none;}",
       "textarea{flex:1;resize:none;height:42px;border:1px solid #c9cede;border-radius:8px;padding:9px;background:#fff;}",
       ".btn{border:0;border-radius:8px;padding:0 12px;background:#2f5bea;color:#fff;cursor:pointer;min-height:32px;}",
       ".btn.secondary{background:#eef1fb;color:#2346c4;}",
@@ -311,11 +312,31 @@
       starButtons.forEach(function (star, index) { star.setAttribute("aria-pressed", String(index < score)); });
       ratingSend.disabled = false;
     }
+    // A chat only the bot had has no close to ask for a rating at: once the bot has answered, a button
+    // offers the same form, so every conversation can be rated.
+    // A closed chat takes no more messages: the customer starts a new one (a new session).
+    var newChatBtn = el("button", "btn", { type: "button" });
+    newChatBtn.textContent = gettext("Start a new chat");
+    newChatBtn.hidden = true;
+    actions.appendChild(newChatBtn);
+    newChatBtn.addEventListener("click", function () { newChat(); });
+    var rateBtn = el("button", "btn secondary", { type: "button" });
+    rateBtn.textContent = gettext("Rate this chat");
+    rateBtn.hidden = true;
+    actions.appendChild(rateBtn);
+    rateBtn.addEventListener("click", function () {
+      rateBtn.hidden = true;
+      ratingBox.hidden = false;
+      starButtons[0].focus();
+    });
     function ratingOffer(frame) {
       var data = frame.data || {};
       if (data.event === "rated") ratingDone = true;
       if (data.event === "rating_requested" || data.status === "closed") ratingBox.hidden = false;
-      if (ratingDone) ratingBox.hidden = true;
+      if (frame.role === "assistant" && status === "bot" && ratingBox.hidden) rateBtn.hidden = false;
+      // While a person is being found or talking, a rating is refused: the offer waits for the outcome.
+      if (status === "waiting" || status === "agent") { rateBtn.hidden = true; ratingBox.hidden = true; }
+      if (ratingDone) { ratingBox.hidden = true; rateBtn.hidden = true; }
     }
     ratingSend.addEventListener("click", function () {
       if (!ratingScore) return;
@@ -509,6 +530,7 @@
         ready = true; retries = 0; setState(""); showError("");
         status = f.status;
         personBtn.hidden = f.status !== "bot";
+        chatEnded();
         outbox.forEach(function (m) { sendFrame(m); });
         if (handoffWanted) {
           handoffWanted = false;
@@ -518,7 +540,7 @@
       },
       message: function (f) {
         renderMessage(f);
-        if (f.data && f.data.status) { status = f.data.status; personBtn.hidden = status !== "bot"; }
+        if (f.data && f.data.status) { status = f.data.status; personBtn.hidden = status !== "bot"; chatEnded(); }
         if (f.role === "agent" || (f.data && f.data.status && f.data.status !== "agent")) agentTyping(null);
         ratingOffer(f); handoffState(f);
       },
@@ -638,6 +660,27 @@
           scheduleReconnect();
         };
       }).catch(function (err) { showError(err.message); scheduleReconnect(); });
+    }
+
+    function chatEnded() {
+      var ended = status === "closed";
+      form.hidden = ended;
+      newChatBtn.hidden = !ended;
+    }
+
+    // Forget the closed conversation and open a new one, as a first visit would.
+    function newChat() {
+      store(null);
+      lastSeq = 0; status = ""; ready = false;
+      outbox = []; rendered = {}; pending = {}; answered = {};
+      ratingDone = false; ratingScore = 0;
+      ratingBox.hidden = true; rateBtn.hidden = true; ticketBox.hidden = true; newChatBtn.hidden = true;
+      form.hidden = false;
+      while (log.firstChild) log.removeChild(log.firstChild);
+      if (socket) { socket.onclose = null; socket.close(); socket = null; }
+      retries = 0;
+      connect();
+      input.focus();
     }
 
     function scheduleReconnect() {

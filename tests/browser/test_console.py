@@ -65,6 +65,13 @@ def test_handoff_agent_claims_replies_closes_and_the_customer_rates(product_star
     customer.locator(".event").filter(has_text="Thank you for your feedback").wait_for()
     rating.wait_for(state="hidden")
     assert customer.locator(".msg.assistant").count() == 1  # the bot stayed silent once a person took over
+
+    # The chat is over: no box to write into a conversation nobody reads, but a new chat, which works.
+    assert customer.get_by_label("Type your message").is_hidden()
+    customer.get_by_role("button", name="Start a new chat").click()
+    widget_ask(customer, "how long is the trial?")
+    answer_wait(customer)
+    assert customer.locator(".event").filter(has_text="closed the chat").count() == 0  # a fresh transcript
     assert customer_watch.page_errors == [] and agent_watch.page_errors == []
     assert customer_watch.console_errors == [] and agent_watch.console_errors == []
 

@@ -299,3 +299,25 @@ def test_with_nobody_online_the_waiting_customer_may_leave_an_email_and_stays_in
     state = page.locator(".state").inner_text()
     assert "Waiting for a person" in state or "in line" in state, state  # still in line for a person
     assert watch.page_errors == []
+
+
+def test_a_chat_only_the_bot_answered_can_be_rated_once(product_start, browser_context_new):
+    product = product_start(SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    page, watch = browser_context_new(local_origins={product.url})
+    page.goto(product.url + "/")
+    widget_open(page)
+    rate = page.get_by_role("button", name="Rate this chat")
+    assert rate.is_hidden()  # nothing to rate before the bot has answered
+    widget_ask(page, "how long is the trial?")
+    answer_wait(page)
+    rate.wait_for(state="visible")
+    rate.click()
+    page.get_by_role("button", name="5 of 5 stars, very happy").click()
+    page.get_by_role("button", name="Send rating").click()
+    page.locator(".event").filter(has_text="Thank you for your feedback").wait_for()
+    assert rate.is_hidden() and page.get_by_role("group", name="How did we do?").is_hidden()
+    page.reload()  # the replay keeps it rated: no offer again
+    widget_open(page)
+    page.locator(".event").filter(has_text="Thank you for your feedback").wait_for()
+    assert page.get_by_role("button", name="Rate this chat").is_hidden()
+    assert watch.page_errors == []

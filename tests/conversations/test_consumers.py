@@ -404,3 +404,20 @@ async def test_a_message_without_a_client_id_is_stored_without_one(widget):
     await widget.send_json_to({"type": "message", "text": "Where is my order?", "client_id": None})
     [stored] = await frames_until(widget, lambda frame: frame["type"] in ("error", "message"))
     assert stored["type"] == "message" and stored["role"] == "customer" and "client_id" not in stored
+
+
+async def test_a_message_to_a_closed_conversation_is_refused_and_not_stored(widget, customer_session, agent):
+    from conversations import handoff
+
+    conversation = await database_sync_to_async(Conversation.objects.get)(public_id=customer_session[0])
+    await database_sync_to_async(handoff.handoff_request)(conversation_id=conversation.pk, reason="t", trigger="button")
+    await database_sync_to_async(handoff.conversation_claim)(conversation_id=conversation.pk, agent_id=agent.pk)
+    await database_sync_to_async(handoff.conversation_close)(conversation_id=conversation.pk, agent_id=agent.pk)
+    await frames_until(widget, lambda frame: (frame.get("data") or {}).get("event") == "closed")
+    before = await database_sync_to_async(Message.objects.count)()
+
+    await widget.send_json_to({"type": "message", "text": "Wait, I still need help", "client_id": "late"})
+    error = (await frames_until(widget, lambda frame: frame.get("client_id") == "late"))[-1]
+
+    assert error["type"] == "error" and error["code"] == "conversation_closed" and error["client_id"] == "late"
+    assert await database_sync_to_async(Message.objects.count)() == before
