@@ -54,7 +54,10 @@ def test_a_signed_in_shopper_is_named_in_the_console_and_gets_the_transcript_by_
     screenshot_save(agent, "console-verified-customer")
 
     customer.get_by_role("button", name="Email me this conversation").click()
-    email_box = customer.get_by_role("textbox", name="Your email")
+    # The transcript form's box (with nobody online yet, the ticket form beside the queue has one too).
+    email_box = customer.get_by_role("form", name="Email me this conversation").get_by_role(
+        "textbox", name="Your email"
+    )
     assert email_box.input_value() == "pat@example.com"  # from data-user-email
     screenshot_save(customer, "widget-transcript-by-email")
     customer.get_by_role("button", name="Send transcript").click()
