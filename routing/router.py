@@ -117,6 +117,7 @@ def _classifier_complexity(text: str, *, classifier: ComplexityClassifier) -> tu
             probabilities[label] < HANDOFF_MIN_PROBABILITY
             or signals.text_asks_when_available(text)
             or signals.text_asks_how_calls_work(text)
+            or signals.text_asks_about_escalation(text)
             or signals.text_refuses_a_call(text)
         ):
             excluded.add("human")

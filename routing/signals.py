@@ -139,6 +139,9 @@ HANDOFF = _at_word_starts(
     r"(bots?|robots?|machines?|chatbots?|computers?)\b"
     r"|\b(no more|enough( of)?( this| the| you| these)?) (bots?|robots?|chatbots?|automated (replies|answers))\b"
     r"|\b(pass|hand) me (on|over)\b|\bescalate\W+(this|it|me|my)\b"
+    # "I want this escalated", "please get my complaint escalated"; not "has my complaint been escalated?".
+    r"|\b(want|need|like|please|pls|get|have)\b[^.?!]{0,12}?\b(this|it|that|my (complaint|case|issue|claim|ticket"
+    r"|problem|query))\b (escalated|escalating)\b"
     r"|\b(have|get) a (quick )?word with\b|\bwho (can|could) (i|we) (speak|talk|chat)( to| with)?\b"
     r"|\b(an? |one )?(actual |real )?(person|member|someone|somebody) (from|of|on|in) (your|the) "
     r"(team|staff|company)\b"
@@ -165,7 +168,7 @@ HANDOFF = _at_word_starts(
     # "can I get on the phone with you guys", "speak to you over the phone".
     r"|\b(get|be) on the (phone|line|call) with (you|u|your|someone|somebody|a person|an? \w+)\b"
     r"|\b(speak|talk|chat)\w* (to|with) (you|u)( guys)? (over|on|by) (the )?(phone|telephone)\b",
-    elsewhere=r"^\W*escalate\W*$|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
+    elsewhere=r"^\W*((can|could|will|would) (you|u) (please )?|(please|pls) )?escalate\W*(please|pls|now)?\W*$|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
     r"|^\W*(talk|speak|live (chat|support|help))\W*(please|pls|plz|now)?\W*$"
     # A chat or a call asked for and nothing else ("i want to chat", "can i chat", "need a call", "i want call"), as
     # customers of a bot ask for its people; not a bare "call", which asks for the number as often.
@@ -699,6 +702,20 @@ WHEN_AVAILABLE = re.compile(
 def text_asks_when_available(text: str) -> bool:
     """Asks when people are available (their hours), without asking for one now."""
     return WHEN_AVAILABLE.search(text) is not None and not text_asks_for_person(text)
+
+
+# "Has my complaint been escalated?", "how long does it take once a claim is escalated?": where a case stands or
+# how escalation goes, a fact to answer; "I want this escalated" asks for it (:data:`HANDOFF`).
+ESCALATION_QUESTION = re.compile(
+    r"^\W*(has|have|was|were|is|are|did|does|will|how long|when|what happens|what)\b[^.!?]{0,50}"
+    r"\b(escalated|escalation)\b[^.!]*\?\W*$",
+    re.IGNORECASE,
+)
+
+
+def text_asks_about_escalation(text: str) -> bool:
+    """Asks whether a case was escalated or how escalation goes (:data:`ESCALATION_QUESTION`), no request besides."""
+    return ESCALATION_QUESTION.search(text) is not None and not text_asks_for_person(text)
 
 
 def text_asks_something(text: str) -> bool:

@@ -237,6 +237,16 @@ def test_a_classifier_human_gives_way_to_a_question_about_how_callbacks_work() -
     assert classify_complexity("please arrange a callback", classifier=classifier)[0] == "human"
 
 
+def test_a_classifier_human_gives_way_to_a_question_about_escalation() -> None:
+    classifier = ComplexityClassifier(
+        labels=("human", "instant"), vocabulary={}, idf=(), weights=(), intercepts=(3.0, 0.0)
+    )  # human at p = 0.95
+    assert classify_complexity("has my complaint been escalated?", classifier=classifier)[0] == "instant"
+    assert classify_complexity("what happens once a claim is escalated?", classifier=classifier)[0] == "instant"
+    assert classify_complexity("I want this escalated", classifier=classifier)[0] == "human"
+    assert classify_complexity("was it escalated? I want a manager now", classifier=classifier)[0] == "human"
+
+
 def test_a_classifier_human_gives_way_to_a_call_refused() -> None:
     classifier = ComplexityClassifier(
         labels=("human", "instant"), vocabulary={}, idf=(), weights=(), intercepts=(3.0, 0.0)

@@ -21,6 +21,9 @@ from routing.signals import text_complexity_features
         "Can I have a word with whoever handles complaints?",
         "could your billing department get in touch with me please",
         "escalate. this. now.",
+        "I want this escalated",
+        "please get my complaint escalated",
+        "can you escalate",
         "plz arrange call to my number",
         "Can somebody else take a look at my refund claim?",
         "no more bots please",
@@ -179,6 +182,8 @@ def test_requests_for_a_person_however_worded(text: str) -> None:
         "I want to call you",
         "need help from the team page",
         "I need help from your team leader app",
+        "has my complaint been escalated?",
+        "how long does it take once a complaint is escalated?",
     ],
 )
 def test_questions_about_people_are_not_requests_for_one(text: str) -> None:
