@@ -168,7 +168,8 @@ HANDOFF = _at_word_starts(
     # "can I get on the phone with you guys", "speak to you over the phone".
     r"|\b(get|be) on the (phone|line|call) with (you|u|your|someone|somebody|a person|an? \w+)\b"
     r"|\b(speak|talk|chat)\w* (to|with) (you|u)( guys)? (over|on|by) (the )?(phone|telephone)\b",
-    elsewhere=r"^\W*((can|could|will|would) (you|u) (please )?|(please|pls) )?escalate\W*(please|pls|now)?\W*$|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
+    elsewhere=r"^\W*((can|could|will|would) (you|u) (please )?|(please|pls) )?escalate\W*(please|pls|now)?\W*$"
+    r"|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
     r"|^\W*(talk|speak|live (chat|support|help))\W*(please|pls|plz|now)?\W*$"
     # A chat or a call asked for and nothing else ("i want to chat", "can i chat", "need a call", "i want call"), as
     # customers of a bot ask for its people; not a bare "call", which asks for the number as often.
