@@ -13,6 +13,7 @@ the article actually cited wins over the one the replay finds.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -56,7 +57,17 @@ ARTICLE_EXHAUSTED_TEXT = (
     "I'm not sure what else to suggest: that is everything our help centre has on this. "
     'Write "talk to a person" and I\'ll connect you with our team.'
 )
+UNKNOWN_CODE_TEXT = (
+    "Our help centre lists the codes %(first)s to %(last)s, and %(code)s is not among them. Could you check the "
+    'code on the display again? If it still shows %(code)s, write "talk to a person" and I\'ll connect you with '
+    "our team."
+)
 ANSWER, SMALL_TALK_KIND, NOT_SURE = "answer", "small_talk", "not_sure"
+# A code as devices show them: "E21", "E-04", "F3"; letters and number written together, so "up to 5" is none.
+_CODE = re.compile(r"\b([a-z]{1,3})-?(\d{1,4})\b", re.IGNORECASE)
+_CODE_WORDS = re.compile(r"\b(error|fault|code)s?\b", re.IGNORECASE)
+# An article about error codes lists codes of a kind when it names at least this many of them ("E01" to "E08").
+LISTED_CODES = 3
 # Earlier customer messages read again to find the topic; older ones no longer matter.
 REPLAYED_TURNS = 6
 
@@ -150,6 +161,9 @@ def _turn_memo(
         or not names_what_is_sold(reading.question, article)
     ):
         return _not_sure(reading), topic_after(state=state, reading=reading, sections=())
+    unknown = _unknown_code(reading.question, body=article.body)
+    if unknown:
+        return _not_sure(reading, text=unknown), topic_after(state=state, reading=reading, sections=())
     follow_up = reading.kind == FOLLOW_UP
     extract = answer_extract(
         body=article.body,
@@ -197,6 +211,27 @@ def _lacks_the_detail(question: str, *, body: str) -> bool:
     would not answer."""
     wanted = DETAIL_FOCUS & focus_of_question(question)
     return bool(wanted) and not wanted & focus_of_passage(body)
+
+
+def _unknown_code(question: str, *, body: str) -> str | None:
+    """What to say when the message names a code ("E21") of a kind the article lists ("E01" to "E08") but not
+    that one: any row quoted would answer another code. None when every code asked about is listed, and for
+    articles that are not about codes (sizes such as "UK6" to "UK9" are not)."""
+    if not _CODE_WORDS.search(body):
+        return None
+    listed: dict[str, dict[int, str]] = {}
+    for match in _CODE.finditer(body):
+        listed.setdefault(match.group(1).lower(), {}).setdefault(int(match.group(2)), match.group(0))
+    for match in _CODE.finditer(question):
+        kind = listed.get(match.group(1).lower(), {})
+        if len(kind) >= LISTED_CODES and int(match.group(2)) not in kind:
+            numbers = sorted(kind)
+            return UNKNOWN_CODE_TEXT % {
+                "code": match.group(0).upper(),
+                "first": kind[numbers[0]],
+                "last": kind[numbers[-1]],
+            }
+    return None
 
 
 def _not_sure(reading: TurnReading, *, text: str = NOT_SURE_TEXT) -> ComposedAnswer:

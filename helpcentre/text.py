@@ -98,9 +98,16 @@ def _kept_characters(decomposed: str) -> list[str]:
     return kept
 
 
+_PADDED_CODE = re.compile(r"([a-z]{1,3})0+(\d+)")
+
+
 @functools.lru_cache(maxsize=65_536)
 def word_stem(*, word: str) -> str:
-    """A deliberately light suffix stripper: plural and -ing/-ed forms meet their base word."""
+    """A deliberately light suffix stripper: plural and -ing/-ed forms meet their base word, and a code
+    written without its leading zeros meets the code ("e4" and "e04")."""
+    padded = _PADDED_CODE.fullmatch(word)
+    if padded:
+        return padded.group(1) + padded.group(2)
     word = SPELLING_VARIANTS.get(word, word)
     word = IRREGULAR_FORMS.get(word, word)
     if len(word) < 4 or word.endswith(("ss", "us", "is")):

@@ -370,3 +370,26 @@ def test_a_first_message_telling_a_step_done_in_vain_gets_what_comes_after_it(de
     answer = compose_answer("I replaced the AAA batteries of my liftbase remote and the base still won't react")
     assert answer.top_key == "LIFTBASE_REMOTE" and "PAIR" in answer.text
     assert "Slide off the back cover" not in answer.text
+
+
+def test_a_code_the_error_table_does_not_list_is_said_to_be_unlisted_not_answered_with_another_row(
+    demo_helpcentre,
+) -> None:
+    answer = compose_answer("my liftbase shows E21")
+    assert not answer.confident and answer.kind == "not_sure" and answer.citations == []
+    assert answer.text.startswith("Our help centre lists the codes E01 to E08, and E21 is not among them.")
+    assert "Head motor" not in answer.text
+    # Written without the leading zero, a listed code still gets its row.
+    listed = compose_answer("my liftbase shows E4")
+    assert listed.confident and listed.text.startswith("E04 — Meaning: Position sensor lost")
+
+
+def test_codes_are_only_checked_against_articles_about_codes() -> None:
+    from helpcentre.composer import _unknown_code
+
+    sizes = "Our shoes come in UK6, UK7, UK8 and UK9."
+    assert _unknown_code("do you have UK12?", body=sizes) is None
+    codes = "Error codes: F1 water, F2 drain, F3 heater."
+    assert _unknown_code("it shows F9", body=codes) is not None
+    assert _unknown_code("it shows F2", body=codes) is None
+    assert _unknown_code("up to 5 people", body=codes) is None
