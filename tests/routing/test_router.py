@@ -227,10 +227,14 @@ def test_threshold_pulls_instant_up_to_thinking_but_not_small_talk() -> None:
     assert mini_first.predict("the sofa")[0] == "mini"
 
 
+# A classifier that votes "human" at p = 0.95 for every message.
+HUMAN_AT_95 = ComplexityClassifier(
+    labels=("human", "instant"), vocabulary={}, idf=(), weights=(), intercepts=(3.0, 0.0)
+)
+
+
 def test_a_classifier_human_gives_way_to_a_question_about_how_callbacks_work() -> None:
-    classifier = ComplexityClassifier(
-        labels=("human", "instant"), vocabulary={}, idf=(), weights=(), intercepts=(3.0, 0.0)
-    )  # human at p = 0.95
+    classifier = HUMAN_AT_95
     assert classify_complexity("if I ask for a callback how soon does someone ring?", classifier=classifier)[0] == (
         "instant"
     )
@@ -238,9 +242,7 @@ def test_a_classifier_human_gives_way_to_a_question_about_how_callbacks_work() -
 
 
 def test_a_classifier_human_gives_way_to_a_question_about_escalation() -> None:
-    classifier = ComplexityClassifier(
-        labels=("human", "instant"), vocabulary={}, idf=(), weights=(), intercepts=(3.0, 0.0)
-    )  # human at p = 0.95
+    classifier = HUMAN_AT_95
     assert classify_complexity("has my complaint been escalated?", classifier=classifier)[0] == "instant"
     assert classify_complexity("what happens once a claim is escalated?", classifier=classifier)[0] == "instant"
     assert classify_complexity("I want this escalated", classifier=classifier)[0] == "human"
@@ -248,8 +250,6 @@ def test_a_classifier_human_gives_way_to_a_question_about_escalation() -> None:
 
 
 def test_a_classifier_human_gives_way_to_a_call_refused() -> None:
-    classifier = ComplexityClassifier(
-        labels=("human", "instant"), vocabulary={}, idf=(), weights=(), intercepts=(3.0, 0.0)
-    )  # human at p = 0.95
+    classifier = HUMAN_AT_95
     assert classify_complexity("stop calling me", classifier=classifier)[0] == "instant"
     assert classify_complexity("stop calling me and put me through to a manager", classifier=classifier)[0] == "human"
