@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -42,6 +43,11 @@ def widget_session(request: HttpRequest) -> HttpResponse:
     if request.method == "OPTIONS":
         return _with_cors(HttpResponse(status=204), origin)
     try:
+        wanted = _session_request(request)
+    except RequestDataTooBig:
+        too_large = {"error": "request_too_large", "message": "The session request is too large."}
+        return _with_cors(JsonResponse(too_large, status=413), origin)
+    try:
         ratelimit.session_open_hit(request=request)
     except ratelimit.RateLimited as limited:
         refusal = {
@@ -51,7 +57,7 @@ def widget_session(request: HttpRequest) -> HttpResponse:
         refused = _with_cors(JsonResponse(refusal, status=429), origin)
         refused["Retry-After"] = str(limited.retry_after_s)
         return refused
-    claimed = _session_request(request).get("identity")
+    claimed = wanted.get("identity")
     verified = identity.identity_verify(claimed=claimed, secret=settings.SUPPORTBOT_IDENTITY_SECRET, origin=origin)
     customer = identity.customer_identify(identity=verified) if verified else None
     conversation, token = services.conversation_open(origin=origin, customer_id=customer.pk if customer else None)
@@ -66,7 +72,9 @@ def widget_session(request: HttpRequest) -> HttpResponse:
 
 
 def _session_request(request: HttpRequest) -> dict[str, Any]:
-    """The session request's JSON object; anything else (an empty or older client's body) is {}."""
+    """The session request's JSON object; anything else (an empty or older client's body) is {}.
+
+    A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` raises ``RequestDataTooBig``."""
     try:
         payload = json.loads(request.body or b"{}")
     except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python recurses

@@ -50,3 +50,16 @@ def test_a_session_body_nested_deeper_than_the_parser_recurses_is_taken_as_empty
     )
     assert response.status_code == 201 and response["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
     assert Conversation.objects.count() == 1
+
+
+def test_a_session_body_over_the_upload_limit_is_refused_in_json_and_creates_nothing(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post(
+        "/api/widget/session",
+        content_type="application/json",
+        data='{"identity": "' + "x" * 2000 + '"}',
+        HTTP_ORIGIN=ALLOWED_ORIGIN,
+    )
+    assert response.status_code == 413 and response["Access-Control-Allow-Origin"] == ALLOWED_ORIGIN
+    assert response.json()["error"] == "request_too_large"
+    assert Conversation.objects.count() == 0
