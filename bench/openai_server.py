@@ -27,6 +27,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,8 +108,14 @@ class OpenAICompatServer:
         port: int = 0,
         record: bool = True,
         stamp: bool = False,
+        rejected_fields: Collection[str] = (),
+        rejection_status: int = 400,
     ) -> None:
         self.chunks = chunks
+        # Request fields this server refuses, as strict servers refuse what they do not know: with 400 and an
+        # OpenAI-style error naming the argument, or with 422 and a pydantic (FastAPI) list of extra inputs.
+        self.rejected_fields = frozenset(rejected_fields)
+        self.rejection_status = rejection_status
         # Each content chunk becomes "<index>@<time.time_ns()> ", stamped as it is sent, so a client
         # on the same machine measures latency, gaps and lost or doubled tokens end to end.
         self.stamp = stamp
@@ -217,6 +224,10 @@ class OpenAICompatServer:
         if method != "POST" or path.rstrip("/") != "/v1/chat/completions" or not isinstance(body, dict):
             await _json_write(writer, status=404, payload={"error": {"message": f"no route for {method} {path}"}})
             return True
+        rejected = sorted(self.rejected_fields & body.keys())
+        if rejected:
+            await _json_write(writer, status=self.rejection_status, payload=_rejection(rejected, self.rejection_status))
+            return True
         fault = self._fault_next(model=str(body.get("model", "")))
         return await self._completion_serve(reader, writer, body=body, fault=fault)
 
@@ -324,6 +335,18 @@ def _json_or_none(raw: bytes) -> Any:
         return json.loads(raw) if raw else None
     except ValueError:
         return None
+
+
+def _rejection(fields: list[str], status: int) -> dict[str, Any]:
+    if status == 422:
+        return {
+            "detail": [
+                {"type": "extra_forbidden", "loc": ["body", field], "msg": "Extra inputs are not permitted"}
+                for field in fields
+            ]
+        }
+    message = f"Unrecognized request argument supplied: {', '.join(fields)}"
+    return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
 
 
 async def _json_write(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import math
 import re
 import sys
@@ -34,6 +35,8 @@ from openai.types.chat import ChatCompletionMessageParam
 from routing.pricing import usage_estimate
 from routing.providers.base import ChatRequest, ProviderError, StreamEnd, TextDelta, Usage
 from routing.tiers import TierConfig
+
+logger = logging.getLogger(__name__)
 
 # Statuses worth another try: timeouts, conflicts, rate limits and server faults (as the SDK's own policy).
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
@@ -74,6 +77,11 @@ THINK_TAGS = (("<think>", "</think>"), ("<thinking>", "</thinking>"))
 # Half of a UTF-16 surrogate pair: JSON escapes an emoji as two (\ud83d\ude00), and a proxy that cuts text by
 # UTF-16 units can send them in two chunks. Joined again here; one never paired is no character.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The two request fields older and stricter servers refuse (400 "Unrecognized request argument", or 422 "Extra
+# inputs are not permitted"): such a server is sent the request again with ``max_tokens`` and no
+# ``stream_options``, and from then on. Its usage is estimated when it sends none.
+OPTIONAL_FIELDS = ("stream_options", "max_completion_tokens")
+_plain_servers: set[str] = set()
 
 # Clients hold connection pools bound to the event loop that opened them, so they are shared
 # per loop; in production that is one client per (base_url, key) for the life of the process.
@@ -132,7 +140,7 @@ class OpenAICompatProvider:
         watchdog: _Watchdog | None = None
         try:
             async with asyncio.timeout_at(started + tier.first_token_timeout_s):
-                response = await _completion_response_open(client, request=request, tier=tier)
+                response = await self._response_open(client, request=request, tier=tier)
                 if "json" in response.headers.get("content-type", ""):
                     chunks = _json_completion_chunks(await _json_body(response))
                 else:
@@ -231,6 +239,25 @@ class OpenAICompatProvider:
             else usage_estimate(messages=request.messages, output_chars=output_chars),
             finish_reason=ended_by,
         )
+
+    async def _response_open(
+        self, client: openai.AsyncOpenAI, *, request: ChatRequest, tier: TierConfig
+    ) -> httpx2.Response:
+        plain = self.base_url in _plain_servers
+        try:
+            return await _completion_response_open(client, request=request, tier=tier, plain=plain)
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
+            # The SDK's message holds only an error object's "message"; a pydantic list is in the body.
+            said = f"{error} {error.body}"
+            if plain or not any(field in said for field in OPTIONAL_FIELDS):
+                raise
+        logger.warning(
+            "%s refused %s; sending max_tokens and no stream_options to it from now on",
+            self.base_url,
+            " or ".join(OPTIONAL_FIELDS),
+        )
+        _plain_servers.add(self.base_url)
+        return await _completion_response_open(client, request=request, tier=tier, plain=True)
 
 
 def _total_limit_s(request: ChatRequest, *, tier: TierConfig) -> float:
@@ -410,16 +437,21 @@ class _Watchdog:
 
 
 async def _completion_response_open(
-    client: openai.AsyncOpenAI, *, request: ChatRequest, tier: TierConfig
+    client: openai.AsyncOpenAI, *, request: ChatRequest, tier: TierConfig, plain: bool = False
 ) -> httpx2.Response:
-    """Send the request; the SDK raises its status and connection errors, the body is left unread."""
+    """Send the request; the SDK raises its status and connection errors, the body is left unread.
+
+    ``plain``: for a server that refuses :data:`OPTIONAL_FIELDS`, the cap as ``max_tokens`` and no usage asked for.
+    """
+    cap = openai.omit if request.max_output_tokens is None else request.max_output_tokens
     manager = client.chat.completions.with_streaming_response.create(
         model=tier.model,
         # ChatRequest holds plain dicts in the Chat Completions shape; the SDK types them as TypedDicts.
         messages=cast("list[ChatCompletionMessageParam]", request.messages),
         stream=True,
-        stream_options={"include_usage": True},
-        max_completion_tokens=openai.omit if request.max_output_tokens is None else request.max_output_tokens,
+        stream_options=openai.omit if plain else {"include_usage": True},
+        max_completion_tokens=openai.omit if plain else cap,
+        max_tokens=cap if plain else openai.omit,
         temperature=openai.omit if request.temperature is None else request.temperature,
         # No read timeout: the asyncio deadlines already bound a silent socket, and httpx would
         # otherwise arm and disarm a timer on every network read, that is on every token.

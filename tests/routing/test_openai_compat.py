@@ -795,3 +795,47 @@ async def test_a_json_body_that_is_neither_a_completion_nor_an_error_is_an_error
 
     with pytest.raises(ProviderError, match="JSON body instead of an event stream"):
         await _collect(OpenAICompatProvider(base_url=raw_server.url, api_key="k"), QUESTION, _tier())
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("refused", "status"),
+    [
+        (("stream_options",), 400),
+        (("max_completion_tokens",), 400),
+        (("stream_options", "max_completion_tokens"), 422),
+    ],
+)
+async def test_a_server_refusing_the_optional_fields_is_asked_again_without_them(
+    refused: tuple[str, ...], status: int
+) -> None:
+    server = OpenAICompatServer(
+        chunks=8, interval_ms=1, text="Plain servers answer too.", rejected_fields=refused, rejection_status=status
+    )
+    server.serve_in_thread()
+    try:
+        provider = _provider(server)
+        capped = dataclasses.replace(QUESTION, max_output_tokens=300)
+        text, end = await _collect(provider, capped, _tier())
+        assert text == server.text and end.finish_reason == "stop"
+        first, second = (request.body for request in server.requests)
+        assert "stream_options" in first and first["max_completion_tokens"] == 300
+        assert "stream_options" not in second and "max_completion_tokens" not in second
+        assert second["max_tokens"] == 300  # the cap still holds, in the older field
+        # Remembered: the next request goes out in the plain form at once.
+        await _collect(provider, capped, _tier())
+        assert len(server.requests) == 3 and "stream_options" not in server.requests[-1].body
+    finally:
+        server.close()
+
+
+@pytest.mark.asyncio
+async def test_a_bad_request_about_something_else_is_not_asked_again() -> None:
+    server = OpenAICompatServer(chunks=8, interval_ms=1, rejected_fields=("messages",))
+    server.serve_in_thread()
+    try:
+        with pytest.raises(ProviderError) as refused:
+            await _collect(_provider(server), QUESTION, _tier())
+        assert refused.value.status_code == 400 and len(server.requests) == 1
+    finally:
+        server.close()
