@@ -234,10 +234,14 @@ class WidgetConsumer(JsonSocketConsumer):
             await self._acknowledge(message)  # a re-send after a reconnect: acknowledge, never answer twice
             return
         # The sender sees its message before anything about the answer (the broadcast of it comes later,
-        # through the channel layer, and is then skipped as already sent).
-        await self._deliver(message)
-        if status == Conversation.Status.BOT and self.conversation_id is not None:
-            answering.answer_start(conversation_id=self.conversation_id, public_id=self.public_id)
+        # through the channel layer, and is then skipped as already sent). The message is stored: it is
+        # answered even when this socket is gone before it could be told (a tab closed right after
+        # sending), for the customer's other tabs and for the replay when they come back.
+        try:
+            await self._deliver(message)
+        finally:
+            if status == Conversation.Status.BOT and self.conversation_id is not None:
+                answering.answer_start(conversation_id=self.conversation_id, public_id=self.public_id)
 
     async def _refuse_message(self, code: str, message: str, *, client_id: str) -> None:
         """The message was not stored: the error names it by ``client_id`` so the client shows it as not

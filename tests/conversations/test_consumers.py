@@ -75,6 +75,31 @@ async def test_the_question_is_shown_before_anything_about_its_answer_however_la
     assert [frame["seq"] for frame in frames if frame["type"] == "message"] == [1, 2]  # each once, in order
 
 
+async def test_a_message_whose_socket_is_gone_before_it_is_acknowledged_is_still_answered(widget, llm, monkeypatch):
+    """A tab closed right after sending: telling the sender fails (the ASGI server's ClientDisconnected), and the
+    stored question was left unanswered until the customer came back."""
+    from conversations.consumers import WidgetConsumer
+
+    deliver = WidgetConsumer._deliver
+
+    async def gone(self, frame):
+        monkeypatch.setattr(WidgetConsumer, "_deliver", deliver)
+        raise OSError("client disconnected")
+
+    monkeypatch.setattr(WidgetConsumer, "_deliver", gone)
+    await widget.send_json_to({"type": "message", "text": "Where is my order?", "client_id": "c-1"})
+
+    async def answered() -> list[Message]:
+        while True:
+            stored = await database_sync_to_async(lambda: list(Message.objects.filter(role="assistant")))()
+            if stored:
+                return stored
+            await asyncio.sleep(0.05)
+
+    stored = await asyncio.wait_for(answered(), timeout=10)
+    assert len(stored) == 1 and stored[0].text == llm.text and stored[0].reply_to_seq == 1
+
+
 async def test_questions_sent_while_an_answer_streams_are_each_answered_in_turn(widget, llm):
     llm.interval_ms = 10
     questions = [
@@ -99,11 +124,13 @@ async def test_questions_sent_while_an_answer_streams_are_each_answered_in_turn(
     assert len(llm.requests) == 4 and await widget.receive_nothing(timeout=0.3)
 
 
-async def test_invalid_token_is_refused_with_4401():
+# A lone surrogate or a NUL in the token is no reason to answer otherwise: it opens nothing either.
+@pytest.mark.parametrize("token", ["forged.token.value", "\ud800", "caf\u00e9:1:sig", "a\u0000b"])
+async def test_invalid_token_is_refused_with_4401(token):
     communicator = widget_communicator()
     connected, _ = await communicator.connect()
     assert connected
-    await communicator.send_json_to({"type": "hello", "token": "forged.token.value"})
+    await communicator.send_json_to({"type": "hello", "token": token})
     error = await communicator.receive_json_from()
     assert error == {
         "type": "error",
