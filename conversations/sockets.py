@@ -193,7 +193,8 @@ class JsonSocketConsumer(AsyncWebsocketConsumer):
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_error("bad_frame", "A frame is a JSON object with a string 'type'.")
             return None
-        unstorable = _unstorable_text(frame)
+        # A hello stores nothing: a token with such a character is only a token that opens nothing.
+        unstorable = None if frame["type"] == "hello" else _unstorable_text(frame)
         if unstorable is not None:
             # A lone UTF-16 surrogate (half an emoji) or a NUL is valid JSON but cannot be stored.
             client_id = frame.get("client_id")

@@ -28,7 +28,8 @@ def visitor_token_issue(*, conversation_public_id: str, token_version: int) -> s
 
 def visitor_token_read(*, token: str) -> VisitorClaims:
     """Check signature and age; revocation (token_version) is checked against the row by the caller."""
-    if not isinstance(token, str) or not token or len(token) > 512:
+    # Signed tokens are ASCII; anything else (a lone surrogate, say) is no token and is never decoded.
+    if not isinstance(token, str) or not token or len(token) > 512 or not token.isascii():
         raise VisitorTokenInvalid("missing or malformed token")
     try:
         payload = signing.loads(token, salt=_SALT, max_age=settings.SUPPORTBOT_VISITOR_TOKEN_MAX_AGE_S)
