@@ -139,82 +139,88 @@ class OpenAICompatProvider:
         chunks: AsyncGenerator[dict[str, Any], None] | None = None
         watchdog: _Watchdog | None = None
         try:
-            async with asyncio.timeout_at(started + tier.first_token_timeout_s):
-                response = await self._response_open(client, request=request, tier=tier)
-                if "json" in response.headers.get("content-type", ""):
-                    chunks = _json_completion_chunks(await _json_body(response))
-                else:
-                    chunks = _completion_chunks(response)
-                chunk = await _first_content_chunk(chunks)
-            watchdog = _Watchdog(
-                started=started, total_s=_total_limit_s(request, tier=tier), idle_s=tier.idle_timeout_s
-            )
-            next_chunk, now = chunks.__anext__, loop.time
-            while chunk is not None:
-                # Hot path: a few dict lookups per chunk, no per-token logging, copying or timers.
-                received += 1
-                choices = chunk.get("choices")
-                if choices:
-                    choice = choices[0]
-                    if choice.get("index", 0) != 0:
-                        choice = _first_choice(choices)  # several choices: the answer is choice 0
-                    delta = choice.get("delta")
-                    content = delta.get("content") if delta else None
-                    if content:
-                        if type(content) is not str:
-                            content = _content_text(content)
-                        # Checked before the text goes out: one huge chunk must not get past the cap.
-                        output_chars += len(content)
-                        if output_chars > char_limit:
-                            raise ProviderError(OVERRUN_MESSAGE, retryable=True)
-                        if carry:
-                            content, carry = carry + content, ""
-                        if not content.isascii() and _SURROGATE.search(content) is not None:
-                            content, carry = _surrogates_joined(content)
-                        if "\x00" in content:
-                            content = content.replace("\x00", "")  # no database stores it in text
-                        if not visible:
-                            shown = opening.feed(content)
-                            visible = shown is not None
-                            content = shown or ""
+            try:
+                async with asyncio.timeout_at(started + tier.first_token_timeout_s):
+                    response = await self._response_open(client, request=request, tier=tier)
+                    if "json" in response.headers.get("content-type", ""):
+                        chunks = _json_completion_chunks(await _json_body(response))
+                    else:
+                        chunks = _completion_chunks(response)
+                    chunk = await _first_content_chunk(chunks)
+                watchdog = _Watchdog(
+                    started=started, total_s=_total_limit_s(request, tier=tier), idle_s=tier.idle_timeout_s
+                )
+                next_chunk, now = chunks.__anext__, loop.time
+                while chunk is not None:
+                    # Hot path: a few dict lookups per chunk, no per-token logging, copying or timers.
+                    received += 1
+                    choices = chunk.get("choices")
+                    if choices:
+                        choice = choices[0]
+                        if choice.get("index", 0) != 0:
+                            choice = _first_choice(choices)  # several choices: the answer is choice 0
+                        delta = choice.get("delta")
+                        content = delta.get("content") if delta else None
                         if content:
-                            yield TextDelta(content)
-                    if choice.get("finish_reason") is not None:
-                        finish_reason = choice["finish_reason"]
-                if chunk.get("usage") is not None:
-                    usage = chunk["usage"]
-                # The watchdog's guard, inlined: a helper coroutine here would cost one more hop per token.
-                if watchdog.expired:
-                    raise TimeoutError()
-                if received > chunk_limit:
-                    raise ProviderError(OVERRUN_MESSAGE, retryable=True)
-                watchdog.waiting_since = now()
-                watchdog.waiting = True
-                try:
-                    chunk = await next_chunk()
-                except StopAsyncIteration:
-                    chunk = None
-                except asyncio.CancelledError:
-                    if watchdog.cancellation_is_ours():
-                        raise TimeoutError() from None
-                    raise
-                finally:
-                    watchdog.waiting = False
-        except _BodyEndedEarly:
-            # Servers that never send [DONE] still send a finish_reason; without either the end of
-            # the body is a cut (a proxy or load balancer closing the stream), not the end of the answer.
-            if finish_reason is None:
-                raise ProviderError(INCOMPLETE_MESSAGE, retryable=True) from None
-        except TimeoutError as error:
-            first_token = f"no first token within {tier.first_token_timeout_s:g} s"
-            raise ProviderError(
-                first_token if watchdog is None else watchdog.reason or "timed out",
-                retryable=True,
-                # Only a silence is the model's fault; a total limit cut a stream that was still sending.
-                tier_fault=watchdog is None or not watchdog.total_expired,
-            ) from error
-        except openai.APIError as error:
-            raise provider_error_from_sdk(error) from error
+                            if type(content) is not str:
+                                content = _content_text(content)
+                            # Checked before the text goes out: one huge chunk must not get past the cap.
+                            output_chars += len(content)
+                            if output_chars > char_limit:
+                                raise ProviderError(OVERRUN_MESSAGE, retryable=True)
+                            if carry:
+                                content, carry = carry + content, ""
+                            if not content.isascii() and _SURROGATE.search(content) is not None:
+                                content, carry = _surrogates_joined(content)
+                            if "\x00" in content:
+                                content = content.replace("\x00", "")  # no database stores it in text
+                            if not visible:
+                                shown = opening.feed(content)
+                                visible = shown is not None
+                                content = shown or ""
+                            if content:
+                                yield TextDelta(content)
+                        if choice.get("finish_reason") is not None:
+                            finish_reason = choice["finish_reason"]
+                    if chunk.get("usage") is not None:
+                        usage = chunk["usage"]
+                    # The watchdog's guard, inlined: a helper coroutine here would cost one more hop per token.
+                    if watchdog.expired:
+                        raise TimeoutError()
+                    if received > chunk_limit:
+                        raise ProviderError(OVERRUN_MESSAGE, retryable=True)
+                    watchdog.waiting_since = now()
+                    watchdog.waiting = True
+                    try:
+                        chunk = await next_chunk()
+                    except StopAsyncIteration:
+                        chunk = None
+                    except asyncio.CancelledError:
+                        if watchdog.cancellation_is_ours():
+                            raise TimeoutError() from None
+                        raise
+                    finally:
+                        watchdog.waiting = False
+            except _BodyEndedEarly:
+                # Servers that never send [DONE] still send a finish_reason; without either the end of
+                # the body is a cut (a proxy or load balancer closing the stream), not the end of the answer.
+                if finish_reason is None:
+                    raise ProviderError(INCOMPLETE_MESSAGE, retryable=True) from None
+            except TimeoutError as error:
+                first_token = f"no first token within {tier.first_token_timeout_s:g} s"
+                raise ProviderError(
+                    first_token if watchdog is None else watchdog.reason or "timed out",
+                    retryable=True,
+                    # Only a silence is the model's fault; a total limit cut a stream that was still sending.
+                    tier_fault=watchdog is None or not watchdog.total_expired,
+                ) from error
+            except openai.APIError as error:
+                raise provider_error_from_sdk(error) from error
+        except ProviderError as error:
+            if response is not None and error.usage is None and error.status_code is None:
+                # The server took the request and worked on it (a cut, a stall, only reasoning): not free.
+                error.usage = usage_estimate(messages=request.messages, output_chars=output_chars)
+            raise
         finally:
             if watchdog is not None:
                 watchdog.cancel()
@@ -231,7 +237,8 @@ class OpenAICompatProvider:
             # A continuation that adds nothing and finishes properly says the answer was already whole.
             ended_by = _finish_reason_checked(finish_reason, visible=visible or request.continues)
         except ProviderError as error:
-            error.usage = provider_usage  # the server billed the call all the same
+            # The server billed the call all the same; what it did not say is estimated (hidden reasoning included).
+            error.usage = provider_usage or usage_estimate(messages=request.messages, output_chars=output_chars)
             raise
         yield StreamEnd(
             usage=provider_usage

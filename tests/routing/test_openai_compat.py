@@ -747,6 +747,35 @@ async def test_only_reasoning_in_tags_is_no_answer(raw_server: RawSSEServer) -> 
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        [_content("<think>hmm, let me see"), _finish("stop"), b"data: [DONE]\n\n"],  # no usage sent
+        [_content("<think>hmm, let me see")],  # the body ends inside the reasoning
+    ],
+)
+async def test_a_call_the_server_took_and_worked_on_is_estimated_not_free(
+    raw_server: RawSSEServer, pieces: list[bytes]
+) -> None:
+    raw_server.pieces = pieces
+
+    received, end = await _stream_events(raw_server)
+
+    assert received == [] and isinstance(end, ProviderError)
+    # No usage from the server, yet it read the question and wrote the reasoning: both estimated.
+    assert end.usage is not None and end.usage.estimated
+    assert end.usage.input_tokens > 0 and end.usage.output_tokens > 0
+
+
+@pytest.mark.asyncio
+async def test_a_refused_request_costs_nothing(openai_server: OpenAICompatServer) -> None:
+    openai_server.script(Fault.http_error(status=500))
+    with pytest.raises(ProviderError) as refused:
+        await _collect(_provider(openai_server), QUESTION, _tier())
+    assert refused.value.usage is None  # the gateway records it as nothing used
+
+
+@pytest.mark.asyncio
 async def test_reasoning_deltas_meet_the_first_token_deadline(raw_server: RawSSEServer) -> None:
     thought = _event({"choices": [{"index": 0, "delta": {"reasoning_content": "Let me think"}, "finish_reason": None}]})
     raw_server.pieces = [thought, STALL, thought, STALL, _content("Unplug it."), _finish("stop"), b"data: [DONE]\n\n"]
