@@ -183,7 +183,7 @@ CONFORMANCE_INTRO = [
     "  as not complete (`Finished.truncated`, and an error, so they are never cached) and the ledger row",
     "  says so, as does the stored message's data (`outcome: truncated`).",
     "- **Strict servers**: a server that refuses `stream_options` or `max_completion_tokens` (400",
-    "  \"Unrecognized request argument\", or 422 \"Extra inputs are not permitted\", as FastAPI servers answer)",
+    '  "Unrecognized request argument", or 422 "Extra inputs are not permitted", as FastAPI servers answer)',
     "  is sent the same request again at once with the cap as `max_tokens` and no usage asked for, and every",
     "  later request to that base URL goes out that way, under the same call id and ledger row (the refused",
     "  request is not billed); its usage is estimated when it sends none. A 400 about anything else is not",
