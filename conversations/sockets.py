@@ -166,6 +166,10 @@ class JsonSocketConsumer(AsyncWebsocketConsumer):
         try:
             if await self.frame_allowed(frame):
                 await self.HANDLERS[frame["type"]](self, frame)
+        except OSError:
+            # The client went away while it was being answered (uvicorn's ClientDisconnected), as a closed tab
+            # does: what the handler stored stands, and there is nobody left to tell.
+            logger.debug("%s socket: gone while its %r frame was handled", self.socket_kind, frame["type"])
         except Exception:
             logger.exception("%s socket: the %r handler failed", self.socket_kind, frame["type"])
             await self.send_error("internal_error", "Something went wrong on our side; please try again.")
