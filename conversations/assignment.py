@@ -89,13 +89,20 @@ def offer_make(*, conversation_id: int, agent_id: int) -> ChatOffer:
 
 
 def queue_assign() -> int:
-    """Assign waiting conversations, oldest first, while agents have room; how many were assigned."""
+    """Assign waiting conversations, oldest first, while agents have room; how many were assigned.
+
+    A chat nobody with room may take (every one of them passed it back) waits on, and the ones behind it
+    are still given out: it must not hold up the line.
+    """
     assigned = 0
     waiting = Conversation.objects.filter(status=Status.WAITING, assigned_agent__isnull=True).order_by(
         "waiting_since", "pk"
     )
     for conversation_id in waiting.values_list("pk", flat=True):
-        if conversation_assign(conversation_id=conversation_id) is None:
-            break
-        assigned += 1
+        if conversation_assign(conversation_id=conversation_id) is not None:
+            assigned += 1
+            continue
+        with transaction.atomic():
+            if agent_next_available() is None:
+                break  # nobody has room: the rest wait too
     return assigned

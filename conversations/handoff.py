@@ -374,7 +374,7 @@ def agent_seen_since(*, agent_id: int, since: float) -> bool:
 
 def agent_gone(*, agent_id: int) -> int:
     """The agent signed out, or left the console for good: they go offline, each chat they held goes
-    back to the queue (for anyone but them) and each chat offered to them moves on to someone else,
+    back to the queue (for anyone, them too once they are back) and each chat offered to them moves on to someone else,
     so no customer waits on a person who is not there. How many chats went back to the queue."""
     if not AgentProfile.objects.filter(user_id=agent_id).exists():
         return 0  # not an agent (an admin signing out of the admin)
@@ -406,6 +406,8 @@ def agent_gone(*, agent_id: int) -> int:
 
 
 def _transfer_to_queue(*, conversation_id: int, sender: Any, text: str = "", event: str = "transferred") -> Message:
+    """Back to the queue. An agent who sent it there is passed over while it waits; one who had to leave is
+    not, so on their return they may have it again when nobody else has taken it."""
     now = timezone.now()
     _owned_transition(
         conversation_id=conversation_id,
@@ -414,10 +416,11 @@ def _transfer_to_queue(*, conversation_id: int, sender: Any, text: str = "", eve
         assigned_agent=None,
         waiting_since=now,
     )
-    # The sender is passed over when the chat is assigned again during this wait.
-    ChatOffer.objects.create(
-        conversation_id=conversation_id, agent=sender, status=ChatOffer.Status.DECLINED, offered_at=now
-    )
+    if event != "agent_left":
+        # The sender is passed over when the chat is assigned again during this wait.
+        ChatOffer.objects.create(
+            conversation_id=conversation_id, agent=sender, status=ChatOffer.Status.DECLINED, offered_at=now
+        )
     # The sender is passed over for this chat, so they do not count as someone to take it.
     nobody_online = not agents_online(besides=sender.pk)
     message = services.event_record(

@@ -139,3 +139,33 @@ async def test_a_transfer_moves_the_chat_to_the_other_agents_console(widget, age
     assert first["agents"] == [{"id": agent.pk, "name": "Sam", "load": 0}]
     await sam.disconnect()
     await alex.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_chat_nobody_with_room_may_take_does_not_hold_up_the_line(agent, other_agent):
+    """Sam sends A back to the queue and steps away; B asks for a person; Sam is back. B was never given out:
+    assignment stopped at A, the oldest, which Sam may not have again."""
+    AgentProfile.objects.create(user=agent, online=True)
+    first = with_agent(agent)
+    handoff.conversation_transfer(conversation_id=first.pk, agent_id=agent.pk, to_agent_id=None)
+    AgentProfile.objects.filter(user=agent).update(online=False)
+    second, _ = conversation_open(origin="http://127.0.0.1:8000")
+    message_record(conversation_id=second.pk, role="customer", text="I need a person")
+    handoff.handoff_request(conversation_id=second.pk, reason="test", trigger="button")
+    AgentProfile.objects.filter(user=agent).update(online=True)
+
+    assert assignment.queue_assign() == 1
+    assert Conversation.objects.get(pk=second.pk).assigned_agent_id == agent.pk
+    assert Conversation.objects.get(pk=first.pk).assigned_agent_id is None  # still passed over for Sam
+
+
+@pytest.mark.django_db
+def test_an_agent_who_had_to_leave_may_have_their_chat_again_on_return(agent):
+    AgentProfile.objects.create(user=agent, online=True)
+    conversation = with_agent(agent)
+    assert handoff.agent_gone(agent_id=agent.pk) == 1
+    assert not ChatOffer.objects.filter(conversation=conversation, status=ChatOffer.Status.DECLINED).exists()
+
+    handoff.agent_seen(agent_id=agent.pk)  # the console is open again: online
+    assert assignment.queue_assign() == 1
+    assert Conversation.objects.get(pk=conversation.pk).assigned_agent_id == agent.pk
