@@ -726,7 +726,8 @@
       var text = wellFormed(input.value.trim());
       if (!text) return;
       // Translators: the limit is at least 100, so a plural form for small numbers is never needed.
-      if (text.length > maxChars) { showError(interpolate(gettext("Messages are limited to %(limit)s characters."), { limit: maxChars })); return; }
+      // The server counts Unicode code points (an emoji is one); a JS string's length counts UTF-16 units.
+      if (Array.from(text).length > maxChars) { showError(interpolate(gettext("Messages are limited to %(limit)s characters."), { limit: maxChars })); return; }
       var frame = { type: "message", text: text, client_id: newId() };
       if (articleContext) { frame.article = articleContext; articleContext = ""; }
       outbox.push(frame);

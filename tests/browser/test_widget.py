@@ -321,3 +321,18 @@ def test_a_chat_only_the_bot_answered_can_be_rated_once(product_start, browser_c
     page.locator(".event").filter(has_text="Thank you for your feedback").wait_for()
     assert page.get_by_role("button", name="Rate this chat").is_hidden()
     assert watch.page_errors == []
+
+
+def test_the_length_limit_counts_an_emoji_as_one_character_as_the_server_does(product_start, browser_context_new):
+    product = product_start(SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    page, watch = browser_context_new(local_origins={product.url})
+    page.goto(product.url + "/")
+    widget_open(page)
+    emoji = "\U0001f600" * 2500  # 2,500 characters, 5,000 UTF-16 units: under the 4,000-character limit
+    widget_ask(page, emoji)
+    page.locator(".msg.customer").filter(has_text="\U0001f600").first.wait_for(timeout=15_000)
+    assert "limited to" not in page.locator(".error").inner_text()
+
+    widget_ask(page, "x" * 4001)
+    page.locator(".error").filter(has_text="Messages are limited to 4000 characters.").wait_for()
+    assert watch.page_errors == []

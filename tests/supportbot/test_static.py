@@ -54,3 +54,9 @@ async def test_a_path_outside_the_static_folder_or_missing_is_404(raw_path, capl
 
 async def test_the_widget_script_is_served():
     assert await http_get("/static/supportbot/widget.js") == 200
+
+
+@pytest.mark.django_db
+def test_the_favicon_browsers_ask_for_is_no_content_not_an_error(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 204 and response.content == b""
