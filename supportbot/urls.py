@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from supportbot.health import healthz_view, readyz_view
 
+
 def favicon_view(request: HttpRequest) -> HttpResponse:
     """No icon, said so: browsers ask every page for /favicon.ico, and a 404 is an error in their console."""
     return HttpResponse(status=204, headers={"Cache-Control": "public, max-age=86400"})
