@@ -62,6 +62,10 @@ FOLLOW_UP_LINKED_SHARE = 0.5
 NAME_MAX_ARTICLE_SHARE = 0.3
 # The share of a message's words (by rarity) that one part of the article must hold to be asked about.
 ONE_PART_SHARE = 0.6
+# A message that finds another article this surely on its own, naming only what that article is about and
+# nothing pointing back, starts a new topic even when its words also stand in one line of the current one
+# ("How long is the trial?" after the order statuses, whose "Delivered" line mentions the trial).
+STANDS_ALONE_SCORE = 0.85
 # Naming another article gives way to the current one when this share of the message sits in one of its parts.
 TOGETHER_SHARE = 0.7
 # Earlier words count this much in a message that leans back ("and the king?"), and less beside
@@ -364,6 +368,8 @@ def _decide(
         other = _contextual(message, threshold=CONFIRMED_SHARE * threshold, besides=topic.key, focus=wanted)
         if other is not None:
             return FOLLOW_UP, other[0], carried, other[1]
+    if top_score >= STANDS_ALONE_SCORE and not leans_back and _names_only(message, other_key=top_key, words=words):
+        return NEW_TOPIC, top_key, message.own, None
     if not names_other and ((leans_back and message.mostly_linked) or _in_one_part(message.meaningful, words)):
         # "what about the ortho?" after a price; "can I wash the cover?" about the mattress just described.
         return FOLLOW_UP, topic.key, carried, None
@@ -530,6 +536,16 @@ def _names_another(message: _Message, *, other_key: str | None, words: ArticleWo
     return any(
         stem in names and stem not in words.names and stem not in words.labels and _few_articles(stem) for stem in own
     )
+
+
+def _names_only(message: _Message, *, other_key: str | None, words: ArticleWords) -> bool:
+    """Every word of the message that carries a topic names another article (its title or tags), and none
+    names the current one."""
+    other = article_indexed_get(other_key) if other_key else None
+    if other is None or not message.meaningful:
+        return False
+    names = article_words(other).names
+    return all(stem in names and stem not in words.names for stem in message.meaningful)
 
 
 def _holds_what_is_asked(message: _Message, *, other_key: str | None, words: ArticleWords) -> bool:

@@ -393,3 +393,12 @@ def test_codes_are_only_checked_against_articles_about_codes() -> None:
     assert _unknown_code("it shows F9", body=codes) is not None
     assert _unknown_code("it shows F2", body=codes) is None
     assert _unknown_code("up to 5 people", body=codes) is None
+
+
+def test_a_question_naming_another_article_is_a_new_topic_though_a_line_of_this_one_mentions_it(
+    demo_helpcentre,
+) -> None:
+    # The order statuses' "Delivered" line mentions the trial; the question is about the trial itself.
+    _, trial = _conversation("My order number is 12345 and the base is stuck", "How long is the trial?")
+    assert trial.top_key == "100_NIGHT_TRIAL_OFFER" and trial.follow_up_of is None
+    assert "100 nights" in trial.text
