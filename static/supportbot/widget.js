@@ -399,7 +399,9 @@
           : gettext("Leave your email and a message; we'll reply by email.");
         ticketBox.hidden = false;
       }
-      if (data.status === "waiting") setState(gettext("Waiting for a person from our team\u2026"));
+      // The event says the place in line when it has one (sent back to the queue, a second handoff).
+      if (data.status === "waiting" && typeof data.position === "number") queuePosition(data);
+      else if (data.status === "waiting") setState(gettext("Waiting for a person from our team\u2026"));
       else if (data.status) setState("");
       // A person (or the end of the chat) took over: a bot draft still streaming will never be stored.
       if (data.status && data.status !== "bot") Object.keys(pending).forEach(function (replyTo) {

@@ -193,3 +193,22 @@ def test_a_transfer_moves_the_chat_to_the_other_agents_console(product_start, ho
     assert sam.locator("#reply-text").is_disabled()  # no longer Sam's chat
     screenshot_save(alex, "console-after-transfer")
     assert sam_watch.page_errors == [] and alex_watch.page_errors == []
+
+
+def test_a_chat_sent_back_to_the_queue_tells_the_customer_their_place_in_line(
+    product_start, host_page, browser_context_new
+):
+    product = product_start(allowed_origins=[host_page.origin], SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    customer, watch = browser_context_new(local_origins={product.url, host_page.origin})
+    sam, _ = browser_context_new(local_origins={product.url}, viewport={"width": 1280, "height": 800})
+    agent_sign_in(sam, product.url)
+    customer_asks_for_a_person(customer, host_page, product)
+    sam.locator("#waiting li").first.wait_for()
+    claim_first_waiting(sam, customer)
+
+    sam.get_by_label("Transfer to").select_option(label="Back to the queue")
+    sam.get_by_role("button", name="Transfer", exact=True).click()
+    customer.locator(".event").filter(has_text="passed the chat to the next person").wait_for()
+    # The event carries the place in line: shown as the first handoff's was, not a bare "waiting".
+    customer.locator(".state").filter(has_text="next in line").wait_for(timeout=10_000)
+    assert watch.page_errors == []
