@@ -107,6 +107,8 @@
       ".cites a,.msg a{color:#2346c4;text-decoration:underline;}",
       ".msg.customer a{color:#fff;}",
       ".msg.customer.unsent{background:#fff;color:#8f1d2c;border:1px dashed #b00020;}",
+      // Shown as typed until the server has stored it (while offline, until the socket is back).
+      ".msg.customer.sending{opacity:.6;}",
       ".msg.customer.unsent .who{color:#8f1d2c;}",
       ".error{font-size:12px;color:#b00020;padding:2px 14px;}",
       ".error:empty{display:none;}",
@@ -418,6 +420,7 @@
     // ---- state -----------------------------------------------------------------------------
     var socket = null, ready = false, lastSeq = 0, retries = 0, opened = false, reconnectTimer = null;
     var outbox = [];              // customer messages not yet acknowledged by a stored "message" frame
+    var sending = {};             // client_id -> the bubble shown for an outbox message until it is stored
     var rendered = {};            // seq -> node
     var pending = {};             // reply_to seq -> {node, body, i, text}
     var answered = {};            // reply_to seq -> true once the stored answer arrived
@@ -488,7 +491,11 @@
       }
       node.setAttribute("data-seq", String(frame.seq));
       var streaming = frame.reply_to !== undefined && pending[frame.reply_to];
-      if (streaming) {
+      var shown = frame.client_id && sending[frame.client_id];
+      if (shown && shown.parentNode) {
+        log.replaceChild(node, shown);   // the stored message takes the place of the one shown as sent
+        delete sending[frame.client_id];
+      } else if (streaming) {
         log.replaceChild(node, streaming.node);
         delete pending[frame.reply_to];
       } else {
@@ -583,6 +590,8 @@
       var refused = outbox.filter(function (m) { return m.client_id === clientId; })[0];
       if (!refused) return false;
       outbox = outbox.filter(function (m) { return m !== refused; });
+      if (sending[clientId] && sending[clientId].parentNode) log.removeChild(sending[clientId]);
+      delete sending[clientId];
       var b = bubble("customer unsent", gettext("Not sent"));
       b.body.textContent = refused.text;
       var why = el("span", "notice");
@@ -674,7 +683,7 @@
     function newChat() {
       store(null);
       lastSeq = 0; status = ""; ready = false;
-      outbox = []; rendered = {}; pending = {}; answered = {};
+      outbox = []; rendered = {}; pending = {}; answered = {}; sending = {};
       ratingDone = false; ratingScore = 0;
       ratingBox.hidden = true; rateBtn.hidden = true; ticketBox.hidden = true; newChatBtn.hidden = true;
       form.hidden = false;
@@ -733,6 +742,13 @@
       var frame = { type: "message", text: text, client_id: newId() };
       if (articleContext) { frame.article = articleContext; articleContext = ""; }
       outbox.push(frame);
+      // Shown at once, faded, so a message typed while the connection is down is not lost from sight.
+      var b = bubble("customer sending", gettext("You"));
+      renderInline(b.body, text);
+      b.node.setAttribute("aria-busy", "true");
+      log.appendChild(b.node);
+      sending[frame.client_id] = b.node;
+      scrollDown();
       input.value = "";
       showError("");
       if (ready) sendFrame(frame);

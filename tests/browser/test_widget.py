@@ -336,3 +336,21 @@ def test_the_length_limit_counts_an_emoji_as_one_character_as_the_server_does(pr
     widget_ask(page, "x" * 4001)
     page.locator(".error").filter(has_text="Messages are limited to 4000 characters.").wait_for()
     assert watch.page_errors == []
+
+
+def test_a_message_typed_while_offline_is_shown_at_once_and_stored_once_when_back(product_start, browser_context_new):
+    product = product_start(SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    page, watch = browser_context_new(local_origins={product.url})
+    page.goto(product.url + "/")
+    widget_open(page)
+    widget_ask(page, "how long is the trial?")
+    answer_wait(page)
+    page.context.set_offline(True)
+    widget_ask(page, "and can I return it after that?")
+    # Shown as typed (faded) straight away: the customer does not type it again.
+    page.locator(".msg.customer.sending").filter(has_text="can I return it after that").wait_for(timeout=5_000)
+    page.context.set_offline(False)
+    stored = page.locator(".msg.customer:not(.sending)").filter(has_text="can I return it after that")
+    stored.wait_for(timeout=30_000)
+    assert page.locator(".msg.customer").filter(has_text="can I return it after that").count() == 1
+    assert watch.page_errors == []
