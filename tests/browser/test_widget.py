@@ -301,11 +301,17 @@ def test_with_nobody_online_the_waiting_customer_may_leave_an_email_and_stays_in
     assert watch.page_errors == []
 
 
-def test_a_chat_only_the_bot_answered_can_be_rated_once(product_start, browser_context_new):
+def demo_page_widget_open(product_start, browser_context_new):
+    """The product's demo shop page in a new browser, its widget open; answers stream quickly."""
     product = product_start(SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
     page, watch = browser_context_new(local_origins={product.url})
     page.goto(product.url + "/")
     widget_open(page)
+    return page, watch
+
+
+def test_a_chat_only_the_bot_answered_can_be_rated_once(product_start, browser_context_new):
+    page, watch = demo_page_widget_open(product_start, browser_context_new)
     rate = page.get_by_role("button", name="Rate this chat")
     assert rate.is_hidden()  # nothing to rate before the bot has answered
     widget_ask(page, "how long is the trial?")
@@ -324,10 +330,7 @@ def test_a_chat_only_the_bot_answered_can_be_rated_once(product_start, browser_c
 
 
 def test_the_length_limit_counts_an_emoji_as_one_character_as_the_server_does(product_start, browser_context_new):
-    product = product_start(SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
-    page, watch = browser_context_new(local_origins={product.url})
-    page.goto(product.url + "/")
-    widget_open(page)
+    page, watch = demo_page_widget_open(product_start, browser_context_new)
     emoji = "\U0001f600" * 2500  # 2,500 characters, 5,000 UTF-16 units: under the 4,000-character limit
     widget_ask(page, emoji)
     page.locator(".msg.customer").filter(has_text="\U0001f600").first.wait_for(timeout=15_000)
@@ -339,10 +342,7 @@ def test_the_length_limit_counts_an_emoji_as_one_character_as_the_server_does(pr
 
 
 def test_a_message_typed_while_offline_is_shown_at_once_and_stored_once_when_back(product_start, browser_context_new):
-    product = product_start(SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
-    page, watch = browser_context_new(local_origins={product.url})
-    page.goto(product.url + "/")
-    widget_open(page)
+    page, watch = demo_page_widget_open(product_start, browser_context_new)
     widget_ask(page, "how long is the trial?")
     answer_wait(page)
     page.context.set_offline(True)
