@@ -490,6 +490,7 @@
         }
       }
       node.setAttribute("data-seq", String(frame.seq));
+      if (frame.reply_to !== undefined) node.setAttribute("data-reply-to", String(frame.reply_to));
       var streaming = frame.reply_to !== undefined && pending[frame.reply_to];
       var shown = frame.client_id && sending[frame.client_id];
       if (shown && shown.parentNode) {
@@ -499,13 +500,24 @@
         log.replaceChild(node, streaming.node);
         delete pending[frame.reply_to];
       } else {
-        log.appendChild(node);
+        placeAnswer(node, frame.reply_to);
       }
       rendered[frame.seq] = node;
       if (frame.reply_to !== undefined) answered[frame.reply_to] = true;
       if (frame.seq > lastSeq) lastSeq = frame.seq;
       if (frame.client_id) outbox = outbox.filter(function (m) { return m.client_id !== frame.client_id; });
       scrollDown();
+    }
+
+    // An answer goes right after the question it replies to (and any earlier reply to it), not
+    // at the bottom: a question sent while another is answered is stored before that answer, and
+    // placing by reply_to shows the same order live, after a reload and in the replay.
+    function placeAnswer(node, replyTo) {
+      var question = replyTo !== undefined && rendered[replyTo];
+      if (!question || !question.parentNode) { log.appendChild(node); return; }
+      var next = question.nextSibling;
+      while (next && next.getAttribute && next.getAttribute("data-reply-to") === String(replyTo)) next = next.nextSibling;
+      log.insertBefore(node, next);
     }
 
     function pendingFor(replyTo, tier) {
@@ -520,7 +532,8 @@
         typing.textContent = "\u2022\u2022\u2022";
         b.node.appendChild(typing);
         p = pending[replyTo] = { node: b.node, body: b.body, deep: deep, typing: typing, i: 0, text: "" };
-        log.appendChild(b.node);
+        b.node.setAttribute("data-reply-to", String(replyTo));
+        placeAnswer(b.node, replyTo);
       }
       if (tier === "thinking") p.deep.textContent = gettext("Looking into this more deeply\u2026");
       return p;

@@ -354,3 +354,40 @@ def test_a_message_typed_while_offline_is_shown_at_once_and_stored_once_when_bac
     stored.wait_for(timeout=30_000)
     assert page.locator(".msg.customer").filter(has_text="can I return it after that").count() == 1
     assert watch.page_errors == []
+
+
+TRANSCRIPT_JS = """
+() => Array.from(window.__supportbotWidget.shadowRoot.querySelectorAll('.log .msg')).map(
+  node => (node.classList.contains('customer') ? 'customer: ' : 'assistant: ') + node.querySelector('.body').textContent
+)
+"""
+
+
+def test_a_question_sent_while_an_answer_streams_keeps_its_place_live_and_after_a_reload(
+    product_start, browser_context_new
+):
+    product = product_start(**STREAMING_ENV)
+    page, watch = browser_context_new(local_origins={product.url})
+    page.goto(product.url + "/")
+    widget_open(page)
+    widget_ask(page, "how long is the trial?")
+    draft = page.locator(".msg.assistant[aria-busy=true] .body")
+    draft.wait_for(timeout=FIRST_ANSWER_TIMEOUT_MS)
+    page.wait_for_function(  # a few words in: the first answer is still streaming
+        "() => (window.__supportbotWidget.shadowRoot.querySelector('.msg.assistant[aria-busy=true] .body')"
+        " || {}).textContent?.split(' ').length > 2"
+    )
+    widget_ask(page, "can I return a pillow?")
+    page.locator(".msg.assistant[data-seq]").nth(1).wait_for(timeout=FIRST_ANSWER_TIMEOUT_MS)
+    live = page.evaluate(TRANSCRIPT_JS)
+
+    page.reload()
+    widget_open(page)
+    page.locator(".msg.assistant[data-seq]").nth(1).wait_for(timeout=15_000)
+    replayed = page.evaluate(TRANSCRIPT_JS)
+
+    assert [line.split(":")[0] for line in live] == ["customer", "assistant", "customer", "assistant"], live
+    assert live[0] == "customer: how long is the trial?" and live[2] == "customer: can I return a pillow?"
+    assert "trial" in live[1].lower() and "pillow" in live[3].lower(), live
+    assert replayed == live
+    assert watch.page_errors == []
