@@ -57,6 +57,9 @@ def test_handoff_agent_claims_replies_closes_and_the_customer_rates(product_star
 
     agent.get_by_role("button", name="Close chat").click()
     customer.locator(".event").filter(has_text="closed the chat").wait_for()
+    # The agent's header follows the close at once: no stale "waiting" with a Claim button to press.
+    agent.locator("#chat-meta").filter(has_text="closed").wait_for(timeout=5_000)
+    assert agent.locator("#claim-btn").is_disabled() and agent.locator("#close-btn").is_disabled()
     rating = customer.get_by_role("group", name="How did we do?")
     rating.wait_for()
     customer.get_by_role("button", name="5 of 5 stars, very happy").click()
@@ -154,3 +157,4 @@ def test_the_console_fits_a_phone_wide_screen(product_start, host_page, browser_
     assert widths["page"] <= 375, (widths, wide)  # nothing scrolls sideways
     assert widths["reply"] >= 250 and widths["log"]["width"] >= 300 and widths["log"]["x"] >= 0, widths
     assert agent_watch.page_errors == []
+
