@@ -158,3 +158,35 @@ def test_the_console_fits_a_phone_wide_screen(product_start, host_page, browser_
     assert widths["reply"] >= 250 and widths["log"]["width"] >= 300 and widths["log"]["x"] >= 0, widths
     assert agent_watch.page_errors == []
 
+
+SUMMARY_SETTLED_JS = """
+(selector) => {
+  const line = document.querySelector(selector + ' .summary-line');
+  return line !== null && !/^Summary: (none|pending|being written)$/.test(line.textContent);
+}
+"""
+
+
+def test_the_cards_show_what_the_customer_wrote_last(product_start, host_page, browser_context_new):
+    product = product_start(allowed_origins=[host_page.origin], SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    customer, _ = browser_context_new(local_origins={product.url, host_page.origin})
+    agent, agent_watch = browser_context_new(local_origins={product.url}, viewport={"width": 1280, "height": 800})
+    customer.goto(host_page_show(host_page, product))
+    widget_open(customer)
+    widget_ask(customer, "I want to talk to a person please")
+    customer.locator(".event").filter(has_text="connecting you with a person").wait_for()
+    _agent_sign_in(agent, product.url)
+    agent.locator("#waiting li").filter(has_text="talk to a person").wait_for()
+    # The summary's own doorbell has rung: what follows can only show through the customer's message.
+    agent.wait_for_function(SUMMARY_SETTLED_JS, arg="#waiting li", timeout=60_000)
+
+    widget_ask(customer, "While I wait: my order number is 4411")
+    agent.locator("#waiting li").filter(has_text="order number is 4411").wait_for(timeout=10_000)
+
+    agent.locator("#waiting li").first.click()
+    agent.get_by_role("button", name="Claim").click()
+    agent.locator("#mine li").first.wait_for()
+    widget_ask(customer, "It was delivered to the wrong address")
+    agent.locator("#mine li").filter(has_text="wrong address").wait_for(timeout=10_000)
+    assert agent_watch.page_errors == []
+
