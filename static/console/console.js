@@ -234,8 +234,8 @@
     li.appendChild(el("div", "summary-line", summary));
     var names = tagNames(item.tags);
     if (names.length) li.appendChild(el("div", "tag-line", "# " + names.join(" · # ")));
-    li.addEventListener("click", function () { select(item.conversation); });
-    li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(item.conversation); });
+    li.addEventListener("click", function () { select(item.conversation, { reveal: true }); });
+    li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(item.conversation, { reveal: true }); });
     return li;
   }
 
@@ -445,13 +445,16 @@
       }
       var names = tagNames(item.tags);
       if (names.length) li.appendChild(el("div", "tag-line", "# " + names.join(" · # ")));
-      li.addEventListener("click", function () { select(item.conversation); });
-      li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(item.conversation); });
+      li.addEventListener("click", function () { select(item.conversation, { reveal: true }); });
+      li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(item.conversation, { reveal: true }); });
       list.appendChild(li);
     });
   }
 
-  function select(id) {
+  // On a phone-wide screen the chat sits below the lists: a chat the agent picks is brought into view
+  // (not one opened for them, e.g. on an assignment, which must not move the page under their finger).
+  var NARROW = window.matchMedia("(max-width: 720px)");
+  function select(id, options) {
     selected = id;
     $("chat").hidden = false;
     $("empty").hidden = true;
@@ -460,6 +463,7 @@
     var state = conversations[id];
     send({ type: "open", conversation: id, last_seq: state ? state.lastSeq : 0 });
     renderQueue(); renderHead(); renderLog(); renderLabels();
+    if (options && options.reveal && NARROW.matches) $("chat").scrollIntoView({ block: "start" });
   }
 
   // ---- who the customer is, and replies to tickets by email (docs/integrations.md) ---------------
