@@ -71,6 +71,14 @@ def consoles_ring(*, assigned_to: int | None = None, conversation_public_id: str
     after_commit(ring)
 
 
+def consoles_queue_ring() -> None:
+    """After commit: every console re-reads the queue, e.g. for a card's newest customer message.
+
+    Unlike ``consoles_ring`` nobody moved in line, so waiting customers are not told their places again.
+    """
+    after_commit(lambda: group_send(CONSOLE_QUEUE_GROUP, {"type": Event.QUEUE_CHANGED}))
+
+
 def queue_positions_broadcast() -> None:
     """Tell each waiting customer their place in the queue (not stored: it changes all the time)."""
     waiting = (

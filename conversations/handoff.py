@@ -29,7 +29,7 @@ from conversations.assignment import agent_loads, agent_profile_for
 from conversations.doorbells import consoles_ring
 from conversations.events import ConversationEvent, conversation_event_send
 from conversations.models import AgentProfile, ChatOffer, Conversation, Message, Summary
-from conversations.selectors import agent_name, agents_online, queue_position
+from conversations.selectors import agent_name, agents_online, queue_position, ticket_open
 
 Status = Conversation.Status
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -95,6 +95,20 @@ OUT_OF_HOURS_TEXT = (
     "Our support team is offline right now{opening}. Leave your email and a message, "
     "and we'll get back to you when we open."
 )
+# The same moments once the customer's message for the team is waiting: no second form to fill in.
+NOBODY_ONLINE_TICKET_OPEN_TEXT = (
+    " Nobody from the team is online at the moment, so this may take a while: you'll keep your place, "
+    "and we already have your message, so we'll reply by email either way."
+)
+OUT_OF_HOURS_TICKET_OPEN_TEXT = (
+    "Our support team is offline right now{opening}. We already have your message and will reply by email."
+)
+
+
+def _nobody_online_text(*, nobody_online: bool, has_ticket: bool) -> str:
+    if not nobody_online:
+        return ""
+    return NOBODY_ONLINE_TICKET_OPEN_TEXT if has_ticket else NOBODY_ONLINE_TEXT
 
 
 def handoff_request(*, conversation_id: int, reason: str, trigger: str) -> HandoffResult:
@@ -118,15 +132,17 @@ def handoff_request(*, conversation_id: int, reason: str, trigger: str) -> Hando
         )
         position = queue_position(conversation_id=conversation_id)
         nobody_online = not agents_online()
+        has_ticket = ticket_open(conversation_id=conversation_id)
         message = services.event_record(
             conversation_id=conversation_id,
-            text=QUEUED_TEXT + (NOBODY_ONLINE_TEXT if nobody_online else ""),
+            text=QUEUED_TEXT + _nobody_online_text(nobody_online=nobody_online, has_ticket=has_ticket),
             event="handoff_requested",
             status=Status.WAITING,
             reason=reason[:200],
             trigger=trigger,
             position=position,
             nobody_online=nobody_online,
+            ticket_open=has_ticket,
         )
         summary = Summary.objects.create(
             conversation_id=conversation_id, purpose=Summary.Purpose.HANDOFF, upto_seq=message.seq
@@ -146,12 +162,15 @@ def _out_of_hours(*, conversation_id: int, now: Any, hours: business_hours.Busin
         raise IllegalTransition(current=status, target=Status.WAITING)
     opening = business_hours.business_hours_next_opening(at=now, hours=hours)
     opening_text = f" (we open {opening:%A at %H:%M})" if opening else ""
+    # Asked again after leaving a message: the form is not offered twice (one open ticket per conversation).
+    has_ticket = ticket_open(conversation_id=conversation_id)
     message = services.event_record(
         conversation_id=conversation_id,
-        text=OUT_OF_HOURS_TEXT.format(opening=opening_text),
+        text=(OUT_OF_HOURS_TICKET_OPEN_TEXT if has_ticket else OUT_OF_HOURS_TEXT).format(opening=opening_text),
         event="out_of_hours",
         status=Status.BOT,
         opens_at=opening.isoformat() if opening else None,
+        ticket_open=has_ticket,
     )
     return HandoffResult(outcome="out_of_hours", message=message)
 
@@ -423,16 +442,18 @@ def _transfer_to_queue(*, conversation_id: int, sender: Any, text: str = "", eve
         )
     # The sender is passed over for this chat, so they do not count as someone to take it.
     nobody_online = not agents_online(besides=sender.pk)
+    has_ticket = ticket_open(conversation_id=conversation_id)
     message = services.event_record(
         conversation_id=conversation_id,
         text=(text or f"{agent_name(sender)} passed the chat to the next person available on our team.")
-        + (NOBODY_ONLINE_TEXT if nobody_online else ""),
+        + _nobody_online_text(nobody_online=nobody_online, has_ticket=has_ticket),
         event=event,
         status=Status.WAITING,
         author_id=sender.pk,
         previous_agent=agent_name(sender),
         position=queue_position(conversation_id=conversation_id),
         nobody_online=nobody_online,
+        ticket_open=has_ticket,
     )
     tasks.task_enqueue_after_commit(tasks.conversation_assign, conversation_id=conversation_id)
     consoles_ring()

@@ -9,7 +9,7 @@ from django.db.models import Max, Q
 from conversations.channel_groups import GroupCounts
 from conversations.channel_groups import channel_group_counts as _channel_group_counts
 from conversations.languages import language_detector_warm
-from conversations.models import AgentProfile, Conversation, Message
+from conversations.models import AgentProfile, Conversation, Message, Ticket
 from conversations.queues import Queue, queue_lengths
 from conversations.sockets import open_sockets_by_process
 from conversations.tokens import VisitorTokenInvalid, visitor_token_read
@@ -141,6 +141,11 @@ def agents_online(*, besides: int | None = None) -> bool:
     a full agent frees up."""
     online = AgentProfile.objects.filter(online=True, user__is_active=True, user__is_staff=True)
     return online.exclude(user_id=besides).exists() if besides is not None else online.exists()
+
+
+def ticket_open(*, conversation_id: int) -> bool:
+    """Whether the customer's message for the team is still waiting for its answer (one per conversation)."""
+    return Ticket.objects.filter(conversation_id=conversation_id, status=Ticket.Status.OPEN).exists()
 
 
 def agent_name(user: Any) -> str:

@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from conversations.doorbells import conversation_broadcast
+from conversations.doorbells import consoles_queue_ring, conversation_broadcast
 from conversations.events import ConversationEvent, conversation_event_send
 from conversations.languages import text_language_detect
 from conversations.models import Conversation, Message
@@ -54,6 +54,10 @@ def _seq_next(*, conversation_id: int, **also: Any) -> tuple[Conversation, int]:
     return conversation, conversation.last_seq
 
 
+# The states whose conversations the console lists as cards (waiting, and each agent's own).
+_SHOWN_ON_CONSOLE_CARDS = frozenset({Conversation.Status.WAITING, Conversation.Status.AGENT})
+
+
 def message_record(
     *,
     conversation_id: int,
@@ -88,6 +92,9 @@ def message_record(
                 author_id=author_id,
             )
             conversation_broadcast(conversation=conversation, frame=message_frame(message))
+            if role == Message.Role.CUSTOMER and conversation.status in _SHOWN_ON_CONSOLE_CARDS:
+                # The waiting and "My chats" cards show the customer's newest words.
+                consoles_queue_ring()
     except IntegrityError:
         # Two sockets raced on the same client_id: the other one stored it.
         existing = Message.objects.filter(conversation_id=conversation_id, client_id=client_id).first()

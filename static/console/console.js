@@ -112,9 +112,9 @@
       if (selected === f.conversation) { renderHead(); renderLog(); renderLabels(); }
     },
     message: function (f) {
-      addMessage(f.conversation, f);
+      if (addMessage(f.conversation, f)) cardFollow(f.conversation, f);
       if (f.role === "customer" && selected === f.conversation) customerTyping(false);
-      if (selected === f.conversation) renderLog();
+      if (selected === f.conversation) { renderHead(); renderLog(); }
     },
     note: function (f) {
       stateOf(f.conversation).notes[f.id] = f;
@@ -139,11 +139,26 @@
   function stateOf(id) {
     return conversations[id] || (conversations[id] = { lastSeq: 0, messages: [], notes: {}, labels: null });
   }
+  // The card a conversation was opened with, kept true by the state changes that follow: a chat that
+  // leaves this agent's lists (transferred, closed) is in no queue snapshot any more, so its header
+  // would otherwise go on showing how things stood when it was opened.
+  function cardFollow(id, frame) {
+    var data = frame.data || {}, state = conversations[id];
+    if (frame.kind !== "event" || !data.status || !state || !state.card) return;
+    var item = state.card;
+    item.status = data.status;
+    // As the server keeps it: an event naming an agent (joined, transferred, offered) assigns the chat to
+    // them; closing keeps its last agent; every other move leaves it with nobody.
+    if (data.agent || data.status !== "closed") { item.assigned_to = data.agent || ""; item.assigned_to_id = null; }
+    if (data.status !== "waiting") item.position = null;
+    else if (typeof data.position === "number") item.position = data.position;
+  }
   function addMessage(id, frame) {
     var state = stateOf(id);
-    if (frame.seq <= state.lastSeq) return;   // already shown: a reconnect or a late doorbell
+    if (frame.seq <= state.lastSeq) return false;   // already shown: a reconnect or a late doorbell
     state.messages.push(frame);
     state.lastSeq = frame.seq;
+    return true;
   }
 
   // ---- telling the agent: the title, a desktop notification, and a sound if they want one ----------
@@ -219,8 +234,8 @@
     li.appendChild(el("div", "summary-line", summary));
     var names = tagNames(item.tags);
     if (names.length) li.appendChild(el("div", "tag-line", "# " + names.join(" · # ")));
-    li.addEventListener("click", function () { select(item.conversation); });
-    li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(item.conversation); });
+    li.addEventListener("click", function () { select(item.conversation, { reveal: true }); });
+    li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(item.conversation, { reveal: true }); });
     return li;
   }
 
@@ -280,7 +295,8 @@
     var item = currentCard();
     if (!item) return;
     $("chat-title").textContent = t("conversation", { id: item.conversation.slice(0, 8) });
-    $("chat-meta").textContent = statusWord("status", item.status) + (item.tier ? " · " + t("tier", { tier: item.tier }) : "") + " · $" + Number(item.cost).toFixed(4);
+    $("chat-meta").textContent = statusWord("status", item.status) + (item.assigned_to ? " → " + item.assigned_to : "")
+      + (item.tier ? " · " + t("tier", { tier: item.tier }) : "") + " · $" + Number(item.cost).toFixed(4);
     var mine = queue && queue.mine.some(function (c) { return c.conversation === selected; });
     $("claim-btn").disabled = item.status !== "waiting";
     $("handback-btn").disabled = !mine;
@@ -429,13 +445,16 @@
       }
       var names = tagNames(item.tags);
       if (names.length) li.appendChild(el("div", "tag-line", "# " + names.join(" · # ")));
-      li.addEventListener("click", function () { select(item.conversation); });
-      li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(item.conversation); });
+      li.addEventListener("click", function () { select(item.conversation, { reveal: true }); });
+      li.addEventListener("keydown", function (e) { if (e.key === "Enter") select(item.conversation, { reveal: true }); });
       list.appendChild(li);
     });
   }
 
-  function select(id) {
+  // On a phone-wide screen the chat sits below the lists: a chat the agent picks is brought into view
+  // (not one opened for them, e.g. on an assignment, which must not move the page under their finger).
+  var NARROW = window.matchMedia("(max-width: 720px)");
+  function select(id, options) {
     selected = id;
     $("chat").hidden = false;
     $("empty").hidden = true;
@@ -444,6 +463,7 @@
     var state = conversations[id];
     send({ type: "open", conversation: id, last_seq: state ? state.lastSeq : 0 });
     renderQueue(); renderHead(); renderLog(); renderLabels();
+    if (options && options.reveal && NARROW.matches) $("chat").scrollIntoView({ block: "start" });
   }
 
   // ---- who the customer is, and replies to tickets by email (docs/integrations.md) ---------------

@@ -86,7 +86,9 @@
       ".head .btn{background:transparent;color:#fff;border:1px solid rgba(255,255,255,.6);}",
       ".state{font-size:12px;padding:4px 14px;background:#fff4d6;color:#6b4e00;}",
       ".state[hidden]{display:none;}",
-      ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7fb;}",
+      // The log keeps room for a few lines however much the forms below it (a ticket, the transcript) take:
+      // on a short screen they shrink and scroll instead.
+      ".log{flex:1;min-height:96px;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7fb;}",
       ".msg{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;}",
       // One shade darker than the brand blue, so the light "You" label reads (4.4:1 before, 5.3:1 now).
     ".msg.customer{align-self:flex-end;background:#2a4fd8;color:#fff;}",
@@ -129,7 +131,8 @@
       ".star[aria-pressed=true]{background:#fff4d6;color:#b7791f;border-color:#b7791f;}",
       ".star:focus-visible{outline:3px solid #f5a623;outline-offset:2px;}",
       ".rating textarea{height:52px;}",
-      ".ticket{margin:0;padding:10px;background:#fff;border-top:1px solid #e1e4ee;display:flex;flex-direction:column;gap:6px;}",
+      ".ticket{margin:0;padding:10px;background:#fff;border-top:1px solid #e1e4ee;display:flex;flex-direction:column;gap:6px;min-height:0;overflow-y:auto;flex-shrink:1;}",
+      ".ticket>*{flex:none;}",
       ".ticket[hidden]{display:none;}",
       ".ticket input{border:1px solid #c9cede;border-radius:8px;padding:8px;background:#fff;}",
       ".ticket textarea{height:60px;flex:none;}",
@@ -393,8 +396,10 @@
 
     function handoffState(frame) {
       var data = frame.data || {};
-      // Out of hours, or in line with nobody online to take the chat: the customer may leave an email.
-      var ticketOffered = data.event === "out_of_hours" || (data.status === "waiting" && data.nobody_online === true);
+      // Out of hours, or in line with nobody online to take the chat: the customer may leave an email,
+      // unless their message for the team is still waiting (one open ticket per conversation).
+      var ticketOffered = data.ticket_open !== true
+        && (data.event === "out_of_hours" || (data.status === "waiting" && data.nobody_online === true));
       if (data.event === "ticket_created" || data.status === "waiting" || data.status === "agent") ticketBox.hidden = true;
       if (ticketOffered) {
         ticketTitle.textContent = data.event === "out_of_hours" ? gettext("Leave your email and a message; we'll reply when we open.")

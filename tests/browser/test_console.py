@@ -57,6 +57,9 @@ def test_handoff_agent_claims_replies_closes_and_the_customer_rates(product_star
 
     agent.get_by_role("button", name="Close chat").click()
     customer.locator(".event").filter(has_text="closed the chat").wait_for()
+    # The agent's header follows the close at once: no stale "waiting" with a Claim button to press.
+    agent.locator("#chat-meta").filter(has_text="closed").wait_for(timeout=5_000)
+    assert agent.locator("#claim-btn").is_disabled() and agent.locator("#close-btn").is_disabled()
     rating = customer.get_by_role("group", name="How did we do?")
     rating.wait_for()
     customer.get_by_role("button", name="5 of 5 stars, very happy").click()
@@ -153,4 +156,69 @@ def test_the_console_fits_a_phone_wide_screen(product_start, host_page, browser_
     )
     assert widths["page"] <= 375, (widths, wide)  # nothing scrolls sideways
     assert widths["reply"] >= 250 and widths["log"]["width"] >= 300 and widths["log"]["x"] >= 0, widths
+    assert agent_watch.page_errors == []
+
+
+SUMMARY_SETTLED_JS = """
+(selector) => {
+  const line = document.querySelector(selector + ' .summary-line');
+  return line !== null && !/^Summary: (none|pending|being written)$/.test(line.textContent);
+}
+"""
+
+
+def test_the_cards_show_what_the_customer_wrote_last(product_start, host_page, browser_context_new):
+    product = product_start(allowed_origins=[host_page.origin], SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    customer, _ = browser_context_new(local_origins={product.url, host_page.origin})
+    agent, agent_watch = browser_context_new(local_origins={product.url}, viewport={"width": 1280, "height": 800})
+    customer.goto(host_page_show(host_page, product))
+    widget_open(customer)
+    widget_ask(customer, "I want to talk to a person please")
+    customer.locator(".event").filter(has_text="connecting you with a person").wait_for()
+    _agent_sign_in(agent, product.url)
+    agent.locator("#waiting li").filter(has_text="talk to a person").wait_for()
+    # The summary's own doorbell has rung: what follows can only show through the customer's message.
+    agent.wait_for_function(SUMMARY_SETTLED_JS, arg="#waiting li", timeout=60_000)
+
+    widget_ask(customer, "While I wait: my order number is 4411")
+    agent.locator("#waiting li").filter(has_text="order number is 4411").wait_for(timeout=10_000)
+
+    agent.locator("#waiting li").first.click()
+    agent.get_by_role("button", name="Claim").click()
+    agent.locator("#mine li").first.wait_for()
+    widget_ask(customer, "It was delivered to the wrong address")
+    agent.locator("#mine li").filter(has_text="wrong address").wait_for(timeout=10_000)
+    assert agent_watch.page_errors == []
+
+
+OVERFLOWING_JS = """
+() => [document.documentElement, document.querySelector('.side'), document.getElementById('chat-log'),
+       ...document.querySelectorAll('.side .card')]
+  .filter((node) => node.scrollWidth > node.clientWidth + 1)
+  .map((node) => `${node.tagName}#${node.id}.${node.className}: ${node.scrollWidth} > ${node.clientWidth}`)
+"""
+
+
+def test_on_a_phone_a_tapped_card_opens_its_chat_in_view_and_long_words_wrap(
+    product_start, host_page, browser_context_new
+):
+    product = product_start(allowed_origins=[host_page.origin], SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    customer, _ = browser_context_new(local_origins={product.url, host_page.origin})
+    customer.goto(host_page_show(host_page, product))
+    widget_open(customer)
+    widget_ask(customer, "a" * 200)  # one long word: a pasted code, a URL, a key held down
+    answer_wait(customer)
+    customer.get_by_role("button", name="Talk to a person").click()
+    customer.locator(".event").filter(has_text="connecting you with a person").wait_for()
+    agent, agent_watch = browser_context_new(local_origins={product.url}, viewport={"width": 390, "height": 844})
+    _agent_sign_in(agent, product.url)
+
+    agent.locator("#waiting li").filter(has_text="aaaa").click()
+    # The chat sits below the lists on a phone: the tap brings it up, its header at the top of the screen.
+    agent.wait_for_function("() => Math.abs(document.getElementById('chat').getBoundingClientRect().top) <= 2")
+    agent.get_by_role("button", name="Claim").click()
+    agent.locator("#mine li").filter(has_text="aaaa").wait_for()
+    agent.locator("#chat-log .msg.customer").filter(has_text="aaaa").wait_for()
+    screenshot_save(agent, "console-390-long-word", full_page=True)
+    assert agent.evaluate(OVERFLOWING_JS) == []  # nothing wider than its box, nothing scrolls sideways
     assert agent_watch.page_errors == []

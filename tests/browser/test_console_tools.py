@@ -185,6 +185,9 @@ def test_a_transfer_moves_the_chat_to_the_other_agents_console(product_start, ho
     card = alex.locator("#mine li").filter(has_text="talk to a person")
     card.wait_for()
     sam.locator("#mine li").first.wait_for(state="detached")
+    # The chat Sam still has open says whose it is now, without a reload (it is in none of his lists).
+    sam.locator("#chat-meta").filter(has_text="with an agent → Alex").wait_for(timeout=5_000)
+    assert sam.locator("#claim-btn").is_disabled() and sam.locator("#transfer-btn").is_disabled()
     card.click()
     alex.wait_for_function("() => !document.getElementById('reply-text').disabled")
     alex.get_by_label("Reply").fill("Hi, Alex here. I'll take it from here.")

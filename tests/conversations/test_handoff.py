@@ -222,6 +222,16 @@ def test_out_of_hours_the_customer_is_told_and_leaves_a_ticket(conversation, set
     assert events(conversation) == ["out_of_hours", "ticket_created"]
 
 
+def test_asked_again_out_of_hours_with_a_ticket_open_no_second_ticket_is_offered(conversation, settings):
+    _closed_today_settings(settings)
+    first = handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
+    assert first.message.data["ticket_open"] is False and "Leave your email" in first.message.text
+    tickets.ticket_create(conversation_id=conversation.pk, email="pat@example.com", text="Base stuck at E04")
+    again = handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
+    assert again.message.data["ticket_open"] is True
+    assert "We already have your message" in again.message.text and "Leave your email" not in again.message.text
+
+
 def test_a_request_for_a_person_out_of_hours_is_answered_once_not_again_on_each_reconnect(conversation, settings):
     _closed_today_settings(settings)
     question = message_record(

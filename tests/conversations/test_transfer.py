@@ -89,6 +89,7 @@ def test_back_to_the_queue_the_chat_waits_for_anyone_but_the_sender(agent, other
         "previous_agent": "Sam",
         "position": 1,
         "nobody_online": True,  # the sender is passed over, and nobody else is signed in
+        "ticket_open": False,
     }
     assert ChatOffer.objects.get(conversation=conversation, agent=agent).status == ChatOffer.Status.DECLINED
     assert assignment.conversation_assign(conversation_id=conversation.pk) is None
