@@ -402,3 +402,9 @@ def test_a_question_naming_another_article_is_a_new_topic_though_a_line_of_this_
     _, trial = _conversation("My order number is 12345 and the base is stuck", "How long is the trial?")
     assert trial.top_key == "100_NIGHT_TRIAL_OFFER" and trial.follow_up_of is None
     assert "100 nights" in trial.text
+
+
+def test_a_weekday_asks_which_days_and_the_delivery_times_say_it(demo_helpcentre) -> None:
+    # A weekday is not a time of day: the delivery article's working days answer, not the agents' hours.
+    answer = compose_answer("do you deliver on sundays")
+    assert answer.top_key == "CHECK_PINCODE" and "working days" in answer.text
