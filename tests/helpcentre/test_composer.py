@@ -408,3 +408,15 @@ def test_a_weekday_asks_which_days_and_the_delivery_times_say_it(demo_helpcentre
     # A weekday is not a time of day: the delivery article's working days answer, not the agents' hours.
     answer = compose_answer("do you deliver on sundays")
     assert answer.top_key == "CHECK_PINCODE" and "working days" in answer.text
+
+
+def test_a_part_naming_only_the_product_does_not_answer_what_is_asked_about_it(demo_helpcentre) -> None:
+    # "The LiftBase remote talks to the base…" names the LiftBase and nothing of its warranty.
+    answer = compose_answer("what is the warranty on the LiftBase")
+    assert answer.top_key == "WARRANTY" and "warranty" in answer.text
+
+
+def test_a_table_column_names_what_its_article_is_about(demo_helpcentre) -> None:
+    # The size chart has a King row but no Ortho; the price table has both.
+    answer = compose_answer("king size Ortho")
+    assert answer.top_key == "MATTRESS_COST" and "King (78×72)" in answer.text and "₹25,999" in answer.text
