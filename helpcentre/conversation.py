@@ -661,6 +661,26 @@ def names_what_is_sold(question: str, article: IndexedArticle) -> bool:
     return not stems or any(_known(stem, vocabulary) for stem in stems)
 
 
+# "how do I change my delivery address?", "can I update the phone number on my order?": a change to
+# something already given or bought.
+_ASKS_TO_CHANGE = re.compile(
+    r"\b(?:change|update|edit|modify|correct|alter)\s+(?:my|the|our|your|its|their)\b", re.IGNORECASE
+)
+# How articles speak of changing something (the light stemmer's stems: "changed" is "chang").
+_CHANGE_STEMS = frozenset(
+    "change chang update edit modify correct alter exchange replace replac reschedule swap switch".split()
+)
+
+
+def speaks_of_the_change(question: str, article: IndexedArticle) -> bool:
+    """False when the message asks how to change something and the article never speaks of changing
+    anything: "how do I change my delivery address?" finds the pincode article by "delivery" and
+    "address", but checking a pincode does not change an address."""
+    if not _ASKS_TO_CHANGE.search(question):
+        return True
+    return bool(_CHANGE_STEMS & article_words(article).vocabulary)
+
+
 def _known(stem: str, vocabulary: frozenset[str]) -> bool:
     return stem in vocabulary or any(variant in vocabulary for variant in stem_variants(stem))
 

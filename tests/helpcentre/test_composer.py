@@ -420,3 +420,11 @@ def test_a_table_column_names_what_its_article_is_about(demo_helpcentre) -> None
     # The size chart has a King row but no Ortho; the price table has both.
     answer = compose_answer("king size Ortho")
     assert answer.top_key == "MATTRESS_COST" and "King (78×72)" in answer.text and "₹25,999" in answer.text
+
+
+def test_asking_to_change_what_the_article_never_changes_is_not_sure(demo_helpcentre) -> None:
+    # The pincode article is found by "delivery" and "address", but says nothing of changing an address.
+    answer = compose_answer("how do I change my delivery address")
+    assert answer.kind == "not_sure" and not answer.citations
+    # An article that speaks of the change answers it.
+    assert compose_answer("how do I update my liftbase firmware?").top_key == "LIFTBASE_FIRMWARE_UPDATE"
