@@ -26,6 +26,7 @@ from helpcentre.conversation import (
     TurnReading,
     history_turns,
     names_what_is_sold,
+    speaks_of_the_change,
     topic_after,
     turn_read,
 )
@@ -159,6 +160,7 @@ def _turn_memo(
         article is None
         or _lacks_the_detail(reading.question, body=article.body)
         or not names_what_is_sold(reading.question, article)
+        or not speaks_of_the_change(reading.question, article)
     ):
         return _not_sure(reading), topic_after(state=state, reading=reading, sections=())
     unknown = _unknown_code(reading.question, body=article.body)

@@ -173,6 +173,7 @@ class ArticleWords:
     vocabulary: frozenset[str]  # the stems of its title, tags and body (not of its pointers to other articles)
     names: frozenset[str]  # content stems of its title and tags: what it is about
     labels: frozenset[str]  # stems of its tables' row and column labels ("queen", "ortho", "e04")
+    columns: frozenset[str]  # stems of its tables' column headers: the things a table sets side by side ("ortho")
     defined: frozenset[str]  # stems of the terms its lists define ("In production: custom sizes only…")
     units: tuple[frozenset[str], ...]  # the stems of each sentence, list item and table row
     focus: frozenset[str]  # the kinds of answer it holds: durations, prices, limits, distances
@@ -182,12 +183,14 @@ class ArticleWords:
 def article_words(article: IndexedArticle) -> ArticleWords:
     body = pointers_removed(article.body)
     labels: set[str] = set()
+    columns: set[str] = set()
     defined: set[str] = set()
     units: list[frozenset[str]] = []
     for section in article_sections(body):
         for block in section.blocks:
             if block.kind == TABLE:
                 labels |= word_stems(" ".join([*block.header, *(row[0] for row in block.rows)]))
+                columns.update(content_stems(" ".join(block.header[1:])))
                 units += [frozenset(word_stems(" ".join([*block.header, *row]))) for row in block.rows]
             else:
                 units += [frozenset(word_stems(text)) for text in block.items]
@@ -197,6 +200,7 @@ def article_words(article: IndexedArticle) -> ArticleWords:
         vocabulary=frozenset(word_stems(" ".join([article.title, *article.tags, body]))),
         names=frozenset(content_stems(" ".join([article.title, *article.tags]))),
         labels=frozenset(labels),
+        columns=frozenset(columns),
         defined=frozenset(defined),
         units=tuple(units),
         focus=focus_of_passage(article.body),
@@ -458,8 +462,11 @@ def _naming_what_the_best_lacks(
 ) -> list[tuple[str, float]]:
     """When the best article never names a thing the message names ("warranty on the contour pillow":
     the mattress warranty has no pillow), another of the best that is about that thing (its title or
-    tags name it), knows every word of the message some of them know, and says more of it in one part
-    ("The contour pillow has a 1-year warranty"), answers with the best score."""
+    tags name it, or its table's columns: "king size ortho" and the price table's Ortho column),
+    knows every word of the message some of them know, and says more of it in one part that names the
+    thing together with what the best article knows ("The contour pillow has a 1-year warranty"), answers
+    with the best score. A part naming the thing alone ("The LiftBase remote talks to the base…") says
+    nothing of what is asked about it."""
     if len(ranked) < 2 or ranked[0][1] < floor:
         return ranked
     found = {key: article_indexed_get(key) for key, _ in ranked}
@@ -473,28 +480,31 @@ def _naming_what_the_best_lacks(
         if not stem.isdigit() and any(_known(stem, known.vocabulary) for known in words.values())
     ]
     missing = [stem for stem in stems if not _known(stem, words[best].vocabulary)]
+    asked = [stem for stem in stems if stem not in missing]
     for key, score in ranked[1:]:
         if (
             missing
             and score >= floor
             and key in words
-            and any(stem in words[key].names for stem in missing)
+            and any(stem in words[key].names | words[key].columns for stem in missing)
             and all(_known(stem, words[key].vocabulary) for stem in stems)
-            and _part_coverage(stems, key) > _part_coverage(stems, best)
+            and _part_coverage(stems, key, naming=(missing, asked) if asked else None) > _part_coverage(stems, best)
         ):
             return [(key, ranked[0][1]), *[item for item in ranked if item[0] != key]]
     return ranked
 
 
-def _part_coverage(stems: list[str], key: str) -> float:
+def _part_coverage(stems: list[str], key: str, *, naming: tuple[list[str], list[str]] | None = None) -> float:
+    """How much of the message (its ``stems`` weighted by rarity) the article's best part holds; with
+    ``naming`` (two lists of stems), only parts holding one of each count."""
     article = article_indexed_get(key)
     if article is None or not stems:
         return 0.0
     rarity = {stem: stem_rarity(stem) for stem in stems}
-    return max(
-        (sum(weight for stem, weight in rarity.items() if _known(stem, unit)) for unit in article_words(article).units),
-        default=0.0,
-    )
+    units = article_words(article).units
+    if naming is not None:
+        units = tuple(unit for unit in units if all(any(_known(stem, unit) for stem in group) for group in naming))
+    return max((sum(weight for stem, weight in rarity.items() if _known(stem, unit)) for unit in units), default=0.0)
 
 
 def _confirmed_among(question: str, ranked: list[tuple[str, float]], *, floor: float) -> str | None:
@@ -649,6 +659,26 @@ def names_what_is_sold(question: str, article: IndexedArticle) -> bool:
     thing = _THING_ENDS.split(match.group("thing") or match.group("place") or "", maxsplit=1)[0]
     stems = [stem for stem in content_stems(thing) if not stem.isdigit()]
     return not stems or any(_known(stem, vocabulary) for stem in stems)
+
+
+# "how do I change my delivery address?", "can I update the phone number on my order?": a change to
+# something already given or bought.
+_ASKS_TO_CHANGE = re.compile(
+    r"\b(?:change|update|edit|modify|correct|alter)\s+(?:my|the|our|your|its|their)\b", re.IGNORECASE
+)
+# How articles speak of changing something (the light stemmer's stems: "changed" is "chang").
+_CHANGE_STEMS = frozenset(
+    "change chang update edit modify correct alter exchange replace replac reschedule swap switch".split()
+)
+
+
+def speaks_of_the_change(question: str, article: IndexedArticle) -> bool:
+    """False when the message asks how to change something and the article never speaks of changing
+    anything: "how do I change my delivery address?" finds the pincode article by "delivery" and
+    "address", but checking a pincode does not change an address."""
+    if not _ASKS_TO_CHANGE.search(question):
+        return True
+    return bool(_CHANGE_STEMS & article_words(article).vocabulary)
 
 
 def _known(stem: str, vocabulary: frozenset[str]) -> bool:

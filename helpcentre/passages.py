@@ -54,7 +54,7 @@ CODE_WEIGHT = 2.0
 ROW_LABEL_BONUS = 2.0
 # Holding the kind of answer asked for is worth about one moderately rare word.
 FOCUS_WEIGHT = 3.0
-DETAIL_FOCUS = frozenset({"duration", "price", "limit", "distance", "hours"})
+DETAIL_FOCUS = frozenset({"duration", "price", "limit", "distance", "hours", "days"})
 # A part holding the detail asked for answers instead of the best one when it scores at least this share of it.
 DETAIL_HOLDER_SHARE = 0.5
 # Other items of the same list join the best one when they score at least this share of it.

@@ -145,7 +145,13 @@ _FOCUS_QUESTIONS = {
     "distance": re.compile(r"\bhow (close|far|near)\b|\bdistance\b|\brange\b", re.IGNORECASE),
     "hours": re.compile(
         r"\bwhat time\b|\b(till|until) (when|what time)\b|\b(opening|working|office|support|business) hours\b"
-        r"|\bopen (on|at|till|until)\b|\b(on )?(sundays?|saturdays?|weekends?|public holidays?)\b",
+        r"|\bopen (on|at|till|until)\b",
+        re.IGNORECASE,
+    ),
+    # Which days: "are you open on sundays?" (with "open on", also the hours), "do you deliver on sundays?"
+    # (not a time of day: "3–5 working days" says which days deliveries count).
+    "days": re.compile(
+        r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b|\bweekends?\b|\bpublic holidays?\b",
         re.IGNORECASE,
     ),
     "count": re.compile(r"\bhow (many times|often)\b|\bhow many (returns|exchanges)\b", re.IGNORECASE),
@@ -172,6 +178,11 @@ _FOCUS_ANSWERS = {
     "distance": re.compile(r"\d+\s?(?:metres?|meters?|m|feet|ft|km)\b", re.IGNORECASE),
     "hours": re.compile(
         r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2} ?(?:am|pm)\b|\bevery day\b|\bdays a week\b"
+        r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+        re.IGNORECASE,
+    ),
+    "days": re.compile(
+        r"\bevery day\b|\bdays a week\b|\b(?:working|business) days?\b|\bweekends?\b|\bholidays?\b"
         r"|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
         re.IGNORECASE,
     ),

@@ -402,3 +402,29 @@ def test_a_question_naming_another_article_is_a_new_topic_though_a_line_of_this_
     _, trial = _conversation("My order number is 12345 and the base is stuck", "How long is the trial?")
     assert trial.top_key == "100_NIGHT_TRIAL_OFFER" and trial.follow_up_of is None
     assert "100 nights" in trial.text
+
+
+def test_a_weekday_asks_which_days_and_the_delivery_times_say_it(demo_helpcentre) -> None:
+    # A weekday is not a time of day: the delivery article's working days answer, not the agents' hours.
+    answer = compose_answer("do you deliver on sundays")
+    assert answer.top_key == "CHECK_PINCODE" and "working days" in answer.text
+
+
+def test_a_part_naming_only_the_product_does_not_answer_what_is_asked_about_it(demo_helpcentre) -> None:
+    # "The LiftBase remote talks to the base…" names the LiftBase and nothing of its warranty.
+    answer = compose_answer("what is the warranty on the LiftBase")
+    assert answer.top_key == "WARRANTY" and "warranty" in answer.text
+
+
+def test_a_table_column_names_what_its_article_is_about(demo_helpcentre) -> None:
+    # The size chart has a King row but no Ortho; the price table has both.
+    answer = compose_answer("king size Ortho")
+    assert answer.top_key == "MATTRESS_COST" and "King (78×72)" in answer.text and "₹25,999" in answer.text
+
+
+def test_asking_to_change_what_the_article_never_changes_is_not_sure(demo_helpcentre) -> None:
+    # The pincode article is found by "delivery" and "address", but says nothing of changing an address.
+    answer = compose_answer("how do I change my delivery address")
+    assert answer.kind == "not_sure" and not answer.citations
+    # An article that speaks of the change answers it.
+    assert compose_answer("how do I update my liftbase firmware?").top_key == "LIFTBASE_FIRMWARE_UPDATE"
