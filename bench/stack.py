@@ -123,9 +123,10 @@ def asgi_server_spawn(
 
 
 def asgi_server_ready(
-    process: subprocess.Popen[bytes], *, port: int, timeout_s: float = 30.0, path: str = READY_PATH
+    process: subprocess.Popen[bytes], *, port: int, timeout_s: float = 90.0, path: str = READY_PATH
 ) -> None:
-    """Wait until a spawned web process serves HTTP (Django loaded, port bound)."""
+    """Wait until a spawned web process serves HTTP (Django loaded, port bound, warmed up: on a busy
+    2-core machine the warm-up alone took over 30 s)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from bench import stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 90.0  # the warm-up alone took over 30 s on a busy 2-core machine
 # Stripped from the product's environment: each browser test gets its own SQLite file, in-process
 # channel layer and eager Celery, so it never shares (or wipes) the suite's PostgreSQL or Redis.
 ISOLATED_VARIABLES = ("DATABASE_URL", "REDIS_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "SUPPORTBOT_ALLOWED_ORIGINS")

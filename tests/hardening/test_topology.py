@@ -116,7 +116,7 @@ class Topology:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        stack.asgi_server_ready(process, port=port, timeout_s=60)
+        stack.asgi_server_ready(process, port=port, timeout_s=90)
         self.web[port] = process
 
     def web_kill(self, port: int) -> None:
