@@ -166,7 +166,8 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # One connection pool per process, not one per websocket (supportbot/cache.py).
+            "BACKEND": "supportbot.cache.SharedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "supportbot",
         }

@@ -15,7 +15,7 @@ LOCAL = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
 
 def _redis_caches(url: str) -> dict[str, dict[str, str]]:
-    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    return {"default": {"BACKEND": "supportbot.cache.SharedRedisCache", "LOCATION": url}}
 
 
 @pytest.fixture(params=["locmem", "redis"])
