@@ -9,12 +9,13 @@ The indexes are rebuilt in-process when the help-centre version changes.
 
 from __future__ import annotations
 
+import functools
 import gc
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
@@ -37,6 +38,10 @@ FTS_MIN_COMMON_ARTICLES = 20
 # Up to this many articles an index builds in well under a second: rebuild inline.
 SYNC_REBUILD_MAX_ARTICLES = 2_000
 REBUILD_THREAD_NAME = "knowledge-index-rebuild"
+# Rankings kept per index: one turn ranks the same words several times (the offline engine reads a
+# follow-up alone and in its topic, then the prompt's passages are found), each a full-text query or
+# two and a scoring pass; the same index and query always rank the same.
+RANKINGS_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,30 @@ class _LoadedIndex:
     articles: dict[str, IndexedArticle]
     semantic: SemanticIndex | None  # None without the embedding model: TF-IDF alone
     latin: bool = True  # the articles are written in the Latin script (False: Hindi's Devanagari...)
+    ranking: Callable[..., tuple[tuple[str, float], ...]] = field(init=False, repr=False, compare=False)
+    database_hits: Callable[..., tuple[tuple[str, float], ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ranking", functools.lru_cache(maxsize=RANKINGS_KEPT)(self._ranking_build))
+        object.__setattr__(self, "database_hits", functools.lru_cache(maxsize=RANKINGS_KEPT)(self._hits_build))
+
+    def _hits_build(self, query: str, language: str | None) -> tuple[tuple[str, float], ...]:
+        return tuple(database_hits(self, query, language))
+
+    def _ranking_build(
+        self, query: str, limit: int, always: tuple[str, ...], language: str | None
+    ) -> tuple[tuple[str, float], ...]:
+        hits = self.database_hits(query, language)
+        return tuple(
+            articles_rank(
+                index=self.index,
+                semantic=self.semantic,
+                query=query,
+                limit=limit,
+                extra_keys=[key for key, _ in hits if key in self.articles],
+                always=always,
+            )
+        )
 
 
 _loaded: _LoadedIndex | None = None
@@ -288,14 +317,7 @@ def database_hits(loaded: _LoadedIndex, query: str, language: str | None = None)
 def _ranked(
     loaded: _LoadedIndex, query: str, limit: int, always: Sequence[str] = (), language: str | None = None
 ) -> list[tuple[str, float]]:
-    return articles_rank(
-        index=loaded.index,
-        semantic=loaded.semantic,
-        query=query,
-        limit=limit,
-        extra_keys=[key for key, _ in database_hits(loaded, query, language) if key in loaded.articles],
-        always=always,
-    )
+    return list(loaded.ranking(query, limit, tuple(always), language))
 
 
 def articles_ranked(query: str, *, limit: int = 3, always: Sequence[str] = ()) -> list[tuple[str, float]]:

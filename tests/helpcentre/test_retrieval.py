@@ -74,6 +74,39 @@ def test_a_pinned_block_reads_the_version_once_and_keeps_its_index(demo_helpcent
 
 
 @pytest.mark.django_db
+def test_one_index_runs_each_full_text_query_once(demo_helpcentre) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from helpcentre.selectors import passages_for_prompt, question_standalone
+
+    history = [
+        {"role": "customer", "text": "how much is the ergo?"},
+        {"role": "assistant", "text": "From 9,999.", "citations": [{"key": "MATTRESS_COST"}]},
+    ]
+    question = "How long does delivery take to Germany?"
+
+    def plan() -> tuple[object, list[str]]:
+        # What planning a follow-up for a model does: the question made standalone, then the prompt's passages.
+        with CaptureQueriesContext(connection) as queries:
+            standalone = question_standalone(question=question, history=history)
+            passages = passages_for_prompt(question=question, history=history)
+        searches = [query["sql"] for query in queries.captured_queries if "MATCH" in query["sql"]]
+        return (standalone.text, [passage.key for passage in passages]), searches
+
+    first, searches = plan()
+    assert searches  # the question has words rare enough to look up
+    assert len(searches) == len(set(searches))  # read several ways, each lookup runs once
+
+    article = Article.objects.get(key="PILLOWS", language="en")
+    article.phrasings += "\nzebra pattern headrest"
+    article.save()
+    again, searches = plan()
+    assert searches  # a new version of the help centre is searched afresh
+    assert again == first
+
+
+@pytest.mark.django_db
 def test_prompt_passages_leave_out_unrelated_articles(demo_helpcentre) -> None:
     passages = retrieve_for_prompt("How many years of warranty do I get?", limit=3)
     assert passages[0].key == "WARRANTY"
