@@ -2,7 +2,7 @@
 
 Django keeps a cache object per async context, and under ASGI every websocket consumer is a
 context of its own; each object opens its own connection pool. So every socket that touched the
-cache (the message rate limit, the answer cache, the handoff queue) held a Redis connection of its
+cache (the message rate limit, the answer cache, agents' presence) held a Redis connection of its
 own for as long as it stayed open, and its first message paid for the connection's handshake. The
 objects here share one client, and so its pools, per location and options.
 """
