@@ -70,11 +70,11 @@ class _LoadedIndex:
     semantic: SemanticIndex | None  # None without the embedding model: TF-IDF alone
     latin: bool = True  # the articles are written in the Latin script (False: Hindi's Devanagari...)
     ranking: Callable[..., tuple[tuple[str, float], ...]] = field(init=False, repr=False, compare=False)
-    database_hits: Callable[..., tuple[tuple[str, float], ...]] = field(init=False, repr=False, compare=False)
+    full_text_hits: Callable[..., tuple[tuple[str, float], ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ranking", functools.lru_cache(maxsize=RANKINGS_KEPT)(self._ranking_build))
-        object.__setattr__(self, "database_hits", functools.lru_cache(maxsize=RANKINGS_KEPT)(self._hits_build))
+        object.__setattr__(self, "full_text_hits", functools.lru_cache(maxsize=RANKINGS_KEPT)(self._hits_build))
 
     def _hits_build(self, query: str, language: str | None) -> tuple[tuple[str, float], ...]:
         return tuple(database_hits(self, query, language))
@@ -82,7 +82,7 @@ class _LoadedIndex:
     def _ranking_build(
         self, query: str, limit: int, always: tuple[str, ...], language: str | None
     ) -> tuple[tuple[str, float], ...]:
-        hits = self.database_hits(query, language)
+        hits = self.full_text_hits(query, language)
         return tuple(
             articles_rank(
                 index=self.index,
