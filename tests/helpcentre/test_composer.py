@@ -423,8 +423,8 @@ def test_a_table_column_names_what_its_article_is_about(demo_helpcentre) -> None
 
 
 def test_asking_to_change_what_the_article_never_changes_is_not_sure(demo_helpcentre) -> None:
-    # The pincode article is found by "delivery" and "address", but says nothing of changing an address.
-    answer = compose_answer("how do I change my delivery address")
+    # The cash-on-delivery article is found by "COD" and "order", but says nothing of changing a payment.
+    answer = compose_answer("how do I change my COD order to prepaid")
     assert answer.kind == "not_sure" and not answer.citations
     # An article that speaks of the change answers it.
     assert compose_answer("how do I update my liftbase firmware?").top_key == "LIFTBASE_FIRMWARE_UPDATE"
