@@ -413,7 +413,7 @@ def test_a_weekday_asks_which_days_and_the_delivery_times_say_it(demo_helpcentre
 def test_a_part_naming_only_the_product_does_not_answer_what_is_asked_about_it(demo_helpcentre) -> None:
     # "The LiftBase remote talks to the base…" names the LiftBase and nothing of its warranty.
     answer = compose_answer("what is the warranty on the LiftBase")
-    assert answer.top_key == "WARRANTY" and "warranty" in answer.text
+    assert answer.top_key == "LIFTBASE_WARRANTY" and "warranty" in answer.text
 
 
 def test_a_table_column_names_what_its_article_is_about(demo_helpcentre) -> None:
@@ -423,8 +423,73 @@ def test_a_table_column_names_what_its_article_is_about(demo_helpcentre) -> None
 
 
 def test_asking_to_change_what_the_article_never_changes_is_not_sure(demo_helpcentre) -> None:
-    # The pincode article is found by "delivery" and "address", but says nothing of changing an address.
-    answer = compose_answer("how do I change my delivery address")
+    # The cash-on-delivery article is found by "COD" and "order", but says nothing of changing a payment.
+    answer = compose_answer("how do I change my COD order to prepaid")
     assert answer.kind == "not_sure" and not answer.citations
     # An article that speaks of the change answers it.
     assert compose_answer("how do I update my liftbase firmware?").top_key == "LIFTBASE_FIRMWARE_UPDATE"
+
+
+def _cited(answer, key: str) -> bool:
+    return [c.url for c in answer.citations] == [Article.objects.get(key=key, language="en").url]
+
+
+def test_a_stain_gets_the_care_articles_cleaning_steps(demo_helpcentre) -> None:
+    answer = compose_answer("how do I clean a stain on my mattress")
+    assert answer.confident and answer.top_key == "CARE_AND_CLEANING" and _cited(answer, "CARE_AND_CLEANING")
+    assert "blot the spill with a dry towel" in answer.text and "mild liquid detergent" in answer.text
+
+
+def test_washing_the_cover_says_it_is_dry_clean_only(demo_helpcentre) -> None:
+    answer = compose_answer("can I wash the mattress cover")
+    assert answer.top_key == "CARE_AND_CLEANING" and _cited(answer, "CARE_AND_CLEANING")
+    assert "dry-clean only" in answer.text and "washing machine" in answer.text
+
+
+def test_flipping_is_answered_with_rotating(demo_helpcentre) -> None:
+    answer = compose_answer("should I flip or rotate my mattress")
+    assert answer.top_key == "CARE_AND_CLEANING" and _cited(answer, "CARE_AND_CLEANING")
+    assert "one-sided" in answer.text and "every 3 months" in answer.text
+
+
+def test_changing_the_delivery_address_of_a_placed_order(demo_helpcentre) -> None:
+    answer = compose_answer("how do I change my delivery address")
+    assert answer.confident and answer.top_key == "CHANGE_DELIVERY_DETAILS"
+    assert _cited(answer, "CHANGE_DELIVERY_DETAILS")
+    assert "Select Change delivery details and enter the new address" in answer.text
+
+
+def test_changing_the_delivery_date_of_a_placed_order(demo_helpcentre) -> None:
+    answer = compose_answer("can I change the delivery date")
+    assert answer.top_key == "CHANGE_DELIVERY_DETAILS" and _cited(answer, "CHANGE_DELIVERY_DETAILS")
+    assert "up to 30 days" in answer.text and "Reschedule on the tracking page" in answer.text
+
+
+def test_the_liftbase_warranty_is_the_bases_own_five_years(demo_helpcentre) -> None:
+    answer = compose_answer("what is the warranty on the LiftBase")
+    assert answer.top_key == "LIFTBASE_WARRANTY" and _cited(answer, "LIFTBASE_WARRANTY")
+    assert "The LiftBase smart bed base has a 5-year warranty" in answer.text
+    # The mattress question still gets the mattress's ten years first.
+    mattress = compose_answer("how many years warranty")
+    assert mattress.top_key == "WARRANTY"
+    assert mattress.text.startswith("Every Lullmoor mattress has a 10-year warranty")
+
+
+@pytest.mark.parametrize(
+    ("question", "key"),
+    [
+        ("where is my order", "ORDER_STATUS"),
+        ("when will my mattress arrive", "ORDER_STATUS"),
+        ("my order is late", "DELAY_IN_DELIVERY"),
+        ("how many years warranty", "WARRANTY"),
+        ("are stains covered?", "WARRANTY"),
+        ("the base doesn't move", "LIFTBASE_MOTOR_NOT_MOVING"),
+        ("what does error E03 mean", "LIFTBASE_ERROR_CODES"),
+        ("is the contour pillow washable?", "PILLOWS"),
+        ("I want to cancel my order", "CANCEL_ORDER"),
+    ],
+)
+def test_questions_near_the_new_articles_keep_their_article(demo_helpcentre, question: str, key: str) -> None:
+    # Care, delivery changes and the LiftBase warranty share words with these; they must not take them.
+    answer = compose_answer(question)
+    assert answer.confident and answer.top_key == key
