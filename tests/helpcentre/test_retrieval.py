@@ -73,6 +73,9 @@ def test_a_pinned_block_reads_the_version_once_and_keeps_its_index(demo_helpcent
     assert knowledge_index_get() is not first  # the next answer reads the new one
 
 
+FULL_TEXT = (" MATCH ", "to_tsquery(")
+
+
 @pytest.mark.django_db
 def test_one_index_runs_each_full_text_query_once(demo_helpcentre) -> None:
     from django.db import connection
@@ -91,7 +94,8 @@ def test_one_index_runs_each_full_text_query_once(demo_helpcentre) -> None:
         with CaptureQueriesContext(connection) as queries:
             standalone = question_standalone(question=question, history=history)
             passages = passages_for_prompt(question=question, history=history)
-        searches = [query["sql"] for query in queries.captured_queries if "MATCH" in query["sql"]]
+        # Full-text lookups: FTS5's MATCH on SQLite, a tsquery on PostgreSQL.
+        searches = [query["sql"] for query in queries.captured_queries if any(m in query["sql"] for m in FULL_TEXT)]
         return (standalone.text, [passage.key for passage in passages]), searches
 
     first, searches = plan()
