@@ -58,6 +58,9 @@ class LiveAnswer:
     again: bool = False
     # This attempt's lease holder id; the ledger rows of its upstream calls carry it too.
     attempt: str = ""
+    # The conversation left the bot while this answer streamed: its draft is void (it would be
+    # dropped at save), so the model call is closed at the next token instead of running to the end.
+    void: bool = False
 
     def snapshot_frame(self) -> str:
         """What a socket that attaches mid-answer needs to catch up: the text so far and its index."""
@@ -89,6 +92,13 @@ async def _publish(conversation_id: int, frame: str) -> None:
             await send(frame)
         except Exception:  # a socket that went away must not stop the answer
             live_unwatch(conversation_id=conversation_id, send=send)
+
+
+def answer_void(*, conversation_id: int) -> None:
+    """The conversation left the bot (a handoff, an agent joined): stop the answer streaming here, if any."""
+    live = _live.get(conversation_id)
+    if live is not None:
+        live.void = True
 
 
 def answer_start(*, conversation_id: int, public_id: str) -> None:
@@ -152,6 +162,7 @@ async def _answer_run(live: LiveAnswer, *, public_id: str) -> None:
             live.parts = []
             live.reply_to_seq = plan.question.seq
             live.attempt = holder
+            live.void = False
             lease = {"conversation_id": conversation_id, "seq": plan.question.seq, "holder": holder}
             keeper = asyncio.create_task(_lease_keep(**lease))
             try:
@@ -215,7 +226,7 @@ async def _answer_one(live: LiveAnswer, plan: TurnPlan) -> None:
     on_call = services.ledger_sink(conversation_id=conversation_id, attempt=live.attempt)
     try:
         async for event in gateway_get().stream(
-            plan.request, tier=plan.tier, catalogue=plan.catalogue, on_call=on_call
+            plan.request, tier=plan.tier, catalogue=plan.catalogue, on_call=on_call, stopped=lambda: live.void
         ):
             if type(event) is TextDelta:
                 if first_token_at is None:

@@ -379,13 +379,17 @@ class WidgetConsumer(JsonSocketConsumer):
             await self._send_frames([frame])
 
     async def _send_frames(self, frames: list[dict[str, Any]]) -> None:
+        status_changed = False
         for frame in frames:
             if frame["seq"] > self.last_sent_seq:
                 await self.send_json(frame)
                 self.last_sent_seq = frame["seq"]
                 status = (frame.get("data") or {}).get("status")
                 if isinstance(status, str):
-                    self.status = status
+                    self.status, status_changed = status, True
+        if status_changed and self.status != Conversation.Status.BOT and self.conversation_id is not None:
+            # The latest state this socket knows: a draft streaming here is void, so its model call stops.
+            answering.answer_void(conversation_id=self.conversation_id)
 
     async def _send_raw(self, text: str) -> None:
         # The live answer's frames wait for ready and the replay: until then the snapshot sent after them

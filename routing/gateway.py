@@ -74,6 +74,7 @@ CONTINUE_INSTRUCTION = (
     "any of it and without mentioning the interruption."
 )
 TRUNCATED_NOTICE = "This answer reached its length limit, so it may stop mid-sentence."
+STOPPED_ERROR = "stopped: the answer was no longer wanted (the conversation left the bot)"
 TRUNCATED_ERROR = "answer truncated: the model reached the output token cap (finish_reason length)"
 IMAGE_OMITTED = "[The customer attached an image that this model cannot see.]"
 # Refusals of one tier's model (its name, or the key's right to use it): the next tier may be fine.
@@ -149,6 +150,8 @@ class _Call:
     produced_text: bool = False
     # What a continuation repeated of the text already shown, dropped before the customer saw it.
     repeated_chars: int = 0
+    # The caller stopped it (its answer became void): not a failure of the tier.
+    stopped: bool = False
 
 
 class Gateway:
@@ -184,12 +187,16 @@ class Gateway:
         tier: TierName,
         catalogue: Mapping[TierName, TierConfig] | None = None,
         on_call: CallSink | None = None,
+        stopped: Callable[[], bool] | None = None,
     ) -> AsyncIterator[GatewayEvent]:
         """Answer ``request`` on ``tier`` or its fallbacks; see the module docstring for the policy.
 
         ``catalogue`` is the tier table the caller read for this request (admins edit it); without
         one the gateway's own source is used. ``on_call`` is told of each upstream call before it
         is sent, and awaited, and again when it ends (its failures are logged, never raised).
+        ``stopped`` is asked at each token: once it says True the call is closed (the provider
+        stops generating), recorded as stopped with what it produced, and the stream finishes
+        with no other tier tried.
         """
         if catalogue is None:
             catalogue = self.catalogue()
@@ -225,6 +232,10 @@ class Gateway:
                 try:
                     async for event in call.stream:
                         if type(event) is TextDelta:
+                            if stopped is not None and stopped():
+                                call.stopped = True
+                                call.error = ProviderError(STOPPED_ERROR, retryable=False, tier_fault=False)
+                                break
                             if call.first_token_at is None:
                                 call.first_token_at = time.perf_counter()
                             if trim is not None:
@@ -307,9 +318,10 @@ class Gateway:
             state.errors.append(f"{config.name}: {error}")
             if error.tier_fault and (error.retryable or error.status_code in TIER_REFUSALS):
                 await self.breaker.record_failure(tier=config.name)
-            if call.produced_text:
-                state.failed_over = state.notice_due = True
-            _failure_log(config=config, error=error)
+            if not call.stopped:
+                if call.produced_text:
+                    state.failed_over = state.notice_due = True
+                _failure_log(config=config, error=error)
         state.calls.append(
             CallRecord(
                 call_id=call.call_id,
@@ -322,7 +334,7 @@ class Gateway:
                 time_to_first_token_ms=None
                 if call.first_token_at is None
                 else round((call.first_token_at - call.started) * 1000),
-                outcome="ok" if error is None else "error",
+                outcome="ok" if error is None else "stopped" if call.stopped else "error",
                 error=str(error) if error is not None else (TRUNCATED_ERROR if _is_truncated(call.end) else ""),
                 cost=cost_for_usage(tier=config, usage=usage) if call.provider.billable else Decimal(0),
                 extra={

@@ -115,6 +115,8 @@ class LedgerEntry(models.Model):
         FALLBACK = "fallback", "Failed, fell back"
         ERROR = "error", "Error"
         CACHE_HIT = "cache_hit", "Answered from cache"
+        # The answer became void while it streamed (a person took over): the call was closed early.
+        STOPPED = "stopped", "Stopped: the answer was no longer wanted"
         # Written when the call is sent and closed when it ends: a row still running after its
         # process died is a call the provider may bill, priced at the prompt's estimate.
         RUNNING = "running", "In flight, or its process died mid-call"

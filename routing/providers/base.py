@@ -109,7 +109,7 @@ class CallRecord:
     usage: Usage
     latency_ms: int
     time_to_first_token_ms: int | None
-    outcome: str  # "ok" | "fallback" | "error"
+    outcome: str  # "ok" | "fallback" | "error" | "stopped" (and "running" while it is in flight)
     error: str = ""
     # Priced by the gateway with the tier's prices at call time; zero for providers that cost nothing.
     cost: Decimal = Decimal("0")

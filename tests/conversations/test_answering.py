@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -114,3 +115,38 @@ async def test_a_failure_before_the_model_is_asked_still_answers_with_the_apolog
     assert llm.requests == []
     stored = await database_sync_to_async(Message.objects.get)(role="assistant")
     assert stored.data == {"outcome": "unavailable"} and stored.tier == ""
+
+
+async def test_a_handoff_while_the_answer_streams_stops_the_model_call_and_stores_no_draft(widget, llm, monkeypatch):
+    """The draft of a conversation that left the bot is void: its model call is closed at the next
+    token (recorded as stopped, with what it produced), not left to stream to its end."""
+    from conversations import tasks
+    from conversations.models import Conversation
+    from routing.models import LedgerEntry
+
+    # The handoff's worker tasks are only queued: run inline (eager) here, the summary would ask the
+    # same slow model on the socket's database thread, which a worker process never does.
+    queued: list[str] = []
+    monkeypatch.setattr(tasks, "task_enqueue", lambda task, **kwargs: queued.append(task.name))
+
+    # Four seconds of answer, were it left to run.
+    llm.text, llm.chunks, llm.interval_ms = "Your parcel is on its way. " * 100, 400, 10
+    await widget.send_json_to({"type": "message", "text": "Where is my parcel?", "client_id": "q"})
+    await frames_until(widget, lambda frame: frame["type"] == "token", timeout=15)
+    await widget.send_json_to({"type": "handoff"})
+    await frames_until(widget, lambda frame: (frame.get("data") or {}).get("status") == "waiting", timeout=5)
+
+    def call_rows() -> list[tuple[str, int]]:
+        return list(LedgerEntry.objects.filter(purpose="answer").values_list("outcome", "output_tokens"))
+
+    rows = await database_sync_to_async(call_rows)()
+    for _ in range(100):
+        if rows and rows[0][0] != "running":
+            break
+        await asyncio.sleep(0.05)
+        rows = await database_sync_to_async(call_rows)()
+    [(outcome, output_tokens)] = rows
+    assert outcome == "stopped" and output_tokens > 0
+    assert await database_sync_to_async(Message.objects.filter(role="assistant").count)() == 0
+    status = await database_sync_to_async(lambda: Conversation.objects.get().status)()
+    assert status == Conversation.Status.WAITING and "conversations.summary_make" in queued

@@ -15,6 +15,7 @@ from routing.gateway import (
     CONTINUE_INSTRUCTION,
     FAILOVER_NOTICE,
     IMAGE_OMITTED,
+    STOPPED_ERROR,
     Finished,
     Gateway,
     GatewayEvent,
@@ -293,6 +294,39 @@ async def test_a_slow_stream_cut_by_a_total_limit_is_not_a_tier_failure(openai_s
 
     assert finished.calls[0].error.startswith("answer not finished") and finished.failed_over_mid_stream
     assert sum(isinstance(event, Notice) for event in events) == 1 and finished.error == ""
+    assert await breaker.allow(tier=TierName.INSTANT) is True
+
+
+@pytest.mark.asyncio
+async def test_a_stopped_answer_closes_its_call_and_tries_no_other_tier(openai_server: OpenAICompatServer) -> None:
+    """The caller's answer became void mid-stream: the call ends at the next token, is recorded as
+    stopped with what it produced, and is neither a tier failure nor a reason to fall back."""
+    openai_server.chunks, openai_server.interval_ms = 200, 5
+    breaker = MemoryBreaker(failure_threshold=1)
+    told: list[CallRecord] = []
+
+    async def sink(record: CallRecord) -> None:
+        told.append(record)
+
+    seen: list[str] = []
+    stream = _gateway(openai_server, breaker=breaker).stream(
+        QUESTION, tier=TierName.INSTANT, on_call=sink, stopped=lambda: len(seen) >= 3
+    )
+    events = []
+    async for event in stream:
+        events.append(event)
+        if isinstance(event, TextDelta):
+            seen.append(event.text)
+    finished = events[-1]
+
+    assert isinstance(finished, Finished) and len(seen) == 3 and finished.text == "".join(seen)
+    assert not any(isinstance(event, Notice) for event in events)
+    assert _models_called(openai_server) == ["m-instant"]
+    [call] = finished.calls
+    assert (call.outcome, call.error) == ("stopped", STOPPED_ERROR) and STOPPED_ERROR in finished.error
+    assert call.usage.output_tokens > 0 and call.cost > 0  # what it produced is paid for
+    assert [record.outcome for record in told] == ["running", "stopped"]
+    assert not finished.fell_back and not finished.failed_over_mid_stream
     assert await breaker.allow(tier=TierName.INSTANT) is True
 
 
