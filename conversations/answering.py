@@ -204,13 +204,25 @@ def _apology_record(*, conversation_id: int) -> None:
 
 
 async def _lease_keep(*, conversation_id: int, seq: int, holder: str) -> None:
-    renew = database_sync_to_async(leases.answer_lease_renew)
+    renew = database_sync_to_async(_lease_renew)
     while True:
         await asyncio.sleep(LEASE_RENEW_S)
         try:
-            await renew(conversation_id=conversation_id, seq=seq, holder=holder, seconds=LEASE_SECONDS)
+            with_bot = await renew(conversation_id=conversation_id, seq=seq, holder=holder)
         except Exception:  # noqa: BLE001 - a missed renewal only risks a second answer, dropped at save
             logger.warning("could not renew the answer lease on %s#%s", conversation_id, seq, exc_info=True)
+            continue
+        if not with_bot:
+            # A person took over and no socket here heard it (the customer's socket is on another
+            # process, or gone): the draft is void all the same.
+            answer_void(conversation_id=conversation_id)
+            return
+
+
+def _lease_renew(*, conversation_id: int, seq: int, holder: str) -> bool:
+    """Renew the answer's lease; False when the conversation has left the bot meanwhile."""
+    leases.answer_lease_renew(conversation_id=conversation_id, seq=seq, holder=holder, seconds=LEASE_SECONDS)
+    return Conversation.objects.filter(pk=conversation_id, status=Conversation.Status.BOT).exists()
 
 
 async def _answer_one(live: LiveAnswer, plan: TurnPlan) -> None:

@@ -150,3 +150,34 @@ async def test_a_handoff_while_the_answer_streams_stops_the_model_call_and_store
     assert await database_sync_to_async(Message.objects.filter(role="assistant").count)() == 0
     status = await database_sync_to_async(lambda: Conversation.objects.get().status)()
     assert status == Conversation.Status.WAITING and "conversations.summary_make" in queued
+
+
+async def test_a_takeover_no_socket_here_heard_stops_the_answer_at_its_next_lease_renewal(widget, llm, monkeypatch):
+    """The customer's socket is gone (or on another process) when a person takes over: the answer's
+    lease renewal finds the conversation has left the bot and stops its model call all the same."""
+    from conversations import answering, handoff, tasks
+    from conversations.models import Conversation
+    from routing.models import LedgerEntry
+
+    monkeypatch.setattr(answering, "LEASE_RENEW_S", 0.1)
+    monkeypatch.setattr(tasks, "task_enqueue", lambda task, **kwargs: None)  # see the test above
+    llm.text, llm.chunks, llm.interval_ms = "Your parcel is on its way. " * 100, 400, 10
+    await widget.send_json_to({"type": "message", "text": "Where is my parcel?", "client_id": "q"})
+    await frames_until(widget, lambda frame: frame["type"] == "token", timeout=15)
+    await widget.disconnect()
+    conversation_id = await database_sync_to_async(lambda: Conversation.objects.get().pk)()
+    await database_sync_to_async(handoff.handoff_request)(
+        conversation_id=conversation_id, reason="agent console", trigger="button"
+    )
+
+    def answer_calls() -> list[str]:
+        return list(LedgerEntry.objects.filter(purpose="answer").values_list("outcome", flat=True))
+
+    outcomes = await database_sync_to_async(answer_calls)()
+    for _ in range(100):
+        if outcomes and outcomes[0] != "running":
+            break
+        await asyncio.sleep(0.05)
+        outcomes = await database_sync_to_async(answer_calls)()
+    assert outcomes == ["stopped"]
+    assert await database_sync_to_async(Message.objects.filter(role="assistant").count)() == 0
