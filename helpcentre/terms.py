@@ -202,12 +202,19 @@ def focus_of_passage(text: str) -> frozenset[str]:
 
 # "available" alone says nothing ("is it available in king?"); "not available" is a state articles name.
 _NOT_AVAILABLE = re.compile(r"\b(?:not|isn't|aren't|wasn't|no longer)\s+available\b", re.IGNORECASE)
+# "Send it back", "take the mattress back": articles say "return"; "send" alone is what the
+# shop does (dispatch) or what photos are.
+_GIVE_BACK = re.compile(
+    r"\b(?:send|sending|sent|ship|shipping|take|taking|give|giving|bring|post|mail)"
+    r"(?:\s+(?:it|them|this|that|(?:the|my|this|that)\s+\w+))?\s+back\b",
+    re.IGNORECASE,
+)
 
 
 def content_words(text: str) -> dict[str, str]:
     """The words that say what a message is about, by stem, in order, without repeats."""
     found: dict[str, str] = {}
-    text = _NOT_AVAILABLE.sub("unavailable", text.replace("’", "'"))
+    text = _GIVE_BACK.sub("return", _NOT_AVAILABLE.sub("unavailable", text.replace("’", "'")))
     for word in text_words(text=text):
         word = word.removesuffix("'s")
         if word in STOP_WORDS or word in QUESTION_WORDS or word in ANAPHORA or word in CUE_WORDS:

@@ -493,3 +493,17 @@ def test_questions_near_the_new_articles_keep_their_article(demo_helpcentre, que
     # Care, delivery changes and the LiftBase warranty share words with these; they must not take them.
     answer = compose_answer(question)
     assert answer.confident and answer.top_key == key
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I've slept on it 3 weeks and hate it. can I send it back?",
+        "can you take the mattress back? it's too soft for me",
+    ],
+)
+def test_sending_it_back_is_a_return_not_the_photos_we_ask_to_be_sent(demo_helpcentre, question) -> None:
+    # "Send us photos" (damaged on arrival) shares only the verb; the customer asks to return it.
+    answer = compose_answer(question)
+    assert answer.top_key == "RETURN_EXCHANGE" and "photos" not in answer.text
+    assert "pickup" in answer.text or "exchange" in answer.text.lower()
