@@ -117,35 +117,42 @@ async def test_a_failure_before_the_model_is_asked_still_answers_with_the_apolog
     assert stored.data == {"outcome": "unavailable"} and stored.tier == ""
 
 
+SLOW_ANSWER = "Your parcel is on its way. " * 100  # 400 chunks 10 ms apart: four seconds, were it left to run
+
+
+async def _answer_calls_once_ended() -> list[tuple[str, int]]:
+    """The answer's ledger rows (outcome, output tokens), once none is still running (at most 5 s)."""
+    from routing.models import LedgerEntry
+
+    def rows() -> list[tuple[str, int]]:
+        return list(LedgerEntry.objects.filter(purpose="answer").values_list("outcome", "output_tokens"))
+
+    found = await database_sync_to_async(rows)()
+    for _ in range(100):
+        if found and all(outcome != "running" for outcome, _ in found):
+            break
+        await asyncio.sleep(0.05)
+        found = await database_sync_to_async(rows)()
+    return found
+
+
 async def test_a_handoff_while_the_answer_streams_stops_the_model_call_and_stores_no_draft(widget, llm, monkeypatch):
     """The draft of a conversation that left the bot is void: its model call is closed at the next
     token (recorded as stopped, with what it produced), not left to stream to its end."""
     from conversations import tasks
     from conversations.models import Conversation
-    from routing.models import LedgerEntry
 
     # The handoff's worker tasks are only queued: run inline (eager) here, the summary would ask the
     # same slow model on the socket's database thread, which a worker process never does.
     queued: list[str] = []
     monkeypatch.setattr(tasks, "task_enqueue", lambda task, **kwargs: queued.append(task.name))
-
-    # Four seconds of answer, were it left to run.
-    llm.text, llm.chunks, llm.interval_ms = "Your parcel is on its way. " * 100, 400, 10
+    llm.text, llm.chunks, llm.interval_ms = SLOW_ANSWER, 400, 10
     await widget.send_json_to({"type": "message", "text": "Where is my parcel?", "client_id": "q"})
     await frames_until(widget, lambda frame: frame["type"] == "token", timeout=15)
     await widget.send_json_to({"type": "handoff"})
     await frames_until(widget, lambda frame: (frame.get("data") or {}).get("status") == "waiting", timeout=5)
 
-    def call_rows() -> list[tuple[str, int]]:
-        return list(LedgerEntry.objects.filter(purpose="answer").values_list("outcome", "output_tokens"))
-
-    rows = await database_sync_to_async(call_rows)()
-    for _ in range(100):
-        if rows and rows[0][0] != "running":
-            break
-        await asyncio.sleep(0.05)
-        rows = await database_sync_to_async(call_rows)()
-    [(outcome, output_tokens)] = rows
+    [(outcome, output_tokens)] = await _answer_calls_once_ended()
     assert outcome == "stopped" and output_tokens > 0
     assert await database_sync_to_async(Message.objects.filter(role="assistant").count)() == 0
     status = await database_sync_to_async(lambda: Conversation.objects.get().status)()
@@ -157,11 +164,10 @@ async def test_a_takeover_no_socket_here_heard_stops_the_answer_at_its_next_leas
     lease renewal finds the conversation has left the bot and stops its model call all the same."""
     from conversations import answering, handoff, tasks
     from conversations.models import Conversation
-    from routing.models import LedgerEntry
 
     monkeypatch.setattr(answering, "LEASE_RENEW_S", 0.1)
     monkeypatch.setattr(tasks, "task_enqueue", lambda task, **kwargs: None)  # see the test above
-    llm.text, llm.chunks, llm.interval_ms = "Your parcel is on its way. " * 100, 400, 10
+    llm.text, llm.chunks, llm.interval_ms = SLOW_ANSWER, 400, 10
     await widget.send_json_to({"type": "message", "text": "Where is my parcel?", "client_id": "q"})
     await frames_until(widget, lambda frame: frame["type"] == "token", timeout=15)
     await widget.disconnect()
@@ -170,14 +176,5 @@ async def test_a_takeover_no_socket_here_heard_stops_the_answer_at_its_next_leas
         conversation_id=conversation_id, reason="agent console", trigger="button"
     )
 
-    def answer_calls() -> list[str]:
-        return list(LedgerEntry.objects.filter(purpose="answer").values_list("outcome", flat=True))
-
-    outcomes = await database_sync_to_async(answer_calls)()
-    for _ in range(100):
-        if outcomes and outcomes[0] != "running":
-            break
-        await asyncio.sleep(0.05)
-        outcomes = await database_sync_to_async(answer_calls)()
-    assert outcomes == ["stopped"]
+    assert [outcome for outcome, _ in await _answer_calls_once_ended()] == ["stopped"]
     assert await database_sync_to_async(Message.objects.filter(role="assistant").count)() == 0
