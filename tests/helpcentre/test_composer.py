@@ -507,3 +507,10 @@ def test_sending_it_back_is_a_return_not_the_photos_we_ask_to_be_sent(demo_helpc
     answer = compose_answer(question)
     assert answer.top_key == "RETURN_EXCHANGE" and "photos" not in answer.text
     assert "pickup" in answer.text or "exchange" in answer.text.lower()
+
+
+def test_a_dip_in_the_bed_is_the_mattress_warranty_not_the_bed_bases(demo_helpcentre) -> None:
+    # "Bed" is what many customers call the mattress; the LiftBase's phrasings say "bed base".
+    answer = compose_answer("there's a dip in the middle of the bed, is that under warranty")
+    assert answer.top_key == "WARRANTY" and "1 inch" in answer.text
+    assert compose_answer("is the bed base covered by warranty").top_key == "LIFTBASE_WARRANTY"
