@@ -66,7 +66,9 @@ def ledger_record(
     that adds it to a conversation's totals keeps them equal to the sum of its rows. A row's
     message and attempt, once set, are kept.
     """
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (every caller writes its totals in one): a failure
+    # here rolls the caller's whole transaction back anyway, and the answer path saves two statements.
+    with transaction.atomic(savepoint=False):
         existing = {
             row.call_id: row
             for row in LedgerEntry.objects.select_for_update().filter(call_id__in=[call.call_id for call in calls])
