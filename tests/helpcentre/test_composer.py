@@ -514,3 +514,23 @@ def test_a_dip_in_the_bed_is_the_mattress_warranty_not_the_bed_bases(demo_helpce
     answer = compose_answer("there's a dip in the middle of the bed, is that under warranty")
     assert answer.top_key == "WARRANTY" and "1 inch" in answer.text
     assert compose_answer("is the bed base covered by warranty").top_key == "LIFTBASE_WARRANTY"
+
+
+@pytest.mark.parametrize(
+    ("question", "key", "fact"),
+    [
+        ("can I swap the double we bought for a queen?", "RETURN_EXCHANGE", "exchange once"),
+        ("the mattress arrived today with a stain on it", "RETURN_EXCHANGE", "within 48 hours of delivery"),
+        ("is the cover on the ortho removable?", "ORTHO_FEATURES", "removable cover with anti-slip base"),
+        ("I own a bedding store and would like to stock your mattresses", "DISTRIBUTORS", "Partner with us"),
+        ("will I lose my saved positions after updating?", "LIFTBASE_FIRMWARE_UPDATE", "are kept"),
+        ("which android version do I need for the liftbase app?", "LIFTBASE_PAIRING", "Android 9+"),
+    ],
+)
+def test_questions_customers_often_ask_find_the_part_of_the_article_that_answers(
+    demo_helpcentre, question, key, fact
+) -> None:
+    """Worded unlike the articles' own phrasings: a size swap is an exchange, a stain on arrival is
+    damage to report, a shop that wants to stock the mattresses is a would-be dealer."""
+    answer = compose_answer(question)
+    assert answer.top_key == key and fact in answer.text
