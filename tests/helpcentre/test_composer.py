@@ -525,6 +525,8 @@ def test_a_dip_in_the_bed_is_the_mattress_warranty_not_the_bed_bases(demo_helpce
         ("I own a bedding store and would like to stock your mattresses", "DISTRIBUTORS", "Partner with us"),
         ("will I lose my saved positions after updating?", "LIFTBASE_FIRMWARE_UPDATE", "are kept"),
         ("which android version do I need for the liftbase app?", "LIFTBASE_PAIRING", "Android 9+"),
+        ("our building's lift is tiny, will the mattress fit?", "ABOUT_SOF_MATTRESS", "fits any lift"),
+        ("what's the return window for a mattress protector?", "100_NIGHT_TRIAL_OFFER", "7-day unopened return"),
     ],
 )
 def test_questions_customers_often_ask_find_the_part_of_the_article_that_answers(
