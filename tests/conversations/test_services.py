@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -29,13 +30,11 @@ def test_a_calls_ledger_note_writes_its_row_and_the_totals_without_a_savepoint()
         time_to_first_token_ms=None,
         outcome="running",
     )
-    ended = CallRecord(
-        **{
-            **call.__dict__,
-            "usage": Usage(input_tokens=120, cached_input_tokens=0, output_tokens=30, estimated=False),
-            "outcome": "ok",
-            "cost": Decimal("0.0012"),
-        }
+    ended = dataclasses.replace(
+        call,
+        usage=Usage(input_tokens=120, cached_input_tokens=0, output_tokens=30, estimated=False),
+        outcome="ok",
+        cost=Decimal("0.0012"),
     )
     with CaptureQueriesContext(connection) as queries:
         ledger_call_note(conversation_id=conversation.pk, attempt="a1", call=call)
