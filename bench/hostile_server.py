@@ -601,3 +601,7 @@ async def _serve_forever(server: HostileServer) -> None:
     await server.start()
     print(f"listening on {server.url}; models: " + ", ".join(hostile_model(name) for name in BEHAVIOURS), flush=True)
     await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
