@@ -118,6 +118,7 @@ def _classifier_complexity(text: str, *, classifier: ComplexityClassifier) -> tu
             or signals.text_asks_when_available(text)
             or signals.text_asks_how_calls_work(text)
             or signals.text_asks_about_escalation(text)
+            or signals.text_asks_about_staff(text)
             or signals.text_refuses_a_call(text)
         ):
             excluded.add("human")

@@ -125,6 +125,10 @@ HANDOFF = _at_word_starts(
     r"|install|assemble|carry|lift|move|help (me |us )?(carry|lift|move))|at home|there|present|in)\b)"
     # Hindi: "talk to a human / someone / an agent" ("मुझे किसी इंसान से बात करनी है").
     r"|(इंसान|व्यक्ति|आदमी|एजेंट|मैनेजर|कर्मचारी|किसी) से बात"
+    # The same in Latin letters, as Hindi is often typed ("kisi insaan se baat karni hai", "agent se baat karwao").
+    r"|\b(insaan|insan|aadmi|admi|vyakti|agent|manager|karmchari|kisi|kisi aur|banda|bande|person|human) se baat\b(?! (ki|kiya|kari|hui|huyi|hua|ho gayi|ho gai)\b)"
+    # Someone who is not a machine: "is there anyone there who isn't a robot", "something that's not a bot".
+    r"|\b(who|that|which)( is|'s)? (isn'?t|not|aren'?t|are not|ain'?t) an? (bot|robot|machine|computer|chatbot|ai)\b"
     r"|\b(your|a|the|ur|duty) (manager|supervisor|boss|superior)\b(?! app| role| account| tool| view|'s)"
     r"|\b(manager|supervisor|agent|operator|rep|person)\W*(now|please|pls|plz|asap|immediately|today)\b"
     r"|\b(someone|somebody|anyone|person) (senior|in charge|with authority)\b|\bwho('s| is) in charge\b"
@@ -148,7 +152,8 @@ HANDOFF = _at_word_starts(
     r"[^.?!]{0,30}\b(help|on this|deal|look|handle|sort|call|contact)"
     r"|\barrange (a |the |an? )?(call|callback|call back|phone call|ring)\b"
     # "I need an executive to look into my account", "please let an employee handle this".
-    r"|\b(need|want|get|let) (an? |your |one of your |some )?(executive|employee|agent|representative|person"
+    r"|(?<!\bi )(?<!\bwe )(?<!\byou )(?<!\bthey )\b(need|want|get|let|have) (an? |your |one of your |some )?"
+    r"(executive|employee|agent|representative|person"
     r"|human|manager|supervisor|staff member|member of staff|expert|specialist|advis[eo]r|consultant)\b[^.?!]{0,15}?"
     r"\b(look|handle|check|help|deal|sort"
     r"|review|take over)"
@@ -691,11 +696,12 @@ def text_asks(text: str) -> int:
 # "When are your agents available?", "what hours does support work?": a fact to answer, not a request.
 WHEN_AVAILABLE = re.compile(
     r"^\W*(when|what (time|times|hours|days)|which (days|hours))\b[^.!?]{0,40}\b(available|open|work|working|online"
-    r"|reachable)\b[^.!]*\?\W*$"
-    # "do your chat agents work on weekends, and until what time?": their hours, asked yes-or-no.
+    r"|reachable)\b[^.!]*\??\W*$"
+    # "do your chat agents work on weekends, and until what time?": their hours, asked yes-or-no, with or without
+    # the question mark ("is your support team available on sundays").
     r"|^\W*(do|does|are|is|will)\b[^.!?]{0,30}\b(agents?|team|staff|people|support|someone|anyone)\b[^.!?]{0,20}"
     r"\b(work|working|available|open|online|around)\b[^.!]*\b(weekends?|sundays?|saturdays?|holidays?|nights?"
-    r"|evenings?|late|what time|hours)\b[^.!]*\?\W*$",
+    r"|evenings?|late|what time|hours)\b[^.!]*\??\W*$",
     re.IGNORECASE,
 )
 
@@ -717,6 +723,22 @@ ESCALATION_QUESTION = re.compile(
 def text_asks_about_escalation(text: str) -> bool:
     """Asks whether a case was escalated or how escalation goes (:data:`ESCALATION_QUESTION`), no request besides."""
     return ESCALATION_QUESTION.search(text) is not None and not text_asks_for_person(text)
+
+
+# "Do your agents speak Spanish?", "what languages do your staff speak?", "does the team know about the recall?": a fact
+# about the shop's people, asked as one question; "can your agents help me?" asks for one (no modal verb here).
+STAFF_QUESTION = re.compile(
+    r"^\W*(do|does|did|are|is|how many|what|which)\b([^.!?]{0,25}\b(do|does|are|is))? (of )?"
+    r"(your|the|all (of )?your|any of your) (\w+ )?"
+    r"(agents|staff|team|advis[eo]rs|reps|representatives|people|employees|operators|engineers|technicians)\b"
+    r"(?! (call|ring|phone|contact|help|assist|take|handle|available|free|online|able|there|around|here)\b)[^.!?]*\??\W*$",
+    re.IGNORECASE,
+)
+
+
+def text_asks_about_staff(text: str) -> bool:
+    """A question about the shop's people (:data:`STAFF_QUESTION`), no request for one besides."""
+    return STAFF_QUESTION.search(text) is not None and not text_asks_for_person(text)
 
 
 def text_asks_something(text: str) -> bool:

@@ -1,8 +1,11 @@
-"""The third batch of handoff probes (``data/person_probes_3.csv``), routed row by row by the router as committed.
+"""The third and fourth batches of handoff probes (``data/person_probes_3.csv``, ``data/person_probes_4.csv``),
+routed row by row by the router as committed.
 
 Each request for a person must be handed to one; each near-miss must not, except the ones listed below, which
 the router still hands over (by the rule or by the classifier's vote) and which are kept as expected failures so
-that a fix shows up as an unexpected pass.
+that a fix shows up as an unexpected pass. The fourth batch is short: polite and curt requests in new words
+(a member of staff asked to review, Hindi typed in Latin letters, "anyone who isn't a robot") and questions
+about the shop's people ("do your agents speak spanish?", hours asked without a question mark).
 """
 
 from __future__ import annotations
@@ -57,8 +60,21 @@ STILL_HANDED_OVER = frozenset(
 )
 
 
-def _param(text: str, label: str):  # type: ignore[no-untyped-def]
-    if label != "human" and text in STILL_HANDED_OVER:
+PROBES_4 = labelled_messages_read(path=Path(__file__).parent / "data" / "person_probes_4.csv")
+
+# The fourth batch's near-misses still routed to a person when the rules for it were written.
+STILL_HANDED_OVER_4 = frozenset(
+    {
+        "can a human deliver it to my door",
+        "who is the manager of the Leeds store",
+        "what does a human-readable receipt mean",
+        "do you have a person who can assemble the bed",
+    }
+)
+
+
+def _param(text: str, label: str, *, still: frozenset[str] = STILL_HANDED_OVER):  # type: ignore[no-untyped-def]
+    if label != "human" and text in still:
         return pytest.param(text, label, marks=pytest.mark.xfail(strict=True, reason="still routed to a person"))
     return pytest.param(text, label)
 
@@ -68,9 +84,14 @@ def test_the_batch_holds_what_it_says() -> None:
     assert labels.count("human") >= 200
     assert len(labels) - labels.count("human") >= 150
     assert STILL_HANDED_OVER <= {row.text for row in PROBES if row.label != "human"}
+    assert STILL_HANDED_OVER_4 <= {row.text for row in PROBES_4 if row.label != "human"}
 
 
-@pytest.mark.parametrize(("text", "label"), [_param(row.text, row.label) for row in PROBES])
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [_param(row.text, row.label) for row in PROBES]
+    + [_param(row.text, row.label, still=STILL_HANDED_OVER_4) for row in PROBES_4],
+)
 def test_probe_is_handed_to_a_person_only_when_it_asks_for_one(text: str, label: str) -> None:
     routed, reason = classify_complexity(text, classifier=classifier_load())
     assert (routed == "human") is (label == "human"), reason
