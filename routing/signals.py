@@ -126,7 +126,8 @@ HANDOFF = _at_word_starts(
     # Hindi: "talk to a human / someone / an agent" ("मुझे किसी इंसान से बात करनी है").
     r"|(इंसान|व्यक्ति|आदमी|एजेंट|मैनेजर|कर्मचारी|किसी) से बात"
     # The same in Latin letters, as Hindi is often typed ("kisi insaan se baat karni hai", "agent se baat karwao").
-    r"|\b(insaan|insan|aadmi|admi|vyakti|agent|manager|karmchari|kisi|kisi aur|banda|bande|person|human) se baat\b(?! (ki|kiya|kari|hui|huyi|hua|ho gayi|ho gai)\b)"
+    r"|\b(insaan|insan|aadmi|admi|vyakti|agent|manager|karmchari|kisi|kisi aur|banda|bande|person|human) se baat\b"
+    r"(?! (ki|kiya|kari|hui|huyi|hua|ho gayi|ho gai)\b)"
     # Someone who is not a machine: "is there anyone there who isn't a robot", "something that's not a bot".
     r"|\b(who|that|which)( is|'s)? (isn'?t|not|aren'?t|are not|ain'?t) an? (bot|robot|machine|computer|chatbot|ai)\b"
     r"|\b(your|a|the|ur|duty) (manager|supervisor|boss|superior)\b(?! app| role| account| tool| view|'s)"
@@ -731,7 +732,8 @@ STAFF_QUESTION = re.compile(
     r"^\W*(do|does|did|are|is|how many|what|which)\b([^.!?]{0,25}\b(do|does|are|is))? (of )?"
     r"(your|the|all (of )?your|any of your) (\w+ )?"
     r"(agents|staff|team|advis[eo]rs|reps|representatives|people|employees|operators|engineers|technicians)\b"
-    r"(?! (call|ring|phone|contact|help|assist|take|handle|available|free|online|able|there|around|here)\b)[^.!?]*\??\W*$",
+    r"(?! (call|ring|phone|contact|help|assist|take|handle|available|free|online|able|there|around|here)\b)"
+    r"[^.!?]*\??\W*$",
     re.IGNORECASE,
 )
 
