@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from conversations.models import ContactReason, Conversation, ConversationReason, Message, ReasonTagging
+from conversations.services import spend_totals_add
 from helpcentre.models import Article
 from routing.selectors import text_categories, tier_catalogue_in_force
 from routing.services import gateway_get, ledger_record
@@ -183,12 +184,21 @@ def model_answer_read(text: str, *, refs: Iterable[str], reason_ids: Iterable[in
 
 def _ledger_sink(*, attempt: str) -> Any:
     """Each call's ledger row written as it is sent and as it ends (a batch belongs to no one conversation)."""
-    write = sync_to_async(ledger_record)
+    write = sync_to_async(_ledger_write)
 
     async def sink(call: CallRecord) -> None:
-        await write(conversation_id=None, message_id=None, calls=[call], attempt=attempt)
+        await write(calls=[call], attempt=attempt)
 
     return sink
+
+
+def _ledger_write(*, calls: Sequence[CallRecord], attempt: str) -> None:
+    """The calls' ledger rows and the day's spend, in one transaction."""
+    with transaction.atomic():
+        spend_totals_add(
+            conversation_id=None,
+            added=ledger_record(conversation_id=None, message_id=None, calls=calls, attempt=attempt),
+        )
 
 
 async def _model_text(
@@ -216,7 +226,7 @@ def reasons_by_model(
     refs = {f"c{index}": conversation_id for index, conversation_id in enumerate(transcripts, start=1)}
     request = tagging_request(transcripts={ref: transcripts[cid] for ref, cid in refs.items()}, reasons=reasons)
     text, calls = async_to_sync(_model_text)(request, catalogue=tier_catalogue_in_force(), attempt=attempt)
-    ledger_record(conversation_id=None, message_id=None, calls=calls, attempt=attempt)
+    _ledger_write(calls=calls, attempt=attempt)
     found = model_answer_read(text, refs=refs, reason_ids=[reason.pk for reason in reasons])
     return {refs[ref]: ids for ref, ids in found.items()}
 

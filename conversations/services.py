@@ -18,7 +18,7 @@ from conversations.languages import text_language_detect
 from conversations.models import Conversation, Message
 from conversations.selectors import message_frame
 from conversations.tokens import visitor_token_issue
-from routing.services import LedgerTotals, ledger_record, ledger_totals
+from routing.services import LedgerTotals, daily_spend_add, ledger_record, ledger_totals
 from routing.types import CallRecord
 
 # The ledger's writes from the event loop: one thread of their own, beside the process's shared ORM
@@ -194,7 +194,7 @@ def answer_record(
             # Rows the gateway wrote as the calls ended are linked to the message; only what they did
             # not hold yet is added to the conversation (so the calls are never counted twice).
             added = ledger_record(conversation_id=conversation_id, message_id=message.pk, calls=calls)
-            conversation_totals_add(conversation_id=conversation_id, added=added)
+            spend_totals_add(conversation_id=conversation_id, added=added)
             message.refresh_from_db()  # the cost as the database rounded it
             conversation_broadcast(conversation=conversation, frame=message_frame(message))
     except IntegrityError:
@@ -207,14 +207,16 @@ def answer_record(
     return message, True
 
 
-def conversation_totals_add(*, conversation_id: int, added: LedgerTotals) -> None:
-    """Add what a ledger write added to the conversation's totals (call inside the write's transaction)."""
-    if added.cost or added.input_tokens or added.output_tokens:
+def spend_totals_add(*, conversation_id: int | None, added: LedgerTotals) -> None:
+    """Add what a ledger write added to the conversation's totals and to the day's spend (call inside the
+    write's transaction; the day's row is taken last, see ``routing.services.daily_spend_add``)."""
+    if conversation_id is not None and (added.cost or added.input_tokens or added.output_tokens):
         Conversation.objects.filter(pk=conversation_id).update(
             total_cost=F("total_cost") + added.cost,
             total_input_tokens=F("total_input_tokens") + added.input_tokens,
             total_output_tokens=F("total_output_tokens") + added.output_tokens,
         )
+    daily_spend_add(added=added)
 
 
 def ledger_call_note(*, conversation_id: int, attempt: str, call: CallRecord) -> None:
@@ -222,7 +224,7 @@ def ledger_call_note(*, conversation_id: int, attempt: str, call: CallRecord) ->
     conversation's totals, in one transaction: the row exists whatever happens to the answer."""
     with transaction.atomic():
         added = ledger_record(conversation_id=conversation_id, message_id=None, calls=[call], attempt=attempt)
-        conversation_totals_add(conversation_id=conversation_id, added=added)
+        spend_totals_add(conversation_id=conversation_id, added=added)
 
 
 def ledger_sink(

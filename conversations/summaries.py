@@ -346,7 +346,7 @@ def summary_write(*, summary_id: int, delivery: str, draft: SummaryDraft) -> boo
         added = ledger_record(
             conversation_id=summary.conversation_id, message_id=None, calls=draft.calls, attempt=delivery[:32]
         )
-        services.conversation_totals_add(conversation_id=summary.conversation_id, added=added)
+        services.spend_totals_add(conversation_id=summary.conversation_id, added=added)
         totals = ledger_totals(calls=draft.calls)
         written = Summary.objects.filter(pk=summary_id, status=Summary.Status.RUNNING, claimed_by=delivery).update(
             status=Summary.Status.DONE,

@@ -1,19 +1,21 @@
 """Cost caps and how much of them is spent, as the router's ``BudgetState``.
 
-Spend is always summed from the ledger, the one record of what upstream calls cost, so a
-cap can never disagree with the dashboard. The caps live in one ``BudgetSettings`` row.
+Spend comes from the ledger, the one record of what upstream calls cost, so a cap can never
+disagree with the dashboard: a conversation's is summed from its rows, a day's is read from its
+``DailySpend`` row, kept equal to the sum of the day's rows in the same transaction as every
+ledger write. The caps live in one ``BudgetSettings`` row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Sum
 from django.utils import timezone
 
-from routing.models import BudgetSettings, LedgerEntry
+from routing.models import BudgetSettings, DailySpend, LedgerEntry
 from routing.pricing import COST_QUANTUM
 from routing.router import BudgetState
 
@@ -46,6 +48,13 @@ def ledger_spent(*, conversation_id: int | None = None, since: datetime | None =
     return (rows.aggregate(total=Sum("cost"))["total"] or Decimal("0")).quantize(COST_QUANTUM)
 
 
+def daily_spent(*, day: date | None = None) -> Decimal:
+    """What the ledger's calls of ``day`` (default: today, local time) cost in all: one row read, however
+    many calls the day had."""
+    spent = DailySpend.objects.filter(day=day or timezone.localdate()).values_list("cost", flat=True).first()
+    return (spent or Decimal("0")).quantize(COST_QUANTUM)
+
+
 def budget_state(*, conversation_id: int | None, conversation_spent: Decimal | None = None) -> BudgetState:
     """What the router needs to apply the caps to the next message of ``conversation_id``.
 
@@ -57,11 +66,10 @@ def budget_state(*, conversation_id: int | None, conversation_spent: Decimal | N
         conversation_spent = (
             ledger_spent(conversation_id=conversation_id) if conversation_id is not None else Decimal("0")
         )
-    day_start, _ = day_bounds()
     return BudgetState(
         conversation_spent=conversation_spent,
         conversation_cap=caps.conversation_cap,
-        daily_spent=ledger_spent(since=day_start),
+        daily_spent=daily_spent(),
         daily_cap=caps.daily_cap,
     )
 
@@ -79,7 +87,7 @@ def budget_alerts() -> list[BudgetAlert]:
     day_start, _ = day_bounds()
     alerts = []
     if caps.daily_cap is not None:
-        alert = _daily_alert(spent=ledger_spent(since=day_start), cap=caps.daily_cap)
+        alert = _daily_alert(spent=daily_spent(), cap=caps.daily_cap)
         if alert is not None:
             alerts.append(alert)
     if caps.conversation_cap is not None:

@@ -156,6 +156,26 @@ class LedgerEntry(models.Model):
         return f"{self.purpose} {self.tier}/{self.model} ${self.cost}"
 
 
+class DailySpend(models.Model):
+    """What the ledger's calls of one local calendar day (``settings.TIME_ZONE``) cost in all.
+
+    Kept in the same transaction as every ledger write (``routing.services.daily_spend_add``),
+    so it always equals the sum of that day's ledger rows; the spend limits read one row
+    instead of summing a day's calls on every answer.
+    """
+
+    day = models.DateField(primary_key=True)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = "daily spend"
+        verbose_name_plural = "daily spend"
+
+    def __str__(self) -> str:
+        return f"{self.day} ${self.cost}"
+
+
 class BudgetSettings(models.Model):
     """The cost caps, one row edited in the admin; a reached cap makes the router pick a smaller tier."""
 

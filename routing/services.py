@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from helpcentre.selectors import Passage, passages_for_prompt, passages_in_language
 from routing.budgets import budget_state
@@ -17,7 +21,7 @@ from routing.cache import answer_cache_write, cache_hit_call, cache_hit_data
 from routing.citations import GroundedAnswer, answer_ground
 from routing.classifier import classifier_load
 from routing.gateway import CallSink, Gateway
-from routing.models import LedgerEntry
+from routing.models import DailySpend, LedgerEntry
 from routing.pricing import COST_QUANTUM
 from routing.prompts import HistoryLike, prompt_messages
 from routing.providers.base import CallRecord, ChatRequest
@@ -38,6 +42,8 @@ __all__ = [
     "answer_plan_make",
     "cache_hit_call",
     "cache_hit_data",
+    "daily_spend_add",
+    "daily_spend_rebuild",
     "customer_text_redact",
     "gateway_get",
     "gateway_reset",
@@ -53,6 +59,8 @@ class LedgerTotals:
     output_tokens: int
     cost: Decimal
     usage_estimated: bool
+    # What the write added to each local day's spend, by the day its rows were opened (DailySpend).
+    cost_by_day: tuple[tuple[date, Decimal], ...] = ()
 
 
 def ledger_record(
@@ -64,7 +72,8 @@ def ledger_record(
     and again when it ends (``Gateway.stream(on_call=...)``), and the answer's save writes it once
     more with its message. Only the difference from what the rows held is returned, so a caller
     that adds it to a conversation's totals keeps them equal to the sum of its rows. A row's
-    message and attempt, once set, are kept.
+    message and attempt, once set, are kept. Callers add what it returns to the totals in the same
+    transaction: ``conversations.services.spend_totals_add``, or :func:`daily_spend_add` alone.
     """
     # No savepoint inside a caller's transaction (every caller writes its totals in one): a failure
     # here rolls the caller's whole transaction back anyway, and the answer path saves two statements.
@@ -74,6 +83,7 @@ def ledger_record(
             for row in LedgerEntry.objects.select_for_update().filter(call_id__in=[call.call_id for call in calls])
         }
         before = _rows_totals(existing.values())
+        before_costs = {call_id: row.cost for call_id, row in existing.items()}
         created = []
         for call in calls:
             row = existing.get(call.call_id)
@@ -88,15 +98,48 @@ def ledger_record(
             changed = {name: getattr(row, name) for name in _LEDGER_FIELDS if getattr(row, name) != held[name]}
             if changed:
                 LedgerEntry.objects.filter(pk=row.pk).update(**changed)
-        LedgerEntry.objects.bulk_create(created)
+        LedgerEntry.objects.bulk_create(created)  # sets each new row's created_at
+    created_at = {row.call_id: row.created_at for row in created}
     after = ledger_totals(calls=calls)
+    by_day: dict[date, Decimal] = {}
+    for call in calls:
+        row = existing.get(call.call_id)
+        day = timezone.localdate(row.created_at if row is not None else created_at[call.call_id])
+        by_day[day] = by_day.get(day, Decimal("0")) + _ledger_cost(call.cost) - before_costs.get(call.call_id, 0)
     return LedgerTotals(
         input_tokens=after.input_tokens - before.input_tokens,
         cached_input_tokens=after.cached_input_tokens - before.cached_input_tokens,
         output_tokens=after.output_tokens - before.output_tokens,
         cost=after.cost - before.cost,
         usage_estimated=after.usage_estimated,
+        cost_by_day=tuple((day, cost) for day, cost in sorted(by_day.items()) if cost),
     )
+
+
+def daily_spend_add(*, added: LedgerTotals) -> None:
+    """Add what a ledger write added to each day's :class:`DailySpend` (call inside the write's transaction,
+    after any other row it updates: every writer takes the day's row last, so two writers never wait on
+    each other's rows in opposite orders)."""
+    for day, cost in added.cost_by_day:
+        if DailySpend.objects.filter(day=day).update(cost=F("cost") + cost):
+            continue
+        # The day's first call: a concurrent first call may insert the row too, so insert or keep, then add.
+        DailySpend.objects.bulk_create([DailySpend(day=day)], ignore_conflicts=True)
+        DailySpend.objects.filter(day=day).update(cost=F("cost") + cost)
+
+
+def daily_spend_rebuild() -> None:
+    """Every day's total summed again from the ledger (after rows were written or deleted in bulk, not
+    through :func:`ledger_record`: the demo month's generator)."""
+    with transaction.atomic():
+        DailySpend.objects.all().delete()
+        totals = (
+            LedgerEntry.objects.annotate(day=TruncDate("created_at"))
+            .values("day")
+            .annotate(total=Sum("cost"))
+            .order_by("day")
+        )
+        DailySpend.objects.bulk_create([DailySpend(day=row["day"], cost=row["total"]) for row in totals])
 
 
 _LEDGER_FIELDS = [

@@ -1,19 +1,26 @@
-"""Budget caps: spend summed from the ledger, and a reached cap downgrading the next answer's tier."""
+"""Budget caps: spend from the ledger (a day's kept as its rows are written), and a reached cap downgrading the
+next answer's tier."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conversations.models import Conversation, Message
-from conversations.services import conversation_open
-from routing.budgets import budget_alerts, budget_settings_get, budget_state
-from routing.models import BudgetSettings, LedgerEntry
-from routing.services import answer_plan_make
+from conversations.services import conversation_open, spend_totals_add
+from routing.budgets import budget_alerts, budget_settings_get, budget_state, daily_spent
+from routing.models import BudgetSettings, DailySpend, LedgerEntry
+from routing.providers.base import CallRecord, Usage
+from routing.services import answer_plan_make, daily_spend_rebuild, ledger_record
 from routing.tiers import TierName
 from tests.conftest import frames_until
 
@@ -22,18 +29,25 @@ HARD_QUESTION = "My bed base shows error E21 and I already tried unplugging it"
 SECOND_HARD_QUESTION = "Now the remote shows error E07 even though I already tried new batteries"
 
 
-def _spend(*, cost: str, conversation: Conversation | None = None, days_ago: int = 0) -> None:
-    entry = LedgerEntry.objects.create(
-        conversation=conversation,
-        purpose="answer",
+def _spend(*, cost: str, conversation: Conversation | None = None, days_ago: int = 0) -> CallRecord:
+    """One call's ledger row written as the product writes it, with the clock ``days_ago`` days back."""
+    call = CallRecord(
         tier="thinking",
         model="m",
         provider="p",
-        cost=Decimal(cost),
+        purpose="answer",
+        usage=Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=False),
+        latency_ms=0,
+        time_to_first_token_ms=None,
         outcome="ok",
+        cost=Decimal(cost),
     )
-    if days_ago:
-        LedgerEntry.objects.filter(pk=entry.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
+    conversation_id = conversation.pk if conversation is not None else None
+    with mock.patch("django.utils.timezone.now", return_value=timezone.now() - timedelta(days=days_ago)):
+        with transaction.atomic():
+            added = ledger_record(conversation_id=conversation_id, message_id=None, calls=[call])
+            spend_totals_add(conversation_id=conversation_id, added=added)
+    return call
 
 
 def _caps(*, daily: str | None = None, conversation: str | None = None) -> None:
@@ -58,6 +72,61 @@ def test_budget_state_sums_the_conversation_and_today_from_the_ledger():
     assert state.conversation_spent == Decimal("0.75")
     assert state.daily_spent == Decimal("1.375")
     assert (state.daily_cap, state.conversation_cap) == (Decimal("3"), Decimal("0.5"))
+
+
+@pytest.mark.django_db
+def test_the_days_spend_is_read_from_one_row_not_summed_from_its_calls():
+    for _ in range(30):
+        _spend(cost="0.01")
+    with CaptureQueriesContext(connection) as queries:
+        state = budget_state(conversation_id=None, conversation_spent=Decimal("0"))
+    assert state.daily_spent == Decimal("0.30")
+    day_queries = [query["sql"] for query in queries.captured_queries if "ledger" in query["sql"].lower()]
+    assert day_queries == []
+
+
+@pytest.mark.django_db
+def test_a_call_counts_for_the_day_it_was_sent_even_when_it_ends_after_midnight():
+    late = timezone.make_aware(datetime.combine(timezone.localdate() - timedelta(days=1), datetime.max.time()))
+    late = late.replace(microsecond=0)  # 23:59:59 yesterday, local time
+    call = CallRecord(
+        tier="instant",
+        model="m",
+        provider="p",
+        purpose="answer",
+        usage=Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=False),
+        latency_ms=0,
+        time_to_first_token_ms=None,
+        outcome="running",
+    )
+    with mock.patch("django.utils.timezone.now", return_value=late), transaction.atomic():
+        spend_totals_add(conversation_id=None, added=ledger_record(conversation_id=None, message_id=None, calls=[call]))
+    ended = dataclasses.replace(call, outcome="ok", cost=Decimal("0.07"))
+    with transaction.atomic():
+        spend_totals_add(
+            conversation_id=None, added=ledger_record(conversation_id=None, message_id=None, calls=[ended])
+        )
+
+    assert daily_spent(day=late.date()) == Decimal("0.07")
+    assert daily_spent() == Decimal("0")
+    assert budget_state(conversation_id=None).daily_spent == Decimal("0")
+
+
+@pytest.mark.django_db
+def test_rebuilding_the_days_spend_sums_each_days_ledger_rows():
+    _spend(cost="0.5")
+    _spend(cost="0.25", days_ago=3)
+    LedgerEntry.objects.create(purpose="answer", tier="mini", model="m", provider="p", cost=Decimal("1"), outcome="ok")
+    assert daily_spent() == Decimal("0.5")  # a row written around the ledger's service is not counted
+
+    daily_spend_rebuild()
+
+    assert daily_spent() == Decimal("1.5")
+    assert daily_spent(day=timezone.localdate() - timedelta(days=3)) == Decimal("0.25")
+    assert (
+        DailySpend.objects.aggregate(total=Sum("cost"))["total"]
+        == LedgerEntry.objects.aggregate(total=Sum("cost"))["total"]
+    )
 
 
 @pytest.mark.django_db

@@ -26,6 +26,7 @@ from conversations.feedback import TranscriptLine, satisfaction_score, satisfact
 from conversations.models import Conversation, Message, Rating
 from routing.models import LedgerEntry
 from routing.selectors import cost_for_usage, tier_catalogue
+from routing.services import daily_spend_rebuild
 from routing.types import TierConfig, TierName, Usage
 
 DEMO_ORIGIN = "demo:generated-month"
@@ -147,6 +148,7 @@ class Command(BaseCommand):
             deleted, _ = existing.delete()
             drafts = demo_month_draft(rng=rng, days=int(options["days"]), per_day=int(options["per_day"]))  # type: ignore[call-overload]
             demo_month_save(drafts=drafts)
+            daily_spend_rebuild()  # its rows were written and deleted in bulk, back-dated
         messages = sum(len(draft.messages) for draft in drafts)
         ledger = sum(len(draft.ledger) for draft in drafts)
         ratings = sum(draft.rating is not None for draft in drafts)
