@@ -6,7 +6,9 @@ import json
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -14,6 +16,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from bench.openai_server import OpenAICompatServer
+from routing.providers.base import CallRecord, Usage
 
 ALLOWED_ORIGIN = "http://127.0.0.1:8000"
 
@@ -106,6 +109,21 @@ def widget_communicator(*, origin: str | None = ALLOWED_ORIGIN) -> WebsocketComm
 
     headers = [(b"origin", origin.encode())] if origin is not None else []
     return WebsocketCommunicator(application, "/ws/widget/", headers=headers)
+
+
+def ledger_call(*, cost: str = "0", outcome: str = "running", **fields: Any) -> CallRecord:
+    """One upstream call as the gateway reports it to the ledger (no tokens unless ``fields`` say so)."""
+    usage = Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=False)
+    values: dict[str, Any] = {
+        "tier": "instant",
+        "model": "m",
+        "provider": "openai",
+        "purpose": "answer",
+        "usage": usage,
+        "latency_ms": 0,
+        "time_to_first_token_ms": None,
+    }
+    return CallRecord(**{**values, **fields}, outcome=outcome, cost=Decimal(cost))
 
 
 async def frames_until(communicator: WebsocketCommunicator, predicate, *, timeout: float = 5.0) -> list[dict]:

@@ -15,7 +15,8 @@ from conversations.models import Conversation
 from conversations.services import answer_record, conversation_open, ledger_call_note, message_record
 from routing.budgets import daily_spent
 from routing.models import DailySpend, LedgerEntry
-from routing.providers.base import CallRecord, Usage
+from routing.providers.base import Usage
+from tests.conftest import ledger_call
 
 # Committed transactions, as the answer path has them (a test transaction would add a savepoint of its own).
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,16 +26,7 @@ def test_a_calls_ledger_note_writes_its_row_and_the_totals_without_a_savepoint()
     """The gateway notes every call twice (sent, ended) on the answer's path: one transaction each,
     with no savepoint inside it, and the conversation's totals stay the sum of its rows."""
     conversation, _ = conversation_open(origin="https://shop.example")
-    call = CallRecord(
-        tier="instant",
-        model="m",
-        provider="openai",
-        purpose="answer",
-        usage=Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=False),
-        latency_ms=0,
-        time_to_first_token_ms=None,
-        outcome="running",
-    )
+    call = ledger_call()
     ended = dataclasses.replace(
         call,
         usage=Usage(input_tokens=120, cached_input_tokens=0, output_tokens=30, estimated=False),
@@ -58,17 +50,7 @@ def test_the_days_spend_stays_the_sum_of_its_ledger_rows_through_the_answer_path
     that belongs to no conversation) adds to the day's spend in the same transaction, exactly once."""
     conversation, _ = conversation_open(origin="https://shop.example")
     question, _ = message_record(conversation_id=conversation.pk, role="customer", text="How long is the trial?")
-    call = CallRecord(
-        tier="instant",
-        model="m",
-        provider="openai",
-        purpose="answer",
-        usage=Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=False),
-        latency_ms=0,
-        time_to_first_token_ms=None,
-        outcome="running",
-        cost=Decimal("0.0001"),  # the prompt's estimate while it runs
-    )
+    call = ledger_call(cost="0.0001")  # the prompt's estimate while it runs
     ended = dataclasses.replace(call, outcome="ok", cost=Decimal("0.0012"))
     ledger_call_note(conversation_id=conversation.pk, attempt="a1", call=call)
     ledger_call_note(conversation_id=conversation.pk, attempt="a1", call=ended)
@@ -102,17 +84,7 @@ def test_concurrent_writers_of_the_first_calls_of_a_day_count_each_call_once() -
         try:
             barrier.wait()
             for index in range(20):
-                call = CallRecord(
-                    tier="instant",
-                    model="m",
-                    provider="openai",
-                    purpose="answer",
-                    usage=Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=False),
-                    latency_ms=0,
-                    time_to_first_token_ms=None,
-                    outcome="running",
-                    cost=Decimal("0.0001"),
-                )
+                call = ledger_call(cost="0.0001")
                 conversation_id = conversations[(worker + index) % 2].pk
                 ledger_call_note(conversation_id=conversation_id, attempt=f"w{worker}", call=call)
                 ended = dataclasses.replace(call, outcome="ok", cost=Decimal("0.00125"))

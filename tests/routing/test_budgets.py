@@ -19,10 +19,10 @@ from conversations.models import Conversation, Message
 from conversations.services import conversation_open, spend_totals_add
 from routing.budgets import budget_alerts, budget_settings_get, budget_state, daily_spent
 from routing.models import BudgetSettings, DailySpend, LedgerEntry
-from routing.providers.base import CallRecord, Usage
+from routing.providers.base import CallRecord
 from routing.services import answer_plan_make, daily_spend_rebuild, ledger_record
 from routing.tiers import TierName
-from tests.conftest import frames_until
+from tests.conftest import frames_until, ledger_call
 
 # Rules alone make this Thinking: an error code and something already tried.
 HARD_QUESTION = "My bed base shows error E21 and I already tried unplugging it"
@@ -31,17 +31,7 @@ SECOND_HARD_QUESTION = "Now the remote shows error E07 even though I already tri
 
 def _spend(*, cost: str, conversation: Conversation | None = None, days_ago: int = 0) -> CallRecord:
     """One call's ledger row written as the product writes it, with the clock ``days_ago`` days back."""
-    call = CallRecord(
-        tier="thinking",
-        model="m",
-        provider="p",
-        purpose="answer",
-        usage=Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=False),
-        latency_ms=0,
-        time_to_first_token_ms=None,
-        outcome="ok",
-        cost=Decimal(cost),
-    )
+    call = ledger_call(tier="thinking", provider="p", outcome="ok", cost=cost)
     conversation_id = conversation.pk if conversation is not None else None
     with mock.patch("django.utils.timezone.now", return_value=timezone.now() - timedelta(days=days_ago)):
         with transaction.atomic():
@@ -89,16 +79,7 @@ def test_the_days_spend_is_read_from_one_row_not_summed_from_its_calls():
 def test_a_call_counts_for_the_day_it_was_sent_even_when_it_ends_after_midnight():
     late = timezone.make_aware(datetime.combine(timezone.localdate() - timedelta(days=1), datetime.max.time()))
     late = late.replace(microsecond=0)  # 23:59:59 yesterday, local time
-    call = CallRecord(
-        tier="instant",
-        model="m",
-        provider="p",
-        purpose="answer",
-        usage=Usage(input_tokens=0, cached_input_tokens=0, output_tokens=0, estimated=False),
-        latency_ms=0,
-        time_to_first_token_ms=None,
-        outcome="running",
-    )
+    call = ledger_call(provider="p")
     with mock.patch("django.utils.timezone.now", return_value=late), transaction.atomic():
         spend_totals_add(conversation_id=None, added=ledger_record(conversation_id=None, message_id=None, calls=[call]))
     ended = dataclasses.replace(call, outcome="ok", cost=Decimal("0.07"))
