@@ -120,6 +120,7 @@ def _classifier_complexity(text: str, *, classifier: ComplexityClassifier) -> tu
             or signals.text_asks_about_escalation(text)
             or signals.text_asks_about_staff(text)
             or signals.text_refuses_a_call(text)
+            or signals.text_tells_of_a_call(text)
         ):
             excluded.add("human")
         elif label == "mini" and signals.text_asks_something(text):

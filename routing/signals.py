@@ -390,6 +390,23 @@ NOT_CALLED = re.compile(
     r"|\b(call|ring|phone|get) (me|us) an? (taxi|cab|car|uber|ola|ride|ambulance)\b",
     re.IGNORECASE,
 )
+# A call or message the customer had from the shop, told as what happened: "someone from your bank called me
+# yesterday", "your rep emailed me about a warranty extension, is that real?". A question about it is a fact or a
+# problem to look into, not a request for a person; wanting that person again ("I want to speak to him again",
+# "can they call me back?") is one, so :data:`CALL_RECEIVED_WANTS_MORE` keeps the classifier's vote then.
+CALL_RECEIVED = re.compile(
+    r"\b(someone|somebody|some ?one|a (guy|man|woman|lady|person|girl|caller|gentleman)|an? (agent|rep|representative"
+    r"|executive|advis[eo]r)|your (\w+ )?(agent|rep|representative|executive|team|staff|people|colleague|guy|person"
+    r"|manager|advis[eo]r|call cent(er|re))|(the|your) (delivery|courier) (guy|man|person|team|boy|partner)"
+    r"|you( guys)?)"
+    r"( (from|at|with) [^.!?,]{1,30})? (just |already |also |have |had |has )?(called|phoned|rang|texted|messaged"
+    r"|emailed|contacted|whatsapped|dialled|dialed) (me|us)\b",
+    re.IGNORECASE,
+)
+CALL_RECEIVED_WANTS_MORE = re.compile(
+    r"\b(speak|talk|chat|connect|transfer|put me through|reach|get hold|back|again|return (the|their|his|her) call)\b",
+    re.IGNORECASE,
+)
 SMALL_TALK_MAX_WORDS = 10
 FAILURE_REPORT_MAX_WORDS = 12
 LONG_MESSAGE_WORDS = 60
@@ -414,6 +431,16 @@ def text_asks_for_person(text: str) -> bool:
 def text_refuses_a_call(text: str) -> bool:
     """Being called refused or meant otherwise (:data:`NOT_CALLED`), and no request for a person besides."""
     return NOT_CALLED.search(text) is not None and not text_asks_for_person(text)
+
+
+def text_tells_of_a_call(text: str) -> bool:
+    """A call or message had from the shop, told or asked about (:data:`CALL_RECEIVED`), with no wish to reach
+    that person again and no request for a person besides."""
+    return (
+        CALL_RECEIVED.search(text) is not None
+        and CALL_RECEIVED_WANTS_MORE.search(text) is None
+        and not text_asks_for_person(text)
+    )
 
 
 def text_asks_how_calls_work(text: str) -> bool:

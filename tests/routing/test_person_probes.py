@@ -5,7 +5,10 @@ Each request for a person must be handed to one; each near-miss must not, except
 the router still hands over (by the rule or by the classifier's vote) and which are kept as expected failures so
 that a fix shows up as an unexpected pass. The fourth batch is short: polite and curt requests in new words
 (a member of staff asked to review, Hindi typed in Latin letters, "anyone who isn't a robot") and questions
-about the shop's people ("do your agents speak spanish?", hours asked without a question mark).
+about the shop's people ("do your agents speak spanish?", hours asked without a question mark). The fifth tells
+of calls and messages had from the shop ("someone from your bank called me yesterday"), which are not requests,
+apart from wanting that person again ("I want to speak to him again", "can they call me back?"); reaching the
+courier who rang is no request for the shop's team.
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ STILL_HANDED_OVER_4 = frozenset(
 )
 
 
+PROBES_5 = labelled_messages_read(path=Path(__file__).parent / "data" / "person_probes_5.csv")
+
+
 def _param(text: str, label: str, *, still: frozenset[str] = STILL_HANDED_OVER):  # type: ignore[no-untyped-def]
     if label != "human" and text in still:
         return pytest.param(text, label, marks=pytest.mark.xfail(strict=True, reason="still routed to a person"))
@@ -90,7 +96,8 @@ def test_the_batch_holds_what_it_says() -> None:
 @pytest.mark.parametrize(
     ("text", "label"),
     [_param(row.text, row.label) for row in PROBES]
-    + [_param(row.text, row.label, still=STILL_HANDED_OVER_4) for row in PROBES_4],
+    + [_param(row.text, row.label, still=STILL_HANDED_OVER_4) for row in PROBES_4]
+    + [_param(row.text, row.label, still=frozenset()) for row in PROBES_5],
 )
 def test_probe_is_handed_to_a_person_only_when_it_asks_for_one(text: str, label: str) -> None:
     routed, reason = classify_complexity(text, classifier=classifier_load())

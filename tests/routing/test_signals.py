@@ -206,6 +206,22 @@ def test_a_call_refused_is_told_from_a_call_asked_for(text: str, refused: bool) 
     assert signals.text_asks_for_person(text) is not refused
 
 
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        ("someone from your bank called me yesterday", True),
+        ("your rep emailed me about a warranty extension, is that real?", True),
+        ("you guys called me 3 times today. what's going on?", True),
+        ("your agent called me earlier, I want to speak to him again", False),
+        ("someone from your team called me, can they call me back?", False),
+        ("I missed a call from you, please call me back", False),
+        ("can you call me about my order", False),
+    ],
+)
+def test_a_call_had_from_the_shop_is_told_from_wanting_that_person(text: str, told: bool) -> None:
+    assert signals.text_tells_of_a_call(text) is told
+
+
 @pytest.mark.parametrize("text", ["that worked, thanks!", "never mind", "it's working now", "ok, 10am then"])
 def test_acknowledgements_after_an_answer_are_small_talk(text: str) -> None:
     assert signals.text_is_small_talk(text) or signals.REPLY_START.search(text)
