@@ -734,9 +734,21 @@ WHEN_AVAILABLE = re.compile(
 )
 
 
+# "How long will your team take to get back to me?", "how soon do you reply to a complaint": how long the shop
+# takes to answer, a fact; "when will someone get back to me?" is left to the request rule (:data:`HANDOFF`).
+RESPONSE_TIME_QUESTION = re.compile(
+    r"^\W*(how (long|soon|quickly|fast)|in how many (minutes|hours|days))\b[^.!?]{0,60}"
+    r"\b(get(ting)? back|repl(y|ies|ying)|respond\w*|response|contact\w*|call\w*|hear\w*|answer\w*|reads?"
+    r"|look(ed)? at)\b[^.!]*\??\W*$",
+    re.IGNORECASE,
+)
+
+
 def text_asks_when_available(text: str) -> bool:
-    """Asks when people are available (their hours), without asking for one now."""
-    return WHEN_AVAILABLE.search(text) is not None and not text_asks_for_person(text)
+    """Asks when people are available (their hours) or how long they take to answer, without asking for one now."""
+    return (
+        WHEN_AVAILABLE.search(text) is not None or RESPONSE_TIME_QUESTION.search(text) is not None
+    ) and not text_asks_for_person(text)
 
 
 # "Has my complaint been escalated?", "how long does it take once a claim is escalated?": where a case stands or

@@ -8,7 +8,7 @@ that a fix shows up as an unexpected pass. The fourth batch is short: polite and
 about the shop's people ("do your agents speak spanish?", hours asked without a question mark). The fifth tells
 of calls and messages had from the shop ("someone from your bank called me yesterday"), which are not requests,
 apart from wanting that person again ("I want to speak to him again", "can they call me back?"); reaching the
-courier who rang is no request for the shop's team.
+courier who rang is no request for the shop's team; nor is asking how long the team takes to reply.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ STILL_HANDED_OVER = frozenset(
         "as a manager of a small hotel I'd like a quote for 40 mattresses",
         "is there a human-readable version of the terms?",
         "can I transfer money to another person's account",
-        "how long do you take to reply to a complaint",
         "please pass on my thanks to the reception team",
         "I'll speak to my bank and get back to you",
         "can you send someone to pick up our luggage from room 22",

@@ -381,13 +381,23 @@ def test_calling_the_service_a_joke_still_is(text):
         "what time does your support team work?",
         "do your chat agents work on weekends, and until what time?",
         "are your agents online late at night?",
+        "how long will your team take to get back to me?",
+        "how soon do you usually reply to emails?",
     ],
 )
 def test_asking_when_people_are_available_is_a_question(text):
     assert signals.text_asks_when_available(text) and not signals.text_asks_for_person(text)
 
 
-@pytest.mark.parametrize("text", ["when is someone available to talk to me?", "agents available? connect me to one"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "when is someone available to talk to me?",
+        "agents available? connect me to one",
+        "how soon can someone call me back",
+        "how long before someone calls me? please call me asap",
+    ],
+)
 def test_asking_for_a_person_now_is_not_a_question_about_hours(text):
     assert not signals.text_asks_when_available(text)
 
