@@ -24,11 +24,18 @@ from routing.prompts import PassageLike
 
 logger = logging.getLogger(__name__)
 
-# [words](url) or [words](<url>); the words may not span lines or nest brackets.
-MARKDOWN_LINK = re.compile(r"\[([^\[\]\n]{1,300})\]\(\s*<?([^()\s<>]{1,2000})>?\s*\)")
+# [words](url), [words](<url>) or [words](url "title"); the words may not span lines and may hold one level of
+# brackets ("[see [the article]](url)").
+MARKDOWN_LINK = re.compile(
+    r"\[((?:[^\[\]\n]|\[[^\[\]\n]{0,300}\]){1,300})\]"
+    r"\(\s*<?([^()\s<>]{1,2000})>?(?:\s+(?:\"[^\"\n]{0,300}\"|'[^'\n]{0,300}'|\([^()\n]{0,300}\)))?\s*\)"
+)
+# An autolink: <https://...> or a site path in angle brackets.
+ANGLE_LINK = re.compile(r"<((?:https?://|/)[^\s<>]{1,2000})>")
 # A bare absolute URL, or a bare site path that looks like a help-centre page.
 BARE_LINK = re.compile(r"(?<![\w(<\[/])(?:https?://[^\s<>()\[\]]{1,2000}|/help/[\w%-]+/?)")
 TRAILING_PUNCTUATION = ".,;:!?'\""
+_NESTED_BRACKETS = re.compile(r"[\[\]]")
 # [words] not followed by a link target: a reference to a passage by its title or its number.
 REFERENCE = re.compile(r"\[([^\[\]\n]{1,300})\](?!\()")
 
@@ -59,12 +66,26 @@ def answer_ground(*, text: str, passages: Sequence[PassageLike], own_hosts: Iter
 
     def markdown(match: re.Match[str]) -> str:
         nonlocal removed
-        passage = passage_for(match.group(2))
+        words, url = match.group(1), match.group(2)
+        passage = passage_for(url)
         if passage is None:
             removed += 1
-            return match.group(1)
+            return words
         cited.setdefault(passage.key, Citation(key=passage.key, title=passage.title, url=passage.url))
-        return match.group(0)
+        # Kept in the plain form every client renders: no title, no brackets inside the words.
+        return f"[{_NESTED_BRACKETS.sub('', words)}]({url})"
+
+    def angle(match: re.Match[str]) -> str:
+        nonlocal removed
+        passage = passage_for(match.group(1))
+        if passage is None:
+            removed += 1
+            return ""
+        cited.setdefault(passage.key, Citation(key=passage.key, title=passage.title, url=passage.url))
+        return match.group(1)  # the bare URL, which clients make a link of
+
+    def plain(segment: str) -> str:
+        return BARE_LINK.sub(bare, ANGLE_LINK.sub(angle, segment))
 
     def bare(match: re.Match[str]) -> str:
         nonlocal removed
@@ -81,10 +102,10 @@ def answer_ground(*, text: str, passages: Sequence[PassageLike], own_hosts: Iter
     parts = []
     position = 0
     for match in MARKDOWN_LINK.finditer(text):
-        parts.append(BARE_LINK.sub(bare, text[position : match.start()]))
+        parts.append(plain(text[position : match.start()]))
         parts.append(markdown(match))
         position = match.end()
-    parts.append(BARE_LINK.sub(bare, text[position:]))
+    parts.append(plain(text[position:]))
     grounded = "".join(parts)
     for reference in REFERENCE.finditer(grounded):
         named = _passage_referenced(reference.group(1), passages)

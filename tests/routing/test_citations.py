@@ -52,6 +52,41 @@ def test_bare_paths_and_urls_to_given_passages_cite_too():
     assert grounded.text == text
 
 
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        (
+            'Read [the trial](/help/100-night-trial/ "The trial") first.',
+            "Read [the trial](/help/100-night-trial/) first.",
+        ),
+        ("Read [the trial](/help/100-night-trial/ 'The trial').", "Read [the trial](/help/100-night-trial/)."),
+        ("Read [see [the trial]](/help/100-night-trial/).", "Read [see the trial](/help/100-night-trial/)."),
+        (
+            "Read <https://support.example/help/100-night-trial/>.",
+            "Read https://support.example/help/100-night-trial/.",
+        ),
+        ("Read </help/100-night-trial/> now.", "Read /help/100-night-trial/ now."),
+    ],
+)
+def test_links_with_a_title_nested_brackets_or_angle_brackets_cite_and_are_stored_plain(text, stored):
+    grounded = answer_ground(text=text, passages=[TRIAL, RETURNS], own_hosts=["support.example"])
+    assert [citation.key for citation in grounded.citations] == ["100_NIGHT_TRIAL_OFFER"]
+    assert grounded.text == stored and grounded.links_removed == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ('Read [this](https://evil.example/x "Trust me") now.', "Read this now."),
+        ("Read <https://evil.example/refund> now.", "Read  now."),
+    ],
+)
+def test_titled_and_angle_links_to_anything_not_given_are_taken_out(text, kept):
+    grounded = answer_ground(text=text, passages=[TRIAL], own_hosts=["support.example"])
+    assert grounded.citations == ()
+    assert grounded.links_removed == 1 and grounded.text == kept.replace("  ", " ")
+
+
 def test_a_link_to_an_article_given_in_two_languages_cites_the_version_given_first():
     spanish = Passage(key="RETURN_EXCHANGE", title="Devoluciones", url="/help/devoluciones/")
     grounded = answer_ground(text="Mira [Returns](/help/returns/).", passages=[spanish, RETURNS, TRIAL])
