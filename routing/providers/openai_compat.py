@@ -160,7 +160,8 @@ class OpenAICompatProvider:
                         if choice.get("index", 0) != 0:
                             choice = _first_choice(choices)  # several choices: the answer is choice 0
                         delta = choice.get("delta")
-                        content = delta.get("content") if delta else None
+                        # Once the answer's choice has finished, nothing more belongs to it.
+                        content = delta.get("content") if delta and finish_reason is None else None
                         if content:
                             if type(content) is not str:
                                 content = _content_text(content)

@@ -383,6 +383,17 @@ async def test_body_ending_after_a_finish_reason_without_done_is_complete(raw_se
 
 
 @pytest.mark.asyncio
+async def test_text_sent_after_the_finish_reason_is_not_part_of_the_answer(raw_server: RawSSEServer) -> None:
+    finish = _event({"choices": [{"index": 0, "delta": {"content": "!"}, "finish_reason": "stop"}]})
+    raw_server.pieces = [_content("Hi"), finish, _content(" EXTRA"), USAGE_EVENT, b"data: [DONE]\n\n"]
+
+    text, end = await _collect(OpenAICompatProvider(base_url=raw_server.url, api_key="k"), QUESTION, _tier())
+
+    assert text == "Hi!"
+    assert end.finish_reason == "stop" and end.usage.output_tokens == 3
+
+
+@pytest.mark.asyncio
 async def test_body_ending_without_done_or_finish_reason_is_an_incomplete_answer(raw_server: RawSSEServer) -> None:
     # The body ends cleanly as far as HTTP goes (the terminating chunk), as a proxy cutting the stream sends it.
     raw_server.pieces = [_content("Hi"), USAGE_EVENT]
