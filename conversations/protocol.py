@@ -7,6 +7,7 @@ spelling on the server. Both consumers, answering and the doorbells build their 
 from __future__ import annotations
 
 import json
+import unicodedata
 from enum import StrEnum
 from typing import Any
 
@@ -153,10 +154,18 @@ def frame_composing(*, role: str, author: str = "", conversation: str = "") -> d
     return frame
 
 
-# Characters that show nothing and are not whitespace to str.isspace(): zero-width spaces and joiners, BOM.
-INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+# Characters that draw nothing though str.isspace() says they are not space: format and control characters
+# (zero-width spaces and joiners, direction marks, the soft hyphen, the BOM), combining marks with nothing to
+# combine with, and the letters and symbols that are blank by design (Hangul fillers, the blank braille cell).
+INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Mn", "Me"})
+BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def text_shows_something(text: str) -> bool:
-    """Whether ``text`` shows anything: not only whitespace and zero-width characters (an empty message)."""
-    return any(not (character.isspace() or character in INVISIBLE) for character in text)
+    """Whether ``text`` shows anything: not only whitespace and characters that draw nothing (an empty message)."""
+    return any(
+        not (
+            character.isspace() or character in BLANK_GLYPHS or unicodedata.category(character) in INVISIBLE_CATEGORIES
+        )
+        for character in text
+    )

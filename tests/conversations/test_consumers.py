@@ -393,7 +393,21 @@ async def test_a_nul_anywhere_in_a_frame_is_refused_as_text_that_cannot_be_store
     assert (await widget.receive_json_from())["type"] == "pong"
 
 
-@pytest.mark.parametrize("text", ["\u200b\u200b\ufeff", " \u200d \u2060 ", "\u00a0\u3000"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u200b\u200b\ufeff",
+        " \u200d \u2060 ",
+        "\u00a0\u3000",
+        # direction marks and overrides, the soft hyphen, a combining mark alone, a variation selector,
+        # the Mongolian vowel separator, an invisible function application, blank fillers
+        "\u200e\u200f\u202e",
+        "\u00ad\u00ad",
+        "\u034f\ufe0f",
+        "\u180e\u2061",
+        "\u3164\u2800\u3164",
+    ],
+)
 async def test_text_that_shows_nothing_is_an_empty_message(widget, llm, text):
     await widget.send_json_to({"type": "message", "text": text, "client_id": "blank"})
     error = await widget.receive_json_from()
