@@ -57,7 +57,8 @@ def prompt_messages(
 
     ``answer_language`` (a language's English name) asks for the answer in that language.
     """
-    system = SYSTEM_PROMPT.format(shop=shop)
+    # "Lullmoor Sleep Co." ends its own sentence: no second full stop after it.
+    system = SYSTEM_PROMPT.format(shop=shop.rstrip(". "))
     if answer_language:
         system += " " + ANSWER_LANGUAGE_INSTRUCTION.format(language=answer_language)
     messages: list[dict[str, Any]] = [{"role": "system", "content": system + "\n\n" + _passages_block(passages)}]
