@@ -95,6 +95,14 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class TierSwitch:
+    """Before any text: the answer now comes from ``tier``, not the one asked for (``reason`` says why)."""
+
+    tier: TierName
+    reason: str
+
+
+@dataclass(frozen=True)
 class Finished:
     text: str
     tier: TierName | None  # the tier that produced the end of the text (or tried last)
@@ -113,7 +121,7 @@ class Finished:
         return sum((call.cost for call in self.calls), Decimal(0))
 
 
-GatewayEvent = TextDelta | Notice | Finished
+GatewayEvent = TextDelta | Notice | TierSwitch | Finished
 # Told of each upstream call before it is sent and again when it ends (the ledger writes its row).
 CallSink = Callable[[CallRecord], Awaitable[None]]
 
@@ -130,6 +138,8 @@ class _RequestState:
     failed_over: bool = False
     notice_due: bool = False
     last_config: TierConfig | None = None
+    # The tier the caller was last told the answer comes from (TierSwitch).
+    announced: TierName | None = None
 
 
 @dataclass
@@ -201,7 +211,7 @@ class Gateway:
         if catalogue is None:
             catalogue = self.catalogue()
         chain = tier_chain(catalogue=catalogue, tier=tier)
-        state = _RequestState(requested=tier, calls_left=self.max_upstream_calls)
+        state = _RequestState(requested=tier, calls_left=self.max_upstream_calls, announced=tier)
         for position, name in enumerate(chain):
             config = catalogue.get(name)
             if config is None or not config.enabled:
@@ -219,6 +229,10 @@ class Gateway:
                 if state.notice_due:
                     state.notice_due = False
                     yield Notice(FAILOVER_NOTICE)
+                elif name != state.announced and not state.pieces:
+                    # Nothing shown yet: the caller may say which tier answers after all (the widget's typing).
+                    unavailable, state.announced = state.announced, name
+                    yield TierSwitch(tier=name, reason=f"{unavailable} unavailable")
                 call = self._call_open(state, config=config, request=request, attempt=attempt)
                 if on_call is not None:
                     # The row before the request (the stream sends it when first read): a row written

@@ -7,7 +7,7 @@ modules that define them, so routing can rearrange its insides freely.
 from __future__ import annotations
 
 from routing.cache import CachedAnswer
-from routing.gateway import FAILOVER_NOTICE, CallSink, Finished, GatewayEvent, Notice
+from routing.gateway import FAILOVER_NOTICE, CallSink, Finished, GatewayEvent, Notice, TierSwitch
 from routing.pricing import COST_QUANTUM
 from routing.prompts import SYSTEM_PROMPT
 from routing.providers.base import CallRecord, ChatRequest, Citation, TextDelta, Usage
@@ -38,5 +38,6 @@ __all__ = [
     "TextDelta",
     "TierConfig",
     "TierName",
+    "TierSwitch",
     "Usage",
 ]

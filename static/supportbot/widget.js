@@ -540,7 +540,8 @@
         b.node.setAttribute("data-reply-to", String(replyTo));
         placeAnswer(b.node, replyTo);
       }
-      if (tier === "thinking") p.deep.textContent = gettext("Looking into this more deeply\u2026");
+      // Each "typing" names the tier answering now (another may take over before the first token).
+      if (tier !== undefined) p.deep.textContent = tier === "thinking" ? gettext("Looking into this more deeply\u2026") : "";
       return p;
     }
     function pendingText(p, text) {

@@ -54,6 +54,25 @@ async def test_question_streams_token_by_token_then_is_saved_once_with_usage_and
     assert conversation.total_cost == ledger_total == expected
 
 
+async def test_typing_names_the_tier_that_answers_when_the_planned_one_refuses_before_any_text(widget, llm):
+    from bench.openai_server import Fault
+
+    instant = (await database_sync_to_async(tier_catalogue)())[TierName.INSTANT].model
+    llm.script(Fault.http_error(status=404), model=instant)  # no such model: the next tier answers at once
+
+    await widget.send_json_to({"type": "message", "text": "Where is my order?", "client_id": "c-1"})
+    frames = await frames_until(widget, is_answer)
+
+    typing = [(f["tier"], f["reason"]) for f in frames if f["type"] == "typing"]
+    answer = frames[-1]
+    assert typing[0][0] == "instant" and len(typing) == 2
+    assert typing[1] == (answer["tier"], "instant unavailable") and answer["tier"] != "instant"
+    # The switch came before any token, and no failover notice was needed.
+    kinds = [f["type"] for f in frames]
+    assert kinds.index("typing", kinds.index("typing") + 1) < kinds.index("token")
+    assert "notice" not in kinds
+
+
 async def test_the_question_is_shown_before_anything_about_its_answer_however_late_the_broadcast(
     widget, llm, monkeypatch
 ):

@@ -20,6 +20,7 @@ from routing.gateway import (
     Gateway,
     GatewayEvent,
     Notice,
+    TierSwitch,
     _RepeatTrim,
     tier_chain,
 )
@@ -335,10 +336,13 @@ async def test_open_circuit_skips_the_tier(openai_server: OpenAICompatServer) ->
     breaker = MemoryBreaker(failure_threshold=1)
     await breaker.record_failure(tier=TierName.INSTANT)
 
-    _, finished = await _run(_gateway(openai_server, breaker=breaker), TierName.INSTANT)
+    events, finished = await _run(_gateway(openai_server, breaker=breaker), TierName.INSTANT)
 
     assert _models_called(openai_server) == ["m-mini"]
     assert finished.tier == TierName.MINI and finished.fell_back
+    # Told before the first token, so the customer's "typing" can name the tier that answers.
+    assert events[0] == TierSwitch(tier=TierName.MINI, reason="instant unavailable")
+    assert all(type(event) is TextDelta for event in events[1:])
 
 
 @pytest.mark.asyncio
@@ -372,7 +376,8 @@ async def test_upstream_calls_never_exceed_the_cap(openai_server: OpenAICompatSe
     events, finished = await _run(_gateway(openai_server, max_upstream_calls=3), TierName.PRO)
 
     assert len(openai_server.requests) == 3 == len(finished.calls)
-    assert events == [] and finished.text == ""
+    # Pro failed before any text, so the caller heard that Thinking answers instead; then nothing.
+    assert events == [TierSwitch(tier=TierName.THINKING, reason="pro unavailable")] and finished.text == ""
     assert "3 upstream calls" in finished.error
     assert [call.outcome for call in finished.calls] == ["fallback", "fallback", "error"]
 
