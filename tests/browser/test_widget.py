@@ -391,3 +391,40 @@ def test_a_question_sent_while_an_answer_streams_keeps_its_place_live_and_after_
     assert "trial" in live[1].lower() and "pillow" in live[3].lower(), live
     assert replayed == live
     assert watch.page_errors == []
+
+
+# Records, each time the streaming bubble (no seq yet) shows text, its "Looking into this more deeply" line.
+DRAFT_DEEP_RECORDER_JS = """
+() => {
+  const log = window.__supportbotWidget.shadowRoot.querySelector('.log');
+  window.__draftDeep = [];
+  new MutationObserver(() => {
+    const drafts = log.querySelectorAll('.msg.assistant:not([data-seq])');
+    if (!drafts.length) return;
+    const draft = drafts[drafts.length - 1];
+    if (draft.querySelector('.body').textContent) window.__draftDeep.push(draft.querySelector('.deep').textContent);
+  }).observe(log, {childList: true, subtree: true, characterData: true});
+}
+"""
+
+
+def test_the_deeper_look_line_goes_when_a_quicker_tier_answers_instead(
+    product_start, host_page, browser_context_new, model_server_start
+):
+    from bench.openai_server import Fault
+
+    model = model_server_start(text="Hold FLAT for ten seconds, then let the base settle.", chunks=30, interval_ms=80)
+    model.script(Fault.http_error(status=404), model="gpt-5.5-thinking")  # Thinking's model is missing
+    product = product_start(allowed_origins=[host_page.origin], **model_env(model))
+    page, watch = browser_context_new(local_origins={product.url, host_page.origin})
+    page.goto(host_page_show(host_page, product))
+    widget_open(page)
+    page.evaluate(DRAFT_DEEP_RECORDER_JS)
+
+    widget_ask(page, "my LiftBase shows E04 and I already tried unplugging it")
+    answer = answer_wait(page)
+
+    seen = page.evaluate("() => window.__draftDeep")
+    assert seen and set(seen) == {""}, seen  # the draft never claimed a deeper look once words showed
+    assert "backup model" in (answer.text_content() or "")
+    assert watch.page_errors == [] and watch.console_errors == []
