@@ -154,16 +154,20 @@ PHISHING_ANSWER = (
     "For a refund, [claim it here](https://phish.invalid/claim) or go to https://phish.invalid/now "
     "and enter your card details, then wait for our email about the refund you asked us for today."
 )
-# Records, each time the streaming bubble (no seq yet) changes, its text and how many links it holds.
-DRAFT_LINKS_RECORDER_JS = """
+# Records, each time the streaming bubble (no seq yet) changes, its text, how many links it holds and its
+# "Looking into this more deeply" line.
+DRAFT_RECORDER_JS = """
 () => {
   const log = window.__supportbotWidget.shadowRoot.querySelector('.log');
   window.__draftStates = [];
   new MutationObserver(() => {
-    const drafts = log.querySelectorAll('.msg.assistant:not([data-seq]) .body');
+    const drafts = log.querySelectorAll('.msg.assistant:not([data-seq])');
     if (!drafts.length) return;
-    const body = drafts[drafts.length - 1];
-    window.__draftStates.push({text: body.textContent, links: body.querySelectorAll('a').length});
+    const draft = drafts[drafts.length - 1];
+    const body = draft.querySelector('.body');
+    window.__draftStates.push(
+      {text: body.textContent, links: body.querySelectorAll('a').length, deep: draft.querySelector('.deep').textContent}
+    );
   }).observe(log, {childList: true, subtree: true, characterData: true});
 }
 """
@@ -177,7 +181,7 @@ def test_a_link_in_the_streaming_draft_is_never_clickable_and_the_stored_answer_
     page, watch = browser_context_new(local_origins={product.url, host_page.origin})
     page.goto(host_page_show(host_page, product))
     widget_open(page)
-    page.evaluate(DRAFT_LINKS_RECORDER_JS)
+    page.evaluate(DRAFT_RECORDER_JS)
     widget_ask(page, "how do I get a refund?")
     answer = answer_wait(page)
 
@@ -393,21 +397,6 @@ def test_a_question_sent_while_an_answer_streams_keeps_its_place_live_and_after_
     assert watch.page_errors == []
 
 
-# Records, each time the streaming bubble (no seq yet) shows text, its "Looking into this more deeply" line.
-DRAFT_DEEP_RECORDER_JS = """
-() => {
-  const log = window.__supportbotWidget.shadowRoot.querySelector('.log');
-  window.__draftDeep = [];
-  new MutationObserver(() => {
-    const drafts = log.querySelectorAll('.msg.assistant:not([data-seq])');
-    if (!drafts.length) return;
-    const draft = drafts[drafts.length - 1];
-    if (draft.querySelector('.body').textContent) window.__draftDeep.push(draft.querySelector('.deep').textContent);
-  }).observe(log, {childList: true, subtree: true, characterData: true});
-}
-"""
-
-
 def test_the_deeper_look_line_goes_when_a_quicker_tier_answers_instead(
     product_start, host_page, browser_context_new, model_server_start
 ):
@@ -419,12 +408,12 @@ def test_the_deeper_look_line_goes_when_a_quicker_tier_answers_instead(
     page, watch = browser_context_new(local_origins={product.url, host_page.origin})
     page.goto(host_page_show(host_page, product))
     widget_open(page)
-    page.evaluate(DRAFT_DEEP_RECORDER_JS)
+    page.evaluate(DRAFT_RECORDER_JS)
 
     widget_ask(page, "my LiftBase shows E04 and I already tried unplugging it")
     answer = answer_wait(page)
 
-    seen = page.evaluate("() => window.__draftDeep")
+    seen = [state["deep"] for state in page.evaluate("() => window.__draftStates") if state["text"]]
     assert seen and set(seen) == {""}, seen  # the draft never claimed a deeper look once words showed
     assert "backup model" in (answer.text_content() or "")
     assert watch.page_errors == [] and watch.console_errors == []
