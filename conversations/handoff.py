@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
@@ -376,6 +377,8 @@ _SEEN_KEY = "console-seen:{agent_id}"
 # Set when the agent was taken offline for leaving, not by their own choice: their return brings them back.
 _LEFT_KEY = "console-left:{agent_id}"
 _PRESENCE_TTL_S = 24 * 3600
+# The console page pings this often (static/console/console.js); a ping refreshes the agent's sign of life.
+CONSOLE_PING_EVERY_S = 25
 
 
 def agent_seen(*, agent_id: int) -> None:
@@ -421,6 +424,34 @@ def agent_gone(*, agent_id: int) -> int:
         "pk", flat=True
     ):
         offers.offer_move_on(offer_id=offer_id, cutoff=later)
+    return moved
+
+
+def agents_absent_return(*, now: float | None = None) -> int:
+    """Chats held by an agent whose consoles have shown no sign of life for a while go back to the queue
+    (:func:`agent_gone`); how many went back.
+
+    The web process that saw the agent's last console close watches for their return in memory; a restart
+    or crash of that process ends the watch, and a customer would wait on nobody. This sweep, run by beat,
+    covers that: silent for the absence limit plus two missed pings means gone. An agent never seen since
+    the cache was emptied (an embedded Redis restarted with the product) counts as seen now, so one whose
+    console reconnects after the restart keeps their chats.
+    """
+    now = time.time() if now is None else now
+    silent_after = settings.SUPPORTBOT_AGENT_GONE_AFTER_S + 2 * CONSOLE_PING_EVERY_S
+    holders = set(
+        Conversation.objects.filter(status=Status.AGENT, assigned_agent__isnull=False).values_list(
+            "assigned_agent_id", flat=True
+        )
+    )
+    moved = 0
+    for agent_id in sorted(holders):
+        key = _SEEN_KEY.format(agent_id=agent_id)
+        if cache.add(key, now, _PRESENCE_TTL_S):
+            continue
+        seen = cache.get(key)
+        if seen is not None and now - seen > silent_after:
+            moved += agent_gone(agent_id=agent_id)
     return moved
 
 

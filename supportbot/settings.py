@@ -220,6 +220,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # An automatically assigned chat its agent has not opened in time goes to the next online agent.
     "offers-move-on": {"task": "conversations.offers_move_on", "schedule": 15.0, "options": {"queue": "handoff"}},
+    # Chats held by an agent whose consoles went silent go back to the queue, even after a restart.
+    "agents-absent-return": {
+        "task": "conversations.agents_absent_return",
+        "schedule": 30.0,
+        "options": {"queue": "handoff"},
+    },
     # Closed conversations get their contact reasons, a batch of conversations per model call.
     "contact-reasons-tag": {
         "task": "conversations.contact_reasons_tag",

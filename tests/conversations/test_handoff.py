@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC
 
 import pytest
@@ -245,3 +246,42 @@ def test_a_request_for_a_person_out_of_hours_is_answered_once_not_again_on_each_
         conversation_id=conversation.pk, role="customer", text="what about delivery?", client_id="c3"
     )[0]
     assert selectors.unanswered_question(conversation_id=conversation.pk) == again
+
+
+def test_chats_of_an_agent_whose_consoles_went_silent_go_back_to_the_queue_whatever_became_of_the_web_process(
+    conversation, agent, settings
+):
+    """The web process that watched the agent leave restarted (the watch died with it, the embedded cache was
+    emptied): beat's sweep still returns the chat, once the agent has been silent long enough."""
+    from django.core.cache import cache
+
+    from conversations import tasks
+
+    settings.SUPPORTBOT_AGENT_GONE_AFTER_S = 60
+    handoff.agent_set_online(agent_id=agent.pk, online=True)
+    handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
+    handoff.conversation_claim(conversation_id=conversation.pk, agent_id=agent.pk)
+    cache.delete(f"console-seen:{agent.pk}")
+    now = time.time()
+
+    # Never seen since the cache was emptied: counted as seen now, so a console reconnecting keeps its chats.
+    assert handoff.agents_absent_return(now=now) == 0
+    assert handoff.agents_absent_return(now=now + 60 + 2 * handoff.CONSOLE_PING_EVERY_S) == 0
+    assert status_of(conversation) == Status.AGENT
+
+    assert handoff.agents_absent_return(now=now + 61 + 2 * handoff.CONSOLE_PING_EVERY_S) == 1
+    assert status_of(conversation) == Status.WAITING
+    assert Message.objects.filter(conversation=conversation, data__event="agent_left").count() == 1
+    assert tasks.agents_absent_return.apply().get() == 0  # safe to run again: nothing is held any more
+    assert tasks.TASK_QUEUES[tasks.agents_absent_return.name] == tasks.Queue.HANDOFF
+
+
+def test_an_agent_whose_console_pings_keeps_their_chats(conversation, agent, settings):
+    settings.SUPPORTBOT_AGENT_GONE_AFTER_S = 60
+    handoff.agent_set_online(agent_id=agent.pk, online=True)
+    handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
+    handoff.conversation_claim(conversation_id=conversation.pk, agent_id=agent.pk)
+    handoff.agent_seen(agent_id=agent.pk)  # a ping
+
+    assert handoff.agents_absent_return(now=time.time() + 100) == 0
+    assert status_of(conversation) == Status.AGENT
