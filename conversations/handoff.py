@@ -70,7 +70,9 @@ def transition_allowed(*, current: str, target: str) -> bool:
 def _transition(*, conversation_id: int, target: str, sources: Iterable[str], **updates: Any) -> None:
     """Move the row from one of ``sources`` to ``target`` or raise IllegalTransition; call in a transaction."""
     sources = [source for source in sources if transition_allowed(current=source, target=target)]
-    moved = Conversation.objects.filter(pk=conversation_id, status__in=sources).update(status=target, **updates)
+    moved = Conversation.objects.filter(pk=conversation_id, status__in=sources).update(
+        status=target, updated_at=timezone.now(), **updates
+    )
     if moved != 1:
         current = Conversation.objects.values_list("status", flat=True).get(pk=conversation_id)
         raise IllegalTransition(current=current, target=target)
@@ -237,7 +239,7 @@ def conversation_claim(*, conversation_id: int, agent_id: int) -> Message:
 
 def _owned_transition(*, conversation_id: int, agent_id: int, target: str, **updates: Any) -> None:
     owned = Conversation.objects.filter(pk=conversation_id, status=Status.AGENT, assigned_agent_id=agent_id).update(
-        status=target, **updates
+        status=target, updated_at=timezone.now(), **updates
     )
     if owned == 1:
         return

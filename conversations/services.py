@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from conversations.doorbells import consoles_queue_ring, conversation_broadcast
 from conversations.events import ConversationEvent, conversation_event_send
@@ -50,7 +51,10 @@ def _seq_next(*, conversation_id: int, **also: Any) -> tuple[Conversation, int]:
     # The row lock serialises seq allocation per conversation (SQLite serialises all writers anyway).
     conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
     conversation.last_seq += 1
-    Conversation.objects.filter(pk=conversation_id).update(last_seq=conversation.last_seq, **also)
+    # Every message and event is a change a CRM syncing by updated_at must see (a bulk update skips auto_now).
+    Conversation.objects.filter(pk=conversation_id).update(
+        last_seq=conversation.last_seq, updated_at=timezone.now(), **also
+    )
     return conversation, conversation.last_seq
 
 

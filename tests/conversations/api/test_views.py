@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db.models import Q
@@ -220,6 +220,20 @@ def test_closing_asks_the_customer_for_a_rating_and_happens_once(
     assert Message.objects.filter(conversation=world.conversation, data__event="rating_requested").exists()
     again = api(client, "POST", path, token)
     assert again.status_code == 409 and again.json()["code"] == "illegal_transition"
+
+
+def test_a_conversation_closed_after_a_sync_is_found_by_updated_after(client, world, token_for):
+    """The CRM sync of docs/integrations.md: conversations changed since the last sync, closing included."""
+    token = token_for("conversations:read", "conversations:write")
+    Conversation.objects.filter(pk=world.conversation.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    synced = timezone.now() - timedelta(seconds=1)
+
+    api(client, "POST", f"/api/v1/conversations/{world.public_id}/close/", token)
+
+    changed = api(client, "GET", "/api/v1/conversations/", token, status="closed", updated_after=synced.isoformat())
+    assert [c["id"] for c in changed.json()["results"]] == [world.public_id]
+    row = changed.json()["results"][0]
+    assert datetime.fromisoformat(row["updated_at"]) >= datetime.fromisoformat(row["closed_at"])
 
 
 def test_requests_per_token_are_throttled(client, world, token_for, settings):
