@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from conversations.models import Conversation, Customer, Message, Rating
+from conversations.protocol import SERVER_ID_PREFIX
 from conversations.selectors import agent_name
 from routing.models import LedgerEntry
 
@@ -125,17 +126,32 @@ class MessageSerializer(serializers.ModelSerializer):
         return message.data if message.kind == "event" else None
 
 
+class _StringField(serializers.CharField):
+    """A JSON string: a number or a boolean is refused, not turned into one."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class AgentMessageSerializer(serializers.Serializer):
     """An agent's message to the customer, posted as the token's agent."""
 
-    text = serializers.CharField(trim_whitespace=True)
-    client_id = serializers.CharField(
+    text = _StringField(trim_whitespace=True)
+    client_id = _StringField(
         max_length=64,
         required=False,
         allow_blank=True,
         default="",
         help_text="Your id for this message: posting the same client_id again stores it once.",
     )
+
+    def validate_client_id(self, client_id: str) -> str:
+        # The server's own ids (a rating request's, say) start so; a client's must never collide with them.
+        if client_id.startswith(SERVER_ID_PREFIX):
+            raise serializers.ValidationError(f"client_id must not start with {SERVER_ID_PREFIX!r}.")
+        return client_id
 
     def validate_text(self, text: str) -> str:
         limit = settings.SUPPORTBOT_MAX_MESSAGE_CHARS

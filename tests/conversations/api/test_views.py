@@ -190,6 +190,22 @@ def test_an_agent_message_is_stored_once_per_client_id_as_the_tokens_agent(clien
     assert first.json()["author"] == {"id": agent.pk, "name": "Sam"}
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"text": "hi", "client_id": "supportbot:rating-request"}, "client_id"),  # the server's own ids
+        ({"text": "hi", "client_id": 123}, "client_id"),
+        ({"text": 5, "client_id": "crm-2"}, "text"),
+        ({"text": True}, "text"),
+    ],
+)
+def test_an_agent_message_with_a_reserved_client_id_or_no_string_is_refused(client, world, token_for, body, field):
+    path = f"/api/v1/conversations/{world.public_id}/messages/"
+    refused = api(client, "POST", path, token_for("messages:write"), **body)
+    assert refused.status_code == 400 and field in refused.json(), refused.content
+    assert not Message.objects.filter(role="agent").exists()
+
+
 def test_writing_follows_the_consoles_rules(client, world, token_for, django_user_model, settings):
     alex = django_user_model.objects.create_user(username="alex", password="x-pass-123", is_staff=True)
     other_agent = token_for("messages:write", "conversations:write", user=alex)
