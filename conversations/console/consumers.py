@@ -149,6 +149,8 @@ class ConsoleConsumer(JsonSocketConsumer):
     async def on_open(self, frame: dict[str, Any]) -> None:
         public_id, last_seq = frame.get("conversation"), frame.get("last_seq", 0)
         if not isinstance(last_seq, int) or isinstance(last_seq, bool) or not 0 <= last_seq <= MAX_SEQ:
+            # As the widget does: say so, and send the whole transcript.
+            await self.send_error("bad_seq", "last_seq must be a whole number from 0; sending the whole transcript.")
             last_seq = 0
         if not isinstance(public_id, str):
             await self.send_error("bad_conversation", "Name a conversation.")
@@ -321,7 +323,11 @@ class ConsoleConsumer(JsonSocketConsumer):
         return conversation_id
 
     async def on_online(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(handoff.agent_set_online)(agent_id=self.agent_id, online=bool(frame.get("online")))
+        online = frame.get("online")
+        if not isinstance(online, bool):
+            await self.send_error("bad_online", "'online' must be true or false.")
+            return
+        await database_sync_to_async(handoff.agent_set_online)(agent_id=self.agent_id, online=online)
 
     async def on_ticket_done(self, frame: dict[str, Any]) -> None:
         # With a "reply", the customer gets it by email (conversations/emails.py).
@@ -329,7 +335,8 @@ class ConsoleConsumer(JsonSocketConsumer):
         if not isinstance(reply, str) or len(reply) > settings.SUPPORTBOT_MAX_MESSAGE_CHARS:
             await self.send_error("bad_reply", "A reply must be text within the message limit.")
             return
-        if not isinstance(ticket_id, int):
+        if not _is_id(ticket_id):
+            await self.send_error("bad_ticket", "Name a ticket by its id.")
             return
         resolved = await database_sync_to_async(tickets.ticket_resolve)(
             ticket_id=ticket_id, agent_id=self.agent_id, reply=reply.strip()

@@ -317,3 +317,29 @@ async def test_a_console_reply_that_shows_nothing_is_refused(widget, agent):
     stored = await database_sync_to_async(Message.objects.filter(role="agent").count)()
     assert stored == 0
     await console.disconnect()
+
+
+async def test_console_frames_of_the_wrong_type_are_refused_by_name(widget, agent):
+    from conversations.models import AgentProfile
+
+    console, _, _ = await console_for(agent)
+    conversation = await _held_by(agent, widget)
+    online_before = await database_sync_to_async(AgentProfile.objects.values_list("online", flat=True).get)(user=agent)
+    for frame, code in (
+        ({"type": "online", "online": "yes"}, "bad_online"),
+        ({"type": "online", "online": 0}, "bad_online"),
+        ({"type": "ticket_done", "ticket": "x"}, "bad_ticket"),
+        ({"type": "ticket_done", "ticket": None}, "bad_ticket"),
+        ({"type": "ticket_done", "ticket": True}, "bad_ticket"),
+    ):
+        await console.send_json_to(frame)
+        refused = await frames_until(console, lambda f: f["type"] == "error")
+        assert refused[-1]["code"] == code, frame
+    online_after = await database_sync_to_async(AgentProfile.objects.values_list("online", flat=True).get)(user=agent)
+    assert online_after == online_before
+
+    await console.send_json_to({"type": "open", "conversation": conversation.public_id, "last_seq": -3})
+    frames = await frames_until(console, lambda f: f["type"] == "transcript")
+    assert [f["code"] for f in frames if f["type"] == "error"] == ["bad_seq"]
+    assert frames[-1]["messages"][0]["seq"] == 1  # the whole transcript all the same
+    await console.disconnect()
