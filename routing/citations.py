@@ -30,8 +30,8 @@ MARKDOWN_LINK = re.compile(
     r"\[((?:[^\[\]\n]|\[[^\[\]\n]{0,300}\]){1,300})\]"
     r"\(\s*<?([^()\s<>]{1,2000})>?(?:\s+(?:\"[^\"\n]{0,300}\"|'[^'\n]{0,300}'|\([^()\n]{0,300}\)))?\s*\)"
 )
-# An autolink: <https://...> or a site path in angle brackets.
-ANGLE_LINK = re.compile(r"<((?:https?://|/)[^\s<>]{1,2000})>")
+# An autolink: <https://...>, or a help-centre path in angle brackets (not "</script>", a closing tag).
+ANGLE_LINK = re.compile(r"<(https?://[^\s<>]{1,2000}|/help/[\w%-]+/?)>")
 # A bare absolute URL, or a bare site path that looks like a help-centre page.
 BARE_LINK = re.compile(r"(?<![\w(<\[/])(?:https?://[^\s<>()\[\]]{1,2000}|/help/[\w%-]+/?)")
 TRAILING_PUNCTUATION = ".,;:!?'\""

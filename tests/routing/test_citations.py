@@ -87,6 +87,12 @@ def test_titled_and_angle_links_to_anything_not_given_are_taken_out(text, kept):
     assert grounded.links_removed == 1 and grounded.text == kept.replace("  ", " ")
 
 
+def test_closing_tags_in_an_answer_are_not_links():
+    text = "Here you go <script>alert(1)</script> and <b>bold</b> </help-not/>"
+    grounded = answer_ground(text=text, passages=[TRIAL], own_hosts=["support.example"])
+    assert grounded.text == text and grounded.links_removed == 0 and grounded.citations == ()
+
+
 def test_a_link_to_an_article_given_in_two_languages_cites_the_version_given_first():
     spanish = Passage(key="RETURN_EXCHANGE", title="Devoluciones", url="/help/devoluciones/")
     grounded = answer_ground(text="Mira [Returns](/help/returns/).", passages=[spanish, RETURNS, TRIAL])
