@@ -8,7 +8,8 @@ class ConversationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from conversations import integrations, integrations_admin  # noqa: F401 - webhook receivers, their admin
+        # Webhook receivers and their admin; beat's sweep for agents who left (registered with Celery here).
+        from conversations import integrations, integrations_admin, presence_tasks  # noqa: F401
         from conversations.business_hours import business_hours
         from conversations.console import signals  # noqa: F401 - connects the logout receiver
 

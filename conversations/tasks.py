@@ -140,15 +140,6 @@ def offers_move_on() -> int:
     return offers.offers_lapsed_move_on()
 
 
-@shared_task(name="conversations.agents_absent_return", soft_time_limit=20, time_limit=30, **TASK_OPTIONS)
-def agents_absent_return() -> int:
-    """Beat: chats held by an agent whose consoles went silent go back to the queue, whatever happened to
-    the web process that saw them leave."""
-    from conversations import handoff  # imported here: handoff enqueues the tasks of this module
-
-    return handoff.agents_absent_return()
-
-
 # One batch is one model call; a run stops after a few so that beat's next run is never stacked up.
 CONTACT_REASON_BATCHES_PER_RUN = 10
 
@@ -175,7 +166,7 @@ TASK_QUEUES: dict[str, Queue] = {
     "conversations.webhook_deliver": Queue.INTEGRATIONS,
     "conversations.integrations_due": Queue.INTEGRATIONS,
     offers_move_on.name: Queue.HANDOFF,
-    agents_absent_return.name: Queue.HANDOFF,
+    "conversations.agents_absent_return": Queue.HANDOFF,  # conversations/presence_tasks.py (by name, as above)
     contact_reasons_tag.name: Queue.SUMMARY,
 }
 

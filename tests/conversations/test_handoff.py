@@ -255,7 +255,7 @@ def test_chats_of_an_agent_whose_consoles_went_silent_go_back_to_the_queue_whate
     emptied): beat's sweep still returns the chat, once the agent has been silent long enough."""
     from django.core.cache import cache
 
-    from conversations import tasks
+    from conversations import presence_tasks, tasks
 
     settings.SUPPORTBOT_AGENT_GONE_AFTER_S = 60
     handoff.agent_set_online(agent_id=agent.pk, online=True)
@@ -272,8 +272,8 @@ def test_chats_of_an_agent_whose_consoles_went_silent_go_back_to_the_queue_whate
     assert handoff.agents_absent_return(now=now + 61 + 2 * handoff.CONSOLE_PING_EVERY_S) == 1
     assert status_of(conversation) == Status.WAITING
     assert Message.objects.filter(conversation=conversation, data__event="agent_left").count() == 1
-    assert tasks.agents_absent_return.apply().get() == 0  # safe to run again: nothing is held any more
-    assert tasks.TASK_QUEUES[tasks.agents_absent_return.name] == tasks.Queue.HANDOFF
+    assert presence_tasks.agents_absent_return.apply().get() == 0  # safe to run again: nothing is held any more
+    assert tasks.TASK_QUEUES[presence_tasks.agents_absent_return.name] == tasks.Queue.HANDOFF
 
 
 def test_an_agent_whose_console_pings_keeps_their_chats(conversation, agent, settings):
