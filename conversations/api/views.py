@@ -98,8 +98,10 @@ class ConversationList(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Conversation]:
         conversations = Conversation.objects.select_related("customer", "assigned_agent")
         params = self.request.query_params
-        if params.get("status"):
-            conversations = conversations.filter(status=params["status"])
+        if status_wanted := params.get("status"):
+            if status_wanted not in Conversation.Status.values:
+                raise ValidationError({"status": f"One of: {', '.join(Conversation.Status.values)}."})
+            conversations = conversations.filter(status=status_wanted)
         if params.get("customer"):
             conversations = conversations.filter(customer__external_id=params["customer"])
         if (created_after := _since(self.request, "created_after")) is not None:

@@ -100,6 +100,8 @@ def test_conversations_filter_by_status_customer_and_time(client, world, token_f
     assert [c["id"] for c in listed["results"]] == [other.public_id, world.public_id]  # newest first
     waiting = api(client, "GET", "/api/v1/conversations/", token, status="bot").json()
     assert [c["id"] for c in waiting["results"]] == [other.public_id]
+    unknown = api(client, "GET", "/api/v1/conversations/", token, status="open")  # not a status: said so
+    assert unknown.status_code == 400 and "closed" in unknown.json()["status"]
     assert api(client, "GET", "/api/v1/conversations/", token, customer="user-42").json()["results"] == []
     later = (timezone.now() + timedelta(minutes=1)).isoformat()
     assert api(client, "GET", "/api/v1/conversations/", token, created_after=later).json()["results"] == []
@@ -269,3 +271,12 @@ def test_the_api_acts_through_the_handoff_services(client, world, token_for, age
     via_console, _ = handoff.agent_reply(conversation_id=world.conversation.pk, agent_id=agent.pk, text="Hi again")
     assert via_api.data == via_console.data == {"author_name": "Sam"}
     assert via_console.seq == via_api.seq + 1
+
+
+def test_a_body_over_the_upload_limit_is_a_json_413_and_stores_nothing(client, world, token_for, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    path = f"/api/v1/conversations/{world.public_id}/messages/"
+    refused = api(client, "POST", path, token_for("messages:write"), text="x" * 2000, client_id="crm-big")
+    assert refused.status_code == 413, refused.content
+    assert refused["Content-Type"] == "application/json" and "too large" in refused.json()["detail"]
+    assert not Message.objects.filter(role="agent").exists()
