@@ -127,6 +127,15 @@ def _classifier_complexity(text: str, *, classifier: ComplexityClassifier) -> tu
             excluded.add("mini")
         else:
             break
+    if (
+        "mini" in excluded
+        and label == "thinking"
+        and probabilities[label] < classifier.thinking_threshold
+        and "instant" not in excluded
+    ):
+        # What is left once the acknowledgement is set aside is a question of its own; a Thinking vote that won only
+        # because the small-talk vote was dropped, under the threshold Thinking needs against Instant, is not enough.
+        label = "instant"
     return label, f"classifier: {label} (p={probabilities[label]:.2f})", ("classifier",)
 
 

@@ -345,7 +345,10 @@ FRUSTRATION = _at_word_starts(
     r"not good enough|(?<!which )(it'?s|this is|that'?s|you'?re|you are|is|are|been) taking forever|what is going on|"
     r"(?<!managed to )(?<!i'll )(?<!i will )(?<!we'll )sort it out|you people|"
     r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) time (i'?m |i am |i have |i'?ve )?(asking|asked|contacting|"
-    r"chasing|calling|writing))\b",
+    r"chasing|calling|writing)|"
+    # Sarcasm after an answer: "wow. great. so I'm just supposed to wait?" ("I'm supposed to get a refund" is not).
+    r"(i'?m|im|i am|we'?re|we are|so) just supposed to|supposed to just (wait|sit|accept|put up|live)|"
+    r"thanks for nothing)\b",
     elsewhere=r"[!?]{3,}",
 )
 
@@ -592,7 +595,7 @@ RECOMMEND = _at_word_starts(
     r"what (are )?my options|should i (get|buy|choose|pick|go for)|would suit|suits? me|what would work|"
     r"(what|which) \w+( \w+)? (do|would|should|will) (i|we) (need|get|choose|pick|go for|want)|"
     r"which \w+( \w+)? (is best|suits|fits|works)|(what|which) \w+( \w+)? (should|would|do|could) (i|we) (book|"
-    r"buy|take|order)|what (\w+ )?(do|would|can) you (have|offer|do) for|what (do|would|can) you (have|offer)\b"
+    r"buy|take|order|open|sign up for|go for|go with|switch to)|what (\w+ )?(do|would|can) you (have|offer|do) for|what (do|would|can) you (have|offer)\b"
     r"(?=[^.!]*\?)|(what|which) (mattress|sofa|bed|chair|laptop|tv|phone|plan|tariff|account|card|fare|hotel|"
     r"package|deal|option|tier|one)(?=\W*$)|(what|which) (mattress|sofa|bed|chair|laptop|tv|phone|plan|tariff|account|"
     r"card|fare|hotel|package|deal|tier) for\b)\b",
@@ -604,6 +607,7 @@ PERSONAL_CONSTRAINT = _at_word_starts(
     r"narrow|stairs|lift|sloped|vegan|vegetarian|coeliac|gluten|halal|self-employed|freelanc\w*|student|retired|"
     r"must|needs? to|has to|have to|can'?t be|cannot|only|ideally|prefer\w*|don'?t want|doesn'?t want|hates?|"
     r"quiet|light|portable|frost free|wipe\w*|step-free|near|rural|village|abroad|travel\w*|snor\w*|light sleeper|"
+    r"(i'?m|im|i am|she'?s|he'?s|they'?re) (only |just )?\d{1,2}(?=\s*[,.;]|\s*$|\s+(and|but|so|with|now))|"
     r"\d+ ?(year|yr)s? old|aged|sciatica|glasses|hard of|wants?|might|need(s)? (it|one|something)|i have|we have|"
     r"we'?re|partner|husband|wife|son|daughter|nan|flatmates?|work from home|commut\w*|emergency|irregular\w*|"
     r"weekly|shifts?|beginners?|first time)\b",
@@ -784,7 +788,7 @@ def text_asks_about_staff(text: str) -> bool:
 
 def text_asks_something(text: str) -> bool:
     """A question that is not small talk: "thanks! also, what's the ATM limit?" asks something, "you there?" not."""
-    for clause in re.split(r"(?<=[.?!;,\n])", text):
+    for clause in re.split(r"(?<=[.?!;,:\n])|\s[-\u2013\u2014]+\s", text):  # "ok. other thing - what are your hours"
         words = text_words(clause)
         is_question = clause.rstrip().endswith("?") or bool(_QUESTION_START.match(clause.strip()))
         if is_question and words and not all(word in SMALL_TALK_WORDS or word in RESOLVED_WORDS for word in words):

@@ -187,6 +187,34 @@ def test_a_classifier_mini_gives_way_when_the_message_asks_something_new() -> No
     assert classify_complexity("thanks. also, what's the daily ATM limit?", classifier=classifier)[0] == "instant"
 
 
+def test_a_question_after_an_acknowledgement_is_instant_unless_thinking_clears_its_threshold() -> None:
+    # mini likeliest (0.44); with it set aside, Thinking (0.30) leads Instant (0.26) but is under its 0.35 bar.
+    classifier = ComplexityClassifier(
+        labels=("instant", "mini", "thinking"),
+        vocabulary={},
+        idf=(),
+        weights=(),
+        intercepts=(0.0, 0.53, 0.15),
+        thinking_threshold=0.35,
+    )
+    asked = "ok. separate thing - what are your opening hours on bank holidays"
+    assert classify_complexity(asked, classifier=classifier)[0] == "instant"
+    assert classify_complexity("ok great, cheers", classifier=classifier)[0] == "mini"
+    over_the_bar = replace(classifier, thinking_threshold=0.25)
+    assert classify_complexity(asked, classifier=over_the_bar)[0] == "thinking"
+
+
+def test_sarcasm_after_an_answer_escalates(catalogue: dict[TierName, TierConfig]) -> None:
+    history = (
+        HistoryItem(role="user", text="my order of 3 lamps came with one broken and one missing"),
+        HistoryItem(role="assistant", text="Sorry to hear that.", tier=TierName.THINKING),
+    )
+    decision = route("wow. great. so I'm just supposed to wait?", catalogue, history=history)
+    assert decision.tier == TierName.PRO and "frustration" in decision.signals
+    plain = route("I'm supposed to get a refund, when will it come?", catalogue)
+    assert "frustration" not in plain.signals
+
+
 def test_a_weak_classifier_human_does_not_pull_a_person_in() -> None:
     classifier = ComplexityClassifier(
         labels=("human", "instant"), vocabulary={}, idf=(), weights=(), intercepts=(0.1, 0.0)

@@ -419,6 +419,24 @@ def test_recommendation_wordings_without_the_word_recommend() -> None:
     assert signals.RECOMMEND.search("he snores, I'm a light sleeper, king size, what mattress?")
     assert signals.RECOMMEND.search("Which fare should I book? I might need to change the date")
     assert not signals.RECOMMEND.search("Do you have the Harlow sofa in grey?")
+    assert signals.RECOMMEND.search("what account should i open, im 17 and get paid weekly")
+    assert signals.RECOMMEND.search("Which broadband deal should we switch to?")
+    assert not signals.RECOMMEND.search("when should I open the box, on delivery or later")
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("what account should i open, im 17, get paid weekly", True),
+        ("she's 8 and a light sleeper", True),
+        ("I'm only 19 so no credit history", True),
+        ("I'm 5 minutes from the store", False),
+        ("im 2 payments behind", False),
+    ],
+)
+def test_an_age_said_in_passing_is_a_personal_constraint(text: str, age: bool) -> None:
+    found = {match.group(0).lower() for match in signals.PERSONAL_CONSTRAINT.finditer(text)}
+    assert any(part[-1].isdigit() for part in found) is age, found
 
 
 def test_chatter_with_a_laugh_is_not_a_report_that_the_answer_failed():
