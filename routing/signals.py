@@ -595,7 +595,8 @@ RECOMMEND = _at_word_starts(
     r"what (are )?my options|should i (get|buy|choose|pick|go for)|would suit|suits? me|what would work|"
     r"(what|which) \w+( \w+)? (do|would|should|will) (i|we) (need|get|choose|pick|go for|want)|"
     r"which \w+( \w+)? (is best|suits|fits|works)|(what|which) \w+( \w+)? (should|would|do|could) (i|we) (book|"
-    r"buy|take|order|open|sign up for|go for|go with|switch to)|what (\w+ )?(do|would|can) you (have|offer|do) for|what (do|would|can) you (have|offer)\b"
+    r"buy|take|order|open|sign up for|go for|go with|switch to)|what (\w+ )?(do|would|can) you (have|offer|do) for|"
+    r"what (do|would|can) you (have|offer)\b"
     r"(?=[^.!]*\?)|(what|which) (mattress|sofa|bed|chair|laptop|tv|phone|plan|tariff|account|card|fare|hotel|"
     r"package|deal|option|tier|one)(?=\W*$)|(what|which) (mattress|sofa|bed|chair|laptop|tv|phone|plan|tariff|account|"
     r"card|fare|hotel|package|deal|tier) for\b)\b",
