@@ -3,7 +3,8 @@
 The prompt shows each passage as ``[title](url)`` and asks the model to cite what it uses that
 way. After the answer, every link is checked against those passages: a link to a passage becomes
 a citation (title, URL and key, as the offline engine gives them); a link to anything else is not
-the help centre speaking, so it is taken out of the stored text (a Markdown link keeps its words).
+the help centre speaking, so it is taken out of the stored text (a Markdown link keeps its words, a bare
+address becomes "(link removed)"); so is every image, which the widget does not load.
 A link to an article given in two languages cites the version given first (the customer's).
 
 Models that ignore the link format often cite by reference instead: a passage's title in brackets
@@ -24,16 +25,21 @@ from routing.prompts import PassageLike
 
 logger = logging.getLogger(__name__)
 
-# [words](url), [words](<url>) or [words](url "title"); the words may not span lines and may hold one level of
-# brackets ("[see [the article]](url)").
+# [words](url), [words](<url>) or [words](url "title"), and an image ![words](url); the words may not span lines and
+# may hold one level of brackets ("[see [the article]](url)"), the URL one level of parentheses
+# ("https://example.com/a_(b)", "javascript:alert(1)"), as Markdown renderers read them.
 MARKDOWN_LINK = re.compile(
-    r"\[((?:[^\[\]\n]|\[[^\[\]\n]{0,300}\]){1,300})\]"
-    r"\(\s*<?([^()\s<>]{1,2000})>?(?:\s+(?:\"[^\"\n]{0,300}\"|'[^'\n]{0,300}'|\([^()\n]{0,300}\)))?\s*\)"
+    r"(!?)\[((?:[^\[\]\n]|\[[^\[\]\n]{0,300}\]){0,300})\]"
+    r"\(\s*<?((?:[^()\s<>]|\([^()\s<>]{0,300}\)){1,2000})>?"
+    r"(?:\s+(?:\"[^\"\n]{0,300}\"|'[^'\n]{0,300}'|\([^()\n]{0,300}\)))?\s*\)"
 )
 # An autolink: <https://...>, or a help-centre path in angle brackets (not "</script>", a closing tag).
 ANGLE_LINK = re.compile(r"<(https?://[^\s<>]{1,2000}|/help/[\w%-]+/?)>")
-# A bare absolute URL, or a bare site path that looks like a help-centre page.
-BARE_LINK = re.compile(r"(?<![\w(<\[/])(?:https?://[^\s<>()\[\]]{1,2000}|/help/[\w%-]+/?)")
+# A bare absolute URL, or a bare site path that looks like a help-centre page; "(https://...)" too, since what a
+# Markdown link did not match is still a link to most renderers.
+BARE_LINK = re.compile(r"(?<![\w<\[/])(?:https?://[^\s<>()\[\]]{1,2000}|/help/[\w%-]+/?)")
+# What stands where a bare or angle-bracketed link was taken out, so the sentence still reads.
+LINK_REMOVED = "(link removed)"
 TRAILING_PUNCTUATION = ".,;:!?'\""
 _NESTED_BRACKETS = re.compile(r"[\[\]]")
 # [words] not followed by a link target: a reference to a passage by its title or its number.
@@ -66,11 +72,11 @@ def answer_ground(*, text: str, passages: Sequence[PassageLike], own_hosts: Iter
 
     def markdown(match: re.Match[str]) -> str:
         nonlocal removed
-        words, url = match.group(1), match.group(2)
+        image, words, url = match.group(1), match.group(2), match.group(3)
         passage = passage_for(url)
-        if passage is None:
+        if passage is None or image:  # an image is never the help centre's to show: its words stay
             removed += 1
-            return words
+            return words or LINK_REMOVED
         cited.setdefault(passage.key, Citation(key=passage.key, title=passage.title, url=passage.url))
         # Kept in the plain form every client renders: no title, no brackets inside the words.
         return f"[{_NESTED_BRACKETS.sub('', words)}]({url})"
@@ -80,7 +86,7 @@ def answer_ground(*, text: str, passages: Sequence[PassageLike], own_hosts: Iter
         passage = passage_for(match.group(1))
         if passage is None:
             removed += 1
-            return ""
+            return LINK_REMOVED
         cited.setdefault(passage.key, Citation(key=passage.key, title=passage.title, url=passage.url))
         return match.group(1)  # the bare URL, which clients make a link of
 
@@ -94,7 +100,7 @@ def answer_ground(*, text: str, passages: Sequence[PassageLike], own_hosts: Iter
         passage = passage_for(url)
         if passage is None:
             removed += 1
-            return tail
+            return LINK_REMOVED + tail
         cited.setdefault(passage.key, Citation(key=passage.key, title=passage.title, url=passage.url))
         return match.group(0)
 
@@ -113,7 +119,7 @@ def answer_ground(*, text: str, passages: Sequence[PassageLike], own_hosts: Iter
             first = first_by_key[named.key]
             cited.setdefault(first.key, Citation(key=first.key, title=first.title, url=first.url))
     if removed:
-        grounded = re.sub(r"[ \t]{2,}", " ", grounded)
+        grounded = re.sub(r"[ \t]{2,}", " ", grounded.replace(f"({LINK_REMOVED})", LINK_REMOVED))
     return GroundedAnswer(text=grounded, citations=tuple(cited.values()), links_removed=removed)
 
 

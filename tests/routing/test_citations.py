@@ -30,19 +30,42 @@ def test_links_to_given_passages_become_citations_once_and_stay_in_the_text():
     ("text", "kept"),
     [
         ("Claim it [here](https://evil.example/refund) today.", "Claim it here today."),
-        ("Claim it at https://evil.example/refund.", "Claim it at ."),
+        ("Claim it at https://evil.example/refund.", "Claim it at (link removed)."),
         ("Read [returns](/help/not-given/) first.", "Read returns first."),
         ("Elsewhere: [trial](https://evil.example/help/100-night-trial/).", "Elsewhere: trial."),
-        ("A script: [click](javascript:alert(1))", "A script: [click](javascript:alert(1))"),
+        ("A script: [click](javascript:alert(1))", "A script: click"),
+        # Parentheses in the URL, as Markdown renderers read them, and a bare URL in parentheses.
+        ("B: [Get refund now](https://evil.example/r_(1)) today", "B: Get refund now today"),
+        ("More (see https://evil.example/x) and more", "More (see (link removed)) and more"),
+        ("More at (https://evil.example/x).", "More at (link removed)."),
+        ("An image: ![our logo](https://evil.example/logo.png) there", "An image: our logo there"),
+        ("An image: ![](https://evil.example/pixel.gif) there", "An image: (link removed) there"),
     ],
 )
 def test_links_to_anything_not_given_are_taken_out(text, kept):
     grounded = answer_ground(text=text, passages=[TRIAL], own_hosts=["support.example"])
     assert grounded.citations == ()
-    if "javascript" in text:  # not a link our pattern reads; the widget renders text, never a javascript: URL
-        assert grounded.text == kept
-    else:
-        assert grounded.text == kept and grounded.links_removed == 1
+    assert grounded.text == kept and grounded.links_removed == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[a](https://evil.example/r_((1))) b",
+        "[a](https://evil.example/x y) b",
+        "[a]( https://evil.example/x ) b",
+        "[a](<https://evil.example/x>) b",
+        "[a]\n(https://evil.example/x) b",
+        "[[a]](https://evil.example/x) b",
+        "[a](//evil.example/x) b",
+        "[a](HTTPS://EVIL.EXAMPLE/x) b",
+        "x https://evil.example/a_(b)_c y",
+        "<a href='https://evil.example/x'>a</a>",
+    ],
+)
+def test_no_address_outside_the_help_centre_survives_however_it_is_written(text):
+    grounded = answer_ground(text=text, passages=[TRIAL], own_hosts=["support.example"])
+    assert "evil.example" not in grounded.text.lower(), grounded.text
 
 
 def test_bare_paths_and_urls_to_given_passages_cite_too():
@@ -78,7 +101,7 @@ def test_links_with_a_title_nested_brackets_or_angle_brackets_cite_and_are_store
     ("text", "kept"),
     [
         ('Read [this](https://evil.example/x "Trust me") now.', "Read this now."),
-        ("Read <https://evil.example/refund> now.", "Read  now."),
+        ("Read <https://evil.example/refund> now.", "Read (link removed) now."),
     ],
 )
 def test_titled_and_angle_links_to_anything_not_given_are_taken_out(text, kept):
