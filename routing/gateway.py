@@ -226,10 +226,7 @@ class Gateway:
                 if not await self.breaker.allow(tier=name):
                     state.errors.append(f"{name}: circuit open")
                     break
-                if state.notice_due:
-                    state.notice_due = False
-                    yield Notice(FAILOVER_NOTICE)
-                elif name != state.announced and not state.pieces:
+                if name != state.announced and not state.pieces:
                     # Nothing shown yet: the caller may say which tier answers after all (the widget's typing).
                     unavailable, state.announced = state.announced, name
                     yield TierSwitch(tier=name, reason=f"{unavailable} unavailable")
@@ -258,6 +255,10 @@ class Gateway:
                                     continue
                                 if text is not event.text:
                                     event = TextDelta(text)
+                            if state.notice_due:
+                                # Said once the backup's own text arrives: a backup that fails too continues nothing.
+                                state.notice_due = False
+                                yield Notice(FAILOVER_NOTICE)
                             pieces.append(event.text)
                             yield event
                         else:
@@ -265,6 +266,9 @@ class Gateway:
                     if trim is not None and call.end is not None:
                         rest = trim.flush()
                         if rest:
+                            if state.notice_due:
+                                state.notice_due = False
+                                yield Notice(FAILOVER_NOTICE)
                             pieces.append(rest)
                             yield TextDelta(rest)
                 except ProviderError as error:

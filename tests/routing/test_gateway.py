@@ -222,6 +222,21 @@ async def test_stream_cut_mid_answer_fails_over_and_continues_the_text(openai_se
 
 
 @pytest.mark.asyncio
+async def test_no_backup_is_announced_when_every_backup_fails_before_its_first_word(
+    openai_server: OpenAICompatServer,
+) -> None:
+    openai_server.script(Fault.cut(after_chunks=3), model="m-thinking")
+    for model in ("m-instant", "m-mini", "m-pro"):
+        openai_server.script(*[Fault.http_error(status=503)] * 6, model=model)
+
+    events, finished = await _run(_gateway(openai_server), TierName.THINKING)
+
+    assert len(_models_called(openai_server)) > 1  # backups were tried
+    assert not any(isinstance(event, Notice) for event in events)
+    assert finished.error and finished.text == "".join(event.text for event in events)  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
 async def test_a_continuation_cut_while_repeating_sends_nothing_of_the_repeat(
     openai_server: OpenAICompatServer,
 ) -> None:
