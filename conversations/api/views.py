@@ -130,14 +130,17 @@ class ConversationDetail(generics.RetrieveAPIView):
         summary="Post an agent message",
         description=(
             "Writes to the customer as the token's agent. The conversation must be with that agent "
-            "(claimed in the console), as for a reply typed in the console. Posting the same client_id "
-            "again returns the stored message with 200."
+            "(claimed in the console), as for a reply typed in the console. Posting the same message with "
+            "the same client_id again returns the stored message with 200; a different text under a used "
+            "client_id is a 409 client_id_used, and nothing is stored."
         ),
         request=serializers.AgentMessageSerializer,
         responses={
             201: serializers.MessageSerializer,
             200: serializers.MessageSerializer,
-            409: OpenApiResponse(serializers.ErrorSerializer, description="not_yours or illegal_transition"),
+            409: OpenApiResponse(
+                serializers.ErrorSerializer, description="not_yours, illegal_transition or client_id_used"
+            ),
         },
     ),
 )
@@ -175,6 +178,8 @@ class ConversationMessages(generics.ListCreateAPIView):
             return _conflict(
                 "illegal_transition", f"The conversation is {refused.current}: claim it in the console first."
             )
+        if not created and message.text != posted.validated_data["text"]:
+            return _conflict("client_id_used", "Another message was posted with this client_id; use a new one.")
         body = serializers.MessageSerializer(message).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

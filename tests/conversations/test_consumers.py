@@ -220,6 +220,22 @@ async def test_resent_message_with_the_same_client_id_is_stored_and_answered_onc
     assert len(llm.requests) == 1
 
 
+async def test_a_different_message_under_a_used_client_id_is_refused_not_swallowed(widget, llm):
+    await widget.send_json_to({"type": "message", "text": "Do you deliver to 560001?", "client_id": "same"})
+    await frames_until(widget, is_answer)
+    await widget.send_json_to({"type": "message", "text": "And to 110001?", "client_id": "same"})
+    refused = await widget.receive_json_from()
+    assert refused["type"] == "error" and refused["code"] == "client_id_used" and refused["client_id"] == "same"
+    texts = await database_sync_to_async(
+        lambda: list(Message.objects.filter(role="customer").values_list("text", flat=True))
+    )()
+    assert texts == ["Do you deliver to 560001?"]
+    # Sent again under a new id, it is stored and answered.
+    await widget.send_json_to({"type": "message", "text": "And to 110001?", "client_id": "other"})
+    await frames_until(widget, is_answer)
+    assert len(llm.requests) == 2
+
+
 async def test_a_socket_opened_mid_answer_gets_ready_first_then_the_answer_so_far_then_the_rest(
     customer_session, widget, llm, monkeypatch
 ):

@@ -190,6 +190,9 @@ def test_an_agent_message_is_stored_once_per_client_id_as_the_tokens_agent(clien
     stored = Message.objects.get(role="agent")
     assert stored.text == "Your order ships today." and stored.author_id == agent.pk
     assert first.json()["author"] == {"id": agent.pk, "name": "Sam"}
+    other = api(client, "POST", path, token, text="Actually it ships tomorrow.", client_id=WRITE_BODY["client_id"])
+    assert other.status_code == 409 and other.json()["code"] == "client_id_used"
+    assert list(Message.objects.filter(role="agent").values_list("text", flat=True)) == ["Your order ships today."]
 
 
 @pytest.mark.parametrize(
