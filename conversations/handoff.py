@@ -59,6 +59,10 @@ class NotYourConversation(Exception):
     """The agent acted on a conversation another agent owns."""
 
 
+class ClientIdUsed(Exception):
+    """A different message under a ``client_id`` this conversation already stored one with."""
+
+
 class TransferRefused(Exception):
     """The chosen agent cannot take the chat: not an online agent, at their cap, or the sender."""
 
@@ -308,7 +312,7 @@ def agent_reply(*, conversation_id: int, agent_id: int, text: str, client_id: st
             raise IllegalTransition(current=conversation.status, target=Status.AGENT)
         if conversation.assigned_agent_id != agent_id:
             raise NotYourConversation(f"conversation {conversation.public_id} belongs to another agent")
-        return services.message_record(
+        message, created = services.message_record(
             conversation_id=conversation_id,
             role=Message.Role.AGENT,
             text=text,
@@ -316,6 +320,9 @@ def agent_reply(*, conversation_id: int, agent_id: int, text: str, client_id: st
             author_id=agent_id,
             data={"author_name": agent_name(agent)},
         )
+        if not created and message.text != text:
+            raise ClientIdUsed(f"client_id {client_id!r} names another message")  # the same reply again is fine
+        return message, created
 
 
 # --- transfers -----------------------------------------------------------------------------

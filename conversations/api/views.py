@@ -178,7 +178,7 @@ class ConversationMessages(generics.ListCreateAPIView):
             return _conflict(
                 "illegal_transition", f"The conversation is {refused.current}: claim it in the console first."
             )
-        if not created and message.text != posted.validated_data["text"]:
+        except handoff.ClientIdUsed:
             return _conflict("client_id_used", "Another message was posted with this client_id; use a new one.")
         body = serializers.MessageSerializer(message).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -204,6 +204,9 @@ class ConsoleConsumer(JsonSocketConsumer):
             )
         except handoff.TransferRefused as refused:
             await self.send_error("transfer_refused", f"Not transferred: {refused}.", conversation=public_id)
+        except handoff.ClientIdUsed:
+            used = "Another reply was already sent with this client_id; send this one with a new client_id."
+            await self.send_error("client_id_used", used, conversation=public_id)
         else:
             await self.send_json({"type": Frame.DONE, "action": frame["type"], "conversation": public_id})
 

@@ -319,6 +319,26 @@ async def test_a_console_reply_that_shows_nothing_is_refused(widget, agent):
     await console.disconnect()
 
 
+async def test_a_different_reply_under_a_used_client_id_is_refused(widget, agent):
+    console, _, _ = await console_for(agent)
+    conversation = await _held_by(agent, widget)
+    public_id = conversation.public_id
+    for text in ("Your order ships today.", "Your order ships today."):  # the same reply again: done, once
+        await console.send_json_to({"type": "reply", "conversation": public_id, "text": text, "client_id": "r1"})
+        done = await frames_until(console, lambda f: f["type"] in ("done", "error"))
+        assert done[-1]["type"] == "done"
+    await console.send_json_to(
+        {"type": "reply", "conversation": public_id, "text": "Sorry, it ships tomorrow.", "client_id": "r1"}
+    )
+    refused = await frames_until(console, lambda f: f["type"] in ("done", "error"))
+    assert refused[-1]["code"] == "client_id_used" and refused[-1]["conversation"] == public_id
+    stored = await database_sync_to_async(
+        lambda: list(Message.objects.filter(role="agent").values_list("text", flat=True))
+    )()
+    assert stored == ["Your order ships today."]
+    await console.disconnect()
+
+
 async def test_console_frames_of_the_wrong_type_are_refused_by_name(widget, agent):
     from conversations.models import AgentProfile
 
