@@ -229,6 +229,17 @@ class ArticleIndex:
             for article, (first, second, unit) in ranked
         ]
 
+    def known_word_share(self, query: str, *, key: str) -> float:
+        """The share of the query's words (stems, weighted by rarity; unseen ones count as the rarest)
+        that stand somewhere in the article ``key``: its title, tags, phrasings or sections."""
+        words, _ = text_features(text=query, language=self.settings.language)
+        stems = [word for word in dict.fromkeys(words) if word.startswith("w:")]
+        if not stems:
+            return 0.0
+        known = {feature for unit in self.units_by_key.get(key, ()) for feature in self.unit_vectors[unit]}
+        rarity = {stem: self.idf.get(stem, self.max_idf) for stem in stems}
+        return sum(weight for stem, weight in rarity.items() if stem in known) / sum(rarity.values())
+
     def score_articles(self, query: str, *, keys: Iterable[str]) -> list[ArticleMatch]:
         """Exact scores of the given articles (used to fuse database full-text candidates)."""
         vector = self.query_vector(query)

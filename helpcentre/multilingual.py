@@ -1,11 +1,13 @@
 """The offline engine for a question in another language than the shop's.
 
 It answers only from articles written in the customer's language: the best passage of the best
-one, when it scores over that language's threshold. Otherwise (the answer is in an article that
-exists in English only, or nowhere) it says so in the customer's language, through gettext, and
-points to the widget's "Talk to a person" button; that reply is an abstention, so it counts toward
-a handoff like any "not sure". Romanised Hindi and the like, which cannot match articles in another
-script, go to the shop-language engine (``retrieval.question_language``).
+one, when it scores over that language's threshold, or a little under it while clearly ahead of
+the runner-up and holding most of the question's words (``retrieval.language_answer_confirmed``).
+Otherwise (the answer is in an article that exists in English only, or nowhere) it says so in the
+customer's language, through gettext, and points to the widget's "Talk to a person" button; that
+reply is an abstention, so it counts toward a handoff like any "not sure". Romanised Hindi and the
+like, which cannot match articles in another script, go to the shop-language engine
+(``retrieval.question_language``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from helpcentre.retrieval import (
     Citation,
     Passage,
     confidence_threshold,
+    language_answer_confirmed,
     passages_in_language,
     question_language,
     search_articles,
@@ -65,10 +68,15 @@ def language_answer_compose(*, question: str, language: str, history: Sequence[o
         )
     if question_language(question, language) is None:
         return compose_answer(question, history=history)
-    found = _by_code(question, language=language) or search_articles(question, limit=1, language=language)
+    found = _by_code(question, language=language) or search_articles(question, limit=2, language=language)
     # The best article must be one in the customer's language: an English-only article ranked first
-    # is the answer, and the customer cannot read it here.
-    if found and found[0].score >= confidence_threshold(language) and _written_in(found[0].url, language):
+    # is the answer, and the customer cannot read it here. A little under the threshold it still
+    # answers when it is clearly ahead and knows the question's words (language_answer_confirmed).
+    confident = bool(found) and (
+        found[0].score >= confidence_threshold(language)
+        or language_answer_confirmed(question, found, language=language)
+    )
+    if confident and _written_in(found[0].url, language):
         best = found[0]
         return ComposedAnswer(
             text=best.text,

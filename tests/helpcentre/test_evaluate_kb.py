@@ -98,3 +98,17 @@ def test_a_language_column_searches_each_question_in_its_language_and_reports_pe
     assert (spanish["in_scope_top1"], spanish["out_of_scope_abstained"]) == (1.0, 1.0)
     assert report["languages"]["hi"]["in_scope_top1"] == 1.0
     assert "Language es:" in _run(path)
+
+
+@pytest.mark.django_db
+def test_a_question_in_another_language_just_under_the_threshold_counts_as_answered(tmp_path: Path) -> None:
+    # Answered as the offline engine answers it: clearly ahead of the runner-up, in the article's words.
+    path = tmp_path / "kb.csv"
+    path.write_text(
+        "sentence,label,language,script\n"
+        "गद्दा वापस करना है,RETURN_EXCHANGE,hi,Deva\n"
+        "कल भारत का मैच कितने बजे है?,NO_NODES_DETECTED,hi,Deva\n",
+        encoding="utf-8",
+    )
+    report = json.loads(_run(path, "--json"))["languages"]["hi"]
+    assert (report["in_scope_answered"], report["out_of_scope_abstained"]) == (1.0, 1.0)

@@ -43,3 +43,12 @@ def test_exact_rescoring_agrees_with_the_full_walk() -> None:
     budgeted = ArticleIndex(articles, settings=IndexSettings(posting_budget=50))
     for query in ("how long is the trial", "cash on delivery limit", "error E05 on my bed base"):
         assert budgeted.search(query, limit=1)[0] == full.search(query, limit=1)[0]
+
+
+def test_known_word_share_weighs_the_question_s_words_by_rarity() -> None:
+    index = ArticleIndex(ARTICLES)
+    assert index.known_word_share("pay cash", key="COD") == 1.0
+    assert index.known_word_share("pay cash", key="WARRANTY") == 0.0
+    # An unknown word counts as the rarest: it outweighs a common one the article has.
+    assert 0.0 < index.known_word_share("pay zzzqqq", key="COD") < 0.5
+    assert index.known_word_share("the of", key="COD") == 0.0  # no word carrying a topic

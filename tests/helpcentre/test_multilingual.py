@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from helpcentre.models import Article
-from helpcentre.multilingual import NO_ARTICLE_IN_LANGUAGE
+from helpcentre.multilingual import NO_ARTICLE_IN_LANGUAGE, no_article_in_language_text
 from helpcentre.selectors import answer_compose
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +82,24 @@ def test_a_code_in_a_hindi_question_finds_the_hindi_article_that_quotes_it(demo_
     # A code no article quotes is not made up: the search decides as for any other question.
     unknown = answer_compose(question="मेरा LiftBase X123 दिखा रहा है", language="hi")
     assert not unknown.text.startswith("X123")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["गद्दा वापस करना है", "क्या मैं गद्दा वापस कर सकता हूँ?", "मुझे रिफंड कैसे मिलेगा?"],
+)
+def test_a_return_asked_in_everyday_hindi_is_answered_from_the_hindi_returns_article(demo_helpcentre, question) -> None:
+    # The first two score a little under the threshold, well ahead of any other article, in words
+    # the returns article uses: answered, not sent to a person.
+    composed = answer_compose(question=question, language="hi")
+    hindi = Article.objects.get(key="RETURN_EXCHANGE", language="hi")
+    assert composed.confident and composed.kind == "answer"
+    assert [(c.key, c.url) for c in composed.citations] == [("RETURN_EXCHANGE", hindi.url)]
+
+
+@pytest.mark.parametrize("question", ["आज दिल्ली में बारिश होगी क्या?", "कल भारत का मैच कितने बजे है?"])
+def test_a_hindi_question_no_article_answers_still_gets_the_no_article_reply(demo_helpcentre, question) -> None:
+    # The cricket match scores near the returns question above, but none of its words is the help centre's.
+    composed = answer_compose(question=question, language="hi")
+    assert not composed.confident and composed.citations == []
+    assert composed.text == no_article_in_language_text(language="hi")

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from helpcentre.fusion import FusionSettings
 from helpcentre.models import Article
 from helpcentre.retrieval import (
+    Passage,
     confidence_threshold,
     help_centre_pinned,
     knowledge_index_get,
+    language_answer_confirmed,
     prompt_floor,
     question_language,
     retrieve_for_prompt,
@@ -203,3 +207,28 @@ def test_a_language_without_articles_is_searched_in_the_shop_language(demo_helpc
     assert search_articles("Is cash on delivery available?", limit=1, language="fr")[0].key == "COD"
     # Scored on the shop index's scale, so judged by its threshold.
     assert confidence_threshold("fr") == confidence_threshold()
+
+
+@pytest.mark.django_db
+def test_under_the_threshold_another_language_is_answered_only_clearly_ahead_and_in_its_words(demo_helpcentre) -> None:
+    question = "गद्दा वापस करना है"
+    found = search_articles(question, limit=2, language="hi")
+    assert found[0].key == "RETURN_EXCHANGE"
+    assert 0.8 * confidence_threshold("hi") <= found[0].score < confidence_threshold("hi")
+    assert language_answer_confirmed(question, found, language="hi")
+    # A near tie: the best barely ahead of the runner-up is no answer, whatever its words.
+    near_tie = [found[0], Passage(key="WARRANTY", title="", url="", text="", score=found[0].score - 0.01)]
+    assert not language_answer_confirmed(question, near_tie, language="hi")
+    # Too far under the threshold.
+    low = [replace(found[0], score=0.7 * confidence_threshold("hi"))]
+    assert not language_answer_confirmed(question, low, language="hi")
+    # Words the article does not use ("the match", "tomorrow"): not confirmed, however it scores.
+    cricket = "कल भारत का मैच कितने बजे है?"
+    assert not language_answer_confirmed(cricket, [replace(found[0], score=0.6)], language="hi")
+
+
+@pytest.mark.django_db
+def test_the_shop_language_keeps_its_own_rules(demo_helpcentre) -> None:
+    found = search_articles("I want to return the mattress", limit=2)
+    assert not language_answer_confirmed("I want to return the mattress", found, language=None)
+    assert not language_answer_confirmed("mujhe refund chahiye", found, language="hi")  # romanised: English engine
