@@ -86,9 +86,9 @@
       ".head .btn{background:transparent;color:#fff;border:1px solid rgba(255,255,255,.6);}",
       ".state{font-size:12px;padding:4px 14px;background:#fff4d6;color:#6b4e00;}",
       ".state[hidden]{display:none;}",
-      // The log keeps room for a few lines however much the forms below it (a ticket, the transcript) take:
-      // on a short screen they shrink and scroll instead.
-      ".log{flex:1;min-height:96px;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7fb;}",
+      // The log keeps room for the last messages however much the forms below it (a ticket, the transcript)
+      // take: over a third of the panel (a few lines on a short screen); the forms shrink and scroll instead.
+      ".log{flex:1;min-height:max(96px,38%);overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7fb;}",
       ".msg{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;}",
       // One shade darker than the brand blue, so the light "You" label reads (4.4:1 before, 5.3:1 now).
     ".msg.customer{align-self:flex-end;background:#2a4fd8;color:#fff;}",
@@ -134,8 +134,13 @@
       ".ticket{margin:0;padding:10px;background:#fff;border-top:1px solid #e1e4ee;display:flex;flex-direction:column;gap:6px;min-height:0;overflow-y:auto;flex-shrink:1;}",
       ".ticket>*{flex:none;}",
       ".ticket[hidden]{display:none;}",
-      ".ticket input{border:1px solid #c9cede;border-radius:8px;padding:8px;background:#fff;}",
-      ".ticket textarea{height:60px;flex:none;}",
+      ".ticket input{border:1px solid #c9cede;border-radius:8px;padding:6px 8px;background:#fff;}",
+      // Compact, so that beside the conversation it still fits without scrolling: a one-line heading,
+      // and the message box with its button on one row, as in the chat's own form.
+      ".ticket p{margin:0;font-size:13px;}",
+      ".ticket .row{display:flex;gap:6px;}",
+      ".ticket textarea{height:48px;}",
+      ".ticket .row .btn{flex:none;max-width:40%;}",
       // Right-to-left languages: the launcher and the panel sit bottom left; flex rows and bubbles mirror by themselves.
     ".root[dir=rtl] .launcher,.root[dir=rtl] .panel{right:auto;left:20px;}",
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;}"
@@ -358,10 +363,12 @@
     var ticketText = el("textarea", "", { "aria-label": gettext("Your message for our team"), placeholder: gettext("What can we help with?"), maxlength: "4000", required: "", dir: "auto" });
     var ticketSend = el("button", "btn", { type: "submit" });
     ticketSend.textContent = gettext("Send to the team");
+    var ticketRow = el("div", "row");
+    ticketRow.appendChild(ticketText);
+    ticketRow.appendChild(ticketSend);
     ticketBox.appendChild(ticketTitle);
     ticketBox.appendChild(ticketEmail);
-    ticketBox.appendChild(ticketText);
-    ticketBox.appendChild(ticketSend);
+    ticketBox.appendChild(ticketRow);
     panel.insertBefore(ticketBox, actions);
     ticketBox.addEventListener("submit", function (e) {
       e.preventDefault();
@@ -440,7 +447,16 @@
 
     function setState(text) { stateBar.textContent = text || ""; stateBar.hidden = !text; }
     function showError(text) { errorLine.textContent = text || ""; }
-    function scrollDown() { log.scrollTop = log.scrollHeight; }
+    // The log shrinks when something opens below it (the ticket form with nobody online, the transcript
+    // form, the rating) or the state bar shows: a customer who was at the latest message stays there.
+    // Pinned unless they scrolled up from where the widget put them: the scroll event of scrollDown()
+    // itself may only fire once the log has already shrunk, when it no longer looks like the bottom.
+    var logPinned = true, logPinnedTop = 0;
+    function scrollDown() { log.scrollTop = log.scrollHeight; logPinnedTop = log.scrollTop; logPinned = true; }
+    log.addEventListener("scroll", function () {
+      logPinned = log.scrollTop >= logPinnedTop - 2 || log.scrollHeight - log.scrollTop - log.clientHeight < 24;
+    });
+    if (window.ResizeObserver) new ResizeObserver(function () { if (logPinned) scrollDown(); }).observe(log);
     function newId() {
       if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
       return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2);

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.browser.conftest import host_page_show, screenshot_save
-from tests.browser.widget import widget_open
+from tests.browser.widget import answer_wait, widget_ask, widget_open
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -48,4 +48,56 @@ def test_the_ticket_form_is_offered_once_and_leaves_the_conversation_room(
     customer.locator(".event").filter(has_text="We already have your message").wait_for()
     customer.wait_for_timeout(300)
     assert form.is_hidden()
+    assert watch.page_errors == []
+
+
+# Where the log sits, and where its newest event and the newest answer sit, as the customer sees them.
+LOG_VIEW_JS = """
+() => {
+  const shadow = window.__supportbotWidget.shadowRoot;
+  const log = shadow.querySelector('.log').getBoundingClientRect();
+  const seen = (node) => {
+    const box = node.getBoundingClientRect();
+    return {top: box.top, bottom: box.bottom};
+  };
+  const events = shadow.querySelectorAll('.log .event');
+  const answers = shadow.querySelectorAll('.log .msg.assistant[data-seq]');
+  return {
+    log: {top: log.top, bottom: log.bottom, height: log.height},
+    event: seen(events[events.length - 1]),
+    answer: seen(answers[answers.length - 1]),
+  };
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [
+        pytest.param({"width": 1280, "height": 720}, id="desktop"),  # Chromium's default window
+        pytest.param({"width": 375, "height": 667}, id="phone"),
+    ],
+)
+def test_with_nobody_online_the_ticket_form_leaves_the_latest_messages_in_view(
+    product_start, browser_context_new, viewport
+):
+    product = product_start(SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    page, watch = browser_context_new(local_origins={product.url}, viewport=viewport)
+    page.goto(product.url + "/")
+    widget_open(page)
+    widget_ask(page, "how long is the trial?")
+    answer_wait(page)
+    page.get_by_role("button", name="Talk to a person").click()
+    page.locator(".event").filter(has_text="Nobody from the team is online").wait_for()
+    page.get_by_role("form", name="Leave a message for our team").wait_for()
+    page.wait_for_timeout(200)  # the form's appearance has been laid out
+    screenshot_save(page, f"widget-nobody-online-{viewport['width']}")
+
+    view = page.evaluate(LOG_VIEW_JS)
+    log = view["log"]
+    # A usable history: several lines of it, not a sliver beside the form.
+    assert log["height"] >= 200, view
+    # The handoff message is wholly in sight, and the answer before it at least in part.
+    assert log["top"] <= view["event"]["top"] and view["event"]["bottom"] <= log["bottom"] + 1, view
+    assert view["answer"]["bottom"] > log["top"] and view["answer"]["top"] < log["bottom"], view
     assert watch.page_errors == []
