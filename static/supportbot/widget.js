@@ -154,8 +154,11 @@
       } catch (e) { /* not a URL */ }
       return null;
     }
+    // A link's address may hold balanced parentheses, one level deep ("https://x/r_(1)"), as a wiki's
+    // often do: stopping at the first ")" linked to a truncated address and left a stray ")" behind.
     // A bare URL stops at a quote too: in 'src="https://x/"' the quote belongs to the HTML around it.
-    var INLINE = /(!?)\[([^\]\n]{1,200})\]\(([^)\s]{1,500})\)|\*\*([^*\n]{1,300})\*\*|(https?:\/\/[^\s<>()"]{1,500})/g;
+    var INLINE = /(!?)\[([^\]\n]{1,200})\]\(((?:[^()\s]|\([^()\s]{0,500}\)){1,500})\)|\*\*([^*\n]{1,300})\*\*|(https?:\/\/[^\s<>()"]{1,500})/g;
+    var LINK_MAX_CHARS = 500;
     // A draft (the answer still streaming) shows no link: which links an answer keeps is decided
     // when it is stored, so a link only the draft had must never be clickable.
     function renderInline(target, text, draft) {
@@ -164,7 +167,7 @@
       while ((match = INLINE.exec(text)) !== null) {
         if (match.index > last) target.appendChild(document.createTextNode(text.slice(last, match.index)));
         if (match[2] !== undefined) {
-          var href = safeUrl(match[3]);
+          var href = match[3].length <= LINK_MAX_CHARS ? safeUrl(match[3]) : null;
           // Markdown images are shown as links: the widget never loads a picture a model points at.
           var label = match[1] ? interpolate(gettext("Image: %(title)s"), { title: match[2] }) : match[2];
           if (href && !draft) target.appendChild(link(href, label)); else target.appendChild(document.createTextNode(label));

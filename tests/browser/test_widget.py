@@ -417,3 +417,25 @@ def test_the_deeper_look_line_goes_when_a_quicker_tier_answers_instead(
     assert seen and set(seen) == {""}, seen  # the draft never claimed a deeper look once words showed
     assert "backup model" in (answer.text_content() or "")
     assert watch.page_errors == [] and watch.console_errors == []
+
+
+PARENTHESES_TEXT = (
+    "[Get refund now](https://evil.example/r_(1)) and [the trial](/help/100-night-trial/(a)) "
+    "but never [run me](javascript:alert(1)) or [this](javascript:alert((1)))"
+)
+
+
+def test_a_link_with_parentheses_in_its_address_is_one_link_and_javascript_never_is(product_start, browser_context_new):
+    page, watch = demo_page_widget_open(product_start, browser_context_new)
+    widget_ask(page, PARENTHESES_TEXT)
+    body = page.locator(".msg.customer[data-seq] .body").first
+    body.wait_for(timeout=15_000)
+
+    links = [(link.text_content(), link.get_attribute("href")) for link in body.locator("a").all()]
+    assert links == [
+        ("Get refund now", "https://evil.example/r_(1)"),
+        ("the trial", f"{page.url.rstrip('/')}/help/100-night-trial/(a)"),
+    ], links
+    # No stray ")" after a link, and a javascript: address is shown as its label alone, never as a link.
+    assert body.text_content() == "Get refund now and the trial but never run me or [this](javascript:alert((1)))"
+    assert watch.dialogs == [] and watch.page_errors == []
