@@ -481,6 +481,12 @@
       return { node: node, body: body };
     }
 
+    // docs/protocol.md, the "outcome" of an answer that is not whole.
+    var outcomeNotes = {
+      truncated: gettext("This answer reached its length limit, so it may stop mid-sentence."),
+      incomplete: gettext("This answer was cut off before it was finished.")
+    };
+
     function renderMessage(frame) {
       if (rendered[frame.seq]) return;
       var node;
@@ -511,6 +517,15 @@
           var note = el("span", "notice");
           note.textContent = gettext("Answered by a backup model.");
           node.appendChild(note);
+        }
+        // An answer that is not whole says so under it, live and in the replay alike: the "notice" frame
+        // about it was shown on the draft, which this message replaces. An "unavailable" answer is the
+        // apology itself and needs no note.
+        var outcomeNote = Object.prototype.hasOwnProperty.call(outcomeNotes, frame.outcome) ? outcomeNotes[frame.outcome] : "";
+        if (outcomeNote) {
+          var cut = el("span", "notice");
+          cut.textContent = outcomeNote;
+          node.appendChild(cut);
         }
       }
       node.setAttribute("data-seq", String(frame.seq));

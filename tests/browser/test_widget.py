@@ -439,3 +439,63 @@ def test_a_link_with_parentheses_in_its_address_is_one_link_and_javascript_never
     # No stray ")" after a link, and a javascript: address is shown as its label alone, never as a link.
     assert body.text_content() == "Get refund now and the trial but never run me or [this](javascript:alert((1)))"
     assert watch.dialogs == [] and watch.page_errors == []
+
+
+CUT_ANSWER = "You can return the mattress within the first hundred nights if it does not suit yo"
+
+
+def _model_stops_at_its_length_limit(monkeypatch) -> None:
+    """The local model server ends each stream as a model at its output token cap does: finish_reason "length"."""
+    from bench import openai_server
+
+    chunk = openai_server._chunk
+
+    def length_chunk(*args, finish_reason, **kwargs):
+        return chunk(*args, finish_reason="length" if finish_reason == "stop" else finish_reason, **kwargs)
+
+    monkeypatch.setattr(openai_server, "_chunk", length_chunk)
+
+
+ANSWER_NOTES_JS = """
+() => Array.from(window.__supportbotWidget.shadowRoot.querySelectorAll('.log .notice')).map(
+  node => ({text: node.textContent, stored: node.closest('.msg').hasAttribute('data-seq')})
+)
+"""
+
+
+@pytest.mark.parametrize(
+    ("outcome", "note"),
+    [
+        ("truncated", "This answer reached its length limit, so it may stop mid-sentence."),
+        ("incomplete", "This answer was cut off before it was finished."),
+    ],
+)
+def test_an_answer_that_is_not_whole_says_so_once_live_and_after_a_reload(
+    outcome, note, product_start, browser_context_new, model_server_start, monkeypatch
+):
+    from bench.openai_server import Fault
+
+    model = model_server_start(text=CUT_ANSWER, chunks=12, interval_ms=20)
+    if outcome == "truncated":
+        _model_stops_at_its_length_limit(monkeypatch)
+    else:  # every call, on every tier, breaks off mid-answer
+        model.script(*[Fault.cut(after_chunks=4)] * 30)
+    product = product_start(**model_env(model))
+    page, watch = browser_context_new(local_origins={product.url})
+    page.goto(product.url + "/")
+    widget_open(page)
+    widget_ask(page, "can I return the mattress?")
+    answer = answer_wait(page)
+    page.wait_for_timeout(300)  # any late frame about this answer has arrived
+
+    assert (answer.locator(".body").text_content() or "").startswith(CUT_ANSWER[:20])
+    live = page.evaluate(ANSWER_NOTES_JS)
+    # Under the stored answer, once: the notice frame shown on the draft (for a truncated answer, the
+    # same words) went with it. A backup model that took over says so as well, in a note of its own.
+    assert [shown for shown in live if shown["text"] == note] == [{"text": note, "stored": True}], live
+
+    page.reload()
+    widget_open(page)
+    answer_wait(page, timeout_ms=15_000)
+    assert page.evaluate(ANSWER_NOTES_JS) == live
+    assert watch.page_errors == [] and watch.console_errors == []
