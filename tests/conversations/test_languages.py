@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import random
+import string
+
 import pytest
 
 from conversations.languages import shop_languages, text_language_detect
+from conversations.models import Message
+from conversations.services import conversation_open, message_record
 
 
 def test_shop_languages_are_the_offered_ones_by_primary_subtag_default_first(settings):
@@ -39,3 +44,76 @@ def test_a_language_the_shop_does_not_offer_is_never_returned(settings):
     settings.LANGUAGES = [("en", "English"), ("hi", "Hindi")]
     settings.LANGUAGE_CODE = "en"
     assert text_language_detect(text="¿Cuánto tarda el reembolso de mi devolución?") in {"en", "hi"}
+
+
+ENGLISH_QUESTION = "How long is the sleep trial?"
+
+
+def _customer_languages(*texts: str) -> list[str]:
+    conversation, _ = conversation_open(origin="https://shop.example")
+    return [
+        message_record(conversation_id=conversation.pk, role=Message.Role.CUSTOMER, text=text)[0].language
+        for text in texts
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "asdkjh qwe zzz",  # lingua: German at 0.62, relative to the other candidates only
+        "lkjsdf lkjsdf",
+        "xcvb nmmm qwert",
+        "see https://shop.example/de/matratze ABC-123",
+        "order 12345 ABC-999 XYZ-100",
+    ],
+)
+def test_keyboard_mashing_links_and_codes_get_the_fallback(text):
+    assert text_language_detect(text=text, fallback="en") == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("¿Cuánto dura la prueba del colchón?", "es"),
+        ("necesito cambiar la direccion de entrega de mi pedido", "es"),  # no accents: its words tell
+        ("ट्रायल कितने दिन का है?", "hi"),
+        ("Wie lange dauert die Probezeit?", "de"),
+        ("Combien de temps dure l'essai du matelas ?", "fr"),
+        ("Quanto tempo dura o teste do colchão?", "pt"),
+        ("كم مدة تجربة المرتبة؟", "ar"),
+    ],
+)
+def test_a_full_sentence_after_english_switches_the_conversation(text, language, db):
+    assert _customer_languages(ENGLISH_QUESTION, text) == ["en", language]
+
+
+def test_gibberish_after_english_keeps_english_and_so_does_a_greeting_after_it(db):
+    assert _customer_languages(ENGLISH_QUESTION, "asdkjh qwe zzz", "hi", "ok") == ["en", "en", "en", "en"]
+
+
+def test_a_short_message_after_an_unclear_one_keeps_the_conversations_language(db):
+    spanish = "¿Cuánto tarda el reembolso de mi devolución?"
+    assert _customer_languages(spanish, "asdkjh qwe zzz", "hi", "ok") == ["es", "es", "es", "es"]
+
+
+def test_random_keyboard_strings_never_switch_from_english():
+    # Letters as a keyboard's rows give them, with spaces; a fixed seed keeps the run repeatable.
+    rows = "qwertyuiop asdfghjkl zxcvbnm"
+    randomness = random.Random(20240611)
+    switched = []
+    for _ in range(400):
+        length = randomness.randint(3, 40)
+        if randomness.random() < 0.5:
+            text = "".join(randomness.choice(string.ascii_lowercase + "    ") for _ in range(length))
+        else:
+            text = ""
+            while len(text) < length:
+                row = randomness.choice(rows.split())
+                start = randomness.randrange(len(row))
+                text += row[start : start + randomness.randint(1, 6)] + (" " if randomness.random() < 0.3 else "")
+            text = text[:length]
+        if randomness.random() < 0.2:
+            text = text.upper()
+        if text_language_detect(text=text, fallback="en") != "en":
+            switched.append(text)
+    assert switched == []
