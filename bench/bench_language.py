@@ -67,8 +67,9 @@ def main() -> None:
     body = "\n".join(
         [
             f"lingua-language-detector, high-accuracy mode, restricted to the shop's {len(languages)} languages "
-            f"({', '.join(languages)}); confidence below {MIN_CONFIDENCE}, fewer than 4 letters or one word: the "
-            "conversation's language so far, else the shop's default (here `en`).",
+            f"({', '.join(languages)}); confidence below {MIN_CONFIDENCE}, fewer than 4 letters or one word, or "
+            "plain unaccented letters with too few of the detected language's common words (keyboard mashing): "
+            "the conversation's language so far, else the shop's default (here `en`).",
             "",
             f"Loading every model: {load_s:.2f} s and {after - before:.0f} MB resident "
             f"(the process: {after:.0f} MB). Per message: p50 {statistics.median(timings):.2f} ms, "
