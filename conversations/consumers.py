@@ -52,10 +52,6 @@ logger = logging.getLogger(__name__)
 ARTICLE_KEY_MAX_CHARS = 100
 
 
-class ClientIdUsed(Exception):
-    """A different message came with a ``client_id`` this conversation already stored a message under."""
-
-
 def _customer_message_take(
     *, conversation_id: int, text: str, client_id: str, attachment: str = "", article: str = ""
 ) -> tuple[dict[str, Any], bool, str]:
@@ -65,8 +61,7 @@ def _customer_message_take(
         message, created = attachments.attachment_message_take(
             conversation_id=conversation_id, attachment_public_id=attachment, text=text, client_id=client_id
         )
-        if not created and message.text != (text or attachments.PHOTO_TEXT):
-            raise ClientIdUsed()
+        services.message_resent_check(message, created=created, text=text or attachments.PHOTO_TEXT)
     else:
         # An article that is not (or no longer) published is no context: the message stands alone.
         context = article_context_get(key=article) if article else None
@@ -77,8 +72,7 @@ def _customer_message_take(
             client_id=client_id,
             data={"article": context.key} if context else None,
         )
-        if not created and message.text != text:
-            raise ClientIdUsed()  # a re-send is the same message; another one under its id would be lost
+        services.message_resent_check(message, created=created, text=text)
     # Read with the conversation's row when the message took its seq: no query more.
     status = message.conversation.status
     return selectors.message_frame(message), created, status
@@ -238,7 +232,7 @@ class WidgetConsumer(JsonSocketConsumer):
             wait = f"You are sending messages too fast; please wait {limited.retry_after_s} s."
             await self._refuse_message("rate_limited", wait, client_id=client_id)
             return
-        except ClientIdUsed:
+        except services.ClientIdUsed:
             used = "Another message was already sent with this client_id; send this one with a new client_id."
             await self._refuse_message("client_id_used", used, client_id=client_id)
             return

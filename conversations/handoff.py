@@ -59,10 +59,6 @@ class NotYourConversation(Exception):
     """The agent acted on a conversation another agent owns."""
 
 
-class ClientIdUsed(Exception):
-    """A different message under a ``client_id`` this conversation already stored one with."""
-
-
 class TransferRefused(Exception):
     """The chosen agent cannot take the chat: not an online agent, at their cap, or the sender."""
 
@@ -320,8 +316,7 @@ def agent_reply(*, conversation_id: int, agent_id: int, text: str, client_id: st
             author_id=agent_id,
             data={"author_name": agent_name(agent)},
         )
-        if not created and message.text != text:
-            raise ClientIdUsed(f"client_id {client_id!r} names another message")  # the same reply again is fine
+        services.message_resent_check(message, created=created, text=text)
         return message, created
 
 

@@ -135,6 +135,17 @@ def event_record(
     return message
 
 
+class ClientIdUsed(Exception):
+    """A different message under a ``client_id`` the conversation already stored one with."""
+
+
+def message_resent_check(message: Message, *, created: bool, text: str) -> None:
+    """Refuse a different text under a client's ``client_id`` already used: acknowledged as the stored
+    message, it would be lost. The same message sent again (a re-send after a reconnect) is fine."""
+    if not created and message.text != text:
+        raise ClientIdUsed(f"client_id {message.client_id!r} names another message")
+
+
 class BotSilenced(Exception):
     """The conversation left the bot (an agent took it, or it closed) before its answer was stored."""
 

@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversations import handoff
+from conversations import handoff, services
 from conversations.api import serializers
 from conversations.api.permissions import Scope, token_has_scope
 from conversations.models import Conversation, Message, Rating
@@ -178,7 +178,7 @@ class ConversationMessages(generics.ListCreateAPIView):
             return _conflict(
                 "illegal_transition", f"The conversation is {refused.current}: claim it in the console first."
             )
-        except handoff.ClientIdUsed:
+        except services.ClientIdUsed:
             return _conflict("client_id_used", "Another message was posted with this client_id; use a new one.")
         body = serializers.MessageSerializer(message).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

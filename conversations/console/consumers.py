@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 
-from conversations import handoff, offers, selectors, tickets
+from conversations import handoff, offers, selectors, services, tickets
 from conversations.console import search
 from conversations.console import selectors as console_selectors
 from conversations.console import services as console_services
@@ -204,7 +204,7 @@ class ConsoleConsumer(JsonSocketConsumer):
             )
         except handoff.TransferRefused as refused:
             await self.send_error("transfer_refused", f"Not transferred: {refused}.", conversation=public_id)
-        except handoff.ClientIdUsed:
+        except services.ClientIdUsed:
             used = "Another reply was already sent with this client_id; send this one with a new client_id."
             await self.send_error("client_id_used", used, conversation=public_id)
         else:
