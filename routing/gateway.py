@@ -138,6 +138,9 @@ class _RequestState:
     failed_over: bool = False
     notice_due: bool = False
     last_config: TierConfig | None = None
+    # The last tier whose words are in the answer: the one credited with it (a backup that failed
+    # before adding any wrote none of it).
+    text_config: TierConfig | None = None
     # The tier the caller was last told the answer comes from (TierSwitch).
     announced: TierName | None = None
 
@@ -326,6 +329,8 @@ class Gateway:
             call.error = ProviderError("stream ended without its final event", retryable=True)
         call.produced_text = len(state.pieces) > call.first_piece
         config, error = call.config, call.error
+        if call.produced_text:
+            state.text_config = config
         if error is None:
             assert call.end is not None
             usage = call.end.usage
@@ -382,7 +387,7 @@ class Gateway:
         return self.rng() * min(self.backoff_cap_s, self.backoff_base_s * 2**call.attempt)
 
     def _finished(self, state: _RequestState, *, end: StreamEnd | None) -> Finished:
-        config = state.last_config
+        config = state.text_config or state.last_config
         truncated = _is_truncated(end)
         if end is None:
             error = "; ".join(state.errors) or "no tier could answer"
@@ -548,7 +553,9 @@ def _request_for_call(*, request: ChatRequest, config: TierConfig, partial: str,
         messages = [
             *messages,
             {"role": "assistant", "content": partial},
-            {"role": "system", "content": CONTINUE_INSTRUCTION},
+            # A user turn, not a system one: many servers' chat templates (Qwen, Mistral, Gemma on vLLM
+            # or llama.cpp) refuse a system message anywhere but first, and want user and assistant to alternate.
+            {"role": "user", "content": CONTINUE_INSTRUCTION},
         ]
     return replace(request, messages=messages, call_id=call_id, continues=bool(partial))
 

@@ -214,8 +214,15 @@ async def test_stream_cut_mid_answer_fails_over_and_continues_the_text(openai_se
     assert continuation[:-2] == QUESTION.messages
     assert continuation[-2:] == [
         {"role": "assistant", "content": partial},
-        {"role": "system", "content": CONTINUE_INSTRUCTION},
+        {"role": "user", "content": CONTINUE_INSTRUCTION},
     ]
+    # Strict chat templates (Qwen, Mistral, Gemma) take a system message only first, then user and
+    # assistant in turn: a backup behind one of them must be able to read the continuation.
+    roles = [message["role"] for message in continuation]
+    assert "system" not in roles[1:]
+    turns = [role for role in roles if role != "system"]
+    assert all(first != second for first, second in zip(turns, turns[1:], strict=False))
+    assert turns[-1] == "user"
     cut = finished.calls[0]
     assert cut.outcome == "fallback" and cut.usage.estimated
     assert cut.usage.output_tokens == -(-len(partial) // 4)
@@ -234,6 +241,8 @@ async def test_no_backup_is_announced_when_every_backup_fails_before_its_first_w
     assert len(_models_called(openai_server)) > 1  # backups were tried
     assert not any(isinstance(event, Notice) for event in events)
     assert finished.error and finished.text == "".join(event.text for event in events)  # type: ignore[attr-defined]
+    # Every word kept came from Thinking: the answer is credited to it, not to the last backup that failed.
+    assert (finished.tier, finished.model, finished.fell_back) == (TierName.THINKING, "m-thinking", False)
 
 
 @pytest.mark.asyncio
