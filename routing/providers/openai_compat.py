@@ -26,6 +26,7 @@ import sys
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import replace
 from typing import Any, TypeGuard, cast
 
 import httpx2
@@ -81,7 +82,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # inputs are not permitted"): such a server is sent the request again with ``max_tokens`` and no
 # ``stream_options``, and from then on. Its usage is estimated when it sends none.
 OPTIONAL_FIELDS = ("stream_options", "max_completion_tokens")
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 _plain_servers: set[str] = set()
+_temperature_refused: set[tuple[str, str]] = set()  # (base URL, model)
 
 # Clients hold connection pools bound to the event loop that opened them, so they are shared
 # per loop; in production that is one client per (base_url, key) for the life of the process.
@@ -251,21 +254,35 @@ class OpenAICompatProvider:
     async def _response_open(
         self, client: openai.AsyncOpenAI, *, request: ChatRequest, tier: TierConfig
     ) -> httpx2.Response:
-        plain = self.base_url in _plain_servers
-        try:
-            return await _completion_response_open(client, request=request, tier=tier, plain=plain)
-        except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
-            # The SDK's message holds only an error object's "message"; a pydantic list is in the body.
-            said = f"{error} {error.body}"
-            if plain or not any(field in said for field in OPTIONAL_FIELDS):
-                raise
-        logger.warning(
-            "%s refused %s; sending max_tokens and no stream_options to it from now on",
-            self.base_url,
-            " or ".join(OPTIONAL_FIELDS),
-        )
-        _plain_servers.add(self.base_url)
-        return await _completion_response_open(client, request=request, tier=tier, plain=True)
+        """Send the request, resending it once without what the server refused (then never sent to it again).
+
+        A server may refuse :data:`OPTIONAL_FIELDS` (vLLM, TGI), and a model may refuse any ``temperature``
+        but its default (OpenAI's reasoning models): each refusal is remembered for that server or model.
+        """
+        while True:
+            plain = self.base_url in _plain_servers
+            bare = request.temperature is not None and (self.base_url, tier.model) in _temperature_refused
+            try:
+                return await _completion_response_open(
+                    client, request=replace(request, temperature=None) if bare else request, tier=tier, plain=plain
+                )
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
+                # The SDK's message holds only an error object's "message"; a pydantic list is in the body.
+                said = f"{error} {error.body}"
+                if not plain and any(field in said for field in OPTIONAL_FIELDS):
+                    logger.warning(
+                        "%s refused %s; sending max_tokens and no stream_options to it from now on",
+                        self.base_url,
+                        " or ".join(OPTIONAL_FIELDS),
+                    )
+                    _plain_servers.add(self.base_url)
+                elif request.temperature is not None and not bare and "temperature" in said:
+                    logger.warning(
+                        "%s refused a temperature for %s; sending it none from now on", self.base_url, tier.model
+                    )
+                    _temperature_refused.add((self.base_url, tier.model))
+                else:
+                    raise
 
 
 def _total_limit_s(request: ChatRequest, *, tier: TierConfig) -> float:
@@ -600,16 +617,24 @@ class SSEDataReader:
     holds the ProviderError its data describes (the caller raises it once it has used them).
     """
 
-    __slots__ = ("pending", "data", "event", "error")
+    __slots__ = ("pending", "data", "event", "error", "opening")
 
     def __init__(self) -> None:
         self.pending = b""
         self.data: list[bytes] = []
         self.event = b""
         self.error: ProviderError | None = None
+        self.opening = True  # the body's first bytes: a byte order mark there is dropped, as the format says
 
     def feed(self, received: bytes) -> list[bytes]:
         text = self.pending + received if self.pending else received
+        if self.opening:
+            if len(text) < len(BYTE_ORDER_MARK) and BYTE_ORDER_MARK.startswith(text):
+                self.pending = text  # the mark may be cut in two
+                return []
+            self.opening = False
+            if text.startswith(BYTE_ORDER_MARK):
+                text = text[len(BYTE_ORDER_MARK) :]
         if b"\r" in text:
             # A CR at the very end may be the first half of a CRLF still on its way.
             held = b"\r" if text.endswith(b"\r") else b""
@@ -668,6 +693,8 @@ def _usage_from_provider(usage: dict[str, Any] | None) -> Usage | None:
         return None  # missing, negative or absurd: an estimate is nearer the truth
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if cached is None:
+        cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek's name for the same count
     return Usage(
         input_tokens=input_tokens,
         cached_input_tokens=min(cached, input_tokens) if _is_token_count(cached) else 0,

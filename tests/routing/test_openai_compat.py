@@ -695,6 +695,35 @@ async def test_cached_tokens_are_never_counted_above_the_prompt(raw_server: RawS
 
 
 @pytest.mark.asyncio
+async def test_deepseek_cache_hits_count_as_cached_input(raw_server: RawSSEServer) -> None:
+    # DeepSeek reports its prompt cache as prompt_cache_hit_tokens / _miss_tokens, not prompt_tokens_details.
+    usage = {"prompt_tokens": 1000, "completion_tokens": 3, "prompt_cache_hit_tokens": 900, "prompt_cache_miss_tokens": 100}
+    raw_server.pieces = [_content("Hi"), _finish("stop"), _event({"choices": [], "usage": usage})]
+
+    _, ended = await _stream_events(raw_server)
+
+    assert isinstance(ended, StreamEnd) and ended.usage.cached_input_tokens == 900 and not ended.usage.estimated
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("cut", [None, 1, 2, 3, 5])
+async def test_a_byte_order_mark_before_the_first_event_loses_no_text(raw_server: RawSSEServer, cut: int | None) -> None:
+    # The event-stream format drops one leading U+FEFF; some servers write it, and the network may cut it.
+    body = b"\xef\xbb\xbf" + _content("Our ") + _content("trial lasts 100 nights.") + _finish("stop") + USAGE_EVENT
+    raw_server.pieces = [body] if cut is None else [body[:cut], body[cut:]]
+
+    text, end = await _collect(OpenAICompatProvider(base_url=raw_server.url, api_key="k"), QUESTION, _tier())
+
+    assert text == "Our trial lasts 100 nights." and end.finish_reason == "stop" and not end.usage.estimated
+
+
+def test_sse_reader_keeps_a_byte_order_mark_that_is_not_at_the_start() -> None:
+    reader = SSEDataReader()
+    assert reader.feed(b"data: a\n\n") == [b"a"]
+    assert reader.feed(b"\xef\xbb\xbfdata: b\n\n") == []  # a field name with a mark in front is no field
+
+
+@pytest.mark.asyncio
 async def test_an_emoji_sent_as_two_halves_in_two_chunks_is_one_character(raw_server: RawSSEServer) -> None:
     # A proxy cutting text by UTF-16 units: JSON escapes of the two halves of one emoji, in two chunks.
     high = b'data: {"choices": [{"index": 0, "delta": {"content": "Sure \\ud83d"}, "finish_reason": null}]}\n\n'
@@ -865,6 +894,26 @@ async def test_a_server_refusing_the_optional_fields_is_asked_again_without_them
         # Remembered: the next request goes out in the plain form at once.
         await _collect(provider, capped, _tier())
         assert len(server.requests) == 3 and "stream_options" not in server.requests[-1].body
+    finally:
+        server.close()
+
+
+@pytest.mark.asyncio
+async def test_a_model_refusing_a_temperature_is_asked_again_without_one() -> None:
+    # OpenAI's reasoning models take only their default temperature (400 "Unsupported value: 'temperature'").
+    server = OpenAICompatServer(chunks=8, interval_ms=1, text="Rewritten.", rejected_fields=("temperature",))
+    server.serve_in_thread()
+    try:
+        provider = _provider(server)
+        cold = dataclasses.replace(QUESTION, temperature=0.0)
+        text, end = await _collect(provider, cold, _tier())
+        assert text == server.text and end.finish_reason == "stop"
+        first, second = (request.body for request in server.requests)
+        assert first["temperature"] == 0.0 and "temperature" not in second
+        assert "stream_options" in second  # nothing else was dropped
+        # Remembered for that model: the next request goes without it at once.
+        await _collect(provider, cold, _tier())
+        assert len(server.requests) == 3 and "temperature" not in server.requests[-1].body
     finally:
         server.close()
 
