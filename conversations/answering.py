@@ -24,7 +24,7 @@ from conversations.protocol import frame_notice, frame_stream, frame_token, fram
 from conversations.turns import TurnPlan
 from helpcentre.selectors import Passage
 from routing.services import answer_cache_write, answer_citations, cache_hit_call, cache_hit_data, gateway_get
-from routing.types import CachedAnswer, Finished, Notice, TextDelta, TierSwitch
+from routing.types import CachedAnswer, Finished, Notice, Retract, TextDelta, TierSwitch
 
 logger = logging.getLogger(__name__)
 
@@ -247,6 +247,14 @@ async def _answer_one(live: LiveAnswer, plan: TurnPlan) -> None:
                 await _publish(conversation_id, frame_token(reply_to=reply_to_seq, index=len(parts), text=event.text))
             elif isinstance(event, Notice):
                 await _publish(conversation_id, frame_notice(reply_to=reply_to_seq, text=event.text))
+            elif type(event) is Retract:
+                # The draft so far was the model's reasoning: a second typing frame tells the widget to
+                # drop it (docs/protocol.md); what the answer keeps comes again from i = 1.
+                parts.clear()
+                await _publish(conversation_id, live.head_frame)
+                if event.kept:
+                    parts.append(event.kept)
+                    await _publish(conversation_id, frame_token(reply_to=reply_to_seq, index=1, text=event.kept))
             elif isinstance(event, TierSwitch):
                 # Before the first token another tier took over (the planned one's circuit is open, or it
                 # failed): the typing frame names the tier that answers, so a reconnect sees it too.

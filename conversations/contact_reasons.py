@@ -33,7 +33,7 @@ from conversations.services import spend_totals_add
 from helpcentre.models import Article
 from routing.selectors import text_categories, tier_catalogue_in_force
 from routing.services import gateway_get, ledger_record
-from routing.types import CallRecord, ChatRequest, Finished, TextDelta, TierConfig, TierName
+from routing.types import CallRecord, ChatRequest, Finished, Retract, TextDelta, TierConfig, TierName
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +212,8 @@ async def _model_text(
     async for event in stream:
         if type(event) is TextDelta:
             parts.append(event.text)
+        elif type(event) is Retract:  # what came so far was the model's reasoning
+            parts[:] = [event.kept] if event.kept else []
         elif isinstance(event, Finished):
             calls = list(event.calls)
             if event.error:

@@ -35,7 +35,7 @@ from helpcentre.selectors import article_context_get
 from routing import selectors as routing_selectors
 from routing.selectors import text_tokens_estimate, tier_catalogue_in_force
 from routing.services import gateway_get, ledger_record, ledger_totals
-from routing.types import CallSink, ChatRequest, Finished, TextDelta, TierConfig, TierName
+from routing.types import CallSink, ChatRequest, Finished, Retract, TextDelta, TierConfig, TierName
 
 MAX_ATTEMPTS = 3
 PROBLEM_MESSAGES = 2
@@ -252,6 +252,8 @@ async def _llm_text(
     async for event in gateway_get().stream(request, tier=SUMMARY_TIER, catalogue=catalogue, on_call=on_call):
         if type(event) is TextDelta:
             parts.append(event.text)
+        elif type(event) is Retract:  # what came so far was the model's reasoning
+            parts[:] = [event.kept] if event.kept else []
         elif isinstance(event, Finished):
             calls = list(event.calls)
     return "".join(parts).strip(), calls

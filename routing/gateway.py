@@ -60,6 +60,7 @@ from routing.providers.base import (
     Citation,
     Provider,
     ProviderError,
+    Retract,
     StreamEnd,
     TextDelta,
     Usage,
@@ -121,7 +122,7 @@ class Finished:
         return sum((call.cost for call in self.calls), Decimal(0))
 
 
-GatewayEvent = TextDelta | Notice | TierSwitch | Finished
+GatewayEvent = TextDelta | Retract | Notice | TierSwitch | Finished
 # Told of each upstream call before it is sent and again when it ends (the ledger writes its row).
 CallSink = Callable[[CallRecord], Awaitable[None]]
 
@@ -152,7 +153,7 @@ class _Call:
     config: TierConfig
     provider: Provider
     request: ChatRequest
-    stream: AsyncIterator[TextDelta | StreamEnd]
+    stream: AsyncIterator[TextDelta | Retract | StreamEnd]
     attempt: int
     first_piece: int
     started: float
@@ -264,6 +265,11 @@ class Gateway:
                                 yield Notice(FAILOVER_NOTICE)
                             pieces.append(event.text)
                             yield event
+                        elif type(event) is Retract:
+                            # What this call streamed was its reasoning: the answer keeps what came before it.
+                            del pieces[call.first_piece :]
+                            trim = _RepeatTrim("".join(pieces)) if pieces else None
+                            yield Retract(kept="".join(pieces))
                         else:
                             call.end = event  # type: ignore[assignment]
                     if trim is not None and call.end is not None:
@@ -432,7 +438,7 @@ async def _sink_tell(sink: CallSink, record: CallRecord) -> None:
         logger.warning("could not record upstream call %s in the ledger now", record.call_id, exc_info=True)
 
 
-async def _stream_close(stream: AsyncIterator[TextDelta | StreamEnd]) -> None:
+async def _stream_close(stream: AsyncIterator[TextDelta | Retract | StreamEnd]) -> None:
     """Close a provider's stream even when we stopped early, so it frees its connection now."""
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from routing.providers.base import ChatRequest, Provider, StreamEnd, TextDelta
+from routing.providers.base import ChatRequest, Provider, Retract, StreamEnd, TextDelta
 from routing.tiers import TierConfig
 
 REDACTION_KINDS = ("card", "email", "phone")
@@ -96,5 +96,5 @@ class RedactingProvider:
         self.name = inner.name
         self.billable = inner.billable
 
-    def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | StreamEnd]:
+    def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | Retract | StreamEnd]:
         return self.inner.stream(request_redact(request=request, kinds=self.kinds()), tier=tier)

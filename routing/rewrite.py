@@ -19,7 +19,7 @@ from django.utils.translation import get_language_info
 from helpcentre.selectors import question_standalone
 from routing.gateway import CallSink, Finished, Gateway
 from routing.prompts import HistoryLike
-from routing.providers.base import ChatRequest, TextDelta
+from routing.providers.base import ChatRequest, Retract, TextDelta
 from routing.tiers import TierConfig, TierName
 
 REWRITE_INSTRUCTION = (
@@ -113,6 +113,8 @@ async def _rewrite(
     async for event in gateway.stream(request, tier=TierName.MINI, catalogue=catalogue, on_call=on_call):
         if type(event) is TextDelta:
             parts.append(event.text)
+        elif type(event) is Retract:  # what came so far was the model's reasoning
+            parts[:] = [event.kept] if event.kept else []
         elif isinstance(event, Finished):
             complete = not event.error
     text = " ".join("".join(parts).split())

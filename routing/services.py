@@ -25,6 +25,7 @@ from routing.models import DailySpend, LedgerEntry
 from routing.pricing import COST_QUANTUM
 from routing.prompts import HistoryLike, prompt_messages
 from routing.providers.base import CallRecord, ChatRequest
+from routing.providers.openai_compat import HARMONY_END
 from routing.redaction import customer_text_redact
 from routing.rewrite import language_name, language_primary, retrieval_question
 from routing.router import BudgetState, HistoryItem, RouteDecision, route_message
@@ -352,6 +353,8 @@ def answer_citations(*, text: str, passages: Sequence[Passage]) -> GroundedAnswe
     """A model's answer grounded in its prompt's passages: links to them become citations, other
     links leave the text (routing/citations.py). Absolute links may name this deployment's public host."""
     public_host = urlsplit(settings.SUPPORTBOT_PUBLIC_URL).hostname or ""
+    if "|>" in text:
+        text = HARMONY_END.sub("", text)  # an end token the stream cut in two reached the draft whole
     return answer_ground(text=text, passages=passages, own_hosts=[public_host] if public_host else [])
 
 

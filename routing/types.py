@@ -10,7 +10,7 @@ from routing.cache import CachedAnswer
 from routing.gateway import FAILOVER_NOTICE, CallSink, Finished, GatewayEvent, Notice, TierSwitch
 from routing.pricing import COST_QUANTUM
 from routing.prompts import SYSTEM_PROMPT
-from routing.providers.base import CallRecord, ChatRequest, Citation, TextDelta, Usage
+from routing.providers.base import CallRecord, ChatRequest, Citation, Retract, TextDelta, Usage
 from routing.redaction import REDACTION_KINDS
 from routing.router import BudgetState, RouteDecision
 from routing.services import AnswerPlan
@@ -34,6 +34,7 @@ __all__ = [
     "Finished",
     "GatewayEvent",
     "Notice",
+    "Retract",
     "RouteDecision",
     "TextDelta",
     "TierConfig",

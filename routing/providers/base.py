@@ -43,6 +43,18 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class Retract:
+    """The text streamed so far was reasoning, not the answer: drop it; the answer follows.
+
+    A model served with ``<think>`` already in its prompt (DeepSeek-R1 templates) writes its reasoning
+    first and only the closing tag: nothing tells it from an answer until that tag. ``kept`` is what
+    the answer keeps (the gateway's: text earlier calls wrote; a provider sends it empty).
+    """
+
+    kept: str = ""
+
+
+@dataclass(frozen=True)
 class Usage:
     input_tokens: int
     cached_input_tokens: int
@@ -92,7 +104,7 @@ class Provider(Protocol):
     # False for engines that cost nothing (the offline help-centre engine): their calls are priced at zero.
     billable: bool
 
-    def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | StreamEnd]:
+    def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | Retract | StreamEnd]:
         """Yield text deltas as they arrive, then exactly one StreamEnd. Raise ProviderError on failure,
         including a stream that ends without saying it is finished."""
         ...

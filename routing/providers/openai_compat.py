@@ -34,7 +34,7 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from routing.pricing import usage_estimate
-from routing.providers.base import ChatRequest, ProviderError, StreamEnd, TextDelta, Usage
+from routing.providers.base import ChatRequest, ProviderError, Retract, StreamEnd, TextDelta, Usage
 from routing.tiers import TierConfig
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,17 @@ JSON_BODY_LIMIT = 1024 * 1024
 _TIMER_SLACK_S = 0.001
 # Reasoning some models write into the content before the answer (DeepSeek-R1, QwQ and Qwen3 served without a
 # reasoning parser): dropped, never shown or stored. Only at the start of an answer, where those models put it.
-THINK_TAGS = (("<think>", "</think>"), ("<thinking>", "</thinking>"))
+# gpt-oss's harmony format, from a server that does not parse it: the analysis channel, then the final one.
+THINK_TAGS = (
+    ("<think>", "</think>"),
+    ("<thinking>", "</thinking>"),
+    ("<|channel|>analysis<|message|>", "<|channel|>final<|message|>"),
+    ("<|channel|>final<|message|>", ""),
+)
+# A closing tag with no opening one: what came before it was reasoning (the opening tag was in the prompt).
+BARE_CLOSING_TAGS = ("</think>", "</thinking>")
+# Harmony's end-of-message tokens: never part of the answer.
+HARMONY_END = re.compile(r"<\|(?:return|end|call)\|>")
 # Half of a UTF-16 surrogate pair: JSON escapes an emoji as two (\ud83d\ude00), and a proxy that cuts text by
 # UTF-16 units can send them in two chunks. Joined again here; one never paired is no character.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -85,6 +95,8 @@ OPTIONAL_FIELDS = ("stream_options", "max_completion_tokens")
 BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 _plain_servers: set[str] = set()
 _temperature_refused: set[tuple[str, str]] = set()  # (base URL, model)
+# Models seen writing reasoning with no opening tag: their answers are held until the closing tag.
+_reasoning_first: set[tuple[str, str]] = set()  # (base URL, model)
 
 # Clients hold connection pools bound to the event loop that opened them, so they are shared
 # per loop; in production that is one client per (base_url, key) for the life of the process.
@@ -125,7 +137,7 @@ class OpenAICompatProvider:
         self.base_url = base_url
         self.api_key = api_key
 
-    async def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | StreamEnd]:
+    async def stream(self, request: ChatRequest, *, tier: TierConfig) -> AsyncIterator[TextDelta | Retract | StreamEnd]:
         client = openai_client_get(base_url=self.base_url, api_key=self.api_key)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -134,7 +146,10 @@ class OpenAICompatProvider:
         # Whitespace before the first visible character is held and sent with it: a stream of
         # only whitespace is no answer, and fails over as cleanly as one with no text at all.
         visible = False
-        opening = _Opening()
+        model_key = (self.base_url, tier.model)
+        # A first answer's leading blank lines are dropped; a continuation's leading space joins it to the text shown.
+        opening = _Opening(reasoning_first=model_key in _reasoning_first, trim=not request.continues)
+        tail = ""  # the last characters shown: a closing tag may come in pieces
         carry = ""  # a high surrogate whose pair is in the next chunk
         finish_reason: object = None
         usage: dict[str, Any] | None = None
@@ -178,11 +193,27 @@ class OpenAICompatProvider:
                                 content, carry = _surrogates_joined(content)
                             if "\x00" in content:
                                 content = content.replace("\x00", "")  # no database stores it in text
+                            window = content
                             if not visible:
                                 shown = opening.feed(content)
                                 visible = shown is not None
+                                content = window = shown or ""
+                            elif ">" in content:
+                                window = tail + content
+                            if ">" in content and not opening.reasoned and (after := _bare_closing_end(window)) >= 0:
+                                # All before the tag was reasoning: take back what was shown; the answer follows.
+                                _reasoning_first.add(model_key)
+                                opening.reasoned = True
+                                if tail:
+                                    yield Retract()
+                                    tail = ""
+                                shown = opening.feed(window[after:])
+                                visible = shown is not None
                                 content = shown or ""
+                            if "|>" in content:
+                                content = HARMONY_END.sub("", content)
                             if content:
+                                tail = (tail + content)[-_TAIL_CHARS:]
                                 yield TextDelta(content)
                         if choice.get("finish_reason") is not None:
                             finish_reason = choice["finish_reason"]
@@ -347,6 +378,18 @@ def _surrogates_joined(text: str) -> tuple[str, str]:
     return joined, carry
 
 
+_TAIL_CHARS = max(len(tag) for tag in BARE_CLOSING_TAGS) - 1
+
+
+def _bare_closing_end(window: str) -> int:
+    """Where the answer starts after a closing reasoning tag in ``window``, or -1 when none is there."""
+    for tag in BARE_CLOSING_TAGS:
+        at = window.find(tag)
+        if at >= 0:
+            return at + len(tag)
+    return -1
+
+
 class _Opening:
     """The start of an answer, until its first visible character.
 
@@ -355,12 +398,18 @@ class _Opening:
     the content first (:data:`THINK_TAGS`) is dropped, however the chunks cut its tags.
     """
 
-    __slots__ = ("held", "closing", "reasoned")
+    __slots__ = ("held", "closing", "reasoned", "whole", "trim")
 
-    def __init__(self) -> None:
+    def __init__(self, *, reasoning_first: bool = False, trim: bool = False) -> None:
+        self.trim = trim  # drop the whitespace before the first visible character
         self.held = ""
         self.closing = ""  # the tag that ends the reasoning block being dropped
         self.reasoned = False  # a reasoning block was dropped: the blank lines after it go too
+        # A model known to start inside a reasoning block: hold all of it, since an answer without one
+        # (no closing tag by the end) is then the whole of what was held.
+        self.whole = reasoning_first
+        if reasoning_first:
+            self.closing = BARE_CLOSING_TAGS[0]
 
     def feed(self, content: str) -> str | None:
         """The text to show, with what was held before it, or None while nothing visible has come."""
@@ -368,26 +417,31 @@ class _Opening:
             self.held += content
             end = self.held.find(self.closing)
             if end < 0:
-                self.held = self.held[-(len(self.closing) - 1) :]  # the closing tag may be cut in two
+                if not self.whole:
+                    self.held = self.held[-(len(self.closing) - 1) :]  # the closing tag may be cut in two
                 return None
             content, self.held = self.held[end + len(self.closing) :], ""
-            self.closing, self.reasoned = "", True
+            self.closing, self.reasoned, self.whole = "", True, False
         held = self.held + content
         stripped = held.lstrip()
         for opening_tag, closing_tag in THINK_TAGS:
             if stripped.startswith(opening_tag):
-                self.held, self.closing = "", closing_tag
+                self.held, self.closing, self.whole = "", closing_tag, False
+                if not closing_tag:
+                    self.reasoned = True
                 return self.feed(stripped[len(opening_tag) :])
         if not stripped or any(opening_tag.startswith(stripped) for opening_tag, _ in THINK_TAGS):
             self.held = held  # whitespace, or what may be the start of a tag
             return None
         self.held = ""
-        return stripped if self.reasoned else held
+        return stripped if self.reasoned or self.trim else held
 
     def flush(self) -> str:
         """At the end of the stream: what was held if it shows something (the start of a tag that never came)."""
-        rest, self.held = ("" if self.closing else self.held), ""
-        return "" if not rest.strip() else rest.lstrip() if self.reasoned else rest
+        rest, self.held = ("" if self.closing and not self.whole else self.held), ""
+        if "|>" in rest:
+            rest = HARMONY_END.sub("", rest)
+        return "" if not rest.strip() else rest.lstrip() if self.reasoned or self.trim else rest
 
 
 class _Watchdog:

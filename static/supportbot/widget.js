@@ -612,8 +612,9 @@
       typing: function (f) {
         // "typing" starts an answer from its first token: after a server restart the question is
         // answered afresh, so the cut draft's text and index must not be spliced onto the new one.
+        // The same goes for a draft the server takes back (it was the model's reasoning): clear it now.
         var p = pendingFor(f.reply_to, f.tier);
-        if (p) { p.i = 0; p.text = ""; }
+        if (p && p.i) { p.i = 0; p.text = ""; p.body.textContent = ""; p.typing.hidden = false; }
       },
       token: function (f) {
         var p = pendingFor(f.reply_to);

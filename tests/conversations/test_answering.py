@@ -51,6 +51,28 @@ async def test_an_answer_that_cites_none_of_its_passages_is_logged_as_ungrounded
     assert "passages given, none cited" in line
 
 
+async def test_reasoning_before_a_bare_closing_tag_is_taken_back_from_the_draft_and_never_stored(widget, llm):
+    # A model served with "<think>" in its prompt (DeepSeek-R1 templates) streams its reasoning, then "</think>".
+    llm.text = "Okay, the customer asks about the trial. SECRET_REASONING I should answer.\n</think>\n\nOur trial lasts 100 nights."
+    await widget.send_json_to({"type": "message", "text": "How long is the trial?", "client_id": "q"})
+    frames = await frames_until(widget, is_answer, timeout=15)
+
+    # The draft as docs/protocol.md tells a client to keep it: a second typing frame starts it over.
+    draft: list[str] = []
+    typing = 0
+    for frame in frames:
+        if frame["type"] == "typing":
+            typing += 1
+            draft.clear()
+        elif frame["type"] == "token" and frame["i"] == len(draft) + 1:
+            draft.append(frame["text"])
+    answer = frames[-1]
+    assert typing == 2  # the reasoning was shown, then taken back
+    assert "".join(draft) == answer["text"] == "Our trial lasts 100 nights."
+    stored = await database_sync_to_async(Message.objects.get)(role="assistant")
+    assert stored.text == "Our trial lasts 100 nights." and "outcome" not in (stored.data or {})
+
+
 async def test_a_failure_while_the_answer_streams_still_leaves_the_customer_an_answer(widget, llm, monkeypatch):
     """A bug on the way (here: building the third token's frame fails) ends the answer as incomplete,
     with the text shown so far; the customer is never left waiting for an answer that never comes."""
