@@ -53,7 +53,10 @@ async def test_an_answer_that_cites_none_of_its_passages_is_logged_as_ungrounded
 
 async def test_reasoning_before_a_bare_closing_tag_is_taken_back_from_the_draft_and_never_stored(widget, llm):
     # A model served with "<think>" in its prompt (DeepSeek-R1 templates) streams its reasoning, then "</think>".
-    llm.text = "Okay, the customer asks about the trial. SECRET_REASONING I should answer.\n</think>\n\nOur trial lasts 100 nights."
+    llm.text = (
+        "Okay, the customer asks about the trial. SECRET_REASONING I should answer.\n</think>\n\n"
+        "Our trial lasts 100 nights."
+    )
     await widget.send_json_to({"type": "message", "text": "How long is the trial?", "client_id": "q"})
     frames = await frames_until(widget, is_answer, timeout=15)
 
