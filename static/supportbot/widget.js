@@ -702,7 +702,18 @@
           if (!r.ok) throw new Error(interpolate(gettext("The chat is not available on this site (%(status)s)."), { status: r.status }));
           return r.json();
         })
-        .then(function (body) { body.user_id = identity ? identity.user_id : ""; store(body); return body; });
+        .then(function (body) {
+          body.user_id = identity ? identity.user_id : "";
+          body.open = !panel.hidden;
+          store(body);
+          return body;
+        });
+    }
+    // Whether the panel is open is kept with the chat it shows: a reload, or the next page of the shop,
+    // opens it again where the customer left it (and another signed-in shopper starts closed, as a first visit).
+    function panelRemember() {
+      var existing = stored();
+      if (existing) { existing.open = !panel.hidden; store(existing); }
     }
 
     function connect() {
@@ -812,12 +823,15 @@
       if (options && typeof options.article === "string" && options.article) articleContext = options.article;
       panel.hidden = false;
       launcher.setAttribute("aria-expanded", "true");
-      input.focus();
+      panelRemember();
+      // Reopened by itself on a page load, the panel leaves the focus where the page put it.
+      if (!(options && options.restored)) input.focus();
       if (!opened) { opened = true; connect(); }
     }
     function close() {
       panel.hidden = true;
       launcher.setAttribute("aria-expanded", "false");
+      panelRemember();
       launcher.focus();
     }
 
@@ -845,6 +859,8 @@
 
     window.__supportbotWidget = { open: open, close: close, shadowRoot: shadow };
     (document.body || document.documentElement).appendChild(host);
-    if (stored()) { opened = true; connect(); }
+    var previous = stored();
+    if (previous && previous.open) open({ restored: true });
+    else if (previous) { opened = true; connect(); }
   }
 })();

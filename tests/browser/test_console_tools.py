@@ -162,7 +162,7 @@ def test_a_note_never_appears_in_the_widget(product_start, host_page, browser_co
     shown = sorted({seq for seq in seqs if seq})
     assert shown == list(range(1, shown[-1] + 1))  # every seq, no gap for the note
 
-    customer.reload()  # a fresh socket replays the conversation from seq 0 (the panel stays closed)
+    customer.reload()  # a fresh socket replays the conversation from seq 0 (the panel opens again by itself)
     customer.locator(".msg.agent").filter(has_text="sorted the refund").wait_for(state="attached")
     assert "refund approved by Kim" not in widget_received()
     assert agent_watch.page_errors == []

@@ -314,6 +314,39 @@ def demo_page_widget_open(product_start, browser_context_new):
     return page, watch
 
 
+def test_the_panel_stays_open_across_a_reload_and_the_shops_next_page_and_closed_once_closed(
+    product_start, host_page, browser_context_new
+):
+    product = product_start(allowed_origins=[host_page.origin], SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    page, watch = browser_context_new(local_origins={product.url, host_page.origin})
+    page.goto(host_page_show(host_page, product))
+    widget_open(page)
+    widget_ask(page, "how long is the trial?")
+    answer_wait(page)
+    panel = page.get_by_role("dialog", name=WIDGET_TITLE)
+
+    page.reload()
+    page.wait_for_function("() => window.__supportbotWidget !== undefined")
+    # Open again by itself, with the conversation so far: nobody clicked the launcher.
+    panel.wait_for(state="visible")
+    assert page.locator(".launcher").get_attribute("aria-expanded") == "true"
+    page.locator(".msg.customer").filter(has_text="how long is the trial?").wait_for()
+    answer_wait(page, timeout_ms=15_000)
+
+    page.goto(host_page.origin + "/products/mattress")  # another page of the same shop
+    page.wait_for_function("() => window.__supportbotWidget !== undefined")
+    panel.wait_for(state="visible")
+    page.locator(".msg.customer").filter(has_text="how long is the trial?").wait_for()
+
+    page.get_by_role("button", name="Close chat").click()
+    assert panel.is_hidden()
+    page.reload()
+    page.wait_for_function("() => window.__supportbotWidget !== undefined")
+    page.wait_for_timeout(300)  # time enough for a wrong reopening to show
+    assert panel.is_hidden() and page.locator(".launcher").get_attribute("aria-expanded") == "false"
+    assert watch.page_errors == [] and watch.console_errors == []
+
+
 def test_a_chat_only_the_bot_answered_can_be_rated_once(product_start, browser_context_new):
     page, watch = demo_page_widget_open(product_start, browser_context_new)
     rate = page.get_by_role("button", name="Rate this chat")

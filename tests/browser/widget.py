@@ -20,10 +20,16 @@ STREAM_RECORDER_JS = """
 
 
 def widget_open(page) -> None:
-    """Click the launcher and wait until the widget's socket is ready (the state bar clears)."""
+    """Open the panel unless it is open already (the widget reopens it after a reload), then wait until
+    the widget's socket is ready (the state bar clears)."""
     page.wait_for_function("() => window.__supportbotWidget !== undefined")
-    page.locator(".launcher").click()
+    if not widget_is_open(page):
+        page.locator(".launcher").click()
     widget_ready_wait(page)
+
+
+def widget_is_open(page) -> bool:
+    return page.locator(".launcher").get_attribute("aria-expanded") == "true"
 
 
 def widget_ready_wait(page, *, timeout_ms: int = 15_000) -> None:
