@@ -481,10 +481,11 @@
       return { node: node, body: body };
     }
 
-    // docs/protocol.md, the "outcome" of an answer that is not whole.
+    // docs/protocol.md, the "outcome" of an answer that is not whole. Only a truncated answer needs a note:
+    // an incomplete one's stored text ends with the server's own line saying so (which every client shows),
+    // and an unavailable one is the apology itself.
     var outcomeNotes = {
-      truncated: gettext("This answer reached its length limit, so it may stop mid-sentence."),
-      incomplete: gettext("This answer was cut off before it was finished.")
+      truncated: gettext("This answer reached its length limit, so it may stop mid-sentence.")
     };
 
     function renderMessage(frame) {
@@ -518,9 +519,8 @@
           note.textContent = gettext("Answered by a backup model.");
           node.appendChild(note);
         }
-        // An answer that is not whole says so under it, live and in the replay alike: the "notice" frame
-        // about it was shown on the draft, which this message replaces. An "unavailable" answer is the
-        // apology itself and needs no note.
+        // An answer cut at its length limit says so under it, live and in the replay alike: the "notice" frame
+        // about it was shown on the draft, which this message replaces.
         var outcomeNote = Object.prototype.hasOwnProperty.call(outcomeNotes, frame.outcome) ? outcomeNotes[frame.outcome] : "";
         if (outcomeNote) {
           var cut = el("span", "notice");

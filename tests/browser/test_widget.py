@@ -16,6 +16,7 @@ from tests.browser.widget import (
     widget_ask,
     widget_open,
 )
+from tests.catalogues import widget_catalogue
 
 # Each test starts the product under daphne and drives Chromium.
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -489,46 +490,57 @@ def _model_stops_at_its_length_limit(monkeypatch) -> None:
     monkeypatch.setattr(openai_server, "_chunk", length_chunk)
 
 
-ANSWER_NOTES_JS = """
-() => Array.from(window.__supportbotWidget.shadowRoot.querySelectorAll('.log .notice')).map(
-  node => ({text: node.textContent, stored: node.closest('.msg').hasAttribute('data-seq')})
-)
+# The stored answer's text, and the notes under it but the backup model's (a note of its own, about another thing).
+CUT_ANSWER_SAID_JS = """
+(backupNote) => {
+  const shadow = window.__supportbotWidget.shadowRoot;
+  const answer = [...shadow.querySelectorAll('.log .msg.assistant[data-seq]')].pop();
+  return {
+    body: answer.querySelector('.body').textContent,
+    notes: [...answer.querySelectorAll('.notice')].map((node) => node.textContent).filter((t) => t !== backupNote),
+    drafts: shadow.querySelectorAll('.log .msg.assistant:not([data-seq])').length,
+  };
+}
 """
+TRUNCATED_NOTE = "This answer reached its length limit, so it may stop mid-sentence."
 
 
-@pytest.mark.parametrize(
-    ("outcome", "note"),
-    [
-        ("truncated", "This answer reached its length limit, so it may stop mid-sentence."),
-        ("incomplete", "This answer was cut off before it was finished."),
-    ],
-)
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("outcome", ["truncated", "incomplete"])
 def test_an_answer_that_is_not_whole_says_so_once_live_and_after_a_reload(
-    outcome, note, product_start, browser_context_new, model_server_start, monkeypatch
+    outcome, language, product_start, browser_context_new, model_server_start, monkeypatch
 ):
     from bench.openai_server import Fault
+    from conversations.answering import INCOMPLETE_TEXT
 
+    words = widget_catalogue(language) if language != "en" else {}
     model = model_server_start(text=CUT_ANSWER, chunks=12, interval_ms=20)
     if outcome == "truncated":
         _model_stops_at_its_length_limit(monkeypatch)
     else:  # every call, on every tier, breaks off mid-answer
         model.script(*[Fault.cut(after_chunks=4)] * 30)
     product = product_start(**model_env(model))
-    page, watch = browser_context_new(local_origins={product.url})
+    page, watch = browser_context_new(local_origins={product.url}, locale=None if language == "en" else language)
     page.goto(product.url + "/")
     widget_open(page)
-    widget_ask(page, "can I return the mattress?")
-    answer = answer_wait(page)
+    widget_ask(page, "can I return the mattress?", box_name=words.get("Type your message", "Type your message"))
+    answer_wait(page)
     page.wait_for_timeout(300)  # any late frame about this answer has arrived
+    backup_note = words.get("Answered by a backup model.", "Answered by a backup model.")
+    live = page.evaluate(CUT_ANSWER_SAID_JS, backup_note)
 
-    assert (answer.locator(".body").text_content() or "").startswith(CUT_ANSWER[:20])
-    live = page.evaluate(ANSWER_NOTES_JS)
-    # Under the stored answer, once: the notice frame shown on the draft (for a truncated answer, the
-    # same words) went with it. A backup model that took over says so as well, in a note of its own.
-    assert [shown for shown in live if shown["text"] == note] == [{"text": note, "stored": True}], live
+    assert live["body"].startswith(CUT_ANSWER[:20]) and live["drafts"] == 0, live
+    # Said once: a truncated answer's text does not say so, and the widget does, in its language (the
+    # draft's notice went with the draft); an incomplete answer's stored text says so, and the widget adds nothing.
+    if outcome == "truncated":
+        assert live["notes"] == [words.get(TRUNCATED_NOTE, TRUNCATED_NOTE)], live
+        assert INCOMPLETE_TEXT not in live["body"], live
+    else:
+        assert live["notes"] == [] and live["body"].endswith(INCOMPLETE_TEXT), live
+        assert live["body"].count(INCOMPLETE_TEXT) == 1, live
 
     page.reload()
     widget_open(page)
     answer_wait(page, timeout_ms=15_000)
-    assert page.evaluate(ANSWER_NOTES_JS) == live
+    assert page.evaluate(CUT_ANSWER_SAID_JS, backup_note) == live
     assert watch.page_errors == [] and watch.console_errors == []
