@@ -9,6 +9,7 @@ import pytest
 
 from tests.browser.conftest import host_page_show, screenshot_save
 from tests.browser.widget import answer_wait, widget_ask, widget_open
+from tests.catalogues import widget_catalogue
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -100,4 +101,30 @@ def test_with_nobody_online_the_ticket_form_leaves_the_latest_messages_in_view(
     # The handoff message is wholly in sight, and the answer before it at least in part.
     assert log["top"] <= view["event"]["top"] and view["event"]["bottom"] <= log["bottom"] + 1, view
     assert view["answer"]["bottom"] > log["top"] and view["answer"]["top"] < log["bottom"], view
+    assert watch.page_errors == []
+
+
+NOBODY_ONLINE_HEADING = "Leave your email and a message; we'll reply by email."
+OUT_OF_HOURS_HEADING = "Leave your email and a message; we'll reply when we open."
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_with_nobody_online_the_ticket_forms_heading_is_one_sentence_in_the_customers_language(
+    product_start, browser_context_new, language
+):
+    words = widget_catalogue(language)
+    product = product_start()
+    page, watch = browser_context_new(local_origins={product.url}, locale=language)
+    page.goto(product.url + "/")
+    widget_open(page)
+    page.get_by_role("button", name=words["Talk to a person"]).click()
+    form = page.get_by_role("form", name=words["Leave a message for our team"])
+    form.wait_for(state="visible")
+
+    heading = form.locator("p").inner_text()
+    # The team is open but nobody is online: the reply comes by email, said once, and not run into the
+    # out-of-hours line ("...par e-mail.Laissez votre e-mail...").
+    assert heading.count(words[OUT_OF_HOURS_HEADING].split()[0]) == 1, heading
+    assert words[OUT_OF_HOURS_HEADING] not in heading, heading
+    assert heading == words[NOBODY_ONLINE_HEADING]
     assert watch.page_errors == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import re
 
 import pytest
 from django.conf import settings
@@ -86,3 +87,25 @@ def test_every_po_file_is_complete_and_compiled(language, domain):
         assert sorted(PLACEHOLDER.findall(translation.replace("%%", "%"))) == sorted(placeholders), msgid
         shown = compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)
         assert shown == translation, f"{language} {domain}: the .mo is older than the .po (compilemessages)"
+
+
+# A sentence's end with a letter straight after it: two strings run together ("...par e-mail.Laissez...").
+# Addresses are left out: "you@example.com" is no sentence.
+RUN_TOGETHER = re.compile(r"[.!?\u0964\u061f](?=[^\W\d_])")
+ADDRESS = re.compile(r"\S+@\S+|https?://\S+")
+
+
+def _run_together(text: str) -> int:
+    return len(RUN_TOGETHER.findall(ADDRESS.sub("", text)))
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_no_translation_runs_two_sentences_together(language, domain):
+    entries = po_entries(po_path(language=language, domain=domain))
+    joined = [
+        (msgid, translation)
+        for (_context, msgid), translation in entries.items()
+        if _run_together(translation) > _run_together(msgid)
+    ]
+    assert joined == [], f"{language} {domain}: a sentence runs into the next"
