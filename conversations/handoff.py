@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -187,6 +186,8 @@ def agent_set_online(*, agent_id: int, online: bool) -> AgentProfile:
     profile.refresh_from_db()
     if online:
         tasks.task_enqueue_after_commit(tasks.queue_assign)
+    else:
+        offers.offers_withdraw(agent_id=agent_id)
     consoles_ring()
     return profile
 
@@ -200,6 +201,8 @@ def agent_availability_set(*, agent_id: int, online: bool, max_concurrent_chats:
     profile.refresh_from_db()
     if online:
         tasks.task_enqueue_after_commit(tasks.queue_assign)
+    else:
+        offers.offers_withdraw(agent_id=agent_id)
     consoles_ring()
     return profile
 
@@ -423,11 +426,8 @@ def agent_gone(*, agent_id: int) -> int:
             except (IllegalTransition, NotYourConversation):
                 continue  # closed, handed back or passed on meanwhile
         moved += 1
-    later = timezone.now() + timedelta(seconds=1)
-    for offer_id in ChatOffer.objects.filter(agent_id=agent_id, status=ChatOffer.Status.PENDING).values_list(
-        "pk", flat=True
-    ):
-        offers.offer_move_on(offer_id=offer_id, cutoff=later)
+    # Already done when they were taken offline above; not when they had stopped taking chats before.
+    offers.offers_withdraw(agent_id=agent_id)
     return moved
 
 

@@ -51,6 +51,27 @@ def offers_settle(*, conversation_id: int, agent_id: int) -> None:
     pending.exclude(agent_id=agent_id).update(status=Offer.WITHDRAWN)
 
 
+def offers_withdraw(*, agent_id: int) -> int:
+    """The agent went offline: each waiting chat still reserved for them is offered to the next online
+    agent with room, or, with nobody, goes back to the queue reserved for no one, where the next agent to
+    come online is offered it. No console names, and no customer waits for, someone who is not there.
+    How many went back to the queue."""
+    later = timezone.now() + timedelta(seconds=1)
+    for offer_id in ChatOffer.objects.filter(agent_id=agent_id, status=Offer.PENDING).values_list("pk", flat=True):
+        offer_move_on(offer_id=offer_id, cutoff=later)
+    with transaction.atomic():
+        # Opened offers too: opening a chat reserves it only for an agent who is still there to claim it.
+        released = Conversation.objects.filter(status=Conversation.Status.WAITING, assigned_agent_id=agent_id).update(
+            assigned_agent=None
+        )
+        ChatOffer.objects.filter(
+            agent_id=agent_id, status=Offer.PENDING, conversation__status=Conversation.Status.WAITING
+        ).update(status=Offer.WITHDRAWN)
+        if released:
+            consoles_ring()
+    return released
+
+
 def offers_lapsed_move_on() -> int:
     """Beat: offer each chat whose agent has not opened it in time to the next online agent; how many moved."""
     cutoff = timezone.now() - timedelta(seconds=console_settings_get().reoffer_after_s)

@@ -215,3 +215,27 @@ def test_a_chat_sent_back_to_the_queue_tells_the_customer_their_place_in_line(
     # The event carries the place in line: shown as the first handoff's was, not a bare "waiting".
     customer.locator(".state").filter(has_text="next in line").wait_for(timeout=10_000)
     assert watch.page_errors == []
+
+
+def test_a_chat_offered_to_an_agent_who_stops_taking_chats_no_longer_names_them(
+    product_start, host_page, browser_context_new
+):
+    product = product_start(allowed_origins=[host_page.origin], SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    customer, _ = browser_context_new(local_origins={product.url, host_page.origin})
+    sam, sam_watch = browser_context_new(local_origins={product.url}, viewport={"width": 1280, "height": 800})
+    alex, alex_watch = browser_context_new(local_origins={product.url}, viewport={"width": 1280, "height": 800})
+    agent_sign_in(alex, product.url, username="admin", password="supportbot-admin")
+    alex.get_by_label("Taking chats").uncheck()  # Alex watches the queue but takes no chats
+    agent_sign_in(sam, product.url)
+    sam.wait_for_function("() => ![...document.querySelectorAll('#transfer-to option')].some(o => o.text === 'Alex')")
+    customer_asks_for_a_person(customer, host_page, product)
+    # Automatic assignment offers it to Sam, the one agent taking chats: every console says so.
+    alex.locator("#waiting li").filter(has_text="→ Sam").wait_for()
+    sam.locator("#waiting li.assigned-to-me").wait_for()
+
+    sam.get_by_label("Taking chats").uncheck()
+    # Sam is offline now and nobody else takes chats: it waits for whoever comes, and no card names Sam.
+    alex.locator("#waiting li").filter(has_text="→ Sam").wait_for(state="detached", timeout=10_000)
+    sam.locator("#waiting li.assigned-to-me").wait_for(state="detached", timeout=10_000)
+    assert alex.locator("#waiting li").count() == 1 and "→" not in alex.locator("#waiting li").inner_text()
+    assert sam_watch.page_errors == [] and alex_watch.page_errors == []

@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from conversations import assignment, handoff, offers, tasks
+from conversations.console import selectors as console_selectors
 from conversations.models import AgentProfile, ChatOffer, ConsoleSettings, Conversation, Message
 from conversations.services import conversation_open
 from tests.conftest import frames_until
@@ -153,3 +154,44 @@ async def test_opening_the_chat_in_the_console_counts_and_a_reoffer_rings_the_ne
     assert await database_sync_to_async(assigned_to)(seen) == agent.pk
     await sam.disconnect()
     await alex.disconnect()
+
+
+def waiting_card(*, agent_id: int, conversation: Conversation) -> dict:
+    cards = console_selectors.console_queue(agent_id=agent_id)["waiting"]
+    return next(card for card in cards if card["conversation"] == conversation.public_id)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("leaves", ["stops_taking_chats", "signs_out"])
+def test_a_chat_offered_to_an_agent_who_goes_offline_no_longer_waits_for_them(agent, other_agent, leaves):
+    AgentProfile.objects.create(user=agent, online=True)
+    AgentProfile.objects.create(user=other_agent, online=False)
+    offered, opened = waiting_for(agent.pk), waiting_for(agent.pk)
+    assert offers.offer_opened(conversation_id=opened.pk, agent_id=agent.pk)
+    assert waiting_card(agent_id=other_agent.pk, conversation=offered)["assigned_to"] == "Sam"
+
+    if leaves == "stops_taking_chats":
+        handoff.agent_set_online(agent_id=agent.pk, online=False)
+    else:
+        handoff.agent_gone(agent_id=agent.pk)
+
+    # Nobody else is online: back in the queue for anyone, and no card names Sam any more.
+    assert assigned_to(offered) is None and assigned_to(opened) is None
+    assert ChatOffer.objects.get(conversation=offered).status == Offer.WITHDRAWN
+    for conversation in (offered, opened):
+        card = waiting_card(agent_id=other_agent.pk, conversation=conversation)
+        assert (card["assigned_to"], card["assigned_to_id"]) == ("", None)
+    # The next agent to come online is offered them, as any chat nobody has.
+    handoff.agent_set_online(agent_id=other_agent.pk, online=True)
+    assert assignment.queue_assign() == 2
+    assert assigned_to(offered) == other_agent.pk and assigned_to(opened) == other_agent.pk
+
+
+@pytest.mark.django_db
+def test_a_chat_offered_to_an_agent_who_goes_offline_goes_to_another_online_agent(agent, other_agent):
+    AgentProfile.objects.create(user=agent, online=True)
+    AgentProfile.objects.create(user=other_agent, online=True)
+    conversation = waiting_for(agent.pk)
+    handoff.agent_set_online(agent_id=agent.pk, online=False)
+    assert assigned_to(conversation) == other_agent.pk
+    assert waiting_card(agent_id=agent.pk, conversation=conversation)["assigned_to"] == "Alex"
