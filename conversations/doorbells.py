@@ -105,6 +105,17 @@ def console_note_broadcast(*, public_id: str, frame: dict[str, Any]) -> None:
     after_commit(lambda: group_send(group, event))
 
 
+def console_summary_ring(*, public_id: str) -> None:
+    """After commit: the consoles that opened the conversation re-read its handoff summary.
+
+    The queue's doorbell brings it to the cards of the waiting chats and each agent's own; a console
+    following a chat in none of its lists (a colleague's) hears of it only here.
+    """
+    event = {"type": Event.SUMMARY, "conversation": public_id}
+    group = console_conversation_group(public_id)
+    after_commit(lambda: group_send(group, event))
+
+
 def console_labels_ring(*, public_id: str) -> None:
     """After commit: consoles re-read a conversation's tags and contact reasons (and the queue's cards)."""
     event = {"type": Event.STAFF_CHANGED, "conversation": public_id}

@@ -74,6 +74,7 @@ class Frame(StrEnum):
     TRANSCRIPT_EMAIL_QUEUED = "transcript_email_queued"
     LABELS = "labels"  # a conversation's tags and contact reasons
     SEARCH_RESULTS = "search_results"
+    SUMMARY = "summary"  # a conversation's newest handoff summary, to the consoles that opened it
 
 
 class Event(StrEnum):
@@ -87,6 +88,7 @@ class Event(StrEnum):
     COMPOSING = "conversation.composing"  # someone is typing (not stored)
     NOTE = "console.note"  # an internal note, on the staff-only group
     STAFF_CHANGED = "console.staff_changed"  # a conversation's tags or contact reasons changed
+    SUMMARY = "console.summary"  # a conversation's handoff summary was written
 
 
 CONSOLE_QUEUE_GROUP = "console.queue"

@@ -30,7 +30,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from conversations import services
-from conversations.models import Message, Summary
+from conversations.doorbells import console_summary_ring
+from conversations.models import Conversation, Message, Summary
 from helpcentre.selectors import article_context_get
 from routing import selectors as routing_selectors
 from routing.selectors import text_tokens_estimate, tier_catalogue_in_force
@@ -358,6 +359,9 @@ def summary_write(*, summary_id: int, delivery: str, draft: SummaryDraft) -> boo
             cost=totals.cost,
             finished_at=timezone.now(),
         )
+        if written == 1 and summary.purpose == Summary.Purpose.HANDOFF:
+            public_id = Conversation.objects.values_list("public_id", flat=True).get(pk=summary.conversation_id)
+            console_summary_ring(public_id=public_id)
     return written == 1
 
 

@@ -412,6 +412,13 @@ class ConsoleConsumer(JsonSocketConsumer):
         if event.get("conversation") in self.watching:
             await self.send_json(event["frame"])
 
+    async def console_summary(self, event: dict[str, Any]) -> None:
+        public_id = event.get("conversation")
+        if public_id in self.watching:
+            await self.send_json(
+                await database_sync_to_async(console_selectors.summary_frame)(public_id=str(public_id))
+            )
+
     async def console_staff_changed(self, event: dict[str, Any]) -> None:
         public_id = event.get("conversation")
         if public_id in self.watching:

@@ -19,15 +19,29 @@ from conversations.models import (
     Summary,
     Ticket,
 )
+from conversations.protocol import Frame
 
 PREVIEW_CHARS = 140
 
 
 def _summary_view(conversation: Conversation) -> dict[str, Any]:
-    summary = next(iter(conversation.handoff_summaries), None)  # type: ignore[attr-defined]
+    return _summary_fields(next(iter(conversation.handoff_summaries), None))  # type: ignore[attr-defined]
+
+
+def _summary_fields(summary: Summary | None) -> dict[str, Any]:
     if summary is None:
         return {"status": "none", "text": ""}
     return {"status": summary.status, "text": summary.text, "engine": summary.engine, "data": summary.data}
+
+
+def summary_frame(*, public_id: str) -> dict[str, Any]:
+    """The conversation's newest handoff summary, as a card shows it (the one with the latest ``upto_seq``)."""
+    newest = (
+        Summary.objects.filter(conversation__public_id=public_id, purpose=Summary.Purpose.HANDOFF)
+        .order_by("-upto_seq")
+        .first()
+    )
+    return {"type": Frame.SUMMARY, "conversation": public_id, "summary": _summary_fields(newest)}
 
 
 def _last_tier(conversation_id: int) -> str:

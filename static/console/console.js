@@ -124,6 +124,16 @@
       stateOf(f.conversation).labels = f;
       if (selected === f.conversation) renderLabels();
     },
+    // A newer summary of a conversation this page opened: its card says it now, in a list or not.
+    summary: function (f) {
+      var state = conversations[f.conversation];
+      if (state && state.card) state.card.summary = f.summary;
+      if (queue) queue.mine.concat(queue.waiting).forEach(function (item) {
+        if (item.conversation === f.conversation) item.summary = f.summary;
+      });
+      renderQueue();
+      if (selected === f.conversation) renderHead();
+    },
     composing: function (f) { if (f.role === "customer" && f.conversation === selected) customerTyping(true); },
     search_results: renderSearch,
     assigned: function (f) {

@@ -239,3 +239,42 @@ def test_a_chat_offered_to_an_agent_who_stops_taking_chats_no_longer_names_them(
     sam.locator("#waiting li.assigned-to-me").wait_for(state="detached", timeout=10_000)
     assert alex.locator("#waiting li").count() == 1 and "→" not in alex.locator("#waiting li").inner_text()
     assert sam_watch.page_errors == [] and alex_watch.page_errors == []
+
+
+def _summary_shows(pattern: str) -> str:
+    return f"() => /{pattern}/.test(document.getElementById('chat-summary').textContent)"
+
+
+def test_a_chat_followed_by_another_agent_shows_its_newest_summary(product_start, host_page, browser_context_new):
+    product = product_start(allowed_origins=[host_page.origin], SUPPORTBOT_OFFLINE_WORD_DELAY_MS="5")
+    customer, _ = browser_context_new(local_origins={product.url, host_page.origin})
+    sam, sam_watch = browser_context_new(local_origins={product.url}, viewport={"width": 1280, "height": 800})
+    alex, alex_watch = browser_context_new(local_origins={product.url}, viewport={"width": 1280, "height": 800})
+    agent_sign_in(alex, product.url, username="admin", password="supportbot-admin")
+    alex.get_by_label("Taking chats").uncheck()
+    agent_sign_in(sam, product.url)
+    customer.goto(host_page_show(host_page, product))
+    widget_open(customer)
+    widget_ask(customer, "how long is the trial?")
+    answer_wait(customer)
+    customer.get_by_role("button", name="Talk to a person").click()
+    customer.locator(".event").filter(has_text="connecting you with a person").wait_for()
+
+    alex.locator("#waiting li").first.click()  # Alex follows the chat
+    alex.wait_for_function(_summary_shows("trial"))
+    sam.locator("#waiting li").first.wait_for()
+    claim_first_waiting(sam, customer)
+    widget_ask(customer, "Also, order 4411 went to the wrong address")
+    sam.locator("#chat-log .msg.customer").filter(has_text="4411").wait_for()
+    sam.get_by_role("button", name="Hand back to bot").click()
+    customer.get_by_role("button", name="Talk to a person").wait_for(state="visible")  # back with the bot
+    customer.get_by_role("button", name="Talk to a person").click()
+    customer.locator(".event").filter(has_text="connecting you with a person").nth(1).wait_for()
+    sam.locator("#waiting li").first.click()
+    sam.get_by_role("button", name="Claim").click()
+    customer.locator(".event").filter(has_text="joined the chat").nth(1).wait_for()
+    alex.locator("#waiting li").first.wait_for(state="detached")
+
+    # Sam's chat is in none of Alex's lists: the summary Alex sees is still the newest one, with the order.
+    alex.wait_for_function(_summary_shows("4411"), timeout=10_000)
+    assert sam_watch.page_errors == [] and alex_watch.page_errors == []

@@ -8,8 +8,8 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import timezone
 
-from conversations import business_hours
-from conversations.models import Conversation, Message
+from conversations import business_hours, summaries
+from conversations.models import Conversation, Message, Summary
 from conversations.services import BotSilenced, answer_record, message_record
 from tests.conftest import ALLOWED_ORIGIN, frames_until
 
@@ -363,3 +363,41 @@ async def test_console_frames_of_the_wrong_type_are_refused_by_name(widget, agen
     assert [f["code"] for f in frames if f["type"] == "error"] == ["bad_seq"]
     assert frames[-1]["messages"][0]["seq"] == 1  # the whole transcript all the same
     await console.disconnect()
+
+
+def _newer_summary_written(public_id: str) -> None:
+    """A later handoff summary of the conversation, up to its newest message, written as the task writes it."""
+    conversation = Conversation.objects.get(public_id=public_id)
+    summary = Summary.objects.create(
+        conversation=conversation, purpose=Summary.Purpose.HANDOFF, upto_seq=conversation.last_seq
+    )
+    assert summaries.summary_run(summary_id=summary.pk, delivery="newer") is True
+
+
+async def test_a_console_following_a_chat_gets_its_newer_summary_when_it_is_written(widget, agent, other_agent):
+    sam, _, _ = await console_for(agent)
+    await widget.send_json_to({"type": "message", "text": "My LiftBase shows E04", "client_id": "c1"})
+    await frames_until(widget, lambda f: f["type"] == "message" and f["role"] == "assistant")
+    await widget.send_json_to({"type": "handoff"})
+    public_id = (await frames_until(sam, lambda f: f["type"] == "assigned"))[-1]["conversation"]
+    await sam.send_json_to({"type": "claim", "conversation": public_id})
+    await frames_until(widget, lambda f: f["type"] == "message" and f.get("data", {}).get("event") == "agent_joined")
+    # Alex follows Sam's chat: it is in none of Alex's lists, so no queue snapshot brings its card up to date.
+    alex, _, _ = await console_for(other_agent)
+    await alex.send_json_to({"type": "open", "conversation": public_id, "last_seq": 0})
+    opened = (await frames_until(alex, lambda f: f["type"] == "transcript"))[-1]
+    assert "E04" in opened["card"]["summary"]["text"]
+    await widget.send_json_to(
+        {"type": "message", "text": "Order 4411 was delivered to the wrong address", "client_id": "c2"}
+    )
+    await frames_until(alex, lambda f: f["type"] == "message" and f.get("client_id") == "c2")
+    await frames_until(widget, lambda f: f["type"] == "message" and f.get("client_id") == "c2")
+
+    await database_sync_to_async(_newer_summary_written)(public_id)
+    told = (await frames_until(alex, lambda f: f["type"] == "summary"))[-1]
+    assert told["conversation"] == public_id and told["summary"]["status"] == "done"
+    assert "4411" in told["summary"]["text"], told
+    # The summary rides on the consoles' own group: a widget never sees what is written for staff.
+    assert await widget.receive_nothing(timeout=0.3)
+    await alex.disconnect()
+    await sam.disconnect()
