@@ -403,8 +403,9 @@ def agent_seen_since(*, agent_id: int, since: float) -> bool:
 
 def agent_gone(*, agent_id: int) -> int:
     """The agent signed out, or left the console for good: they go offline, each chat they held goes
-    back to the queue (for anyone, them too once they are back) and each chat offered to them moves on to someone else,
-    so no customer waits on a person who is not there. How many chats went back to the queue."""
+    back to the queue (for anyone, them too once they are back) and each chat offered to them moves on to
+    someone else (or, with nobody, back to the queue), so no customer waits on a person who is not there.
+    How many chats went back to the queue."""
     if not AgentProfile.objects.filter(user_id=agent_id).exists():
         return 0  # not an agent (an admin signing out of the admin)
     if AgentProfile.objects.filter(user_id=agent_id, online=True).exists():
@@ -426,7 +427,8 @@ def agent_gone(*, agent_id: int) -> int:
             except (IllegalTransition, NotYourConversation):
                 continue  # closed, handed back or passed on meanwhile
         moved += 1
-    # Already done when they were taken offline above; not when they had stopped taking chats before.
+    # Done when they went offline (above, or earlier by their own choice); again here, a no-op unless a
+    # chat was reserved for them in between.
     offers.offers_withdraw(agent_id=agent_id)
     return moved
 
