@@ -61,10 +61,16 @@ class LiveAnswer:
     # The conversation left the bot while this answer streamed: its draft is void (it would be
     # dropped at save), so the model call is closed at the next token instead of running to the end.
     void: bool = False
+    # The notices sent about this draft (a backup took over): a socket that attaches later gets them too.
+    notice_frames: list[str] = field(default_factory=list)
 
     def snapshot_frame(self) -> str:
         """What a socket that attaches mid-answer needs to catch up: the text so far and its index."""
         return frame_stream(reply_to=self.reply_to_seq, index=len(self.parts), text="".join(self.parts))
+
+    def catch_up_frames(self) -> list[str]:
+        """What a socket attaching mid-answer is sent, in order: typing (the tier writing now), the text, notices."""
+        return [self.head_frame, self.snapshot_frame(), *self.notice_frames]
 
 
 # Per process: the answer streaming for each conversation and the sockets watching it.
@@ -246,7 +252,15 @@ async def _answer_one(live: LiveAnswer, plan: TurnPlan) -> None:
                 parts.append(event.text)
                 await _publish(conversation_id, frame_token(reply_to=reply_to_seq, index=len(parts), text=event.text))
             elif isinstance(event, Notice):
-                await _publish(conversation_id, frame_notice(reply_to=reply_to_seq, text=event.text))
+                notice = frame_notice(reply_to=reply_to_seq, text=event.text)
+                live.notice_frames.append(notice)
+                if event.tier is not None:
+                    # A backup writes from here on: a socket attaching later is told its tier. Not sent
+                    # now: a second typing frame would start the draft over.
+                    live.head_frame = frame_typing(
+                        reply_to=reply_to_seq, tier=str(event.tier), reason=f"a backup model ({event.tier}) took over"
+                    )
+                await _publish(conversation_id, notice)
             elif type(event) is Retract:
                 # The draft so far was the model's reasoning: a second typing frame tells the widget to
                 # drop it (docs/protocol.md); what the answer keeps comes again from i = 1.

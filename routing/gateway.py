@@ -93,6 +93,8 @@ class Notice:
     """Short customer-facing text about the answer itself, shown in the chat."""
 
     text: str
+    # For a backup taking over mid-answer: its tier, the one writing from here on.
+    tier: TierName | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,7 @@ class Gateway:
                             if state.notice_due:
                                 # Said once the backup's own text arrives: a backup that fails too continues nothing.
                                 state.notice_due = False
-                                yield Notice(FAILOVER_NOTICE)
+                                yield Notice(FAILOVER_NOTICE, tier=config.name)
                             pieces.append(event.text)
                             yield event
                         elif type(event) is Retract:
@@ -277,7 +279,7 @@ class Gateway:
                         if rest:
                             if state.notice_due:
                                 state.notice_due = False
-                                yield Notice(FAILOVER_NOTICE)
+                                yield Notice(FAILOVER_NOTICE, tier=config.name)
                             pieces.append(rest)
                             yield TextDelta(rest)
                 except ProviderError as error:

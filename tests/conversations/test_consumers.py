@@ -268,6 +268,33 @@ async def test_a_socket_opened_mid_answer_gets_ready_first_then_the_answer_so_fa
     await second.disconnect()
 
 
+async def test_a_socket_opened_after_a_backup_took_over_mid_answer_is_told_its_tier_and_the_notice(
+    customer_session, widget, llm
+):
+    from bench.openai_server import Fault
+
+    instant = (await database_sync_to_async(tier_catalogue)())[TierName.INSTANT].model
+    llm.interval_ms = 30
+    llm.script(Fault.cut(after_chunks=3), model=instant)
+    await widget.send_json_to({"type": "message", "text": "Where is my order?", "client_id": "c-1"})
+    seen = await frames_until(widget, lambda f: f["type"] == "notice")
+    assert [f["tier"] for f in seen if f["type"] == "typing"] == ["instant"]
+
+    second = widget_communicator()
+    await second.connect()
+    await second.send_json_to({"type": "hello", "token": customer_session[1], "last_seq": 0})
+    frames = await frames_until(second, is_answer)
+
+    kinds = [frame["type"] for frame in frames]
+    stream = kinds.index("stream")
+    answer = frames[-1]
+    assert answer["tier"] != "instant" and answer["fell_back"] is True
+    # Before the snapshot, the tier writing now (the backup's); after it, the notice the first socket saw.
+    assert [f["tier"] for f in frames[:stream] if f["type"] == "typing"] == [answer["tier"]]
+    assert kinds.index("notice") > stream
+    await second.disconnect()
+
+
 async def test_answer_is_saved_when_the_customer_drops_mid_answer_and_replayed_on_reconnect(customer_session, llm):
     llm.interval_ms = 30  # long enough to drop the socket mid-stream
     _, token = customer_session
