@@ -192,8 +192,8 @@ class WidgetConsumer(JsonSocketConsumer):
         # Read again: an answer that started meanwhile sent its first frames before this socket was ready.
         live = answering.live_watch(conversation_id=conversation.pk, send=self._send_raw)
         if live is not None and live.head_frame:
-            for frame in live.catch_up_frames():
-                await self._send_raw(frame)
+            for raw in live.catch_up_frames():
+                await self._send_raw(raw)
         elif owed:
             # The question was never answered (its process died mid-answer): answer it here.
             answering.answer_start(conversation_id=conversation.pk, public_id=conversation.public_id)
