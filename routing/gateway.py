@@ -302,6 +302,15 @@ class Gateway:
                 if not call.error.retryable:
                     if call.error.status_code in TIER_REFUSALS:
                         break  # this tier's model is refused; the next tier's may not be
+                    if call.error.context_exceeded and not call.produced_text:
+                        larger = _larger_context_tier(catalogue, than=config, tried=chain[: position + 1])
+                        if larger is not None:
+                            # Too long for this model: the tier with the largest context is tried next.
+                            chain[position + 1 :] = [
+                                larger,
+                                *(name for name in chain[position + 1 :] if name != larger),
+                            ]
+                            break
                     yield self._finished(state, end=None)
                     return
                 wait_s = self._retry_wait(call=call, is_last_tier=is_last_tier)
@@ -481,6 +490,18 @@ def tier_chain(*, catalogue: Mapping[TierName, TierConfig], tier: TierName) -> l
             here = TIER_ORDER.index(tier)
             chain.append(min(others, key=lambda name: (abs(TIER_ORDER.index(name) - here), TIER_ORDER.index(name))))
     return chain
+
+
+def _larger_context_tier(
+    catalogue: Mapping[TierName, TierConfig], *, than: TierConfig, tried: list[TierName]
+) -> TierName | None:
+    """The enabled tier not yet tried with the largest context window, if that is larger than ``than``'s."""
+    larger = [
+        config
+        for name, config in catalogue.items()
+        if name not in tried and config.enabled and config.context_window > than.context_window
+    ]
+    return max(larger, key=lambda config: config.context_window).name if larger else None
 
 
 def _tier_enabled(catalogue: Mapping[TierName, TierConfig], name: TierName) -> bool:

@@ -97,6 +97,8 @@ class ProviderError(Exception):
         self.tier_fault = tier_fault
         # What the server said the failed call used, when it said (a stream that finished without an answer).
         self.usage: Usage | None = None
+        # The server refused the request as longer than the model's context: a tier with a larger one may take it.
+        self.context_exceeded = False
 
 
 class Provider(Protocol):

@@ -766,18 +766,33 @@ def provider_error_from_sdk(error: openai.APIError) -> ProviderError:
     if isinstance(error, openai.APIStatusError):
         status = error.status_code
         retryable = status in RETRYABLE_STATUSES or status >= 500
-        return ProviderError(
+        mapped = ProviderError(
             f"upstream answered {status}: {error.message}",
             retryable=retryable,
             retry_after_s=retry_after_seconds(error.response.headers) if retryable else None,
             status_code=status,
         )
+        mapped.context_exceeded = status in (400, 413, 422) and _says_context_exceeded(error)
+        return mapped
     if isinstance(error, openai.APITimeoutError):
         return ProviderError("upstream timed out", retryable=True)
     if isinstance(error, openai.APIConnectionError):
         return ProviderError(f"upstream connection failed: {error.__cause__ or error}", retryable=True)
     # An error event inside the stream or a malformed body: the server side went wrong.
     return ProviderError(f"upstream error: {error.message}", retryable=True)
+
+
+# How servers say a request is longer than the model's context: OpenAI's code, vLLM's "maximum context
+# length", llama.cpp's "exceeds the available context size", TGI's "must have less than N input tokens".
+_CONTEXT_EXCEEDED = re.compile(
+    r"context_length_exceeded|exceed_context_size|maximum context length|context (?:length|window|size)"
+    r"|`?inputs?`? tokens|prompt is too long|too many tokens",
+    re.IGNORECASE,
+)
+
+
+def _says_context_exceeded(error: openai.APIStatusError) -> bool:
+    return _CONTEXT_EXCEEDED.search(f"{error.message} {error.code or ''} {error.body}") is not None
 
 
 def provider_error_from_object(error: object) -> ProviderError:

@@ -556,3 +556,97 @@ def test_the_repeat_trim_only_ever_drops_a_beginning_of_the_continuation() -> No
         assert fed.endswith(sent) and dropped == len(fed) - len(sent)
         # A restart loses nothing that follows the text shown.
         assert _trimmed(shown, [shown, fed]) == (fed, len(shown))
+
+
+# How three servers say a request is longer than the model's context (vLLM, OpenAI, llama.cpp).
+CONTEXT_REFUSALS = [
+    {
+        "object": "error",
+        "message": "This model's maximum context length is 8192 tokens. However, you requested 9100 tokens.",
+        "type": "BadRequestError",
+        "code": 400,
+    },
+    {
+        "error": {
+            "message": "Your input exceeds the context window of this model.",
+            "type": "invalid_request_error",
+            "code": "context_length_exceeded",
+        }
+    },
+    {
+        "error": {
+            "code": 400,
+            "message": "the request exceeds the available context size",
+            "type": "exceed_context_size_error",
+        }
+    },
+]
+
+
+async def _refusing_server(payload: dict[str, object]) -> tuple[asyncio.AbstractServer, str, list[str]]:
+    """A server that answers every request 400 with ``payload``; the models it was asked for are listed."""
+    import json
+
+    asked: list[str] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        )
+        asked.append(json.loads(await reader.readexactly(length))["model"])
+        body = json.dumps(payload).encode()
+        writer.write(
+            b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+            b"connection: close\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1", asked
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("payload", CONTEXT_REFUSALS, ids=["vllm", "openai", "llama.cpp"])
+async def test_a_request_too_long_for_the_tiers_model_goes_to_the_tier_with_the_largest_context(
+    openai_server: OpenAICompatServer, payload: dict[str, object]
+) -> None:
+    server, url, asked = await _refusing_server(payload)
+    try:
+        refusing = OpenAICompatProvider(base_url=url, api_key="k")
+        answering = OpenAICompatProvider(base_url=openai_server.url, api_key="k")
+        tiers = _catalogue()
+        gateway = Gateway(
+            providers=lambda tier: answering if tier.name == TierName.PRO else refusing,
+            catalogue=lambda: tiers,
+            breaker=MemoryBreaker(),
+            sleep=Sleeps(),
+            rng=lambda: 0.5,
+        )
+
+        events, finished = await _run(gateway, TierName.INSTANT)
+
+        # Instant's own backup (Mini, a smaller context) is not asked; Pro, the largest, answers.
+        assert asked == ["m-instant"] and _models_called(openai_server) == ["m-pro"]
+        assert (finished.tier, finished.error, finished.text) == (TierName.PRO, "", openai_server.text)
+        assert [call.outcome for call in finished.calls] == ["fallback", "ok"]
+    finally:
+        server.close()
+
+
+@pytest.mark.asyncio
+async def test_a_request_too_long_for_the_largest_context_ends_without_trying_smaller_ones() -> None:
+    server, url, asked = await _refusing_server(CONTEXT_REFUSALS[0])
+    try:
+        refusing = OpenAICompatProvider(base_url=url, api_key="k")
+        tiers = _catalogue()
+        gateway = Gateway(
+            providers=lambda tier: refusing, catalogue=lambda: tiers, breaker=MemoryBreaker(), sleep=Sleeps()
+        )
+
+        _, finished = await _run(gateway, TierName.PRO)
+
+        assert asked == ["m-pro"] and finished.error and not finished.text
+    finally:
+        server.close()
