@@ -250,14 +250,20 @@ async def _llm_text(
     )
     parts: list[str] = []
     calls: list[Any] = []
+    finished: Finished | None = None
     async for event in gateway_get().stream(request, tier=SUMMARY_TIER, catalogue=catalogue, on_call=on_call):
         if type(event) is TextDelta:
             parts.append(event.text)
         elif type(event) is Retract:  # what came so far was the model's reasoning
             parts[:] = [event.kept] if event.kept else []
         elif isinstance(event, Finished):
-            calls = list(event.calls)
-    return "".join(parts).strip(), calls
+            finished, calls = event, list(event.calls)
+    text = "".join(parts).strip()
+    if finished is None or (finished.error and not finished.truncated):
+        return "", calls  # a summary every tier broke off is no summary: the extractive one stands in
+    if finished.truncated and text:
+        text += " …"  # it reached its length limit: the agent sees it stops short
+    return text, calls
 
 
 def summary_draft(
