@@ -8,6 +8,7 @@ synchronous part (``routing.selectors.tier_catalogue_in_force``) and handed to e
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass, replace
 
@@ -48,6 +49,9 @@ def runtime_reset() -> None:
     global _runtime
     with _lock:
         _runtime = None
+    compat = sys.modules.get("routing.providers.openai_compat")
+    if compat is not None:
+        compat.server_quirks_forget()
 
 
 def runtime_build() -> Runtime:

@@ -24,8 +24,7 @@ from routing.gateway import CallSink, Gateway
 from routing.models import DailySpend, LedgerEntry
 from routing.pricing import COST_QUANTUM
 from routing.prompts import HistoryLike, prompt_messages
-from routing.providers.base import CallRecord, ChatRequest
-from routing.providers.openai_compat import HARMONY_END
+from routing.providers.base import HARMONY_END, CallRecord, ChatRequest
 from routing.redaction import customer_text_redact
 from routing.rewrite import language_name, language_primary, retrieval_question
 from routing.router import BudgetState, HistoryItem, RouteDecision, route_message

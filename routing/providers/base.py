@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -40,6 +41,10 @@ class ChatRequest:
 @dataclass(frozen=True)
 class TextDelta:
     text: str
+
+
+# gpt-oss's harmony end-of-message tokens, from a server that does not parse that format: never part of an answer.
+HARMONY_END = re.compile(r"<\|(?:return|end|call)\|>")
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from routing.pricing import usage_estimate
-from routing.providers.base import ChatRequest, ProviderError, Retract, StreamEnd, TextDelta, Usage
+from routing.providers.base import HARMONY_END, ChatRequest, ProviderError, Retract, StreamEnd, TextDelta, Usage
 from routing.tiers import TierConfig
 
 logger = logging.getLogger(__name__)
@@ -83,8 +83,7 @@ THINK_TAGS = (
 )
 # A closing tag with no opening one: what came before it was reasoning (the opening tag was in the prompt).
 BARE_CLOSING_TAGS = ("</think>", "</thinking>")
-# Harmony's end-of-message tokens: never part of the answer.
-HARMONY_END = re.compile(r"<\|(?:return|end|call)\|>")
+
 # Half of a UTF-16 surrogate pair: JSON escapes an emoji as two (\ud83d\ude00), and a proxy that cuts text by
 # UTF-16 units can send them in two chunks. Joined again here; one never paired is no character.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -103,6 +102,13 @@ _reasoning_first: set[tuple[str, str]] = set()  # (base URL, model)
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], openai.AsyncOpenAI]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def server_quirks_forget() -> None:
+    """Forget what servers and models were seen to refuse or do (a new endpoint, or a test on a reused port)."""
+    _plain_servers.clear()
+    _temperature_refused.clear()
+    _reasoning_first.clear()
 
 
 def openai_client_get(*, base_url: str, api_key: str) -> openai.AsyncOpenAI:
