@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -22,15 +23,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import cast
 
+import django
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
-from bench.report import section_write
-from routing.breaker import MemoryBreaker
-from routing.gateway import Gateway
-from routing.providers.base import ChatRequest, TextDelta
-from routing.providers.openai_compat import OpenAICompatProvider
-from routing.tiers import TierName, default_catalogue
+# The stream types name the help centre's citation, whose module reads settings: Django first.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportbot.settings")
+django.setup()
+
+from bench.report import section_write  # noqa: E402
+from routing.breaker import MemoryBreaker  # noqa: E402
+from routing.gateway import Gateway  # noqa: E402
+from routing.providers.base import ChatRequest, TextDelta  # noqa: E402
+from routing.providers.openai_compat import OpenAICompatProvider  # noqa: E402
+from routing.tiers import TierName, default_catalogue  # noqa: E402
 
 QUESTION = ChatRequest(messages=[{"role": "user", "content": "How do I change the address on my order?"}])
 API_KEY = "bench-key"
