@@ -144,6 +144,10 @@ class _RequestState:
     # The last tier whose words are in the answer: the one credited with it (a backup that failed
     # before adding any wrote none of it).
     text_config: TierConfig | None = None
+    # The first and the last call whose words the answer keeps (indexes into ``calls``): a backup
+    # took over mid-answer only when they differ.
+    first_text_call: int | None = None
+    last_text_call: int | None = None
     # The tier the caller was last told the answer comes from (TierSwitch).
     announced: TierName | None = None
 
@@ -348,6 +352,9 @@ class Gateway:
         config, error = call.config, call.error
         if call.produced_text:
             state.text_config = config
+            if state.first_text_call is None:
+                state.first_text_call = len(state.calls)
+            state.last_text_call = len(state.calls)
         if error is None:
             assert call.end is not None
             usage = call.end.usage
@@ -416,7 +423,7 @@ class Gateway:
             model="" if config is None else config.model,
             calls=state.calls,
             fell_back=config is not None and config.name != state.requested,
-            failed_over_mid_stream=state.failed_over,
+            failed_over_mid_stream=state.failed_over and state.last_text_call != state.first_text_call,
             citations=() if end is None else end.citations,
             abstained=False if end is None else end.abstained,
             error=error,

@@ -414,11 +414,21 @@ class _Opening:
         # A model known to start inside a reasoning block: hold all of it, since an answer without one
         # (no closing tag by the end) is then the whole of what was held.
         self.whole = reasoning_first
-        if reasoning_first:
-            self.closing = BARE_CLOSING_TAGS[0]
 
     def feed(self, content: str) -> str | None:
         """The text to show, with what was held before it, or None while nothing visible has come."""
+        if self.whole:
+            self.held += content
+            stripped = self.held.lstrip()
+            if any(stripped.startswith(opening_tag) for opening_tag, _ in THINK_TAGS):
+                # It opens its reasoning itself this time: read as any model's.
+                held, self.held, self.whole = self.held, "", False
+                return self.feed(held)
+            after = _bare_closing_end(self.held)
+            if after < 0:
+                return None
+            content, self.held = self.held[after:], ""
+            self.whole, self.reasoned = False, True
         if self.closing:
             self.held += content
             end = self.held.find(self.closing)
@@ -427,12 +437,12 @@ class _Opening:
                     self.held = self.held[-(len(self.closing) - 1) :]  # the closing tag may be cut in two
                 return None
             content, self.held = self.held[end + len(self.closing) :], ""
-            self.closing, self.reasoned, self.whole = "", True, False
+            self.closing, self.reasoned = "", True
         held = self.held + content
         stripped = held.lstrip()
         for opening_tag, closing_tag in THINK_TAGS:
             if stripped.startswith(opening_tag):
-                self.held, self.closing, self.whole = "", closing_tag, False
+                self.held, self.closing = "", closing_tag
                 if not closing_tag:
                     self.reasoned = True
                 return self.feed(stripped[len(opening_tag) :])
@@ -444,7 +454,7 @@ class _Opening:
 
     def flush(self) -> str:
         """At the end of the stream: what was held if it shows something (the start of a tag that never came)."""
-        rest, self.held = ("" if self.closing and not self.whole else self.held), ""
+        rest, self.held = ("" if self.closing else self.held), ""
         if "|>" in rest:
             rest = HARMONY_END.sub("", rest)
         return "" if not rest.strip() else rest.lstrip() if self.reasoned or self.trim else rest

@@ -241,8 +241,10 @@ async def test_no_backup_is_announced_when_every_backup_fails_before_its_first_w
     assert len(_models_called(openai_server)) > 1  # backups were tried
     assert not any(isinstance(event, Notice) for event in events)
     assert finished.error and finished.text == "".join(event.text for event in events)  # type: ignore[attr-defined]
-    # Every word kept came from Thinking: the answer is credited to it, not to the last backup that failed.
+    # Every word kept came from Thinking: the answer is credited to it, not to the last backup that failed,
+    # and no backup took over (the widget would say "Answered by a backup model").
     assert (finished.tier, finished.model, finished.fell_back) == (TierName.THINKING, "m-thinking", False)
+    assert not finished.failed_over_mid_stream
 
 
 @pytest.mark.asyncio

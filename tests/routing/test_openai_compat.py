@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 
 from bench.openai_server import Fault, OpenAICompatServer, ServedUsage
-from routing.providers.base import ChatRequest, ProviderError, Retract, StreamEnd, TextDelta
+from routing.providers.base import HARMONY_END, ChatRequest, ProviderError, Retract, StreamEnd, TextDelta
 from routing.providers.openai_compat import (
     CALL_ID_HEADER,
     OpenAICompatProvider,
@@ -821,6 +821,33 @@ async def test_reasoning_whose_opening_tag_was_in_the_prompt_is_taken_back_and_t
     raw_server.pieces = [_content("Plain "), _content("answer."), _finish("stop"), USAGE_EVENT, b"data: [DONE]\n\n"]
     answer, log, end = await _answer_events(provider)
     assert answer == "Plain answer." and isinstance(end, StreamEnd)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "later",
+    [
+        "SECRET thoughts.\n</thinking>\n\nOur trial lasts 100 nights.",
+        "<thinking>SECRET thoughts.</thinking>\nOur trial lasts 100 nights.",
+        "<|channel|>analysis<|message|>SECRET<|end|><|start|>assistant<|channel|>final<|message|>"
+        "Our trial lasts 100 nights.<|return|>",
+    ],
+    ids=["bare-thinking", "opened-thinking", "harmony"],
+)
+async def test_a_model_known_to_reason_first_leaks_nothing_whatever_format_it_writes_next(
+    raw_server: RawSSEServer, later: str
+) -> None:
+    provider = OpenAICompatProvider(base_url=raw_server.url, api_key="k")
+    raw_server.pieces = [_content("Some reasoning.\n</thinking>"), _content("\n\nFirst."), _finish("stop")]
+    answer, _, _ = await _answer_events(provider)
+    assert answer == "First."  # now known to start inside its reasoning
+
+    raw_server.pieces = [*(_content(later[index : index + 4]) for index in range(0, len(later), 4)), _finish("stop")]
+    answer, log, end = await _answer_events(provider)
+
+    # An end token cut across chunks may reach the draft; the stored answer drops it (routing.services).
+    assert HARMONY_END.sub("", answer) == "Our trial lasts 100 nights." and isinstance(end, StreamEnd)
+    assert "SECRET" not in "".join(log) and "<retract>" not in log
 
 
 @pytest.mark.asyncio
