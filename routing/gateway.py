@@ -148,6 +148,8 @@ class _RequestState:
     # took over mid-answer only when they differ.
     first_text_call: int | None = None
     last_text_call: int | None = None
+    # Why the next tier switch happens, when it is not that the tier is unavailable.
+    switch_reason: str = ""
     # The tier the caller was last told the answer comes from (TierSwitch).
     announced: TierName | None = None
 
@@ -239,7 +241,8 @@ class Gateway:
                 if name != state.announced and not state.pieces:
                     # Nothing shown yet: the caller may say which tier answers after all (the widget's typing).
                     unavailable, state.announced = state.announced, name
-                    yield TierSwitch(tier=name, reason=f"{unavailable} unavailable")
+                    yield TierSwitch(tier=name, reason=state.switch_reason or f"{unavailable} unavailable")
+                    state.switch_reason = ""
                 call = self._call_open(state, config=config, request=request, attempt=attempt)
                 if on_call is not None:
                     # The row before the request (the stream sends it when first read): a row written
@@ -310,6 +313,7 @@ class Gateway:
                         larger = _larger_context_tier(catalogue, than=config, tried=chain[: position + 1])
                         if larger is not None:
                             # Too long for this model: the tier with the largest context is tried next.
+                            state.switch_reason = f"too long for {config.name}"
                             chain[position + 1 :] = [
                                 larger,
                                 *(name for name in chain[position + 1 :] if name != larger),

@@ -631,6 +631,9 @@ async def test_a_request_too_long_for_the_tiers_model_goes_to_the_tier_with_the_
 
         # Instant's own backup (Mini, a smaller context) is not asked; Pro, the largest, answers.
         assert asked == ["m-instant"] and _models_called(openai_server) == ["m-pro"]
+        assert [event for event in events if isinstance(event, TierSwitch)] == [
+            TierSwitch(tier=TierName.PRO, reason="too long for instant")
+        ]
         assert (finished.tier, finished.error, finished.text) == (TierName.PRO, "", openai_server.text)
         assert [call.outcome for call in finished.calls] == ["fallback", "ok"]
     finally:
