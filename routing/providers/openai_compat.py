@@ -149,8 +149,9 @@ class OpenAICompatProvider:
         started = loop.time()
         chunk_limit, char_limit = _overrun_limits(request.max_output_tokens)
         received = output_chars = 0
-        # Whitespace before the first visible character is held and sent with it: a stream of
-        # only whitespace is no answer, and fails over as cleanly as one with no text at all.
+        # Whitespace before the first visible character is held (a stream of only whitespace is no
+        # answer, and fails over as cleanly as one with no text at all), then dropped, or for a
+        # continuation sent with it.
         visible = False
         model_key = (self.base_url, tier.model)
         # A first answer's leading blank lines are dropped; a continuation's leading space joins it to the text shown.
@@ -433,8 +434,7 @@ class _Opening:
             self.held += content
             end = self.held.find(self.closing)
             if end < 0:
-                if not self.whole:
-                    self.held = self.held[-(len(self.closing) - 1) :]  # the closing tag may be cut in two
+                self.held = self.held[-(len(self.closing) - 1) :]  # the closing tag may be cut in two
                 return None
             content, self.held = self.held[end + len(self.closing) :], ""
             self.closing, self.reasoned = "", True
