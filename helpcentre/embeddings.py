@@ -192,12 +192,15 @@ class SentenceEncoder:
         """One sentence's unit vector, shape (384,)."""
         if self._onnx is None:
             return self.encode([sentence])[0]
+        pooled = self._onnx.pooled(self.embedded(sentence))
+        return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+
+    def embedded(self, sentence: str) -> np.ndarray:
+        """The embedding layer's output for one sentence, (tokens, 384): the six layers' input."""
         ids = np.array(self.tokenizer.encode(sentence).ids, dtype=np.int64)
-        hidden = _layer_norm(
+        return _layer_norm(
             self.word_embeddings[ids] + self.position_embeddings[: len(ids)], self.embedding_norm, self.eps
         )
-        pooled = self._onnx.pooled(hidden)
-        return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
 
 
 def model_dir_find() -> Path | None:

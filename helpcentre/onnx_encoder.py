@@ -12,7 +12,6 @@ process). Without ``onnxruntime`` and ``onnx`` the numpy forward pass answers in
 from __future__ import annotations
 
 import importlib.util
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -116,8 +115,9 @@ class OnnxLayers:
         return self.session.run(None, {INPUT_NAME: hidden})[0]
 
 
-def onnx_layers_build(*, encoder: SentenceEncoder) -> OnnxLayers:
-    """The encoder's layers in ONNX Runtime, reading the encoder's own weight arrays."""
+def onnx_layers_build(*, encoder: SentenceEncoder, threads: int = 1) -> OnnxLayers:
+    """The encoder's layers in ONNX Runtime, reading the encoder's own weight arrays; ``threads``
+    other than one only for bench/bench_encoder.py's comparison."""
     import onnxruntime
     from onnx import TensorProto, helper
 
@@ -139,10 +139,12 @@ def onnx_layers_build(*, encoder: SentenceEncoder) -> OnnxLayers:
         opset_imports=[helper.make_opsetid("", 18)],
     )
     options = onnxruntime.SessionOptions()
-    # Two threads that sleep rather than spin between operations: a long question (50 tokens,
-    # ~9 ms on one thread) takes a fifth less, and an idle worker never burns a core the web
-    # server needs, which is why the numpy path keeps BLAS to one thread (see SentenceEncoder).
-    options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+    # One thread: a second one takes about a quarter off a lone query's time but adds to its CPU
+    # (handing work over, waking up; docs/benchmarks.md, "Query encoder: one thread or two"), and
+    # under load the CPU is what every other conversation waits for; the numpy path keeps BLAS to
+    # one thread too (see SentenceEncoder). Threads sleep rather than spin, so an idle session
+    # never burns a core the web server needs.
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
