@@ -17,8 +17,10 @@ from dataclasses import dataclass, field, replace
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from conversations import feedback, leases, selectors, services, turns
+from conversations.languages import in_language
 from conversations.models import Conversation, Message
 from conversations.protocol import frame_notice, frame_stream, frame_token, frame_typing
 from conversations.turns import TurnPlan
@@ -37,11 +39,13 @@ LEASE_RENEW_S = 3.0
 # A question whose lease another process holds is retried this often, for at most LEASE_WAIT_S.
 LEASE_RETRY_S = 1.0
 LEASE_WAIT_S = 2 * LEASE_SECONDS
-UNAVAILABLE_TEXT = (
+# Translators: the chat bot's reply when no model could answer the customer's question.
+UNAVAILABLE_TEXT = gettext_noop(
     "Sorry, I can't answer right now because our assistant is unavailable. "
     "You can try again in a moment, or ask to talk to a person."
 )
-INCOMPLETE_TEXT = (
+# Translators: added under an answer that every model broke off part way; keep the parentheses.
+INCOMPLETE_TEXT = gettext_noop(
     "(This answer was cut off because our assistant became unavailable. "
     "You can ask again in a moment, or ask to talk to a person.)"
 )
@@ -198,7 +202,7 @@ def _apology_record(*, conversation_id: int) -> None:
         services.answer_record(
             conversation_id=conversation_id,
             reply_to_seq=question.seq,
-            text=UNAVAILABLE_TEXT,
+            text=in_language(UNAVAILABLE_TEXT, language=question.language),
             tier="",
             model="",
             route_reason="internal error",
@@ -321,6 +325,7 @@ def _answer_finish(
     answer = _answer_save(
         live=live,
         finished=finished,
+        language=plan.question.language,
         passages=plan.passages,
         route_reason=plan.reason,
         time_to_first_token_ms=time_to_first_token_ms,
@@ -403,6 +408,7 @@ def _answer_save(
     route_reason: str,
     time_to_first_token_ms: int | None,
     duration_ms: int,
+    language: str = "",
     passages: Sequence[Passage] = (),
 ) -> Message | None:
     """The streamed answer, stored; None when it was not stored now (an agent took over, or it
@@ -427,9 +433,9 @@ def _answer_save(
                 grounded.links_removed,
             )
     if outcome == "unavailable":
-        text = UNAVAILABLE_TEXT
+        text = in_language(UNAVAILABLE_TEXT, language=language)
     elif outcome == "incomplete":
-        text = f"{text.rstrip()}\n\n{INCOMPLETE_TEXT}"
+        text = f"{text.rstrip()}\n\n{in_language(INCOMPLETE_TEXT, language=language)}"
     spoke = finished is not None and outcome != "unavailable"
     try:
         answer, created = services.answer_record(

@@ -22,6 +22,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.db import transaction
+from django.utils.translation import gettext_noop
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from conversations import services
@@ -42,9 +43,12 @@ MAX_ATTACHMENTS_PER_CONVERSATION = 20
 PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 PHOTO_TEXT = "(photo)"
-NO_MODEL_REASON = "no image-capable model is configured"
-PRO_DISABLED_REASON = "no enabled tier can read images (Pro is disabled)"
-IMAGE_NOTE_TEXT = "Our assistant can't look at photos right now ({reason}), so a person from our team will take a look."
+# Said to the agent as the handoff's reason, and to the customer inside IMAGE_NOTE_TEXT.
+NO_MODEL_REASON = gettext_noop("no image-capable model is configured")
+PRO_DISABLED_REASON = gettext_noop("no enabled tier can read images (Pro is disabled)")
+IMAGE_NOTE_TEXT = gettext_noop(
+    "Our assistant can't look at photos right now ({reason}), so a person from our team will take a look."
+)
 
 
 class AttachmentRefused(Exception):

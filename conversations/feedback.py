@@ -21,14 +21,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from conversations.events import ConversationEvent, conversation_event_send
 from conversations.models import Conversation, Message, Rating
-from conversations.services import message_record
+from conversations.services import customer_text, message_record
 from routing import selectors as routing_selectors
 
 RATING_COMMENT_MAX_CHARS = 2000
-RATED_TEXT = "Thank you for your feedback."
+RATED_TEXT = gettext_noop("Thank you for your feedback.")
 # A conversation quiet for this long is over, whether or not anyone closed it.
 IDLE_AFTER = timedelta(minutes=30)
 
@@ -76,7 +77,7 @@ def rating_record(*, conversation_id: int, score: object, comment: object = "") 
                 conversation_id=conversation_id,
                 role=Message.Role.SYSTEM,
                 kind="event",
-                text=RATED_TEXT,
+                text=customer_text(conversation_id=conversation_id, text=RATED_TEXT),
                 data={"event": "rated", "score": score},
             )
             conversation_event_send(

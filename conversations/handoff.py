@@ -23,13 +23,16 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext_noop
 
 from conversations import business_hours, offers, services, tasks
 from conversations.assignment import agent_loads, agent_profile_for
 from conversations.doorbells import consoles_ring
 from conversations.events import ConversationEvent, conversation_event_send
+from conversations.languages import in_language
 from conversations.models import AgentProfile, ChatOffer, Conversation, Message, Summary
-from conversations.selectors import agent_name, agents_online, queue_position, ticket_open
+from conversations.selectors import agent_name, agents_online, customer_language, queue_position, ticket_open
 
 Status = Conversation.Status
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -87,24 +90,35 @@ class HandoffResult:
     position: int | None = None
 
 
-QUEUED_TEXT = "I'm connecting you with a person from our support team. They'll see everything you've written."
+# The lines below are written to the customer, in the language they write in (services.customer_text).
+QUEUED_TEXT = gettext_noop(
+    "I'm connecting you with a person from our support team. They'll see everything you've written."
+)
 # Said when nobody is signed in to take the chat: the customer stays in line and may also leave an email.
-NOBODY_ONLINE_TEXT = (
+NOBODY_ONLINE_TEXT = gettext_noop(
     " Nobody from the team is online at the moment, so this may take a while: you'll keep your place, "
     "and you can also leave your email and a message below, and we'll reply by email."
 )
-OUT_OF_HOURS_TEXT = (
+# Translators: {opening} is empty or " (we open Monday at 09:00)", from the line after these.
+OUT_OF_HOURS_TEXT = gettext_noop(
     "Our support team is offline right now{opening}. Leave your email and a message, "
     "and we'll get back to you when we open."
 )
 # The same moments once the customer's message for the team is waiting: no second form to fill in.
-NOBODY_ONLINE_TICKET_OPEN_TEXT = (
+NOBODY_ONLINE_TICKET_OPEN_TEXT = gettext_noop(
     " Nobody from the team is online at the moment, so this may take a while: you'll keep your place, "
     "and we already have your message, so we'll reply by email either way."
 )
-OUT_OF_HOURS_TICKET_OPEN_TEXT = (
+OUT_OF_HOURS_TICKET_OPEN_TEXT = gettext_noop(
     "Our support team is offline right now{opening}. We already have your message and will reply by email."
 )
+# Translators: {day} is a day of the week, {time} a time such as 09:00.
+OPENING_TEXT = gettext_noop(" (we open {day} at {time})")
+AGENT_JOINED_TEXT = gettext_noop("{agent} joined the chat")
+HANDED_BACK_TEXT = gettext_noop("{agent} handed the chat back to our assistant; ask for a person again any time.")
+CLOSED_TEXT = gettext_noop("{agent} closed the chat. Thanks for contacting us!")
+TRANSFERRED_TEXT = gettext_noop("{agent} transferred the chat to {receiver}.")
+PASSED_ON_TEXT = gettext_noop("{agent} passed the chat to the next person available on our team.")
 
 
 def _nobody_online_text(*, nobody_online: bool, has_ticket: bool) -> str:
@@ -137,7 +151,11 @@ def handoff_request(*, conversation_id: int, reason: str, trigger: str) -> Hando
         has_ticket = ticket_open(conversation_id=conversation_id)
         message = services.event_record(
             conversation_id=conversation_id,
-            text=QUEUED_TEXT + _nobody_online_text(nobody_online=nobody_online, has_ticket=has_ticket),
+            text=services.customer_text(conversation_id=conversation_id, text=QUEUED_TEXT)
+            + services.customer_text(
+                conversation_id=conversation_id,
+                text=_nobody_online_text(nobody_online=nobody_online, has_ticket=has_ticket),
+            ),
             event="handoff_requested",
             status=Status.WAITING,
             reason=reason[:200],
@@ -163,12 +181,21 @@ def _out_of_hours(*, conversation_id: int, now: Any, hours: business_hours.Busin
     if status != Status.BOT:
         raise IllegalTransition(current=status, target=Status.WAITING)
     opening = business_hours.business_hours_next_opening(at=now, hours=hours)
-    opening_text = f" (we open {opening:%A at %H:%M})" if opening else ""
+    language = customer_language(conversation_id=conversation_id)
+    opening_text = (
+        in_language(OPENING_TEXT, language=language).format(
+            day=in_language(WEEKDAYS[opening.weekday()], language=language), time=f"{opening:%H:%M}"
+        )
+        if opening
+        else ""
+    )
     # Asked again after leaving a message: the form is not offered twice (one open ticket per conversation).
     has_ticket = ticket_open(conversation_id=conversation_id)
     message = services.event_record(
         conversation_id=conversation_id,
-        text=(OUT_OF_HOURS_TICKET_OPEN_TEXT if has_ticket else OUT_OF_HOURS_TEXT).format(opening=opening_text),
+        text=in_language(OUT_OF_HOURS_TICKET_OPEN_TEXT if has_ticket else OUT_OF_HOURS_TEXT, language=language).format(
+            opening=opening_text
+        ),
         event="out_of_hours",
         status=Status.BOT,
         opens_at=opening.isoformat() if opening else None,
@@ -227,7 +254,7 @@ def conversation_claim(*, conversation_id: int, agent_id: int) -> Message:
         name = agent_name(agent)
         message = services.event_record(
             conversation_id=conversation_id,
-            text=f"{name} joined the chat",
+            text=services.customer_text(conversation_id=conversation_id, text=AGENT_JOINED_TEXT, agent=name),
             event="agent_joined",
             status=Status.AGENT,
             author_id=agent.pk,
@@ -266,7 +293,9 @@ def conversation_hand_back(*, conversation_id: int, agent_id: int) -> Message:
         )
         message = services.event_record(
             conversation_id=conversation_id,
-            text=f"{agent_name(agent)} handed the chat back to our assistant; ask for a person again any time.",
+            text=services.customer_text(
+                conversation_id=conversation_id, text=HANDED_BACK_TEXT, agent=agent_name(agent)
+            ),
             event="handed_back",
             status=Status.BOT,
             author_id=agent.pk,
@@ -285,7 +314,7 @@ def conversation_close(*, conversation_id: int, agent_id: int) -> Message:
         )
         message = services.event_record(
             conversation_id=conversation_id,
-            text=f"{agent_name(agent)} closed the chat. Thanks for contacting us!",
+            text=services.customer_text(conversation_id=conversation_id, text=CLOSED_TEXT, agent=agent_name(agent)),
             event="closed",
             status=Status.CLOSED,
             author_id=agent.pk,
@@ -367,7 +396,12 @@ def conversation_transfer(*, conversation_id: int, agent_id: int, to_agent_id: i
         )
         message = services.event_record(
             conversation_id=conversation_id,
-            text=f"{agent_name(sender)} transferred the chat to {agent_name(receiver)}.",
+            text=services.customer_text(
+                conversation_id=conversation_id,
+                text=TRANSFERRED_TEXT,
+                agent=agent_name(sender),
+                receiver=agent_name(receiver),
+            ),
             event="transferred",
             status=Status.AGENT,
             author_id=sender.pk,
@@ -378,7 +412,7 @@ def conversation_transfer(*, conversation_id: int, agent_id: int, to_agent_id: i
     return message
 
 
-AGENT_LEFT_TEXT = "{agent} had to leave. You're back in line for the next person available on our team."
+AGENT_LEFT_TEXT = gettext_noop("{agent} had to leave. You're back in line for the next person available on our team.")
 # When each agent's console last showed a sign of life (a socket opened, a ping), shared by every process.
 _SEEN_KEY = "console-seen:{agent_id}"
 # Set when the agent was taken offline for leaving, not by their own choice: their return brings them back.
@@ -421,7 +455,9 @@ def agent_gone(*, agent_id: int) -> int:
                 _transfer_to_queue(
                     conversation_id=conversation_id,
                     sender=sender,
-                    text=AGENT_LEFT_TEXT.format(agent=agent_name(sender)),
+                    text=services.customer_text(
+                        conversation_id=conversation_id, text=AGENT_LEFT_TEXT, agent=agent_name(sender)
+                    ),
                     event="agent_left",
                 )
             except (IllegalTransition, NotYourConversation):
@@ -482,8 +518,14 @@ def _transfer_to_queue(*, conversation_id: int, sender: Any, text: str = "", eve
     has_ticket = ticket_open(conversation_id=conversation_id)
     message = services.event_record(
         conversation_id=conversation_id,
-        text=(text or f"{agent_name(sender)} passed the chat to the next person available on our team.")
-        + _nobody_online_text(nobody_online=nobody_online, has_ticket=has_ticket),
+        text=(
+            text
+            or services.customer_text(conversation_id=conversation_id, text=PASSED_ON_TEXT, agent=agent_name(sender))
+        )
+        + services.customer_text(
+            conversation_id=conversation_id,
+            text=_nobody_online_text(nobody_online=nobody_online, has_ticket=has_ticket),
+        ),
         event=event,
         status=Status.WAITING,
         author_id=sender.pk,

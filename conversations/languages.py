@@ -21,6 +21,7 @@ import functools
 import re
 
 from django.conf import settings
+from django.utils import translation
 from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
 # Chosen on helpcentre/data/kb_eval_hi_es.csv and short English support messages (docs/benchmarks.md,
@@ -171,3 +172,16 @@ def language_detector_warm() -> dict[str, object]:
         for text in WARM_UP_TEXTS:
             detector.compute_language_confidence_values(text)
     return {"languages": list(languages)}
+
+
+def in_language(text: str, *, language: str) -> str:
+    """``text`` (an English msgid, marked with ``gettext_noop``) in ``language``, or in the shop's
+    default when that language is not offered or unknown ("")."""
+    if not text:
+        return text  # gettext("") is the catalogue's header
+    try:
+        code = translation.get_supported_language_variant(language or settings.LANGUAGE_CODE)
+    except LookupError:
+        code = settings.LANGUAGE_CODE
+    with translation.override(code):
+        return translation.gettext(text)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from conversations import services
 from conversations.assignment import agent_next_available, agents_declined, offer_make
@@ -26,7 +27,7 @@ from conversations.selectors import agent_name
 logger = logging.getLogger(__name__)
 
 CONSOLE_SETTINGS_PK = 1
-REOFFERED_TEXT = "We're passing your chat to the next person available on our team."
+REOFFERED_TEXT = gettext_noop("We're passing your chat to the next person available on our team.")
 Offer = ChatOffer.Status
 
 
@@ -112,7 +113,7 @@ def offer_move_on(*, offer_id: int, cutoff: datetime) -> bool:
         waited_s = int((timezone.now() - offer.offered_at).total_seconds())
         services.event_record(
             conversation_id=conversation.pk,
-            text=REOFFERED_TEXT,
+            text=services.customer_text(conversation_id=conversation.pk, text=REOFFERED_TEXT),
             event="reoffered",
             status=Conversation.Status.WAITING,
             agent=agent_name(users[next_agent_id]),

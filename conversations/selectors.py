@@ -98,6 +98,18 @@ TAKEN_OVER_EVENTS = (
 )
 
 
+def customer_language(*, conversation_id: int) -> str:
+    """The language of the customer's latest message that has one ("" before any): what the lines
+    the server writes to the customer are written in."""
+    return (
+        Message.objects.filter(conversation_id=conversation_id, role=Message.Role.CUSTOMER)
+        .exclude(language="")
+        .order_by("-seq")
+        .values_list("language", flat=True)
+        .first()
+    ) or ""
+
+
 def unanswered_question(*, conversation_id: int) -> Message | None:
     """The customer message the bot owes an answer next, if any: see :func:`unanswered_questions`."""
     owed = unanswered_questions(conversation_id=conversation_id, limit=1)

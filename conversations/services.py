@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from conversations.doorbells import consoles_queue_ring, conversation_broadcast
 from conversations.events import ConversationEvent, conversation_event_send
-from conversations.languages import text_language_detect
+from conversations.languages import in_language, text_language_detect
 from conversations.models import Conversation, Message
-from conversations.selectors import message_frame
+from conversations.selectors import customer_language, message_frame
 from conversations.tokens import visitor_token_issue
 from routing.services import LedgerTotals, daily_spend_add, ledger_record, ledger_totals
 from routing.types import CallRecord
@@ -110,14 +110,14 @@ def message_record(
 
 def _customer_language(*, conversation_id: int, text: str) -> str:
     # Detected outside the transaction: the first message in a script loads its models (up to ~1.5 s).
-    earlier = (
-        Message.objects.filter(conversation_id=conversation_id, role=Message.Role.CUSTOMER)
-        .exclude(language="")
-        .order_by("-seq")
-        .values_list("language", flat=True)
-        .first()
-    )
-    return text_language_detect(text=text, fallback=earlier or "")
+    return text_language_detect(text=text, fallback=customer_language(conversation_id=conversation_id))
+
+
+def customer_text(*, conversation_id: int, text: str, **values: str) -> str:
+    """A line the server writes to the customer (``text``, an English msgid with ``{name}``
+    placeholders for ``values``), in the language the customer writes in."""
+    line = in_language(text, language=customer_language(conversation_id=conversation_id))
+    return line.format(**values) if values else line
 
 
 def event_record(

@@ -20,6 +20,7 @@ from celery import Task, shared_task
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from conversations import assignment, contact_reasons, feedback, offers, services, summaries
 from conversations.doorbells import after_commit, consoles_ring
@@ -36,7 +37,7 @@ MAX_DELIVERIES = 3
 DELIVERY_COUNT_TTL_S = 24 * 3600
 # The server's own ids start with a prefix customers may not use, so no customer message can take them.
 RATING_REQUEST_ID = SERVER_ID_PREFIX + "rating-request"
-RATING_REQUEST_TEXT = "How did we do? Please rate this conversation."
+RATING_REQUEST_TEXT = gettext_noop("How did we do? Please rate this conversation.")
 
 
 class BoundedTask(Task):
@@ -120,7 +121,7 @@ def satisfaction_request(*, conversation_id: int) -> bool:
         conversation_id=conversation_id,
         role=Message.Role.SYSTEM,
         kind="event",
-        text=RATING_REQUEST_TEXT,
+        text=services.customer_text(conversation_id=conversation_id, text=RATING_REQUEST_TEXT),
         client_id=RATING_REQUEST_ID,
         data={"event": "rating_requested", "status": Conversation.Status.CLOSED},
     )

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from conversations import business_hours, integrations
 from conversations.doorbells import consoles_ring
 from conversations.models import Conversation, Ticket
-from conversations.services import event_record
+from conversations.services import customer_text, event_record
+
+# Written to the customer, in the language they write in (services.customer_text).
+TICKET_TAKEN_OPEN_TEXT = gettext_noop("Thanks! We'll reply to {email} as soon as we can.")
+TICKET_TAKEN_CLOSED_TEXT = gettext_noop("Thanks! We'll reply to {email} as soon as we open.")
+TICKET_ANSWERED_TEXT = gettext_noop("Our team replied to {email} by email.")
 
 
 def ticket_create(*, conversation_id: int, email: str, text: str) -> Ticket:
     """Keep a message for the team (out of hours, or nobody online); a second submit returns the open ticket."""
-    when = "as soon as we can" if business_hours.business_hours_open(at=timezone.now()) else "as soon as we open"
+    taken = (
+        TICKET_TAKEN_OPEN_TEXT if business_hours.business_hours_open(at=timezone.now()) else TICKET_TAKEN_CLOSED_TEXT
+    )
     try:
         with transaction.atomic():
             ticket = Ticket.objects.create(conversation_id=conversation_id, email=email, message=text)
             event_record(
                 conversation_id=conversation_id,
-                text=f"Thanks! We'll reply to {email} {when}.",
+                text=customer_text(conversation_id=conversation_id, text=taken, email=email),
                 event="ticket_created",
                 status=Conversation.objects.values_list("status", flat=True).get(pk=conversation_id),
             )
@@ -47,7 +55,7 @@ def ticket_reply_sent(*, ticket: Ticket, reply: str) -> None:
     integrations.ticket_reply_email_send(ticket=ticket, reply=reply)
     event_record(
         conversation_id=ticket.conversation_id,
-        text=f"Our team replied to {ticket.email} by email.",
+        text=customer_text(conversation_id=ticket.conversation_id, text=TICKET_ANSWERED_TEXT, email=ticket.email),
         event="ticket_answered",
         status=Conversation.objects.values_list("status", flat=True).get(pk=ticket.conversation_id),
     )

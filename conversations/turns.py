@@ -21,7 +21,9 @@ from django.conf import settings
 from django.db.models import F
 
 from conversations import attachments, handoff, services, summaries, tasks
+from conversations.languages import in_language
 from conversations.models import Conversation, Message, Summary
+from conversations.selectors import customer_language
 from helpcentre.selectors import Passage, help_centre_pinned, help_centre_version
 from routing import selectors as routing_selectors
 from routing.services import answer_plan_make
@@ -209,10 +211,13 @@ def _handoff_quietly(*, conversation_id: int, reason: str, trigger: str) -> bool
 
 
 def _photo_to_person(*, conversation_id: int, reason: str) -> None:
-    """A photo no model here can look at goes to a person, with a note saying why."""
+    """A photo no model here can look at goes to a person, with a note saying why (in the customer's language)."""
+    language = customer_language(conversation_id=conversation_id)
     services.event_record(
         conversation_id=conversation_id,
-        text=attachments.IMAGE_NOTE_TEXT.format(reason=reason),
+        text=in_language(attachments.IMAGE_NOTE_TEXT, language=language).format(
+            reason=in_language(reason, language=language)
+        ),
         event="image_needs_person",
         status=Conversation.Status.BOT,
         reason=reason,

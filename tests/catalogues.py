@@ -11,7 +11,8 @@ from django.utils.translation import to_locale
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOCALE_DIR = REPO_ROOT / "locale"
 WIDGET_JS = REPO_ROOT / "static" / "supportbot" / "widget.js"
-PLACEHOLDER = re.compile(r"%\(\w+\)s")
+# Django's %(name)s, and str.format's {name} in the lines the server writes to customers.
+PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
 
 
 def po_path(*, language: str, domain: str) -> Path:

@@ -203,3 +203,43 @@ async def test_a_takeover_no_socket_here_heard_stops_the_answer_at_its_next_leas
 
     assert [outcome for outcome, _ in await _answer_calls_once_ended()] == ["stopped"]
     assert await database_sync_to_async(Message.objects.filter(role="assistant").count)() == 0
+
+
+SPANISH_QUESTION = "¿Dónde está mi paquete? Lo pedí hace una semana y todavía no ha llegado."
+
+
+async def test_the_apology_is_written_in_the_language_the_customer_asked_in(widget, llm, monkeypatch):
+    from conversations import answering, turns
+
+    def plan_failing(**fields):
+        raise RuntimeError("a bug while planning the turn")
+
+    monkeypatch.setattr(turns, "turn_plan_make", plan_failing)
+    await widget.send_json_to({"type": "message", "text": SPANISH_QUESTION, "client_id": "q"})
+    answer = (await frames_until(widget, is_answer, timeout=15))[-1]
+
+    assert answer["text"].startswith("Lo siento, ahora no puedo responder")
+    assert answer["text"] != answering.UNAVAILABLE_TEXT
+
+
+async def test_the_line_under_a_cut_off_answer_is_in_the_customers_language(widget, llm, monkeypatch):
+    from conversations import answering
+
+    built = []
+
+    def frame_token_failing_third(**fields):
+        built.append(fields)
+        if len(built) == 3:
+            raise RuntimeError("a bug on the token path")
+        return real_frame_token(**fields)
+
+    real_frame_token = answering.frame_token
+    monkeypatch.setattr(answering, "frame_token", frame_token_failing_third)
+    await widget.send_json_to({"type": "message", "text": SPANISH_QUESTION, "client_id": "q"})
+    answer = (await frames_until(widget, is_answer, timeout=15))[-1]
+
+    assert answer["text"].endswith(
+        "(Esta respuesta se cortó porque nuestro asistente dejó de estar disponible. "
+        "Puedes volver a preguntar en un momento o pedir hablar con una persona.)"
+    )
+    assert answering.INCOMPLETE_TEXT not in answer["text"] and answer["outcome"] == "incomplete"

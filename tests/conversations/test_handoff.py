@@ -188,6 +188,21 @@ def test_with_nobody_online_the_customer_keeps_a_place_and_may_leave_an_email(co
     assert status_of(conversation) == Status.AGENT
 
 
+def test_the_handoff_speaks_to_the_customer_in_the_language_they_write_in(agent):
+    conversation, _ = conversation_open(origin="http://127.0.0.1:8000")
+    message_record(
+        conversation_id=conversation.pk, role="customer", text="¿Cuánto tarda el reembolso de mi devolución?"
+    )
+    handoff.agent_set_online(agent_id=agent.pk, online=True)
+    queued = handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")
+    joined = handoff.conversation_claim(conversation_id=conversation.pk, agent_id=agent.pk)
+    assert queued.message.text == (
+        "Te estoy poniendo en contacto con una persona de nuestro equipo de atención. Verá todo lo que has escrito."
+    )
+    assert joined.text == f"{selectors.agent_name(agent)} se ha unido al chat"
+    assert queued.message.data["event"] == "handoff_requested"  # the event itself stays the same for every client
+
+
 def test_with_an_agent_online_the_handoff_offers_no_email(conversation, agent):
     handoff.agent_set_online(agent_id=agent.pk, online=True)
     result = handoff.handoff_request(conversation_id=conversation.pk, reason="test", trigger="button")

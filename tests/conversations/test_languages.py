@@ -5,9 +5,10 @@ import string
 
 import pytest
 
-from conversations.languages import shop_languages, text_language_detect
+from conversations.answering import UNAVAILABLE_TEXT
+from conversations.languages import in_language, shop_languages, text_language_detect
 from conversations.models import Message
-from conversations.services import conversation_open, message_record
+from conversations.services import conversation_open, customer_text, message_record
 
 
 def test_shop_languages_are_the_offered_ones_by_primary_subtag_default_first(settings):
@@ -117,3 +118,40 @@ def test_random_keyboard_strings_never_switch_from_english():
         if text_language_detect(text=text, fallback="en") != "en":
             switched.append(text)
     assert switched == []
+
+
+@pytest.mark.parametrize(
+    ("language", "starts"),
+    [("es", "Lo siento"), ("pt", "Desculpe"), ("de", "Entschuldigung"), ("ar", "عذرًا"), ("hi", "माफ़ कीजिए")],
+)
+def test_a_line_the_server_writes_comes_in_an_offered_language_found_by_its_primary_subtag(language, starts):
+    assert in_language(UNAVAILABLE_TEXT, language=language).startswith(starts)
+
+
+@pytest.mark.parametrize("language", ["", "sw", "xx-yy"])
+def test_a_line_in_no_offered_language_comes_in_the_shops(language, settings):
+    assert in_language(UNAVAILABLE_TEXT, language=language) == UNAVAILABLE_TEXT
+    settings.LANGUAGE_CODE = "fr"
+    assert in_language(UNAVAILABLE_TEXT, language=language).startswith("Désolé")
+
+
+def test_an_empty_line_stays_empty_not_the_catalogues_header():
+    assert in_language("", language="fr") == ""
+
+
+def test_the_customers_lines_follow_the_language_they_write_in_and_keep_their_values(db):
+    conversation, _ = conversation_open(origin="http://127.0.0.1:8000")
+    line = "{agent} transferred the chat to {receiver}."
+    assert customer_text(conversation_id=conversation.pk, text=line, agent="Sam", receiver="Alex") == (
+        "Sam transferred the chat to Alex."
+    )
+    message_record(
+        conversation_id=conversation.pk, role="customer", text="¿Cuánto tarda el reembolso de mi devolución?"
+    )
+    assert customer_text(conversation_id=conversation.pk, text=line, agent="Sam", receiver="Alex") == (
+        "Sam ha transferido el chat a Alex."
+    )
+    message_record(conversation_id=conversation.pk, role="customer", text="ok")  # unclear: keeps Spanish
+    assert (
+        customer_text(conversation_id=conversation.pk, text="Thank you for your feedback.") == "Gracias por tu opinión."
+    )
