@@ -353,7 +353,7 @@ def answer_citations(*, text: str, passages: Sequence[Passage]) -> GroundedAnswe
     links leave the text (routing/citations.py). Absolute links may name this deployment's public host."""
     public_host = urlsplit(settings.SUPPORTBOT_PUBLIC_URL).hostname or ""
     if "|>" in text:
-        text = HARMONY_END.sub("", text)  # an end token the stream cut in two reached the draft whole
+        text = HARMONY_END.sub("", text)  # the stream holds a cut one back; any other provider may not
     return answer_ground(text=text, passages=passages, own_hosts=[public_host] if public_host else [])
 
 

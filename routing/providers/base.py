@@ -44,7 +44,17 @@ class TextDelta:
 
 
 # gpt-oss's harmony end-of-message tokens, from a server that does not parse that format: never part of an answer.
-HARMONY_END = re.compile(r"<\|(?:return|end|call)\|>")
+HARMONY_END_TOKENS = ("<|return|>", "<|end|>", "<|call|>")
+HARMONY_END = re.compile("|".join(re.escape(token) for token in HARMONY_END_TOKENS))
+
+
+def harmony_end_split(text: str) -> tuple[str, str]:
+    """(``text``, "") or, when ``text`` ends with what may be the start of an end token ("<|ret"), the text
+    before it and that start, to hold until the next piece says whether the token comes."""
+    start = text.rfind("<", max(0, len(text) - max(map(len, HARMONY_END_TOKENS)) + 1))
+    if start >= 0 and any(token.startswith(text[start:]) for token in HARMONY_END_TOKENS):
+        return text[:start], text[start:]
+    return text, ""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,16 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from routing.pricing import usage_estimate
-from routing.providers.base import HARMONY_END, ChatRequest, ProviderError, Retract, StreamEnd, TextDelta, Usage
+from routing.providers.base import (
+    HARMONY_END,
+    ChatRequest,
+    ProviderError,
+    Retract,
+    StreamEnd,
+    TextDelta,
+    Usage,
+    harmony_end_split,
+)
 from routing.tiers import TierConfig
 
 logger = logging.getLogger(__name__)
@@ -158,6 +167,7 @@ class OpenAICompatProvider:
         opening = _Opening(reasoning_first=model_key in _reasoning_first, trim=not request.continues)
         tail = ""  # the last characters shown: a closing tag may come in pieces
         carry = ""  # a high surrogate whose pair is in the next chunk
+        held = ""  # what may be the start of a harmony end token ("<|ret"), until the next chunk says
         finish_reason: object = None
         usage: dict[str, Any] | None = None
         response: httpx2.Response | None = None
@@ -196,6 +206,8 @@ class OpenAICompatProvider:
                                 raise ProviderError(OVERRUN_MESSAGE, retryable=True)
                             if carry:
                                 content, carry = carry + content, ""
+                            if held:
+                                content, held = held + content, ""
                             if not content.isascii() and _SURROGATE.search(content) is not None:
                                 content, carry = _surrogates_joined(content)
                             if "\x00" in content:
@@ -219,6 +231,8 @@ class OpenAICompatProvider:
                                 content = shown or ""
                             if "|>" in content:
                                 content = HARMONY_END.sub("", content)
+                            if "<" in content:
+                                content, held = harmony_end_split(content)
                             if content:
                                 tail = (tail + content)[-_TAIL_CHARS:]
                                 yield TextDelta(content)
@@ -271,6 +285,8 @@ class OpenAICompatProvider:
                 await chunks.aclose()
             if response is not None:
                 await response.aclose()
+        if held:
+            yield TextDelta(held)  # the stream ended: it was text after all ("<" at the very end)
         if not visible and (rest := opening.flush()):
             visible = True
             yield TextDelta(rest)

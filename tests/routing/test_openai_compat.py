@@ -845,8 +845,8 @@ async def test_a_model_known_to_reason_first_leaks_nothing_whatever_format_it_wr
     raw_server.pieces = [*(_content(later[index : index + 4]) for index in range(0, len(later), 4)), _finish("stop")]
     answer, log, end = await _answer_events(provider)
 
-    # An end token cut across chunks may reach the draft; the stored answer drops it (routing.services).
-    assert HARMONY_END.sub("", answer) == "Our trial lasts 100 nights." and isinstance(end, StreamEnd)
+    # The end token comes cut across chunks: its start is held until the rest shows it is one.
+    assert answer == "Our trial lasts 100 nights." and isinstance(end, StreamEnd)
     assert "SECRET" not in "".join(log) and "<retract>" not in log
 
 
@@ -875,10 +875,15 @@ async def test_harmony_output_from_a_server_that_does_not_parse_it_shows_only_th
     answer, log, end = await _answer_events(OpenAICompatProvider(base_url=raw_server.url, api_key="k"))
 
     assert "SECRET" not in "".join(log) and isinstance(end, StreamEnd)
-    if size in (1000,):
-        assert answer == "Our trial lasts 100 nights."
-    else:  # an end token cut across chunks may reach the draft; the stored answer drops it (routing.citations)
-        assert answer.startswith("Our trial lasts 100 nights.")
+    # However the stream cuts the end token, no piece of it reaches the draft.
+    assert answer == "Our trial lasts 100 nights." and not any("<" in piece for piece in log)
+
+
+@pytest.mark.asyncio
+async def test_text_that_only_starts_like_an_end_token_is_shown_whole(raw_server: RawSSEServer) -> None:
+    raw_server.pieces = [_content("Press <"), _content("|en"), _content("ter> twice, then <|"), _finish("stop")]
+    received, end = await _stream_events(raw_server)
+    assert "".join(received) == "Press <|enter> twice, then <|" and isinstance(end, StreamEnd)
 
 
 @pytest.mark.asyncio
