@@ -27,17 +27,19 @@ logger = logging.getLogger(__name__)
 
 # [words](url), [words](<url>) or [words](url "title"), and an image ![words](url); the words may not span lines and
 # may hold one level of brackets ("[see [the article]](url)"), the URL one level of parentheses
-# ("https://example.com/a_(b)", "javascript:alert(1)"), as Markdown renderers read them.
+# ("https://example.com/a_(b)", "javascript:alert(1)"), or, between angle brackets, spaces
+# ("[words](<https://example.com/a b>)"), as Markdown renderers read them.
 MARKDOWN_LINK = re.compile(
     r"(!?)\[((?:[^\[\]\n]|\[[^\[\]\n]{0,300}\]){0,300})\]"
-    r"\(\s*<?((?:[^()\s<>]|\([^()\s<>]{0,300}\)){1,2000})>?"
+    r"\(\s*(?:<([^<>\n]{1,2000})>|((?:[^()\s<>]|\([^()\s<>]{0,300}\)){1,2000}))"
     r"(?:\s+(?:\"[^\"\n]{0,300}\"|'[^'\n]{0,300}'|\([^()\n]{0,300}\)))?\s*\)"
 )
-# An autolink: <https://...>, or a help-centre path in angle brackets (not "</script>", a closing tag).
-ANGLE_LINK = re.compile(r"<(https?://[^\s<>]{1,2000}|/help/[\w%-]+/?)>")
-# A bare absolute URL, or a bare site path that looks like a help-centre page; "(https://...)" too, since what a
-# Markdown link did not match is still a link to most renderers.
-BARE_LINK = re.compile(r"(?<![\w<\[/])(?:https?://[^\s<>()\[\]]{1,2000}|/help/[\w%-]+/?)")
+# An autolink: <https://...> (spaces and all), or a help-centre path in angle brackets (not "</script>", a closing tag).
+ANGLE_LINK = re.compile(r"<((?i:https?)://[^<>\n]{1,2000}|/help/[\w%-]+/?)>")
+# A bare absolute URL wherever it starts ("xhttps://...", "<https://..." unclosed: a client that makes links of
+# addresses finds it there too), or a bare site path that looks like a help-centre page; "(https://...)" too,
+# since what a Markdown link did not match is still a link to most renderers.
+BARE_LINK = re.compile(r"(?i:https?)://[^\s<>()\[\]]{1,2000}|(?<![\w<\[/])/help/[\w%-]+/?")
 # What stands where a bare or angle-bracketed link was taken out, so the sentence still reads.
 LINK_REMOVED = "(link removed)"
 TRAILING_PUNCTUATION = ".,;:!?'\""
@@ -72,11 +74,13 @@ def answer_ground(*, text: str, passages: Sequence[PassageLike], own_hosts: Iter
 
     def markdown(match: re.Match[str]) -> str:
         nonlocal removed
-        image, words, url = match.group(1), match.group(2), match.group(3)
+        image, words, url = match.group(1), match.group(2), match.group(3) or match.group(4)
         passage = passage_for(url)
         if passage is None or image:  # an image is never the help centre's to show: its words stay
-            removed += 1
-            return words or LINK_REMOVED
+            counted = removed + 1
+            shown = plain(words)  # words that are an address are a link to most clients: one link, removed
+            removed = counted
+            return shown or LINK_REMOVED
         cited.setdefault(passage.key, Citation(key=passage.key, title=passage.title, url=passage.url))
         # Kept in the plain form every client renders: no title, no brackets inside the words.
         return f"[{_NESTED_BRACKETS.sub('', words)}]({url})"

@@ -61,6 +61,17 @@ def test_links_to_anything_not_given_are_taken_out(text, kept):
         "[a](HTTPS://EVIL.EXAMPLE/x) b",
         "x https://evil.example/a_(b)_c y",
         "<a href='https://evil.example/x'>a</a>",
+        # Spaces between angle brackets, an autolink left open, an address glued to a word or a slash, capitals,
+        # and a removed link whose words are an address: each is a link to some client.
+        "Trial [trial](<http://evil.example/a b>) ok.",
+        "Trial [trial](<//evil.example/a b>) ok.",
+        "Trial <http://evil.example/a b> ok.",
+        "Trial <http://evil.example/a ok.",
+        "Trialhttp://evil.example/a ok.",
+        "Trial /http://evil.example/a ok.",
+        "Trial HTTP://EVIL.EXAMPLE/a ok.",
+        "Trial [http://evil.example/a](http://evil.example/a) ok.",
+        "Trial [see https://evil.example/a](/help/not-given/) ok.",
     ],
 )
 def test_no_address_outside_the_help_centre_survives_however_it_is_written(text):
@@ -89,6 +100,7 @@ def test_bare_paths_and_urls_to_given_passages_cite_too():
             "Read https://support.example/help/100-night-trial/.",
         ),
         ("Read </help/100-night-trial/> now.", "Read /help/100-night-trial/ now."),
+        ("Read [the trial](</help/100-night-trial/>) now.", "Read [the trial](/help/100-night-trial/) now."),
     ],
 )
 def test_links_with_a_title_nested_brackets_or_angle_brackets_cite_and_are_stored_plain(text, stored):
@@ -102,6 +114,9 @@ def test_links_with_a_title_nested_brackets_or_angle_brackets_cite_and_are_store
     [
         ('Read [this](https://evil.example/x "Trust me") now.', "Read this now."),
         ("Read <https://evil.example/refund> now.", "Read (link removed) now."),
+        ("Read [this](<https://evil.example/a b>) now.", "Read this now."),
+        ("Read <https://evil.example/a b> now.", "Read (link removed) now."),
+        ("Read [https://evil.example/a](https://evil.example/a) now.", "Read (link removed) now."),
     ],
 )
 def test_titled_and_angle_links_to_anything_not_given_are_taken_out(text, kept):
