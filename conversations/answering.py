@@ -82,6 +82,11 @@ _live: dict[int, LiveAnswer] = {}
 _watchers: dict[int, set[Send]] = {}
 
 
+def live_answer(*, conversation_id: int) -> LiveAnswer | None:
+    """The answer streaming in this process for the conversation, if any."""
+    return _live.get(conversation_id)
+
+
 def live_watch(*, conversation_id: int, send: Send) -> LiveAnswer | None:
     """Deliver this conversation's tokens to ``send``; returns the answer already streaming, if any."""
     _watchers.setdefault(conversation_id, set()).add(send)

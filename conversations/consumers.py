@@ -113,6 +113,7 @@ class WidgetConsumer(JsonSocketConsumer):
     status: str = ""
     composing_sent_at: float = 0.0
     live_ready: bool = False  # ready and the replay are sent: the live answer's frames may follow
+    live_caught_up_to: int = 0  # the question whose draft last sent this socket to the database first
 
     async def connect(self) -> None:
         await self.accept()
@@ -400,5 +401,26 @@ class WidgetConsumer(JsonSocketConsumer):
     async def _send_raw(self, text: str) -> None:
         # The live answer's frames wait for ready and the replay: until then the snapshot sent after them
         # (the text so far, and its index) covers every token this socket did not get.
-        if self.live_ready:
-            await self.send(text_data=text)
+        if not self.live_ready:
+            return
+        live = answering.live_answer(conversation_id=self.conversation_id) if self.conversation_id else None
+        if live is not None and live.reply_to_seq > max(self.last_sent_seq, self.live_caught_up_to):
+            # The message this draft answers has not reached this socket yet: its doorbell waits behind
+            # this socket's own work (another tab sent a message as this one sent something). The
+            # message comes first, from the database, then the draft so far, as to a socket that attaches.
+            self.live_ready, self.live_caught_up_to = False, live.reply_to_seq  # once per question
+            asyncio.ensure_future(self._live_catch_up())
+            return
+        await self.send(text_data=text)
+
+    async def _live_catch_up(self) -> None:
+        async with self.send_lock:
+            missed = await database_sync_to_async(selectors.messages_after)(
+                conversation_id=self.conversation_id, after_seq=self.last_sent_seq
+            )
+            await self._send_frames(missed)
+            self.live_ready = True
+            live = answering.live_answer(conversation_id=self.conversation_id)
+            if live is not None and live.head_frame and live.reply_to_seq <= self.last_sent_seq:
+                for raw in live.catch_up_frames():
+                    await self.send(text_data=raw)

@@ -268,6 +268,45 @@ async def test_a_socket_opened_mid_answer_gets_ready_first_then_the_answer_so_fa
     await second.disconnect()
 
 
+async def test_another_tab_busy_with_its_own_frame_gets_the_question_before_its_draft(
+    customer_session, widget, llm, monkeypatch
+):
+    """Tab B sends something as tab A asks: the question's doorbell waits behind B's own frame, while the
+    draft goes to B's socket directly. B must still see the question first, then the draft so far."""
+    from conversations import consumers
+
+    llm.interval_ms = 50  # the answer streams for about 3 s
+    second = widget_communicator()
+    await second.connect()
+    await second.send_json_to({"type": "hello", "token": customer_session[1], "last_seq": 0})
+    assert (await second.receive_json_from())["type"] == "ready"
+    busy = consumers.WidgetConsumer.on_composing
+    await widget.send_json_to({"type": "message", "text": "Hello there, a first question", "client_id": "c-0"})
+    await frames_until(second, is_answer, timeout=15)  # the slow first steps (models loading) are behind us
+
+    async def slow_composing(self, frame):
+        await asyncio.sleep(1.5)  # B's consumer works on its own frame meanwhile
+        await busy(self, frame)
+
+    monkeypatch.setitem(consumers.WidgetConsumer.HANDLERS, consumers.Frame.COMPOSING, slow_composing)
+    await second.send_json_to({"type": "composing"})
+    await asyncio.sleep(0.05)
+    await widget.send_json_to({"type": "message", "text": "Where is my order?", "client_id": "c-1"})
+    frames = await frames_until(second, lambda f: is_answer(f) and f["reply_to"] == 3, timeout=15)
+
+    question = next(i for i, f in enumerate(frames) if f["type"] == "message" and f["seq"] == 3)
+    drafts = [i for i, f in enumerate(frames) if f["type"] in ("typing", "token", "stream")]
+    assert drafts and question < drafts[0], [f["type"] for f in frames]
+    text, last = "", 0
+    for frame in frames:
+        if frame["type"] == "stream":
+            text, last = frame["text"], frame["i"]
+        elif frame["type"] == "token" and frame["i"] == last + 1:
+            text, last = text + frame["text"], frame["i"]
+    assert text == frames[-1]["text"] == llm.text
+    await second.disconnect()
+
+
 async def test_a_socket_opened_after_a_backup_took_over_mid_answer_is_told_its_tier_and_the_notice(
     customer_session, widget, llm
 ):
