@@ -287,6 +287,10 @@ class OpenAICompatProvider:
                 await response.aclose()
         if held:
             yield TextDelta(held)  # the stream ended: it was text after all ("<" at the very end)
+        if opening.whole:
+            # Held to the end and no closing tag came: this model answers without reasoning first (a stray
+            # tag marked it, or it changed), so its next answers stream again instead of arriving at the end.
+            _reasoning_first.discard(model_key)
         if not visible and (rest := opening.flush()):
             visible = True
             yield TextDelta(rest)

@@ -820,7 +820,10 @@ async def test_reasoning_whose_opening_tag_was_in_the_prompt_is_taken_back_and_t
     # And an answer of that model with no reasoning at all still arrives whole, at its end.
     raw_server.pieces = [_content("Plain "), _content("answer."), _finish("stop"), USAGE_EVENT, b"data: [DONE]\n\n"]
     answer, log, end = await _answer_events(provider)
-    assert answer == "Plain answer." and isinstance(end, StreamEnd)
+    assert answer == "Plain answer." and isinstance(end, StreamEnd) and log == ["Plain answer."]
+    # Which says the model does not reason first (any more): its next answers stream again, piece by piece.
+    answer, log, end = await _answer_events(provider)
+    assert answer == "Plain answer." and log == ["Plain ", "answer."]
 
 
 @pytest.mark.asyncio
