@@ -33,7 +33,7 @@ def figures_path() -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "item(number): the hardening item (issue 7) a test proves")
+    config.addinivalue_line("markers", "item(number): the hardening item (docs/reliability.md) a test proves")
 
 
 def _backend() -> str:

@@ -1,4 +1,4 @@
-"""One expected outcome per hostile OpenAI-compatible behaviour (issue 16), and how an outcome is described.
+"""One expected outcome per hostile OpenAI-compatible behaviour, and how an outcome is described.
 
 The conformance tests (``tests/routing/test_conformance.py`` through the gateway,
 ``tests/hardening/test_hostile_provider.py`` through the socket) assert against these, and

@@ -8,7 +8,7 @@ The hostile-server conformance table alone, from a run of its own tests, replaci
 python -m pytest tests/hardening/test_hostile_provider.py tests/routing/test_conformance.py --junitxml=...
 python -m tests.hardening.report --section conformance --figures ... --junit ... [--command ...]
 
-The production-topology fault table (issue 22) likewise, from a PostgreSQL run of its module:
+The production-topology fault table likewise, from a PostgreSQL run of its module:
 
 python -m pytest tests/hardening/test_topology.py --junitxml=...
 python -m tests.hardening.report --section topology --figures ... --junit ... [--command ...]
@@ -146,7 +146,7 @@ def report_render(
     return "\n".join(lines) + "\n"
 
 
-# --- the hostile-server conformance table (issue 16) ----------------------------------------------
+# --- the hostile-server conformance table ----------------------------------------------
 
 CONFORMANCE_START, CONFORMANCE_END = "<!-- conformance:start -->", "<!-- conformance:end -->"
 CONFORMANCE_GATEWAY_TESTS = [
@@ -170,7 +170,10 @@ CONFORMANCE_INTRO = [
     "  without either, however cleanly, is a cut: the call fails and the gateway fails over mid-stream with",
     "  the notice, keeping the text shown, as the protocol promises for a cut connection.",
     "- **A continuation never repeats the text shown**: the backup is sent the text shown as the",
-    "  assistant's partial answer and asked to continue it. A backup that starts the answer over, or",
+    "  assistant's partial answer, then a user turn asking it to continue (not a system message: many",
+    "  servers' chat templates take a system message only first, and user and assistant in turn). The",
+    "  answer is credited (`tier`, `model`, `fell_back`) to the last tier whose words it keeps: when",
+    "  every backup fails before adding any, to the tier that wrote it. A backup that starts the answer over, or",
     "  repeats the last words shown (12 characters or more) before going on, has the repeat dropped before",
     "  the customer sees it: its text is held while all of it so far also stands in the text shown, at most",
     "  as long as that text. What it repeated still counts in the call's estimated usage.",
@@ -186,8 +189,19 @@ CONFORMANCE_INTRO = [
     '  "Unrecognized request argument", or 422 "Extra inputs are not permitted", as FastAPI servers answer)',
     "  is sent the same request again at once with the cap as `max_tokens` and no usage asked for, and every",
     "  later request to that base URL goes out that way, under the same call id and ledger row (the refused",
-    "  request is not billed); its usage is estimated when it sends none. A 400 about anything else is not",
-    "  retried (`tests/routing/test_openai_compat.py`).",
+    "  request is not billed); its usage is estimated when it sends none. A model that refuses a",
+    "  `temperature` other than its default (OpenAI's reasoning models: 400 \"Unsupported value:",
+    "  'temperature'\"; only the rewrite of a follow-up sets one) is asked again at once without it, and",
+    "  never sent one again. A request refused as longer than the model's context (OpenAI's",
+    '  `context_length_exceeded`, vLLM\'s "maximum context length", llama.cpp\'s "exceeds the available',
+    '  context size") goes next to the enabled tier with the largest context window not yet tried, when',
+    "  that window is larger (Pro by default), not to smaller backups that would refuse it too",
+    "  (`tests/routing/test_gateway.py`). A 400 about anything else is not retried",
+    "  (`tests/routing/test_openai_compat.py`).",
+    "- **Stream shapes from other servers**: a byte order mark before the first event is dropped, as the",
+    "  event-stream format says (it would otherwise hide the first event and its words); DeepSeek's",
+    "  `prompt_cache_hit_tokens` counts as cached input when `prompt_tokens_details.cached_tokens` is absent,",
+    "  so the ledger prices those tokens at the cached rate.",
     "- **A call the server took is never free**: when a call fails after the server accepted it (a cut, a",
     "  stall, a stream of only reasoning) and the server sent no usage, its input and everything it streamed,",
     "  hidden reasoning included, are estimated and the row marked so; a request refused with an HTTP error",
@@ -200,11 +214,18 @@ CONFORMANCE_INTRO = [
     "- **Streams unlike ours are read as what they are**: an SSE `event: error` is an error whatever its",
     "  data holds; a finish reason is read whatever its case (`max_tokens` and `max_output_tokens` are",
     "  `length`); `content` sent as a list of parts is their text, and of any other type a malformed",
-    "  stream; with several choices the answer is choice 0's; whitespace alone is no answer (leading",
-    "  whitespace waits for the first visible character); a chunk that would take the answer past its cap",
+    "  stream; with several choices the answer is choice 0's; whitespace alone is no answer (an answer's",
+    "  leading whitespace is dropped; a continuation's waits for its first visible character);"
+    " a chunk that would take the answer past its cap",
     "  is cut before it is shown; a usage that is no count (negative, or past ten million tokens) is",
     "  replaced by an estimate; a `<think>` block opening the content is dropped, and reasoning deltas",
-    "  meet the first-token deadline without being shown; an emoji sent as two JSON surrogate escapes in",
+    "  meet the first-token deadline without being shown; reasoning streamed as content whose opening",
+    "  tag was in the prompt (DeepSeek-R1 templates: only `</think>` comes) is taken back from the draft",
+    "  when that tag arrives (a second `typing` frame, docs/protocol.md) and never stored, and from then",
+    "  on that model's answers are held until the tag, until one of them comes without any (then they",
+    "  stream again: a stray tag does not stop streaming for good); gpt-oss's harmony channels from a server that does",
+    "  not parse them show only the `final` channel, without its end tokens, even one cut across chunks (its",
+    "  start is held until the next chunk shows it); an emoji sent as two JSON surrogate escapes in",
     "  two chunks is joined again. A call that fails after the server reported its usage is billed at that",
     "  usage. Something unexpected on the way still ends in a stored answer: the text shown, marked",
     "  incomplete, or the apology.",
@@ -229,7 +250,7 @@ def conformance_render(
             observed[behaviour][record["backend"]] = record["figures"]
             results[behaviour] = case_outcomes.get(record["test"], Outcome())
     backends = sorted({backend for by_backend in observed.values() for backend in by_backend})
-    lines = [CONFORMANCE_START, "## Hostile OpenAI-compatible servers (issue 16)", "", *CONFORMANCE_INTRO, ""]
+    lines = [CONFORMANCE_START, "## Hostile OpenAI-compatible servers", "", *CONFORMANCE_INTRO, ""]
     if commands:
         lines += ["Generated from:", "", *[f"    {command}" for command in commands], ""]
     lines += [
@@ -271,7 +292,7 @@ def conformance_splice(*, document: str, section: list[str]) -> str:
     return head + "\n".join(section) + "\n" + tail
 
 
-# --- faults in the production topology (issue 22) -------------------------------------------------
+# --- faults in the production topology -------------------------------------------------
 
 TOPOLOGY_START, TOPOLOGY_END = "<!-- topology:start -->", "<!-- topology:end -->"
 TOPOLOGY_ITEM = 22
@@ -321,7 +342,7 @@ def is_topology(record: dict) -> bool:
 def topology_render(*, figures: dict, outcomes: dict[str, Outcome], commands: list[str]) -> list[str]:
     """One row per fault: the result and, per backend, the figures that run measured."""
     records = sorted((r for r in figures.values() if is_topology(r)), key=lambda r: (r["test"], r["backend"]))
-    lines = [TOPOLOGY_START, "## Faults in the production topology (issue 22)", "", *TOPOLOGY_INTRO, ""]
+    lines = [TOPOLOGY_START, "## Faults in the production topology", "", *TOPOLOGY_INTRO, ""]
     if commands:
         lines += ["Generated from:", "", *[f"    {command}" for command in commands], ""]
     lines += [

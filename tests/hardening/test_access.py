@@ -1,4 +1,4 @@
-"""Access control and deployment settings (issue 7, items 5-8; item 9 is tests/conversations/test_console.py)."""
+"""Access control and deployment settings (docs/reliability.md, items 5-8; 9: tests/conversations/test_console.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bad input: oversized frames, over-long messages, fuzzed frames, floods (issue 7, items 1-4)."""
+"""Bad input: oversized frames, over-long messages, fuzzed frames, floods (docs/reliability.md, items 1-4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Faults: the provider, Redis, the web server and the worker failing under live chats (issue 7, items 14-18).
+"""Faults: the provider, Redis, the web server and the worker failing under live chats (docs/reliability.md, 14-18).
 
 Item 17's SIGKILL-mid-task half is ``tests/conversations/test_worker.py``; its bounded
 redeliveries are here, with the admin page that shows the task that gave up.

@@ -1,4 +1,4 @@
-"""A hostile OpenAI-compatible server, end to end: widget socket, consumer, answering, gateway, database (issue 16).
+"""A hostile OpenAI-compatible server, end to end: widget socket, consumer, answering, gateway, database.
 
 Each case points the product at ``bench.hostile_server`` with the named behaviour on Instant
 (where the question is routed) and a well-behaved Mini behind it, asks through the real ASGI

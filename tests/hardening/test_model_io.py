@@ -1,4 +1,4 @@
-"""Model input and output: prompt injection, PII redaction, cost denial (issue 7, items 10-13).
+"""Model input and output: prompt injection, PII redaction, cost denial (docs/reliability.md, items 10-13).
 
 Item 10's widget side is the browser test ``tests/browser/test_widget.py::
 test_hostile_model_output_is_shown_as_text_and_nothing_executes_or_loads``; the console side is

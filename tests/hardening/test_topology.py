@@ -1,4 +1,4 @@
-"""Faults in the production topology (issue 22): two uvicorn web processes, a Celery worker with
+"""Faults in the production topology: two uvicorn web processes, a Celery worker with
 beat, PostgreSQL and a private Redis, driven by a client written from docs/protocol.md.
 
 Each test injects one fault by hand, as an operator would meet it: a web process killed

@@ -1,4 +1,4 @@
-"""The gateway and the OpenAI-compatible provider against every hostile server behaviour (issue 16).
+"""The gateway and the OpenAI-compatible provider against every hostile server behaviour.
 
 Each case runs the real gateway, the real provider and the SDK against ``bench.hostile_server``
 over HTTP, with the behaviour on Instant and a well-behaved Mini behind it, and checks the
