@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 
 from bench.openai_server import Fault, OpenAICompatServer, ServedUsage
-from routing.providers.base import HARMONY_END, ChatRequest, ProviderError, Retract, StreamEnd, TextDelta
+from routing.providers.base import ChatRequest, ProviderError, Retract, StreamEnd, TextDelta
 from routing.providers.openai_compat import (
     CALL_ID_HEADER,
     OpenAICompatProvider,
