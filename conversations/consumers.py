@@ -414,13 +414,16 @@ class WidgetConsumer(JsonSocketConsumer):
         await self.send(text_data=text)
 
     async def _live_catch_up(self) -> None:
+        conversation_id = self.conversation_id
+        if conversation_id is None:
+            return
         async with self.send_lock:
             missed = await database_sync_to_async(selectors.messages_after)(
-                conversation_id=self.conversation_id, after_seq=self.last_sent_seq
+                conversation_id=conversation_id, after_seq=self.last_sent_seq
             )
             await self._send_frames(missed)
             self.live_ready = True
-            live = answering.live_answer(conversation_id=self.conversation_id)
+            live = answering.live_answer(conversation_id=conversation_id)
             if live is not None and live.head_frame and live.reply_to_seq <= self.last_sent_seq:
                 for raw in live.catch_up_frames():
                     await self.send(text_data=raw)
