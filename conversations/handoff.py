@@ -121,6 +121,12 @@ TRANSFERRED_TEXT = gettext_noop("{agent} transferred the chat to {receiver}.")
 PASSED_ON_TEXT = gettext_noop("{agent} passed the chat to the next person available on our team.")
 
 
+def _in_customer_language(conversation_id: int, *lines: str) -> str:
+    """``lines`` joined, each in the customer's language (read once for all of them)."""
+    language = customer_language(conversation_id=conversation_id)
+    return "".join(in_language(line, language=language) for line in lines)
+
+
 def _nobody_online_text(*, nobody_online: bool, has_ticket: bool) -> str:
     if not nobody_online:
         return ""
@@ -151,10 +157,8 @@ def handoff_request(*, conversation_id: int, reason: str, trigger: str) -> Hando
         has_ticket = ticket_open(conversation_id=conversation_id)
         message = services.event_record(
             conversation_id=conversation_id,
-            text=services.customer_text(conversation_id=conversation_id, text=QUEUED_TEXT)
-            + services.customer_text(
-                conversation_id=conversation_id,
-                text=_nobody_online_text(nobody_online=nobody_online, has_ticket=has_ticket),
+            text=_in_customer_language(
+                conversation_id, QUEUED_TEXT, _nobody_online_text(nobody_online=nobody_online, has_ticket=has_ticket)
             ),
             event="handoff_requested",
             status=Status.WAITING,
@@ -522,9 +526,8 @@ def _transfer_to_queue(*, conversation_id: int, sender: Any, text: str = "", eve
             text
             or services.customer_text(conversation_id=conversation_id, text=PASSED_ON_TEXT, agent=agent_name(sender))
         )
-        + services.customer_text(
-            conversation_id=conversation_id,
-            text=_nobody_online_text(nobody_online=nobody_online, has_ticket=has_ticket),
+        + _in_customer_language(
+            conversation_id, _nobody_online_text(nobody_online=nobody_online, has_ticket=has_ticket)
         ),
         event=event,
         status=Status.WAITING,

@@ -76,12 +76,12 @@ async def test_reasoning_before_a_bare_closing_tag_is_taken_back_from_the_draft_
     assert stored.text == "Our trial lasts 100 nights." and "outcome" not in (stored.data or {})
 
 
-async def test_a_failure_while_the_answer_streams_still_leaves_the_customer_an_answer(widget, llm, monkeypatch):
-    """A bug on the way (here: building the third token's frame fails) ends the answer as incomplete,
-    with the text shown so far; the customer is never left waiting for an answer that never comes."""
+def _third_token_frame_fails(monkeypatch) -> None:
+    """A bug on the token path: building the answer's third token frame raises."""
     from conversations import answering
 
     built = []
+    real_frame_token = answering.frame_token
 
     def frame_token_failing_third(**fields):
         built.append(fields)
@@ -89,8 +89,15 @@ async def test_a_failure_while_the_answer_streams_still_leaves_the_customer_an_a
             raise RuntimeError("a bug on the token path")
         return real_frame_token(**fields)
 
-    real_frame_token = answering.frame_token
     monkeypatch.setattr(answering, "frame_token", frame_token_failing_third)
+
+
+async def test_a_failure_while_the_answer_streams_still_leaves_the_customer_an_answer(widget, llm, monkeypatch):
+    """A bug on the way (here: building the third token's frame fails) ends the answer as incomplete,
+    with the text shown so far; the customer is never left waiting for an answer that never comes."""
+    from conversations import answering
+
+    _third_token_frame_fails(monkeypatch)
     await widget.send_json_to({"type": "message", "text": "Where is my parcel?", "client_id": "q"})
     frames = await frames_until(widget, is_answer, timeout=15)
 
@@ -225,16 +232,7 @@ async def test_the_apology_is_written_in_the_language_the_customer_asked_in(widg
 async def test_the_line_under_a_cut_off_answer_is_in_the_customers_language(widget, llm, monkeypatch):
     from conversations import answering
 
-    built = []
-
-    def frame_token_failing_third(**fields):
-        built.append(fields)
-        if len(built) == 3:
-            raise RuntimeError("a bug on the token path")
-        return real_frame_token(**fields)
-
-    real_frame_token = answering.frame_token
-    monkeypatch.setattr(answering, "frame_token", frame_token_failing_third)
+    _third_token_frame_fails(monkeypatch)
     await widget.send_json_to({"type": "message", "text": SPANISH_QUESTION, "client_id": "q"})
     answer = (await frames_until(widget, is_answer, timeout=15))[-1]
 
