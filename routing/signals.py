@@ -97,6 +97,13 @@ HANDOFF = _at_word_starts(
     rf"\b(talk|speak|chat|call|phone|ring|contact)\b"
     r"|\b(someone|somebody|anyone|anybody|a person|a human|an agent)\b[^.?!]{0,20}\bto (talk|speak|chat)\b"
     r"|\b(anyone|anybody|someone|somebody|a person|a human|an agent) (available|free|around) to\b"
+    # "is anyone from the hotel around to help me"; not "is anyone from the hotel available to pick us up".
+    r"|\b(anyone|anybody|someone|somebody) (from|at|in) (the |your )?\w+ (available|free|around|there|here) to "
+    r"(help|assist|talk|speak|chat|answer)\b"
+    # "could a colleague of yours help me instead"; not "your colleague couldn't help me", "a colleague of mine".
+    r"|\b(can|could|would|will|may) (a |one of your |another |your )?(colleague|co-?worker|team ?mate|employee"
+    r"|staff member|member of (your |the )?(staff|team))s?( of yours)? (please )?(help|assist|take (this |it )?over"
+    r"|look (into|at)|handle|deal with|sort)\b"
     r"|\b(talk|speak|chat)\w* (directly )?(to|with) (the|your|some of your|one of your) "
     # A device talking to another ("what does the app use to talk to the base?") is not a person.
     r"(?!(base|app|bed|remote|phone|router|modem|device|motor|box|controller|hub|network|wi-?fi|bluetooth)\b)\w+"
@@ -158,7 +165,10 @@ HANDOFF = _at_word_starts(
     r"|human|manager|supervisor|staff member|member of staff|expert|specialist|advis[eo]r|consultant)\b[^.?!]{0,15}?"
     r"\b(look|handle|check|help|deal|sort"
     r"|review|take over)"
-    r"|\b(anybody|anyone|someone|somebody) (there |here )?who (can|could) help\b"
+    r"|\b(anybody|anyone|someone|somebody) (there |here )?who (can|could) (help|assist)\b"
+    # "I need someone to sort it out now"; not "do I need someone at home", "someone to help me carry it".
+    r"|(?<!do i )(?<!do we )(?<!will i )(?<!would i )(?<!should i )\b(need|want) (someone|somebody) (from (your|the) "
+    r"\w+ )?to (sort|look into|handle|deal with|fix (this|it)|take over|check my|call me|ring me)\b"
     r"|(^\W*|\b(need|want|like|prefer|request|require|get|please|pls)\b[^.?!]{0,15}?)(assistance|help|support) "
     r"(from|of) "
     rf"(a |an |the |your |one of your )?(real |actual |live )?({_PERSON}|(?<=your )team\b"
@@ -244,7 +254,8 @@ HANDOFF_NAMED = _at_word_starts(
     # "I'd like a fraud investigator to handle my claim", "I want a bank officer to go through it with me".
     r"|(?<!do i )(?<!do we )(?<!would i )(?<!will i )\b(need|want|like|get|let) (an? |your |one of your |some )?(\w+ )?"
     r"(investigator|officer|banker|executive|employee|agent|representative|manager|supervisor|advis[eo]r)\b"
-    r" to (handle|look|check|review|deal|sort|go (through|over)|take over|call|ring|phone|contact|follow up)\b"
+    r" to (handle|help|assist|look|check|review|deal|sort|go (through|over)|take over|call|ring|phone|contact"
+    r"|follow up)\b"
     # "require a call from customer care".
     rf"|\brequire\b[^.?!]{{0,12}}?\b(phone |quick )?(call|callback|call back|ring)s? (from|with) "
     rf"(a |an |the |your |one of your |some )?(\w+ )?({_PERSON})\b"

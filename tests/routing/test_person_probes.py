@@ -8,7 +8,10 @@ that a fix shows up as an unexpected pass. The fourth batch is short: polite and
 about the shop's people ("do your agents speak spanish?", hours asked without a question mark). The fifth tells
 of calls and messages had from the shop ("someone from your bank called me yesterday"), which are not requests,
 apart from wanting that person again ("I want to speak to him again", "can they call me back?"); reaching the
-courier who rang is no request for the shop's team; nor is asking how long the team takes to reply.
+courier who rang is no request for the shop's team; nor is asking how long the team takes to reply. The sixth
+asks for a person in plain new wordings (a colleague asked to help, anyone from the hotel around to help, someone
+needed to sort it out), often after a problem, with near-misses that name colleagues, employees and helpers
+without asking for one.
 """
 
 from __future__ import annotations
@@ -77,6 +80,16 @@ STILL_HANDED_OVER_4 = frozenset(
 
 PROBES_5 = labelled_messages_read(path=Path(__file__).parent / "data" / "person_probes_5.csv")
 
+PROBES_6 = labelled_messages_read(path=Path(__file__).parent / "data" / "person_probes_6.csv")
+
+# The sixth batch's near-misses handed to a person by the classifier's vote, not by a rule.
+STILL_HANDED_OVER_6 = frozenset(
+    {
+        "your agent helped me yesterday, thanks",
+        "is someone from your team coming to assemble the bed",
+    }
+)
+
 
 def _param(text: str, label: str, *, still: frozenset[str] = STILL_HANDED_OVER):  # type: ignore[no-untyped-def]
     if label != "human" and text in still:
@@ -90,13 +103,15 @@ def test_the_batch_holds_what_it_says() -> None:
     assert len(labels) - labels.count("human") >= 150
     assert STILL_HANDED_OVER <= {row.text for row in PROBES if row.label != "human"}
     assert STILL_HANDED_OVER_4 <= {row.text for row in PROBES_4 if row.label != "human"}
+    assert STILL_HANDED_OVER_6 <= {row.text for row in PROBES_6 if row.label != "human"}
 
 
 @pytest.mark.parametrize(
     ("text", "label"),
     [_param(row.text, row.label) for row in PROBES]
     + [_param(row.text, row.label, still=STILL_HANDED_OVER_4) for row in PROBES_4]
-    + [_param(row.text, row.label, still=frozenset()) for row in PROBES_5],
+    + [_param(row.text, row.label, still=frozenset()) for row in PROBES_5]
+    + [_param(row.text, row.label, still=STILL_HANDED_OVER_6) for row in PROBES_6],
 )
 def test_probe_is_handed_to_a_person_only_when_it_asks_for_one(text: str, label: str) -> None:
     routed, reason = classify_complexity(text, classifier=classifier_load())
