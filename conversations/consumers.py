@@ -231,7 +231,7 @@ class WidgetConsumer(JsonSocketConsumer):
             return
         except ratelimit.RateLimited as limited:
             wait = f"You are sending messages too fast; please wait {limited.retry_after_s} s."
-            await self._refuse_message("rate_limited", wait, client_id=client_id)
+            await self._refuse_message("rate_limited", wait, client_id=client_id, retry_after=limited.retry_after_s)
             return
         except services.ClientIdUsed:
             used = "Another message was already sent with this client_id; send this one with a new client_id."
@@ -250,10 +250,10 @@ class WidgetConsumer(JsonSocketConsumer):
             if status == Conversation.Status.BOT and self.conversation_id is not None:
                 answering.answer_start(conversation_id=self.conversation_id, public_id=self.public_id)
 
-    async def _refuse_message(self, code: str, message: str, *, client_id: str) -> None:
+    async def _refuse_message(self, code: str, message: str, *, client_id: str, **extra: Any) -> None:
         """The message was not stored: the error names it by ``client_id`` so the client shows it as not
         sent and does not send it again."""
-        await self.send_error(code, message, **({"client_id": client_id} if client_id else {}))
+        await self.send_error(code, message, **extra, **({"client_id": client_id} if client_id else {}))
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send_json({"type": Frame.PONG})
@@ -316,7 +316,7 @@ class WidgetConsumer(JsonSocketConsumer):
             )
         except ratelimit.RateLimited as limited:
             wait = f"Too many transcript emails; please try again in {limited.retry_after_s} s."
-            await self.send_error("rate_limited", wait, request_id=request_id)
+            await self.send_error("rate_limited", wait, request_id=request_id, retry_after=limited.retry_after_s)
             return
         await self.send_json({"type": Frame.TRANSCRIPT_EMAIL_QUEUED, "request_id": request_id, "email": queued.to})
 

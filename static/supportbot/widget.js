@@ -450,6 +450,35 @@
 
     function setState(text) { stateBar.textContent = text || ""; stateBar.hidden = !text; }
     function showError(text) { errorLine.textContent = text || ""; }
+    // The server's error texts are English, for developers (docs/protocol.md); the customer reads the ones
+    // they can meet in the widget's language, by code. An unknown code keeps the server's text.
+    function errorText(code, fallback, values) {
+      var wait = values && typeof values.retry_after === "number" && values.retry_after > 0 ? values.retry_after : 0;
+      switch (code) {
+        case "empty_message": return gettext("Please write a message first.");
+        // Translators: the limit is at least 100, so a plural form for small numbers is never needed.
+        case "message_too_long": return interpolate(gettext("Messages are limited to %(limit)s characters."), { limit: maxChars });
+        case "rate_limited": return wait
+          ? interpolate(gettext("You are sending messages too fast; please wait %(seconds)s s."), { seconds: wait })
+          : gettext("You are sending messages too fast; please wait a moment.");
+        case "bad_text": return gettext("This message holds characters that cannot be sent.");
+        case "internal_error": return gettext("Something went wrong on our side; please try again.");
+        case "handoff_refused": return gettext("This conversation cannot be passed to a person right now.");
+        case "bad_email": return gettext("Please give a valid email address.");
+        case "bad_ticket": return gettext("Please write a message for our team.");
+        case "ticket_open": return gettext("Your message for our team is already waiting; we'll reply by email.");
+        case "already_rated": return gettext("This conversation has already been rated.");
+        case "rating_not_open": return gettext("A conversation can be rated once it is resolved or closed.");
+        case "too_large": case "too_many_pixels": return gettext("This photo is too large to send.");
+        case "unsupported_type": return gettext("Please send a JPEG, PNG or WebP photo.");
+        case "not_an_image": return gettext("This file could not be read as a photo.");
+        case "conversation_closed": return gettext("This conversation is closed.");
+        case "too_many_attachments": return gettext("This conversation has reached its limit of photos.");
+        case "unknown_attachment": case "bad_attachment": return gettext("The photo could not be sent.");
+        case "attachment_used": return gettext("This photo was already sent.");
+        default: return fallback;
+      }
+    }
     // The log shrinks when something opens below it (the ticket form with nobody online, the transcript
     // form, the rating) or the state bar shows: a customer who was at the latest message stays there.
     // Pinned unless they scrolled up from where the widget put them: the scroll event of scrollDown()
@@ -631,8 +660,9 @@
         p.node.appendChild(note);
       },
       error: function (f) {
-        if (f.client_id && unsent(f.client_id, f.message)) return;
-        showError(f.message);
+        var text = errorText(f.code, f.message, f);
+        if (f.client_id && unsent(f.client_id, text)) return;
+        showError(text);
         if (f.code === "already_rated") { ratingDone = true; ratingBox.hidden = true; }
       },
       pong: function () {}
@@ -787,7 +817,7 @@
       showError("");
       setState(gettext("Sending your photo\u2026"));
       fetch(server + "/api/widget/attachments", { method: "POST", headers: { Authorization: "Bearer " + currentSession.token }, body: body })
-        .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || gettext("The photo could not be sent.")); return j; }); })
+        .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(errorText(j.error, j.message || gettext("The photo could not be sent."))); return j; }); })
         .then(function (j) {
           setState("");
           var frame = { type: "message", text: wellFormed(input.value.trim()), client_id: newId(), attachment: j.attachment.id };
@@ -801,9 +831,8 @@
     function submit() {
       var text = wellFormed(input.value.trim());
       if (!text) return;
-      // Translators: the limit is at least 100, so a plural form for small numbers is never needed.
       // The server counts Unicode code points (an emoji is one); a JS string's length counts UTF-16 units.
-      if (Array.from(text).length > maxChars) { showError(interpolate(gettext("Messages are limited to %(limit)s characters."), { limit: maxChars })); return; }
+      if (Array.from(text).length > maxChars) { showError(errorText("message_too_long")); return; }
       var frame = { type: "message", text: text, client_id: newId() };
       if (articleContext) { frame.article = articleContext; articleContext = ""; }
       outbox.push(frame);

@@ -174,3 +174,25 @@ def test_without_its_catalogue_the_widget_chats_in_english(product_start, browse
     assert "100-night" in (answer_wait(page).text_content() or "")
     assert len(_catalogue_requests(watch)) == 1
     assert watch.page_errors == []
+
+
+def test_a_message_refused_by_the_server_is_shown_as_not_sent_in_the_customers_language(
+    product_start, browser_context_new
+):
+    """The server's error texts are English; the widget words the ones a customer meets by their code."""
+    product = product_start(SUPPORTBOT_MESSAGES_PER_MINUTE="1")
+    page, watch = browser_context_new(local_origins={product.url}, locale="es-ES")
+    page.goto(product.url + "/")
+    widget_open(page)
+    catalogue = widget_catalogue("es")
+    widget_ask(page, "how long is the trial?", box_name=catalogue["Type your message"])
+    widget_ask(page, "and the warranty?", box_name=catalogue["Type your message"])
+
+    unsent = page.locator(".customer.unsent")
+    unsent.wait_for(timeout=30_000)
+    reason = unsent.locator(".notice").inner_text()
+    wait = _pattern(catalogue["You are sending messages too fast; please wait %(seconds)s s."])
+    assert wait.fullmatch(reason), reason
+    assert re.search(r"\d+ s\.$", reason), reason  # the server's number of seconds, not the placeholder
+    assert catalogue["Not sent"] in unsent.inner_text() and "and the warranty?" in unsent.inner_text()
+    assert watch.page_errors == [] and watch.console_errors == []

@@ -184,6 +184,7 @@ async def test_transcript_requests_are_checked_and_rate_limited(widget, mailoutb
         assert (await transcript_request(widget, email="pat@example.com", request_id=request_id))["type"] != "error"
     limited = await transcript_request(widget, email="pat@example.com", request_id="r3")
     assert (limited["code"], limited["request_id"]) == ("rate_limited", "r3")
+    assert 1 <= limited["retry_after"] <= 3600 and f"{limited['retry_after']} s" in limited["message"]
     # A repeat of an accepted request is not a new one: still acknowledged.
     assert (await transcript_request(widget, email="pat@example.com", request_id="r2"))["type"] != "error"
     assert len(mailoutbox) == 2

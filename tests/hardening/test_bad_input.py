@@ -275,6 +275,8 @@ async def test_a_hundred_messages_in_a_second_are_rate_limited_and_spend_stays_u
     # Fixed one-minute windows: a flood that straddles a minute boundary meets two of them.
     assert limit <= stored <= 2 * limit and stored + len(limited) == 100
     assert "too fast" in limited[0]["message"]
+    # The wait, as a number for clients that word it themselves (the widget does, in the customer's language).
+    assert 1 <= limited[0]["retry_after"] <= 60 and f"{limited[0]['retry_after']} s" in limited[0]["message"]
     assert spent <= settings.SUPPORTBOT_VISITOR_BUDGET_USD
     figures.update(
         sent=100, accepted=stored, rate_limited=len(limited), upstream_calls=len(llm.requests), dollars_spent=str(spent)
