@@ -30,7 +30,7 @@ from helpcentre.conversation import (
     topic_after,
     turn_read,
 )
-from helpcentre.passages import DETAIL_FOCUS, answer_extract
+from helpcentre.passages import DETAIL_FOCUS, answer_extract, extract_past_a_step_done
 from helpcentre.retrieval import (
     Citation,
     Passage,
@@ -46,7 +46,6 @@ from helpcentre.terms import (
     focus_of_passage,
     focus_of_question,
     states_a_problem,
-    tells_a_step_done_in_vain,
     wants_more,
 )
 
@@ -177,18 +176,16 @@ def _turn_memo(
         problem=states_a_problem(reading.question),
         next_step=follow_up and asks_what_next(reading.question),
     )
-    if extract.text and not follow_up and tells_a_step_done_in_vain(reading.question) and extract.section > 0:
-        # "I put fresh batteries in the remote but the bed still ignores it": the part that matches is
-        # what was done already; what comes after it answers, as for a follow-up asking for more.
-        again = answer_extract(
+    if not follow_up:
+        extract = extract_past_a_step_done(
+            extract,
+            question=reading.question,
             body=article.body,
             title=article.title,
             terms=reading.terms,
             idf=stem_rarity,
-            shown=extract.sections,
             problem=states_a_problem(reading.question),
         )
-        extract = again if again.text else extract
     if not extract.text:
         # A follow-up asked for more and the article has nothing left: say so, and where help is.
         text = ARTICLE_EXHAUSTED_TEXT if follow_up else NOT_SURE_TEXT

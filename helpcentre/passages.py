@@ -35,7 +35,15 @@ from helpcentre.blocks import (
     pointers_removed,
     row_text,
 )
-from helpcentre.terms import Terms, focus_of_passage, is_code, stem_variants, terms_of, word_stems
+from helpcentre.terms import (
+    Terms,
+    focus_of_passage,
+    is_code,
+    stem_variants,
+    tells_a_step_done_in_vain,
+    terms_of,
+    word_stems,
+)
 
 PASSAGE_MAX_CHARS = 750
 OPENING_SENTENCE_MAX_CHARS = 200
@@ -95,7 +103,33 @@ class _Unit:
 
 def passage_select(*, body: str, title: str, query: str, idf: Idf, max_chars: int = PASSAGE_MAX_CHARS) -> str:
     """The part of an article that best answers ``query`` (a one-off question: search, prompts)."""
-    return answer_extract(body=body, title=title, terms=terms_of(query), idf=idf, max_chars=max_chars).text
+    terms = terms_of(query)
+    extract = answer_extract(body=body, title=title, terms=terms, idf=idf, max_chars=max_chars)
+    return extract_past_a_step_done(
+        extract, question=query, body=body, title=title, terms=terms, idf=idf, max_chars=max_chars
+    ).text
+
+
+def extract_past_a_step_done(
+    extract: Extract,
+    *,
+    question: str,
+    body: str,
+    title: str,
+    terms: Terms,
+    idf: Idf,
+    problem: bool = False,
+    max_chars: int = PASSAGE_MAX_CHARS,
+) -> Extract:
+    """``extract``, or what comes after it when ``question`` tells of a step done in vain ("it doesn't work,
+    I already replaced the batteries", "ya cambié las pilas"): the part that matched is what was done already,
+    so the next part answers, as for a follow-up asking for more. Not when the article's opening matched."""
+    if not (extract.text and extract.section > 0 and tells_a_step_done_in_vain(question)):
+        return extract
+    again = answer_extract(
+        body=body, title=title, terms=terms, idf=idf, shown=extract.sections, problem=problem, max_chars=max_chars
+    )
+    return again if again.text else extract
 
 
 def answer_extract(

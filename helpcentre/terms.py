@@ -289,10 +289,22 @@ def asks_what_next(text: str) -> bool:
     return bool(_ASKS_WHAT_NEXT.search(text.strip()))
 
 
-# "I put fresh batteries in the remote but the bed still ignores it": a step done, and it did not help.
+# "I put fresh batteries in the remote but the bed still ignores it", "it doesn't work, I already replaced the
+# batteries", "ya cambié las pilas": a step done, and it did not help.
+_DONE = (
+    r"(?:changed|replaced|swapped|put (?:in )?(?:new|fresh)|fitted|tried|unplugged|restarted|rebooted|reset|checked"
+    r"|updated|re-?paired|reinstalled)"
+)
 _DONE_IN_VAIN = re.compile(
-    r"\b(?:changed|replaced|put (?:in )?(?:new|fresh)|fitted|tried|unplugged|restarted|reset|checked|updated)\b"
-    r".*\bstill\b",
+    rf"\b{_DONE}\b.*\b(?:still|no (?:luck|change|difference)"
+    rf"|(?:didn'?t|did not|doesn'?t|does not|won'?t) (?:help|work))\b"
+    rf"|\balready\b[^.!?]{{0,20}}?\b{_DONE}\b|\b{_DONE}\b[^.!?]{{0,40}}?\balready\b"
+    # The same in the other languages the widget speaks: "ya cambié", "j'ai déjà changé", "schon gewechselt",
+    # "já troquei"; "sigue sin", "toujours pas", "immer noch", "continua sem".
+    r"|\bya (?:cambi|prob|reinici|desenchuf|revis|actualic|reemplac|sustitu)\w*"
+    r"|\bd[ée]j[àa] (?:chang|essay|red[ée]marr|remplac|d[ée]branch|v[ée]rifi|r[ée]initialis)\w*"
+    r"|\b(?:schon|bereits) (?:\w+ ){0,3}?(?:gewechselt|ausgetauscht|versucht|neu gestartet|zur[üu]ckgesetzt|gepr[üu]ft)"
+    r"|\bj[áa] (?:troquei|tentei|reiniciei|desliguei|verifiquei|substitu[íi]|atualizei)\b",
     re.IGNORECASE,
 )
 

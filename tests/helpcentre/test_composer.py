@@ -372,6 +372,25 @@ def test_a_first_message_telling_a_step_done_in_vain_gets_what_comes_after_it(de
     assert "Slide off the back cover" not in answer.text
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my remote doesn't work, I already replaced the batteries",
+        "liftbase remote: replaced the batteries, didn't help",
+        "the liftbase remote does nothing. I have changed the batteries already",
+    ],
+)
+def test_a_step_told_as_already_done_is_passed_over_without_a_still(demo_helpcentre, question) -> None:
+    answer = compose_answer(question)
+    assert answer.top_key == "LIFTBASE_REMOTE" and "PAIR" in answer.text
+    assert "Slide off the back cover" not in answer.text
+
+
+def test_a_step_asked_about_is_still_the_answer(demo_helpcentre) -> None:
+    answer = compose_answer("how do I replace the batteries of the liftbase remote?")
+    assert answer.top_key == "LIFTBASE_REMOTE" and "Slide off the back cover" in answer.text
+
+
 def test_a_code_the_error_table_does_not_list_is_said_to_be_unlisted_not_answered_with_another_row(
     demo_helpcentre,
 ) -> None:

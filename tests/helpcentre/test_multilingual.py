@@ -103,3 +103,12 @@ def test_a_hindi_question_no_article_answers_still_gets_the_no_article_reply(dem
     composed = answer_compose(question=question, language="hi")
     assert not composed.confident and composed.citations == []
     assert composed.text == no_article_in_language_text(language="hi")
+
+
+def test_a_spanish_question_telling_a_step_done_in_vain_gets_what_comes_after_it(demo_helpcentre) -> None:
+    composed = answer_compose(question="Mi base ajustable no responde al mando, ya cambié las pilas", language="es")
+    assert [c.key for c in composed.citations] == ["LIFTBASE_REMOTE"]
+    assert "PAIR" in composed.text and "Desliza la tapa trasera" not in composed.text
+    # Asked how, the same step is the answer.
+    asked = answer_compose(question="¿Cómo cambio las pilas del mando de la LiftBase?", language="es")
+    assert "Desliza la tapa trasera" in asked.text

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from helpcentre.terms import focus_of_passage, focus_of_question, stem_variants
+import pytest
+
+from helpcentre.terms import focus_of_passage, focus_of_question, stem_variants, tells_a_step_done_in_vain
 
 
 def test_extra_days_ask_for_a_duration_and_paying_extra_for_a_price():
@@ -38,3 +40,35 @@ def test_more_asks_for_more_of_the_article_but_how_much_more_asks_an_amount():
     assert wants_more("anything else?")
     assert not wants_more("how much more time?")
     assert not wants_more("how many more days will it take?")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I put fresh batteries in the remote but the bed still ignores it",
+        "my remote doesn't work, I already replaced the batteries",
+        "replaced the batteries, didn't help",
+        "I've tried that already",
+        "ya cambié las pilas y nada",
+        "j'ai déjà changé les piles",
+        "ich habe die Batterien schon gewechselt",
+        "já troquei as pilhas",
+    ],
+)
+def test_a_step_done_in_vain_is_read_in_each_wording(text: str) -> None:
+    assert tells_a_step_done_in_vain(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do I replace the batteries?",
+        "can I return it if I already paid?",
+        "I already have an account, how do I log in",
+        "is the order already shipped",
+        "do I need to reset it after I changed the batteries",
+        "¿cómo cambio las pilas?",
+    ],
+)
+def test_a_question_about_a_step_is_no_step_done_in_vain(text: str) -> None:
+    assert not tells_a_step_done_in_vain(text)
