@@ -77,8 +77,11 @@ def text_categories(text: str) -> tuple[str, ...]:
     gets the same answer: its complexity class, the signals behind it, and the mood signals that
     escalate (``not_helped``, ``frustration``), e.g. ``("thinking", "error_code", "already_tried")``."""
     label, _, found = _complexity(text, classifier=None)
-    mood = (("not_helped", signals.NOT_HELPED), ("frustration", signals.FRUSTRATION))
-    return (label, *found, *(name for name, pattern in mood if signals.text_has(pattern, text)))
+    mood = (
+        ("not_helped", signals.text_has(signals.NOT_HELPED, text)),
+        ("frustration", signals.text_sounds_frustrated(text)),
+    )
+    return (label, *found, *(name for name, present in mood if present))
 
 
 def _complexity(text: str, *, classifier: ComplexityClassifier | None) -> tuple[str, str, tuple[str, ...]]:
@@ -213,7 +216,7 @@ def _tier_escalate(*, tier: TierName, text: str, history: Sequence[HistoryItem],
         found.append(("repeated_question", "same question asked again"))
     if earlier_questions and signals.text_reports_failure(text):
         found.append(("not_helped", "previous answer did not help"))
-    if signals.text_has(signals.FRUSTRATION, text):
+    if signals.text_sounds_frustrated(text):
         found.append(("frustration", "customer sounds frustrated"))
     if not found:
         return tier

@@ -66,7 +66,7 @@ def text_not_helped(text: str) -> bool:
 
 
 def text_frustrated(text: str) -> bool:
-    return signals.text_has(signals.FRUSTRATION, text)
+    return signals.text_sounds_frustrated(text)
 
 
 def text_repeats(text: str, *, earlier: list[str]) -> bool:

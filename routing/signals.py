@@ -363,6 +363,26 @@ FRUSTRATION = _at_word_starts(
     elsewhere=r"[!?]{3,}",
 )
 
+# The bot itself blamed, with no angry word: "you don't understand anything I say", "you're not helping at all",
+# "going round in circles with this bot", "this assistant is pointless", "you keep misunderstanding me". Frustration
+# for escalation and the satisfaction estimate (:func:`text_sounds_frustrated`); not among the classifier's features,
+# which it was trained without.
+BOT_BLAMED = _at_word_starts(
+    r"\byou (don'?t|do not|never) (understand|get it|listen)\b|\b(you'?re|you are) (not|no) help(ing)?\b(?![^.!?,]*\?)"
+    r"|\b(going|go|went|running|run) (a)?round in circles\b"
+    r"|\byou keep (misunderstanding|getting (it|this|that|everything) wrong|giving me the same|sending me the same"
+    r"|repeating)\b"
+    r"|\b(this|the|your|stupid|dumb) (bot|chatbot|chat bot|assistant|robot)( is| are|'s)? (pointless|stupid|dumb"
+    r"|hopeless|no help|not helping|not helpful|crap)\b"
+    r"|\byou (clearly |obviously |just )?(can'?t|cannot|aren'?t able to) help( me)?\b(?![^.!?]*\?)",
+)
+
+
+def text_sounds_frustrated(text: str) -> bool:
+    """Frustration (:data:`FRUSTRATION`) or the bot itself blamed (:data:`BOT_BLAMED`)."""
+    return text_has(FRUSTRATION, text) or text_has(BOT_BLAMED, text)
+
+
 SMALL_TALK_WORDS = frozenset(
     """hi hello hey hiya heya yo good morning afternoon evening night day gudnt goodnight thanks thank you thx ty tysm
     tnx thanx cheers ok okay k kk alright great perfect cool nice lovely wonderful awesome super fine sure sounds got it

@@ -88,6 +88,33 @@ def test_frustration_escalates(catalogue: dict[TierName, TierConfig]) -> None:
     assert "frustration" in angry.signals
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you don't understand anything I say",
+        "you're not helping at all",
+        "i've been going round in circles with this bot for 20 minutes",
+        "you keep misunderstanding me",
+        "this assistant is pointless",
+    ],
+)
+def test_blaming_the_bot_is_frustration_and_escalates_even_from_a_small_talk_vote(
+    catalogue: dict[TierName, TierConfig], text: str
+) -> None:
+    from routing.classifier import classifier_load
+
+    decision = route(text, catalogue, classifier=classifier_load())
+    assert "frustration" in decision.signals and decision.tier != TierName.MINI, decision.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["sorry, I don't understand the instructions", "are you not helping me?", "can you help me with my order?"],
+)
+def test_not_understanding_or_asking_for_help_is_no_blame(catalogue: dict[TierName, TierConfig], text: str) -> None:
+    assert "frustration" not in route(text, catalogue).signals
+
+
 def test_image_forces_pro(catalogue: dict[TierName, TierConfig]) -> None:
     decision = route("hi", catalogue, has_image=True)
     assert decision.tier == TierName.PRO
