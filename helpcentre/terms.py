@@ -299,8 +299,8 @@ _DONE_IN_VAIN = re.compile(
     rf"\b{_DONE}\b.*\b(?:still|no (?:luck|change|difference)"
     rf"|(?:didn'?t|did not|doesn'?t|does not|won'?t) (?:help|work))\b"
     rf"|\balready\b[^.!?]{{0,20}}?\b{_DONE}\b|\b{_DONE}\b[^.!?]{{0,40}}?\balready\b"
-    # The same in the other languages the widget speaks: "ya cambié", "j'ai déjà changé", "schon gewechselt",
-    # "já troquei"; "sigue sin", "toujours pas", "immer noch", "continua sem".
+    # "Already" before a step done, in Spanish, French, German and Portuguese: "ya cambié", "j'ai déjà changé",
+    # "schon gewechselt", "já troquei".
     r"|\bya (?:cambi|prob|reinici|desenchuf|revis|actualic|reemplac|sustitu)\w*"
     r"|\bd[ée]j[àa] (?:chang|essay|red[ée]marr|remplac|d[ée]branch|v[ée]rifi|r[ée]initialis)\w*"
     r"|\b(?:schon|bereits) (?:\w+ ){0,3}?(?:gewechselt|ausgetauscht|versucht|neu gestartet|zur[üu]ckgesetzt|gepr[üu]ft)"
