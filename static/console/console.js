@@ -57,6 +57,7 @@
   // goes out once it is back, after the catch-up: replies carry a client_id, so a resend is stored once.
   // Frames that only matter now (typing, pings, searches, catch-ups) are not kept.
   var outbox = [];
+  var onlineChosen = null;  // the agent's change of "Taking chats" that no queue has reported yet
   var TRANSIENT = { composing: true, ping: true, search: true, open: true };
   function send(frame) {
     if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
@@ -291,7 +292,13 @@
       $("tickets").appendChild(li);
     });
     $("ticket-count").textContent = String(queue.tickets.length);
-    $("online-toggle").checked = !!queue.agent.online;
+    // A queue sent before the server read the agent's own change would flip the switch back: it shows what the
+    // agent chose until a queue reports that choice (the change waits in the outbox while the socket is down).
+    var online = !!queue.agent.online;
+    if (onlineChosen === null || onlineChosen === online) {
+      onlineChosen = null;
+      $("online-toggle").checked = online;
+    }
   }
 
   function currentCard() {
@@ -514,7 +521,10 @@
   $("close-btn").addEventListener("click", function () {
     if (window.confirm(t("closeConfirm"))) send({ type: "close", conversation: selected });
   });
-  $("online-toggle").addEventListener("change", function (e) { send({ type: "online", online: e.target.checked }); });
+  $("online-toggle").addEventListener("change", function (e) {
+    onlineChosen = e.target.checked;
+    send({ type: "online", online: onlineChosen });
+  });
   $("canned").addEventListener("change", function (e) {
     var choice = canned[Number(e.target.value)];
     if (choice) { $("reply-text").value = choice.text; $("reply-text").focus(); }
