@@ -49,6 +49,10 @@ _REACH_PERSON = (
     r"advis[eo]rs?|consultants?|specialists?|experts?|staff|employees?|managers?|supervisors?|reception|front desk|"
     r"concierge|customer (care|service|support) (executive|agent|representative|person|team)|support team|some1|agrnt"
 )
+_HOTEL_DESK = (
+    r"restaurant|spa|concierge|housekeeping|room service|laundry( service)?|front office|switchboard|bar|kitchen|"
+    r"maintenance|bell ?desk|porter|valet|pool|gym"
+)
 _CURT_PERSON = (
     r"human|humans|agent|agents|operator|representative|rep|person|manager|supervisor|reception|front desk|"
     r"executive|customer care executive|cust(omer)? (care|service|support)( team)?"
@@ -183,6 +187,8 @@ HANDOFF = _at_word_starts(
     r"|\bwho (do|should|would|can|could|shall) (i|we) (see|speak|talk|chat|go and see)( to| with)? about\b"
     # "can I get on the phone with you guys", "speak to you over the phone".
     r"|\b(get|be) on the (phone|line|call) with (you|u|your|someone|somebody|a person|an? \w+)\b"
+    # "could you get me the laundry service on the line", "put the billing team on the phone".
+    r"|\b(get|put) (me )?(the |your )?(\w+ ){0,2}?(service|team|department|dept|desk) on the (phone|line)\b"
     r"|\b(speak|talk|chat)\w* (to|with) (you|u)( guys)? (over|on|by) (the )?(phone|telephone)\b",
     elsewhere=r"^\W*((can|could|will|would) (you|u) (please )?|(please|pls) )?escalate\W*(please|pls|now)?\W*$"
     r"|^\W*(please )?contact me\W*$|^\W*(agent|human|person) to (chat|talk)\W*$"
@@ -194,7 +200,10 @@ HANDOFF = _at_word_starts(
     r"|^\W*(i |we )?(want|need|require|request|would like|'?d like)( an?)? (phone )?(call|callback|call back)"
     r"\W*(please|pls|plz|now|asap|urgently|today)?\W*$"
     r"|(^|[.!?,]\s*)\W*(then |just |now |please |pls )?(connect|transfer) me\W*(please|pls|plz|now)?\W*$"
-    rf"|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$",
+    rf"|(^|[.!?]\s*)\W*(({_CURT_PERSON})\W*)+(please|pls|now)?\W*$"
+    # A hotel desk asked for in so many words, as on a switchboard: "room service please", "the restaurant please";
+    # not "room service?" (whether there is one) nor "the restaurant menu please".
+    rf"|^\W*(the |your )?({_HOTEL_DESK})( team| desk| staff| department)?\W*(please|pls|plz)\W*$",
 )
 
 # Requests that name whom they want reached, called, consulted or put through to: searched only in a message that
@@ -228,6 +237,9 @@ HANDOFF_NAMED = _at_word_starts(
     rf"(conversation|discussion) (with|to) (a |an |the |your |some |one of your )?(real |actual |live )?(\w+ )?"
     rf"({_PERSON})\b"
     rf"|\b(get|put) (me )?(an? |the |your |one of your |some )?(\w+ )?({_PERSON}) on the (phone|line|call)\b"
+    # "tell the concierge to ring my room", "ask the fraud team to call me back".
+    rf"|\b(tell|ask|get|have) (the |your |one of (the|your) )?({_PERSON}|(\w+ )?(team|department|dept|desk)) to "
+    r"(call|ring|phone|contact|get back to|get in touch with) (me|us|my room|my phone|my mobile)\b"
     # "I want to take this up with one of your people", "raise this with somebody at the bank", "go over this with a
     # person", "sort this out face to face with someone at reception", "sit down with someone from the bank".
     rf"|\b(take (this|it|that|the matter|this matter|my case|my complaint) up|raise (this|it|that|the matter|my case"
@@ -281,8 +293,10 @@ HANDOFF_NAMED = _at_word_starts(
     rf"|\b(can|could|would|please|have|get) (the |your |one of (the|your) )?({_PERSON}|(\w+ )?(team|department|desk))"
     r" (please )?(call|ring|phone|contact|get back to) (me|us|my room|my phone|my mobile)\b(?! an? (taxi|cab|car|uber))"
     # "i need the card department", "I want the fraud team".
-    r"|\b(need|want|wanna)( to (speak|talk|chat) (to|with))? (the |your )?(\w+ )?(department|dept)"
+    r"|\b(need|want|wanna|like|have)( to (speak|talk|chat) (to|with))? (the |your )?(\w+ )?(department|dept)"
     r"(?=\W*$|\W*(please|pls|now|asap|to|for|about|regarding)\b)"
+    # A desk or team asked for and nothing else: "billing department please", "the fraud team please".
+    r"|^\W*(the |your )?(\w+ ){1,2}(department|dept|team|desk)\W*(please|pls|plz|now)\W*$"
     r"|\b(need|want|wanna)( to (speak|talk|chat) (to|with))? (the |your )?(fraud|mortgages?|loans?|cards?|sales|billing"
     r"|accounts|complaints|support|customer service|lost cards?) team"
     r"(?=\W*$|\W*(please|pls|now|asap|to|for|about|regarding)\b)"

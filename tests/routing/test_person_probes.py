@@ -11,7 +11,9 @@ apart from wanting that person again ("I want to speak to him again", "can they 
 courier who rang is no request for the shop's team; nor is asking how long the team takes to reply. The sixth
 asks for a person in plain new wordings (a colleague asked to help, anyone from the hotel around to help, someone
 needed to sort it out), often after a problem, with near-misses that name colleagues, employees and helpers
-without asking for one.
+without asking for one. The seventh asks for hotel desks and bank teams as on a switchboard ("room service
+please", "the fraud team please", "tell the concierge to ring my room", "get me the laundry service on the line"),
+with near-misses about those desks ("room service?", "the restaurant menu please", "is the bar open late").
 """
 
 from __future__ import annotations
@@ -91,6 +93,9 @@ STILL_HANDED_OVER_6 = frozenset(
 )
 
 
+PROBES_7 = labelled_messages_read(path=Path(__file__).parent / "data" / "person_probes_7.csv")
+
+
 def _param(text: str, label: str, *, still: frozenset[str] = STILL_HANDED_OVER):  # type: ignore[no-untyped-def]
     if label != "human" and text in still:
         return pytest.param(text, label, marks=pytest.mark.xfail(strict=True, reason="still routed to a person"))
@@ -111,7 +116,8 @@ def test_the_batch_holds_what_it_says() -> None:
     [_param(row.text, row.label) for row in PROBES]
     + [_param(row.text, row.label, still=STILL_HANDED_OVER_4) for row in PROBES_4]
     + [_param(row.text, row.label, still=frozenset()) for row in PROBES_5]
-    + [_param(row.text, row.label, still=STILL_HANDED_OVER_6) for row in PROBES_6],
+    + [_param(row.text, row.label, still=STILL_HANDED_OVER_6) for row in PROBES_6]
+    + [_param(row.text, row.label, still=frozenset()) for row in PROBES_7],
 )
 def test_probe_is_handed_to_a_person_only_when_it_asks_for_one(text: str, label: str) -> None:
     routed, reason = classify_complexity(text, classifier=classifier_load())
