@@ -301,6 +301,10 @@ def _turn_read(*, message: str, state: TopicState, threshold: float) -> TurnRead
     # Numbers ("2+2", an order number, an amount) say nothing about the topic on their own; they
     # still pick a table's row or column once the article is chosen.
     meaningful = [stem for stem in content_stems(question) if not stem.isdigit()]
+    if meaningful and all(focus_of_question(stem) for stem in meaningful):
+        # "how much does it cost?", "is there a limit?": words that only say what kind of answer is wanted
+        # ask it of the article at hand, as "how much is it?" does; they name no topic of their own.
+        meaningful = []
     elliptical = starts_elliptical(question) or not meaningful
     current = _Message(
         question=question,
@@ -344,10 +348,11 @@ def _decide(
         # even when such words alone find some article, they ask about this one
         wanted = set(message.own.focus_map())
         if wanted and not wanted <= words.focus:
-            # The article has no duration (or price...) to give: the earlier question may find one that has.
-            other = _contextual(message, threshold=threshold, besides=topic.key, focus=wanted)
+            # The article has no duration (or price...) to give: the earlier question may find one that has;
+            # a little under the threshold will do, since the kind of detail asked for confirms it.
+            other = _contextual(message, threshold=CONFIRMED_SHARE * threshold, besides=topic.key, focus=wanted)
             if other is not None:
-                return FOLLOW_UP, other[0], carried, other[1]
+                return FOLLOW_UP, other[0], _named_by_the_topic(carried, topic=topic), other[1]
         return FOLLOW_UP, topic.key, carried, None
     if not message.meaningful and "?" in question and has_follow_up_cue(question):
         # "who is it meant for?": a question about what was just described, in words of its own.
@@ -392,6 +397,20 @@ def _decide(
         if other is not None:
             return FOLLOW_UP, other[0], carried, other[1]
     return UNKNOWN, None, message.own, None
+
+
+def _named_by_the_topic(carried: Terms, *, topic: IndexedArticle) -> Terms:
+    """ "it" is what the last answer was about: the words of the topic's title come along, as carried words,
+    to the article that holds the detail ("how much is it?" after the Ortho's page: the Ortho's prices)."""
+    weights = carried.weight_map()
+    words = dict(carried.words)
+    for word in re.findall(r"[\w'-]+", topic.title):
+        for stem in content_stems(word):
+            if stem not in weights:
+                weights[stem], words[stem] = CARRIED_WEIGHT, word
+    return replace(
+        carried, weights=tuple(weights.items()), words=tuple((stem, words[stem]) for stem in weights if stem in words)
+    )
 
 
 def _listing_a_code(question: str, ranked: list[tuple[str, float]]) -> str | None:

@@ -555,3 +555,20 @@ def test_questions_customers_often_ask_find_the_part_of_the_article_that_answers
     damage to report, a shop that wants to stock the mattresses is a would-be dealer."""
     answer = compose_answer(question)
     assert answer.top_key == key and fact in answer.text
+
+
+def test_a_question_that_only_names_the_detail_wanted_asks_it_of_the_article_at_hand(demo_helpcentre) -> None:
+    # "limit" and "cost" say what kind of answer is wanted, not what about: the topic stays.
+    *_, limit = _conversation("is cash on delivery available?", "is there a limit?")
+    assert limit.top_key == "COD" and "30,000" in limit.text
+    *_, cost = _conversation("do you deliver to Mumbai?", "how much does it cost?")
+    assert cost.top_key == "CHECK_PINCODE"
+
+
+def test_how_much_after_an_article_without_prices_asks_the_price_of_what_it_was_about(demo_helpcentre) -> None:
+    # The Ortho's own page has no amount; the price list, a little under the threshold, has, and "it" is
+    # the Ortho (the topic's title), though the Ergo was named two turns before.
+    *_, price = _conversation(
+        "what's the difference between ergo and ortho?", "which is better for back pain?", "how much is it?"
+    )
+    assert price.top_key == "MATTRESS_COST" and "Ortho 6 inch: ₹10,499" in price.text and "Ergo" not in price.text
