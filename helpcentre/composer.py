@@ -46,6 +46,7 @@ from helpcentre.terms import (
     focus_of_passage,
     focus_of_question,
     states_a_problem,
+    tells_a_step_done_in_vain,
     wants_more,
 )
 
@@ -172,7 +173,10 @@ def _turn_memo(
         terms=reading.terms,
         idf=stem_rarity,
         follow_up=follow_up,
-        shown=state.shown if follow_up and wants_more(reading.question) else (),
+        # "what else can I try?", or "I put new batteries in, nothing" after the battery steps: past what was said.
+        shown=state.shown
+        if follow_up and (wants_more(reading.question) or tells_a_step_done_in_vain(reading.question))
+        else (),
         problem=states_a_problem(reading.question),
         next_step=follow_up and asks_what_next(reading.question),
     )

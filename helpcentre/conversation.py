@@ -39,6 +39,7 @@ from helpcentre.retrieval import (
 from helpcentre.smalltalk import SmallTalk, small_talk_read
 from helpcentre.terms import (
     Terms,
+    asks_about_it,
     asks_in_context,
     content_stems,
     final_question,
@@ -389,6 +390,10 @@ def _decide(
     wanted = set(message.own.focus_map())
     if message.linked and wanted and wanted <= words.focus:
         # "how long do I hold the button?" about the recalibration steps: a duration the article has.
+        return FOLLOW_UP, topic.key, carried, None
+    if asks_about_it(question) and len(message.meaningful) <= 1:
+        # "when does it start?" after the warranty, "what's it made of?" after a pillow: a property of the
+        # thing just described, in a word the article need not use.
         return FOLLOW_UP, topic.key, carried, None
     if leans_back:
         # "and how long does it take to make?" after a price: the earlier words find the article,

@@ -296,12 +296,13 @@ _DONE = (
     r"|updated|re-?paired|reinstalled)"
 )
 _DONE_IN_VAIN = re.compile(
-    rf"\b{_DONE}\b.*\b(?:still|no (?:luck|change|difference)"
+    rf"\b{_DONE}\b.*\b(?:still|no (?:luck|change|difference)|nothing(?! else)"
     rf"|(?:didn'?t|did not|doesn'?t|does not|won'?t) (?:help|work))\b"
     rf"|\balready\b[^.!?]{{0,20}}?\b{_DONE}\b|\b{_DONE}\b[^.!?]{{0,40}}?\balready\b"
     # "Already" before a step done, in Spanish, French, German and Portuguese: "ya cambié", "j'ai déjà changé",
     # "schon gewechselt", "já troquei".
-    r"|\bya (?:cambi|prob|reinici|desenchuf|revis|actualic|reemplac|sustitu)\w*"
+    # With the object as a pronoun before the verb: "ya lo cambié", "ya las cambié".
+    r"|\bya (?:l[oa]s? |me |se |le )?(?:cambi|prob|reinici|desenchuf|revis|actualic|reemplac|sustitu)\w*"
     r"|\bd[ée]j[àa] (?:chang|essay|red[ée]marr|remplac|d[ée]branch|v[ée]rifi|r[ée]initialis)\w*"
     r"|\b(?:schon|bereits) (?:\w+ ){0,3}?(?:gewechselt|ausgetauscht|versucht|neu gestartet|zur[üu]ckgesetzt|gepr[üu]ft)"
     r"|\bj[áa] (?:troquei|tentei|reiniciei|desliguei|verifiquei|substitu[íi]|atualizei)\b",
@@ -340,6 +341,21 @@ _PROBLEM = re.compile(
 def states_a_problem(text: str) -> bool:
     """Describes something that went wrong rather than asking a question ("my remote doesn't light up")."""
     return "?" not in text and bool(_PROBLEM.search(text))
+
+
+# "when does it start?", "what's it made of?", "will it fit?": a property of the thing just talked about, asked with
+# "it" as its subject and a verb of what things do or are; not "what time is it?" nor "is it raining?".
+_ASKS_ABOUT_IT = re.compile(
+    r"\b(?:does|do|did|is|was|will|would|can|could|what's|whats|what is|how's|hows)\s+(?:it|this|that|they)\s+"
+    r"(?:\w+\s+)?(?:start|starts|begin|begins|made|come|comes|include|includes|included|cover|covers|covered|fit|fits"
+    r"|last|lasts|weigh|weighs|need|needs|work|works|take|takes)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_about_it(text: str) -> bool:
+    """Asks what the thing just talked about does or is made of, with "it" as the subject."""
+    return _ASKS_ABOUT_IT.search(text.replace("’", "'")) is not None
 
 
 def has_follow_up_cue(text: str) -> bool:

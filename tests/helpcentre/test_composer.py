@@ -572,3 +572,19 @@ def test_how_much_after_an_article_without_prices_asks_the_price_of_what_it_was_
         "what's the difference between ergo and ortho?", "which is better for back pain?", "how much is it?"
     )
     assert price.top_key == "MATTRESS_COST" and "Ortho 6 inch: ₹10,499" in price.text and "Ergo" not in price.text
+
+
+def test_a_step_told_as_done_in_a_follow_up_moves_past_what_was_said(demo_helpcentre) -> None:
+    first, done = _conversation("the remote for my adjustable base is dead", "I put new batteries in, nothing")
+    assert first.top_key == done.top_key == "LIFTBASE_REMOTE" and "AAA" in first.text
+    assert "AAA" not in done.text and done.text != first.text
+
+
+def test_a_property_of_what_was_just_described_is_asked_of_it(demo_helpcentre) -> None:
+    *_, start = _conversation("how long is the warranty on the ergo?", "when does it start?")
+    assert start.top_key == "WARRANTY" and "date of delivery" in start.text
+    *_, made = _conversation("which pillow is best for side sleepers?", "what's it made of?")
+    assert made.top_key == "PILLOWS" and "memory-foam" in made.text
+    # Not a question about the weather or the time, whatever "it" is.
+    *_, rain = _conversation("tell me about the ortho", "is it raining?")
+    assert rain.kind == "not_sure"

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from helpcentre.terms import focus_of_passage, focus_of_question, stem_variants, tells_a_step_done_in_vain
+from helpcentre.terms import (
+    asks_about_it,
+    focus_of_passage,
+    focus_of_question,
+    stem_variants,
+    tells_a_step_done_in_vain,
+)
 
 
 def test_extra_days_ask_for_a_duration_and_paying_extra_for_a_price():
@@ -50,6 +56,8 @@ def test_more_asks_for_more_of_the_article_but_how_much_more_asks_an_amount():
         "replaced the batteries, didn't help",
         "I've tried that already",
         "ya cambié las pilas y nada",
+        "ya las cambié y sigue sin funcionar",
+        "I put new batteries in, nothing",
         "j'ai déjà changé les piles",
         "ich habe die Batterien schon gewechselt",
         "já troquei as pilhas",
@@ -68,7 +76,24 @@ def test_a_step_done_in_vain_is_read_in_each_wording(text: str) -> None:
         "is the order already shipped",
         "do I need to reset it after I changed the batteries",
         "¿cómo cambio las pilas?",
+        "I replaced the batteries, is there anything else I should check?",
     ],
 )
 def test_a_question_about_a_step_is_no_step_done_in_vain(text: str) -> None:
     assert not tells_a_step_done_in_vain(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("when does it start?", True),
+        ("what's it made of?", True),
+        ("does it come with a cover?", True),
+        ("will it fit in my lift?", True),
+        ("what time is it?", False),
+        ("is it raining?", False),
+        ("when does the sale start?", False),
+    ],
+)
+def test_a_property_asked_of_it_is_told_from_other_questions(text: str, expected: bool) -> None:
+    assert asks_about_it(text) is expected
