@@ -42,6 +42,7 @@ from helpcentre.terms import (
     asks_about_it,
     asks_in_context,
     content_stems,
+    content_words,
     final_question,
     focus_of_passage,
     focus_of_question,
@@ -407,15 +408,9 @@ def _decide(
 def _named_by_the_topic(carried: Terms, *, topic: IndexedArticle) -> Terms:
     """ "it" is what the last answer was about: the words of the topic's title come along, as carried words,
     to the article that holds the detail ("how much is it?" after the Ortho's page: the Ortho's prices)."""
-    weights = carried.weight_map()
-    words = dict(carried.words)
-    for word in re.findall(r"[\w'-]+", topic.title):
-        for stem in content_stems(word):
-            if stem not in weights:
-                weights[stem], words[stem] = CARRIED_WEIGHT, word
-    return replace(
-        carried, weights=tuple(weights.items()), words=tuple((stem, words[stem]) for stem in weights if stem in words)
-    )
+    title = content_words(topic.title)
+    named = Terms(weights=tuple(dict.fromkeys(title, 1.0).items()), words=tuple(title.items()))
+    return terms_carry(latest=carried, earlier=named, keep_focus=False, decay=CARRIED_WEIGHT)
 
 
 def _listing_a_code(question: str, ranked: list[tuple[str, float]]) -> str | None:
