@@ -299,6 +299,8 @@
       onlineChosen = null;
       $("online-toggle").checked = online;
     }
+    // Until the first queue says whether the agent takes chats, the switch is not shown as either.
+    $("online-toggle").disabled = false;
   }
 
   function currentCard() {
